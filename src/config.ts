@@ -1,0 +1,212 @@
+import { isIP } from 'node:net';
+import path from 'node:path';
+
+/**
+ * The only reader of the environment. Everything is read and checked once, at
+ * start-up; a bad value stops the start with a message naming the variable.
+ */
+
+export type AccountVerificationMode = 'AllowAll' | 'Whitelist' | 'EmailVerify';
+export type Dialect = 'sqlite' | 'mysql';
+export type Environment = 'development' | 'production' | 'test';
+
+export interface DatabaseConfig {
+  dialect: Dialect;
+  /** The SQLite file path, or the mysql:// URL. */
+  url: string;
+}
+
+export interface PasswordHashingConfig {
+  /** argon2id memory cost in KiB (OWASP: 19456 = 19 MiB). */
+  memoryKib: number;
+  /** argon2id iterations (OWASP: 2). */
+  timeCost: number;
+  parallelism: number;
+  /** Hashes allowed to run at once; further ones wait in a queue. */
+  maxConcurrent: number;
+}
+
+export interface Config {
+  environment: Environment;
+  host: string;
+  port: number;
+  database: DatabaseConfig;
+  redisUrl: string | undefined;
+  accountVerificationMode: AccountVerificationMode;
+  accountWhitelist: ReadonlySet<string>;
+  smtpUrl: string | undefined;
+  mailFrom: string | undefined;
+  publicUrl: string | undefined;
+  tokenTtlDays: number;
+  verifyTokenTtlHours: number;
+  maxWalletBytes: number;
+  /** Largest HTTP request body accepted; leaves room for JSON escaping around the wallet. */
+  bodyLimitBytes: number;
+  rateLimits: boolean;
+  serverSecret: string | undefined;
+  logLevel: string;
+  introspection: boolean;
+  passwordHashing: PasswordHashingConfig;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    detail: string,
+  ) {
+    super(`${variable}: ${detail}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const VERIFICATION_MODES: readonly AccountVerificationMode[] = ['AllowAll', 'Whitelist', 'EmailVerify'];
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Reads the configuration from `env` (process.env by default) and freezes it. */
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const read = (name: string): string | undefined => {
+    const value = env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  };
+
+  const environment = parseEnvironment(read('NODE_ENV'));
+  const host = read('HOST') ?? '127.0.0.1';
+  const port = integer(read, 'PORT', 8090, 0, 65535);
+  const maxWalletBytes = integer(read, 'MAX_WALLET_BYTES', 1_000_000, 1, 64 * 1024 * 1024);
+  const accountVerificationMode = parseMode(read('ACCOUNT_VERIFICATION_MODE'), host);
+  const accountWhitelist = parseWhitelist(read('ACCOUNT_WHITELIST'));
+  if (accountVerificationMode === 'Whitelist' && accountWhitelist.size === 0) {
+    throw new ConfigError('ACCOUNT_WHITELIST', 'Whitelist mode needs at least one email (comma separated, no spaces)');
+  }
+
+  const config: Config = {
+    environment,
+    host,
+    port,
+    database: parseDatabaseUrl(read('DATABASE_URL')),
+    redisUrl: optionalUrl(read, 'REDIS_URL', ['redis:', 'rediss:']),
+    accountVerificationMode,
+    accountWhitelist,
+    smtpUrl: optionalUrl(read, 'SMTP_URL', ['smtp:', 'smtps:']),
+    mailFrom: read('MAIL_FROM'),
+    publicUrl: optionalUrl(read, 'PUBLIC_URL', ['http:', 'https:'])?.replace(/\/+$/, ''),
+    tokenTtlDays: integer(read, 'TOKEN_TTL_DAYS', 14, 1, 3650),
+    verifyTokenTtlHours: integer(read, 'VERIFY_TOKEN_TTL_HOURS', 48, 1, 24 * 365),
+    maxWalletBytes,
+    bodyLimitBytes: integer(read, 'BODY_LIMIT_BYTES', 2 * maxWalletBytes + 64 * 1024, 1024, 512 * 1024 * 1024),
+    rateLimits: onOff(read, 'RATE_LIMITS', true),
+    serverSecret: parseServerSecret(read('SERVER_SECRET')),
+    logLevel: oneOf(read, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    introspection: onOff(read, 'INTROSPECTION', environment !== 'production'),
+    passwordHashing: {
+      memoryKib: integer(read, 'ARGON2_MEMORY_KIB', 19_456, 64, 4 * 1024 * 1024),
+      timeCost: integer(read, 'ARGON2_TIME_COST', 2, 1, 100),
+      parallelism: integer(read, 'ARGON2_PARALLELISM', 1, 1, 16),
+      maxConcurrent: integer(read, 'ARGON2_MAX_CONCURRENT', 4, 1, 256),
+    },
+  };
+  if (config.accountVerificationMode === 'EmailVerify') {
+    const missing = (['SMTP_URL', 'MAIL_FROM', 'PUBLIC_URL'] as const).filter((name) => read(name) === undefined);
+    if (missing.length > 0) throw new ConfigError(missing.join(', '), 'must be set in EmailVerify mode (verification emails carry links)');
+  }
+  return Object.freeze(config);
+}
+
+function parseEnvironment(value: string | undefined): Environment {
+  if (value === undefined || value === 'development') return 'development';
+  if (value === 'production' || value === 'test') return value;
+  throw new ConfigError('NODE_ENV', `must be development, production or test, got "${value}"`);
+}
+
+function parseMode(value: string | undefined, host: string): AccountVerificationMode {
+  if (value === undefined) {
+    // The safe default: an open registration is only acceptable where nobody else can reach the server.
+    if (isLoopback(host)) return 'AllowAll';
+    throw new ConfigError(
+      'ACCOUNT_VERIFICATION_MODE',
+      `must be set (AllowAll, Whitelist or EmailVerify) when HOST is not a loopback address (HOST=${host})`,
+    );
+  }
+  const mode = VERIFICATION_MODES.find((m) => m === value);
+  if (!mode) throw new ConfigError('ACCOUNT_VERIFICATION_MODE', `must be one of ${VERIFICATION_MODES.join(', ')}, got "${value}"`);
+  return mode;
+}
+
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  const bare = host.replace(/^\[|\]$/g, '');
+  if (isIP(bare) === 4) return bare.startsWith('127.');
+  if (isIP(bare) === 6) return bare === '::1';
+  return false;
+}
+
+function parseWhitelist(value: string | undefined): ReadonlySet<string> {
+  if (value === undefined) return new Set();
+  const emails = value.split(',');
+  for (const email of emails) {
+    if (!/^[^\s@,]+@[^\s@,]+$/.test(email)) {
+      throw new ConfigError('ACCOUNT_WHITELIST', `"${email}" is not an email (comma separated, no spaces)`);
+    }
+  }
+  return new Set(emails.map((e) => e.toLowerCase()));
+}
+
+function parseDatabaseUrl(value: string | undefined): DatabaseConfig {
+  if (value === undefined) return { dialect: 'sqlite', url: path.resolve('data', 'wallet-sync.sqlite') };
+  if (value.startsWith('mysql://') || value.startsWith('mariadb://')) {
+    try {
+      const url = new URL(value);
+      if (url.pathname.length <= 1) throw new ConfigError('DATABASE_URL', 'the mysql:// URL must name a database, e.g. mysql://user:pass@host:3306/wallet_sync');
+      return { dialect: 'mysql', url: value.replace(/^mariadb:/, 'mysql:') };
+    } catch (error) {
+      if (error instanceof ConfigError) throw error;
+      throw new ConfigError('DATABASE_URL', 'is not a valid URL');
+    }
+  }
+  if (value.startsWith('sqlite:')) return { dialect: 'sqlite', url: path.resolve(value.replace(/^sqlite:(\/\/)?/, '')) };
+  throw new ConfigError('DATABASE_URL', 'must be mysql://user:pass@host:port/db or sqlite:path/to/file.sqlite');
+}
+
+function optionalUrl(read: (n: string) => string | undefined, name: string, protocols: string[]): string | undefined {
+  const value = read(name);
+  if (value === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(name, 'is not a valid URL');
+  }
+  if (!protocols.includes(url.protocol)) throw new ConfigError(name, `must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+  return value;
+}
+
+function parseServerSecret(value: string | undefined): string | undefined {
+  if (value !== undefined && value.length < 32) throw new ConfigError('SERVER_SECRET', 'must be at least 32 characters');
+  return value;
+}
+
+function integer(read: (n: string) => string | undefined, name: string, fallback: number, min: number, max: number): number {
+  const value = read(name);
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value)) throw new ConfigError(name, `must be a whole number, got "${value}"`);
+  const n = Number(value);
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function onOff(read: (n: string) => string | undefined, name: string, fallback: boolean): boolean {
+  const value = read(name);
+  if (value === undefined) return fallback;
+  if (value === 'on' || value === 'true' || value === '1') return true;
+  if (value === 'off' || value === 'false' || value === '0') return false;
+  throw new ConfigError(name, `must be on or off, got "${value}"`);
+}
+
+function oneOf(read: (n: string) => string | undefined, name: string, allowed: string[], fallback: string): string {
+  const value = read(name);
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value)) throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${value}"`);
+  return value;
+}

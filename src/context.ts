@@ -1,0 +1,48 @@
+import { unauthenticated } from './errors';
+import type { AuthSession } from './services/types';
+
+/** What every resolver sees about the request it serves. */
+export interface RequestContext {
+  requestId: string;
+  ip: string;
+  /**
+   * The caller's session, resolved from `Authorization: Bearer <token>` on first
+   * use and remembered for the request. Public operations never pay for the lookup.
+   */
+  session(): Promise<AuthSession>;
+  /** The signed-in account's wallet updates (see walletUpdated in the schema). */
+  walletUpdates(sinceSequence: number | null | undefined): Promise<AsyncIterable<{ sequence: number }>>;
+}
+
+export interface ContextDeps {
+  authenticate(token: string): Promise<AuthSession>;
+  walletUpdates(accountId: number, sinceSequence: number | null | undefined): AsyncIterable<{ sequence: number }>;
+}
+
+export function bearerToken(authorization: string | undefined): string | undefined {
+  const match = /^Bearer[ \t]+([A-Za-z0-9._~+/=-]+)[ \t]*$/i.exec(authorization ?? '');
+  return match?.[1];
+}
+
+export function createRequestContext(
+  deps: ContextDeps,
+  request: { requestId: string; ip: string; authorization: string | undefined },
+): RequestContext {
+  let session: Promise<AuthSession> | undefined;
+  const context: RequestContext = {
+    requestId: request.requestId,
+    ip: request.ip,
+    session() {
+      if (!session) {
+        const token = bearerToken(request.authorization);
+        session = token ? deps.authenticate(token) : Promise.reject(unauthenticated());
+      }
+      return session;
+    },
+    async walletUpdates(sinceSequence) {
+      const { accountId } = await context.session();
+      return deps.walletUpdates(accountId, sinceSequence);
+    },
+  };
+  return context;
+}

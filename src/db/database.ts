@@ -1,0 +1,48 @@
+import { Mutex } from 'async-mutex';
+import type { DataSource, EntityManager } from 'typeorm';
+import type { Dialect } from '../config';
+
+/**
+ * The one way services reach the database. On MySQL every call gets a pooled
+ * connection and transactions are real ones. On SQLite TypeORM shares a single
+ * connection between all queries, so a statement issued while another request's
+ * transaction is open would run inside it (and be rolled back with it): there,
+ * every unit of work takes a FIFO mutex first. better-sqlite3 is synchronous, so
+ * holding the mutex costs only the statement itself.
+ */
+export class Database {
+  private readonly lock: Mutex | undefined;
+
+  constructor(
+    readonly dataSource: DataSource,
+    readonly dialect: Dialect,
+  ) {
+    this.lock = dialect === 'sqlite' ? new Mutex() : undefined;
+  }
+
+  /** Runs single statements (each atomic on its own) outside a transaction. */
+  run<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    const manager = this.dataSource.manager;
+    return this.lock ? this.lock.runExclusive(() => work(manager)) : work(manager);
+  }
+
+  /** Runs a multi-step write as one transaction: all of it happens, or none. */
+  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    const start = () => this.dataSource.transaction(work);
+    return this.lock ? this.lock.runExclusive(start) : start();
+  }
+
+  async ping(): Promise<void> {
+    await this.run((manager) => manager.query('SELECT 1'));
+  }
+
+  /** True when the error is a unique-key violation (a duplicate insert). */
+  isDuplicateKey(error: unknown): boolean {
+    const code = (error as { driverError?: { code?: string } })?.driverError?.code ?? (error as { code?: string })?.code;
+    return code === 'ER_DUP_ENTRY' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+  }
+
+  async close(): Promise<void> {
+    if (this.dataSource.isInitialized) await this.dataSource.destroy();
+  }
+}

@@ -1,0 +1,29 @@
+import { EntitySchema } from 'typeorm';
+import { dateTime } from './column-types';
+
+export interface AccountRow {
+  id: number;
+  /** As the user typed it; shown back in `me`. */
+  email: string;
+  /** Lower-cased: the unique key, so emails compare case-insensitively. */
+  emailNormalized: string;
+  passwordHash: string;
+  clientSaltSeed: string;
+  verified: boolean;
+  createdAt: Date;
+}
+
+export const AccountEntity = new EntitySchema<AccountRow>({
+  name: 'Account',
+  tableName: 'accounts',
+  columns: {
+    id: { name: 'id', type: 'integer', primary: true, generated: 'increment' },
+    email: { name: 'email', type: 'varchar', length: 254 },
+    emailNormalized: { name: 'email_normalized', type: 'varchar', length: 254 },
+    passwordHash: { name: 'password_hash', type: 'varchar', length: 255 },
+    clientSaltSeed: { name: 'client_salt_seed', type: 'varchar', length: 64 },
+    verified: { name: 'verified', type: 'boolean' },
+    createdAt: { name: 'created_at', ...dateTime },
+  },
+  indices: [{ name: 'uq_accounts_email_normalized', columns: ['emailNormalized'], unique: true }],
+});

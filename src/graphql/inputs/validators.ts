@@ -1,0 +1,6 @@
+export { IsEmail, IsNotEmpty, Length, Matches, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
+
+/** Stacks several property decorators into one. */
+export function applyDecorators(...decorators: PropertyDecorator[]): PropertyDecorator {
+  return (target, key) => decorators.forEach((decorate) => decorate(target, key));
+}

@@ -1,0 +1,91 @@
+import { Arg, Args, Authorized, Mutation, Query, Resolver } from 'type-graphql';
+import type { Config } from '../../config';
+import type { AccountService } from '../../services/account.service';
+import type { SessionService } from '../../services/session.service';
+import type { AuthSession } from '../../services/types';
+import type { VerificationService } from '../../services/verification.service';
+import { unauthenticated } from '../../errors';
+import { CurrentSession } from '../auth-checker';
+import { ChangePasswordInput, EmailArgs, PasswordArgs, RegisterInput, VerifyTokenArgs } from '../inputs/account.inputs';
+import { Account, RegisterPayload } from '../types/account.type';
+import { AccountVerificationMode, ServerInfo } from '../types/server-info.type';
+import { ChangePasswordResult, toChangePasswordResult } from '../types/wallet-state.type';
+
+const MODES: Record<Config['accountVerificationMode'], AccountVerificationMode> = {
+  AllowAll: AccountVerificationMode.ALLOW_ALL,
+  Whitelist: AccountVerificationMode.WHITELIST,
+  EmailVerify: AccountVerificationMode.EMAIL_VERIFY,
+};
+
+/** The protocol version of this API; bumped only for a breaking change. */
+export const API_VERSION = '1';
+
+@Resolver()
+export class AccountResolver {
+  constructor(
+    private readonly accounts: AccountService,
+    private readonly sessions: SessionService,
+    private readonly verification: VerificationService,
+    private readonly config: Readonly<Config>,
+  ) {}
+
+  @Mutation(() => RegisterPayload, {
+    description: "Creates an account. Whether it may, and whether it starts verified, depends\non the server's account verification mode.",
+  })
+  async register(@Arg('input', () => RegisterInput) input: RegisterInput): Promise<RegisterPayload> {
+    return Object.assign(new RegisterPayload(), await this.accounts.register(input));
+  }
+
+  @Query(() => String, {
+    description:
+      'Public. The client salt seed (64 hex characters) that the account with this\nemail registered or last changed its password with. A client on a new device\nneeds it to derive the login password and the wallet keys from the user\'s\nroot password. For an email with no account it answers a decoy seed that is\nstable per email and indistinguishable from a real one, so this query does\nnot reveal who has an account.',
+  })
+  clientSaltSeed(@Args(() => EmailArgs) { email }: EmailArgs): Promise<string> {
+    return this.accounts.clientSaltSeed(email);
+  }
+
+  @Query(() => ServerInfo, { description: 'Public. What this server accepts, so a client can adapt before it fails.' })
+  serverInfo(): ServerInfo {
+    return Object.assign(new ServerInfo(), {
+      apiVersion: API_VERSION,
+      accountVerificationMode: MODES[this.config.accountVerificationMode],
+      maxWalletBytes: this.config.maxWalletBytes,
+    });
+  }
+
+  @Authorized()
+  @Query(() => Account, { description: 'The signed-in account. Requires a token.' })
+  async me(@CurrentSession() session: AuthSession): Promise<Account> {
+    const [account, devices] = await Promise.all([this.accounts.get(session.accountId), this.sessions.devices(session.accountId)]);
+    if (!account) throw unauthenticated('This account no longer exists');
+    return Object.assign(new Account(), { email: account.email, verified: account.verified, createdAt: account.createdAt, devices });
+  }
+
+  @Mutation(() => ChangePasswordResult, {
+    description:
+      'Changes the password (and client salt seed) and, atomically with it, replaces\nthe wallet with one re-encrypted under the new keys. input.wallet must be\ngiven exactly when the account has a wallet on the server. Revokes every\nauth token of the account and closes its subscriptions.',
+  })
+  async changePassword(@Arg('input', () => ChangePasswordInput) input: ChangePasswordInput): Promise<typeof ChangePasswordResult> {
+    return toChangePasswordResult(await this.accounts.changePassword(input));
+  }
+
+  @Mutation(() => Boolean, { description: 'Marks the account whose pending verification token this is as verified.' })
+  async verifyAccount(@Args(() => VerifyTokenArgs) { token }: VerifyTokenArgs): Promise<boolean> {
+    await this.verification.verify(token);
+    return true;
+  }
+
+  @Mutation(() => Boolean, { description: 'Sends a new verification email to an unverified account (EmailVerify mode).' })
+  async resendVerificationEmail(@Args(() => EmailArgs) { email }: EmailArgs): Promise<boolean> {
+    if (this.config.accountVerificationMode === 'EmailVerify') await this.verification.resend(email);
+    return true;
+  }
+
+  @Authorized()
+  @Mutation(() => Boolean, {
+    description: "Deletes the account, its wallet and its tokens for good. Requires a token and\nthe account's current password.",
+  })
+  deleteAccount(@CurrentSession() session: AuthSession, @Args(() => PasswordArgs) { password }: PasswordArgs): Promise<boolean> {
+    return this.accounts.deleteAccount(session, password);
+  }
+}

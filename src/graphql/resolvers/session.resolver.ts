@@ -1,0 +1,31 @@
+import { Arg, Args, Authorized, Mutation, Resolver } from 'type-graphql';
+import type { SessionService } from '../../services/session.service';
+import type { AuthSession } from '../../services/types';
+import { CurrentSession } from '../auth-checker';
+import { DeviceIdArgs, LoginInput } from '../inputs/account.inputs';
+import { AuthToken } from '../types/account.type';
+
+@Resolver()
+export class SessionResolver {
+  constructor(private readonly sessions: SessionService) {}
+
+  @Mutation(() => AuthToken, {
+    description:
+      "Exchanges email + password for an auth token bound to one device. Logging in\nagain from the same deviceId replaces that device's previous token.",
+  })
+  async login(@Arg('input', () => LoginInput) input: LoginInput): Promise<AuthToken> {
+    return Object.assign(new AuthToken(), await this.sessions.login(input.email, input.password, input.deviceId));
+  }
+
+  @Authorized()
+  @Mutation(() => Boolean, { description: 'Revokes the token used for this request. Requires a token.' })
+  logout(@CurrentSession() session: AuthSession): Promise<boolean> {
+    return this.sessions.logout(session);
+  }
+
+  @Authorized()
+  @Mutation(() => Boolean, { description: "Revokes the token of one of the account's devices. Requires a token." })
+  revokeDevice(@CurrentSession() session: AuthSession, @Args(() => DeviceIdArgs) { deviceId }: DeviceIdArgs): Promise<boolean> {
+    return this.sessions.revokeDevice(session, deviceId);
+  }
+}

@@ -1,0 +1,55 @@
+import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { buildSchema } from 'type-graphql';
+import type { Config } from '../config';
+import type { AccountService } from '../services/account.service';
+import type { SessionService } from '../services/session.service';
+import type { VerificationService } from '../services/verification.service';
+import type { WalletService } from '../services/wallet.service';
+import { authChecker } from './auth-checker';
+import { createLocalPubSub, type WalletPubSub } from './pubsub';
+import { AccountResolver } from './resolvers/account.resolver';
+import { SessionResolver } from './resolvers/session.resolver';
+import { WalletResolver } from './resolvers/wallet.resolver';
+
+export interface SchemaServices {
+  config: Readonly<Config>;
+  accounts: AccountService;
+  sessions: SessionService;
+  verification: VerificationService;
+  wallets: WalletService;
+}
+
+/**
+ * Builds the executable schema. Resolvers are constructed here with their
+ * services, and type-graphql's container hands out these instances. Without
+ * services the schema can only be printed (npm run schema), not executed.
+ */
+export async function createSchema(services?: SchemaServices, pubSub: WalletPubSub = createLocalPubSub()): Promise<GraphQLSchema> {
+  const instances = new Map<Function, object>(
+    services
+      ? [
+          [AccountResolver, new AccountResolver(services.accounts, services.sessions, services.verification, services.config)],
+          [SessionResolver, new SessionResolver(services.sessions)],
+          [WalletResolver, new WalletResolver(services.wallets)],
+        ]
+      : [],
+  );
+  return buildSchema({
+    resolvers: [AccountResolver, SessionResolver, WalletResolver],
+    validate: { forbidUnknownValues: true },
+    authChecker,
+    pubSub,
+    container: {
+      get: (resolverClass: Function) => {
+        const instance = instances.get(resolverClass);
+        if (!instance) throw new Error(`no instance for resolver ${resolverClass.name}`);
+        return instance;
+      },
+    },
+  });
+}
+
+/** The committed schema.graphql is exactly this text. */
+export function printSchemaSdl(schema: GraphQLSchema): string {
+  return `${printSchema(lexicographicSortSchema(schema))}\n`;
+}

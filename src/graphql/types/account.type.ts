@@ -1,0 +1,49 @@
+import { Field, ObjectType } from 'type-graphql';
+
+@ObjectType()
+export class Device {
+  @Field()
+  deviceId!: string;
+
+  @Field()
+  createdAt!: Date;
+
+  @Field()
+  lastUsedAt!: Date;
+
+  @Field()
+  expiresAt!: Date;
+}
+
+@ObjectType()
+export class Account {
+  @Field()
+  email!: string;
+
+  @Field()
+  verified!: boolean;
+
+  @Field()
+  createdAt!: Date;
+
+  @Field(() => [Device])
+  devices!: Device[];
+}
+
+@ObjectType()
+export class AuthToken {
+  @Field({ description: 'Send as the HTTP header `Authorization: Bearer <token>`.' })
+  token!: string;
+
+  @Field()
+  deviceId!: string;
+
+  @Field()
+  expiresAt!: Date;
+}
+
+@ObjectType()
+export class RegisterPayload {
+  @Field({ description: 'False when a verification email was sent and must be followed first.' })
+  verified!: boolean;
+}

@@ -1,0 +1,77 @@
+import { Field, Int, ObjectType, createUnionType } from 'type-graphql';
+import type { WalletStateData, WalletWriteOutcome } from '../../services/types';
+
+@ObjectType({ description: "An encrypted wallet as the server stores it. The server can't read it." })
+export class WalletState {
+  @Field()
+  encryptedWallet!: string;
+
+  @Field(() => Int)
+  sequence!: number;
+
+  @Field()
+  hmac!: string;
+
+  @Field()
+  updatedAt!: Date;
+
+  static from(data: WalletStateData): WalletState {
+    return Object.assign(new WalletState(), {
+      encryptedWallet: data.encryptedWallet,
+      sequence: data.sequence,
+      hmac: data.hmac,
+      updatedAt: data.updatedAt,
+    });
+  }
+
+  static fromNullable(data: WalletStateData | null): WalletState | null {
+    return data ? WalletState.from(data) : null;
+  }
+}
+
+@ObjectType()
+export class WalletStateSuccess {
+  @Field(() => WalletState, { description: 'The state now stored on the server: the one just uploaded.' })
+  walletState!: WalletState;
+}
+
+@ObjectType()
+export class WalletStateConflict {
+  @Field(() => WalletState, {
+    nullable: true,
+    description:
+      "The server's latest state, to merge with and then retry at\nlatest.sequence + 1; null when the server holds no wallet for the account.",
+  })
+  latest!: WalletState | null;
+
+  static of(latest: WalletStateData | null): WalletStateConflict {
+    return Object.assign(new WalletStateConflict(), { latest: WalletState.fromNullable(latest) });
+  }
+}
+
+@ObjectType()
+export class ChangePasswordSuccess {
+  @Field(() => WalletState, { nullable: true, description: 'The wallet now stored on the server, or null when the account has none.' })
+  walletState!: WalletState | null;
+}
+
+export const UpdateWalletStateResult = createUnionType({
+  name: 'UpdateWalletStateResult',
+  types: () => [WalletStateSuccess, WalletStateConflict] as const,
+});
+
+export const ChangePasswordResult = createUnionType({
+  name: 'ChangePasswordResult',
+  types: () => [ChangePasswordSuccess, WalletStateConflict] as const,
+});
+
+export function toUpdateWalletStateResult(outcome: WalletWriteOutcome): typeof UpdateWalletStateResult {
+  if (outcome.kind === 'conflict') return WalletStateConflict.of(outcome.latest);
+  if (!outcome.wallet) throw new Error('an accepted wallet update always has a wallet');
+  return Object.assign(new WalletStateSuccess(), { walletState: WalletState.from(outcome.wallet) });
+}
+
+export function toChangePasswordResult(outcome: WalletWriteOutcome): typeof ChangePasswordResult {
+  if (outcome.kind === 'conflict') return WalletStateConflict.of(outcome.latest);
+  return Object.assign(new ChangePasswordSuccess(), { walletState: WalletState.fromNullable(outcome.wallet) });
+}

@@ -1,0 +1,57 @@
+import { randomBytes } from 'node:crypto';
+import argon2 from 'argon2';
+import { Semaphore } from 'async-mutex';
+import type { PasswordHashingConfig } from '../config';
+
+/**
+ * Slow hashing of login passwords with argon2id. Each hash holds memoryKib of
+ * memory on the libuv threadpool, so the number running at once is capped and the
+ * rest wait their turn instead of exhausting memory or starving other I/O.
+ */
+export class PasswordHasher {
+  private readonly slots: Semaphore;
+  private dummyHash: Promise<string> | undefined;
+
+  constructor(
+    private readonly config: PasswordHashingConfig,
+    private readonly observe: (seconds: number, kind: 'hash' | 'verify') => void = () => {},
+  ) {
+    this.slots = new Semaphore(config.maxConcurrent);
+  }
+
+  hash(password: string): Promise<string> {
+    return this.timed('hash', () =>
+      argon2.hash(password, {
+        type: argon2.argon2id,
+        memoryCost: this.config.memoryKib,
+        timeCost: this.config.timeCost,
+        parallelism: this.config.parallelism,
+      }),
+    );
+  }
+
+  verify(hash: string, password: string): Promise<boolean> {
+    return this.timed('verify', () => argon2.verify(hash, password));
+  }
+
+  /**
+   * Pays the same price as a real verification, for an email with no account:
+   * a login for an unknown email must not answer faster than a wrong password.
+   */
+  async verifyAgainstDummy(password: string): Promise<false> {
+    this.dummyHash ??= this.hash(randomBytes(32).toString('base64'));
+    await this.verify(await this.dummyHash, password);
+    return false;
+  }
+
+  private async timed<T>(kind: 'hash' | 'verify', work: () => Promise<T>): Promise<T> {
+    return this.slots.runExclusive(async () => {
+      const started = process.hrtime.bigint();
+      try {
+        return await work();
+      } finally {
+        this.observe(Number(process.hrtime.bigint() - started) / 1e9, kind);
+      }
+    });
+  }
+}

@@ -1,0 +1,128 @@
+import { randomUUID } from 'node:crypto';
+import { ApolloServer } from '@apollo/server';
+import {
+  ApolloServerPluginLandingPageDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { GraphQLSchema } from 'graphql';
+import type { Logger } from 'pino';
+import type { Config } from './config';
+import { createRequestContext, type ContextDeps, type RequestContext } from './context';
+import { ErrorCode, createFormatError } from './errors';
+import { HTML_SECURITY_HEADERS, verifyPage } from './http/verify-page';
+
+export interface ServerDeps {
+  config: Readonly<Config>;
+  logger: Logger;
+  schema: GraphQLSchema;
+  context: ContextDeps;
+  /** Resolves when the database answers; rejects otherwise. */
+  checkReady(): Promise<void>;
+  verifyAccount(token: string): Promise<void>;
+}
+
+export interface HttpServer {
+  fastify: FastifyInstance;
+  apollo: ApolloServer<RequestContext>;
+}
+
+/** Builds the HTTP server: Apollo on Fastify at /graphql, plus /healthz, /readyz and /verify. */
+export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
+  const { config, logger } = deps;
+  const fastify = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // Fastify's default request lines log full URLs, and /verify URLs carry one-time tokens.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.bodyLimitBytes,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    return503OnClosing: true,
+  });
+
+  const development = config.environment === 'development';
+  const apollo = new ApolloServer<RequestContext>({
+    schema: deps.schema,
+    introspection: config.introspection,
+    csrfPrevention: true,
+    includeStacktraceInErrorResponses: false,
+    formatError: createFormatError((error, formatted) =>
+      logger.error({ err: error, path: formatted.path }, 'unexpected error while resolving a request'),
+    ),
+    plugins: [
+      fastifyApolloDrainPlugin(fastify),
+      ApolloServerPluginUsageReportingDisabled(),
+      development ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
+    ],
+  });
+  await apollo.start();
+
+  fastify.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  fastify.setErrorHandler((error: FastifyError, request, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status === 500) request.log.error({ err: error }, 'unexpected error in the HTTP layer');
+    const { code, message } = describeHttpError(error, status, config.bodyLimitBytes);
+    void reply.code(status).send({ errors: [{ message, extensions: { code } }] });
+  });
+  fastify.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send({ errors: [{ message: `No route ${request.method} ${request.url.split('?')[0]}`, extensions: { code: 'NOT_FOUND' } }] });
+  });
+
+  await fastify.register(fastifyApollo(apollo), {
+    path: '/graphql',
+    context: async (request) =>
+      createRequestContext(deps.context, { requestId: request.id, ip: request.ip, authorization: request.headers.authorization }),
+  });
+
+  fastify.get('/healthz', async () => ({ status: 'ok' }));
+  fastify.get('/readyz', async (request, reply) => {
+    try {
+      await deps.checkReady();
+      return { status: 'ready' };
+    } catch (error) {
+      request.log.warn({ err: error }, 'readiness check failed');
+      return reply.code(503).send({ status: 'unavailable', reason: 'database unreachable' });
+    }
+  });
+  fastify.get<{ Querystring: { token?: string } }>('/verify', async (request, reply) => {
+    const token = typeof request.query.token === 'string' ? request.query.token : '';
+    let ok = false;
+    if (token.length > 0 && token.length <= 256) {
+      try {
+        await deps.verifyAccount(token);
+        ok = true;
+      } catch (error) {
+        if ((error as { code?: string }).code !== ErrorCode.InvalidVerifyToken) throw error;
+      }
+    }
+    return reply
+      .code(ok ? 200 : 400)
+      .headers(HTML_SECURITY_HEADERS)
+      .type('text/html; charset=utf-8')
+      .send(verifyPage(ok));
+  });
+
+  return { fastify, apollo };
+}
+
+function describeHttpError(error: FastifyError, status: number, bodyLimit: number): { code: string; message: string } {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { code: ErrorCode.PayloadTooLarge, message: `The request body is larger than the ${bodyLimit} bytes this server accepts` };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { code: 'BAD_REQUEST', message: 'Unsupported content type: send the request as application/json' };
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return { code: 'BAD_REQUEST', message: 'The JSON body is empty' };
+    default:
+      if (status === 500) return { code: ErrorCode.InternalServerError, message: 'Internal server error' };
+      if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+        return { code: 'BAD_REQUEST', message: 'The body is not valid JSON' };
+      }
+      return { code: 'BAD_REQUEST', message: error.message };
+  }
+}

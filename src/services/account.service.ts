@@ -1,0 +1,161 @@
+import { badUserInput, emailTaken, registrationClosed, wrongCredentials } from '../errors';
+import { hmacHex } from '../lib/tokens';
+import { verifyCredentials } from './credentials';
+import { normalizeEmail, type AuthSession, type ServiceDeps, type WalletWriteOutcome } from './types';
+import type { VerificationService } from './verification.service';
+import type { WalletService, WalletStateInputData } from './wallet.service';
+
+export interface RegisterData {
+  email: string;
+  password: string;
+  clientSaltSeed: string;
+}
+
+export interface ChangePasswordData {
+  email: string;
+  oldPassword: string;
+  newPassword: string;
+  clientSaltSeed: string;
+  wallet?: WalletStateInputData | null;
+}
+
+export interface AccountData {
+  id: number;
+  email: string;
+  verified: boolean;
+  createdAt: Date;
+}
+
+/** Thrown inside a transaction to roll it back and answer a conflict instead. */
+class WalletConflict {
+  constructor(readonly outcome: WalletWriteOutcome) {}
+}
+
+/**
+ * Why it exists: who may have an account, how its credentials change, and what
+ * the server tells (and hides) about which accounts exist.
+ */
+export class AccountService {
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly verification: VerificationService,
+    private readonly wallets: WalletService,
+    /** Keys the decoy seeds; stable across restarts and instances. */
+    private readonly serverSecret: string,
+  ) {}
+
+  async register(input: RegisterData): Promise<{ verified: boolean }> {
+    const { config, db, accounts, hasher, clock } = this.deps;
+    const emailNormalized = normalizeEmail(input.email);
+    const mode = config.accountVerificationMode;
+    if (mode === 'Whitelist' && !config.accountWhitelist.has(emailNormalized)) throw registrationClosed();
+    // Hashed before the email is looked up, so a taken email costs the same time as a new one.
+    const passwordHash = await hasher.hash(input.password);
+    const verified = mode !== 'EmailVerify';
+    let accountId: number;
+    try {
+      accountId = await db.run((m) =>
+        accounts.insert(m, {
+          email: input.email,
+          emailNormalized,
+          passwordHash,
+          clientSaltSeed: input.clientSaltSeed.toLowerCase(),
+          verified,
+          createdAt: clock.now(),
+        }),
+      );
+    } catch (error) {
+      if (!db.isDuplicateKey(error)) throw error;
+      if (mode !== 'EmailVerify') throw emailTaken();
+      await this.answerTakenEmail(emailNormalized);
+      return { verified: false };
+    }
+    if (!verified) await this.verification.issueAndSend(accountId, input.email);
+    return { verified };
+  }
+
+  /**
+   * EmailVerify hides that the email is taken: the answer is that of a fresh
+   * registration and nothing changes. The owner learns of it by mail; an owner
+   * who never verified gets a fresh link instead, which is what they need.
+   */
+  private async answerTakenEmail(emailNormalized: string): Promise<void> {
+    const existing = await this.deps.db.run((m) => this.deps.accounts.findByEmail(m, emailNormalized));
+    if (!existing) return;
+    if (existing.verified) this.verification.notifyOwnerOfRegistrationAttempt(existing.email);
+    else await this.verification.issueAndSend(existing.id, existing.email);
+  }
+
+  /**
+   * The account's seed, or for an unknown email a decoy: an HMAC of the email
+   * under the server secret, stable per email and shaped like a real seed.
+   */
+  async clientSaltSeed(email: string): Promise<string> {
+    const emailNormalized = normalizeEmail(email);
+    const account = await this.deps.db.run((m) => this.deps.accounts.findByEmail(m, emailNormalized));
+    return account?.clientSaltSeed ?? this.decoySeed(emailNormalized);
+  }
+
+  decoySeed(emailNormalized: string): string {
+    return hmacHex(this.serverSecret, `client-salt-seed:${emailNormalized}`);
+  }
+
+  async get(accountId: number): Promise<AccountData | null> {
+    const account = await this.deps.db.run((m) => this.deps.accounts.findById(m, accountId));
+    return account && { id: account.id, email: account.email, verified: account.verified, createdAt: account.createdAt };
+  }
+
+  /**
+   * New password hash and seed, the wallet re-encrypted under the new keys, and
+   * every token revoked: one transaction, so a failure anywhere leaves the old
+   * password, seed, wallet and tokens exactly as they were.
+   */
+  async changePassword(input: ChangePasswordData): Promise<WalletWriteOutcome> {
+    if (input.oldPassword === input.newPassword) throw badUserInput('input.newPassword', 'must differ from oldPassword');
+    if (input.wallet) this.wallets.assertWithinSizeLimit(input.wallet);
+    const { db, accounts, tokens, wallets, hasher, clock, events } = this.deps;
+    const account = await verifyCredentials(this.deps, input.email, input.oldPassword);
+    const passwordHash = await hasher.hash(input.newPassword);
+    const now = clock.now();
+
+    let outcome: WalletWriteOutcome;
+    try {
+      outcome = await db.transaction(async (m) => {
+        // Locks the row and catches a concurrent change that committed first.
+        if (!(await accounts.lockIfPasswordHash(m, account.id, account.passwordHash))) throw wrongCredentials();
+        await accounts.updateCredentials(m, account.id, passwordHash, input.clientSaltSeed.toLowerCase());
+        await tokens.deleteAllForAccount(m, account.id);
+        const current = await wallets.find(m, account.id);
+        if (!input.wallet) {
+          if (current) throw new WalletConflict({ kind: 'conflict', latest: current });
+          return { kind: 'success', wallet: null };
+        }
+        if (!current) throw new WalletConflict({ kind: 'conflict', latest: null });
+        const write = { encryptedWallet: input.wallet.encryptedWallet, hmac: input.wallet.hmac, sequence: input.wallet.sequence, updatedAt: now };
+        if (!(await wallets.compareAndSet(m, account.id, write, (e) => db.isDuplicateKey(e)))) {
+          throw new WalletConflict({ kind: 'conflict', latest: await wallets.find(m, account.id) });
+        }
+        return { kind: 'success', wallet: write };
+      });
+    } catch (error) {
+      if (error instanceof WalletConflict) return error.outcome;
+      throw error;
+    }
+    events.tokensRevoked(account.id);
+    if (outcome.kind === 'success' && outcome.wallet) events.walletUpdated(account.id, outcome.wallet.sequence);
+    return outcome;
+  }
+
+  /** Deletes the account, its wallet and its tokens for good, once the password is confirmed. */
+  async deleteAccount(session: AuthSession, password: string): Promise<boolean> {
+    const { db, accounts, tokens, hasher, events } = this.deps;
+    const account = await db.run((m) => accounts.findById(m, session.accountId));
+    if (!account || !(await hasher.verify(account.passwordHash, password))) throw wrongCredentials();
+    const deleted = await db.transaction(async (m) => {
+      await tokens.deleteAllForAccount(m, account.id);
+      return accounts.delete(m, account.id);
+    });
+    events.tokensRevoked(account.id);
+    return deleted;
+  }
+}

@@ -1,0 +1,43 @@
+import { payloadTooLarge } from '../errors';
+import type { ServiceDeps, WalletStateData, WalletWriteOutcome } from './types';
+
+export interface WalletStateInputData {
+  encryptedWallet: string;
+  sequence: number;
+  hmac: string;
+}
+
+/**
+ * Why it exists: the sequence rule. An upload lands only at exactly the stored
+ * sequence + 1; anything else is a conflict that hands back the latest state, and
+ * re-sending the state that is already current is a success (a safe retry).
+ */
+export class WalletService {
+  constructor(private readonly deps: ServiceDeps) {}
+
+  get(accountId: number): Promise<WalletStateData | null> {
+    return this.deps.db.run((m) => this.deps.wallets.find(m, accountId));
+  }
+
+  assertWithinSizeLimit(input: WalletStateInputData): void {
+    const limit = this.deps.config.maxWalletBytes;
+    if (Buffer.byteLength(input.encryptedWallet, 'utf8') > limit) throw payloadTooLarge(limit);
+  }
+
+  async update(accountId: number, input: WalletStateInputData): Promise<WalletWriteOutcome> {
+    this.assertWithinSizeLimit(input);
+    const { db, wallets, clock } = this.deps;
+    const write = { encryptedWallet: input.encryptedWallet, hmac: input.hmac, sequence: input.sequence, updatedAt: clock.now() };
+    if (await db.run((m) => wallets.compareAndSet(m, accountId, write, (e) => db.isDuplicateKey(e)))) {
+      this.deps.events.walletUpdated(accountId, write.sequence);
+      return { kind: 'success', wallet: write };
+    }
+    const latest = await this.get(accountId);
+    if (latest && isSameState(latest, input)) return { kind: 'success', wallet: latest };
+    return { kind: 'conflict', latest };
+  }
+}
+
+export function isSameState(stored: WalletStateData, input: WalletStateInputData): boolean {
+  return stored.sequence === input.sequence && stored.encryptedWallet === input.encryptedWallet && stored.hmac === input.hmac;
+}

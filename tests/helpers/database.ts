@@ -1,0 +1,62 @@
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { rmSync } from 'node:fs';
+import mysql from 'mysql2/promise';
+
+/**
+ * Each test file gets a database of its own: a temporary SQLite file, or, when
+ * DATABASE_URL points at MySQL/MariaDB, a fresh database on that server that is
+ * dropped afterwards. A MySQL server that is not there fails the test: it never
+ * silently falls back to SQLite.
+ */
+export interface TestDatabase {
+  dialect: 'sqlite' | 'mysql';
+  /** The DATABASE_URL for this test's own database. */
+  url: string;
+  drop(): Promise<void>;
+}
+
+export function testDialect(): 'sqlite' | 'mysql' {
+  const url = process.env.DATABASE_URL;
+  return url && /^(mysql|mariadb):/.test(url) ? 'mysql' : 'sqlite';
+}
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = `wst_${process.pid}_${randomBytes(4).toString('hex')}`;
+  if (testDialect() === 'sqlite') {
+    const file = path.join(tmpdir(), `${name}.sqlite`);
+    return {
+      dialect: 'sqlite',
+      url: `sqlite:${file}`,
+      drop: async () => {
+        for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
+      },
+    };
+  }
+  const server = new URL(process.env.DATABASE_URL!.replace(/^mariadb:/, 'mysql:'));
+  const admin = await mysql.createConnection({
+    host: server.hostname,
+    port: Number(server.port || 3306),
+    user: decodeURIComponent(server.username),
+    password: decodeURIComponent(server.password),
+  });
+  await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  await admin.end();
+  const url = new URL(server.toString());
+  url.pathname = `/${name}`;
+  return {
+    dialect: 'mysql',
+    url: url.toString(),
+    drop: async () => {
+      const conn = await mysql.createConnection({
+        host: server.hostname,
+        port: Number(server.port || 3306),
+        user: decodeURIComponent(server.username),
+        password: decodeURIComponent(server.password),
+      });
+      await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
+      await conn.end();
+    },
+  };
+}

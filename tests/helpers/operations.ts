@@ -1,0 +1,57 @@
+import { randomBytes } from 'node:crypto';
+import type { TestServer } from './app';
+
+/** The operations as a wallet app writes them. */
+export const REGISTER = `mutation Register($input: RegisterInput!) { register(input: $input) { verified } }`;
+export const LOGIN = `mutation Login($input: LoginInput!) { login(input: $input) { token deviceId expiresAt } }`;
+export const WALLET_STATE = `query WalletState { walletState { encryptedWallet sequence hmac updatedAt } }`;
+export const UPDATE_WALLET = `mutation Update($input: WalletStateInput!) {
+  updateWalletState(input: $input) {
+    __typename
+    ... on WalletStateSuccess { walletState { encryptedWallet sequence hmac updatedAt } }
+    ... on WalletStateConflict { latest { encryptedWallet sequence hmac updatedAt } }
+  }
+}`;
+export const CHANGE_PASSWORD = `mutation ChangePassword($input: ChangePasswordInput!) {
+  changePassword(input: $input) {
+    __typename
+    ... on ChangePasswordSuccess { walletState { encryptedWallet sequence hmac } }
+    ... on WalletStateConflict { latest { encryptedWallet sequence hmac } }
+  }
+}`;
+export const ME = `query Me { me { email verified createdAt devices { deviceId createdAt lastUsedAt expiresAt } } }`;
+export const CLIENT_SALT_SEED = `query Seed($email: String!) { clientSaltSeed(email: $email) }`;
+
+export const newSeed = () => randomBytes(32).toString('hex');
+export const uniqueEmail = (tag = 'user') => `${tag}-${randomBytes(5).toString('hex')}@example.com`;
+export const PASSWORD = 'correct horse battery staple';
+
+export interface Device {
+  email: string;
+  password: string;
+  deviceId: string;
+  token: string;
+}
+
+export async function register(server: TestServer, email = uniqueEmail(), password = PASSWORD, clientSaltSeed = newSeed()) {
+  const response = await server.gql(REGISTER, { input: { email, password, clientSaltSeed } });
+  if (response.body.errors) throw new Error(`register failed: ${JSON.stringify(response.body.errors)}`);
+  return { email, password, clientSaltSeed };
+}
+
+export async function login(server: TestServer, email: string, password: string, deviceId: string): Promise<Device> {
+  const response = await server.gql(LOGIN, { input: { email, password, deviceId } });
+  if (response.body.errors) throw new Error(`login failed: ${JSON.stringify(response.body.errors)}`);
+  return { email, password, deviceId, token: response.body.data.login.token };
+}
+
+export async function registerAndLogin(server: TestServer, deviceId = 'device-1'): Promise<Device> {
+  const { email, password } = await register(server);
+  return login(server, email, password, deviceId);
+}
+
+export async function upload(server: TestServer, device: Device, sequence: number, encryptedWallet = `wallet-${sequence}`, hmac = `hmac-${sequence}`) {
+  const response = await server.gql(UPDATE_WALLET, { input: { encryptedWallet, sequence, hmac } }, device.token);
+  if (response.body.errors) throw new Error(`update failed: ${JSON.stringify(response.body.errors)}`);
+  return response.body.data.updateWalletState;
+}
