@@ -26,6 +26,7 @@ export interface AppOverrides {
   mailer?: Mailer;
   logger?: Logger;
   database?: Database;
+  hasher?: PasswordHasher;
   repositories?: Partial<Pick<ServiceDeps, 'accounts' | 'tokens' | 'wallets' | 'verificationTokens'>>;
 }
 
@@ -56,7 +57,7 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
     config,
     db,
     clock: overrides.clock ?? systemClock,
-    hasher: new PasswordHasher(config.passwordHashing),
+    hasher: overrides.hasher ?? new PasswordHasher(config.passwordHashing),
     accounts: overrides.repositories?.accounts ?? new AccountRepository(),
     tokens: overrides.repositories?.tokens ?? new AuthTokenRepository(),
     wallets: overrides.repositories?.wallets ?? new WalletRepository(),
