@@ -1,5 +1,6 @@
 import { LessThanOrEqual, type EntityManager } from 'typeorm';
 import { AuthTokenEntity, type AuthTokenRow } from '../entities/auth-token.entity';
+import { execute, firstRow, toDatabase } from './statements';
 
 export type ActiveToken = Pick<AuthTokenRow, 'id' | 'accountId' | 'deviceId' | 'expiresAt' | 'lastUsedAt'>;
 
@@ -15,15 +16,17 @@ export class AuthTokenRepository {
       .execute();
   }
 
-  findByHash(m: EntityManager, tokenHash: string): Promise<ActiveToken | null> {
-    return m.findOne(AuthTokenEntity, {
-      select: { id: true, accountId: true, deviceId: true, expiresAt: true, lastUsedAt: true },
-      where: { tokenHash },
-    });
+  async findByHash(m: EntityManager, tokenHash: string): Promise<ActiveToken | null> {
+    const result = await execute(
+      m,
+      'SELECT id, account_id AS accountId, device_id AS deviceId, expires_at AS expiresAt, last_used_at AS lastUsedAt FROM auth_tokens WHERE token_hash = ?',
+      [tokenHash],
+    );
+    return firstRow<ActiveToken>(m, AuthTokenEntity, result);
   }
 
   async touch(m: EntityManager, id: number, lastUsedAt: Date): Promise<void> {
-    await m.update(AuthTokenEntity, { id }, { lastUsedAt });
+    await execute(m, 'UPDATE auth_tokens SET last_used_at = ? WHERE id = ?', [toDatabase<AuthTokenRow>(m, AuthTokenEntity, 'lastUsedAt', lastUsedAt), id]);
   }
 
   listForAccount(m: EntityManager, accountId: number): Promise<AuthTokenRow[]> {

@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import type { WalletRow } from '../entities/wallet.entity';
+import { execute, firstRow, toDatabase } from './statements';
 
 export type WalletWrite = Pick<WalletRow, 'encryptedWallet' | 'hmac' | 'sequence' | 'updatedAt'>;
 
@@ -9,8 +10,13 @@ export type WalletWrite = Pick<WalletRow, 'encryptedWallet' | 'hmac' | 'sequence
  * concurrent uploads of the same sequence wins.
  */
 export class WalletRepository {
-  find(m: EntityManager, accountId: number): Promise<WalletRow | null> {
-    return m.findOneBy<WalletRow>('Wallet', { accountId });
+  async find(m: EntityManager, accountId: number): Promise<WalletRow | null> {
+    const result = await execute(
+      m,
+      'SELECT account_id AS accountId, encrypted_wallet AS encryptedWallet, hmac, sequence, updated_at AS updatedAt FROM wallets WHERE account_id = ?',
+      [accountId],
+    );
+    return firstRow<WalletRow>(m, 'Wallet', result);
   }
 
   /**
@@ -27,12 +33,11 @@ export class WalletRepository {
         throw error;
       }
     }
-    const result = await m
-      .createQueryBuilder()
-      .update('Wallet')
-      .set(wallet)
-      .where('account_id = :accountId AND sequence = :previous', { accountId, previous: wallet.sequence - 1 })
-      .execute();
+    const result = await execute(
+      m,
+      'UPDATE wallets SET encrypted_wallet = ?, hmac = ?, sequence = ?, updated_at = ? WHERE account_id = ? AND sequence = ?',
+      [wallet.encryptedWallet, wallet.hmac, wallet.sequence, toDatabase<WalletRow>(m, 'Wallet', 'updatedAt', wallet.updatedAt), accountId, wallet.sequence - 1],
+    );
     return result.affected === 1;
   }
 }
