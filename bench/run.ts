@@ -30,7 +30,7 @@ const USAGE = `npm run bench -- [options]   (each option also as an environment 
   --databases LIST        sqlite,mariadb (default both)                                         (BENCH_DATABASES)
   --scenarios LIST        read,write,race,login,storm,sync (default all)                        (BENCH_SCENARIOS)
   --mysql URL             the MariaDB server (default mysql://root@127.0.0.1:3306/)             (BENCH_MYSQL_URL)
-  --profile               run the server under --cpu-prof; profiles go to bench/results/profiles (BENCH_PROFILE=1)
+  --profile               server and floor under --cpu-prof, to bench/results/profiles       (BENCH_PROFILE=1)
   --out DIR               where latest.json and latest.md go (default bench/results)            (BENCH_OUT)`;
 
 interface Options {
@@ -258,11 +258,12 @@ function describe(m: Measurement): string {
   return `${Math.round(m.rps)} req/s p99 ${m.p99Ms} ms${m.conflicts ? ` ${m.conflicts} conflicts` : ''}${errors ? ` ${errors} errors` : ''}${m.lostUpdates ? ` ${m.lostUpdates} LOST` : ''}`;
 }
 
-function serverArgs(options: Options, label: string): string[] {
-  if (!options.profile) return [SERVER_ENTRY];
+/** `entry`'s node arguments: under --profile, with --cpu-prof writing `label`-….cpuprofile to bench/results/profiles. */
+function nodeArgs(options: Options, entry: string, label: string): string[] {
+  if (!options.profile) return [entry];
   const dir = path.join(options.out, 'profiles');
   mkdirSync(dir, { recursive: true });
-  return ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${label}-${Date.now()}.cpuprofile`, SERVER_ENTRY];
+  return ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${label}-${Date.now()}.cpuprofile`, entry];
 }
 
 function serverEnv(databaseUrl: string, argon2: Record<string, string>): Record<string, string> {
@@ -283,8 +284,8 @@ async function runDatabase(bench: Bench, kind: 'sqlite' | 'mariadb'): Promise<vo
   let inspector: Inspector | undefined;
   try {
     log(`${kind}: starting the server and the floor on a fresh database`);
-    let server = await start('server', serverArgs(options, `${kind}-server`), serverEnv(database.url, CHEAP_ARGON2));
-    const floor = await start('floor', [FLOOR_ENTRY], { DATABASE_URL: database.url });
+    let server = await start('server', nodeArgs(options, SERVER_ENTRY, `${kind}-server`), serverEnv(database.url, CHEAP_ARGON2));
+    const floor = await start('floor', nodeArgs(options, FLOOR_ENTRY, `${kind}-floor`), { DATABASE_URL: database.url });
     inspector = await openInspector(database);
     const db = inspector;
     const accounts = await seed(server.origin, db, 'bench', ACCOUNTS, (i) => (i < RACE_ACCOUNTS ? DEVICES_PER_RACING_ACCOUNT : 1), true);
@@ -357,7 +358,7 @@ async function runDatabase(bench: Bench, kind: 'sqlite' | 'mariadb'): Promise<vo
     if (has('login') || has('storm')) {
       // Login costs what argon2 costs: a server with the production parameters, on accounts hashed with them.
       await server.stop();
-      server = await start('server-argon2', serverArgs(options, `${kind}-server-login`), serverEnv(database.url, PRODUCTION_ARGON2));
+      server = await start('server-argon2', nodeArgs(options, SERVER_ENTRY, `${kind}-server-login`), serverEnv(database.url, PRODUCTION_ARGON2));
       const loginAccounts = await seed(server.origin, db, 'login', LOGIN_CONNECTIONS, () => 1, false);
       if (has('login')) {
         await bench.compare(
