@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApolloServer } from '@apollo/server';
 import {
+  ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginLandingPageDisabled,
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
@@ -54,6 +55,9 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
     plugins: [
       fastifyApolloDrainPlugin(fastify),
       ApolloServerPluginUsageReportingDisabled(),
+      // The cache-control plugin hooks every field of every request to compute a policy
+      // that is always "no-store" here (no cache hints): the onSend hook sets that header.
+      ApolloServerPluginCacheControlDisabled(),
       development ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
     ],
   });
@@ -61,6 +65,7 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
 
   fastify.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
   });
 
   fastify.setErrorHandler((error: FastifyError, request, reply) => {
