@@ -22,6 +22,10 @@ interface TokenRow {
   lastUsedAt: Date;
 }
 
+interface TokenWithWallet extends TokenRow {
+  wallet: WalletRow | undefined;
+}
+
 interface WalletRow {
   encryptedWallet: string;
   hmac: string;
@@ -38,6 +42,8 @@ interface WalletWrite {
 /** The statements the server's repositories run, and nothing else. */
 interface Store {
   findToken(tokenHash: string): Promise<TokenRow | undefined>;
+  /** The token and its account's wallet in one statement, as the server reads for walletState. */
+  findTokenWithWallet(tokenHash: string): Promise<TokenWithWallet | undefined>;
   touchToken(id: number, now: Date): Promise<void>;
   findWallet(accountId: number): Promise<WalletRow | undefined>;
   /** The conditional INSERT (sequence 1) or UPDATE (sequence = previous): true when it landed. */
@@ -47,9 +53,12 @@ interface Store {
 
 const TOUCH_INTERVAL_MS = 60_000; // as the server: lastUsedAt is refreshed at most once a minute
 
-const TOKEN_SQL = 'SELECT id, account_id AS accountId, expires_at AS expiresAt, last_used_at AS lastUsedAt FROM auth_tokens WHERE token_hash = ? LIMIT 1';
+const TOKEN_COLUMNS = 't.id, t.account_id AS accountId, t.device_id AS deviceId, t.expires_at AS expiresAt, t.last_used_at AS lastUsedAt';
+const TOKEN_SQL = `SELECT ${TOKEN_COLUMNS} FROM auth_tokens t WHERE t.token_hash = ?`;
 const TOUCH_SQL = 'UPDATE auth_tokens SET last_used_at = ? WHERE id = ?';
-const WALLET_SQL = 'SELECT encrypted_wallet AS encryptedWallet, hmac, sequence, updated_at AS updatedAt FROM wallets WHERE account_id = ? LIMIT 1';
+const TOKEN_WALLET_SQL = `SELECT ${TOKEN_COLUMNS}, w.encrypted_wallet AS encryptedWallet, w.hmac, w.sequence, w.updated_at AS updatedAt
+  FROM auth_tokens t LEFT JOIN wallets w ON w.account_id = t.account_id WHERE t.token_hash = ?`;
+const WALLET_SQL = 'SELECT account_id AS accountId, encrypted_wallet AS encryptedWallet, hmac, sequence, updated_at AS updatedAt FROM wallets WHERE account_id = ?';
 const INSERT_SQL = 'INSERT INTO wallets (account_id, encrypted_wallet, hmac, sequence, updated_at) VALUES (?, ?, ?, ?, ?)';
 const UPDATE_SQL = 'UPDATE wallets SET encrypted_wallet = ?, hmac = ?, sequence = ?, updated_at = ? WHERE account_id = ? AND sequence = ?';
 
@@ -62,13 +71,26 @@ function openSqlite(file: string, synchronous: string): Store {
   for (const pragma of ['journal_mode = WAL', `synchronous = ${synchronous}`, 'foreign_keys = ON', 'busy_timeout = 5000']) db.pragma(pragma);
   const token = db.prepare<[string], { id: number; accountId: number; expiresAt: string; lastUsedAt: string }>(TOKEN_SQL);
   const touch = db.prepare(TOUCH_SQL);
-  const wallet = db.prepare<[number], { encryptedWallet: string; hmac: string; sequence: number; updatedAt: string }>(WALLET_SQL);
+  type SqliteWallet = { encryptedWallet: string; hmac: string; sequence: number; updatedAt: string };
+  const wallet = db.prepare<[number], SqliteWallet>(WALLET_SQL);
+  const tokenWallet = db.prepare<[string], { id: number; accountId: number; expiresAt: string; lastUsedAt: string } & SqliteWallet>(TOKEN_WALLET_SQL);
   const insert = db.prepare(INSERT_SQL);
   const update = db.prepare(UPDATE_SQL);
   return {
     async findToken(tokenHash) {
       const row = token.get(tokenHash);
       return row && { ...row, expiresAt: fromSqliteTime(row.expiresAt), lastUsedAt: fromSqliteTime(row.lastUsedAt) };
+    },
+    async findTokenWithWallet(tokenHash) {
+      const row = tokenWallet.get(tokenHash);
+      if (!row) return undefined;
+      const { encryptedWallet, hmac, sequence, updatedAt, ...token } = row;
+      return {
+        ...token,
+        expiresAt: fromSqliteTime(token.expiresAt),
+        lastUsedAt: fromSqliteTime(token.lastUsedAt),
+        wallet: sequence === null ? undefined : { encryptedWallet, hmac, sequence, updatedAt: fromSqliteTime(updatedAt) },
+      };
     },
     async touchToken(id, now) {
       touch.run(toSqliteTime(now), id);
@@ -102,6 +124,13 @@ function openMysql(url: string): Store {
     async findToken(tokenHash) {
       const [rows] = await pool.query<mysql.RowDataPacket[]>(TOKEN_SQL, [tokenHash]);
       return rows[0] as TokenRow | undefined;
+    },
+    async findTokenWithWallet(tokenHash) {
+      const [rows] = await pool.query<mysql.RowDataPacket[]>(TOKEN_WALLET_SQL, [tokenHash]);
+      const row = rows[0];
+      if (!row) return undefined;
+      const { encryptedWallet, hmac, sequence, updatedAt, ...token } = row;
+      return { ...(token as TokenRow), wallet: sequence === null ? undefined : { encryptedWallet, hmac, sequence, updatedAt } };
     },
     async touchToken(id, now) {
       await pool.query(TOUCH_SQL, [now, id]);
@@ -138,20 +167,26 @@ class Unauthenticated extends Error {}
 const BEARER = /^Bearer[ \t]+([A-Za-z0-9._~+/=-]+)[ \t]*$/i;
 
 async function authenticate(store: Store, authorization: string | undefined): Promise<number> {
+  return (await checkToken(store, await store.findToken(tokenHashOf(authorization)))).accountId;
+}
+
+function tokenHashOf(authorization: string | undefined): string {
   const token = BEARER.exec(authorization ?? '')?.[1];
   if (!token) throw new Unauthenticated();
-  const row = await store.findToken(createHash('sha256').update(token, 'utf8').digest('hex'));
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+async function checkToken<T extends TokenRow>(store: Store, row: T | undefined): Promise<T> {
   const now = new Date();
   if (!row || row.expiresAt.getTime() <= now.getTime()) throw new Unauthenticated();
   if (now.getTime() - row.lastUsedAt.getTime() >= TOUCH_INTERVAL_MS) await store.touchToken(row.id, now);
-  return row.accountId;
+  return row;
 }
 
 const walletJson = (w: WalletRow) => ({ encryptedWallet: w.encryptedWallet, sequence: w.sequence, hmac: w.hmac, updatedAt: w.updatedAt.toISOString() });
 
 async function walletState(store: Store, authorization: string | undefined) {
-  const accountId = await authenticate(store, authorization);
-  const wallet = await store.findWallet(accountId);
+  const { wallet } = await checkToken(store, await store.findTokenWithWallet(tokenHashOf(authorization)));
   return { walletState: wallet ? walletJson(wallet) : null };
 }
 

@@ -81,6 +81,8 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
     schema,
     context: {
       authenticate: (token) => sessions.authenticate(token),
+      authenticateWithWallet: (token) => sessions.authenticateWithWallet(token),
+      wallet: (accountId) => wallets.get(accountId),
       walletUpdates: (accountId, since) =>
         walletUpdates(pubSub, accountId, since, async () => (await wallets.get(accountId))?.sequence ?? null),
     },

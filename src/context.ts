@@ -1,5 +1,5 @@
 import { unauthenticated } from './errors';
-import type { AuthSession } from './services/types';
+import type { AuthSession, WalletStateData } from './services/types';
 
 /** What every resolver sees about the request it serves. */
 export interface RequestContext {
@@ -10,12 +10,19 @@ export interface RequestContext {
    * use and remembered for the request. Public operations never pay for the lookup.
    */
   session(): Promise<AuthSession>;
+  /**
+   * The signed-in account's wallet: read together with the session in one
+   * statement when the session was not looked up yet. UNAUTHENTICATED as session().
+   */
+  wallet(): Promise<WalletStateData | null>;
   /** The signed-in account's wallet updates (see walletUpdated in the schema). */
   walletUpdates(sinceSequence: number | null | undefined): Promise<AsyncIterable<{ sequence: number }>>;
 }
 
 export interface ContextDeps {
   authenticate(token: string): Promise<AuthSession>;
+  authenticateWithWallet(token: string): Promise<{ session: AuthSession; wallet: WalletStateData | null }>;
+  wallet(accountId: number): Promise<WalletStateData | null>;
   walletUpdates(accountId: number, sinceSequence: number | null | undefined): AsyncIterable<{ sequence: number }>;
 }
 
@@ -38,6 +45,14 @@ export function createRequestContext(
         session = token ? deps.authenticate(token) : Promise.reject(unauthenticated());
       }
       return session;
+    },
+    async wallet() {
+      const token = bearerToken(request.authorization);
+      if (session || !token) return deps.wallet((await context.session()).accountId);
+      const both = deps.authenticateWithWallet(token);
+      session = both.then((b) => b.session);
+      session.catch(() => {}); // the same failure reaches the caller through `both`
+      return (await both).wallet;
     },
     async walletUpdates(sinceSequence) {
       const { accountId } = await context.session();

@@ -4,6 +4,9 @@ import { execute, firstRow, toDatabase } from './statements';
 
 export type ActiveToken = Pick<AuthTokenRow, 'id' | 'accountId' | 'deviceId' | 'expiresAt' | 'lastUsedAt'>;
 
+/** What authentication needs of a token, from `auth_tokens t`. */
+export const TOKEN_COLUMNS = 't.id, t.account_id AS accountId, t.device_id AS deviceId, t.expires_at AS expiresAt, t.last_used_at AS lastUsedAt';
+
 export class AuthTokenRepository {
   /** One statement: a device's new token replaces its old one (unique account_id + device_id). */
   async upsertForDevice(m: EntityManager, token: Omit<AuthTokenRow, 'id'>): Promise<void> {
@@ -17,11 +20,7 @@ export class AuthTokenRepository {
   }
 
   async findByHash(m: EntityManager, tokenHash: string): Promise<ActiveToken | null> {
-    const result = await execute(
-      m,
-      'SELECT id, account_id AS accountId, device_id AS deviceId, expires_at AS expiresAt, last_used_at AS lastUsedAt FROM auth_tokens WHERE token_hash = ?',
-      [tokenHash],
-    );
+    const result = await execute(m, `SELECT ${TOKEN_COLUMNS} FROM auth_tokens t WHERE t.token_hash = ?`, [tokenHash]);
     return firstRow<ActiveToken>(m, AuthTokenEntity, result);
   }
 

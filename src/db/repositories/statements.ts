@@ -28,7 +28,11 @@ export function toDatabase<T extends ObjectLiteral>(m: EntityManager, target: En
 /** The first row (selected with property names as aliases) hydrated as TypeORM hydrates an entity, or null. */
 export function firstRow<T extends ObjectLiteral>(m: EntityManager, target: EntityTarget<T>, result: QueryResult): T | null {
   const row = (result.records as Array<Record<string, unknown>> | undefined)?.[0];
-  if (!row) return null;
+  return row ? hydrate(m, target, row) : null;
+}
+
+/** `row` (keyed by property names) with each of `target`'s columns converted as TypeORM converts them. */
+export function hydrate<T extends ObjectLiteral>(m: EntityManager, target: EntityTarget<T>, row: Record<string, unknown>): T {
   const metadata = m.connection.getMetadata(target);
   const entity: Record<string, unknown> = {};
   for (const key of Object.keys(row)) {

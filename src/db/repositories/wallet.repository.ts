@@ -1,6 +1,8 @@
 import type { EntityManager } from 'typeorm';
+import { AuthTokenEntity } from '../entities/auth-token.entity';
 import type { WalletRow } from '../entities/wallet.entity';
-import { execute, firstRow, toDatabase } from './statements';
+import { TOKEN_COLUMNS, type ActiveToken } from './auth-token.repository';
+import { execute, firstRow, hydrate, toDatabase } from './statements';
 
 export type WalletWrite = Pick<WalletRow, 'encryptedWallet' | 'hmac' | 'sequence' | 'updatedAt'>;
 
@@ -17,6 +19,26 @@ export class WalletRepository {
       [accountId],
     );
     return firstRow<WalletRow>(m, 'Wallet', result);
+  }
+
+  /**
+   * The auth token with this hash and its account's wallet (null when none was
+   * uploaded yet), in one statement: all that a walletState request reads.
+   */
+  async findWithToken(m: EntityManager, tokenHash: string): Promise<{ token: ActiveToken; wallet: WalletRow | null } | null> {
+    const result = await execute(
+      m,
+      `SELECT ${TOKEN_COLUMNS}, w.encrypted_wallet AS encryptedWallet, w.hmac, w.sequence, w.updated_at AS updatedAt
+       FROM auth_tokens t LEFT JOIN wallets w ON w.account_id = t.account_id WHERE t.token_hash = ?`,
+      [tokenHash],
+    );
+    const row = (result.records as Array<Record<string, unknown>> | undefined)?.[0];
+    if (!row) return null;
+    const { encryptedWallet, hmac, sequence, updatedAt, ...token } = row;
+    return {
+      token: hydrate<ActiveToken>(m, AuthTokenEntity, token),
+      wallet: sequence === null ? null : hydrate<WalletRow>(m, 'Wallet', { accountId: token.accountId, encryptedWallet, hmac, sequence, updatedAt }),
+    };
   }
 
   /**
