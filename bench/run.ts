@@ -21,6 +21,7 @@ import { markdownTable, summarize, type Comparison, type Measurement } from './l
 const ROOT = path.resolve(__dirname, '..', '..');
 const SERVER_ENTRY = path.join(ROOT, 'dist', 'src', 'index.js');
 const FLOOR_ENTRY = path.join(__dirname, 'floor.js');
+const CEILING_ENTRY = path.join(__dirname, 'ceiling.js');
 
 const USAGE = `npm run bench -- [options]   (each option also as an environment variable)
   --quick                 1 round of 2 s after 0.5 s warm-up: checks the harness, not a result  (BENCH_QUICK=1)
@@ -28,7 +29,7 @@ const USAGE = `npm run bench -- [options]   (each option also as an environment 
   --duration S            measured seconds per run (default 4)                                  (BENCH_DURATION)
   --warmup S              unmeasured seconds before each run (default 1)                        (BENCH_WARMUP)
   --databases LIST        sqlite,mariadb (default both)                                         (BENCH_DATABASES)
-  --scenarios LIST        read,write,race,login,storm,sync (default all)                        (BENCH_SCENARIOS)
+  --scenarios LIST        read,ceiling,write,race,login,storm,sync (default all)                (BENCH_SCENARIOS)
   --mysql URL             the MariaDB server (default mysql://root@127.0.0.1:3306/)             (BENCH_MYSQL_URL)
   --profile               server and floor under --cpu-prof, to bench/results/profiles       (BENCH_PROFILE=1)
   --out DIR               where latest.json and latest.md go (default bench/results)            (BENCH_OUT)`;
@@ -80,7 +81,7 @@ function parseOptions(): Options {
     durationMs: 1000 * number(values.duration ?? env.BENCH_DURATION, quick ? 2 : 4, '--duration'),
     warmupMs: 1000 * number(values.warmup ?? env.BENCH_WARMUP, quick ? 0.5 : 1, '--warmup'),
     databases: list(values.databases ?? env.BENCH_DATABASES, ['sqlite', 'mariadb'], '--databases') as Options['databases'],
-    scenarios: new Set(list(values.scenarios ?? env.BENCH_SCENARIOS, ['read', 'write', 'race', 'login', 'storm', 'sync'], '--scenarios')),
+    scenarios: new Set(list(values.scenarios ?? env.BENCH_SCENARIOS, ['read', 'ceiling', 'write', 'race', 'login', 'storm', 'sync'], '--scenarios')),
     mysqlUrl: values.mysql ?? env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/',
     profile: values.profile ?? env.BENCH_PROFILE === '1',
     out: path.resolve(values.out ?? env.BENCH_OUT ?? path.join(ROOT, 'bench', 'results')),
@@ -322,6 +323,23 @@ async function runDatabase(bench: Bench, kind: 'sqlite' | 'mariadb'): Promise<vo
       for (const [id, count] of acked) lost += Math.max(0, (before.get(id) ?? 0) + count - (after.get(id) ?? 0));
       return { ...measurement, lostUpdates: lost };
     };
+    if (has('ceiling') && kind === 'sqlite') {
+      // Database-independent, so measured once: the server's own stack with constant data, against the floor.
+      const ceiling = await start('ceiling', nodeArgs(options, CEILING_ENTRY, 'ceiling'), serverEnv(database.url, CHEAP_ARGON2));
+      const note = 'the server with its repositories answering from memory: what no database-side change can exceed';
+      await bench.compare(
+        { database: 'none', scenario: 'walletState read, framework ceiling', connections: 64, a: 'ceiling', b: 'floor (SQLite)', note },
+        () => bench.measure(ceiling, 64, (i) => readConnection(accounts[i].tokens[0])),
+        () => bench.measure(floor, 64, (i) => readConnection(accounts[i].tokens[0])),
+      );
+      await bench.compare(
+        { database: 'none', scenario: 'updateWalletState, framework ceiling', connections: 64, a: 'ceiling', b: 'floor (SQLite)', note },
+        () => bench.measure(ceiling, 64, (i) => writeConnection(i, accounts[i], accounts[i].tokens[0], 1, new Map())),
+        () => writes(floor, 64, (i) => [accounts[i], 0]),
+      );
+      await ceiling.stop();
+    }
+
     for (const connections of has('write') ? [16, 64] : []) {
       await bench.compare(
         { database: kind, scenario: 'updateWalletState, own account', connections, a: 'server', b: 'floor', target: { minRatio: 0.6, zeroErrors: true } },
