@@ -49,7 +49,7 @@ export class WalletSyncError extends Error {
 }
 
 /** True for a wallet state the client refused to accept (tampered, rolled back, undecryptable). */
-export function isIntegrityError(error: unknown): error is WalletSyncError {
+export function isIntegrityError(error: unknown): boolean {
   const integrity: string[] = [
     ClientErrorCode.HmacMismatch,
     ClientErrorCode.SequenceRollback,
