@@ -20,6 +20,9 @@ export const CHANGE_PASSWORD = `mutation ChangePassword($input: ChangePasswordIn
   }
 }`;
 export const ME = `query Me { me { email verified createdAt devices { deviceId createdAt lastUsedAt expiresAt } } }`;
+export const LOGOUT = `mutation Logout { logout }`;
+export const REVOKE_DEVICE = `mutation Revoke($deviceId: String!) { revokeDevice(deviceId: $deviceId) }`;
+export const DELETE_ACCOUNT = `mutation Delete($password: String!) { deleteAccount(password: $password) }`;
 export const CLIENT_SALT_SEED = `query Seed($email: String!) { clientSaltSeed(email: $email) }`;
 
 export const newSeed = () => randomBytes(32).toString('hex');
