@@ -22,7 +22,7 @@ export function createRedisTransport({ url, channelPrefix, logger }: RedisPubSub
   // A publish waits for nobody: while Redis is away it fails at once instead of piling up in memory.
   const publisher = new Redis(url, { enableOfflineQueue: false, connectionName: 'wallet-sync:publish' });
   // SUBSCRIBE/UNSUBSCRIBE issued during an outage wait for the reconnection instead of failing.
-  const subscriber = new Redis(url, { maxRetriesPerRequest: null, connectionName: 'wallet-sync:subscribe' });
+  const subscriber = new SubscriberClient(url, { maxRetriesPerRequest: null, connectionName: 'wallet-sync:subscribe' });
 
   let closed = false;
   let health: RedisHealth = 'down';
@@ -93,6 +93,25 @@ export function createRedisTransport({ url, channelPrefix, logger }: RedisPubSub
       subscriber.disconnect();
     },
   };
+}
+
+/**
+ * redis-event-target drops the promises of its SUBSCRIBE and UNSUBSCRIBE. Those
+ * still queued when the connection ends (shutdown, or an outage) reject, and an
+ * unhandled rejection ends the process: here each one is marked handled. The
+ * subscription itself is kept by ioredis and renewed on reconnection.
+ */
+class SubscriberClient extends Redis {
+  // ioredis declares these as overload sets; the override takes and passes on any of them.
+  override subscribe: Redis['subscribe'] = (...args: unknown[]) => handled((Redis.prototype.subscribe as Variadic).apply(this, args));
+  override unsubscribe: Redis['unsubscribe'] = (...args: unknown[]) => handled((Redis.prototype.unsubscribe as Variadic).apply(this, args));
+}
+
+type Variadic = (...args: unknown[]) => Promise<unknown>;
+
+function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
 }
 
 function parseOrNull(message: string): unknown {

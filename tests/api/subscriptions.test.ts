@@ -16,7 +16,7 @@ import {
   upload,
   type Device,
 } from '../helpers/operations';
-import { connectLive, within, wsUrl, type LiveClient } from '../helpers/subscriptions';
+import { connectLive, eventually, within, wsUrl, type LiveClient } from '../helpers/subscriptions';
 
 /** The in-process pub/sub's own EventTarget, recording what it carries: a subscription in effect is one listener added. */
 class ObservedEventTarget extends EventTarget {
@@ -330,11 +330,4 @@ describe('keep-alive', () => {
   });
 });
 
-async function eventually(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 

@@ -114,3 +114,12 @@ export function within<T>(promise: Promise<T>, ms: number, what: string): Promis
     new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms))),
   ]);
 }
+
+/** Polls `condition` (sync or async) every 10 ms until it holds; for state that sends no event, e.g. a server's counters. */
+export async function eventually(condition: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
