@@ -12,24 +12,30 @@ import type { Logger } from 'pino';
 import type { Config } from './config';
 import { createRequestContext, type ContextDeps, type RequestContext } from './context';
 import { ErrorCode, createFormatError } from './errors';
+import { attachSubscriptionServer, type SubscriptionServer } from './http/subscription-server';
 import { HTML_SECURITY_HEADERS, verifyPage } from './http/verify-page';
+import type { RedisHealth } from './graphql/pubsub';
+import type { Clock } from './lib/clock';
 
 export interface ServerDeps {
   config: Readonly<Config>;
   logger: Logger;
   schema: GraphQLSchema;
   context: ContextDeps;
+  clock: Clock;
   /** Resolves when the database answers; rejects otherwise. */
   checkReady(): Promise<void>;
+  redisHealth(): RedisHealth;
   verifyAccount(token: string): Promise<void>;
 }
 
 export interface HttpServer {
   fastify: FastifyInstance;
   apollo: ApolloServer<RequestContext>;
+  subscriptions: SubscriptionServer;
 }
 
-/** Builds the HTTP server: Apollo on Fastify at /graphql, plus /healthz, /readyz and /verify. */
+/** Builds the HTTP server: Apollo on Fastify at /graphql, graphql-ws on the same path, plus /healthz, /readyz and /verify. */
 export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
   const { config, logger } = deps;
   const fastify = Fastify({
@@ -43,14 +49,15 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
   });
 
   const development = config.environment === 'development';
+  const formatError = createFormatError((error, formatted) =>
+    logger.error({ err: error, path: formatted.path }, 'unexpected error while resolving a request'),
+  );
   const apollo = new ApolloServer<RequestContext>({
     schema: deps.schema,
     introspection: config.introspection,
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
-    formatError: createFormatError((error, formatted) =>
-      logger.error({ err: error, path: formatted.path }, 'unexpected error while resolving a request'),
-    ),
+    formatError,
     plugins: [
       fastifyApolloDrainPlugin(fastify),
       ApolloServerPluginUsageReportingDisabled(),
@@ -79,14 +86,26 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
       createRequestContext(deps.context, { requestId: request.id, ip: request.ip, authorization: request.headers.authorization }),
   });
 
+  const subscriptions = attachSubscriptionServer(fastify.server, {
+    schema: deps.schema,
+    logger,
+    clock: deps.clock,
+    context: deps.context,
+    keepAliveMs: config.wsKeepAliveMs,
+    formatError,
+  });
+
   fastify.get('/healthz', async () => ({ status: 'ok' }));
+  // Redis down keeps the instance in rotation: every instance shares that Redis, so failing readiness would take
+  // them all out while queries and mutations still work; only live updates between instances pause.
   fastify.get('/readyz', async (request, reply) => {
+    const redis = deps.redisHealth();
     try {
       await deps.checkReady();
-      return { status: 'ready' };
+      return { status: redis === 'down' ? 'degraded' : 'ready', redis };
     } catch (error) {
       request.log.warn({ err: error }, 'readiness check failed');
-      return reply.code(503).send({ status: 'unavailable', reason: 'database unreachable' });
+      return reply.code(503).send({ status: 'unavailable', reason: 'database unreachable', redis });
     }
   });
   fastify.get<{ Querystring: { token?: string } }>('/verify', async (request, reply) => {
@@ -107,7 +126,7 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
       .send(verifyPage(ok));
   });
 
-  return { fastify, apollo };
+  return { fastify, apollo, subscriptions };
 }
 
 function describeHttpError(error: FastifyError, status: number, bodyLimit: number): { code: string; message: string } {
