@@ -3,7 +3,7 @@ import { Mutex } from 'async-mutex';
 import { ClientErrorCode, ServerErrorCode, WalletSyncError } from './client.errors';
 import { newDeviceState, type DeviceState, type DeviceStateStore } from './device-state.store';
 import { graphqlEndpoint, SyncServerApi, type RemoteWalletState } from './graphql/sync-server.api';
-import { subscribeToWalletUpdates, webSocketEndpoint, type ReconnectBackoff } from './graphql/wallet-updates.subscription';
+import { subscribeToWalletUpdates, webSocketEndpoint, type ReconnectBackoff, type WalletUpdatesSubscription } from './graphql/wallet-updates.subscription';
 import { openWalletState, sealWalletState, type SealedWalletState } from './wallet-cipher';
 import { EMPTY_DOCUMENT, entryOf, isSameDocument, isSameEntry, preferenceValues, withPreference, type PreferenceEntry, type WalletDocument } from './wallet-document';
 import { DEFAULT_SCRYPT_COST, assertScryptCost, deriveWalletKeys, newClientSaltSeed, type WalletKeys } from './wallet-keys';
@@ -284,7 +284,10 @@ export class WalletSyncClient {
   /**
    * Live updates: subscribes to walletUpdated and syncs whenever the server
    * holds a newer sequence than this device, reconnecting with backoff when the
-   * connection drops. Ends with UNAUTHENTICATED when the server refuses the token.
+   * connection drops. A new login on this device (which makes the server close
+   * the connection of the replaced token) resubscribes with the new token; a
+   * token refused for good (password changed, logged out elsewhere) ends the
+   * watch with UNAUTHENTICATED.
    */
   watch(options: WatchOptions = {}): WalletWatch {
     this.session();
@@ -294,6 +297,7 @@ export class WalletSyncClient {
     done.catch(() => undefined);
     let syncs = Promise.resolve();
     let stopped = false;
+    let subscription: WalletUpdatesSubscription;
 
     const end = async (error?: WalletSyncError) => {
       if (stopped) return;
@@ -316,19 +320,27 @@ export class WalletSyncClient {
         }
       });
     };
-
-    const subscription = subscribeToWalletUpdates(
-      webSocketEndpoint(this.endpoint),
-      () => this.state.authToken?.token ?? null,
-      this.state.base?.sequence ?? 0,
-      {
-        onUpdate: catchUp,
-        onError: (error) => options.onError?.(error),
-        onFatal: (error) => void end(error),
-        onConnected: (reconnected) => options.onConnected?.(reconnected),
-      },
-      options.reconnect,
-    );
+    const onFatal = async (error: WalletSyncError) => {
+      const current = this.state.authToken?.token;
+      if (stopped || error.code !== ServerErrorCode.Unauthenticated || !current || current === subscription.authToken()) return end(error);
+      await subscription.dispose();
+      if (!stopped) start();
+    };
+    const start = () => {
+      subscription = subscribeToWalletUpdates(
+        webSocketEndpoint(this.endpoint),
+        () => this.state.authToken?.token ?? null,
+        this.state.base?.sequence ?? 0,
+        {
+          onUpdate: catchUp,
+          onError: (error) => options.onError?.(error),
+          onFatal: (error) => void onFatal(error),
+          onConnected: (reconnected) => options.onConnected?.(reconnected),
+        },
+        options.reconnect,
+      );
+    };
+    start();
     return { done, stop: () => end() };
   }
 

@@ -24,6 +24,8 @@ export interface WalletUpdatesHandlers {
 }
 
 export interface WalletUpdatesSubscription {
+  /** The token the current (or last) connection authenticated with. */
+  authToken(): string | null;
   dispose(): Promise<void>;
 }
 
@@ -56,6 +58,7 @@ export function subscribeToWalletUpdates(
   const maxDelayMs = backoff.maxDelayMs ?? 30_000;
   const disposed = new AbortController();
   let resubscribes = 0;
+  let connectedWith: string | null = null;
 
   const wait = async (retries: number) => {
     const delay = Math.min(maxDelayMs, initialDelayMs * 2 ** retries);
@@ -66,7 +69,10 @@ export function subscribeToWalletUpdates(
   const client: Client = createClient({
     url,
     webSocketImpl: WebSocket,
-    connectionParams: () => ({ authorization: `Bearer ${authToken() ?? ''}` }),
+    connectionParams: () => {
+      connectedWith = authToken();
+      return { authorization: `Bearer ${connectedWith ?? ''}` };
+    },
     retryAttempts: Number.POSITIVE_INFINITY,
     retryWait: wait,
     shouldRetry: (errorOrClose) => !isAuthClose(errorOrClose),
@@ -101,6 +107,7 @@ export function subscribeToWalletUpdates(
   subscribe();
 
   return {
+    authToken: () => connectedWith,
     async dispose() {
       disposed.abort();
       unsubscribe();
