@@ -15,10 +15,14 @@ export function openDevice(
 }
 
 /** One account, two logged-in devices (c1 registered it), the way the walkthrough starts. */
-export async function twoDevices(server: TestServer, options: Partial<WalletSyncClientOptions> = {}) {
+export async function twoDevices(
+  server: TestServer,
+  options: Partial<Omit<WalletSyncClientOptions, 'store'>> = {},
+  stores: [DeviceStateStore, DeviceStateStore] = [new MemoryDeviceStateStore(), new MemoryDeviceStateStore()],
+) {
   const email = uniqueEmail('joe2');
-  const c1 = await openDevice(server, 'test_wallet_1', options);
-  const c2 = await openDevice(server, 'test_wallet_2', options);
+  const c1 = await openDevice(server, 'test_wallet_1', { ...options, store: stores[0] });
+  const c2 = await openDevice(server, 'test_wallet_2', { ...options, store: stores[1] });
   await c1.register(email, ROOT_PASSWORD);
   await c1.login();
   await c2.login({ email, rootPassword: ROOT_PASSWORD });
