@@ -38,6 +38,8 @@ export type PushResult =
 export interface SyncResult {
   /** The sequence this device now holds. */
   sequence: number;
+  /** Whether it took in a newer wallet state from the server. */
+  pulled: boolean;
   /** Whether this sync uploaded a new wallet state. */
   pushed: boolean;
   /** How many conflicts it merged before its upload landed. */
@@ -346,17 +348,19 @@ export class WalletSyncClient {
 
   private async syncExclusive(): Promise<SyncResult> {
     const keys = this.session();
+    const startedAt = this.state.base?.sequence ?? 0;
     let remote = await this.api.walletState();
     for (let conflicts = 0; ; conflicts += 1) {
       await this.commit(this.adopt(this.state, remote, keys));
       const base = this.state.base;
-      if (base && isSameDocument(base.document, this.state.local)) return { sequence: base.sequence, pushed: false, conflicts };
+      const pulled = (base?.sequence ?? 0) > startedAt;
+      if (base && isSameDocument(base.document, this.state.local)) return { sequence: base.sequence, pulled, pushed: false, conflicts };
       if (conflicts >= this.maxConflictRetries) throw retriesExhausted('sync', conflicts);
       const sealed = sealWalletState(this.state.local, (base?.sequence ?? 0) + 1, keys);
       const outcome = await this.api.updateWalletState(sealed);
       if (outcome.kind === 'success') {
         await this.commit(withBase(this.state, sealed, this.state.local));
-        return { sequence: sealed.sequence, pushed: true, conflicts };
+        return { sequence: sealed.sequence, pulled, pushed: true, conflicts };
       }
       remote = outcome.latest;
     }

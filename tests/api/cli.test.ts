@@ -95,6 +95,7 @@ describe('the wallet-sync CLI', () => {
   });
 
   it('when a device syncs, then get prints the merged preferences, and a missing key exits 8', async () => {
+    expect((await cli('laptop', ['sync'])).stdout).toBe('Synced: got sequence 2 from the server\n');
     expect((await cli('laptop', ['sync'])).stdout).toBe('Synced: up to date at sequence 2\n');
     expect((await cli('laptop', ['get', 'car'])).stdout).toBe('Audi\n');
     expect((await cli('laptop', ['get', '--json'])).json()).toEqual({ animal: 'cow', car: 'Audi' });

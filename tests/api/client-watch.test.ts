@@ -70,7 +70,9 @@ describe('watch(): live updates', () => {
     await live.untilSequence(3);
 
     expect(c2.preferences()).toEqual({ animal: 'beaver', car: 'Audi' });
-    expect(live.synced.map((result) => result.sequence)).toEqual([1, 2, 3]);
+    expect(live.synced.map(({ sequence, pulled, pushed }) => ({ sequence, pulled, pushed }))).toEqual(
+      [1, 2, 3].map((sequence) => ({ sequence, pulled: true, pushed: false })),
+    );
     await live.watch.stop();
     await expect(live.watch.done).resolves.toBeUndefined();
   });

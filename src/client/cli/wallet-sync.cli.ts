@@ -262,7 +262,8 @@ function describeState(state: WalletStateInfo) {
 
 function describeSync(result: SyncResult): string {
   const merged = result.conflicts ? ` after merging ${result.conflicts} newer state${result.conflicts > 1 ? 's' : ''}` : '';
-  return result.pushed ? `Synced: pushed sequence ${result.sequence}${merged}` : `Synced: up to date at sequence ${result.sequence}`;
+  if (result.pushed) return `Synced: pushed sequence ${result.sequence}${merged}`;
+  return result.pulled ? `Synced: got sequence ${result.sequence} from the server` : `Synced: up to date at sequence ${result.sequence}`;
 }
 
 /** The root password from the environment (for scripts), else asked for without echo. */
