@@ -116,7 +116,28 @@ describe('watch(): live updates', () => {
       await live.untilSequence(2);
       expect(live.connections).toContain(true);
       expect(c2.preferences()).toEqual({ animal: 'beaver' });
+
+      // Stopped while it is trying to reconnect: it ends cleanly instead of retrying forever.
+      await proxy.cut();
       await live.watch.stop();
+      await expect(live.watch.done).resolves.toBeUndefined();
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('when the server is unreachable, then the watch keeps retrying and stop() still ends it cleanly', async () => {
+    const { email } = await twoDevices(server);
+    const proxy = await startTcpProxy('127.0.0.1', Number(new URL(server.url).port));
+    try {
+      const device = await openDevice(server, 'test_wallet_3', { url: `http://127.0.0.1:${proxy.port}` });
+      await device.login({ email, rootPassword: ROOT_PASSWORD });
+      await proxy.cut();
+      const live = watching(device);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(live.connections).toEqual([]);
+      await live.watch.stop();
+      await expect(live.watch.done).resolves.toBeUndefined();
     } finally {
       await proxy.close();
     }

@@ -111,7 +111,9 @@ export function subscribeToWalletUpdates(
     async dispose() {
       disposed.abort();
       unsubscribe();
-      await client.dispose();
+      // graphql-ws's dispose() awaits the pending connection attempt and rejects when that attempt fails
+      // (server unreachable): there is no socket to close then, and stopping must not fail.
+      await Promise.resolve(client.dispose()).catch(() => undefined);
     },
   };
 }
