@@ -33,7 +33,8 @@ export async function playWalkthrough(options: WalkthroughOptions): Promise<{ c1
   const section = (title: string) => print(`\n## ${title}\n`);
 
   section('Initial setup');
-  print(`Two devices of one account ${email} (scrypt N=${options.scryptCost}): test_wallet_1 and test_wallet_2.`);
+  print(`One client per wallet, test_wallet_1 and test_wallet_2, for the same sync account ${email}, which is not on`);
+  print(`the server yet: two computers (scrypt N=${options.scryptCost}). c1 registers; then both get an auth token.`);
   const c1 = await open('test_wallet_1');
   const c2 = await open('test_wallet_2');
   const registered = await call('c1.register(email, rootPassword)', () => c1.register(email, rootPassword));
@@ -48,6 +49,7 @@ export async function playWalkthrough(options: WalkthroughOptions): Promise<{ c1
   }
 
   section('Syncing');
+  print('c1 finds no wallet on the server and starts one. A push answers with the state the server now holds; c2 pulls it.');
   const nothing = await call('c1.pull()', () => c1.pull());
   check(nothing === null, 'a fresh account has no wallet on the server');
   print('Wallet not found\nNo wallet found on the server for this account. Starting a new one.');
@@ -55,10 +57,12 @@ export async function playWalkthrough(options: WalkthroughOptions): Promise<{ c1
   await expectPull('c2', c2, 1);
 
   section('Updating');
+  print('c2 pushes a new version (no edits: the sequence still goes up) and c1 pulls it.');
   await expectPush('c2', c2, 2);
   await expectPull('c1', c1, 2);
 
   section('Wallet changes');
+  print('c1 changes a preference, pushes; c2 pulls it.');
   await expectPreferences('c1', c1, { animal: '', car: '' });
   await expectPreferences('c2', c2, { animal: '', car: '' });
   await setPreference('c1', c1, 'animal', 'cow');
@@ -68,6 +72,8 @@ export async function playWalkthrough(options: WalkthroughOptions): Promise<{ c1
   await expectPreferences('c2', c2, { animal: 'cow', car: '' });
 
   section('Merging changes');
+  print('Both change different preferences. c1 pushes first; c2 pulls and merges its own change on top, against its merge');
+  print('base (the last state it synced), then pushes the merge, which c1 pulls.');
   await setPreference('c1', c1, 'car', 'Audi');
   await setPreference('c2', c2, 'animal', 'horse');
   await expectPreferences('c1', c1, { animal: 'cow', car: 'Audi' });
@@ -80,6 +86,8 @@ export async function playWalkthrough(options: WalkthroughOptions): Promise<{ c1
   await expectPreferences('c1', c1, { animal: 'horse', car: 'Audi' });
 
   section('Conflicts');
+  print("Both diverge again. c2 pushes first; c1's push conflicts, and the conflict carries the latest state, which c1");
+  print('merges without another request. Its second push lands.');
   await setPreference('c2', c2, 'animal', 'beaver');
   await setPreference('c1', c1, 'car', 'Toyota');
   await expectPreferences('c2', c2, { animal: 'beaver', car: 'Audi' });
