@@ -58,6 +58,12 @@ describe('the wallet-sync CLI', () => {
     expect(run.stderr).toContain('differ');
   });
 
+  it('when the typed password is empty, then nothing is registered and the exit code is 2', async () => {
+    const run = await cli('empty', ['register', uniqueEmail('empty')], {}, ['']);
+    expect(run.code).toBe(ExitCode.Usage);
+    expect(run.stderr).toContain('empty');
+  });
+
   it('when the email is taken, then register exits 7 with the server\'s reason', async () => {
     const run = await cli('other', ['register', email], withPassword('whatever pw'));
     expect(run.code).toBe(ExitCode.Refused);

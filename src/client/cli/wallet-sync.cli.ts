@@ -270,11 +270,14 @@ function describeSync(result: SyncResult): string {
 async function secret(io: CliIo, variable: string, prompt: string): Promise<string> {
   const fromEnv = io.env[variable];
   if (fromEnv) return fromEnv;
+  let typed: string;
   try {
-    return await io.readSecret(`${prompt}: `);
+    typed = await io.readSecret(`${prompt}: `);
   } catch {
     throw new CliExit(ExitCode.Usage, `No ${prompt.toLowerCase()}: set ${variable}, or run in a terminal to be asked`);
   }
+  if (typed === '') throw new CliExit(ExitCode.Usage, `The ${prompt.toLowerCase()} is empty`);
+  return typed;
 }
 
 /** A password being chosen: asked twice when typed, so a typo cannot lock the wallet away. */
