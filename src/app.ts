@@ -27,6 +27,7 @@ export interface AppOverrides {
   mailer?: Mailer;
   logger?: Logger;
   database?: Database;
+  hasher?: PasswordHasher;
   repositories?: Partial<Pick<ServiceDeps, 'accounts' | 'tokens' | 'wallets' | 'verificationTokens'>>;
   /** How events reach the live subscriptions; by default Redis when REDIS_URL is set, else in-process. */
   transport?: PubSubTransport;
@@ -63,7 +64,7 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
     config,
     db,
     clock,
-    hasher: new PasswordHasher(config.passwordHashing),
+    hasher: overrides.hasher ?? new PasswordHasher(config.passwordHashing),
     accounts: overrides.repositories?.accounts ?? new AccountRepository(),
     tokens: overrides.repositories?.tokens ?? new AuthTokenRepository(),
     wallets: overrides.repositories?.wallets ?? new WalletRepository(),

@@ -45,7 +45,7 @@ export class DomainError extends GraphQLError {
 }
 
 export const badUserInput = (field: string, problem: string) =>
-  new DomainError(ErrorCode.BadUserInput, `${field}: ${problem}`, { field });
+  new DomainError(ErrorCode.BadUserInput, `${field}: ${problem}`, { fields: [field] });
 export const unauthenticated = (message = 'Authentication required: send a valid token as "Authorization: Bearer <token>"') =>
   new DomainError(ErrorCode.Unauthenticated, message);
 export const wrongCredentials = () => new DomainError(ErrorCode.Unauthenticated, 'Wrong email or password');

@@ -10,13 +10,15 @@ import type { PasswordHashingConfig } from '../config';
  */
 export class PasswordHasher {
   private readonly slots: Semaphore;
-  private dummyHash: Promise<string> | undefined;
+  private readonly dummyHash: Promise<string>;
 
   constructor(
     private readonly config: PasswordHashingConfig,
     private readonly observe: (seconds: number, kind: 'hash' | 'verify') => void = () => {},
   ) {
     this.slots = new Semaphore(config.maxConcurrent);
+    // Made at start-up, so even the first unknown-email login costs exactly one verification.
+    this.dummyHash = this.hash(randomBytes(32).toString('base64'));
   }
 
   hash(password: string): Promise<string> {
@@ -39,7 +41,6 @@ export class PasswordHasher {
    * a login for an unknown email must not answer faster than a wrong password.
    */
   async verifyAgainstDummy(password: string): Promise<false> {
-    this.dummyHash ??= this.hash(randomBytes(32).toString('base64'));
     await this.verify(await this.dummyHash, password);
     return false;
   }

@@ -111,7 +111,7 @@ export class AccountService {
    * password, seed, wallet and tokens exactly as they were.
    */
   async changePassword(input: ChangePasswordData): Promise<WalletWriteOutcome> {
-    if (input.oldPassword === input.newPassword) throw badUserInput('input.newPassword', 'must differ from oldPassword');
+    if (input.oldPassword === input.newPassword) throw badUserInput('newPassword', 'must differ from oldPassword');
     if (input.wallet) this.wallets.assertWithinSizeLimit(input.wallet);
     const { db, accounts, tokens, wallets, hasher, clock, events } = this.deps;
     const account = await verifyCredentials(this.deps, input.email, input.oldPassword);

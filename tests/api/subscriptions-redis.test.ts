@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { startTestServer, type TestServer } from '../helpers/app';
-import { LOGOUT, register, login, upload, type Device } from '../helpers/operations';
+import { LOGOUT, login, register, upload } from '../helpers/operations';
 import { assertRedisAnswers, describeWith, redisRequirement } from '../helpers/services';
-import { connectLive, eventually, within, type LiveClient } from '../helpers/subscriptions';
+import { eventually, subscribedAtSequence1, within, type LiveClient } from '../helpers/subscriptions';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy';
 
 /**
@@ -45,34 +45,29 @@ describeWith([redisRequirement()], 'walletUpdated through Redis', () => {
     const response = await fetch(`${server.url}/readyz`);
     return { status: response.status, body: (await response.json()) as { status: string; redis: string } };
   };
-  async function device(): Promise<Device> {
+  /** A device whose wallet is at sequence 1, subscribed. */
+  async function subscribedDevice() {
     const { email, password } = await register(server);
-    return login(server, email, password, 'phone');
+    const phone = await login(server, email, password, 'phone');
+    await upload(server, phone, 1);
+    return { phone, ...(await subscribedAtSequence1(server.url, phone.token, clients)) };
   }
-  async function subscribed(phone: Device) {
-    const client = connectLive(server.url, phone.token);
-    clients.push(client);
-    const subscription = client.subscribe(0);
-    expect(await subscription.next()).toBe(1);
-    return { client, subscription };
+  async function cutRedis() {
+    await proxy.cut();
+    await eventually(async () => (await readiness()).body.redis === 'down', 5000, 'Redis reported down');
   }
 
   it('when a device uploads, then the event travels through Redis to the subscription', async () => {
-    const phone = await device();
-    await upload(server, phone, 1);
-    const { subscription } = await subscribed(phone);
+    const { phone, subscription } = await subscribedDevice();
     await upload(server, phone, 2);
     expect(await subscription.next()).toBe(2);
     expect(seenOnRedis).toContainEqual(expect.stringMatching(/^WALLET_UPDATED:\d+ \{"sequence":2\}$/));
   });
 
   it('when Redis drops, then queries and mutations go on, /readyz says degraded, and on its return the subscription catches up and resumes', async () => {
-    const phone = await device();
-    await upload(server, phone, 1);
-    const { subscription } = await subscribed(phone);
+    const { phone, subscription } = await subscribedDevice();
 
-    await proxy.cut();
-    await eventually(async () => (await readiness()).body.redis === 'down', 5000, 'Redis reported down');
+    await cutRedis();
     expect(await readiness()).toEqual({ status: 200, body: { status: 'degraded', redis: 'down' } });
     // The update lands although its event can't be published.
     expect((await upload(server, phone, 2)).__typename).toBe('WalletStateSuccess');
@@ -89,12 +84,9 @@ describeWith([redisRequirement()], 'walletUpdated through Redis', () => {
   });
 
   it('when a revocation is lost while Redis is away, then the connection is closed once Redis returns', async () => {
-    const phone = await device();
-    await upload(server, phone, 1);
-    const { client } = await subscribed(phone);
+    const { phone, client } = await subscribedDevice();
 
-    await proxy.cut();
-    await eventually(async () => (await readiness()).body.redis === 'down', 5000, 'Redis reported down');
+    await cutRedis();
     expect((await server.gql(LOGOUT, {}, phone.token)).body.data.logout).toBe(true);
     await proxy.restore();
     expect(await within(client.closed, 10000, 'close after Redis returned')).toEqual({ code: 4401, reason: 'Token revoked' });

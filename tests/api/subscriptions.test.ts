@@ -16,7 +16,7 @@ import {
   upload,
   type Device,
 } from '../helpers/operations';
-import { connectLive, eventually, within, wsUrl, type LiveClient } from '../helpers/subscriptions';
+import { connectLive, eventually, subscribedAtSequence1, within, wsUrl, type LiveClient } from '../helpers/subscriptions';
 
 /** The in-process pub/sub's own EventTarget, recording what it carries: a subscription in effect is one listener added. */
 class ObservedEventTarget extends EventTarget {
@@ -68,13 +68,7 @@ describe('walletUpdated over graphql-ws', () => {
     return result;
   }
 
-  /** A subscription known to be in effect: it has received the catch-up for the wallet at sequence 1. */
-  async function subscribed(device: Device) {
-    const client = live(device);
-    const subscription = client.subscribe(0);
-    expect(await subscription.next()).toBe(1);
-    return { client, subscription };
-  }
+  const subscribed = (device: Device) => subscribedAtSequence1(server.url, device.token, clients);
 
   it('when a device of the account uploads, then every subscription of the account receives its sequence exactly once', async () => {
     const [phone, laptop] = await account();
@@ -266,7 +260,7 @@ describe('walletUpdated over graphql-ws', () => {
     clients.push(client);
     await client.connected;
     await own.close();
-    expect((await within(client.closed, 5000, 'close')).code).toBe(1001);
+    expect((await within(client.closed, 5000, 'close')).code).toBe(SubscriptionCloseCode.GoingAway);
   });
 });
 

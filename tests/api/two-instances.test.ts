@@ -3,7 +3,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { CHANGE_PASSWORD, LOGOUT, PASSWORD, login, newSeed, register, upload, type Device } from '../helpers/operations';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process';
 import { assertRedisAnswers, describeWith, mariaDbRequirement, redisRequirement } from '../helpers/services';
-import { connectLive, within, type LiveClient } from '../helpers/subscriptions';
+import { subscribedAtSequence1, within, type LiveClient } from '../helpers/subscriptions';
 
 /**
  * Two server processes sharing one MariaDB database and the real Redis, as
@@ -43,13 +43,7 @@ describeWith([mariaDbRequirement(), redisRequirement()], 'two server instances o
     for (const deviceId of devices) result.push(await login(server, email, password, deviceId));
     return result;
   }
-  async function subscribedOn(server: ServerProcess, device: Device) {
-    const client = connectLive(server.url, device.token);
-    clients.push(client);
-    const subscription = client.subscribe(0);
-    expect(await subscription.next()).toBe(1);
-    return { client, subscription };
-  }
+  const subscribedOn = (server: ServerProcess, device: Device) => subscribedAtSequence1(server.url, device.token, clients);
 
   it('when a device subscribed on A and another uploads through B, then A delivers the event', async () => {
     const [phone, laptop] = await accountOn(b, ['phone', 'laptop']);

@@ -6,6 +6,7 @@ import { TEST_ENV, postGraphQL, type TestServer } from './app';
 /** A server run as its own process, through the real entry point (src/index.ts). */
 export interface ServerProcess {
   url: string;
+  pid: number;
   gql: TestServer['gql'];
   stop(): Promise<void>;
 }
@@ -53,6 +54,7 @@ export async function startServerProcess(env: Record<string, string>, startTimeo
 
   return {
     url,
+    pid: child.pid!,
     gql: (query, variables, token) => postGraphQL(url, query, variables, token),
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;

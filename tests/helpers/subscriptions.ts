@@ -123,3 +123,17 @@ export async function eventually(condition: () => boolean | Promise<boolean>, ti
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+/**
+ * A subscription known to be in effect: the account's wallet is at sequence 1
+ * and the subscription (sinceSequence 0) has received that catch-up event.
+ * The client is added to `clients`, for the test to dispose of.
+ */
+export async function subscribedAtSequence1(httpUrl: string, token: string, clients: LiveClient[]) {
+  const client = connectLive(httpUrl, token);
+  clients.push(client);
+  const subscription = client.subscribe(0);
+  const first = await subscription.next();
+  if (first !== 1) throw new Error(`expected the catch-up event for sequence 1, got ${first}`);
+  return { client, subscription };
+}

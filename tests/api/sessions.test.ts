@@ -1,0 +1,156 @@
+import { createHash } from 'node:crypto';
+import { createApp } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import { PasswordHasher } from '../../src/lib/password';
+import { TEST_ENV, errorCode, startTestServer, type TestServer } from '../helpers/app';
+import { ManualClock } from '../helpers/clock';
+import { CLIENT_SALT_SEED, LOGIN, ME, WALLET_STATE, login, register, uniqueEmail } from '../helpers/operations';
+import pino from 'pino';
+
+const DAY = 24 * 60 * 60 * 1000;
+
+describe('auth tokens and devices', () => {
+  let server: TestServer;
+  const clock = new ManualClock();
+  const hashing: string[] = [];
+
+  beforeAll(async () => {
+    const config = loadConfig({ ...TEST_ENV });
+    server = await startTestServer({}, { clock, hasher: new PasswordHasher(config.passwordHashing, (_s, kind) => hashing.push(kind)) });
+  });
+  afterAll(() => server.close());
+
+  const works = async (token: string) => !(await server.gql(WALLET_STATE, {}, token)).body.errors;
+
+  it('when a device logs in again, then its new token replaces the old one and other devices are untouched', async () => {
+    const account = await register(server);
+    const laptop = await login(server, account.email, account.password, 'laptop');
+    const phone = await login(server, account.email, account.password, 'phone');
+    const laptopAgain = await login(server, account.email.toUpperCase(), account.password, 'laptop');
+    expect(await works(laptop.token)).toBe(false);
+    expect(await works(laptopAgain.token)).toBe(true);
+    expect(await works(phone.token)).toBe(true);
+    const me = await server.gql(ME, {}, phone.token);
+    expect(me.body.data.me.email).toBe(account.email);
+    expect(me.body.data.me.devices.map((d: { deviceId: string }) => d.deviceId).sort()).toEqual(['laptop', 'phone']);
+  });
+
+  it('when a token is issued, then it expires TOKEN_TTL_DAYS later and is refused from then on', async () => {
+    const account = await register(server);
+    const issued = await server.gql(LOGIN, { input: { email: account.email, password: account.password, deviceId: 'd' } });
+    const { token, expiresAt } = issued.body.data.login;
+    expect(new Date(expiresAt).getTime()).toBe(clock.now().getTime() + 14 * DAY);
+    clock.advance(14 * DAY - 1);
+    expect(await works(token)).toBe(true);
+    clock.advance(1);
+    const expired = await server.gql(WALLET_STATE, {}, token);
+    expect(errorCode(expired)).toBe('UNAUTHENTICATED');
+  });
+
+  it('when requests come often, then lastUsedAt is written at most once a minute', async () => {
+    const account = await register(server);
+    const device = await login(server, account.email, account.password, 'd');
+    const loggedInAt = clock.now().toISOString();
+    const lastUsed = async () => (await server.gql(ME, {}, device.token)).body.data.me.devices[0].lastUsedAt;
+    clock.advance(30_000);
+    expect(await lastUsed()).toBe(loggedInAt);
+    clock.advance(31_000);
+    const touchedAt = clock.now().toISOString();
+    expect(await lastUsed()).toBe(touchedAt);
+    clock.advance(10_000);
+    expect(await lastUsed()).toBe(touchedAt);
+  });
+
+  it('when a device is revoked, then its token stops working; an unknown device answers false', async () => {
+    const account = await register(server);
+    const a = await login(server, account.email, account.password, 'a');
+    const b = await login(server, account.email, account.password, 'b');
+    const revoke = await server.gql('mutation($d: String!) { revokeDevice(deviceId: $d) }', { d: 'b' }, a.token);
+    expect(revoke.body.data.revokeDevice).toBe(true);
+    expect(await works(b.token)).toBe(false);
+    expect(await works(a.token)).toBe(true);
+    const unknown = await server.gql('mutation($d: String!) { revokeDevice(deviceId: $d) }', { d: 'nope' }, a.token);
+    expect(unknown.body.data.revokeDevice).toBe(false);
+  });
+
+  it('when a device logs out, then only its token stops working', async () => {
+    const account = await register(server);
+    const a = await login(server, account.email, account.password, 'a');
+    const b = await login(server, account.email, account.password, 'b');
+    expect((await server.gql('mutation { logout }', {}, a.token)).body.data.logout).toBe(true);
+    expect(await works(a.token)).toBe(false);
+    expect(await works(b.token)).toBe(true);
+    expect(errorCode(await server.gql('mutation { logout }', {}, a.token))).toBe('UNAUTHENTICATED');
+  });
+
+  it('when tokens and passwords are stored, then only a SHA-256 of the token and an argon2id hash of the password are kept', async () => {
+    const account = await register(server);
+    const device = await login(server, account.email, account.password, 'd');
+    const tokens = await server.app.db.dataSource.query('SELECT * FROM auth_tokens');
+    const accounts = await server.app.db.dataSource.query('SELECT * FROM accounts');
+    expect(JSON.stringify(tokens)).not.toContain(device.token);
+    expect(tokens.map((t: { token_hash: string }) => t.token_hash)).toContain(createHash('sha256').update(device.token).digest('hex'));
+    const row = accounts.find((a: { email: string }) => a.email === account.email);
+    expect(row.password_hash).toMatch(/^\$argon2id\$v=19\$m=1024,p=1,t=1\$/);
+    expect(JSON.stringify(accounts)).not.toContain(account.password);
+  });
+
+  it('when the email is unknown, then login still pays one argon2 verification, like a wrong password', async () => {
+    const account = await register(server);
+    hashing.length = 0;
+    await server.gql(LOGIN, { input: { email: uniqueEmail('ghost'), password: 'whatever1', deviceId: 'd' } });
+    expect(hashing).toEqual(['verify']);
+    hashing.length = 0;
+    await server.gql(LOGIN, { input: { email: account.email, password: 'whatever1', deviceId: 'd' } });
+    expect(hashing).toEqual(['verify']);
+  });
+});
+
+describe('client salt seeds', () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(() => server.close());
+
+  const seedOf = async (email: string) => (await server.gql(CLIENT_SALT_SEED, { email })).body.data.clientSaltSeed as string;
+
+  it('when the account exists, then its seed comes back lower-cased, whatever the email\'s letter case', async () => {
+    const seed = 'AB'.repeat(32);
+    const account = await register(server, uniqueEmail('Mixed'), undefined, seed);
+    expect(await seedOf(account.email.toUpperCase())).toBe(seed.toLowerCase());
+  });
+
+  it('when the email is unknown, then a decoy: 64 lower-case hex, stable per email, different between emails', async () => {
+    const email = uniqueEmail('nobody');
+    const decoy = await seedOf(email);
+    expect(decoy).toMatch(/^[0-9a-f]{64}$/);
+    expect(await seedOf(email)).toBe(decoy);
+    expect(await seedOf(email.toUpperCase())).toBe(decoy);
+    expect(await seedOf(uniqueEmail('nobody'))).not.toBe(decoy);
+  });
+
+  it('when the server restarts on the same database, then decoys stay the same (the secret is kept)', async () => {
+    const email = uniqueEmail('nobody');
+    const before = await seedOf(email);
+    const again = await createApp(loadConfig({ ...TEST_ENV, DATABASE_URL: server.database.url }), { logger: pino({ level: 'silent' }) });
+    try {
+      expect(await again.services.accounts.clientSaltSeed(email)).toBe(before);
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('when SERVER_SECRET is set, then decoys come from it', async () => {
+    const email = uniqueEmail('nobody');
+    const secretApp = await createApp(loadConfig({ ...TEST_ENV, DATABASE_URL: server.database.url, SERVER_SECRET: 's'.repeat(40) }), {
+      logger: pino({ level: 'silent' }),
+    });
+    try {
+      expect(await secretApp.services.accounts.clientSaltSeed(email)).not.toBe(await seedOf(email));
+    } finally {
+      await secretApp.close();
+    }
+  });
+});
