@@ -16,7 +16,7 @@ describe('npm run demo', () => {
 
   async function runDemo(env: Record<string, string>) {
     const { DATABASE_URL: _ignored, WALLET_SYNC_URL: _unset, ...inherited } = process.env;
-    return promisify(execFile)('npm', ['run', '--silent', 'demo'], { cwd: ROOT, env: { ...inherited, ...env }, timeout: 60_000 });
+    return promisify(execFile)('npm', ['run', '--silent', 'demo'], { cwd: ROOT, env: { ...inherited, ...env }, timeout: 120_000 });
   }
 
   function expectWalkthroughOutput(stdout: string) {
@@ -29,15 +29,15 @@ describe('npm run demo', () => {
     const { stdout } = await runDemo({});
     expect(stdout).toContain('on a temporary SQLite database');
     expectWalkthroughOutput(stdout);
-  }, 60_000);
+  }, 120_000);
 
   it('when WALLET_SYNC_URL points at a running server, then it plays the walkthrough there', async () => {
     const { stdout } = await runDemo({ WALLET_SYNC_URL: server.url });
     expect(stdout).toContain(`Using the server at ${server.url}`);
     expectWalkthroughOutput(stdout);
-  }, 60_000);
+  }, 120_000);
 
   it('when the server cannot be reached, then it reports the failure and exits non-zero', async () => {
     await expect(runDemo({ WALLET_SYNC_URL: 'http://127.0.0.1:9' })).rejects.toMatchObject({ code: 1 });
-  }, 60_000);
+  }, 120_000);
 });
