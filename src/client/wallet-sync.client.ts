@@ -312,14 +312,16 @@ export class WalletSyncClient {
     const catchUp = (sequence: number) => {
       syncs = syncs.then(async () => {
         if (stopped) return;
+        let result: SyncResult | null;
         try {
-          const result = await this.exclusive(() => ((this.state.base?.sequence ?? 0) >= sequence ? null : this.syncExclusive()));
-          if (result) options.onSync?.(result);
+          result = await this.exclusive(() => ((this.state.base?.sequence ?? 0) >= sequence ? null : this.syncExclusive()));
         } catch (error) {
           const failure = error instanceof WalletSyncError ? error : new WalletSyncError(ClientErrorCode.Network, String(error), { cause: error });
           if (failure.code === ServerErrorCode.Unauthenticated) void end(failure);
-          else options.onError?.(failure);
+          else notify(options.onError, failure);
+          return;
         }
+        if (result) notify(options.onSync, result);
       });
     };
     const onFatal = async (error: WalletSyncError) => {
@@ -335,9 +337,9 @@ export class WalletSyncClient {
         this.state.base?.sequence ?? 0,
         {
           onUpdate: catchUp,
-          onError: (error) => options.onError?.(error),
+          onError: (error) => notify(options.onError, error),
           onFatal: (error) => void onFatal(error),
-          onConnected: (reconnected) => options.onConnected?.(reconnected),
+          onConnected: (reconnected) => notify(options.onConnected, reconnected),
         },
         options.reconnect,
       );
@@ -429,6 +431,21 @@ export class WalletSyncClient {
 
   private exclusive<T>(work: () => Promise<T> | T): Promise<T> {
     return this.lock.runExclusive(work);
+  }
+}
+
+/**
+ * Calls an app's callback. What it throws is rethrown on its own tick, as an
+ * EventEmitter listener's would be: it must not break the watch's sync queue
+ * or graphql-ws's bookkeeping, nor be swallowed.
+ */
+function notify<T>(callback: ((value: T) => void) | undefined, value: T): void {
+  try {
+    callback?.(value);
+  } catch (error) {
+    process.nextTick(() => {
+      throw error;
+    });
   }
 }
 
