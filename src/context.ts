@@ -10,6 +10,8 @@ export interface RequestContext {
    * use and remembered for the request. Public operations never pay for the lookup.
    */
   session(): Promise<AuthSession>;
+  /** The session if session() has already resolved it (for logs); never triggers a lookup. */
+  knownSession(): AuthSession | undefined;
   /** The signed-in account's wallet updates (see walletUpdated in the schema). */
   walletUpdates(sinceSequence: number | null | undefined): Promise<AsyncIterable<{ sequence: number }>>;
 }
@@ -29,6 +31,7 @@ export function createRequestContext(
   request: { requestId: string; ip: string; authorization: string | undefined },
 ): RequestContext {
   let session: Promise<AuthSession> | undefined;
+  let known: AuthSession | undefined;
   const context: RequestContext = {
     requestId: request.requestId,
     ip: request.ip,
@@ -36,9 +39,11 @@ export function createRequestContext(
       if (!session) {
         const token = bearerToken(request.authorization);
         session = token ? deps.authenticate(token) : Promise.reject(unauthenticated());
+        session.then((resolved) => (known = resolved)).catch(() => {});
       }
       return session;
     },
+    knownSession: () => known,
     async walletUpdates(sinceSequence) {
       const { accountId } = await context.session();
       return deps.walletUpdates(accountId, sinceSequence);
