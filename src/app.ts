@@ -9,7 +9,7 @@ import { AuthTokenRepository } from './db/repositories/auth-token.repository';
 import { ServerSettingRepository } from './db/repositories/server-setting.repository';
 import { VerificationTokenRepository } from './db/repositories/verification-token.repository';
 import { WalletRepository } from './db/repositories/wallet.repository';
-import { createLocalPubSub, walletEventsTo, walletUpdates, type WalletPubSub } from './graphql/pubsub';
+import { domainEventsTo, localTransport, walletUpdates, type PubSubTransport } from './graphql/pubsub';
 import { createSchema } from './graphql/schema';
 import { systemClock, type Clock } from './lib/clock';
 import { createSmtpMailer, noMailer, type Mailer } from './lib/mailer';
@@ -17,6 +17,7 @@ import { createLogger } from './lib/logger';
 import { Metrics, type PoolStats } from './lib/metrics';
 import { PasswordHasher } from './lib/password';
 import { RateLimits } from './lib/rate-limits';
+import { createRedisTransport } from './lib/redis-pubsub';
 import { randomHex } from './lib/tokens';
 import { createHttpServer, type HttpServer } from './server';
 import { AccountService } from './services/account.service';
@@ -33,6 +34,8 @@ export interface AppOverrides {
   database?: Database;
   hasher?: PasswordHasher;
   repositories?: Partial<Pick<ServiceDeps, 'accounts' | 'tokens' | 'wallets' | 'verificationTokens'>>;
+  /** How events reach the live subscriptions; by default Redis when REDIS_URL is set, else in-process. */
+  transport?: PubSubTransport;
 }
 
 export interface App {
@@ -40,7 +43,7 @@ export interface App {
   db: Database;
   http: HttpServer;
   services: { accounts: AccountService; sessions: SessionService; wallets: WalletService; verification: VerificationService };
-  pubSub: WalletPubSub;
+  transport: PubSubTransport;
   logger: Logger;
   metrics: Metrics;
   /** Starts listening; resolves with the base URL, e.g. http://127.0.0.1:8090. */
@@ -58,13 +61,17 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
   const redis = config.redisUrl ? await connectRedis(config.redisUrl, logger) : undefined;
   const mailer =
     overrides.mailer ?? (config.smtpUrl && config.mailFrom ? createSmtpMailer(config.smtpUrl, config.mailFrom) : noMailer);
-  const pubSub = createLocalPubSub();
-  const events: DomainEvents = { ...walletEventsTo(pubSub), tokensRevoked: () => {} };
+  const transport =
+    overrides.transport ??
+    (config.redisUrl ? createRedisTransport({ url: config.redisUrl, channelPrefix: config.redisChannelPrefix, logger }) : localTransport());
+  const events: DomainEvents = domainEventsTo(transport.pubSub);
+  const clock = overrides.clock ?? systemClock;
+  const reportError = (error: unknown, what: string) => logger.error({ err: error }, `failed while ${what}`);
 
   const deps: ServiceDeps = {
     config,
     db,
-    clock: overrides.clock ?? systemClock,
+    clock,
     hasher: overrides.hasher ?? new PasswordHasher(config.passwordHashing, (seconds, kind) => metrics.argon2Duration.observe({ kind }, seconds)),
     accounts: overrides.repositories?.accounts ?? new AccountRepository(),
     tokens: overrides.repositories?.tokens ?? new AuthTokenRepository(),
@@ -74,7 +81,7 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
     limits: new RateLimits(config.rateLimitBudgets, config.rateLimits, redis),
     events,
     observeWalletWrite: (result) => metrics.walletWrites.inc({ result }),
-    reportError: (error, what) => logger.error({ err: error }, `failed while ${what}`),
+    reportError,
   };
   const serverSecret = config.serverSecret ?? (await db.run((m) => new ServerSettingRepository().getOrCreate(m, 'server_secret', randomHex(32))));
 
@@ -84,19 +91,36 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
   const accounts = new AccountService(deps, verification, wallets, serverSecret);
   const services = { accounts, sessions, wallets, verification };
 
-  const schema = await createSchema({ config, ...services }, pubSub);
+  const schema = await createSchema({ config, ...services }, transport.pubSub);
   const http = await createHttpServer({
     config,
     logger,
     metrics,
     schema,
+    clock,
     context: {
       authenticate: (token) => sessions.authenticate(token),
       walletUpdates: (accountId, since) =>
-        walletUpdates(pubSub, accountId, since, async () => (await wallets.get(accountId))?.sequence ?? null),
+        walletUpdates(transport, accountId, since, async () => (await wallets.get(accountId))?.sequence ?? null, reportError, {
+          started: () => metrics.activeSubscriptions.inc(),
+          ended: () => metrics.activeSubscriptions.dec(),
+        }),
     },
     checkReady: () => db.ping(),
+    redisHealth: () => transport.health(),
     verifyAccount: (token) => verification.verify(token),
+  });
+
+  // Revocations from every instance (this one included) reach the connections held here.
+  const revocations = transport.pubSub.subscribe('TOKENS_REVOKED');
+  const closingRevoked = (async () => {
+    for await (const event of revocations) {
+      if (event && typeof event.accountId === 'number') http.subscriptions.tokensRevoked({ accountId: event.accountId, deviceId: event.deviceId ?? null });
+    }
+  })();
+  // Revocations published while the link was down were lost: check every live connection's token again.
+  const stopRecheck = transport.onRecovered(() => {
+    http.subscriptions.recheckAll().catch((error) => reportError(error, 'checking live connections after the pub/sub link came back'));
   });
 
   const maintain = async () => {
@@ -116,7 +140,7 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
     db,
     http,
     services,
-    pubSub,
+    transport,
     logger,
     metrics,
     async listen() {
@@ -128,7 +152,12 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
     },
     async close() {
       clearInterval(maintenance);
+      stopRecheck();
+      await http.subscriptions.close();
+      await revocations.return();
+      await closingRevoked;
       await http.fastify.close();
+      await transport.close();
       mailer.close();
       redis?.disconnect();
       await db.close();

@@ -45,6 +45,10 @@ export interface Config {
   port: number;
   database: DatabaseConfig;
   redisUrl: string | undefined;
+  /** Prepended to the Redis pub/sub channels: deployments sharing one Redis keep apart by choosing different ones. */
+  redisChannelPrefix: string;
+  /** Interval of the WebSocket keep-alive pings; a peer that misses the pong for as long again is cut off. */
+  wsKeepAliveMs: number;
   accountVerificationMode: AccountVerificationMode;
   accountWhitelist: ReadonlySet<string>;
   smtpUrl: string | undefined;
@@ -107,6 +111,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     port,
     database: parseDatabaseUrl(read('DATABASE_URL')),
     redisUrl: optionalUrl(read, 'REDIS_URL', ['redis:', 'rediss:']),
+    redisChannelPrefix: parseChannelPrefix(read('REDIS_CHANNEL_PREFIX')),
+    wsKeepAliveMs: integer(read, 'WS_KEEPALIVE_MS', 12_000, 100, 10 * 60 * 1000),
     accountVerificationMode,
     accountWhitelist,
     smtpUrl: optionalUrl(read, 'SMTP_URL', ['smtp:', 'smtps:']),
@@ -241,6 +247,14 @@ function parseTrustProxy(value: string | undefined): TrustProxy {
     }
   }
   return entries;
+}
+
+function parseChannelPrefix(value: string | undefined): string {
+  if (value === undefined) return 'wallet-sync:';
+  if (!/^[A-Za-z0-9:._-]{1,64}$/.test(value)) {
+    throw new ConfigError('REDIS_CHANNEL_PREFIX', 'must be 1 to 64 characters among letters, digits and : . _ -');
+  }
+  return value;
 }
 
 function parseServerSecret(value: string | undefined): string | undefined {

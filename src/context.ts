@@ -28,10 +28,16 @@ export function bearerToken(authorization: string | undefined): string | undefin
 
 export function createRequestContext(
   deps: ContextDeps,
-  request: { requestId: string; ip: string; authorization: string | undefined },
+  request: {
+    requestId: string;
+    ip: string;
+    authorization: string | undefined;
+    /** Already established: a WebSocket connection authenticates once, at connection_init. */
+    session?: AuthSession;
+  },
 ): RequestContext {
-  let session: Promise<AuthSession> | undefined;
-  let known: AuthSession | undefined;
+  let session: Promise<AuthSession> | undefined = request.session && Promise.resolve(request.session);
+  let known: AuthSession | undefined = request.session;
   const context: RequestContext = {
     requestId: request.requestId,
     ip: request.ip,

@@ -13,8 +13,11 @@ import type { Logger } from 'pino';
 import type { Config } from './config';
 import { createRequestContext, type ContextDeps, type RequestContext } from './context';
 import { ErrorCode, createFormatError } from './errors';
+import { attachSubscriptionServer, type SubscriptionServer } from './http/subscription-server';
 import { HTML_SECURITY_HEADERS, verifyPage } from './http/verify-page';
 import { observabilityPlugin } from './graphql/plugins/observability.plugin';
+import type { RedisHealth } from './graphql/pubsub';
+import type { Clock } from './lib/clock';
 import type { Metrics } from './lib/metrics';
 
 export interface ServerDeps {
@@ -23,17 +26,20 @@ export interface ServerDeps {
   metrics: Metrics;
   schema: GraphQLSchema;
   context: ContextDeps;
+  clock: Clock;
   /** Resolves when the database answers; rejects otherwise. */
   checkReady(): Promise<void>;
+  redisHealth(): RedisHealth;
   verifyAccount(token: string): Promise<void>;
 }
 
 export interface HttpServer {
   fastify: FastifyInstance;
   apollo: ApolloServer<RequestContext>;
+  subscriptions: SubscriptionServer;
 }
 
-/** Builds the HTTP server: Apollo on Fastify at /graphql, plus /healthz, /readyz and /verify. */
+/** Builds the HTTP server: Apollo on Fastify at /graphql, graphql-ws on the same path, plus /healthz, /readyz and /verify. */
 export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
   const { config, logger } = deps;
   const fastify = Fastify({
@@ -49,6 +55,9 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
   });
 
   const development = config.environment === 'development';
+  const formatError = createFormatError((error, formatted) =>
+    logger.error({ err: error, path: formatted.path }, 'unexpected error while resolving a request'),
+  );
   const { maxDepth, maxAliases, maxCost, maxTokens } = config.graphqlLimits;
   // Bounds what one document may ask for: depth, aliases (one request trying many
   // logins), cost and size. Batched HTTP requests stay off (Apollo's default).
@@ -69,9 +78,7 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
     includeStacktraceInErrorResponses: false,
     validationRules: armor.validationRules,
     parseOptions: { maxTokens },
-    formatError: createFormatError((error, formatted) =>
-      logger.error({ err: error, path: formatted.path }, 'unexpected error while resolving a request'),
-    ),
+    formatError,
     plugins: [
       ...armor.plugins,
       observabilityPlugin(deps.metrics, logger),
@@ -116,14 +123,26 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
       createRequestContext(deps.context, { requestId: request.id, ip: request.ip, authorization: request.headers.authorization }),
   });
 
+  const subscriptions = attachSubscriptionServer(fastify.server, {
+    schema: deps.schema,
+    logger,
+    clock: deps.clock,
+    context: deps.context,
+    keepAliveMs: config.wsKeepAliveMs,
+    formatError,
+  });
+
   fastify.get('/healthz', async () => ({ status: 'ok' }));
+  // Redis down keeps the instance in rotation: every instance shares that Redis, so failing readiness would take
+  // them all out while queries and mutations still work; only live updates between instances pause.
   fastify.get('/readyz', async (request, reply) => {
+    const redis = deps.redisHealth();
     try {
       await deps.checkReady();
-      return { status: 'ready' };
+      return { status: redis === 'down' ? 'degraded' : 'ready', redis };
     } catch (error) {
       request.log.warn({ err: error }, 'readiness check failed');
-      return reply.code(503).send({ status: 'unavailable', reason: 'database unreachable' });
+      return reply.code(503).send({ status: 'unavailable', reason: 'database unreachable', redis });
     }
   });
   fastify.get('/metrics', async (request, reply) => {
@@ -150,7 +169,7 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
       .send(verifyPage(ok));
   });
 
-  return { fastify, apollo };
+  return { fastify, apollo, subscriptions };
 }
 
 const hopsOf = (hops: number) => (_address: string, hop: number) => hop < hops;

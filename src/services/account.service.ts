@@ -144,8 +144,9 @@ export class AccountService {
       if (error instanceof WalletConflict) return error.outcome;
       throw error;
     }
-    events.tokensRevoked(account.id);
+    // The new wallet is announced before the revocation closes the account's live connections.
     if (outcome.kind === 'success' && outcome.wallet) events.walletUpdated(account.id, outcome.wallet.sequence);
+    events.tokensRevoked(account.id);
     return outcome;
   }
 

@@ -41,6 +41,8 @@ export class SessionService {
       return true;
     });
     if (!issued) throw wrongCredentials();
+    // The device's previous token, if any, was just replaced and stopped working.
+    this.deps.events.tokensRevoked(account.id, deviceId);
     return { token, deviceId, expiresAt };
   }
 
@@ -55,7 +57,7 @@ export class SessionService {
     if (now.getTime() - token.lastUsedAt.getTime() >= TOUCH_INTERVAL_MS) {
       await db.run((m) => tokens.touch(m, token.id, now));
     }
-    return { tokenId: token.id, accountId: token.accountId, deviceId: token.deviceId };
+    return { tokenId: token.id, accountId: token.accountId, deviceId: token.deviceId, expiresAt: token.expiresAt };
   }
 
   async logout(session: AuthSession): Promise<boolean> {

@@ -42,6 +42,8 @@ export interface AuthSession {
   tokenId: number;
   accountId: number;
   deviceId: string;
+  /** When the token stops working; a live connection is closed then. */
+  expiresAt: Date;
 }
 
 export interface WalletStateData {

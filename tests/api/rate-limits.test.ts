@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { errorCode, startTestServer, type GraphQLResponse, type TestServer } from '../helpers/app';
 import { CLIENT_SALT_SEED, CHANGE_PASSWORD, LOGIN, PASSWORD, REGISTER, newSeed, uniqueEmail } from '../helpers/operations';
-import { requiredRedisUrl } from '../helpers/services';
+import { assertRedisAnswers, describeWith, redisRequirement } from '../helpers/services';
 
 /** Budgets small enough to exhaust in a test; every request comes from its own made-up client IP. */
 const LIMITED_ENV = {
@@ -143,11 +143,12 @@ describe('client IP behind a proxy', () => {
   });
 });
 
-describe('rate limits shared through Redis', () => {
-  const redisUrl = requiredRedisUrl();
-  const maybe = redisUrl ? it : it.skip;
+describeWith([redisRequirement()], 'rate limits shared through Redis', () => {
+  const redisUrl = process.env.REDIS_URL;
 
-  maybe('when two instances share Redis, then a budget spent on one is spent on the other', async () => {
+  beforeAll(() => assertRedisAnswers(redisUrl!));
+
+  it('when two instances share Redis, then a budget spent on one is spent on the other', async () => {
     const a = await startTestServer({ ...LIMITED_ENV, REDIS_URL: redisUrl! });
     const b = await startTestServer({ ...LIMITED_ENV, REDIS_URL: redisUrl! });
     try {
