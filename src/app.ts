@@ -1,4 +1,6 @@
-import pino, { type Logger } from 'pino';
+import { once } from 'node:events';
+import Redis from 'ioredis';
+import type { Logger } from 'pino';
 import type { Config } from './config';
 import type { Database } from './db/database';
 import { openDatabase } from './db/data-source';
@@ -11,7 +13,10 @@ import { domainEventsTo, localTransport, walletUpdates, type PubSubTransport } f
 import { createSchema } from './graphql/schema';
 import { systemClock, type Clock } from './lib/clock';
 import { createSmtpMailer, noMailer, type Mailer } from './lib/mailer';
+import { createLogger } from './lib/logger';
+import { Metrics, type PoolStats } from './lib/metrics';
 import { PasswordHasher } from './lib/password';
+import { RateLimits } from './lib/rate-limits';
 import { createRedisTransport } from './lib/redis-pubsub';
 import { randomHex } from './lib/tokens';
 import { createHttpServer, type HttpServer } from './server';
@@ -40,6 +45,7 @@ export interface App {
   services: { accounts: AccountService; sessions: SessionService; wallets: WalletService; verification: VerificationService };
   transport: PubSubTransport;
   logger: Logger;
+  metrics: Metrics;
   /** Starts listening; resolves with the base URL, e.g. http://127.0.0.1:8090. */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -49,8 +55,10 @@ const MAINTENANCE_INTERVAL_MS = 60 * 60 * 1000;
 
 /** Wires the whole service from its configuration: database, services, schema, HTTP. */
 export async function createApp(config: Readonly<Config>, overrides: AppOverrides = {}): Promise<App> {
-  const logger = overrides.logger ?? pino({ level: config.logLevel });
+  const logger = overrides.logger ?? createLogger(config.logLevel);
   const db = overrides.database ?? (await openDatabase(config.database));
+  const metrics = new Metrics(() => poolStats(db));
+  const redis = config.redisUrl ? await connectRedis(config.redisUrl, logger) : undefined;
   const mailer =
     overrides.mailer ?? (config.smtpUrl && config.mailFrom ? createSmtpMailer(config.smtpUrl, config.mailFrom) : noMailer);
   const transport =
@@ -64,13 +72,15 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
     config,
     db,
     clock,
-    hasher: overrides.hasher ?? new PasswordHasher(config.passwordHashing),
+    hasher: overrides.hasher ?? new PasswordHasher(config.passwordHashing, (seconds, kind) => metrics.argon2Duration.observe({ kind }, seconds)),
     accounts: overrides.repositories?.accounts ?? new AccountRepository(),
     tokens: overrides.repositories?.tokens ?? new AuthTokenRepository(),
     wallets: overrides.repositories?.wallets ?? new WalletRepository(),
     verificationTokens: overrides.repositories?.verificationTokens ?? new VerificationTokenRepository(),
     mailer,
+    limits: new RateLimits(config.rateLimitBudgets, config.rateLimits, redis),
     events,
+    observeWalletWrite: (result) => metrics.walletWrites.inc({ result }),
     reportError,
   };
   const serverSecret = config.serverSecret ?? (await db.run((m) => new ServerSettingRepository().getOrCreate(m, 'server_secret', randomHex(32))));
@@ -85,12 +95,16 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
   const http = await createHttpServer({
     config,
     logger,
+    metrics,
     schema,
     clock,
     context: {
       authenticate: (token) => sessions.authenticate(token),
       walletUpdates: (accountId, since) =>
-        walletUpdates(transport, accountId, since, async () => (await wallets.get(accountId))?.sequence ?? null, reportError),
+        walletUpdates(transport, accountId, since, async () => (await wallets.get(accountId))?.sequence ?? null, reportError, {
+          started: () => metrics.activeSubscriptions.inc(),
+          ended: () => metrics.activeSubscriptions.dec(),
+        }),
     },
     checkReady: () => db.ping(),
     redisHealth: () => transport.health(),
@@ -128,6 +142,7 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
     services,
     transport,
     logger,
+    metrics,
     async listen() {
       await http.fastify.listen({ host: config.host, port: config.port });
       const address = http.fastify.server.address();
@@ -144,7 +159,33 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
       await http.fastify.close();
       await transport.close();
       mailer.close();
+      redis?.disconnect();
       await db.close();
     },
   };
+}
+
+/**
+ * Redis for state shared across instances. Commands fail fast while it is away
+ * (no offline queue), so callers fall back instead of hanging; ioredis keeps
+ * reconnecting in the background.
+ */
+async function connectRedis(url: string, logger: Logger): Promise<Redis> {
+  const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+  redis.on('ready', () => logger.info('redis connected'));
+  // Start with Redis when it is there; start without it (and keep retrying) when it is not.
+  const ready = await Promise.race([once(redis, 'ready').then(() => true), new Promise<false>((r) => setTimeout(r, REDIS_START_WAIT_MS, false))]);
+  if (!ready) logger.warn('redis is not reachable yet: serving with per-instance fallbacks until it is');
+  return redis;
+}
+
+const REDIS_START_WAIT_MS = 3000;
+
+/** mysql2's pool keeps its counts in underscored fields; read them defensively for the metrics. */
+function poolStats(db: Database): PoolStats | undefined {
+  const pool = (db.dataSource.driver as { pool?: Record<string, unknown> }).pool;
+  const size = (value: unknown) => (Array.isArray(value) ? value.length : (value as { length?: number } | undefined)?.length ?? 0);
+  if (!pool || !('_allConnections' in pool)) return undefined;
+  return { total: size(pool._allConnections), free: size(pool._freeConnections), queued: size(pool._connectionQueue) };
 }

@@ -10,6 +10,8 @@ export interface RequestContext {
    * use and remembered for the request. Public operations never pay for the lookup.
    */
   session(): Promise<AuthSession>;
+  /** The session if session() has already resolved it (for logs); never triggers a lookup. */
+  knownSession(): AuthSession | undefined;
   /** The signed-in account's wallet updates (see walletUpdated in the schema). */
   walletUpdates(sinceSequence: number | null | undefined): Promise<AsyncIterable<{ sequence: number }>>;
 }
@@ -35,6 +37,7 @@ export function createRequestContext(
   },
 ): RequestContext {
   let session: Promise<AuthSession> | undefined = request.session && Promise.resolve(request.session);
+  let known: AuthSession | undefined = request.session;
   const context: RequestContext = {
     requestId: request.requestId,
     ip: request.ip,
@@ -42,9 +45,11 @@ export function createRequestContext(
       if (!session) {
         const token = bearerToken(request.authorization);
         session = token ? deps.authenticate(token) : Promise.reject(unauthenticated());
+        session.then((resolved) => (known = resolved)).catch(() => {});
       }
       return session;
     },
+    knownSession: () => known,
     async walletUpdates(sinceSequence) {
       const { accountId } = await context.session();
       return deps.walletUpdates(accountId, sinceSequence);

@@ -77,8 +77,11 @@ export function walletUpdates(
   sinceSequence: number | null | undefined,
   currentSequence: () => Promise<number | null>,
   reportError: (error: unknown, what: string) => void,
+  /** Told when the subscription starts and when it has ended, e.g. for the active-subscriptions gauge. */
+  lifecycle: { started(): void; ended(): void } = { started: () => {}, ended: () => {} },
 ): Repeater<WalletUpdatedEvent> {
   return new Repeater<WalletUpdatedEvent>(async (push, stop) => {
+    lifecycle.started();
     let last = sinceSequence ?? 0;
     const offer = (sequence: unknown) => {
       if (typeof sequence === 'number' && sequence > last) {
@@ -108,5 +111,6 @@ export function walletUpdates(
     stopRecovery();
     await events.return();
     await forwarding;
+    lifecycle.ended();
   });
 }

@@ -24,9 +24,10 @@ export interface DeviceInfo {
 export class SessionService {
   constructor(private readonly deps: ServiceDeps) {}
 
-  async login(email: string, password: string, deviceId: string): Promise<IssuedToken> {
-    const { db, accounts, tokens, clock, config } = this.deps;
-    const account = await verifyCredentials(this.deps, email, password);
+  async login(email: string, password: string, deviceId: string, ip: string): Promise<IssuedToken> {
+    const { db, accounts, tokens, clock, config, limits } = this.deps;
+    await limits.consume('loginPerIp', ip);
+    const account = await verifyCredentials(this.deps, email, password, ip);
 
     const token = newSecretToken();
     const now = clock.now();

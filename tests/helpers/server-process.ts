@@ -8,6 +8,11 @@ export interface ServerProcess {
   url: string;
   pid: number;
   gql: TestServer['gql'];
+  /** Everything the process wrote, stdout and stderr. */
+  output(): string;
+  /** Sends a signal; `exited` then tells how the process ended. */
+  signal(signal: NodeJS.Signals): void;
+  exited: Promise<number | null>;
   stop(): Promise<void>;
 }
 
@@ -27,10 +32,15 @@ export async function startServerProcess(env: Record<string, string>, startTimeo
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   void exited.then(() => running.delete(child));
   const stderr: string[] = [];
-  child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
+  const output: string[] = [];
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr.push(chunk.toString());
+    output.push(chunk.toString());
+  });
+  child.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
 
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server process did not listen within ${startTimeoutMs} ms: ${stderr.join('')}`)), startTimeoutMs);
@@ -56,6 +66,9 @@ export async function startServerProcess(env: Record<string, string>, startTimeo
     url,
     pid: child.pid!,
     gql: (query, variables, token) => postGraphQL(url, query, variables, token),
+    output: () => output.join(''),
+    signal: (signal) => child.kill(signal),
+    exited,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
