@@ -31,6 +31,7 @@ const USAGE = `npm run bench -- [options]   (each option also as an environment 
   --databases LIST        sqlite,mariadb (default both)                                         (BENCH_DATABASES)
   --scenarios LIST        read,ceiling,write,race,login,storm,sync (default all)                (BENCH_SCENARIOS)
   --mysql URL             the MariaDB server (default mysql://root@127.0.0.1:3306/)             (BENCH_MYSQL_URL)
+  --log-level LEVEL       the server's LOG_LEVEL (default info, as in production: a line per request) (BENCH_LOG_LEVEL)
   --profile               server and floor under --cpu-prof, to bench/results/profiles       (BENCH_PROFILE=1)
   --out DIR               where latest.json and latest.md go (default bench/results)            (BENCH_OUT)`;
 
@@ -42,6 +43,7 @@ interface Options {
   scenarios: Set<string>;
   mysqlUrl: string;
   profile: boolean;
+  logLevel: string;
   out: string;
 }
 
@@ -56,6 +58,7 @@ function parseOptions(): Options {
       scenarios: { type: 'string' },
       mysql: { type: 'string' },
       profile: { type: 'boolean' },
+      'log-level': { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -84,6 +87,7 @@ function parseOptions(): Options {
     scenarios: new Set(list(values.scenarios ?? env.BENCH_SCENARIOS, ['read', 'ceiling', 'write', 'race', 'login', 'storm', 'sync'], '--scenarios')),
     mysqlUrl: values.mysql ?? env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/',
     profile: values.profile ?? env.BENCH_PROFILE === '1',
+    logLevel: values['log-level'] ?? env.BENCH_LOG_LEVEL ?? 'info',
     out: path.resolve(values.out ?? env.BENCH_OUT ?? path.join(ROOT, 'bench', 'results')),
   };
 }
@@ -267,8 +271,8 @@ function nodeArgs(options: Options, entry: string, label: string): string[] {
   return ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${label}-${Date.now()}.cpuprofile`, entry];
 }
 
-function serverEnv(databaseUrl: string, argon2: Record<string, string>): Record<string, string> {
-  return { NODE_ENV: 'production', HOST: '127.0.0.1', PORT: '0', DATABASE_URL: databaseUrl, RATE_LIMITS: 'off', LOG_LEVEL: 'info', ...argon2 };
+function serverEnv(options: Options, databaseUrl: string, argon2: Record<string, string>): Record<string, string> {
+  return { NODE_ENV: 'production', HOST: '127.0.0.1', PORT: '0', DATABASE_URL: databaseUrl, RATE_LIMITS: 'off', LOG_LEVEL: options.logLevel, ...argon2 };
 }
 
 /** Every scenario on one database, on a database created for this run and dropped after it. */
@@ -285,7 +289,7 @@ async function runDatabase(bench: Bench, kind: 'sqlite' | 'mariadb'): Promise<vo
   let inspector: Inspector | undefined;
   try {
     log(`${kind}: starting the server and the floor on a fresh database`);
-    let server = await start('server', nodeArgs(options, SERVER_ENTRY, `${kind}-server`), serverEnv(database.url, CHEAP_ARGON2));
+    let server = await start('server', nodeArgs(options, SERVER_ENTRY, `${kind}-server`), serverEnv(options, database.url, CHEAP_ARGON2));
     const floor = await start('floor', nodeArgs(options, FLOOR_ENTRY, `${kind}-floor`), { DATABASE_URL: database.url });
     inspector = await openInspector(database);
     const db = inspector;
@@ -325,7 +329,7 @@ async function runDatabase(bench: Bench, kind: 'sqlite' | 'mariadb'): Promise<vo
     };
     if (has('ceiling') && kind === 'sqlite') {
       // Database-independent, so measured once: the server's own stack with constant data, against the floor.
-      const ceiling = await start('ceiling', nodeArgs(options, CEILING_ENTRY, 'ceiling'), serverEnv(database.url, CHEAP_ARGON2));
+      const ceiling = await start('ceiling', nodeArgs(options, CEILING_ENTRY, 'ceiling'), serverEnv(options, database.url, CHEAP_ARGON2));
       const note = 'the server with its repositories answering from memory: what no database-side change can exceed';
       await bench.compare(
         { database: 'none', scenario: 'walletState read, framework ceiling', connections: 64, a: 'ceiling', b: 'floor (SQLite)', note },
@@ -376,7 +380,7 @@ async function runDatabase(bench: Bench, kind: 'sqlite' | 'mariadb'): Promise<vo
     if (has('login') || has('storm')) {
       // Login costs what argon2 costs: a server with the production parameters, on accounts hashed with them.
       await server.stop();
-      server = await start('server-argon2', nodeArgs(options, SERVER_ENTRY, `${kind}-server-login`), serverEnv(database.url, PRODUCTION_ARGON2));
+      server = await start('server-argon2', nodeArgs(options, SERVER_ENTRY, `${kind}-server-login`), serverEnv(options, database.url, PRODUCTION_ARGON2));
       const loginAccounts = await seed(server.origin, db, 'login', LOGIN_CONNECTIONS, () => 1, false);
       if (has('login')) {
         await bench.compare(
@@ -445,6 +449,7 @@ async function main(): Promise<void> {
     rounds: options.rounds,
     durationS: options.durationMs / 1000,
     warmupS: options.warmupMs / 1000,
+    serverLogLevel: options.logLevel,
   };
   mkdirSync(options.out, { recursive: true });
   writeFileSync(path.join(options.out, 'latest.json'), `${JSON.stringify({ meta, summaries, comparisons: bench.comparisons }, null, 2)}\n`);
@@ -453,7 +458,7 @@ async function main(): Promise<void> {
     [
       `# Benchmark: the server against its floor`,
       '',
-      `Run ${meta.startedAt} (${meta.seconds} s), Node ${meta.node}, ${meta.cpus}; ${meta.rounds} rounds of ${meta.durationS} s after ${meta.warmupS} s warm-up, A and B interleaved.`,
+      `Run ${meta.startedAt} (${meta.seconds} s), Node ${meta.node}, ${meta.cpus}; ${meta.rounds} rounds of ${meta.durationS} s after ${meta.warmupS} s warm-up, A and B interleaved; server LOG_LEVEL=${meta.serverLogLevel}.`,
       `Medians over the rounds, the range in parentheses. A / B is the ratio per round. Errors count the server's (A's) answers over all rounds;`,
       `conflicts are expected only where devices race. Produced by \`npm run bench\`; see the README's "Benchmarks" section.`,
       '',

@@ -1,4 +1,6 @@
-import pino, { type Logger } from 'pino';
+import { once } from 'node:events';
+import Redis from 'ioredis';
+import type { Logger } from 'pino';
 import type { Config } from './config';
 import type { Database } from './db/database';
 import { openDatabase } from './db/data-source';
@@ -7,11 +9,15 @@ import { AuthTokenRepository } from './db/repositories/auth-token.repository';
 import { ServerSettingRepository } from './db/repositories/server-setting.repository';
 import { VerificationTokenRepository } from './db/repositories/verification-token.repository';
 import { WalletRepository } from './db/repositories/wallet.repository';
-import { createLocalPubSub, walletEventsTo, walletUpdates, type WalletPubSub } from './graphql/pubsub';
+import { domainEventsTo, localTransport, walletUpdates, type PubSubTransport } from './graphql/pubsub';
 import { createSchema } from './graphql/schema';
 import { systemClock, type Clock } from './lib/clock';
 import { createSmtpMailer, noMailer, type Mailer } from './lib/mailer';
+import { createLogger } from './lib/logger';
+import { Metrics, type PoolStats } from './lib/metrics';
 import { PasswordHasher } from './lib/password';
+import { RateLimits } from './lib/rate-limits';
+import { createRedisTransport } from './lib/redis-pubsub';
 import { randomHex } from './lib/tokens';
 import { createHttpServer, type HttpServer } from './server';
 import { AccountService } from './services/account.service';
@@ -28,6 +34,8 @@ export interface AppOverrides {
   database?: Database;
   hasher?: PasswordHasher;
   repositories?: Partial<Pick<ServiceDeps, 'accounts' | 'tokens' | 'wallets' | 'verificationTokens'>>;
+  /** How events reach the live subscriptions; by default Redis when REDIS_URL is set, else in-process. */
+  transport?: PubSubTransport;
 }
 
 export interface App {
@@ -35,8 +43,9 @@ export interface App {
   db: Database;
   http: HttpServer;
   services: { accounts: AccountService; sessions: SessionService; wallets: WalletService; verification: VerificationService };
-  pubSub: WalletPubSub;
+  transport: PubSubTransport;
   logger: Logger;
+  metrics: Metrics;
   /** Starts listening; resolves with the base URL, e.g. http://127.0.0.1:8090. */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -46,25 +55,33 @@ const MAINTENANCE_INTERVAL_MS = 60 * 60 * 1000;
 
 /** Wires the whole service from its configuration: database, services, schema, HTTP. */
 export async function createApp(config: Readonly<Config>, overrides: AppOverrides = {}): Promise<App> {
-  const logger = overrides.logger ?? pino({ level: config.logLevel });
+  const logger = overrides.logger ?? createLogger(config.logLevel);
   const db = overrides.database ?? (await openDatabase(config.database));
+  const metrics = new Metrics(() => poolStats(db));
+  const redis = config.redisUrl ? await connectRedis(config.redisUrl, logger) : undefined;
   const mailer =
     overrides.mailer ?? (config.smtpUrl && config.mailFrom ? createSmtpMailer(config.smtpUrl, config.mailFrom) : noMailer);
-  const pubSub = createLocalPubSub();
-  const events: DomainEvents = { ...walletEventsTo(pubSub), tokensRevoked: () => {} };
+  const transport =
+    overrides.transport ??
+    (config.redisUrl ? createRedisTransport({ url: config.redisUrl, channelPrefix: config.redisChannelPrefix, logger }) : localTransport());
+  const events: DomainEvents = domainEventsTo(transport.pubSub);
+  const clock = overrides.clock ?? systemClock;
+  const reportError = (error: unknown, what: string) => logger.error({ err: error }, `failed while ${what}`);
 
   const deps: ServiceDeps = {
     config,
     db,
-    clock: overrides.clock ?? systemClock,
-    hasher: overrides.hasher ?? new PasswordHasher(config.passwordHashing),
+    clock,
+    hasher: overrides.hasher ?? new PasswordHasher(config.passwordHashing, (seconds, kind) => metrics.argon2Duration.observe({ kind }, seconds)),
     accounts: overrides.repositories?.accounts ?? new AccountRepository(),
     tokens: overrides.repositories?.tokens ?? new AuthTokenRepository(),
     wallets: overrides.repositories?.wallets ?? new WalletRepository(),
     verificationTokens: overrides.repositories?.verificationTokens ?? new VerificationTokenRepository(),
     mailer,
+    limits: new RateLimits(config.rateLimitBudgets, config.rateLimits, redis),
     events,
-    reportError: (error, what) => logger.error({ err: error }, `failed while ${what}`),
+    observeWalletWrite: (result) => metrics.walletWrites.inc({ result }),
+    reportError,
   };
   const serverSecret = config.serverSecret ?? (await db.run((m) => new ServerSettingRepository().getOrCreate(m, 'server_secret', randomHex(32))));
 
@@ -74,20 +91,38 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
   const accounts = new AccountService(deps, verification, wallets, serverSecret);
   const services = { accounts, sessions, wallets, verification };
 
-  const schema = await createSchema({ config, ...services }, pubSub);
+  const schema = await createSchema({ config, ...services }, transport.pubSub);
   const http = await createHttpServer({
     config,
     logger,
+    metrics,
     schema,
+    clock,
     context: {
       authenticate: (token) => sessions.authenticate(token),
       authenticateWithWallet: (token) => sessions.authenticateWithWallet(token),
       wallet: (accountId) => wallets.get(accountId),
       walletUpdates: (accountId, since) =>
-        walletUpdates(pubSub, accountId, since, async () => (await wallets.get(accountId))?.sequence ?? null),
+        walletUpdates(transport, accountId, since, async () => (await wallets.get(accountId))?.sequence ?? null, reportError, {
+          started: () => metrics.activeSubscriptions.inc(),
+          ended: () => metrics.activeSubscriptions.dec(),
+        }),
     },
     checkReady: () => db.ping(),
+    redisHealth: () => transport.health(),
     verifyAccount: (token) => verification.verify(token),
+  });
+
+  // Revocations from every instance (this one included) reach the connections held here.
+  const revocations = transport.pubSub.subscribe('TOKENS_REVOKED');
+  const closingRevoked = (async () => {
+    for await (const event of revocations) {
+      if (event && typeof event.accountId === 'number') http.subscriptions.tokensRevoked({ accountId: event.accountId, deviceId: event.deviceId ?? null });
+    }
+  })();
+  // Revocations published while the link was down were lost: check every live connection's token again.
+  const stopRecheck = transport.onRecovered(() => {
+    http.subscriptions.recheckAll().catch((error) => reportError(error, 'checking live connections after the pub/sub link came back'));
   });
 
   const maintain = async () => {
@@ -107,8 +142,9 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
     db,
     http,
     services,
-    pubSub,
+    transport,
     logger,
+    metrics,
     async listen() {
       await http.fastify.listen({ host: config.host, port: config.port });
       const address = http.fastify.server.address();
@@ -118,9 +154,40 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
     },
     async close() {
       clearInterval(maintenance);
+      stopRecheck();
+      await http.subscriptions.close();
+      await revocations.return();
+      await closingRevoked;
       await http.fastify.close();
+      await transport.close();
       mailer.close();
+      redis?.disconnect();
       await db.close();
     },
   };
+}
+
+/**
+ * Redis for state shared across instances. Commands fail fast while it is away
+ * (no offline queue), so callers fall back instead of hanging; ioredis keeps
+ * reconnecting in the background.
+ */
+async function connectRedis(url: string, logger: Logger): Promise<Redis> {
+  const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+  redis.on('ready', () => logger.info('redis connected'));
+  // Start with Redis when it is there; start without it (and keep retrying) when it is not.
+  const ready = await Promise.race([once(redis, 'ready').then(() => true), new Promise<false>((r) => setTimeout(r, REDIS_START_WAIT_MS, false))]);
+  if (!ready) logger.warn('redis is not reachable yet: serving with per-instance fallbacks until it is');
+  return redis;
+}
+
+const REDIS_START_WAIT_MS = 3000;
+
+/** mysql2's pool keeps its counts in underscored fields; read them defensively for the metrics. */
+function poolStats(db: Database): PoolStats | undefined {
+  const pool = (db.dataSource.driver as { pool?: Record<string, unknown> }).pool;
+  const size = (value: unknown) => (Array.isArray(value) ? value.length : (value as { length?: number } | undefined)?.length ?? 0);
+  if (!pool || !('_allConnections' in pool)) return undefined;
+  return { total: size(pool._allConnections), free: size(pool._freeConnections), queued: size(pool._connectionQueue) };
 }

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { LIMITS, type Budgets, type LimitName } from './lib/rate-limits';
 
 /**
  * The only reader of the environment. Everything is read and checked once, at
@@ -24,7 +25,19 @@ export interface PasswordHashingConfig {
   parallelism: number;
   /** Hashes allowed to run at once; further ones wait in a queue. */
   maxConcurrent: number;
+  /** Hashes allowed to wait; beyond that a request is refused (RATE_LIMITED) instead of queueing without bound. */
+  maxQueued: number;
 }
+
+export interface GraphQLLimits {
+  maxDepth: number;
+  maxAliases: number;
+  maxCost: number;
+  maxTokens: number;
+}
+
+/** Which proxies may set X-Forwarded-For: none, any (true), a hop count, or addresses/CIDRs. */
+export type TrustProxy = boolean | number | string[];
 
 export interface Config {
   environment: Environment;
@@ -32,6 +45,10 @@ export interface Config {
   port: number;
   database: DatabaseConfig;
   redisUrl: string | undefined;
+  /** Prepended to the Redis pub/sub channels: deployments sharing one Redis keep apart by choosing different ones. */
+  redisChannelPrefix: string;
+  /** Interval of the WebSocket keep-alive pings; a peer that misses the pong for as long again is cut off. */
+  wsKeepAliveMs: number;
   accountVerificationMode: AccountVerificationMode;
   accountWhitelist: ReadonlySet<string>;
   smtpUrl: string | undefined;
@@ -43,6 +60,13 @@ export interface Config {
   /** Largest HTTP request body accepted; leaves room for JSON escaping around the wallet. */
   bodyLimitBytes: number;
   rateLimits: boolean;
+  rateLimitBudgets: Budgets;
+  trustProxy: TrustProxy;
+  graphqlLimits: GraphQLLimits;
+  /** How long a shutdown waits for in-flight requests before giving up. */
+  shutdownTimeoutMs: number;
+  /** When set, /metrics requires `Authorization: Bearer <metricsToken>`. */
+  metricsToken: string | undefined;
   serverSecret: string | undefined;
   logLevel: string;
   introspection: boolean;
@@ -87,6 +111,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     port,
     database: parseDatabaseUrl(read('DATABASE_URL')),
     redisUrl: optionalUrl(read, 'REDIS_URL', ['redis:', 'rediss:']),
+    redisChannelPrefix: parseChannelPrefix(read('REDIS_CHANNEL_PREFIX')),
+    wsKeepAliveMs: integer(read, 'WS_KEEPALIVE_MS', 12_000, 100, 10 * 60 * 1000),
     accountVerificationMode,
     accountWhitelist,
     smtpUrl: optionalUrl(read, 'SMTP_URL', ['smtp:', 'smtps:']),
@@ -97,6 +123,16 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     maxWalletBytes,
     bodyLimitBytes: integer(read, 'BODY_LIMIT_BYTES', 2 * maxWalletBytes + 64 * 1024, 1024, 512 * 1024 * 1024),
     rateLimits: onOff(read, 'RATE_LIMITS', true),
+    rateLimitBudgets: parseBudgets(read),
+    trustProxy: parseTrustProxy(read('TRUST_PROXY')),
+    graphqlLimits: {
+      maxDepth: integer(read, 'GRAPHQL_MAX_DEPTH', 8, 1, 100),
+      maxAliases: integer(read, 'GRAPHQL_MAX_ALIASES', 10, 0, 1000),
+      maxCost: integer(read, 'GRAPHQL_MAX_COST', 2000, 1, 1_000_000),
+      maxTokens: integer(read, 'GRAPHQL_MAX_TOKENS', 1000, 10, 1_000_000),
+    },
+    shutdownTimeoutMs: integer(read, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    metricsToken: read('METRICS_TOKEN'),
     serverSecret: parseServerSecret(read('SERVER_SECRET')),
     logLevel: oneOf(read, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     introspection: onOff(read, 'INTROSPECTION', environment !== 'production'),
@@ -105,6 +141,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       timeCost: integer(read, 'ARGON2_TIME_COST', 2, 1, 100),
       parallelism: integer(read, 'ARGON2_PARALLELISM', 1, 1, 16),
       maxConcurrent: integer(read, 'ARGON2_MAX_CONCURRENT', 4, 1, 256),
+      maxQueued: integer(read, 'ARGON2_MAX_QUEUED', 64, 0, 100_000),
     },
   };
   if (config.accountVerificationMode === 'EmailVerify') {
@@ -179,6 +216,44 @@ function optionalUrl(read: (n: string) => string | undefined, name: string, prot
     throw new ConfigError(name, 'is not a valid URL');
   }
   if (!protocols.includes(url.protocol)) throw new ConfigError(name, `must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+  return value;
+}
+
+/** RATE_LIMIT_LOGIN_PER_IP=30/60: at most 30 per 60 seconds. */
+function parseBudgets(read: (n: string) => string | undefined): Budgets {
+  const budgets = { ...LIMITS } as Budgets;
+  for (const name of Object.keys(LIMITS) as LimitName[]) {
+    const variable = `RATE_LIMIT_${name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+    const value = read(variable);
+    if (value === undefined) continue;
+    const match = /^(\d+)\/(\d+)$/.exec(value);
+    if (!match || Number(match[1]) < 1 || Number(match[2]) < 1) {
+      throw new ConfigError(variable, `must be points/seconds with both at least 1, e.g. 10/60, got "${value}"`);
+    }
+    budgets[name] = { points: Number(match[1]), durationSeconds: Number(match[2]) };
+  }
+  return budgets;
+}
+
+function parseTrustProxy(value: string | undefined): TrustProxy {
+  if (value === undefined || value === 'off' || value === 'false') return false;
+  if (value === 'on' || value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  const entries = value.split(',');
+  for (const entry of entries) {
+    const [address, bits] = entry.split('/');
+    if (isIP(address) === 0 || (bits !== undefined && !/^\d{1,3}$/.test(bits))) {
+      throw new ConfigError('TRUST_PROXY', `must be off, on, a hop count, or comma-separated addresses/CIDRs, got "${entry}"`);
+    }
+  }
+  return entries;
+}
+
+function parseChannelPrefix(value: string | undefined): string {
+  if (value === undefined) return 'wallet-sync:';
+  if (!/^[A-Za-z0-9:._-]{1,64}$/.test(value)) {
+    throw new ConfigError('REDIS_CHANNEL_PREFIX', 'must be 1 to 64 characters among letters, digits and : . _ -');
+  }
   return value;
 }
 

@@ -15,6 +15,8 @@ export interface RequestContext {
    * statement when the session was not looked up yet. UNAUTHENTICATED as session().
    */
   wallet(): Promise<WalletStateData | null>;
+  /** The session if session() has already resolved it (for logs); never triggers a lookup. */
+  knownSession(): AuthSession | undefined;
   /** The signed-in account's wallet updates (see walletUpdated in the schema). */
   walletUpdates(sinceSequence: number | null | undefined): Promise<AsyncIterable<{ sequence: number }>>;
 }
@@ -33,9 +35,16 @@ export function bearerToken(authorization: string | undefined): string | undefin
 
 export function createRequestContext(
   deps: ContextDeps,
-  request: { requestId: string; ip: string; authorization: string | undefined },
+  request: {
+    requestId: string;
+    ip: string;
+    authorization: string | undefined;
+    /** Already established: a WebSocket connection authenticates once, at connection_init. */
+    session?: AuthSession;
+  },
 ): RequestContext {
-  let session: Promise<AuthSession> | undefined;
+  let session: Promise<AuthSession> | undefined = request.session && Promise.resolve(request.session);
+  let known: AuthSession | undefined = request.session;
   const context: RequestContext = {
     requestId: request.requestId,
     ip: request.ip,
@@ -43,6 +52,7 @@ export function createRequestContext(
       if (!session) {
         const token = bearerToken(request.authorization);
         session = token ? deps.authenticate(token) : Promise.reject(unauthenticated());
+        session.then((resolved) => (known = resolved)).catch(() => {});
       }
       return session;
     },
@@ -51,9 +61,11 @@ export function createRequestContext(
       if (session || !token) return deps.wallet((await context.session()).accountId);
       const both = deps.authenticateWithWallet(token);
       session = both.then((b) => b.session);
-      session.catch(() => {}); // the same failure reaches the caller through `both`
+      // The same failure reaches the caller through `both`.
+      session.then((resolved) => (known = resolved)).catch(() => {});
       return (await both).wallet;
     },
+    knownSession: () => known,
     async walletUpdates(sinceSequence) {
       const { accountId } = await context.session();
       return deps.walletUpdates(accountId, sinceSequence);

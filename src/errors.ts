@@ -58,7 +58,11 @@ export const invalidVerifyToken = () =>
 export const payloadTooLarge = (limit: number) =>
   new DomainError(ErrorCode.PayloadTooLarge, `encryptedWallet is larger than the ${limit} bytes this server accepts`, { maxWalletBytes: limit });
 export const rateLimited = (retryAfterSeconds: number) =>
-  new DomainError(ErrorCode.RateLimited, `Too many attempts: retry in ${retryAfterSeconds} s`, { retryAfterSeconds });
+  new DomainError(ErrorCode.RateLimited, `Too many attempts: retry in ${retryAfterSeconds} s`, {
+    retryAfterSeconds,
+    // Apollo turns this into the HTTP status and header and strips it from the body.
+    http: { status: 429, headers: new Map([['retry-after', String(retryAfterSeconds)]]) },
+  });
 
 /** "input.email: must be a bare email address" for each failed constraint, nested inputs included. */
 export function describeValidationErrors(errors: readonly ValidationError[], prefix = ''): string[] {

@@ -1,10 +1,10 @@
 import 'reflect-metadata';
 import { createApp } from './app';
-import { ConfigError, loadConfig } from './config';
+import { ConfigError, loadConfig, type Config } from './config';
 
 /** load config → open database → start server; exit non-zero on failure. */
 async function main(): Promise<void> {
-  let config;
+  let config: Readonly<Config>;
   try {
     config = loadConfig();
   } catch (error) {
@@ -17,18 +17,29 @@ async function main(): Promise<void> {
   const app = await createApp(config);
   const url = await app.listen();
   app.logger.info(
-    { url: `${url}/graphql`, database: config.database.dialect, mode: config.accountVerificationMode },
+    { url: `${url}/graphql`, database: config.database.dialect, mode: config.accountVerificationMode, redis: Boolean(config.redisUrl) },
     'wallet sync server listening',
   );
+
+  // A stray rejection is a bug to log, not a reason to drop every other request in flight.
+  process.on('unhandledRejection', (reason) => app.logger.error({ err: reason }, 'unhandled promise rejection'));
 
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    app.logger.info({ signal }, 'shutting down');
+    app.logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'shutting down: finishing requests in flight');
+    const timeout = setTimeout(() => {
+      app.logger.error('shutdown took longer than SHUTDOWN_TIMEOUT_MS; exiting anyway');
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    timeout.unref();
     app
       .close()
-      .then(() => process.exit(0))
+      .then(() => {
+        app.logger.info('shut down cleanly');
+        process.exit(0);
+      })
       .catch((error) => {
         app.logger.error({ err: error }, 'shutdown failed');
         process.exit(1);
@@ -39,6 +50,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
-  process.stderr.write(`Failed to start: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.stderr.write(`Failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });

@@ -9,28 +9,38 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
+import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { Logger } from 'pino';
 import type { Config } from './config';
 import { createRequestContext, type ContextDeps, type RequestContext } from './context';
 import { ErrorCode, createFormatError } from './errors';
+import { attachSubscriptionServer, type SubscriptionServer } from './http/subscription-server';
 import { HTML_SECURITY_HEADERS, verifyPage } from './http/verify-page';
+import { observabilityPlugin } from './graphql/plugins/observability.plugin';
+import type { RedisHealth } from './graphql/pubsub';
+import type { Clock } from './lib/clock';
+import type { Metrics } from './lib/metrics';
 
 export interface ServerDeps {
   config: Readonly<Config>;
   logger: Logger;
+  metrics: Metrics;
   schema: GraphQLSchema;
   context: ContextDeps;
+  clock: Clock;
   /** Resolves when the database answers; rejects otherwise. */
   checkReady(): Promise<void>;
+  redisHealth(): RedisHealth;
   verifyAccount(token: string): Promise<void>;
 }
 
 export interface HttpServer {
   fastify: FastifyInstance;
   apollo: ApolloServer<RequestContext>;
+  subscriptions: SubscriptionServer;
 }
 
-/** Builds the HTTP server: Apollo on Fastify at /graphql, plus /healthz, /readyz and /verify. */
+/** Builds the HTTP server: Apollo on Fastify at /graphql, graphql-ws on the same path, plus /healthz, /readyz and /verify. */
 export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
   const { config, logger } = deps;
   const fastify = Fastify({
@@ -41,18 +51,38 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     return503OnClosing: true,
+    // X-Forwarded-For is believed only from the proxies the operator named (TRUST_PROXY).
+    trustProxy: typeof config.trustProxy === 'number' ? hopsOf(config.trustProxy) : config.trustProxy,
   });
 
   const development = config.environment === 'development';
+  const formatError = createFormatError((error, formatted) =>
+    logger.error({ err: error, path: formatted.path }, 'unexpected error while resolving a request'),
+  );
+  const { maxDepth, maxAliases, maxCost, maxTokens } = config.graphqlLimits;
+  // Bounds what one document may ask for: depth, aliases (one request trying many
+  // logins), cost and size. Batched HTTP requests stay off (Apollo's default).
+  const armor = new ApolloArmor({
+    maxDepth: { n: maxDepth, ignoreIntrospection: true },
+    maxAliases: { n: maxAliases },
+    costLimit: { maxCost, ignoreIntrospection: true },
+    // Token counting is graphql-js's own parse option below: armor's version re-parses in a plugin hook and turns syntax errors into 500s.
+    maxTokens: { enabled: false },
+    maxDirectives: { n: 10 },
+    blockFieldSuggestion: { enabled: !development },
+  }).protect();
   const apollo = new ApolloServer<RequestContext>({
     schema: deps.schema,
     introspection: config.introspection,
     csrfPrevention: true,
+    allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
-    formatError: createFormatError((error, formatted) =>
-      logger.error({ err: error, path: formatted.path }, 'unexpected error while resolving a request'),
-    ),
+    validationRules: armor.validationRules,
+    parseOptions: { maxTokens },
+    formatError,
     plugins: [
+      ...armor.plugins,
+      observabilityPlugin(deps.metrics, logger),
       fastifyApolloDrainPlugin(fastify),
       ApolloServerPluginUsageReportingDisabled(),
       // The cache-control plugin hooks every field of every request to compute a policy
@@ -63,9 +93,23 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
   });
   await apollo.start();
 
+  // Once closing, answers end their keep-alive connection, so requests in flight finish and the server can stop.
+  let closing = false;
+  fastify.addHook('preClose', async () => {
+    closing = true;
+  });
   fastify.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    if (closing) reply.header('connection', 'close');
+  });
+  // GraphQL requests get their own line from the Apollo plugin; probes are logged only at debug.
+  fastify.addHook('onResponse', async (request, reply) => {
+    const path = request.url.split('?')[0];
+    if (path === '/graphql' && reply.statusCode < 400) return;
+    const fields = { reqId: request.id, method: request.method, path, status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
+    if (PROBES.has(path)) request.log.debug(fields, 'http request');
+    else request.log.info(fields, 'http request');
   });
 
   fastify.setErrorHandler((error: FastifyError, request, reply) => {
@@ -84,15 +128,33 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
       createRequestContext(deps.context, { requestId: request.id, ip: request.ip, authorization: request.headers.authorization }),
   });
 
+  const subscriptions = attachSubscriptionServer(fastify.server, {
+    schema: deps.schema,
+    logger,
+    clock: deps.clock,
+    context: deps.context,
+    keepAliveMs: config.wsKeepAliveMs,
+    formatError,
+  });
+
   fastify.get('/healthz', async () => ({ status: 'ok' }));
+  // Redis down keeps the instance in rotation: every instance shares that Redis, so failing readiness would take
+  // them all out while queries and mutations still work; only live updates between instances pause.
   fastify.get('/readyz', async (request, reply) => {
+    const redis = deps.redisHealth();
     try {
       await deps.checkReady();
-      return { status: 'ready' };
+      return { status: redis === 'down' ? 'degraded' : 'ready', redis };
     } catch (error) {
       request.log.warn({ err: error }, 'readiness check failed');
-      return reply.code(503).send({ status: 'unavailable', reason: 'database unreachable' });
+      return reply.code(503).send({ status: 'unavailable', reason: 'database unreachable', redis });
     }
+  });
+  fastify.get('/metrics', async (request, reply) => {
+    if (config.metricsToken && request.headers.authorization !== `Bearer ${config.metricsToken}`) {
+      return reply.code(401).send({ errors: [{ message: 'Send the metrics token as a Bearer token', extensions: { code: 'UNAUTHENTICATED' } }] });
+    }
+    return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
   fastify.get<{ Querystring: { token?: string } }>('/verify', async (request, reply) => {
     const token = typeof request.query.token === 'string' ? request.query.token : '';
@@ -112,8 +174,12 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
       .send(verifyPage(ok));
   });
 
-  return { fastify, apollo };
+  return { fastify, apollo, subscriptions };
 }
+
+const hopsOf = (hops: number) => (_address: string, hop: number) => hop < hops;
+
+const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
 
 function describeHttpError(error: FastifyError, status: number, bodyLimit: number): { code: string; message: string } {
   switch (error.code) {

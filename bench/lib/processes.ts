@@ -29,8 +29,8 @@ export interface Service {
 
 /**
  * Starts `node args…` and waits until it prints a JSON line carrying `url`
- * (the server's pino start-up line, or the floor's). Its stderr and any other
- * output go to the benchmark's log.
+ * (the server's pino start-up line, or the floor's). Its stderr and its output
+ * other than routine log lines go to the benchmark's log.
  */
 export async function startService(name: string, args: string[], env: Record<string, string>, log: (line: string) => void): Promise<Service> {
   const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -52,7 +52,7 @@ export async function startService(name: string, args: string[], env: Record<str
         if (url) {
           clearTimeout(timer);
           resolve(new URL(url).origin);
-        } else if (line.trim()) log(`[${name}] ${line}`);
+        } else if (line.trim() && !ROUTINE_LOG_LINE.test(line)) log(`[${name}] ${line}`);
       }
     });
   });
@@ -75,6 +75,9 @@ export async function startService(name: string, args: string[], env: Record<str
     },
   };
 }
+
+/** pino's trace, debug and info lines: the server logs one per request, which nobody reads here. */
+const ROUTINE_LOG_LINE = /^\{"level":(10|20|30),/;
 
 function parseUrl(line: string): string | undefined {
   if (!line.startsWith('{')) return undefined;

@@ -2,14 +2,17 @@ import { randomBytes } from 'node:crypto';
 import argon2 from 'argon2';
 import { Semaphore } from 'async-mutex';
 import type { PasswordHashingConfig } from '../config';
+import { rateLimited } from '../errors';
 
 /**
  * Slow hashing of login passwords with argon2id. Each hash holds memoryKib of
- * memory on the libuv threadpool, so the number running at once is capped and the
- * rest wait their turn instead of exhausting memory or starving other I/O.
+ * memory on the libuv threadpool, so the number running at once is capped, a
+ * bounded number wait their turn, and beyond that requests are refused rather
+ * than queueing memory and latency without bound.
  */
 export class PasswordHasher {
   private readonly slots: Semaphore;
+  private waiting = 0;
   private readonly dummyHash: Promise<string>;
 
   constructor(
@@ -46,7 +49,11 @@ export class PasswordHasher {
   }
 
   private async timed<T>(kind: 'hash' | 'verify', work: () => Promise<T>): Promise<T> {
+    const mustWait = this.slots.isLocked();
+    if (mustWait && this.waiting >= this.config.maxQueued) throw rateLimited(1);
+    if (mustWait) this.waiting += 1;
     return this.slots.runExclusive(async () => {
+      if (mustWait) this.waiting -= 1;
       const started = process.hrtime.bigint();
       try {
         return await work();

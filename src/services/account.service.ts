@@ -1,6 +1,6 @@
 import { badUserInput, emailTaken, registrationClosed, wrongCredentials } from '../errors';
 import { hmacHex } from '../lib/tokens';
-import { verifyCredentials } from './credentials';
+import { assertMayTryPassword, checkPassword, verifyCredentials } from './credentials';
 import { normalizeEmail, type AuthSession, type ServiceDeps, type WalletWriteOutcome } from './types';
 import type { VerificationService } from './verification.service';
 import type { WalletService, WalletStateInputData } from './wallet.service';
@@ -44,8 +44,9 @@ export class AccountService {
     private readonly serverSecret: string,
   ) {}
 
-  async register(input: RegisterData): Promise<{ verified: boolean }> {
-    const { config, db, accounts, hasher, clock } = this.deps;
+  async register(input: RegisterData, ip: string): Promise<{ verified: boolean }> {
+    const { config, db, accounts, hasher, clock, limits } = this.deps;
+    await limits.consume('registerPerIp', ip);
     const emailNormalized = normalizeEmail(input.email);
     const mode = config.accountVerificationMode;
     if (mode === 'Whitelist' && !config.accountWhitelist.has(emailNormalized)) throw registrationClosed();
@@ -90,7 +91,8 @@ export class AccountService {
    * The account's seed, or for an unknown email a decoy: an HMAC of the email
    * under the server secret, stable per email and shaped like a real seed.
    */
-  async clientSaltSeed(email: string): Promise<string> {
+  async clientSaltSeed(email: string, ip: string): Promise<string> {
+    await this.deps.limits.consume('clientSaltSeedPerIp', ip);
     const emailNormalized = normalizeEmail(email);
     const account = await this.deps.db.run((m) => this.deps.accounts.findByEmail(m, emailNormalized));
     return account?.clientSaltSeed ?? this.decoySeed(emailNormalized);
@@ -110,11 +112,12 @@ export class AccountService {
    * every token revoked: one transaction, so a failure anywhere leaves the old
    * password, seed, wallet and tokens exactly as they were.
    */
-  async changePassword(input: ChangePasswordData): Promise<WalletWriteOutcome> {
+  async changePassword(input: ChangePasswordData, ip: string): Promise<WalletWriteOutcome> {
     if (input.oldPassword === input.newPassword) throw badUserInput('newPassword', 'must differ from oldPassword');
     if (input.wallet) this.wallets.assertWithinSizeLimit(input.wallet);
-    const { db, accounts, tokens, wallets, hasher, clock, events } = this.deps;
-    const account = await verifyCredentials(this.deps, input.email, input.oldPassword);
+    const { db, accounts, tokens, wallets, hasher, clock, events, limits } = this.deps;
+    await limits.consume('changePasswordPerIp', ip);
+    const account = await verifyCredentials(this.deps, input.email, input.oldPassword, ip);
     const passwordHash = await hasher.hash(input.newPassword);
     const now = clock.now();
 
@@ -141,16 +144,20 @@ export class AccountService {
       if (error instanceof WalletConflict) return error.outcome;
       throw error;
     }
-    events.tokensRevoked(account.id);
+    // The new wallet is announced before the revocation closes the account's live connections.
     if (outcome.kind === 'success' && outcome.wallet) events.walletUpdated(account.id, outcome.wallet.sequence);
+    events.tokensRevoked(account.id);
     return outcome;
   }
 
   /** Deletes the account, its wallet and its tokens for good, once the password is confirmed. */
-  async deleteAccount(session: AuthSession, password: string): Promise<boolean> {
-    const { db, accounts, tokens, hasher, events } = this.deps;
+  async deleteAccount(session: AuthSession, password: string, ip: string): Promise<boolean> {
+    const { db, accounts, tokens, events, limits } = this.deps;
+    await limits.consume('deleteAccountPerIp', ip);
     const account = await db.run((m) => accounts.findById(m, session.accountId));
-    if (!account || !(await hasher.verify(account.passwordHash, password))) throw wrongCredentials();
+    if (!account) throw wrongCredentials();
+    await assertMayTryPassword(this.deps, account.emailNormalized, ip);
+    await checkPassword(this.deps, account, password, ip);
     const deleted = await db.transaction(async (m) => {
       await tokens.deleteAllForAccount(m, account.id);
       return accounts.delete(m, account.id);

@@ -25,9 +25,10 @@ export interface DeviceInfo {
 export class SessionService {
   constructor(private readonly deps: ServiceDeps) {}
 
-  async login(email: string, password: string, deviceId: string): Promise<IssuedToken> {
-    const { db, accounts, tokens, clock, config } = this.deps;
-    const account = await verifyCredentials(this.deps, email, password);
+  async login(email: string, password: string, deviceId: string, ip: string): Promise<IssuedToken> {
+    const { db, accounts, tokens, clock, config, limits } = this.deps;
+    await limits.consume('loginPerIp', ip);
+    const account = await verifyCredentials(this.deps, email, password, ip);
 
     const token = newSecretToken();
     const now = clock.now();
@@ -41,6 +42,8 @@ export class SessionService {
       return true;
     });
     if (!issued) throw wrongCredentials();
+    // The device's previous token, if any, was just replaced and stopped working.
+    this.deps.events.tokensRevoked(account.id, deviceId);
     return { token, deviceId, expiresAt };
   }
 
@@ -69,7 +72,7 @@ export class SessionService {
     if (now.getTime() - token.lastUsedAt.getTime() >= TOUCH_INTERVAL_MS) {
       await db.run((m) => tokens.touch(m, token.id, now));
     }
-    return { tokenId: token.id, accountId: token.accountId, deviceId: token.deviceId };
+    return { tokenId: token.id, accountId: token.accountId, deviceId: token.deviceId, expiresAt: token.expiresAt };
   }
 
   async logout(session: AuthSession): Promise<boolean> {

@@ -6,6 +6,7 @@ import type { VerificationTokenRepository } from '../db/repositories/verificatio
 import type { WalletRepository } from '../db/repositories/wallet.repository';
 import type { Clock } from '../lib/clock';
 import type { Mailer } from '../lib/mailer';
+import type { RateLimits } from '../lib/rate-limits';
 import type { PasswordHasher } from '../lib/password';
 
 /** What the services share: passed in, so tests can swap the clock or the database. */
@@ -19,7 +20,10 @@ export interface ServiceDeps {
   wallets: WalletRepository;
   verificationTokens: VerificationTokenRepository;
   mailer: Mailer;
+  limits: RateLimits;
   events: DomainEvents;
+  /** Told the result of every wallet upload, for metrics. */
+  observeWalletWrite(result: 'success' | 'retry' | 'conflict'): void;
   /** Where failures that nobody awaits (background mail) are reported. */
   reportError(error: unknown, what: string): void;
 }
@@ -38,6 +42,8 @@ export interface AuthSession {
   tokenId: number;
   accountId: number;
   deviceId: string;
+  /** When the token stops working; a live connection is closed then. */
+  expiresAt: Date;
 }
 
 export interface WalletStateData {

@@ -47,8 +47,10 @@ export class VerificationService {
     if (!verified) throw invalidVerifyToken();
   }
 
-  /** Answers the same whether the email is unknown, verified or pending; only pending ones get mail. */
-  async resend(email: string): Promise<void> {
+  /** Answers the same whether the email is unknown, verified or pending; only pending ones get mail (EmailVerify mode). */
+  async resend(email: string, ip: string): Promise<void> {
+    await this.deps.limits.consume('resendVerificationEmailPerIp', ip);
+    if (this.deps.config.accountVerificationMode !== 'EmailVerify') return;
     const account = await this.deps.db.run((m) => this.deps.accounts.findByEmail(m, normalizeEmail(email)));
     if (account && !account.verified) await this.issueAndSend(account.id, account.email);
   }

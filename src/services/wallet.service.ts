@@ -30,10 +30,15 @@ export class WalletService {
     const write = { encryptedWallet: input.encryptedWallet, hmac: input.hmac, sequence: input.sequence, updatedAt: clock.now() };
     if (await db.run((m) => wallets.compareAndSet(m, accountId, write, (e) => db.isDuplicateKey(e)))) {
       this.deps.events.walletUpdated(accountId, write.sequence);
+      this.deps.observeWalletWrite('success');
       return { kind: 'success', wallet: write };
     }
     const latest = await this.get(accountId);
-    if (latest && isSameState(latest, input)) return { kind: 'success', wallet: latest };
+    if (latest && isSameState(latest, input)) {
+      this.deps.observeWalletWrite('retry');
+      return { kind: 'success', wallet: latest };
+    }
+    this.deps.observeWalletWrite('conflict');
     return { kind: 'conflict', latest };
   }
 }

@@ -136,7 +136,7 @@ describe('client salt seeds', () => {
     const before = await seedOf(email);
     const again = await createApp(loadConfig({ ...TEST_ENV, DATABASE_URL: server.database.url }), { logger: pino({ level: 'silent' }) });
     try {
-      expect(await again.services.accounts.clientSaltSeed(email)).toBe(before);
+      expect(await again.services.accounts.clientSaltSeed(email, '127.0.0.1')).toBe(before);
     } finally {
       await again.close();
     }
@@ -148,7 +148,7 @@ describe('client salt seeds', () => {
       logger: pino({ level: 'silent' }),
     });
     try {
-      expect(await secretApp.services.accounts.clientSaltSeed(email)).not.toBe(await seedOf(email));
+      expect(await secretApp.services.accounts.clientSaltSeed(email, '127.0.0.1')).not.toBe(await seedOf(email));
     } finally {
       await secretApp.close();
     }

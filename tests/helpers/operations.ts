@@ -20,6 +20,9 @@ export const CHANGE_PASSWORD = `mutation ChangePassword($input: ChangePasswordIn
   }
 }`;
 export const ME = `query Me { me { email verified createdAt devices { deviceId createdAt lastUsedAt expiresAt } } }`;
+export const LOGOUT = `mutation Logout { logout }`;
+export const REVOKE_DEVICE = `mutation Revoke($deviceId: String!) { revokeDevice(deviceId: $deviceId) }`;
+export const DELETE_ACCOUNT = `mutation Delete($password: String!) { deleteAccount(password: $password) }`;
 export const CLIENT_SALT_SEED = `query Seed($email: String!) { clientSaltSeed(email: $email) }`;
 
 export const newSeed = () => randomBytes(32).toString('hex');
@@ -33,24 +36,24 @@ export interface Device {
   token: string;
 }
 
-export async function register(server: TestServer, email = uniqueEmail(), password = PASSWORD, clientSaltSeed = newSeed()) {
+export async function register(server: Pick<TestServer, 'gql'>, email = uniqueEmail(), password = PASSWORD, clientSaltSeed = newSeed()) {
   const response = await server.gql(REGISTER, { input: { email, password, clientSaltSeed } });
   if (response.body.errors) throw new Error(`register failed: ${JSON.stringify(response.body.errors)}`);
   return { email, password, clientSaltSeed };
 }
 
-export async function login(server: TestServer, email: string, password: string, deviceId: string): Promise<Device> {
+export async function login(server: Pick<TestServer, 'gql'>, email: string, password: string, deviceId: string): Promise<Device> {
   const response = await server.gql(LOGIN, { input: { email, password, deviceId } });
   if (response.body.errors) throw new Error(`login failed: ${JSON.stringify(response.body.errors)}`);
   return { email, password, deviceId, token: response.body.data.login.token };
 }
 
-export async function registerAndLogin(server: TestServer, deviceId = 'device-1'): Promise<Device> {
+export async function registerAndLogin(server: Pick<TestServer, 'gql'>, deviceId = 'device-1'): Promise<Device> {
   const { email, password } = await register(server);
   return login(server, email, password, deviceId);
 }
 
-export async function upload(server: TestServer, device: Device, sequence: number, encryptedWallet = `wallet-${sequence}`, hmac = `hmac-${sequence}`) {
+export async function upload(server: Pick<TestServer, 'gql'>, device: Device, sequence: number, encryptedWallet = `wallet-${sequence}`, hmac = `hmac-${sequence}`) {
   const response = await server.gql(UPDATE_WALLET, { input: { encryptedWallet, sequence, hmac } }, device.token);
   if (response.body.errors) throw new Error(`update failed: ${JSON.stringify(response.body.errors)}`);
   return response.body.data.updateWalletState;

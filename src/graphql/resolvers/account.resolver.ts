@@ -1,4 +1,5 @@
-import { Arg, Args, Authorized, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import type { RequestContext } from '../../context';
 import type { Config } from '../../config';
 import type { AccountService } from '../../services/account.service';
 import type { SessionService } from '../../services/session.service';
@@ -32,16 +33,16 @@ export class AccountResolver {
   @Mutation(() => RegisterPayload, {
     description: "Creates an account. Whether it may, and whether it starts verified, depends\non the server's account verification mode.",
   })
-  async register(@Arg('input', () => RegisterInput) input: RegisterInput): Promise<RegisterPayload> {
-    return Object.assign(new RegisterPayload(), await this.accounts.register(input));
+  async register(@Arg('input', () => RegisterInput) input: RegisterInput, @Ctx() { ip }: RequestContext): Promise<RegisterPayload> {
+    return Object.assign(new RegisterPayload(), await this.accounts.register(input, ip));
   }
 
   @Query(() => String, {
     description:
       'Public. The client salt seed (64 hex characters) that the account with this\nemail registered or last changed its password with. A client on a new device\nneeds it to derive the login password and the wallet keys from the user\'s\nroot password. For an email with no account it answers a decoy seed that is\nstable per email and indistinguishable from a real one, so this query does\nnot reveal who has an account.',
   })
-  clientSaltSeed(@Args(() => EmailArgs) { email }: EmailArgs): Promise<string> {
-    return this.accounts.clientSaltSeed(email);
+  clientSaltSeed(@Args(() => EmailArgs) { email }: EmailArgs, @Ctx() { ip }: RequestContext): Promise<string> {
+    return this.accounts.clientSaltSeed(email, ip);
   }
 
   @Query(() => ServerInfo, { description: 'Public. What this server accepts, so a client can adapt before it fails.' })
@@ -65,8 +66,11 @@ export class AccountResolver {
     description:
       'Changes the password (and client salt seed) and, atomically with it, replaces\nthe wallet with one re-encrypted under the new keys. input.wallet must be\ngiven exactly when the account has a wallet on the server. Revokes every\nauth token of the account and closes its subscriptions.',
   })
-  async changePassword(@Arg('input', () => ChangePasswordInput) input: ChangePasswordInput): Promise<typeof ChangePasswordResult> {
-    return toChangePasswordResult(await this.accounts.changePassword(input));
+  async changePassword(
+    @Arg('input', () => ChangePasswordInput) input: ChangePasswordInput,
+    @Ctx() { ip }: RequestContext,
+  ): Promise<typeof ChangePasswordResult> {
+    return toChangePasswordResult(await this.accounts.changePassword(input, ip));
   }
 
   @Mutation(() => Boolean, { description: 'Marks the account whose pending verification token this is as verified.' })
@@ -76,8 +80,8 @@ export class AccountResolver {
   }
 
   @Mutation(() => Boolean, { description: 'Sends a new verification email to an unverified account (EmailVerify mode).' })
-  async resendVerificationEmail(@Args(() => EmailArgs) { email }: EmailArgs): Promise<boolean> {
-    if (this.config.accountVerificationMode === 'EmailVerify') await this.verification.resend(email);
+  async resendVerificationEmail(@Args(() => EmailArgs) { email }: EmailArgs, @Ctx() { ip }: RequestContext): Promise<boolean> {
+    await this.verification.resend(email, ip);
     return true;
   }
 
@@ -85,7 +89,11 @@ export class AccountResolver {
   @Mutation(() => Boolean, {
     description: "Deletes the account, its wallet and its tokens for good. Requires a token and\nthe account's current password.",
   })
-  deleteAccount(@CurrentSession() session: AuthSession, @Args(() => PasswordArgs) { password }: PasswordArgs): Promise<boolean> {
-    return this.accounts.deleteAccount(session, password);
+  deleteAccount(
+    @CurrentSession() session: AuthSession,
+    @Args(() => PasswordArgs) { password }: PasswordArgs,
+    @Ctx() { ip }: RequestContext,
+  ): Promise<boolean> {
+    return this.accounts.deleteAccount(session, password, ip);
   }
 }

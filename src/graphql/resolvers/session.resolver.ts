@@ -1,4 +1,5 @@
-import { Arg, Args, Authorized, Mutation, Resolver } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, Mutation, Resolver } from 'type-graphql';
+import type { RequestContext } from '../../context';
 import type { SessionService } from '../../services/session.service';
 import type { AuthSession } from '../../services/types';
 import { CurrentSession } from '../auth-checker';
@@ -13,8 +14,8 @@ export class SessionResolver {
     description:
       "Exchanges email + password for an auth token bound to one device. Logging in\nagain from the same deviceId replaces that device's previous token.",
   })
-  async login(@Arg('input', () => LoginInput) input: LoginInput): Promise<AuthToken> {
-    return Object.assign(new AuthToken(), await this.sessions.login(input.email, input.password, input.deviceId));
+  async login(@Arg('input', () => LoginInput) input: LoginInput, @Ctx() { ip }: RequestContext): Promise<AuthToken> {
+    return Object.assign(new AuthToken(), await this.sessions.login(input.email, input.password, input.deviceId, ip));
   }
 
   @Authorized()

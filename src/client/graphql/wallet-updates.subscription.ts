@@ -1,0 +1,142 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { print } from 'graphql';
+import { CloseCode, createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { ClientErrorCode, ServerErrorCode, WalletSyncError } from '../client.errors';
+import { WalletUpdatedDocument, type WalletUpdatedSubscription } from './operations.generated';
+
+export interface ReconnectBackoff {
+  /** Delay before the first reconnection attempt. Default 500 ms. */
+  initialDelayMs?: number;
+  /** The delay doubles per failed attempt up to this. Default 30 s. */
+  maxDelayMs?: number;
+}
+
+export interface WalletUpdatesHandlers {
+  /** A wallet update of this account landed on the server at `sequence`. */
+  onUpdate(sequence: number): void;
+  /** The subscription ended for good: the server refused the auth token, or the subscription failed. */
+  onFatal(error: WalletSyncError): void;
+  /** An event arrived with errors instead of data; the subscription goes on. */
+  onError(error: WalletSyncError): void;
+  /** The WebSocket is (again) connected and acknowledged. */
+  onConnected?(reconnected: boolean): void;
+}
+
+export interface WalletUpdatesSubscription {
+  /** The token the current (or last) connection authenticated with. */
+  authToken(): string | null;
+  dispose(): Promise<void>;
+}
+
+const WALLET_UPDATED_QUERY = print(WalletUpdatedDocument);
+const AUTH_CLOSE_CODES: number[] = [CloseCode.Unauthorized, CloseCode.Forbidden];
+
+/** ws:// or wss:// for the GraphQL endpoint's http:// or https://. */
+export function webSocketEndpoint(endpoint: URL): string {
+  const url = new URL(endpoint.toString());
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  return url.toString();
+}
+
+/**
+ * walletUpdated over graphql-ws. graphql-ws does the reconnecting (with our
+ * capped, jittered backoff instead of its unbounded one); on every reconnect it
+ * re-sends `sinceSequence`, and the server answers with the current sequence
+ * when it is newer, so updates missed while disconnected are not lost. The auth
+ * token is read at every (re)connect, so a fresh login is picked up. A refused
+ * token is not retried: only a new login can fix it.
+ */
+export function subscribeToWalletUpdates(
+  url: string,
+  authToken: () => string | null,
+  sinceSequence: number,
+  handlers: WalletUpdatesHandlers,
+  backoff: ReconnectBackoff = {},
+): WalletUpdatesSubscription {
+  const initialDelayMs = backoff.initialDelayMs ?? 500;
+  const maxDelayMs = backoff.maxDelayMs ?? 30_000;
+  const disposed = new AbortController();
+  let resubscribes = 0;
+  let connectedWith: string | null = null;
+
+  const wait = async (retries: number) => {
+    const delay = Math.min(maxDelayMs, initialDelayMs * 2 ** retries);
+    // Jitter spreads the reconnections of many devices after a server restart.
+    await sleep(delay / 2 + Math.random() * (delay / 2), undefined, { signal: disposed.signal }).catch(() => undefined);
+  };
+
+  const client: Client = createClient({
+    url,
+    webSocketImpl: WebSocket,
+    connectionParams: () => {
+      connectedWith = authToken();
+      return { authorization: `Bearer ${connectedWith ?? ''}` };
+    },
+    retryAttempts: Number.POSITIVE_INFINITY,
+    retryWait: wait,
+    shouldRetry: (errorOrClose) => !isAuthClose(errorOrClose),
+    on: {
+      connected: (_socket, _payload, wasRetry) => handlers.onConnected?.(Boolean(wasRetry)),
+    },
+  });
+
+  let unsubscribe: () => void = () => undefined;
+  const subscribe = () => {
+    unsubscribe = client.subscribe<WalletUpdatedSubscription>(
+      { query: WALLET_UPDATED_QUERY, variables: { sinceSequence } },
+      {
+        next: (result) => {
+          resubscribes = 0;
+          if (result.errors?.length) handlers.onError(fromGraphQLErrors(result.errors));
+          else if (result.data) handlers.onUpdate(result.data.walletUpdated.sequence);
+        },
+        error: (error) => {
+          if (!disposed.signal.aborted) handlers.onFatal(toWalletSyncError(error));
+        },
+        // The server ended the subscription (not the connection): subscribe again, after a pause.
+        complete: () => {
+          if (disposed.signal.aborted) return;
+          void wait(resubscribes++).then(() => {
+            if (!disposed.signal.aborted) subscribe();
+          });
+        },
+      },
+    );
+  };
+  subscribe();
+
+  return {
+    authToken: () => connectedWith,
+    async dispose() {
+      disposed.abort();
+      unsubscribe();
+      // graphql-ws's dispose() awaits the pending connection attempt and rejects when that attempt fails
+      // (server unreachable): there is no socket to close then, and stopping must not fail.
+      await Promise.resolve(client.dispose()).catch(() => undefined);
+    },
+  };
+}
+
+function isAuthClose(errorOrClose: unknown): boolean {
+  return typeof errorOrClose === 'object' && errorOrClose !== null && AUTH_CLOSE_CODES.includes((errorOrClose as { code?: number }).code ?? 0);
+}
+
+function toWalletSyncError(error: unknown): WalletSyncError {
+  if (Array.isArray(error)) return fromGraphQLErrors(error);
+  if (isAuthClose(error)) {
+    const reason = (error as { reason?: string }).reason;
+    return new WalletSyncError(ServerErrorCode.Unauthenticated, `The server refused this device's auth token for live updates${reason ? `: ${reason}` : ''}`);
+  }
+  if (typeof error === 'object' && error !== null && 'code' in error && 'reason' in error) {
+    const { code, reason } = error as { code: number; reason: string };
+    return new WalletSyncError(ClientErrorCode.Network, `The live-update connection closed (${code}${reason ? `: ${reason}` : ''})`);
+  }
+  return new WalletSyncError(ClientErrorCode.Network, `The live-update connection failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+}
+
+function fromGraphQLErrors(errors: ReadonlyArray<{ message: string; extensions?: Record<string, unknown> }>): WalletSyncError {
+  const first = errors[0];
+  const code = typeof first?.extensions?.code === 'string' ? first.extensions.code : 'INTERNAL_SERVER_ERROR';
+  return new WalletSyncError(code, first?.message ?? 'The subscription failed');
+}

@@ -1,0 +1,219 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import { CloseCode, type Context } from 'graphql-ws';
+import { useServer, type Extra } from 'graphql-ws/use/ws';
+import type { Logger } from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { bearerToken, createRequestContext, type ContextDeps } from '../context';
+import { DomainError, ErrorCode } from '../errors';
+import type { TokensRevokedEvent } from '../graphql/pubsub';
+import type { Clock } from '../lib/clock';
+import type { AuthSession } from '../services/types';
+
+/**
+ * Close codes of a live connection, as the graphql-ws client reads them:
+ * 4401 (CloseCode.Unauthorized) is final, so a client does not retry with a
+ * token that will never work again; it must log in. 1013 and 1001 are retried.
+ */
+export const SubscriptionCloseCode = {
+  /** No, unknown, expired or revoked token: at connection_init, or later when the token is revoked or expires. */
+  Unauthorized: CloseCode.Unauthorized,
+  /** The token could not be checked (the database did not answer): retry later. */
+  TryAgainLater: 1013,
+  /** The server is shutting down. */
+  GoingAway: 1001,
+} as const;
+
+/** A connection_init payload and a subscribe message are small; the ws default (100 MiB) would let one socket pin memory. */
+const MAX_MESSAGE_BYTES = 64 * 1024;
+/** Subscriptions one socket may hold at once; a device needs one. */
+const MAX_SUBSCRIPTIONS_PER_CONNECTION = 8;
+/** setTimeout's longest delay; a later expiry re-arms the timer. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** How long shutdown waits for clients to answer the close frame before cutting them off. */
+const CLOSE_GRACE_MS = 2000;
+const RECHECK_BATCH = 100;
+
+export interface SubscriptionServerDeps {
+  schema: GraphQLSchema;
+  logger: Logger;
+  clock: Clock;
+  context: ContextDeps;
+  /** Interval of the WebSocket pings; a peer that has not answered one within the next interval is cut off. */
+  keepAliveMs: number;
+  formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError;
+}
+
+export interface SubscriptionServer {
+  /** Closes the matching connections whose token no longer authenticates (it was revoked, or replaced by a new login). */
+  tokensRevoked(event: TokensRevokedEvent): void;
+  /** Checks every connection's token again, e.g. after revocations may have been lost in a pub/sub outage. */
+  recheckAll(): Promise<void>;
+  connectionCount(): number;
+  close(): Promise<void>;
+}
+
+interface LiveConnection {
+  token: string;
+  session: AuthSession;
+  socket: WebSocket;
+  expiryTimer?: NodeJS.Timeout;
+}
+
+type ConnectionContext = Context<Record<string, unknown>, Extra & { connection?: LiveConnection }>;
+
+/**
+ * graphql-ws on the HTTP server's own port and path (/graphql). A connection
+ * authenticates once, with the token in its connection_init payload (never the
+ * URL, which ends up in access logs), and is then tracked per account, so a
+ * revocation or the token's expiry closes it. Only subscriptions run over the
+ * socket: queries and mutations go through HTTP, where the limits and error
+ * masking of the HTTP layer apply.
+ */
+export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionServerDeps): SubscriptionServer {
+  const { logger, clock } = deps;
+  const byAccount = new Map<number, Set<LiveConnection>>();
+  let closing = false;
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    if (closing) return rejectUpgrade(socket, 503, 'Service Unavailable');
+    if (new URL(request.url ?? '/', 'http://localhost').pathname !== '/graphql') return rejectUpgrade(socket, 404, 'Not Found');
+    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+  };
+  httpServer.on('upgrade', onUpgrade);
+
+  const track = (connection: LiveConnection) => {
+    let set = byAccount.get(connection.session.accountId);
+    if (!set) byAccount.set(connection.session.accountId, (set = new Set()));
+    set.add(connection);
+    armExpiry(connection);
+  };
+  const untrack = (connection: LiveConnection) => {
+    clearTimeout(connection.expiryTimer);
+    const set = byAccount.get(connection.session.accountId);
+    set?.delete(connection);
+    if (set?.size === 0) byAccount.delete(connection.session.accountId);
+  };
+  // The timer runs in real time; the clock decides whether the token has expired, so a test clock can move expiry closer.
+  const armExpiry = (connection: LiveConnection) => {
+    const remaining = connection.session.expiresAt.getTime() - clock.now().getTime();
+    if (remaining <= 0) {
+      connection.socket.close(SubscriptionCloseCode.Unauthorized, 'Token expired');
+      return;
+    }
+    connection.expiryTimer = setTimeout(() => armExpiry(connection), Math.min(remaining, MAX_TIMER_MS));
+    connection.expiryTimer.unref();
+  };
+  const recheck = async (connection: LiveConnection) => {
+    try {
+      await deps.context.authenticate(connection.token);
+    } catch (error) {
+      if (isUnauthenticated(error)) {
+        connection.socket.close(SubscriptionCloseCode.Unauthorized, 'Token revoked');
+      } else {
+        logger.error({ err: error }, 'checking the token of a live connection failed; closing it');
+        connection.socket.close(SubscriptionCloseCode.TryAgainLater, 'Try again later');
+      }
+    }
+  };
+
+  const formatErrors = (errors: readonly GraphQLError[]) => errors.map((error) => deps.formatError(error.toJSON(), error));
+
+  const disposable = useServer<Record<string, unknown>, { connection?: LiveConnection }>(
+    {
+      schema: deps.schema,
+      // Errors that close a socket carry no internals in their close reason.
+      isProd: true,
+      async onConnect(ctx: ConnectionContext) {
+        const { socket } = ctx.extra;
+        const authorization = ctx.connectionParams?.authorization;
+        const token = bearerToken(typeof authorization === 'string' ? authorization : undefined);
+        if (!token) return refuse(socket);
+        let session: AuthSession;
+        try {
+          session = await deps.context.authenticate(token);
+        } catch (error) {
+          if (isUnauthenticated(error)) return refuse(socket);
+          logger.error({ err: error }, 'authenticating a WebSocket connection failed');
+          socket.close(SubscriptionCloseCode.TryAgainLater, 'Try again later');
+          return false;
+        }
+        // The client may have gone while the token was looked up: then there is nothing to track.
+        if (socket.readyState !== socket.OPEN) return false;
+        const connection: LiveConnection = { token, session, socket };
+        (ctx.extra as { connection?: LiveConnection }).connection = connection;
+        track(connection);
+        return true;
+      },
+      onClose(ctx: ConnectionContext) {
+        if (ctx.extra.connection) untrack(ctx.extra.connection);
+      },
+      onSubscribe(ctx: ConnectionContext) {
+        if (Object.keys(ctx.subscriptions).length > MAX_SUBSCRIPTIONS_PER_CONNECTION) {
+          return [new GraphQLError(`At most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions per connection`, { extensions: { code: 'BAD_REQUEST' } })];
+        }
+      },
+      context(ctx: ConnectionContext) {
+        return createRequestContext(deps.context, {
+          requestId: randomUUID(),
+          ip: ctx.extra.request.socket.remoteAddress ?? '',
+          authorization: undefined,
+          session: ctx.extra.connection?.session,
+        });
+      },
+      // Only subscriptions are subscribed; this answers queries and mutations sent over the socket.
+      execute: () => ({
+        errors: [new GraphQLError('Only subscriptions run over WebSocket: send queries and mutations over HTTP', { extensions: { code: 'BAD_REQUEST' } })],
+      }),
+      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: formatErrors(result.errors) } : undefined),
+      onError: (_ctx, _id, _payload, errors) => formatErrors(errors),
+    },
+    wss,
+    deps.keepAliveMs,
+  );
+
+  return {
+    tokensRevoked({ accountId, deviceId }) {
+      for (const connection of byAccount.get(accountId) ?? []) {
+        if (deviceId === null || connection.session.deviceId === deviceId) void recheck(connection);
+      }
+    },
+    async recheckAll() {
+      const all = [...byAccount.values()].flatMap((set) => [...set]);
+      for (let i = 0; i < all.length; i += RECHECK_BATCH) await Promise.all(all.slice(i, i + RECHECK_BATCH).map(recheck));
+    },
+    connectionCount: () => wss.clients.size,
+    async close() {
+      closing = true;
+      for (const set of byAccount.values()) for (const connection of set) clearTimeout(connection.expiryTimer);
+      // dispose() sends 1001 to every client and waits for their answers; a peer that never answers is cut off.
+      const cutOff = setTimeout(() => {
+        for (const client of wss.clients) client.terminate();
+      }, CLOSE_GRACE_MS);
+      try {
+        await disposable.dispose();
+      } finally {
+        clearTimeout(cutOff);
+        httpServer.off('upgrade', onUpgrade);
+      }
+    },
+  };
+}
+
+function refuse(socket: WebSocket): false {
+  // Closing first makes the code 4401 (Unauthorized); the 4403 graphql-ws sends for `false` then finds the socket closing.
+  socket.close(SubscriptionCloseCode.Unauthorized, 'Unauthorized');
+  return false;
+}
+
+function isUnauthenticated(error: unknown): boolean {
+  return error instanceof DomainError && error.code === ErrorCode.Unauthenticated;
+}
+
+function rejectUpgrade(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}

@@ -1,0 +1,123 @@
+import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
+import { createPubSub, type PubSubEventTarget } from '@graphql-yoga/subscription';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { PubSubTransport, RedisHealth, WalletPubSubTopics } from '../graphql/pubsub';
+
+export interface RedisPubSubOptions {
+  url: string;
+  /** Prepended to every channel, so deployments (or test runs) sharing one Redis don't hear each other. */
+  channelPrefix: string;
+  logger: Logger;
+}
+
+/**
+ * Pub/sub across instances over Redis. Redis pub/sub is fire-and-forget: while
+ * Redis is unreachable, events are dropped (not queued) and the server goes on
+ * serving; ioredis reconnects and resubscribes by itself, and onRecovered lets
+ * the subscriptions read what they missed.
+ */
+export function createRedisTransport({ url, channelPrefix, logger }: RedisPubSubOptions): PubSubTransport {
+  const log = logger.child({ component: 'redis-pubsub' });
+  // A publish waits for nobody: while Redis is away it fails at once instead of piling up in memory.
+  const publisher = new Redis(url, { enableOfflineQueue: false, connectionName: 'wallet-sync:publish' });
+  // SUBSCRIBE/UNSUBSCRIBE issued during an outage wait for the reconnection instead of failing.
+  const subscriber = new SubscriberClient(url, { maxRetriesPerRequest: null, connectionName: 'wallet-sync:subscribe' });
+
+  let closed = false;
+  let health: RedisHealth = 'down';
+  let lastError: string | undefined;
+  const recoveryListeners = new Set<() => void>();
+  const updateHealth = () => {
+    const now: RedisHealth = publisher.status === 'ready' && subscriber.status === 'ready' ? 'up' : 'down';
+    if (now === health || closed) return;
+    health = now;
+    if (now === 'up') {
+      log.info('Redis reachable: live updates reach every instance');
+      for (const listener of recoveryListeners) listener();
+    } else {
+      log.warn({ error: lastError }, 'Redis unreachable: live updates between instances are paused until it returns; queries and mutations go on');
+    }
+  };
+  for (const client of [publisher, subscriber]) {
+    client.on('ready', updateHealth);
+    client.on('close', updateHealth);
+    client.on('end', updateHealth);
+    // Without a listener ioredis prints every failed reconnection attempt; the transitions above are what matters.
+    client.on('error', (error: Error) => {
+      lastError = error.message;
+      log.debug({ err: error }, 'Redis connection error');
+    });
+  }
+
+  const redisTarget = createRedisEventTarget<CustomEvent>({
+    publishClient: publisher,
+    subscribeClient: subscriber,
+    // A stray message on one of our channels becomes a null event, which the consumers ignore, instead of an exception inside ioredis.
+    serializer: { stringify: JSON.stringify, parse: parseOrNull },
+  });
+  type Listener = Parameters<typeof redisTarget.addEventListener>[1];
+  const eventTarget = {
+    addEventListener: (type: string, callback: Listener) => redisTarget.addEventListener(channelPrefix + type, callback),
+    removeEventListener: (type: string, callback: Listener) => {
+      // After close, an UNSUBSCRIBE on the ended connection would be a rejection nobody handles.
+      if (!closed) redisTarget.removeEventListener(channelPrefix + type, callback);
+    },
+    dispatchEvent(event: CustomEvent) {
+      // redis-event-target drops the promise of its PUBLISH, and an unhandled rejection (Redis away) ends the process.
+      publisher.publish(channelPrefix + event.type, JSON.stringify(event.detail)).catch((error: Error) => {
+        const entry = { err: error, channel: channelPrefix + event.type };
+        if (health === 'up') log.warn(entry, 'publishing to Redis failed: the event is lost');
+        else log.debug(entry, 'publishing to Redis failed while it is unreachable: the event is lost');
+      });
+      return true;
+    },
+  } as unknown as PubSubEventTarget<WalletPubSubTopics>;
+
+  return {
+    pubSub: createPubSub<WalletPubSubTopics>({ eventTarget }),
+    health: () => health,
+    async settled() {
+      // Redis answers commands on a connection in order: once this PING is answered, every SUBSCRIBE sent before it is in effect.
+      if (subscriber.status !== 'ready') return;
+      await subscriber.ping().catch(() => {});
+    },
+    onRecovered(listener) {
+      recoveryListeners.add(listener);
+      return () => recoveryListeners.delete(listener);
+    },
+    async close() {
+      closed = true;
+      recoveryListeners.clear();
+      publisher.disconnect();
+      subscriber.disconnect();
+    },
+  };
+}
+
+/**
+ * redis-event-target drops the promises of its SUBSCRIBE and UNSUBSCRIBE. Those
+ * still queued when the connection ends (shutdown, or an outage) reject, and an
+ * unhandled rejection ends the process: here each one is marked handled. The
+ * subscription itself is kept by ioredis and renewed on reconnection.
+ */
+class SubscriberClient extends Redis {
+  // ioredis declares these as overload sets; the override takes and passes on any of them.
+  override subscribe: Redis['subscribe'] = (...args: unknown[]) => handled((Redis.prototype.subscribe as Variadic).apply(this, args));
+  override unsubscribe: Redis['unsubscribe'] = (...args: unknown[]) => handled((Redis.prototype.unsubscribe as Variadic).apply(this, args));
+}
+
+type Variadic = (...args: unknown[]) => Promise<unknown>;
+
+function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
+}
+
+function parseOrNull(message: string): unknown {
+  try {
+    return JSON.parse(message);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,100 @@
+import { randomBytes } from 'node:crypto';
+import { MemoryDeviceStateStore, encryptWallet, walletStateHmac, type DeviceState, type WalletSyncClient } from '../../src/client';
+import { startTestServer, type TestServer } from '../helpers/app';
+import { ROOT_PASSWORD, openDevice, twoDevices } from '../helpers/client';
+import { DELETE_ACCOUNT, UPDATE_WALLET } from '../helpers/operations';
+
+/**
+ * What a device does with a wallet state it must not trust: one that is forged
+ * or corrupted, or one from a server that went back in time. It refuses it with
+ * a clear error and keeps everything it had, in memory and on disk.
+ */
+describe('downloaded wallet states the client refuses', () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(() => server.close());
+
+  async function storedState(store: MemoryDeviceStateStore): Promise<DeviceState> {
+    return (await store.load())!;
+  }
+
+  /** Uploads a state as the server (or anyone holding a token) could, bypassing the client. */
+  async function uploadRaw(token: string, input: { sequence: number; encryptedWallet: string; hmac: string }) {
+    const response = await server.gql(UPDATE_WALLET, { input }, token);
+    expect(response.body.data.updateWalletState.__typename).toBe('WalletStateSuccess');
+  }
+
+  /** Runs operations that download, expecting each to fail with `code` and to leave the device untouched. */
+  async function expectRefused(device: WalletSyncClient, store: MemoryDeviceStateStore, code: string, operations: Array<'pull' | 'sync' | 'push'> = ['pull', 'sync', 'push']) {
+    const saved = await storedState(store);
+    const document = device.document();
+    const status = device.status();
+    for (const operation of operations) await expect(device[operation]()).rejects.toMatchObject({ code });
+    expect(await storedState(store)).toEqual(saved);
+    expect(device.document()).toEqual(document);
+    expect(device.status()).toEqual(status);
+  }
+
+  async function devicesAtSequenceOne() {
+    const [c1Store, store] = [new MemoryDeviceStateStore(), new MemoryDeviceStateStore()];
+    const { email, c1, c2 } = await twoDevices(server, {}, [c1Store, store]);
+    await c1.setPreference('animal', 'cow');
+    await c1.sync();
+    await c2.sync();
+    await c2.setPreference('car', 'Audi');
+    return { email, c1, c1State: await storedState(c1Store), c2, store };
+  }
+
+  it('when the server holds a state whose hmac does not verify, then pull, sync and push refuse it with WALLET_HMAC_MISMATCH and change nothing', async () => {
+    const { c1State, c2, store } = await devicesAtSequenceOne();
+    const encryptedWallet = encryptWallet({ preferences: {} }, Buffer.from(c1State.keys!.walletKey, 'hex'));
+    await uploadRaw(c1State.authToken!.token, { sequence: 2, encryptedWallet, hmac: walletStateHmac(randomBytes(32), 2, encryptedWallet) });
+
+    await expectRefused(c2, store, 'WALLET_HMAC_MISMATCH');
+    expect(c2.preferences()).toEqual({ animal: 'cow', car: 'Audi' });
+    expect(c2.status()).toMatchObject({ sequence: 1, unsyncedKeys: ['car'] });
+  });
+
+  it('when a state is signed with the HMAC key but not encrypted under the wallet key, then it is refused with WALLET_DECRYPT_FAILED', async () => {
+    const { c1State, c2, store } = await devicesAtSequenceOne();
+    const encryptedWallet = encryptWallet({ preferences: {} }, randomBytes(32));
+    const hmacKey = Buffer.from(c1State.keys!.hmacKey, 'hex');
+    await uploadRaw(c1State.authToken!.token, { sequence: 2, encryptedWallet, hmac: walletStateHmac(hmacKey, 2, encryptedWallet) });
+
+    await expectRefused(c2, store, 'WALLET_DECRYPT_FAILED');
+  });
+
+  it('when the server goes back (the account was lost and re-created), then a missing, older or forked state is refused with WALLET_SEQUENCE_ROLLBACK', async () => {
+    const [registrarStore, store] = [new MemoryDeviceStateStore(), new MemoryDeviceStateStore()];
+    const { email, c2: device } = await twoDevices(server, {}, [registrarStore, store]);
+    for (const animal of ['cow', 'horse', 'beaver']) {
+      await device.setPreference('animal', animal);
+      await device.sync();
+    }
+    expect(device.status().sequence).toBe(3);
+
+    // The account disappears (as after a restore from an old backup) and is registered again.
+    const registrar = await storedState(registrarStore);
+    const deleted = await server.gql(DELETE_ACCOUNT, { password: registrar.keys!.loginPassword }, registrar.authToken!.token);
+    expect(deleted.body.data.deleteAccount).toBe(true);
+    const c3 = await openDevice(server, 'test_wallet_3');
+    await c3.register(email, ROOT_PASSWORD);
+    await c3.login();
+    await device.login({ email, rootPassword: ROOT_PASSWORD });
+
+    await expectRefused(device, store, 'WALLET_SEQUENCE_ROLLBACK');
+    await c3.sync();
+    await c3.setPreference('animal', 'impostor');
+    await c3.sync();
+    await expectRefused(device, store, 'WALLET_SEQUENCE_ROLLBACK');
+    await c3.setPreference('car', 'impostor');
+    await c3.sync();
+    expect(c3.status().sequence).toBe(3);
+    // A push alone cannot see this fork (it downloads nothing, and the server at 3 takes 4): pull and sync do.
+    await expectRefused(device, store, 'WALLET_SEQUENCE_ROLLBACK', ['pull', 'sync']);
+    expect(device.preferences()).toEqual({ animal: 'beaver' });
+  });
+});

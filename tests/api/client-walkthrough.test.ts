@@ -1,0 +1,33 @@
+import { MemoryDeviceStateStore } from '../../src/client';
+import { playWalkthrough } from '../../scripts/walkthrough';
+import { startTestServer, type TestServer } from '../helpers/app';
+import { uniqueEmail } from '../helpers/operations';
+
+/** The reference walkthrough through the client, against a real server: every step checks itself. */
+describe('the walkthrough via the client', () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(() => server.close());
+
+  it('when two devices play the walkthrough, then c1 conflicts at 6, merges, and both end at 7 with beaver and Toyota', async () => {
+    const lines: string[] = [];
+    const { c1, c2 } = await playWalkthrough({
+      url: server.url,
+      email: uniqueEmail('joe2'),
+      rootPassword: '123abc2',
+      scryptCost: 2 ** 10,
+      storeFor: () => new MemoryDeviceStateStore(),
+      print: (line) => lines.push(line),
+    });
+    for (const client of [c1, c2]) {
+      expect(client.status()).toMatchObject({ sequence: 7, unsyncedKeys: [] });
+      expect(client.preferences()).toEqual({ animal: 'beaver', car: 'Toyota' });
+    }
+    const transcript = lines.join('\n');
+    expect(transcript).toContain('>>> c1.push()\nWallet state out of date.');
+    expect(transcript.match(/'Success'/g)).toHaveLength(7);
+  });
+});

@@ -1,0 +1,166 @@
+import { randomBytes } from 'node:crypto';
+import { errorCode, startTestServer, type GraphQLResponse, type TestServer } from '../helpers/app';
+import { CLIENT_SALT_SEED, CHANGE_PASSWORD, LOGIN, PASSWORD, REGISTER, newSeed, uniqueEmail } from '../helpers/operations';
+import { assertRedisAnswers, describeWith, redisRequirement } from '../helpers/services';
+
+/** Budgets small enough to exhaust in a test; every request comes from its own made-up client IP. */
+const LIMITED_ENV = {
+  RATE_LIMITS: 'on',
+  TRUST_PROXY: 'on',
+  RATE_LIMIT_LOGIN_PER_IP: '6/60',
+  RATE_LIMIT_LOGIN_FAILURES_PER_IP: '20/60',
+  RATE_LIMIT_PASSWORD_FAILURES_PER_ACCOUNT: '3/1',
+  RATE_LIMIT_REGISTER_PER_IP: '2/60',
+  RATE_LIMIT_CHANGE_PASSWORD_PER_IP: '2/60',
+  RATE_LIMIT_DELETE_ACCOUNT_PER_IP: '2/60',
+  RATE_LIMIT_RESEND_VERIFICATION_EMAIL_PER_IP: '2/60',
+  RATE_LIMIT_CLIENT_SALT_SEED_PER_IP: '3/60',
+};
+
+const randomIp = () => `10.${randomBytes(1)[0]}.${randomBytes(1)[0]}.${randomBytes(1)[0]}`;
+
+async function from(server: TestServer, ip: string, query: string, variables: Record<string, unknown> = {}, token?: string) {
+  const response = await fetch(`${server.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-forwarded-for': ip, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: response.status, headers: response.headers, body: (await response.json()) as GraphQLResponse['body'] };
+}
+
+/** Registers from an address of its own, so set-up never spends the budgets under test. */
+async function register(server: TestServer) {
+  const email = uniqueEmail();
+  await from(server, randomIp(), REGISTER, { input: { email, password: PASSWORD, clientSaltSeed: newSeed() } });
+  return { email, password: PASSWORD };
+}
+
+async function login(server: TestServer, email: string, password: string, deviceId: string) {
+  const response = await from(server, randomIp(), LOGIN, { input: { email, password, deviceId } });
+  return { token: response.body.data.login.token as string };
+}
+
+describe('rate limits', () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer(LIMITED_ENV);
+  });
+  afterAll(() => server.close());
+
+  async function exhaust(budget: number, attempt: (ip: string, i: number) => Promise<{ status: number; headers: Headers; body: GraphQLResponse['body'] }>) {
+    const ip = randomIp();
+    for (let i = 0; i < budget; i += 1) expect(errorCode((await attempt(ip, i)) as GraphQLResponse)).not.toBe('RATE_LIMITED');
+    const refused = await attempt(ip, budget);
+    expect(errorCode(refused as GraphQLResponse)).toBe('RATE_LIMITED');
+    expect(refused.status).toBe(429);
+    const retryAfter = refused.body.errors![0].extensions!.retryAfterSeconds;
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(refused.headers.get('retry-after')).toBe(String(retryAfter));
+    // Another address still has its own budget.
+    expect(errorCode((await attempt(randomIp(), budget + 1)) as GraphQLResponse)).not.toBe('RATE_LIMITED');
+  }
+
+  it('when one IP registers more than its budget, then RATE_LIMITED with retryAfterSeconds and HTTP 429', async () => {
+    await exhaust(2, (ip) => from(server, ip, REGISTER, { input: { email: uniqueEmail(), password: PASSWORD, clientSaltSeed: newSeed() } }));
+  });
+
+  it('when one IP asks for client salt seeds beyond its budget, then RATE_LIMITED', async () => {
+    await exhaust(3, (ip) => from(server, ip, CLIENT_SALT_SEED, { email: uniqueEmail() }));
+  });
+
+  it('when one IP tries logins beyond its budget, then RATE_LIMITED, even for correct passwords', async () => {
+    const account = await register(server);
+    await exhaust(6, (ip) => from(server, ip, LOGIN, { input: { email: account.email, password: account.password, deviceId: 'd' } }));
+  });
+
+  it('when one IP tries password changes beyond its budget, then RATE_LIMITED', async () => {
+    await exhaust(2, (ip) =>
+      from(server, ip, CHANGE_PASSWORD, { input: { email: uniqueEmail(), oldPassword: 'wrong one', newPassword: 'new password', clientSaltSeed: newSeed() } }),
+    );
+  });
+
+  it('when one IP asks for verification emails beyond its budget, then RATE_LIMITED', async () => {
+    await exhaust(2, (ip) => from(server, ip, 'mutation($e: String!) { resendVerificationEmail(email: $e) }', { e: uniqueEmail() }));
+  });
+
+  it('when one IP tries account deletions beyond its budget, then RATE_LIMITED', async () => {
+    const account = await register(server);
+    const device = await login(server, account.email, account.password, 'd');
+    await exhaust(2, (ip) => from(server, ip, 'mutation($p: String!) { deleteAccount(password: $p) }', { p: 'wrong password' }, device.token));
+  });
+
+  it('when one request asks through aliases, then each alias counts against the budget', async () => {
+    const ip = randomIp();
+    const aliases = Array.from({ length: 3 }, (_, i) => `a${i}: clientSaltSeed(email: "${uniqueEmail(`alias${i}`)}")`);
+    const response = await from(server, ip, `{ ${aliases.join(' ')} }`);
+    expect(Object.keys(response.body.data!)).toHaveLength(3);
+    // One request, but three of the three allowed: the next one is refused.
+    expect(errorCode((await from(server, ip, CLIENT_SALT_SEED, { email: uniqueEmail() })) as GraphQLResponse)).toBe('RATE_LIMITED');
+  });
+
+  it('when one request carries more aliases than GRAPHQL_MAX_ALIASES, then it is refused before anything runs', async () => {
+    const aliases = Array.from({ length: 11 }, (_, i) => `a${i}: serverInfo { apiVersion }`);
+    const response = await from(server, randomIp(), `{ ${aliases.join(' ')} }`);
+    expect(response.status).toBe(400);
+    expect(errorCode(response as GraphQLResponse)).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+
+  it('when an account collects failed passwords, then even the right one is refused for a while, for a longer while after each lock-out, never for good', async () => {
+    const account = await register(server);
+    const attempt = (password: string) => from(server, randomIp(), LOGIN, { input: { email: account.email, password, deviceId: 'd' } });
+    for (let i = 0; i < 3; i += 1) expect(errorCode((await attempt('wrong password')) as GraphQLResponse)).toBe('UNAUTHENTICATED');
+    const locked = await attempt(account.password);
+    expect(errorCode(locked as GraphQLResponse)).toBe('RATE_LIMITED');
+    // The failure that overflows the budget starts a lock-out; a second one lasts twice as long.
+    expect(errorCode((await attempt('wrong password')) as GraphQLResponse)).toBe('RATE_LIMITED');
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect(errorCode((await attempt(account.password)) as GraphQLResponse)).toBeUndefined();
+  });
+
+  it('when a correct password follows failures, then the account\'s failure count starts over', async () => {
+    const account = await register(server);
+    const attempt = (password: string) => from(server, randomIp(), LOGIN, { input: { email: account.email, password, deviceId: 'd' } });
+    await attempt('wrong password');
+    await attempt('wrong password');
+    expect(errorCode((await attempt(account.password)) as GraphQLResponse)).toBeUndefined();
+    await attempt('wrong password');
+    await attempt('wrong password');
+    expect(errorCode((await attempt(account.password)) as GraphQLResponse)).toBeUndefined();
+  });
+});
+
+describe('client IP behind a proxy', () => {
+  it('when TRUST_PROXY is off, then X-Forwarded-For is ignored and all requests share the socket\'s budget', async () => {
+    const server = await startTestServer({ ...LIMITED_ENV, TRUST_PROXY: 'off' });
+    try {
+      const codes: Array<string | undefined> = [];
+      for (let i = 0; i < 4; i += 1) codes.push(errorCode((await from(server, randomIp(), CLIENT_SALT_SEED, { email: uniqueEmail() })) as GraphQLResponse));
+      expect(codes).toEqual([undefined, undefined, undefined, 'RATE_LIMITED']);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describeWith([redisRequirement()], 'rate limits shared through Redis', () => {
+  const redisUrl = process.env.REDIS_URL;
+
+  beforeAll(() => assertRedisAnswers(redisUrl!));
+
+  it('when two instances share Redis, then a budget spent on one is spent on the other', async () => {
+    const a = await startTestServer({ ...LIMITED_ENV, REDIS_URL: redisUrl! });
+    const b = await startTestServer({ ...LIMITED_ENV, REDIS_URL: redisUrl! });
+    try {
+      const ip = randomIp();
+      const seed = (server: TestServer) => from(server, ip, CLIENT_SALT_SEED, { email: uniqueEmail() });
+      expect(errorCode((await seed(a)) as GraphQLResponse)).toBeUndefined();
+      expect(errorCode((await seed(b)) as GraphQLResponse)).toBeUndefined();
+      expect(errorCode((await seed(a)) as GraphQLResponse)).toBeUndefined();
+      expect(errorCode((await seed(b)) as GraphQLResponse)).toBe('RATE_LIMITED');
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});

@@ -1,0 +1,32 @@
+import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { LOGIN, REGISTER, newSeed, uniqueEmail } from '../helpers/operations';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process';
+
+describe('graceful shutdown', () => {
+  let database: TestDatabase;
+  let server: ServerProcess | undefined;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await database.drop();
+  });
+
+  it('when SIGTERM arrives while a request is in flight, then that request completes, new ones are refused, and the process exits 0', async () => {
+    // A costly argon2 keeps the login in flight long enough to signal in the middle of it.
+    server = await startServerProcess({ DATABASE_URL: database.url, ARGON2_MEMORY_KIB: '65536', ARGON2_TIME_COST: '4' });
+    const email = uniqueEmail();
+    await server.gql(REGISTER, { input: { email, password: 'shutdown password', clientSaltSeed: newSeed() } });
+    const inFlight = server.gql(LOGIN, { input: { email, password: 'shutdown password', deviceId: 'd' } });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    server.signal('SIGTERM');
+    const response = await inFlight;
+    expect(response.status).toBe(200);
+    expect(response.body.data.login.token).toBeTruthy();
+    expect(await server.exited).toBe(0);
+    expect(server.output()).toContain('shut down cleanly');
+    await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
+  }, 60_000);
+});

@@ -1,0 +1,79 @@
+import { randomBytes } from 'node:crypto';
+import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { CHANGE_PASSWORD, LOGOUT, PASSWORD, login, newSeed, register, upload, type Device } from '../helpers/operations';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process';
+import { assertRedisAnswers, describeWith, mariaDbRequirement, redisRequirement } from '../helpers/services';
+import { subscribedAtSequence1, within, type LiveClient } from '../helpers/subscriptions';
+
+/**
+ * Two server processes sharing one MariaDB database and the real Redis, as
+ * behind a load balancer: what happens through one reaches the live
+ * connections held by the other.
+ */
+describeWith([mariaDbRequirement(), redisRequirement()], 'two server instances on MariaDB and Redis', () => {
+  let database: TestDatabase;
+  let a: ServerProcess;
+  let b: ServerProcess;
+  const clients: LiveClient[] = [];
+
+  beforeAll(async () => {
+    await assertRedisAnswers(process.env.REDIS_URL!);
+    database = await createTestDatabase();
+    const env = {
+      DATABASE_URL: database.url,
+      REDIS_URL: process.env.REDIS_URL!,
+      REDIS_CHANNEL_PREFIX: `wst-${randomBytes(4).toString('hex')}:`,
+      SERVER_SECRET: randomBytes(32).toString('hex'),
+    };
+    // One after the other: the first one migrates the fresh database.
+    a = await startServerProcess(env);
+    b = await startServerProcess(env);
+  }, 90_000);
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.dispose()));
+  });
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    await database?.drop();
+  });
+
+  async function accountOn(server: ServerProcess, devices: string[]): Promise<Device[]> {
+    const { email, password } = await register(server);
+    const result: Device[] = [];
+    for (const deviceId of devices) result.push(await login(server, email, password, deviceId));
+    return result;
+  }
+  const subscribedOn = (server: ServerProcess, device: Device) => subscribedAtSequence1(server.url, device.token, clients);
+
+  it('when a device subscribed on A and another uploads through B, then A delivers the event', async () => {
+    const [phone, laptop] = await accountOn(b, ['phone', 'laptop']);
+    await upload(b, laptop, 1);
+    const { subscription } = await subscribedOn(a, phone);
+    await upload(b, laptop, 2);
+    expect(await subscription.next()).toBe(2);
+    await upload(a, laptop, 3);
+    expect(await subscription.next()).toBe(3);
+  });
+
+  it('when a device logs out through B, then its connection on A is closed and the other device on A stays', async () => {
+    const [phone, laptop] = await accountOn(a, ['phone', 'laptop']);
+    await upload(a, phone, 1);
+    const onPhone = await subscribedOn(a, phone);
+    const onLaptop = await subscribedOn(a, laptop);
+    expect((await b.gql(LOGOUT, {}, phone.token)).body.data.logout).toBe(true);
+    expect(await within(onPhone.client.closed, 10_000, 'phone close')).toEqual({ code: 4401, reason: 'Token revoked' });
+    await upload(b, laptop, 2);
+    expect(await onLaptop.subscription.next()).toBe(2);
+  });
+
+  it('when the password changes through B, then every connection of the account on A is closed', async () => {
+    const [phone, laptop] = await accountOn(a, ['phone', 'laptop']);
+    await upload(a, phone, 1);
+    const connections = [await subscribedOn(a, phone), await subscribedOn(a, laptop)];
+    const response = await b.gql(CHANGE_PASSWORD, {
+      input: { email: phone.email, oldPassword: PASSWORD, newPassword: 'the new password', clientSaltSeed: newSeed(), wallet: { encryptedWallet: 'w2', sequence: 2, hmac: 'h2' } },
+    });
+    expect(response.body.data.changePassword.__typename).toBe('ChangePasswordSuccess');
+    for (const { client } of connections) expect((await within(client.closed, 10_000, 'close')).code).toBe(4401);
+  });
+});
