@@ -14,7 +14,7 @@ import mysql from 'mysql2/promise';
 import { createTestDatabase, type TestDatabase } from '../tests/helpers/database';
 import { LOGIN, REGISTER, WALLET_STATE } from '../tests/helpers/operations';
 import { runLoad, type Connection, type LoadResult } from './lib/load';
-import { runJson, startService, type Service } from './lib/processes';
+import { freePort, runJson, startService, type Service } from './lib/processes';
 import { markdownTable, summarize, type Comparison, type Measurement } from './lib/report';
 
 /** The repository: this file runs compiled, from dist/bench/. */
@@ -29,7 +29,7 @@ const USAGE = `npm run bench -- [options]   (each option also as an environment 
   --duration S            measured seconds per run (default 4)                                  (BENCH_DURATION)
   --warmup S              unmeasured seconds before each run (default 1)                        (BENCH_WARMUP)
   --databases LIST        sqlite,mariadb (default both)                                         (BENCH_DATABASES)
-  --scenarios LIST        read,ceiling,write,race,login,storm,sync (default all)                (BENCH_SCENARIOS)
+  --scenarios LIST        read,ceiling,logging,write,race,login,storm,sync (default all)        (BENCH_SCENARIOS)
   --mysql URL             the MariaDB server (default mysql://root@127.0.0.1:3306/)             (BENCH_MYSQL_URL)
   --log-level LEVEL       the server's LOG_LEVEL (default info, as in production: a line per request) (BENCH_LOG_LEVEL)
   --profile               server and floor under --cpu-prof, to bench/results/profiles       (BENCH_PROFILE=1)
@@ -84,7 +84,7 @@ function parseOptions(): Options {
     durationMs: 1000 * number(values.duration ?? env.BENCH_DURATION, quick ? 2 : 4, '--duration'),
     warmupMs: 1000 * number(values.warmup ?? env.BENCH_WARMUP, quick ? 0.5 : 1, '--warmup'),
     databases: list(values.databases ?? env.BENCH_DATABASES, ['sqlite', 'mariadb'], '--databases') as Options['databases'],
-    scenarios: new Set(list(values.scenarios ?? env.BENCH_SCENARIOS, ['read', 'ceiling', 'write', 'race', 'login', 'storm', 'sync'], '--scenarios')),
+    scenarios: new Set(list(values.scenarios ?? env.BENCH_SCENARIOS, ['read', 'ceiling', 'logging', 'write', 'race', 'login', 'storm', 'sync'], '--scenarios')),
     mysqlUrl: values.mysql ?? env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/',
     profile: values.profile ?? env.BENCH_PROFILE === '1',
     logLevel: values['log-level'] ?? env.BENCH_LOG_LEVEL ?? 'info',
@@ -312,6 +312,21 @@ async function runDatabase(bench: Bench, kind: 'sqlite' | 'mariadb'): Promise<vo
         { database: kind, scenario: 'walletState read (10 KB)', connections, a: 'server', b: 'floor', target: { minRatio: 0.6, maxP99Ratio: 2, zeroErrors: true } },
         ...targets((service) => bench.measure(service, connections, (i) => readConnection(accounts[i % ACCOUNTS].tokens[0]))),
       );
+    }
+
+    if (has('logging') && kind === 'sqlite' && options.logLevel !== 'warn') {
+      // The price of the per-request log line (info): the same server with LOG_LEVEL=warn beside it.
+      const port = await freePort();
+      const env = { ...serverEnv({ ...options, logLevel: 'warn' }, database.url, CHEAP_ARGON2), PORT: String(port) };
+      const quiet = await startService('server-warn', [SERVER_ENTRY], env, log, port);
+      services.push(quiet);
+      await runLoad({ origin: quiet.origin, connections: ACCOUNTS, connection: (i) => readConnection(accounts[i].tokens[0]), warmupMs: 0, durationMs: 3 * options.warmupMs });
+      await bench.compare(
+        { database: kind, scenario: `walletState read, server LOG_LEVEL=${options.logLevel} vs warn`, connections: 64, a: options.logLevel, b: 'warn' },
+        () => bench.measure(server, 64, (i) => readConnection(accounts[i].tokens[0])),
+        () => bench.measure(quiet, 64, (i) => readConnection(accounts[i].tokens[0])),
+      );
+      await quiet.stop();
     }
 
     /** Each connection a device; `deviceOf(i)` says whose. Afterwards, the database must hold every acknowledged update. */

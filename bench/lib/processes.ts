@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 
 /** Every process the benchmark started; each is ended on the way out, whatever happens. */
 const started = new Set<ChildProcess>();
@@ -32,7 +33,14 @@ export interface Service {
  * (the server's pino start-up line, or the floor's). Its stderr and its output
  * other than routine log lines go to the benchmark's log.
  */
-export async function startService(name: string, args: string[], env: Record<string, string>, log: (line: string) => void): Promise<Service> {
+export async function startService(
+  name: string,
+  args: string[],
+  env: Record<string, string>,
+  log: (line: string) => void,
+  /** For a server that prints no start-up line (LOG_LEVEL=warn): listen on this port and wait for /healthz. */
+  port?: number,
+): Promise<Service> {
   const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   started.add(child);
   child.once('exit', () => started.delete(child));
@@ -42,6 +50,14 @@ export async function startService(name: string, args: string[], env: Record<str
     let buffer = '';
     const timer = setTimeout(() => reject(new Error(`${name} did not start within 60 s`)), 60_000);
     child.once('exit', (code, signal) => reject(new Error(`${name} exited (${signal ?? code}) before listening`)));
+    if (port !== undefined) {
+      const healthy = () =>
+        fetch(`http://127.0.0.1:${port}/healthz`)
+          .then((response) => (response.ok ? (clearTimeout(timer), resolve(`http://127.0.0.1:${port}`)) : retry()))
+          .catch(retry);
+      const retry = () => void setTimeout(healthy, 100);
+      healthy();
+    }
     child.stdout!.setEncoding('utf8').on('data', (text: string) => {
       buffer += text;
       let newline: number;
@@ -78,6 +94,17 @@ export async function startService(name: string, args: string[], env: Record<str
 
 /** pino's trace, debug and info lines: the server logs one per request, which nobody reads here. */
 const ROUTINE_LOG_LINE = /^\{"level":(10|20|30),/;
+
+/** A port free on loopback right now (the OS picks it). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
 
 function parseUrl(line: string): string | undefined {
   if (!line.startsWith('{')) return undefined;
