@@ -100,6 +100,8 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
     clock,
     context: {
       authenticate: (token) => sessions.authenticate(token),
+      authenticateWithWallet: (token) => sessions.authenticateWithWallet(token),
+      wallet: (accountId) => wallets.get(accountId),
       walletUpdates: (accountId, since) =>
         walletUpdates(transport, accountId, since, async () => (await wallets.get(accountId))?.sequence ?? null, reportError, {
           started: () => metrics.activeSubscriptions.inc(),

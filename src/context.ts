@@ -1,5 +1,5 @@
 import { unauthenticated } from './errors';
-import type { AuthSession } from './services/types';
+import type { AuthSession, WalletStateData } from './services/types';
 
 /** What every resolver sees about the request it serves. */
 export interface RequestContext {
@@ -10,6 +10,11 @@ export interface RequestContext {
    * use and remembered for the request. Public operations never pay for the lookup.
    */
   session(): Promise<AuthSession>;
+  /**
+   * The signed-in account's wallet: read together with the session in one
+   * statement when the session was not looked up yet. UNAUTHENTICATED as session().
+   */
+  wallet(): Promise<WalletStateData | null>;
   /** The session if session() has already resolved it (for logs); never triggers a lookup. */
   knownSession(): AuthSession | undefined;
   /** The signed-in account's wallet updates (see walletUpdated in the schema). */
@@ -18,6 +23,8 @@ export interface RequestContext {
 
 export interface ContextDeps {
   authenticate(token: string): Promise<AuthSession>;
+  authenticateWithWallet(token: string): Promise<{ session: AuthSession; wallet: WalletStateData | null }>;
+  wallet(accountId: number): Promise<WalletStateData | null>;
   walletUpdates(accountId: number, sinceSequence: number | null | undefined): AsyncIterable<{ sequence: number }>;
 }
 
@@ -48,6 +55,15 @@ export function createRequestContext(
         session.then((resolved) => (known = resolved)).catch(() => {});
       }
       return session;
+    },
+    async wallet() {
+      const token = bearerToken(request.authorization);
+      if (session || !token) return deps.wallet((await context.session()).accountId);
+      const both = deps.authenticateWithWallet(token);
+      session = both.then((b) => b.session);
+      // The same failure reaches the caller through `both`.
+      session.then((resolved) => (known = resolved)).catch(() => {});
+      return (await both).wallet;
     },
     knownSession: () => known,
     async walletUpdates(sinceSequence) {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApolloServer } from '@apollo/server';
 import {
+  ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginLandingPageDisabled,
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
@@ -84,6 +85,9 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
       observabilityPlugin(deps.metrics, logger),
       fastifyApolloDrainPlugin(fastify),
       ApolloServerPluginUsageReportingDisabled(),
+      // The cache-control plugin hooks every field of every request to compute a policy
+      // that is always "no-store" here (no cache hints): the onSend hook sets that header.
+      ApolloServerPluginCacheControlDisabled(),
       development ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
     ],
   });
@@ -96,6 +100,7 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
   });
   fastify.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
     if (closing) reply.header('connection', 'close');
   });
   // GraphQL requests get their own line from the Apollo plugin; probes are logged only at debug.

@@ -175,6 +175,9 @@ describe('unexpected failures', () => {
     override async find(): Promise<never> {
       throw new Error('SQLITE_ERROR: no such table: wallets (SELECT * FROM wallets) at /srv/app/src/db/x.ts:12');
     }
+    override findWithToken(): Promise<never> {
+      return this.find();
+    }
   }
   let server: TestServer;
 

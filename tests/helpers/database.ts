@@ -17,14 +17,14 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-export function testDialect(): 'sqlite' | 'mysql' {
-  const url = process.env.DATABASE_URL;
+export function testDialect(url = process.env.DATABASE_URL): 'sqlite' | 'mysql' {
   return url && /^(mysql|mariadb):/.test(url) ? 'mysql' : 'sqlite';
 }
 
-export async function createTestDatabase(): Promise<TestDatabase> {
+/** `serverUrl`: a mysql:// URL whose server hosts the new database; unset for SQLite. The benchmark passes its own. */
+export async function createTestDatabase(serverUrl = process.env.DATABASE_URL): Promise<TestDatabase> {
   const name = `wst_${process.pid}_${randomBytes(4).toString('hex')}`;
-  if (testDialect() === 'sqlite') {
+  if (testDialect(serverUrl) === 'sqlite') {
     const file = path.join(tmpdir(), `${name}.sqlite`);
     return {
       dialect: 'sqlite',
@@ -34,7 +34,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       },
     };
   }
-  const server = new URL(process.env.DATABASE_URL!.replace(/^mariadb:/, 'mysql:'));
+  const server = new URL(serverUrl!.replace(/^mariadb:/, 'mysql:'));
   const admin = await mysql.createConnection({
     host: server.hostname,
     port: Number(server.port || 3306),

@@ -1,7 +1,11 @@
 import { LessThanOrEqual, type EntityManager } from 'typeorm';
 import { AuthTokenEntity, type AuthTokenRow } from '../entities/auth-token.entity';
+import { execute, firstRow, toDatabase } from './statements';
 
 export type ActiveToken = Pick<AuthTokenRow, 'id' | 'accountId' | 'deviceId' | 'expiresAt' | 'lastUsedAt'>;
+
+/** What authentication needs of a token, from `auth_tokens t`. */
+export const TOKEN_COLUMNS = 't.id, t.account_id AS accountId, t.device_id AS deviceId, t.expires_at AS expiresAt, t.last_used_at AS lastUsedAt';
 
 export class AuthTokenRepository {
   /** One statement: a device's new token replaces its old one (unique account_id + device_id). */
@@ -15,15 +19,13 @@ export class AuthTokenRepository {
       .execute();
   }
 
-  findByHash(m: EntityManager, tokenHash: string): Promise<ActiveToken | null> {
-    return m.findOne(AuthTokenEntity, {
-      select: { id: true, accountId: true, deviceId: true, expiresAt: true, lastUsedAt: true },
-      where: { tokenHash },
-    });
+  async findByHash(m: EntityManager, tokenHash: string): Promise<ActiveToken | null> {
+    const result = await execute(m, `SELECT ${TOKEN_COLUMNS} FROM auth_tokens t WHERE t.token_hash = ?`, [tokenHash]);
+    return firstRow<ActiveToken>(m, AuthTokenEntity, result);
   }
 
   async touch(m: EntityManager, id: number, lastUsedAt: Date): Promise<void> {
-    await m.update(AuthTokenEntity, { id }, { lastUsedAt });
+    await execute(m, 'UPDATE auth_tokens SET last_used_at = ? WHERE id = ?', [toDatabase<AuthTokenRow>(m, AuthTokenEntity, 'lastUsedAt', lastUsedAt), id]);
   }
 
   listForAccount(m: EntityManager, accountId: number): Promise<AuthTokenRow[]> {

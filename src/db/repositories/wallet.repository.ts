@@ -1,5 +1,8 @@
 import type { EntityManager } from 'typeorm';
+import { AuthTokenEntity } from '../entities/auth-token.entity';
 import type { WalletRow } from '../entities/wallet.entity';
+import { TOKEN_COLUMNS, type ActiveToken } from './auth-token.repository';
+import { execute, firstRow, hydrate, toDatabase } from './statements';
 
 export type WalletWrite = Pick<WalletRow, 'encryptedWallet' | 'hmac' | 'sequence' | 'updatedAt'>;
 
@@ -9,8 +12,33 @@ export type WalletWrite = Pick<WalletRow, 'encryptedWallet' | 'hmac' | 'sequence
  * concurrent uploads of the same sequence wins.
  */
 export class WalletRepository {
-  find(m: EntityManager, accountId: number): Promise<WalletRow | null> {
-    return m.findOneBy<WalletRow>('Wallet', { accountId });
+  async find(m: EntityManager, accountId: number): Promise<WalletRow | null> {
+    const result = await execute(
+      m,
+      'SELECT account_id AS accountId, encrypted_wallet AS encryptedWallet, hmac, sequence, updated_at AS updatedAt FROM wallets WHERE account_id = ?',
+      [accountId],
+    );
+    return firstRow<WalletRow>(m, 'Wallet', result);
+  }
+
+  /**
+   * The auth token with this hash and its account's wallet (null when none was
+   * uploaded yet), in one statement: all that a walletState request reads.
+   */
+  async findWithToken(m: EntityManager, tokenHash: string): Promise<{ token: ActiveToken; wallet: WalletRow | null } | null> {
+    const result = await execute(
+      m,
+      `SELECT ${TOKEN_COLUMNS}, w.encrypted_wallet AS encryptedWallet, w.hmac, w.sequence, w.updated_at AS updatedAt
+       FROM auth_tokens t LEFT JOIN wallets w ON w.account_id = t.account_id WHERE t.token_hash = ?`,
+      [tokenHash],
+    );
+    const row = (result.records as Array<Record<string, unknown>> | undefined)?.[0];
+    if (!row) return null;
+    const { encryptedWallet, hmac, sequence, updatedAt, ...token } = row;
+    return {
+      token: hydrate<ActiveToken>(m, AuthTokenEntity, token),
+      wallet: sequence === null ? null : hydrate<WalletRow>(m, 'Wallet', { accountId: token.accountId, encryptedWallet, hmac, sequence, updatedAt }),
+    };
   }
 
   /**
@@ -27,12 +55,11 @@ export class WalletRepository {
         throw error;
       }
     }
-    const result = await m
-      .createQueryBuilder()
-      .update('Wallet')
-      .set(wallet)
-      .where('account_id = :accountId AND sequence = :previous', { accountId, previous: wallet.sequence - 1 })
-      .execute();
+    const result = await execute(
+      m,
+      'UPDATE wallets SET encrypted_wallet = ?, hmac = ?, sequence = ?, updated_at = ? WHERE account_id = ? AND sequence = ?',
+      [wallet.encryptedWallet, wallet.hmac, wallet.sequence, toDatabase<WalletRow>(m, 'Wallet', 'updatedAt', wallet.updatedAt), accountId, wallet.sequence - 1],
+    );
     return result.affected === 1;
   }
 }

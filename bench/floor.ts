@@ -1,0 +1,247 @@
+/**
+ * The floor: what this stack can do at best on this machine. A bare node:http
+ * server doing the server's work for walletState and updateWalletState with the
+ * same drivers, the same SQL and the same SQLite pragmas, answering the same
+ * JSON, with no GraphQL and no ORM in between. It shares the benchmark's
+ * database with the real server (they never run at the same time).
+ *
+ * Started by bench/run.ts as its own process: DATABASE_URL as for the server,
+ * SQLITE_SYNCHRONOUS to measure the cost of the durability choice. Prints one
+ * JSON line with its URL once it listens.
+ */
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Sqlite from 'better-sqlite3';
+import mysql from 'mysql2/promise';
+
+interface TokenRow {
+  id: number;
+  accountId: number;
+  expiresAt: Date;
+  lastUsedAt: Date;
+}
+
+interface TokenWithWallet extends TokenRow {
+  wallet: WalletRow | undefined;
+}
+
+interface WalletRow {
+  encryptedWallet: string;
+  hmac: string;
+  sequence: number;
+  updatedAt: Date;
+}
+
+interface WalletWrite {
+  encryptedWallet: string;
+  hmac: string;
+  sequence: number;
+}
+
+/** The statements the server's repositories run, and nothing else. */
+interface Store {
+  findToken(tokenHash: string): Promise<TokenRow | undefined>;
+  /** The token and its account's wallet in one statement, as the server reads for walletState. */
+  findTokenWithWallet(tokenHash: string): Promise<TokenWithWallet | undefined>;
+  touchToken(id: number, now: Date): Promise<void>;
+  findWallet(accountId: number): Promise<WalletRow | undefined>;
+  /** The conditional INSERT (sequence 1) or UPDATE (sequence = previous): true when it landed. */
+  compareAndSet(accountId: number, write: WalletWrite, now: Date): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+const TOUCH_INTERVAL_MS = 60_000; // as the server: lastUsedAt is refreshed at most once a minute
+
+const TOKEN_COLUMNS = 't.id, t.account_id AS accountId, t.device_id AS deviceId, t.expires_at AS expiresAt, t.last_used_at AS lastUsedAt';
+const TOKEN_SQL = `SELECT ${TOKEN_COLUMNS} FROM auth_tokens t WHERE t.token_hash = ?`;
+const TOUCH_SQL = 'UPDATE auth_tokens SET last_used_at = ? WHERE id = ?';
+const TOKEN_WALLET_SQL = `SELECT ${TOKEN_COLUMNS}, w.encrypted_wallet AS encryptedWallet, w.hmac, w.sequence, w.updated_at AS updatedAt
+  FROM auth_tokens t LEFT JOIN wallets w ON w.account_id = t.account_id WHERE t.token_hash = ?`;
+const WALLET_SQL = 'SELECT account_id AS accountId, encrypted_wallet AS encryptedWallet, hmac, sequence, updated_at AS updatedAt FROM wallets WHERE account_id = ?';
+const INSERT_SQL = 'INSERT INTO wallets (account_id, encrypted_wallet, hmac, sequence, updated_at) VALUES (?, ?, ?, ?, ?)';
+const UPDATE_SQL = 'UPDATE wallets SET encrypted_wallet = ?, hmac = ?, sequence = ?, updated_at = ? WHERE account_id = ? AND sequence = ?';
+
+/** SQLite keeps datetime(3) as 'YYYY-MM-DD HH:MM:SS.SSS' in UTC, as TypeORM writes it. */
+const toSqliteTime = (date: Date) => date.toISOString().replace('T', ' ').slice(0, 23);
+const fromSqliteTime = (text: string) => new Date(`${text.replace(' ', 'T')}Z`);
+
+function openSqlite(file: string, synchronous: string): Store {
+  const db = new Sqlite(file);
+  for (const pragma of ['journal_mode = WAL', `synchronous = ${synchronous}`, 'foreign_keys = ON', 'busy_timeout = 5000']) db.pragma(pragma);
+  const token = db.prepare<[string], { id: number; accountId: number; expiresAt: string; lastUsedAt: string }>(TOKEN_SQL);
+  const touch = db.prepare(TOUCH_SQL);
+  type SqliteWallet = { encryptedWallet: string; hmac: string; sequence: number; updatedAt: string };
+  const wallet = db.prepare<[number], SqliteWallet>(WALLET_SQL);
+  const tokenWallet = db.prepare<[string], { id: number; accountId: number; expiresAt: string; lastUsedAt: string } & SqliteWallet>(TOKEN_WALLET_SQL);
+  const insert = db.prepare(INSERT_SQL);
+  const update = db.prepare(UPDATE_SQL);
+  return {
+    async findToken(tokenHash) {
+      const row = token.get(tokenHash);
+      return row && { ...row, expiresAt: fromSqliteTime(row.expiresAt), lastUsedAt: fromSqliteTime(row.lastUsedAt) };
+    },
+    async findTokenWithWallet(tokenHash) {
+      const row = tokenWallet.get(tokenHash);
+      if (!row) return undefined;
+      const { encryptedWallet, hmac, sequence, updatedAt, ...token } = row;
+      return {
+        ...token,
+        expiresAt: fromSqliteTime(token.expiresAt),
+        lastUsedAt: fromSqliteTime(token.lastUsedAt),
+        wallet: sequence === null ? undefined : { encryptedWallet, hmac, sequence, updatedAt: fromSqliteTime(updatedAt) },
+      };
+    },
+    async touchToken(id, now) {
+      touch.run(toSqliteTime(now), id);
+    },
+    async findWallet(accountId) {
+      const row = wallet.get(accountId);
+      return row && { ...row, updatedAt: fromSqliteTime(row.updatedAt) };
+    },
+    async compareAndSet(accountId, write, now) {
+      if (write.sequence === 1) {
+        try {
+          insert.run(accountId, write.encryptedWallet, write.hmac, 1, toSqliteTime(now));
+          return true;
+        } catch (error) {
+          if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return false;
+          throw error;
+        }
+      }
+      return update.run(write.encryptedWallet, write.hmac, write.sequence, toSqliteTime(now), accountId, write.sequence - 1).changes === 1;
+    },
+    async close() {
+      db.close();
+    },
+  };
+}
+
+function openMysql(url: string): Store {
+  // The server's pool: TypeORM's mysql driver over a mysql2 pool of 10, in UTC.
+  const pool = mysql.createPool({ uri: url, connectionLimit: 10, timezone: 'Z', charset: 'utf8mb4_unicode_ci', supportBigNumbers: true, queueLimit: 1000 });
+  return {
+    async findToken(tokenHash) {
+      const [rows] = await pool.query<mysql.RowDataPacket[]>(TOKEN_SQL, [tokenHash]);
+      return rows[0] as TokenRow | undefined;
+    },
+    async findTokenWithWallet(tokenHash) {
+      const [rows] = await pool.query<mysql.RowDataPacket[]>(TOKEN_WALLET_SQL, [tokenHash]);
+      const row = rows[0];
+      if (!row) return undefined;
+      const { encryptedWallet, hmac, sequence, updatedAt, ...token } = row;
+      return { ...(token as TokenRow), wallet: sequence === null ? undefined : { encryptedWallet, hmac, sequence, updatedAt } };
+    },
+    async touchToken(id, now) {
+      await pool.query(TOUCH_SQL, [now, id]);
+    },
+    async findWallet(accountId) {
+      const [rows] = await pool.query<mysql.RowDataPacket[]>(WALLET_SQL, [accountId]);
+      return rows[0] as WalletRow | undefined;
+    },
+    async compareAndSet(accountId, write, now) {
+      if (write.sequence === 1) {
+        try {
+          await pool.query(INSERT_SQL, [accountId, write.encryptedWallet, write.hmac, 1, now]);
+          return true;
+        } catch (error) {
+          if ((error as { code?: string }).code === 'ER_DUP_ENTRY') return false;
+          throw error;
+        }
+      }
+      const [result] = await pool.query<mysql.ResultSetHeader>(UPDATE_SQL, [write.encryptedWallet, write.hmac, write.sequence, now, accountId, write.sequence - 1]);
+      return result.affectedRows === 1;
+    },
+    close: () => pool.end(),
+  };
+}
+
+const UNAUTHENTICATED = {
+  message: 'This token is unknown, expired or revoked: log in again',
+  extensions: { code: 'UNAUTHENTICATED' },
+};
+
+class Unauthenticated extends Error {}
+
+/** The server's rule (src/context.ts), restated so the floor loads no GraphQL module. */
+const BEARER = /^Bearer[ \t]+([A-Za-z0-9._~+/=-]+)[ \t]*$/i;
+
+async function authenticate(store: Store, authorization: string | undefined): Promise<number> {
+  return (await checkToken(store, await store.findToken(tokenHashOf(authorization)))).accountId;
+}
+
+function tokenHashOf(authorization: string | undefined): string {
+  const token = BEARER.exec(authorization ?? '')?.[1];
+  if (!token) throw new Unauthenticated();
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+async function checkToken<T extends TokenRow>(store: Store, row: T | undefined): Promise<T> {
+  const now = new Date();
+  if (!row || row.expiresAt.getTime() <= now.getTime()) throw new Unauthenticated();
+  if (now.getTime() - row.lastUsedAt.getTime() >= TOUCH_INTERVAL_MS) await store.touchToken(row.id, now);
+  return row;
+}
+
+const walletJson = (w: WalletRow) => ({ encryptedWallet: w.encryptedWallet, sequence: w.sequence, hmac: w.hmac, updatedAt: w.updatedAt.toISOString() });
+
+async function walletState(store: Store, authorization: string | undefined) {
+  const { wallet } = await checkToken(store, await store.findTokenWithWallet(tokenHashOf(authorization)));
+  return { walletState: wallet ? walletJson(wallet) : null };
+}
+
+async function updateWalletState(store: Store, authorization: string | undefined, input: WalletWrite) {
+  const accountId = await authenticate(store, authorization);
+  if (await store.compareAndSet(accountId, input, new Date())) {
+    return { updateWalletState: { __typename: 'WalletStateSuccess', walletState: { sequence: input.sequence } } };
+  }
+  const latest = await store.findWallet(accountId);
+  const same = latest && latest.sequence === input.sequence && latest.encryptedWallet === input.encryptedWallet && latest.hmac === input.hmac;
+  if (same) return { updateWalletState: { __typename: 'WalletStateSuccess', walletState: { sequence: latest.sequence } } };
+  return { updateWalletState: { __typename: 'WalletStateConflict', latest: latest ? { sequence: latest.sequence } : null } };
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function handle(store: Store, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const request = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { query: string; variables?: { input?: WalletWrite } };
+  try {
+    // The benchmark sends only these two operations; the floor tells them apart without parsing GraphQL.
+    const data = request.query.includes('updateWalletState')
+      ? await updateWalletState(store, req.headers.authorization, request.variables!.input!)
+      : await walletState(store, req.headers.authorization);
+    send(res, 200, { data });
+  } catch (error) {
+    if (!(error instanceof Unauthenticated)) throw error;
+    send(res, 200, { errors: [UNAUTHENTICATED], data: null });
+  }
+}
+
+async function main(): Promise<void> {
+  const url = process.env.DATABASE_URL ?? '';
+  const store = /^(mysql|mariadb):/.test(url)
+    ? openMysql(url.replace(/^mariadb:/, 'mysql:'))
+    : openSqlite(url.replace(/^sqlite:(\/\/)?/, ''), process.env.SQLITE_SYNCHRONOUS ?? 'FULL');
+  const server = createServer((req, res) => {
+    handle(store, req, res).catch((error: unknown) => {
+      process.stderr.write(`floor: ${error instanceof Error ? error.stack : String(error)}\n`);
+      if (!res.headersSent) send(res, 500, { errors: [{ message: 'Internal server error' }] });
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  server.listen(0, '127.0.0.1', () => {
+    const { port } = server.address() as AddressInfo;
+    process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${port}` })}\n`);
+  });
+  const stop = () => server.close(() => void store.close().then(() => process.exit(0)));
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+void main();
