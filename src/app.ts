@@ -120,6 +120,8 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
       if (event && typeof event.accountId === 'number') http.subscriptions.tokensRevoked({ accountId: event.accountId, deviceId: event.deviceId ?? null });
     }
   })();
+  // Serve only once this instance hears revocations from the others (with Redis: its SUBSCRIBE is confirmed).
+  await transport.settled();
   // Revocations published while the link was down were lost: check every live connection's token again.
   const stopRecheck = transport.onRecovered(() => {
     http.subscriptions.recheckAll().catch((error) => reportError(error, 'checking live connections after the pub/sub link came back'));
@@ -174,7 +176,8 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
  */
 async function connectRedis(url: string, logger: Logger): Promise<Redis> {
   const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-  redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+  // Transitions are what matter: ioredis reports every failed reconnection attempt, so those go to debug.
+  redis.on('error', (error) => logger.debug({ err: error }, 'redis connection error (rate limits)'));
   redis.on('ready', () => logger.info('redis connected'));
   // Start with Redis when it is there; start without it (and keep retrying) when it is not.
   const ready = await Promise.race([once(redis, 'ready').then(() => true), new Promise<false>((r) => setTimeout(r, REDIS_START_WAIT_MS, false))]);
