@@ -36,13 +36,13 @@ export class Database {
     await this.run((manager) => manager.query('SELECT 1'));
   }
 
-  /** True when the error is a unique-key violation (a duplicate insert). */
-  isDuplicateKey(error: unknown): boolean {
-    const code = (error as { driverError?: { code?: string } })?.driverError?.code ?? (error as { code?: string })?.code;
-    return code === 'ER_DUP_ENTRY' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
-  }
-
   async close(): Promise<void> {
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
   }
+}
+
+/** True when the error is a unique-key violation (a duplicate insert), on either dialect. */
+export function isDuplicateKey(error: unknown): boolean {
+  const code = (error as { driverError?: { code?: string } })?.driverError?.code ?? (error as { code?: string })?.code;
+  return code === 'ER_DUP_ENTRY' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
 }

@@ -3,7 +3,8 @@ import { hmacHex } from '../lib/tokens';
 import { assertMayTryPassword, checkPassword, verifyCredentials } from './credentials';
 import { normalizeEmail, type AuthSession, type ServiceDeps, type WalletWriteOutcome } from './types';
 import type { VerificationService } from './verification.service';
-import type { WalletService, WalletStateInputData } from './wallet.service';
+import { walletWrite, type WalletService, type WalletStateInputData } from './wallet.service';
+import { isDuplicateKey } from '../db/database';
 
 export interface RegisterData {
   email: string;
@@ -66,7 +67,7 @@ export class AccountService {
         }),
       );
     } catch (error) {
-      if (!db.isDuplicateKey(error)) throw error;
+      if (!isDuplicateKey(error)) throw error;
       if (mode !== 'EmailVerify') throw emailTaken();
       await this.answerTakenEmail(emailNormalized);
       return { verified: false };
@@ -134,8 +135,8 @@ export class AccountService {
           return { kind: 'success', wallet: null };
         }
         if (!current) throw new WalletConflict({ kind: 'conflict', latest: null });
-        const write = { encryptedWallet: input.wallet.encryptedWallet, hmac: input.wallet.hmac, sequence: input.wallet.sequence, updatedAt: now };
-        if (!(await wallets.compareAndSet(m, account.id, write, (e) => db.isDuplicateKey(e)))) {
+        const write = walletWrite(input.wallet, now);
+        if (!(await wallets.compareAndSet(m, account.id, write))) {
           throw new WalletConflict({ kind: 'conflict', latest: await wallets.find(m, account.id) });
         }
         return { kind: 'success', wallet: write };

@@ -27,8 +27,8 @@ export class WalletService {
   async update(accountId: number, input: WalletStateInputData): Promise<WalletWriteOutcome> {
     this.assertWithinSizeLimit(input);
     const { db, wallets, clock } = this.deps;
-    const write = { encryptedWallet: input.encryptedWallet, hmac: input.hmac, sequence: input.sequence, updatedAt: clock.now() };
-    if (await db.run((m) => wallets.compareAndSet(m, accountId, write, (e) => db.isDuplicateKey(e)))) {
+    const write = walletWrite(input, clock.now());
+    if (await db.run((m) => wallets.compareAndSet(m, accountId, write))) {
       this.deps.events.walletUpdated(accountId, write.sequence);
       this.deps.observeWalletWrite('success');
       return { kind: 'success', wallet: write };
@@ -41,6 +41,11 @@ export class WalletService {
     this.deps.observeWalletWrite('conflict');
     return { kind: 'conflict', latest };
   }
+}
+
+/** What is stored for an upload: exactly the client's fields, stamped with the time of the write. */
+export function walletWrite(input: WalletStateInputData, updatedAt: Date): WalletStateData {
+  return { encryptedWallet: input.encryptedWallet, hmac: input.hmac, sequence: input.sequence, updatedAt };
 }
 
 export function isSameState(stored: WalletStateData, input: WalletStateInputData): boolean {

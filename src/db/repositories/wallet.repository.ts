@@ -1,3 +1,4 @@
+import { isDuplicateKey } from '../database';
 import type { EntityManager } from 'typeorm';
 import { AuthTokenEntity } from '../entities/auth-token.entity';
 import type { WalletRow } from '../entities/wallet.entity';
@@ -45,7 +46,7 @@ export class WalletRepository {
    * Writes `wallet` only if the stored sequence is exactly wallet.sequence - 1 (or,
    * for sequence 1, if no wallet exists yet). True when this call's write landed.
    */
-  async compareAndSet(m: EntityManager, accountId: number, wallet: WalletWrite, isDuplicateKey: (e: unknown) => boolean): Promise<boolean> {
+  async compareAndSet(m: EntityManager, accountId: number, wallet: WalletWrite): Promise<boolean> {
     if (wallet.sequence === 1) {
       try {
         await m.createQueryBuilder().insert().into('Wallet').values({ accountId, ...wallet }).execute();
