@@ -49,7 +49,7 @@ export class SessionService {
 
   /** Bearer token → session; UNAUTHENTICATED for anything unknown, expired or revoked. */
   async authenticate(rawToken: string): Promise<AuthSession> {
-    const token = await this.deps.db.run((m) => this.deps.tokens.findByHash(m, hashToken(rawToken)));
+    const token = await this.deps.db.statement((m) => this.deps.tokens.findByHash(m, hashToken(rawToken)));
     return this.sessionOf(token);
   }
 
@@ -58,7 +58,7 @@ export class SessionService {
    * walletState request, the commonest of all, costs one query instead of two.
    */
   async authenticateWithWallet(rawToken: string): Promise<{ session: AuthSession; wallet: WalletStateData | null }> {
-    const found = await this.deps.db.run((m) => this.deps.wallets.findWithToken(m, hashToken(rawToken)));
+    const found = await this.deps.db.statement((m) => this.deps.wallets.findWithToken(m, hashToken(rawToken)));
     const session = await this.sessionOf(found?.token ?? null);
     return { session, wallet: found!.wallet };
   }
@@ -70,7 +70,7 @@ export class SessionService {
       throw unauthenticated('This token is unknown, expired or revoked: log in again');
     }
     if (now.getTime() - token.lastUsedAt.getTime() >= TOUCH_INTERVAL_MS) {
-      await db.run((m) => tokens.touch(m, token.id, now));
+      await db.statement((m) => tokens.touch(m, token.id, now));
     }
     return { tokenId: token.id, accountId: token.accountId, deviceId: token.deviceId, expiresAt: token.expiresAt };
   }

@@ -16,7 +16,7 @@ export class WalletService {
   constructor(private readonly deps: ServiceDeps) {}
 
   get(accountId: number): Promise<WalletStateData | null> {
-    return this.deps.db.run((m) => this.deps.wallets.find(m, accountId));
+    return this.deps.db.statement((m) => this.deps.wallets.find(m, accountId));
   }
 
   assertWithinSizeLimit(input: WalletStateInputData): void {
@@ -28,7 +28,7 @@ export class WalletService {
     this.assertWithinSizeLimit(input);
     const { db, wallets, clock } = this.deps;
     const write = walletWrite(input, clock.now());
-    if (await db.run((m) => wallets.compareAndSet(m, accountId, write))) {
+    if (await db.statement((m) => wallets.compareAndSet(m, accountId, write))) {
       this.deps.events.walletUpdated(accountId, write.sequence);
       this.deps.observeWalletWrite('success');
       return { kind: 'success', wallet: write };
