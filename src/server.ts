@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import {
   ApolloServerPluginCacheControlDisabled,
@@ -15,6 +17,7 @@ import type { Config } from './config';
 import { createRequestContext, type ContextDeps, type RequestContext } from './context';
 import { ErrorCode, createFormatError } from './errors';
 import { attachSubscriptionServer, type SubscriptionServer } from './http/subscription-server';
+import { metricsGate } from './http/metrics-gate';
 import { HTML_SECURITY_HEADERS, verifyPage } from './http/verify-page';
 import { observabilityPlugin } from './graphql/plugins/observability.plugin';
 import type { RedisHealth } from './graphql/pubsub';
@@ -53,9 +56,19 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
     return503OnClosing: true,
     // X-Forwarded-For is believed only from the proxies the operator named (TRUST_PROXY).
     trustProxy: typeof config.trustProxy === 'number' ? hopsOf(config.trustProxy) : config.trustProxy,
+    // A client trickling its headers or body would otherwise hold a connection (and a slot of the proxy's) forever.
+    requestTimeout: config.requestTimeoutMs,
+    http: {
+      requestTimeout: config.requestTimeoutMs,
+      headersTimeout: config.requestTimeoutMs,
+      // Node looks for late requests only this often (30 s by default): the 408 comes at most this long after the deadline.
+      connectionsCheckingInterval: Math.min(TIMEOUT_CHECK_MS, config.requestTimeoutMs),
+    },
+    clientErrorHandler(error, socket) {
+      answerClientError(error, socket, config.requestTimeoutMs, logger);
+    },
   });
 
-  const development = config.environment === 'development';
   const formatError = createFormatError((error, formatted) =>
     logger.error({ err: error, path: formatted.path }, 'unexpected error while resolving a request'),
   );
@@ -69,7 +82,7 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
     // Token counting is graphql-js's own parse option below: armor's version re-parses in a plugin hook and turns syntax errors into 500s.
     maxTokens: { enabled: false },
     maxDirectives: { n: 10 },
-    blockFieldSuggestion: { enabled: !development },
+    blockFieldSuggestion: { enabled: !config.landingPageAndSuggestions },
   }).protect();
   const apollo = new ApolloServer<RequestContext>({
     schema: deps.schema,
@@ -88,7 +101,7 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
       // The cache-control plugin hooks every field of every request to compute a policy
       // that is always "no-store" here (no cache hints): the onSend hook sets that header.
       ApolloServerPluginCacheControlDisabled(),
-      development ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
+      config.landingPageAndSuggestions ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
     ],
   });
   await apollo.start();
@@ -150,9 +163,17 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
       return reply.code(503).send({ status: 'unavailable', reason: 'database unreachable', redis });
     }
   });
+  const mayReadMetrics = metricsGate(config.metrics);
+  if (config.metrics.kind === 'closed') {
+    logger.info('/metrics answers 401 on this non-loopback HOST: set METRICS_TOKEN (or METRICS_PUBLIC=on) to serve it');
+  }
   fastify.get('/metrics', async (request, reply) => {
-    if (config.metricsToken && request.headers.authorization !== `Bearer ${config.metricsToken}`) {
-      return reply.code(401).send({ errors: [{ message: 'Send the metrics token as a Bearer token', extensions: { code: 'UNAUTHENTICATED' } }] });
+    if (!mayReadMetrics(request.headers.authorization)) {
+      const message = config.metrics.kind === 'closed' ? 'Metrics are not served on this address' : 'Send the metrics token as a Bearer token';
+      return reply
+        .code(401)
+        .header('www-authenticate', 'Bearer')
+        .send({ errors: [{ message, extensions: { code: 'UNAUTHENTICATED' } }] });
     }
     return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
@@ -178,6 +199,30 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
 }
 
 const hopsOf = (hops: number) => (_address: string, hop: number) => hop < hops;
+
+const TIMEOUT_CHECK_MS = 500;
+const CLOSE_AFTER_ANSWER_MS = 500;
+
+/**
+ * Errors Node's HTTP parser raises before a request reaches Fastify: a request
+ * that did not arrive whole in time (408), oversized headers (431), anything
+ * malformed (400). Answered in the API's error shape, then the connection is closed.
+ */
+function answerClientError(error: Error & { code?: string }, socket: Socket, requestTimeoutMs: number, logger: Logger): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'REQUEST_TIMEOUT', `The request did not arrive whole within ${requestTimeoutMs} ms`]
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'BAD_REQUEST', 'The request headers are too large']
+        : [400, 'BAD_REQUEST', 'Malformed HTTP request'];
+  logger.info({ status, code }, 'http request refused before parsing');
+  if (!socket.writable) return void socket.destroy();
+  const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  // end() waits for the answer to be flushed; a peer that does not read it is cut off anyway.
+  setTimeout(() => socket.destroy(), CLOSE_AFTER_ANSWER_MS).unref();
+}
 
 const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
 
