@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { STATUS_CODES } from 'node:http';
-import type { Socket } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import {
   ApolloServerPluginCacheControlDisabled,
@@ -15,7 +13,9 @@ import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { Logger } from 'pino';
 import type { Config } from './config';
 import { createRequestContext, type ContextDeps, type RequestContext } from './context';
-import { ErrorCode, createFormatError } from './errors';
+import { ErrorCode, isDomainError } from './errors';
+import { createFormatError, errorHttpStatusPlugin } from './graphql/format-error';
+import { answerClientError, describeHttpError, sendHttpError } from './http/http-errors';
 import { attachSubscriptionServer, type SubscriptionServer } from './http/subscription-server';
 import { metricsGate } from './http/metrics-gate';
 import { HTML_SECURITY_HEADERS, verifyPage } from './http/verify-page';
@@ -65,7 +65,8 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
       connectionsCheckingInterval: Math.min(TIMEOUT_CHECK_MS, config.requestTimeoutMs),
     },
     clientErrorHandler(error, socket) {
-      answerClientError(error, socket, config.requestTimeoutMs, logger);
+      const { status, code } = answerClientError(error, socket, config.requestTimeoutMs);
+      if (status) logger.info({ status, code }, 'http request refused before parsing');
     },
   });
 
@@ -96,6 +97,7 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
     plugins: [
       ...armor.plugins,
       observabilityPlugin(deps.metrics, logger),
+      errorHttpStatusPlugin(),
       fastifyApolloDrainPlugin(fastify),
       ApolloServerPluginUsageReportingDisabled(),
       // The cache-control plugin hooks every field of every request to compute a policy
@@ -126,13 +128,12 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
   });
 
   fastify.setErrorHandler((error: FastifyError, request, reply) => {
-    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    const { status, code, message } = describeHttpError(error, config.bodyLimitBytes);
     if (status === 500) request.log.error({ err: error }, 'unexpected error in the HTTP layer');
-    const { code, message } = describeHttpError(error, status, config.bodyLimitBytes);
-    void reply.code(status).send({ errors: [{ message, extensions: { code } }] });
+    void sendHttpError(reply, status, code, message);
   });
   fastify.setNotFoundHandler((request, reply) => {
-    void reply.code(404).send({ errors: [{ message: `No route ${request.method} ${request.url.split('?')[0]}`, extensions: { code: 'NOT_FOUND' } }] });
+    void sendHttpError(reply, 404, ErrorCode.NotFound, `No route ${request.method} ${request.url.split('?')[0]}`);
   });
 
   await fastify.register(fastifyApollo(apollo), {
@@ -170,10 +171,7 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
   fastify.get('/metrics', async (request, reply) => {
     if (!mayReadMetrics(request.headers.authorization)) {
       const message = config.metrics.kind === 'closed' ? 'Metrics are not served on this address' : 'Send the metrics token as a Bearer token';
-      return reply
-        .code(401)
-        .header('www-authenticate', 'Bearer')
-        .send({ errors: [{ message, extensions: { code: 'UNAUTHENTICATED' } }] });
+      return sendHttpError(reply.header('www-authenticate', 'Bearer'), 401, ErrorCode.Unauthenticated, message);
     }
     return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
@@ -185,7 +183,7 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
         await deps.verifyAccount(token);
         ok = true;
       } catch (error) {
-        if ((error as { code?: string }).code !== ErrorCode.InvalidVerifyToken) throw error;
+        if (!isDomainError(error, ErrorCode.InvalidVerifyToken)) throw error;
       }
     }
     return reply
@@ -201,44 +199,5 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
 const hopsOf = (hops: number) => (_address: string, hop: number) => hop < hops;
 
 const TIMEOUT_CHECK_MS = 500;
-const CLOSE_AFTER_ANSWER_MS = 500;
-
-/**
- * Errors Node's HTTP parser raises before a request reaches Fastify: a request
- * that did not arrive whole in time (408), oversized headers (431), anything
- * malformed (400). Answered in the API's error shape, then the connection is closed.
- */
-function answerClientError(error: Error & { code?: string }, socket: Socket, requestTimeoutMs: number, logger: Logger): void {
-  if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const [status, code, message] =
-    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? [408, 'REQUEST_TIMEOUT', `The request did not arrive whole within ${requestTimeoutMs} ms`]
-      : error.code === 'HPE_HEADER_OVERFLOW'
-        ? [431, 'BAD_REQUEST', 'The request headers are too large']
-        : [400, 'BAD_REQUEST', 'Malformed HTTP request'];
-  logger.info({ status, code }, 'http request refused before parsing');
-  if (!socket.writable) return void socket.destroy();
-  const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-  // end() waits for the answer to be flushed; a peer that does not read it is cut off anyway.
-  setTimeout(() => socket.destroy(), CLOSE_AFTER_ANSWER_MS).unref();
-}
 
 const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
-
-function describeHttpError(error: FastifyError, status: number, bodyLimit: number): { code: string; message: string } {
-  switch (error.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return { code: ErrorCode.PayloadTooLarge, message: `The request body is larger than the ${bodyLimit} bytes this server accepts` };
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return { code: 'BAD_REQUEST', message: 'Unsupported content type: send the request as application/json' };
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return { code: 'BAD_REQUEST', message: 'The JSON body is empty' };
-    default:
-      if (status === 500) return { code: ErrorCode.InternalServerError, message: 'Internal server error' };
-      if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
-        return { code: 'BAD_REQUEST', message: 'The body is not valid JSON' };
-      }
-      return { code: 'BAD_REQUEST', message: error.message };
-  }
-}
