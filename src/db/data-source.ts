@@ -9,6 +9,7 @@ import { VerificationTokenEntity } from './entities/verification-token.entity';
 import { walletEntity } from './entities/wallet.entity';
 import { Database } from './database';
 import { mysqlMigrations, sqliteMigrations } from './migrations';
+import { sqliteDriver } from './sqlite-driver';
 
 export function entitiesFor(dialect: DatabaseConfig['dialect']) {
   return [AccountEntity, AuthTokenEntity, walletEntity(dialect), ServerSettingEntity, VerificationTokenEntity];
@@ -37,6 +38,7 @@ export function dataSourceOptions(config: DatabaseConfig, overrides: { poolSize?
     return {
       ...common,
       type: 'better-sqlite3',
+      driver: sqliteDriver(),
       database: config.url,
       migrations: sqliteMigrations,
       prepareDatabase: (db: { pragma(source: string): unknown }) => {
