@@ -1,10 +1,21 @@
+import type { Config } from '../config';
+import { isDuplicateKey, type Database } from '../db/database';
+import type { AccountRepository } from '../db/repositories/account.repository';
+import type { AuthTokenRepository } from '../db/repositories/auth-token.repository';
+import type { WalletRepository } from '../db/repositories/wallet.repository';
+import type { DomainEvents } from '../events/domain-events';
 import { badUserInput, emailTaken, registrationClosed, wrongCredentials } from '../errors';
+import type { Clock } from '../lib/clock';
+import type { PasswordHasher } from '../lib/password';
+import type { RateLimits } from '../lib/rate-limits';
 import { hmacHex } from '../lib/tokens';
-import { assertMayTryPassword, checkPassword, verifyCredentials } from './credentials';
-import { normalizeEmail, type AuthSession, type ServiceDeps, type WalletWriteOutcome } from './types';
+import { normalizeEmail, type CredentialsService } from './credentials.service';
+import type { AuthSession } from './session';
 import type { VerificationService } from './verification.service';
-import { walletWrite, type WalletService, type WalletStateInputData } from './wallet.service';
-import { isDuplicateKey } from '../db/database';
+import type { WalletUpload, WalletWriteOutcome } from './wallet-state';
+import { walletWrite, type WalletService } from './wallet.service';
+
+export type AccountConfig = Pick<Config, 'accountVerificationMode' | 'accountWhitelist'>;
 
 export interface RegisterData {
   email: string;
@@ -17,7 +28,7 @@ export interface ChangePasswordData {
   oldPassword: string;
   newPassword: string;
   clientSaltSeed: string;
-  wallet?: WalletStateInputData | null;
+  wallet?: WalletUpload | null;
 }
 
 export interface AccountData {
@@ -38,7 +49,16 @@ class WalletConflict {
  */
 export class AccountService {
   constructor(
-    private readonly deps: ServiceDeps,
+    private readonly config: Readonly<AccountConfig>,
+    private readonly db: Database,
+    private readonly accounts: AccountRepository,
+    private readonly tokens: AuthTokenRepository,
+    private readonly walletRows: WalletRepository,
+    private readonly credentials: CredentialsService,
+    private readonly hasher: PasswordHasher,
+    private readonly limits: RateLimits,
+    private readonly clock: Clock,
+    private readonly events: DomainEvents,
     private readonly verification: VerificationService,
     private readonly wallets: WalletService,
     /** Keys the decoy seeds; stable across restarts and instances. */
@@ -46,7 +66,7 @@ export class AccountService {
   ) {}
 
   async register(input: RegisterData, ip: string): Promise<{ verified: boolean }> {
-    const { config, db, accounts, hasher, clock, limits } = this.deps;
+    const { config, db, accounts, hasher, clock, limits } = this;
     await limits.consume('registerPerIp', ip);
     const emailNormalized = normalizeEmail(input.email);
     const mode = config.accountVerificationMode;
@@ -82,7 +102,7 @@ export class AccountService {
    * who never verified gets a fresh link instead, which is what they need.
    */
   private async answerTakenEmail(emailNormalized: string): Promise<void> {
-    const existing = await this.deps.db.run((m) => this.deps.accounts.findByEmail(m, emailNormalized));
+    const existing = await this.db.run((m) => this.accounts.findByEmail(m, emailNormalized));
     if (!existing) return;
     if (existing.verified) this.verification.notifyOwnerOfRegistrationAttempt(existing.email);
     else await this.verification.issueAndSend(existing.id, existing.email);
@@ -93,9 +113,9 @@ export class AccountService {
    * under the server secret, stable per email and shaped like a real seed.
    */
   async clientSaltSeed(email: string, ip: string): Promise<string> {
-    await this.deps.limits.consume('clientSaltSeedPerIp', ip);
+    await this.limits.consume('clientSaltSeedPerIp', ip);
     const emailNormalized = normalizeEmail(email);
-    const account = await this.deps.db.run((m) => this.deps.accounts.findByEmail(m, emailNormalized));
+    const account = await this.db.run((m) => this.accounts.findByEmail(m, emailNormalized));
     return account?.clientSaltSeed ?? this.decoySeed(emailNormalized);
   }
 
@@ -104,7 +124,7 @@ export class AccountService {
   }
 
   async get(accountId: number): Promise<AccountData | null> {
-    const account = await this.deps.db.run((m) => this.deps.accounts.findById(m, accountId));
+    const account = await this.db.run((m) => this.accounts.findById(m, accountId));
     return account && { id: account.id, email: account.email, verified: account.verified, createdAt: account.createdAt };
   }
 
@@ -116,9 +136,9 @@ export class AccountService {
   async changePassword(input: ChangePasswordData, ip: string): Promise<WalletWriteOutcome> {
     if (input.oldPassword === input.newPassword) throw badUserInput('newPassword', 'must differ from oldPassword');
     if (input.wallet) this.wallets.assertWithinSizeLimit(input.wallet);
-    const { db, accounts, tokens, wallets, hasher, clock, events, limits } = this.deps;
+    const { db, accounts, tokens, walletRows: wallets, hasher, clock, events, limits } = this;
     await limits.consume('changePasswordPerIp', ip);
-    const account = await verifyCredentials(this.deps, input.email, input.oldPassword, ip);
+    const account = await this.credentials.verify(input.email, input.oldPassword, ip);
     const passwordHash = await hasher.hash(input.newPassword);
     const now = clock.now();
 
@@ -153,12 +173,12 @@ export class AccountService {
 
   /** Deletes the account, its wallet and its tokens for good, once the password is confirmed. */
   async deleteAccount(session: AuthSession, password: string, ip: string): Promise<boolean> {
-    const { db, accounts, tokens, events, limits } = this.deps;
+    const { db, accounts, tokens, events, limits } = this;
     await limits.consume('deleteAccountPerIp', ip);
     const account = await db.run((m) => accounts.findById(m, session.accountId));
     if (!account) throw wrongCredentials();
-    await assertMayTryPassword(this.deps, account.emailNormalized, ip);
-    await checkPassword(this.deps, account, password, ip);
+    await this.credentials.assertMayTry(account.emailNormalized, ip);
+    await this.credentials.check(account, password, ip);
     const deleted = await db.transaction(async (m) => {
       await tokens.deleteAllForAccount(m, account.id);
       return accounts.delete(m, account.id);
