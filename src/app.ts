@@ -9,6 +9,9 @@ import { AuthTokenRepository } from './db/repositories/auth-token.repository';
 import { ServerSettingRepository } from './db/repositories/server-setting.repository';
 import { VerificationTokenRepository } from './db/repositories/verification-token.repository';
 import { WalletRepository } from './db/repositories/wallet.repository';
+import { WalletHistoryRepository } from './db/repositories/wallet-history.repository';
+import { AccountEventRepository } from './db/repositories/account-event.repository';
+import { KnownDeviceRepository } from './db/repositories/known-device.repository';
 import { domainEventsTo, localTransport, walletUpdates, type PubSubTransport } from './graphql/pubsub';
 import { createSchema } from './graphql/schema';
 import { systemClock, type Clock } from './lib/clock';
@@ -21,6 +24,8 @@ import { createRedisTransport } from './lib/redis-pubsub';
 import { randomHex } from './lib/tokens';
 import { createHttpServer, type HttpServer } from './server';
 import { AccountService } from './services/account.service';
+import { ActivityLog } from './services/activity.service';
+import { WalletHistoryService } from './services/wallet-history.service';
 import { SessionService } from './services/session.service';
 import type { DomainEvents, ServiceDeps } from './services/types';
 import { VerificationService } from './services/verification.service';
@@ -33,7 +38,7 @@ export interface AppOverrides {
   logger?: Logger;
   database?: Database;
   hasher?: PasswordHasher;
-  repositories?: Partial<Pick<ServiceDeps, 'accounts' | 'tokens' | 'wallets' | 'verificationTokens'>>;
+  repositories?: Partial<Pick<ServiceDeps, 'accounts' | 'tokens' | 'wallets' | 'verificationTokens' | 'walletHistory' | 'accountEvents' | 'knownDevices'>>;
   /** How events reach the live subscriptions; by default Redis when REDIS_URL is set, else in-process. */
   transport?: PubSubTransport;
 }
@@ -42,10 +47,19 @@ export interface App {
   config: Readonly<Config>;
   db: Database;
   http: HttpServer;
-  services: { accounts: AccountService; sessions: SessionService; wallets: WalletService; verification: VerificationService };
+  services: {
+    accounts: AccountService;
+    sessions: SessionService;
+    wallets: WalletService;
+    verification: VerificationService;
+    history: WalletHistoryService;
+    activity: ActivityLog;
+  };
   transport: PubSubTransport;
   logger: Logger;
   metrics: Metrics;
+  /** One pass of the background maintenance (purges; it also runs at start-up and hourly). */
+  runMaintenance(): Promise<void>;
   /** Starts listening; resolves with the base URL, e.g. http://127.0.0.1:8090. */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -68,6 +82,8 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
   const clock = overrides.clock ?? systemClock;
   const reportError = (error: unknown, what: string) => logger.error({ err: error }, `failed while ${what}`);
 
+  const accountEvents = overrides.repositories?.accountEvents ?? new AccountEventRepository();
+  const activity = new ActivityLog({ config, db, clock, accountEvents, reportError });
   const deps: ServiceDeps = {
     config,
     db,
@@ -77,7 +93,12 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
     tokens: overrides.repositories?.tokens ?? new AuthTokenRepository(),
     wallets: overrides.repositories?.wallets ?? new WalletRepository(),
     verificationTokens: overrides.repositories?.verificationTokens ?? new VerificationTokenRepository(),
+    walletHistory: overrides.repositories?.walletHistory ?? new WalletHistoryRepository(),
+    accountEvents,
+    knownDevices: overrides.repositories?.knownDevices ?? new KnownDeviceRepository(),
+    activity,
     mailer,
+    mailConfigured: mailer !== noMailer,
     limits: new RateLimits(config.rateLimitBudgets, config.rateLimits, redis),
     events,
     observeWalletWrite: (result) => metrics.walletWrites.inc({ result }),
@@ -89,7 +110,8 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
   const wallets = new WalletService(deps);
   const sessions = new SessionService(deps);
   const accounts = new AccountService(deps, verification, wallets, serverSecret);
-  const services = { accounts, sessions, wallets, verification };
+  const history = new WalletHistoryService(deps);
+  const services = { accounts, sessions, wallets, verification, history, activity };
 
   const schema = await createSchema({ config, ...services }, transport.pubSub);
   const http = await createHttpServer({
@@ -127,12 +149,21 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
     http.subscriptions.recheckAll().catch((error) => reportError(error, 'checking live connections after the pub/sub link came back'));
   });
 
+  let windowChecked = false;
   const maintain = async () => {
     try {
       const purged = (await sessions.purgeExpired()) + (await verification.purgeExpired());
       if (purged > 0) logger.info({ purged }, 'purged expired tokens');
+      const events = await activity.purgeExpired();
+      if (events > 0) logger.info({ events }, 'purged security log events past ACTIVITY_RETENTION_DAYS');
+      // WALLET_VERSIONS_KEPT changes only with a restart: one pass after start-up is enough.
+      if (!windowChecked) {
+        const dropped = await history.dropContentOutsideWindow();
+        windowChecked = true;
+        if (dropped > 0) logger.info({ dropped }, 'dropped wallet contents beyond WALLET_VERSIONS_KEPT');
+      }
     } catch (error) {
-      logger.warn({ err: error }, 'purging expired tokens failed; will retry');
+      logger.warn({ err: error }, 'background maintenance failed; will retry');
     }
   };
   const maintenance = setInterval(() => void maintain(), MAINTENANCE_INTERVAL_MS);
@@ -147,6 +178,7 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
     transport,
     logger,
     metrics,
+    runMaintenance: maintain,
     async listen() {
       await http.fastify.listen({ host: config.host, port: config.port });
       const address = http.fastify.server.address();

@@ -5,6 +5,7 @@ import { normalizeEmail, type AuthSession, type ServiceDeps, type WalletWriteOut
 import type { VerificationService } from './verification.service';
 import { walletWrite, type WalletService, type WalletStateInputData } from './wallet.service';
 import { isDuplicateKey } from '../db/database';
+import { commitWalletState } from './wallet-commit';
 
 export interface RegisterData {
   email: string;
@@ -72,6 +73,7 @@ export class AccountService {
       await this.answerTakenEmail(emailNormalized);
       return { verified: false };
     }
+    await this.deps.activity.record(accountId, 'REGISTERED', { ip });
     if (!verified) await this.verification.issueAndSend(accountId, input.email);
     return { verified };
   }
@@ -116,7 +118,7 @@ export class AccountService {
   async changePassword(input: ChangePasswordData, ip: string): Promise<WalletWriteOutcome> {
     if (input.oldPassword === input.newPassword) throw badUserInput('newPassword', 'must differ from oldPassword');
     if (input.wallet) this.wallets.assertWithinSizeLimit(input.wallet);
-    const { db, accounts, tokens, wallets, hasher, clock, events, limits } = this.deps;
+    const { db, accounts, tokens, wallets, walletHistory, activity, hasher, clock, events, limits } = this.deps;
     await limits.consume('changePasswordPerIp', ip);
     const account = await verifyCredentials(this.deps, input.email, input.oldPassword, ip);
     const passwordHash = await hasher.hash(input.newPassword);
@@ -132,13 +134,17 @@ export class AccountService {
         const current = await wallets.find(m, account.id);
         if (!input.wallet) {
           if (current) throw new WalletConflict({ kind: 'conflict', latest: current });
+          await activity.recordIn(m, account.id, 'PASSWORD_CHANGED', { ip });
           return { kind: 'success', wallet: null };
         }
         if (!current) throw new WalletConflict({ kind: 'conflict', latest: null });
         const write = walletWrite(input.wallet, now);
-        if (!(await wallets.compareAndSet(m, account.id, write))) {
+        if (!(await commitWalletState(this.deps, m, account.id, write, { deviceId: null, ip }))) {
           throw new WalletConflict({ kind: 'conflict', latest: await wallets.find(m, account.id) });
         }
+        // Earlier contents were encrypted under the old keys; their headers stay.
+        await walletHistory.dropContentBefore(m, account.id, write.sequence);
+        await activity.recordIn(m, account.id, 'PASSWORD_CHANGED', { ip });
         return { kind: 'success', wallet: write };
       });
     } catch (error) {
@@ -151,7 +157,11 @@ export class AccountService {
     return outcome;
   }
 
-  /** Deletes the account, its wallet and its tokens for good, once the password is confirmed. */
+  /**
+   * Deletes the account, its wallet and its tokens for good, once the password
+   * is confirmed; its history, security log and known devices go with it (the
+   * database cascades the delete to them).
+   */
   async deleteAccount(session: AuthSession, password: string, ip: string): Promise<boolean> {
     const { db, accounts, tokens, events, limits } = this.deps;
     await limits.consume('deleteAccountPerIp', ip);

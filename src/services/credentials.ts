@@ -28,7 +28,11 @@ export async function assertMayTryPassword(deps: ServiceDeps, emailNormalized: s
 
 /** The password check of a known account, with its failures counted against the account and the IP. */
 export async function checkPassword(deps: ServiceDeps, account: AccountRow, password: string, ip: string): Promise<AccountRow> {
-  if (!(await deps.hasher.verify(account.passwordHash, password))) return failed(deps, account.emailNormalized, ip);
+  if (!(await deps.hasher.verify(account.passwordHash, password))) {
+    // In the background: waiting for the write would make a known email's failure slower than an unknown one's.
+    deps.activity.recordInBackground(account.id, 'LOGIN_FAILED', { ip });
+    return failed(deps, account.emailNormalized, ip);
+  }
   await deps.limits.recordPasswordSuccess(account.emailNormalized);
   if (!account.verified) throw accountNotVerified();
   return account;

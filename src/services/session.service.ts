@@ -1,7 +1,9 @@
 import { unauthenticated, wrongCredentials } from '../errors';
 import { DAY_MS, addMilliseconds } from '../lib/clock';
 import { hashToken, newSecretToken } from '../lib/tokens';
+import { networkPrefix } from '../lib/network-prefix';
 import { verifyCredentials } from './credentials';
+import { newDeviceMail } from './notices';
 import type { ActiveToken } from '../db/repositories/auth-token.repository';
 import type { AuthSession, ServiceDeps, WalletStateData } from './types';
 
@@ -26,7 +28,7 @@ export class SessionService {
   constructor(private readonly deps: ServiceDeps) {}
 
   async login(email: string, password: string, deviceId: string, ip: string): Promise<IssuedToken> {
-    const { db, accounts, tokens, clock, config, limits } = this.deps;
+    const { db, accounts, tokens, knownDevices, activity, clock, config, limits } = this.deps;
     await limits.consume('loginPerIp', ip);
     const account = await verifyCredentials(this.deps, email, password, ip);
 
@@ -37,11 +39,18 @@ export class SessionService {
     // committed since, that hash is gone and so must be this login: the token is
     // only written while the account row still holds the hash we verified.
     const issued = await db.transaction(async (m) => {
-      if (!(await accounts.lockIfPasswordHash(m, account.id, account.passwordHash))) return false;
+      if (!(await accounts.lockIfPasswordHash(m, account.id, account.passwordHash))) return null;
       await tokens.upsertForDevice(m, { accountId: account.id, deviceId, tokenHash: hashToken(token), createdAt: now, lastUsedAt: now, expiresAt });
-      return true;
+      const newDevice = await knownDevices.remember(m, account.id, deviceId, now);
+      await activity.recordIn(m, account.id, 'LOGIN', { deviceId, newDevice, ip });
+      return { newDevice };
     });
     if (!issued) throw wrongCredentials();
+    if (issued.newDevice && this.deps.mailConfigured) {
+      this.deps.mailer
+        .send(newDeviceMail(account.email, deviceId, now, networkPrefix(ip)))
+        .catch((error) => this.deps.reportError(error, 'sending the new-device notice'));
+    }
     // The device's previous token, if any, was just replaced and stopped working.
     this.deps.events.tokensRevoked(account.id, deviceId);
     return { token, deviceId, expiresAt };
@@ -75,16 +84,22 @@ export class SessionService {
     return { tokenId: token.id, accountId: token.accountId, deviceId: token.deviceId, expiresAt: token.expiresAt };
   }
 
-  async logout(session: AuthSession): Promise<boolean> {
+  async logout(session: AuthSession, ip?: string): Promise<boolean> {
     const revoked = await this.deps.db.run((m) => this.deps.tokens.deleteById(m, session.tokenId));
-    if (revoked) this.deps.events.tokensRevoked(session.accountId, session.deviceId);
+    if (revoked) {
+      this.deps.events.tokensRevoked(session.accountId, session.deviceId);
+      await this.deps.activity.record(session.accountId, 'LOGOUT', { deviceId: session.deviceId, ip });
+    }
     return revoked;
   }
 
   /** False when the account has no token for that device. */
-  async revokeDevice(session: AuthSession, deviceId: string): Promise<boolean> {
+  async revokeDevice(session: AuthSession, deviceId: string, ip?: string): Promise<boolean> {
     const revoked = await this.deps.db.run((m) => this.deps.tokens.deleteForDevice(m, session.accountId, deviceId));
-    if (revoked) this.deps.events.tokensRevoked(session.accountId, deviceId);
+    if (revoked) {
+      this.deps.events.tokensRevoked(session.accountId, deviceId);
+      await this.deps.activity.record(session.accountId, 'DEVICE_REVOKED', { deviceId, ip });
+    }
     return revoked;
   }
 

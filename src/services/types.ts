@@ -4,6 +4,10 @@ import type { AccountRepository } from '../db/repositories/account.repository';
 import type { AuthTokenRepository } from '../db/repositories/auth-token.repository';
 import type { VerificationTokenRepository } from '../db/repositories/verification-token.repository';
 import type { WalletRepository } from '../db/repositories/wallet.repository';
+import type { WalletHistoryRepository } from '../db/repositories/wallet-history.repository';
+import type { AccountEventRepository } from '../db/repositories/account-event.repository';
+import type { KnownDeviceRepository } from '../db/repositories/known-device.repository';
+import type { ActivityLog } from './activity.service';
 import type { Clock } from '../lib/clock';
 import type { Mailer } from '../lib/mailer';
 import type { RateLimits } from '../lib/rate-limits';
@@ -19,7 +23,14 @@ export interface ServiceDeps {
   tokens: AuthTokenRepository;
   wallets: WalletRepository;
   verificationTokens: VerificationTokenRepository;
+  walletHistory: WalletHistoryRepository;
+  accountEvents: AccountEventRepository;
+  knownDevices: KnownDeviceRepository;
+  /** The account's security log. */
+  activity: ActivityLog;
   mailer: Mailer;
+  /** Whether mail goes out (SMTP configured): notices such as a new device's login are sent only then. */
+  mailConfigured: boolean;
   limits: RateLimits;
   events: DomainEvents;
   /** Told the result of every wallet upload, for metrics. */

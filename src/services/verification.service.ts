@@ -42,6 +42,7 @@ export class VerificationService {
       const live = await verificationTokens.findLive(m, tokenHash, clock.now());
       if (!live || !(await verificationTokens.consume(m, tokenHash))) return false;
       await accounts.markVerified(m, live.accountId);
+      await this.deps.activity.recordIn(m, live.accountId, 'VERIFIED');
       return true;
     });
     if (!verified) throw invalidVerifyToken();

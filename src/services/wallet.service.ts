@@ -1,5 +1,7 @@
 import { payloadTooLarge } from '../errors';
-import type { ServiceDeps, WalletStateData, WalletWriteOutcome } from './types';
+import { isDeadlock } from '../db/database';
+import type { AuthSession, ServiceDeps, WalletStateData, WalletWriteOutcome } from './types';
+import { commitWalletState } from './wallet-commit';
 
 export interface WalletStateInputData {
   encryptedWallet: string;
@@ -24,11 +26,20 @@ export class WalletService {
     if (Buffer.byteLength(input.encryptedWallet, 'utf8') > limit) throw payloadTooLarge(limit);
   }
 
-  async update(accountId: number, input: WalletStateInputData): Promise<WalletWriteOutcome> {
+  async update(session: Pick<AuthSession, 'accountId' | 'deviceId'>, input: WalletStateInputData, ip?: string): Promise<WalletWriteOutcome> {
     this.assertWithinSizeLimit(input);
-    const { db, wallets, clock } = this.deps;
+    const { db, clock } = this.deps;
+    const { accountId, deviceId } = session;
     const write = walletWrite(input, clock.now());
-    if (await db.run((m) => wallets.compareAndSet(m, accountId, write))) {
+    const landed = await db
+      .transaction((m) => commitWalletState(this.deps, m, accountId, write, { deviceId, ip }))
+      // MySQL may pick this write as a deadlock's victim (a concurrent password change locks the
+      // account, then the wallet): it was rolled back whole, so it is answered as the conflict it lost.
+      .catch((error: unknown) => {
+        if (isDeadlock(error)) return false;
+        throw error;
+      });
+    if (landed) {
       this.deps.events.walletUpdated(accountId, write.sequence);
       this.deps.observeWalletWrite('success');
       return { kind: 'success', wallet: write };
