@@ -23,13 +23,26 @@ import { RateLimits } from './lib/rate-limits';
 import { createRedisTransport } from './lib/redis-pubsub';
 import { randomHex } from './lib/tokens';
 import { createHttpServer, type HttpServer } from './server';
+import type { DomainEvents } from './events/domain-events';
 import { AccountService } from './services/account.service';
 import { ActivityLog } from './services/activity.service';
+import { NewDeviceNotices } from './services/notices';
+import { WalletCommit } from './services/wallet-commit';
 import { WalletHistoryService } from './services/wallet-history.service';
+import { CredentialsService } from './services/credentials.service';
 import { SessionService } from './services/session.service';
-import type { DomainEvents, ServiceDeps } from './services/types';
 import { VerificationService } from './services/verification.service';
 import { WalletService } from './services/wallet.service';
+
+export interface Repositories {
+  accounts: AccountRepository;
+  tokens: AuthTokenRepository;
+  wallets: WalletRepository;
+  verificationTokens: VerificationTokenRepository;
+  walletHistory: WalletHistoryRepository;
+  accountEvents: AccountEventRepository;
+  knownDevices: KnownDeviceRepository;
+}
 
 /** What a test or the entry point may swap: every collaborator that does I/O. */
 export interface AppOverrides {
@@ -38,7 +51,7 @@ export interface AppOverrides {
   logger?: Logger;
   database?: Database;
   hasher?: PasswordHasher;
-  repositories?: Partial<Pick<ServiceDeps, 'accounts' | 'tokens' | 'wallets' | 'verificationTokens' | 'walletHistory' | 'accountEvents' | 'knownDevices'>>;
+  repositories?: Partial<Repositories>;
   /** How events reach the live subscriptions; by default Redis when REDIS_URL is set, else in-process. */
   transport?: PubSubTransport;
 }
@@ -82,35 +95,68 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
   const clock = overrides.clock ?? systemClock;
   const reportError = (error: unknown, what: string) => logger.error({ err: error }, `failed while ${what}`);
 
-  const accountEvents = overrides.repositories?.accountEvents ?? new AccountEventRepository();
-  const activity = new ActivityLog({ config, db, clock, accountEvents, reportError });
-  const deps: ServiceDeps = {
-    config,
-    db,
-    clock,
-    hasher: overrides.hasher ?? new PasswordHasher(config.passwordHashing, (seconds, kind) => metrics.argon2Duration.observe({ kind }, seconds)),
+  const hasher =
+    overrides.hasher ?? new PasswordHasher(config.passwordHashing, (seconds, kind) => metrics.argon2Duration.observe({ kind }, seconds));
+  const repositories: Repositories = {
     accounts: overrides.repositories?.accounts ?? new AccountRepository(),
     tokens: overrides.repositories?.tokens ?? new AuthTokenRepository(),
     wallets: overrides.repositories?.wallets ?? new WalletRepository(),
     verificationTokens: overrides.repositories?.verificationTokens ?? new VerificationTokenRepository(),
     walletHistory: overrides.repositories?.walletHistory ?? new WalletHistoryRepository(),
-    accountEvents,
+    accountEvents: overrides.repositories?.accountEvents ?? new AccountEventRepository(),
     knownDevices: overrides.repositories?.knownDevices ?? new KnownDeviceRepository(),
-    activity,
-    mailer,
-    mailConfigured: mailer !== noMailer,
-    limits: new RateLimits(config.rateLimitBudgets, config.rateLimits, redis),
-    events,
-    observeWalletWrite: (result) => metrics.walletWrites.inc({ result }),
-    reportError,
   };
+  const limits = new RateLimits(config.rateLimitBudgets, config.rateLimits, redis);
   const serverSecret = config.serverSecret ?? (await db.run((m) => new ServerSettingRepository().getOrCreate(m, 'server_secret', randomHex(32))));
 
-  const verification = new VerificationService(deps);
-  const wallets = new WalletService(deps);
-  const sessions = new SessionService(deps);
-  const accounts = new AccountService(deps, verification, wallets, serverSecret);
-  const history = new WalletHistoryService(deps);
+  const activity = new ActivityLog(db, repositories.accountEvents, clock, config.activityRetentionDays, reportError);
+  const history = new WalletHistoryService(db, repositories.walletHistory, config.walletVersionsKept);
+  const commit = new WalletCommit(repositories.wallets, repositories.walletHistory, activity, config.walletVersionsKept);
+  const credentials = new CredentialsService(db, repositories.accounts, hasher, limits, activity);
+  const verification = new VerificationService(
+    config,
+    db,
+    repositories.verificationTokens,
+    repositories.accounts,
+    limits,
+    clock,
+    mailer,
+    reportError,
+    activity,
+  );
+  const wallets = new WalletService(db, repositories.wallets, commit, clock, events, (result) => metrics.walletWrites.inc({ result }), config.maxWalletBytes);
+  const sessions = new SessionService(
+    db,
+    repositories.accounts,
+    repositories.tokens,
+    repositories.wallets,
+    credentials,
+    limits,
+    clock,
+    events,
+    config.tokenTtlDays,
+    repositories.knownDevices,
+    activity,
+    new NewDeviceNotices(mailer, mailer !== noMailer, reportError),
+  );
+  const accounts = new AccountService(
+    config,
+    db,
+    repositories.accounts,
+    repositories.tokens,
+    repositories.wallets,
+    credentials,
+    hasher,
+    limits,
+    clock,
+    events,
+    verification,
+    wallets,
+    serverSecret,
+    commit,
+    repositories.walletHistory,
+    activity,
+  );
   const services = { accounts, sessions, wallets, verification, history, activity };
 
   const schema = await createSchema({ config, ...services }, transport.pubSub);

@@ -11,7 +11,7 @@ import { ErrorCode, isDomainError } from '../errors';
 import { badRequest } from '../graphql/format-error';
 import type { TokensRevokedEvent } from '../graphql/pubsub';
 import type { Clock } from '../lib/clock';
-import type { AuthSession } from '../services/types';
+import type { AuthSession } from '../services/session';
 
 /**
  * Close codes of a live connection, as the graphql-ws client reads them:

@@ -1,11 +1,24 @@
+import type { Config } from '../config';
+import { isDuplicateKey, type Database } from '../db/database';
+import type { AccountRepository } from '../db/repositories/account.repository';
+import type { AuthTokenRepository } from '../db/repositories/auth-token.repository';
+import type { WalletRepository } from '../db/repositories/wallet.repository';
+import type { WalletHistoryRepository } from '../db/repositories/wallet-history.repository';
+import type { ActivityLog } from './activity.service';
+import type { WalletCommit } from './wallet-commit';
+import type { DomainEvents } from '../events/domain-events';
 import { badUserInput, emailTaken, registrationClosed, wrongCredentials } from '../errors';
+import type { Clock } from '../lib/clock';
+import type { PasswordHasher } from '../lib/password';
+import type { RateLimits } from '../lib/rate-limits';
 import { hmacHex } from '../lib/tokens';
-import { assertMayTryPassword, checkPassword, verifyCredentials } from './credentials';
-import { normalizeEmail, type AuthSession, type ServiceDeps, type WalletWriteOutcome } from './types';
+import { normalizeEmail, type CredentialsService } from './credentials.service';
+import type { AuthSession } from './session';
 import type { VerificationService } from './verification.service';
-import { walletWrite, type WalletService, type WalletStateInputData } from './wallet.service';
-import { isDuplicateKey } from '../db/database';
-import { commitWalletState } from './wallet-commit';
+import type { WalletUpload, WalletWriteOutcome } from './wallet-state';
+import { walletWrite, type WalletService } from './wallet.service';
+
+export type AccountConfig = Pick<Config, 'accountVerificationMode' | 'accountWhitelist'>;
 
 export interface RegisterData {
   email: string;
@@ -18,7 +31,7 @@ export interface ChangePasswordData {
   oldPassword: string;
   newPassword: string;
   clientSaltSeed: string;
-  wallet?: WalletStateInputData | null;
+  wallet?: WalletUpload | null;
 }
 
 export interface AccountData {
@@ -39,15 +52,27 @@ class WalletConflict {
  */
 export class AccountService {
   constructor(
-    private readonly deps: ServiceDeps,
+    private readonly config: Readonly<AccountConfig>,
+    private readonly db: Database,
+    private readonly accounts: AccountRepository,
+    private readonly tokens: AuthTokenRepository,
+    private readonly walletRows: WalletRepository,
+    private readonly credentials: CredentialsService,
+    private readonly hasher: PasswordHasher,
+    private readonly limits: RateLimits,
+    private readonly clock: Clock,
+    private readonly events: DomainEvents,
     private readonly verification: VerificationService,
     private readonly wallets: WalletService,
     /** Keys the decoy seeds; stable across restarts and instances. */
     private readonly serverSecret: string,
+    private readonly commit: WalletCommit,
+    private readonly walletHistory: WalletHistoryRepository,
+    private readonly activity: ActivityLog,
   ) {}
 
   async register(input: RegisterData, ip: string): Promise<{ verified: boolean }> {
-    const { config, db, accounts, hasher, clock, limits } = this.deps;
+    const { config, db, accounts, hasher, clock, limits } = this;
     await limits.consume('registerPerIp', ip);
     const emailNormalized = normalizeEmail(input.email);
     const mode = config.accountVerificationMode;
@@ -73,7 +98,7 @@ export class AccountService {
       await this.answerTakenEmail(emailNormalized);
       return { verified: false };
     }
-    await this.deps.activity.record(accountId, 'REGISTERED', { ip });
+    await this.activity.record(accountId, 'REGISTERED', { ip });
     if (!verified) await this.verification.issueAndSend(accountId, input.email);
     return { verified };
   }
@@ -84,7 +109,7 @@ export class AccountService {
    * who never verified gets a fresh link instead, which is what they need.
    */
   private async answerTakenEmail(emailNormalized: string): Promise<void> {
-    const existing = await this.deps.db.run((m) => this.deps.accounts.findByEmail(m, emailNormalized));
+    const existing = await this.db.run((m) => this.accounts.findByEmail(m, emailNormalized));
     if (!existing) return;
     if (existing.verified) this.verification.notifyOwnerOfRegistrationAttempt(existing.email);
     else await this.verification.issueAndSend(existing.id, existing.email);
@@ -95,9 +120,9 @@ export class AccountService {
    * under the server secret, stable per email and shaped like a real seed.
    */
   async clientSaltSeed(email: string, ip: string): Promise<string> {
-    await this.deps.limits.consume('clientSaltSeedPerIp', ip);
+    await this.limits.consume('clientSaltSeedPerIp', ip);
     const emailNormalized = normalizeEmail(email);
-    const account = await this.deps.db.run((m) => this.deps.accounts.findByEmail(m, emailNormalized));
+    const account = await this.db.run((m) => this.accounts.findByEmail(m, emailNormalized));
     return account?.clientSaltSeed ?? this.decoySeed(emailNormalized);
   }
 
@@ -106,7 +131,7 @@ export class AccountService {
   }
 
   async get(accountId: number): Promise<AccountData | null> {
-    const account = await this.deps.db.run((m) => this.deps.accounts.findById(m, accountId));
+    const account = await this.db.run((m) => this.accounts.findById(m, accountId));
     return account && { id: account.id, email: account.email, verified: account.verified, createdAt: account.createdAt };
   }
 
@@ -118,9 +143,9 @@ export class AccountService {
   async changePassword(input: ChangePasswordData, ip: string): Promise<WalletWriteOutcome> {
     if (input.oldPassword === input.newPassword) throw badUserInput('newPassword', 'must differ from oldPassword');
     if (input.wallet) this.wallets.assertWithinSizeLimit(input.wallet);
-    const { db, accounts, tokens, wallets, walletHistory, activity, hasher, clock, events, limits } = this.deps;
+    const { db, accounts, tokens, walletRows: wallets, hasher, clock, events, limits } = this;
     await limits.consume('changePasswordPerIp', ip);
-    const account = await verifyCredentials(this.deps, input.email, input.oldPassword, ip);
+    const account = await this.credentials.verify(input.email, input.oldPassword, ip);
     const passwordHash = await hasher.hash(input.newPassword);
     const now = clock.now();
 
@@ -134,17 +159,17 @@ export class AccountService {
         const current = await wallets.find(m, account.id);
         if (!input.wallet) {
           if (current) throw new WalletConflict({ kind: 'conflict', latest: current });
-          await activity.recordIn(m, account.id, 'PASSWORD_CHANGED', { ip });
+          await this.activity.recordIn(m, account.id, 'PASSWORD_CHANGED', { ip });
           return { kind: 'success', wallet: null };
         }
         if (!current) throw new WalletConflict({ kind: 'conflict', latest: null });
         const write = walletWrite(input.wallet, now);
-        if (!(await commitWalletState(this.deps, m, account.id, write, { deviceId: null, ip }))) {
+        if (!(await this.commit.commit(m, account.id, write, { deviceId: null, ip }))) {
           throw new WalletConflict({ kind: 'conflict', latest: await wallets.find(m, account.id) });
         }
         // Earlier contents were encrypted under the old keys; their headers stay.
-        await walletHistory.dropContentBefore(m, account.id, write.sequence);
-        await activity.recordIn(m, account.id, 'PASSWORD_CHANGED', { ip });
+        await this.walletHistory.dropContentBefore(m, account.id, write.sequence);
+        await this.activity.recordIn(m, account.id, 'PASSWORD_CHANGED', { ip });
         return { kind: 'success', wallet: write };
       });
     } catch (error) {
@@ -163,12 +188,12 @@ export class AccountService {
    * database cascades the delete to them).
    */
   async deleteAccount(session: AuthSession, password: string, ip: string): Promise<boolean> {
-    const { db, accounts, tokens, events, limits } = this.deps;
+    const { db, accounts, tokens, events, limits } = this;
     await limits.consume('deleteAccountPerIp', ip);
     const account = await db.run((m) => accounts.findById(m, session.accountId));
     if (!account) throw wrongCredentials();
-    await assertMayTryPassword(this.deps, account.emailNormalized, ip);
-    await checkPassword(this.deps, account, password, ip);
+    await this.credentials.assertMayTry(account.emailNormalized, ip);
+    await this.credentials.check(account, password, ip);
     const deleted = await db.transaction(async (m) => {
       await tokens.deleteAllForAccount(m, account.id);
       return accounts.delete(m, account.id);

@@ -1,4 +1,5 @@
-import { escapeHtml, type MailMessage } from '../lib/mailer';
+import { escapeHtml, type MailMessage, type Mailer } from '../lib/mailer';
+import { networkPrefix } from '../lib/network-prefix';
 
 /**
  * A login from a device the account had never seen: the owner learns of it, so
@@ -21,4 +22,21 @@ export function newDeviceMail(to: string, deviceId: string, at: Date, ipPrefix: 
 <p style="color:#555">If this was you, nothing needs doing. If not, change your password now: that signs every device out.</p>
 </body></html>`,
   };
+}
+
+/** Why it exists: tells the owner, by mail, of a login from a device the account had never seen. */
+export class NewDeviceNotices {
+  constructor(
+    private readonly mailer: Mailer,
+    /** False when no mail is configured (SMTP_URL, MAIL_FROM): then nothing is sent. */
+    private readonly enabled: boolean,
+    /** Where a failed background mail is reported: nobody awaits it. */
+    private readonly reportError: (error: unknown, what: string) => void,
+  ) {}
+
+  /** In the background, like every mail: no answer waits on the SMTP server. */
+  send(email: string, deviceId: string, at: Date, ip: string): void {
+    if (!this.enabled) return;
+    this.mailer.send(newDeviceMail(email, deviceId, at, networkPrefix(ip))).catch((error) => this.reportError(error, 'sending the new-device notice'));
+  }
 }

@@ -1,5 +1,8 @@
 import type { EntityManager } from 'typeorm';
-import type { ServiceDeps, WalletStateData } from './types';
+import type { WalletHistoryRepository } from '../db/repositories/wallet-history.repository';
+import type { WalletRepository } from '../db/repositories/wallet.repository';
+import type { ActivityLog } from './activity.service';
+import type { WalletState } from './wallet-state';
 
 /** Who wrote a state: the device of the token (null for changePassword) and the client's address. */
 export interface StateWriter {
@@ -8,33 +11,38 @@ export interface StateWriter {
 }
 
 /**
- * The one place a wallet state is accepted, used by upload and changePassword
- * alike, inside the caller's transaction. The compare-and-set decides; only when
- * it landed are the state's header (with its content while it is among the
- * WALLET_VERSIONS_KEPT most recent), the drop of the content that fell out of
- * that window, and the WALLET_UPDATED event written. So every acknowledged state
- * has its header, and a state that lost its race has none.
+ * Why it exists: the one place a wallet state is accepted, used by upload and
+ * changePassword alike, inside the caller's transaction. The compare-and-set
+ * decides; only when it landed are the state's header (with its content while
+ * it is among the WALLET_VERSIONS_KEPT most recent), the drop of the content
+ * that fell out of that window, and the WALLET_UPDATED event written. So every
+ * acknowledged state has its header, and a state that lost its race has none.
  */
-export async function commitWalletState(
-  deps: Pick<ServiceDeps, 'wallets' | 'walletHistory' | 'activity' | 'config'>,
-  m: EntityManager,
-  accountId: number,
-  state: WalletStateData,
-  writer: StateWriter,
-): Promise<boolean> {
-  if (!(await deps.wallets.compareAndSet(m, accountId, state))) return false;
-  const kept = deps.config.walletVersionsKept;
-  await deps.walletHistory.insert(m, accountId, {
-    sequence: state.sequence,
-    hmac: state.hmac,
-    deviceId: writer.deviceId,
-    updatedAt: state.updatedAt,
-    bytes: Buffer.byteLength(state.encryptedWallet, 'utf8'),
-    // With 0 kept, the current state's content is read from the wallet itself.
-    encryptedWallet: kept > 0 ? state.encryptedWallet : null,
-  });
-  const outOfWindow = state.sequence - Math.max(kept, 1);
-  if (outOfWindow >= 1) await deps.walletHistory.dropContentOf(m, accountId, outOfWindow);
-  await deps.activity.recordIn(m, accountId, 'WALLET_UPDATED', { deviceId: writer.deviceId, sequence: state.sequence, ip: writer.ip });
-  return true;
+export class WalletCommit {
+  constructor(
+    private readonly wallets: WalletRepository,
+    private readonly history: WalletHistoryRepository,
+    private readonly activity: ActivityLog,
+    /** WALLET_VERSIONS_KEPT. */
+    private readonly versionsKept: number,
+  ) {}
+
+  /** True when `state` is now the account's wallet. */
+  async commit(m: EntityManager, accountId: number, state: WalletState, writer: StateWriter): Promise<boolean> {
+    if (!(await this.wallets.compareAndSet(m, accountId, state))) return false;
+    await this.history.insert(m, accountId, {
+      sequence: state.sequence,
+      hmac: state.hmac,
+      deviceId: writer.deviceId,
+      updatedAt: state.updatedAt,
+      bytes: Buffer.byteLength(state.encryptedWallet, 'utf8'),
+      // With 0 kept, the current state's content is read from the wallet itself.
+      encryptedWallet: this.versionsKept > 0 ? state.encryptedWallet : null,
+    });
+    // Each write moves the window by one state, so exactly one content leaves it.
+    const leaving = state.sequence - Math.max(this.versionsKept, 1);
+    if (leaving >= 1) await this.history.dropContentOf(m, accountId, leaving);
+    await this.activity.recordIn(m, accountId, 'WALLET_UPDATED', { deviceId: writer.deviceId, sequence: state.sequence, ip: writer.ip });
+    return true;
+  }
 }

@@ -1,5 +1,5 @@
-import type { WalletHeader, WalletVersionContent } from '../db/repositories/wallet-history.repository';
-import type { ServiceDeps } from './types';
+import type { Database } from '../db/database';
+import type { WalletHeader, WalletHistoryRepository, WalletVersionContent } from '../db/repositories/wallet-history.repository';
 
 /**
  * Why it exists: undo. Every accepted state keeps its header, the most recent
@@ -7,14 +7,19 @@ import type { ServiceDeps } from './types';
  * by uploading its content as a new state. Nothing here ever rewrites history.
  */
 export class WalletHistoryService {
-  constructor(private readonly deps: ServiceDeps) {}
+  constructor(
+    private readonly db: Database,
+    private readonly history: WalletHistoryRepository,
+    /** WALLET_VERSIONS_KEPT. */
+    private readonly versionsKept: number,
+  ) {}
 
   headers(accountId: number, sinceSequence: number, limit: number): Promise<WalletHeader[]> {
-    return this.deps.db.run((m) => this.deps.walletHistory.list(m, accountId, sinceSequence, limit));
+    return this.db.run((m) => this.history.list(m, accountId, sinceSequence, limit));
   }
 
   version(accountId: number, sequence: number): Promise<WalletVersionContent | null> {
-    return this.deps.db.run((m) => this.deps.walletHistory.findVersion(m, accountId, sequence));
+    return this.db.run((m) => this.history.findVersion(m, accountId, sequence));
   }
 
   /**
@@ -22,6 +27,6 @@ export class WalletHistoryService {
    * WALLET_VERSIONS_KEPT leaves any (each write keeps its own account's window).
    */
   dropContentOutsideWindow(): Promise<number> {
-    return this.deps.db.run((m) => this.deps.walletHistory.dropContentOutsideWindow(m, this.deps.config.walletVersionsKept));
+    return this.db.run((m) => this.history.dropContentOutsideWindow(m, this.versionsKept));
   }
 }

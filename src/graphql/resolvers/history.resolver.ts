@@ -1,7 +1,7 @@
 import { Args, ArgsType, Authorized, Field, Int, Query, Resolver } from 'type-graphql';
 import { IsDate, IsOptional, Max, Min } from 'class-validator';
 import type { ActivityLog } from '../../services/activity.service';
-import type { AuthSession } from '../../services/types';
+import type { AuthSession } from '../../services/session';
 import type { WalletHistoryService } from '../../services/wallet-history.service';
 import { CurrentSession } from '../auth-checker';
 import { AccountEvent, WalletStateHeader } from '../types/history.type';
