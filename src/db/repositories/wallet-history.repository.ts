@@ -17,7 +17,7 @@ export type WalletVersionContent = Pick<WalletRow, 'sequence' | 'hmac' | 'update
  * available from `wallets`; the rows here hold the content of the kept ones.
  */
 export class WalletHistoryRepository {
-  async insert(m: EntityManager, accountId: number, version: WalletVersionRow | Omit<WalletVersionRow, 'accountId'>): Promise<void> {
+  async insert(m: EntityManager, accountId: number, version: Omit<WalletVersionRow, 'accountId'>): Promise<void> {
     await execute(
       m,
       'INSERT INTO wallet_versions (account_id, sequence, hmac, device_id, updated_at, bytes, encrypted_wallet) VALUES (?, ?, ?, ?, ?, ?, ?)',
