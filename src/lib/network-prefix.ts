@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
 /**
  * The client's network, coarsened for the security log: IPv4 to its /24, IPv6
@@ -8,49 +8,17 @@ import { isIP } from 'node:net';
  */
 export function networkPrefix(ip: string | undefined): string | null {
   if (!ip) return null;
-  const address = ip.replace(/^\[|\]$/g, '').replace(/%.*$/, '');
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
-  const v4 = mapped ?? (isIP(address) === 4 ? address : undefined);
-  if (v4 !== undefined) {
-    if (isIP(v4) !== 4) return null;
-    const [a, b, c] = v4.split('.').map(Number);
+  let address: ipaddr.IPv4 | ipaddr.IPv6;
+  try {
+    // process() turns an IPv4-mapped address into its IPv4 form; a zone (%eth0) is no part of the network.
+    address = ipaddr.process(ip.replace(/^\[|\]$/g, '').replace(/%.*$/, ''));
+  } catch {
+    return null;
+  }
+  if (address.kind() === 'ipv4') {
+    const [a, b, c] = (address as ipaddr.IPv4).octets;
     return `${a}.${b}.${c}.0/24`;
   }
-  if (isIP(address) !== 6) return null;
-  const groups = ipv6Groups(address);
-  return `${compress([groups[0], groups[1], groups[2], 0, 0, 0, 0, 0])}/48`;
-}
-
-/** The eight 16-bit groups of a valid IPv6 address (a dotted IPv4 tail counts as two). */
-function ipv6Groups(address: string): number[] {
-  const [head, tail = undefined] = address.includes('::') ? address.split('::') : [address];
-  const parse = (part: string | undefined): number[] =>
-    !part
-      ? []
-      : part.split(':').flatMap((group) => {
-          if (!group.includes('.')) return [parseInt(group, 16)];
-          const [a, b, c, d] = group.split('.').map(Number);
-          return [(a << 8) | b, (c << 8) | d];
-        });
-  const first = parse(head);
-  const last = parse(tail);
-  return [...first, ...new Array<number>(8 - first.length - last.length).fill(0), ...last];
-}
-
-/** RFC 5952 text: lower-case hex, the longest run of two or more zero groups as "::". */
-function compress(groups: number[]): string {
-  let best = { start: -1, length: 0 };
-  for (let i = 0; i < groups.length; ) {
-    if (groups[i] !== 0) {
-      i += 1;
-      continue;
-    }
-    let j = i;
-    while (j < groups.length && groups[j] === 0) j += 1;
-    if (j - i > best.length) best = { start: i, length: j - i };
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (best.length < 2) return hex.join(':');
-  return `${hex.slice(0, best.start).join(':')}::${hex.slice(best.start + best.length).join(':')}`;
+  const parts = (address as ipaddr.IPv6).parts;
+  return `${new ipaddr.IPv6([...parts.slice(0, 3), 0, 0, 0, 0, 0]).toRFC5952String()}/48`;
 }
