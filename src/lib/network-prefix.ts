@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 
 /**
@@ -8,13 +9,11 @@ import ipaddr from 'ipaddr.js';
  */
 export function networkPrefix(ip: string | undefined): string | null {
   if (!ip) return null;
-  let address: ipaddr.IPv4 | ipaddr.IPv6;
-  try {
-    // process() turns an IPv4-mapped address into its IPv4 form; a zone (%eth0) is no part of the network.
-    address = ipaddr.process(ip.replace(/^\[|\]$/g, '').replace(/%.*$/, ''));
-  } catch {
-    return null;
-  }
+  // A zone (%eth0) is no part of the network. isIP refuses the shorthand forms ipaddr.js accepts ("1.2.3").
+  const bare = ip.replace(/^\[|\]$/g, '').replace(/%.*$/, '');
+  if (isIP(bare) === 0) return null;
+  // process() turns an IPv4-mapped address into its IPv4 form.
+  const address = ipaddr.process(bare);
   if (address.kind() === 'ipv4') {
     const [a, b, c] = (address as ipaddr.IPv4).octets;
     return `${a}.${b}.${c}.0/24`;
