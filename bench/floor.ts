@@ -17,8 +17,10 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Sqlite from 'better-sqlite3';
+import { sqliteDriver } from '../src/db/sqlite-driver';
 import mysql from 'mysql2/promise';
+
+const Sqlite = sqliteDriver();
 
 interface TokenRow {
   id: number;

@@ -9,13 +9,15 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import Sqlite from 'better-sqlite3';
+import { sqliteDriver } from '../src/db/sqlite-driver';
 import mysql from 'mysql2/promise';
 import { createTestDatabase, type TestDatabase } from '../tests/helpers/database';
 import { LOGIN, REGISTER, WALLET_STATE } from '../tests/helpers/operations';
 import { runLoad, type Connection, type LoadResult } from './lib/load';
 import { freePort, runJson, startService, type Service } from './lib/processes';
 import { markdownTable, summarize, type Comparison, type Measurement } from './lib/report';
+
+const Sqlite = sqliteDriver();
 
 /** The repository: this file runs compiled, from dist/bench/. */
 const ROOT = path.resolve(__dirname, '..', '..');

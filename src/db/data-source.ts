@@ -12,6 +12,7 @@ import { accountEventEntity } from './entities/account-event.entity';
 import { knownDeviceEntity } from './entities/known-device.entity';
 import { Database } from './database';
 import { mysqlMigrations, sqliteMigrations } from './migrations';
+import { sqliteDriver } from './sqlite-driver';
 
 export function entitiesFor(dialect: DatabaseConfig['dialect']) {
   return [
@@ -49,6 +50,7 @@ export function dataSourceOptions(config: DatabaseConfig, overrides: { poolSize?
     return {
       ...common,
       type: 'better-sqlite3',
+      driver: sqliteDriver(),
       database: config.url,
       migrations: sqliteMigrations,
       prepareDatabase: (db: { pragma(source: string): unknown }) => {
