@@ -12,13 +12,13 @@ import { backupSqlite, restoreSqlite } from './sqlite-files';
 export const ADMIN_USAGE = `wallet-sync-admin: manage a wallet sync server's data (same configuration as the server: DATABASE_URL, REDIS_URL, ...)
 
   accounts list [--pending] [--limit N]   newest first (N: 1 to 10000, default 100); --pending: not yet verified
-  accounts show EMAIL                     verified, created, devices with last use, wallet sequence and size
+  accounts show EMAIL                     verified, created, devices with last use, wallet sequence, size and history kept
   accounts delete EMAIL [--yes]           deletes the account, its wallet, history and tokens (asks first)
   tokens revoke EMAIL [--device ID]       every device's token, or one; live connections close on every instance
   whitelist add|remove EMAIL...           the database whitelist (Whitelist mode), beside ACCOUNT_WHITELIST
   whitelist list
   purge                                   removes expired tokens and links now (the server does it hourly)
-  stats                                   accounts, devices, wallets, bytes
+  stats                                   accounts, devices, wallets, bytes, history rows
   backup FILE                             SQLite: online backup + integrity check; MySQL: mysqldump --single-transaction
   restore FILE [--yes]                    SQLite only, server stopped: checks FILE, keeps the replaced database aside
   migrate-to URL                          copies every table from SQLite into an empty MySQL/MariaDB, verified
@@ -147,6 +147,7 @@ async function withServices(key: string, args: string[], options: Options, conte
         `verified: ${account.verified}`,
         `created: ${account.createdAt.toISOString()}`,
         `wallet: ${account.wallet ? `sequence ${account.wallet.sequence}, ${account.wallet.bytes} bytes, updated ${account.wallet.updatedAt.toISOString()}` : 'none'}`,
+        `history: ${account.wallet ? `${account.wallet.historyVersions} versions kept, ${account.wallet.historyWithContent} with their content` : 'none'}`,
         `devices: ${account.devices.length === 0 ? 'none' : ''}`,
         ...account.devices.map((d) => `  ${d.deviceId}\tlast used ${d.lastUsedAt.toISOString()}\ttoken expires ${d.expiresAt.toISOString()}`),
       ];

@@ -15,7 +15,7 @@ export function mysqlDumpRecipe(url: string, file: string): string {
   const { host, port, user, database } = connectionOf(url);
   return [
     'Back up MySQL/MariaDB with its own tool, which reads one consistent snapshot without stopping the server:',
-    `  mysqldump --single-transaction --routines --triggers --hex-blob --default-character-set=utf8mb4 \\`,
+    `  mysqldump --single-transaction --hex-blob --default-character-set=utf8mb4 \\`,
     `    -h ${host} -P ${port} -u ${user} -p ${database} > ${file}`,
     '(mariadb-dump takes the same options.) Restore it into an empty database with:',
     `  mysql -h ${host} -P ${port} -u ${user} -p ${database} < ${file}`,
@@ -39,8 +39,6 @@ export async function mysqlDump(url: string, file: string, tools = ['mysqldump',
       const args = [
         `--defaults-extra-file=${options}`,
         '--single-transaction',
-        '--routines',
-        '--triggers',
         '--hex-blob',
         '--default-character-set=utf8mb4',
         `--host=${host}`,

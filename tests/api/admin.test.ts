@@ -82,13 +82,13 @@ describe(`wallet-sync-admin on ${testDialect()}`, () => {
 
     const show = await admin(env, 'accounts', 'show', a.email.toUpperCase(), '--json');
     expect(show.code).toBe(0);
-    expect(show.json.account).toMatchObject({ email: a.email, verified: true, wallet: { sequence: 1, bytes: 100 } });
+    expect(show.json.account).toMatchObject({ email: a.email, verified: true, wallet: { sequence: 1, bytes: 100, historyVersions: 1, historyWithContent: 1 } });
     expect(show.json.account.devices.map((d: { deviceId: string }) => d.deviceId)).toEqual(['laptop']);
     const text = await admin(env, 'accounts', 'show', a.email);
     expect(text.stdout).toContain('sequence 1, 100 bytes');
 
     const stats = await admin(env, 'stats', '--json');
-    expect(stats.json.stats).toMatchObject({ accounts: 2, pendingAccounts: 0, devices: 1, wallets: 1, walletBytes: 100 });
+    expect(stats.json.stats).toMatchObject({ accounts: 2, pendingAccounts: 0, devices: 1, wallets: 1, walletBytes: 100, historyRows: 1 });
   });
 
   it('when accounts delete runs without --yes and no terminal, then it refuses (exit 4) and the account stays', async () => {

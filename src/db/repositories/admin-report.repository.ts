@@ -15,6 +15,9 @@ export interface WalletSummary {
   sequence: number;
   bytes: number;
   updatedAt: Date;
+  /** Wallet history: states whose header is kept, and how many of them still have their content (WALLET_VERSIONS_KEPT). */
+  historyVersions: number;
+  historyWithContent: number;
 }
 
 export interface ServerStats {
@@ -23,6 +26,7 @@ export interface ServerStats {
   devices: number;
   wallets: number;
   walletBytes: number;
+  historyRows: number;
   whitelisted: number;
 }
 
@@ -61,7 +65,16 @@ export class AdminReportRepository {
     const row = (result.records as Array<Record<string, unknown>>)[0];
     if (!row) return null;
     const updatedAt = m.connection.getMetadata('Wallet').findColumnWithPropertyName('updatedAt')!;
-    return { sequence: Number(row.sequence), bytes: Number(row.bytes), updatedAt: m.connection.driver.prepareHydratedValue(row.updatedAt, updatedAt) as Date };
+    const [history] = (
+      await execute(m, 'SELECT COUNT(*) AS versions, COUNT(encrypted_wallet) AS withContent FROM wallet_versions WHERE account_id = ?', [accountId])
+    ).records as Array<Record<string, unknown>>;
+    return {
+      sequence: Number(row.sequence),
+      bytes: Number(row.bytes),
+      updatedAt: m.connection.driver.prepareHydratedValue(row.updatedAt, updatedAt) as Date,
+      historyVersions: Number(history.versions),
+      historyWithContent: Number(history.withContent),
+    };
   }
 
   async stats(m: EntityManager): Promise<ServerStats> {
@@ -74,6 +87,7 @@ export class AdminReportRepository {
                 (SELECT COUNT(*) FROM auth_tokens) AS devices,
                 (SELECT COUNT(*) FROM wallets) AS wallets,
                 (SELECT COALESCE(SUM(${sizeOf}), 0) FROM wallets) AS walletBytes,
+                (SELECT COUNT(*) FROM wallet_versions) AS historyRows,
                 (SELECT COUNT(*) FROM account_whitelist) AS whitelisted`,
         [],
       )
@@ -84,6 +98,7 @@ export class AdminReportRepository {
       devices: Number(row.devices),
       wallets: Number(row.wallets),
       walletBytes: Number(row.walletBytes),
+      historyRows: Number(row.historyRows),
       whitelisted: Number(row.whitelisted),
     };
   }

@@ -1,13 +1,13 @@
 import type { EntityManager } from 'typeorm';
 import { isDuplicateKey } from '../database';
-import { WhitelistEntryEntity, type WhitelistEntryRow } from '../entities/whitelist-entry.entity';
+import { WHITELIST_ENTRY, type WhitelistEntryRow } from '../entities/whitelist-entry.entity';
 
 /** The emails an operator allowed to register, beside ACCOUNT_WHITELIST; read at every registration, so a change counts at once everywhere. */
 export class WhitelistRepository {
   /** False when the email was already on the list (adding twice is not an error). */
   async add(m: EntityManager, entry: WhitelistEntryRow): Promise<boolean> {
     try {
-      await m.insert(WhitelistEntryEntity, entry);
+      await m.insert<WhitelistEntryRow>(WHITELIST_ENTRY, entry);
       return true;
     } catch (error) {
       if (isDuplicateKey(error)) return false;
@@ -16,14 +16,14 @@ export class WhitelistRepository {
   }
 
   async remove(m: EntityManager, emailNormalized: string): Promise<boolean> {
-    return ((await m.delete(WhitelistEntryEntity, { emailNormalized })).affected ?? 0) > 0;
+    return ((await m.delete<WhitelistEntryRow>(WHITELIST_ENTRY, { emailNormalized })).affected ?? 0) > 0;
   }
 
   async contains(m: EntityManager, emailNormalized: string): Promise<boolean> {
-    return (await m.countBy(WhitelistEntryEntity, { emailNormalized })) > 0;
+    return (await m.countBy<WhitelistEntryRow>(WHITELIST_ENTRY, { emailNormalized })) > 0;
   }
 
   list(m: EntityManager): Promise<WhitelistEntryRow[]> {
-    return m.find(WhitelistEntryEntity, { order: { emailNormalized: 'ASC' } });
+    return m.find<WhitelistEntryRow>(WHITELIST_ENTRY, { order: { emailNormalized: 'ASC' } });
   }
 }
