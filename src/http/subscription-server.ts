@@ -5,12 +5,15 @@ import type { GraphQLError, GraphQLFormattedError, GraphQLSchema } from 'graphql
 import { CloseCode, type Context } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { bearerToken, createRequestContext, type ContextDeps } from '../context';
 import { ErrorCode, isDomainError } from '../errors';
 import { badRequest } from '../graphql/format-error';
 import type { TokensRevokedEvent } from '../graphql/pubsub';
+import type { DocumentLimits } from '../graphql/document-limits';
 import type { Clock } from '../lib/clock';
+import type { Budget } from '../lib/rate-limits';
 import type { AuthSession } from '../services/session';
 
 /**
@@ -25,6 +28,8 @@ export const SubscriptionCloseCode = {
   TryAgainLater: 1013,
   /** The server is shutting down. */
   GoingAway: 1001,
+  /** Over a WebSocket limit: the account's newest connections exceed WS_MAX_CONNECTIONS_PER_ACCOUNT (the oldest goes), or the connection's message budget is spent. */
+  TooManyRequests: 4429,
 } as const;
 
 /** A connection_init payload and a subscribe message are small; the ws default (100 MiB) would let one socket pin memory. */
@@ -44,6 +49,11 @@ export interface SubscriptionServerDeps {
   context: ContextDeps;
   /** Interval of the WebSocket pings; a peer that has not answered one within the next interval is cut off. */
   keepAliveMs: number;
+  /** The document limits HTTP applies, applied to every subscribe message too. */
+  documentLimits: DocumentLimits;
+  maxConnectionsPerAccount: number;
+  /** Messages one connection may send per window. */
+  messageBudget: Budget;
   formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError;
 }
 
@@ -79,6 +89,19 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
   let closing = false;
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
+  // Registered before graphql-ws's own listener, so a message over the budget is refused before it is handled.
+  const messages = new RateLimiterMemory({ points: deps.messageBudget.points, duration: deps.messageBudget.durationSeconds });
+  wss.on('connection', (socket: WebSocket) => {
+    const key = randomUUID();
+    socket.on('message', () => {
+      messages.consume(key).catch(() => {
+        if (socket.readyState !== socket.OPEN) return;
+        logger.info({ limit: 'messages', budget: deps.messageBudget }, 'WebSocket connection over its message budget: closed');
+        socket.close(SubscriptionCloseCode.TooManyRequests, 'Too many messages');
+      });
+    });
+    socket.once('close', () => void messages.delete(key));
+  });
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     if (closing) return rejectUpgrade(socket, 503, 'Service Unavailable');
@@ -92,6 +115,12 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
     if (!set) byAccount.set(connection.session.accountId, (set = new Set()));
     set.add(connection);
     armExpiry(connection);
+    // A Set keeps insertion order: the first ones are the oldest.
+    for (const oldest of [...set].slice(0, Math.max(0, set.size - deps.maxConnectionsPerAccount))) {
+      untrack(oldest);
+      logger.info({ accountId: oldest.session.accountId, limit: deps.maxConnectionsPerAccount }, 'an account opened more WebSocket connections than allowed: the oldest is closed');
+      oldest.socket.close(SubscriptionCloseCode.TooManyRequests, 'Too many connections for this account');
+    }
   };
   const untrack = (connection: LiveConnection) => {
     clearTimeout(connection.expiryTimer);
@@ -153,10 +182,26 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
       onClose(ctx: ConnectionContext) {
         if (ctx.extra.connection) untrack(ctx.extra.connection);
       },
-      onSubscribe(ctx: ConnectionContext) {
+      onSubscribe(ctx: ConnectionContext, _id, payload) {
         if (Object.keys(ctx.subscriptions).length > MAX_SUBSCRIPTIONS_PER_CONNECTION) {
           return [badRequest(`At most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions per connection`)];
         }
+        const checked = deps.documentLimits.check(deps.schema, payload.query);
+        if ('errors' in checked) {
+          // One line per refused document, as HTTP writes one per request: a hundred validation errors are one line, not a hundred stacks.
+          logger.info(
+            {
+              transport: 'websocket',
+              accountId: ctx.extra.connection?.session.accountId,
+              operationName: payload.operationName?.slice(0, 64),
+              outcome: 'error',
+              errorCodes: [...new Set(checked.errors.map((error) => String(error.extensions.code)))],
+            },
+            'graphql subscription refused',
+          );
+          return checked.errors;
+        }
+        return { schema: deps.schema, document: checked.document, operationName: payload.operationName, variableValues: payload.variables };
       },
       context(ctx: ConnectionContext) {
         return createRequestContext(deps.context, {
