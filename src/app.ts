@@ -179,6 +179,7 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
     checkReady: () => db.ping(),
     redisHealth: () => transport.health(),
     verifyAccount: (token) => verification.verify(token),
+    stillValid: (tokens) => sessions.stillValid(tokens),
   });
 
   // Revocations from every instance (this one included) reach the connections held here.

@@ -35,6 +35,8 @@ export interface ServerDeps {
   checkReady(): Promise<void>;
   redisHealth(): RedisHealth;
   verifyAccount(token: string): Promise<void>;
+  /** Which of these auth tokens still authenticate (for open WebSocket connections); batched. */
+  stillValid(tokens: readonly string[]): Promise<Set<string>>;
 }
 
 export interface HttpServer {
@@ -141,6 +143,8 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
     documentLimits: limits,
     maxConnectionsPerAccount: config.wsMaxConnectionsPerAccount,
     messageBudget: config.wsMessageBudget,
+    stillValid: deps.stillValid,
+    tokenRecheckMs: config.wsTokenRecheckSeconds * 1000,
     formatError,
   });
 

@@ -40,7 +40,6 @@ const MAX_SUBSCRIPTIONS_PER_CONNECTION = 8;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** How long shutdown waits for clients to answer the close frame before cutting them off. */
 const CLOSE_GRACE_MS = 2000;
-const RECHECK_BATCH = 100;
 
 export interface SubscriptionServerDeps {
   schema: GraphQLSchema;
@@ -54,6 +53,14 @@ export interface SubscriptionServerDeps {
   maxConnectionsPerAccount: number;
   /** Messages one connection may send per window. */
   messageBudget: Budget;
+  /** Which of these tokens still authenticate, without counting as a use; a batched query. */
+  stillValid(tokens: readonly string[]): Promise<Set<string>>;
+  /**
+   * How often every open connection's token is checked again. Revocations
+   * normally arrive at once through pub/sub; this bounds how long a revoked
+   * socket can stay open when one did not (the revoking instance could not reach Redis).
+   */
+  tokenRecheckMs: number;
   formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError;
 }
 
@@ -151,6 +158,27 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
     }
   };
 
+  /** Closes every tracked connection whose token stopped working; batched queries, so its cost grows by one statement per 500 connections. */
+  const recheckAll = async () => {
+    const all = [...byAccount.values()].flatMap((set) => [...set]);
+    if (all.length === 0) return;
+    const valid = await deps.stillValid([...new Set(all.map((connection) => connection.token))]);
+    for (const connection of all) {
+      if (valid.has(connection.token)) continue;
+      untrack(connection);
+      connection.socket.close(SubscriptionCloseCode.Unauthorized, 'Token revoked');
+    }
+  };
+  let rechecking = false;
+  const recheckTimer = setInterval(() => {
+    if (rechecking || closing) return;
+    rechecking = true;
+    recheckAll()
+      .catch((error) => logger.warn({ err: error }, 'checking the tokens of open WebSocket connections failed; will retry'))
+      .finally(() => (rechecking = false));
+  }, deps.tokenRecheckMs);
+  recheckTimer.unref();
+
   const formatErrors = (errors: readonly GraphQLError[]) => errors.map((error) => deps.formatError(error.toJSON(), error));
 
   const disposable = useServer<Record<string, unknown>, { connection?: LiveConnection }>(
@@ -177,7 +205,19 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
         const connection: LiveConnection = { token, session, socket };
         (ctx.extra as { connection?: LiveConnection }).connection = connection;
         track(connection);
-        return true;
+        // A revocation published between the look-up above and track() found nothing to close: look once more, now that it would.
+        try {
+          if (!(await deps.stillValid([token])).has(token)) {
+            untrack(connection);
+            return refuse(socket);
+          }
+        } catch (error) {
+          untrack(connection);
+          logger.error({ err: error }, 'checking a new WebSocket connection\'s token failed');
+          socket.close(SubscriptionCloseCode.TryAgainLater, 'Try again later');
+          return false;
+        }
+        return socket.readyState === socket.OPEN;
       },
       onClose(ctx: ConnectionContext) {
         if (ctx.extra.connection) untrack(ctx.extra.connection);
@@ -228,13 +268,11 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
         if (deviceId === null || connection.session.deviceId === deviceId) void recheck(connection);
       }
     },
-    async recheckAll() {
-      const all = [...byAccount.values()].flatMap((set) => [...set]);
-      for (let i = 0; i < all.length; i += RECHECK_BATCH) await Promise.all(all.slice(i, i + RECHECK_BATCH).map(recheck));
-    },
+    recheckAll,
     connectionCount: () => wss.clients.size,
     async close() {
       closing = true;
+      clearInterval(recheckTimer);
       for (const set of byAccount.values()) for (const connection of set) clearTimeout(connection.expiryTimer);
       // dispose() sends 1001 to every client and waits for their answers; a peer that never answers is cut off.
       const cutOff = setTimeout(() => {
