@@ -82,7 +82,7 @@ export class SessionService {
 
   /** Bearer token → session; UNAUTHENTICATED for anything unknown, expired or revoked. */
   async authenticate(rawToken: string): Promise<AuthSession> {
-    const token = await this.db.run((m) => this.tokens.findByHash(m, hashToken(rawToken)));
+    const token = await this.db.statement((m) => this.tokens.findByHash(m, hashToken(rawToken)));
     return this.sessionOf(token);
   }
 
@@ -91,7 +91,7 @@ export class SessionService {
    * walletState request, the commonest of all, costs one query instead of two.
    */
   async authenticateWithWallet(rawToken: string): Promise<{ session: AuthSession; wallet: WalletState | null }> {
-    const found = await this.db.run((m) => this.wallets.findWithToken(m, hashToken(rawToken)));
+    const found = await this.db.statement((m) => this.wallets.findWithToken(m, hashToken(rawToken)));
     const session = await this.sessionOf(found?.token ?? null);
     return { session, wallet: found!.wallet };
   }
@@ -119,7 +119,7 @@ export class SessionService {
       throw unauthenticated('This token is unknown, expired or revoked: log in again');
     }
     if (now.getTime() - token.lastUsedAt.getTime() >= TOUCH_INTERVAL_MS) {
-      await this.db.run((m) => this.tokens.touch(m, token.id, now));
+      await this.db.statement((m) => this.tokens.touch(m, token.id, now));
     }
     return { tokenId: token.id, accountId: token.accountId, deviceId: token.deviceId, expiresAt: token.expiresAt };
   }

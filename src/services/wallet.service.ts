@@ -29,7 +29,7 @@ export class WalletService {
   ) {}
 
   get(accountId: number): Promise<WalletState | null> {
-    return this.db.run((m) => this.wallets.find(m, accountId));
+    return this.db.statement((m) => this.wallets.find(m, accountId));
   }
 
   assertWithinSizeLimit(upload: WalletUpload): void {
