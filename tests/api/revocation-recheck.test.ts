@@ -11,9 +11,11 @@ import { connectLive, eventually, subscribedAtSequence1, within, type LiveClient
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy';
 
 /**
- * The real database, with a gate a test can close: the next unit of work runs,
- * and its result is then held back from its caller until the gate opens. (The
- * hold is outside the SQLite mutex, so other requests go on meanwhile.)
+ * The real database, with a gate a test can close: the next token look-up (the
+ * first unit of work whose result is a token row) runs, and its result is then
+ * held back from its caller until the gate opens. Other work (background
+ * writes of an earlier request) passes. The hold is outside the SQLite mutex,
+ * so other requests go on meanwhile.
  */
 class GatedDatabase extends Database {
   private gate: { reached: () => void; open: Promise<void> } | undefined;
@@ -28,16 +30,26 @@ class GatedDatabase extends Database {
   }
 
   override async run<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.hold(await super.run(work));
+  }
+
+  override async statement<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.hold(await super.statement(work));
+  }
+
+  private async hold<T>(result: T): Promise<T> {
     const gate = this.gate;
-    this.gate = undefined;
-    const result = await super.run(work);
-    if (gate) {
+    if (gate && isTokenRow(result)) {
+      this.gate = undefined;
       gate.reached();
       await gate.open;
     }
     return result;
   }
 }
+
+const isTokenRow = (value: unknown) =>
+  typeof value === 'object' && value !== null && ['id', 'accountId', 'deviceId', 'expiresAt'].every((key) => key in value);
 
 describe('a token revoked while its WebSocket is being set up', () => {
   let database: TestDatabase;
@@ -59,7 +71,7 @@ describe('a token revoked while its WebSocket is being set up', () => {
 
   it('when the token is revoked after connection_init checked it but before the connection is tracked, then the connection is closed with 4401 all the same', async () => {
     const device = await registerAndLogin(server);
-    // The next unit of work is connection_init's token look-up: nothing else runs meanwhile.
+    // The next token look-up is connection_init's.
     const gate = gated.arm();
     const client = connectLive(server.url, device.token);
     clients.push(client);
