@@ -9,7 +9,6 @@ import { AuthTokenRepository } from './db/repositories/auth-token.repository';
 import { ServerSettingRepository } from './db/repositories/server-setting.repository';
 import { VerificationTokenRepository } from './db/repositories/verification-token.repository';
 import { WalletRepository } from './db/repositories/wallet.repository';
-import { domainEventsTo, localTransport, walletUpdates, type PubSubTransport } from './graphql/pubsub';
 import { createSchema } from './graphql/schema';
 import { systemClock, type Clock } from './lib/clock';
 import { createSmtpMailer, noMailer, type Mailer } from './lib/mailer';
@@ -17,10 +16,13 @@ import { createLogger } from './lib/logger';
 import { Metrics, type PoolStats } from './lib/metrics';
 import { PasswordHasher } from './lib/password';
 import { RateLimits } from './lib/rate-limits';
-import { createRedisTransport } from './lib/redis-pubsub';
 import { randomHex } from './lib/tokens';
 import { createHttpServer, type HttpServer } from './server';
-import type { DomainEvents } from './events/domain-events';
+import { publishDomainEvents, type DomainEvents } from './events/domain-events';
+import { createRedisTransport } from './events/redis-transport';
+import { listenForRevocations } from './events/revocations';
+import { inProcessTransport, type EventTransport } from './events/transport';
+import { WalletUpdateFeed } from './events/wallet-updates';
 import { AccountService } from './services/account.service';
 import { CredentialsService } from './services/credentials.service';
 import { SessionService } from './services/session.service';
@@ -43,7 +45,7 @@ export interface AppOverrides {
   hasher?: PasswordHasher;
   repositories?: Partial<Repositories>;
   /** How events reach the live subscriptions; by default Redis when REDIS_URL is set, else in-process. */
-  transport?: PubSubTransport;
+  transport?: EventTransport;
 }
 
 export interface App {
@@ -51,7 +53,7 @@ export interface App {
   db: Database;
   http: HttpServer;
   services: { accounts: AccountService; sessions: SessionService; wallets: WalletService; verification: VerificationService };
-  transport: PubSubTransport;
+  transport: EventTransport;
   logger: Logger;
   metrics: Metrics;
   /** Starts listening; resolves with the base URL, e.g. http://127.0.0.1:8090. */
@@ -71,8 +73,8 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
     overrides.mailer ?? (config.smtpUrl && config.mailFrom ? createSmtpMailer(config.smtpUrl, config.mailFrom) : noMailer);
   const transport =
     overrides.transport ??
-    (config.redisUrl ? createRedisTransport({ url: config.redisUrl, channelPrefix: config.redisChannelPrefix, logger }) : localTransport());
-  const events: DomainEvents = domainEventsTo(transport.pubSub);
+    (config.redisUrl ? createRedisTransport({ url: config.redisUrl, channelPrefix: config.redisChannelPrefix, logger }) : inProcessTransport());
+  const events: DomainEvents = publishDomainEvents(transport.pubSub);
   const clock = overrides.clock ?? systemClock;
   const reportError = (error: unknown, what: string) => logger.error({ err: error }, `failed while ${what}`);
 
@@ -98,7 +100,11 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
     mailer,
     reportError,
   );
-  const wallets = new WalletService(db, repositories.wallets, clock, events, (result) => metrics.walletWrites.inc({ result }), config.maxWalletBytes);
+  const feed = new WalletUpdateFeed(transport, reportError, {
+    started: () => metrics.activeSubscriptions.inc(),
+    ended: () => metrics.activeSubscriptions.dec(),
+  });
+  const wallets = new WalletService(db, repositories.wallets, clock, events, feed, (result) => metrics.walletWrites.inc({ result }), config.maxWalletBytes);
   const sessions = new SessionService(
     db,
     repositories.accounts,
@@ -127,41 +133,20 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
   );
   const services = { accounts, sessions, wallets, verification };
 
-  const schema = await createSchema({ config, ...services }, transport.pubSub);
+  const schema = await createSchema({ config, ...services });
   const http = await createHttpServer({
     config,
     logger,
     metrics,
     schema,
     clock,
-    context: {
-      authenticate: (token) => sessions.authenticate(token),
-      authenticateWithWallet: (token) => sessions.authenticateWithWallet(token),
-      wallet: (accountId) => wallets.get(accountId),
-      walletUpdates: (accountId, since) =>
-        walletUpdates(transport, accountId, since, async () => (await wallets.get(accountId))?.sequence ?? null, reportError, {
-          started: () => metrics.activeSubscriptions.inc(),
-          ended: () => metrics.activeSubscriptions.dec(),
-        }),
-    },
+    context: { sessions, wallets },
     checkReady: () => db.ping(),
     redisHealth: () => transport.health(),
     verifyAccount: (token) => verification.verify(token),
   });
 
-  // Revocations from every instance (this one included) reach the connections held here.
-  const revocations = transport.pubSub.subscribe('TOKENS_REVOKED');
-  const closingRevoked = (async () => {
-    for await (const event of revocations) {
-      if (event && typeof event.accountId === 'number') http.subscriptions.tokensRevoked({ accountId: event.accountId, deviceId: event.deviceId ?? null });
-    }
-  })();
-  // Serve only once this instance hears revocations from the others (with Redis: its SUBSCRIBE is confirmed).
-  await transport.settled();
-  // Revocations published while the link was down were lost: check every live connection's token again.
-  const stopRecheck = transport.onRecovered(() => {
-    http.subscriptions.recheckAll().catch((error) => reportError(error, 'checking live connections after the pub/sub link came back'));
-  });
+  const revocations = await listenForRevocations(transport, http.subscriptions, reportError);
 
   const maintain = async () => {
     try {
@@ -192,10 +177,8 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
     },
     async close() {
       clearInterval(maintenance);
-      stopRecheck();
       await http.subscriptions.close();
-      await revocations.return();
-      await closingRevoked;
+      await revocations.close();
       await http.fastify.close();
       await transport.close();
       mailer.close();

@@ -19,7 +19,7 @@ import { describeHttpError, sendHttpError } from './http/http-errors';
 import { attachSubscriptionServer, type SubscriptionServer } from './http/subscription-server';
 import { HTML_SECURITY_HEADERS, verifyPage } from './http/verify-page';
 import { observabilityPlugin } from './graphql/plugins/observability.plugin';
-import type { RedisHealth } from './graphql/pubsub';
+import type { RedisHealth } from './events/transport';
 import type { Clock } from './lib/clock';
 import type { Metrics } from './lib/metrics';
 

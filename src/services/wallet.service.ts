@@ -1,6 +1,8 @@
 import type { Database } from '../db/database';
 import type { WalletRepository } from '../db/repositories/wallet.repository';
 import type { DomainEvents } from '../events/domain-events';
+import type { WalletUpdatedEvent } from '../events/topics';
+import type { WalletUpdateFeed } from '../events/wallet-updates';
 import { payloadTooLarge } from '../errors';
 import type { Clock } from '../lib/clock';
 import type { WalletState, WalletUpload, WalletWriteOutcome } from './wallet-state';
@@ -19,6 +21,7 @@ export class WalletService {
     private readonly wallets: WalletRepository,
     private readonly clock: Clock,
     private readonly events: DomainEvents,
+    private readonly feed: WalletUpdateFeed,
     /** Told the result of every wallet write, for the metrics. */
     private readonly observeWrite: (result: WalletWriteResult) => void,
     /** MAX_WALLET_BYTES: the largest encryptedWallet accepted, in UTF-8 bytes. */
@@ -27,6 +30,11 @@ export class WalletService {
 
   get(accountId: number): Promise<WalletState | null> {
     return this.db.run((m) => this.wallets.find(m, accountId));
+  }
+
+  /** The account's live updates (the walletUpdated subscription), caught up from `sinceSequence`. */
+  updates(accountId: number, sinceSequence: number | null | undefined): AsyncIterable<WalletUpdatedEvent> {
+    return this.feed.stream(accountId, sinceSequence, async () => (await this.get(accountId))?.sequence ?? null);
   }
 
   assertWithinSizeLimit(upload: WalletUpload): void {
