@@ -121,7 +121,6 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
     db,
     repositories.accounts,
     repositories.tokens,
-    repositories.wallets,
     credentials,
     hasher,
     limits,

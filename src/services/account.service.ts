@@ -2,7 +2,6 @@ import type { Config } from '../config';
 import { isDuplicateKey, type Database } from '../db/database';
 import type { AccountRepository } from '../db/repositories/account.repository';
 import type { AuthTokenRepository } from '../db/repositories/auth-token.repository';
-import type { WalletRepository } from '../db/repositories/wallet.repository';
 import type { DomainEvents } from '../events/domain-events';
 import { badUserInput, emailTaken, registrationClosed, wrongCredentials } from '../errors';
 import type { Clock } from '../lib/clock';
@@ -13,7 +12,7 @@ import { normalizeEmail, type CredentialsService } from './credentials.service';
 import type { AuthSession } from './session';
 import type { VerificationService } from './verification.service';
 import type { WalletUpload, WalletWriteOutcome } from './wallet-state';
-import { walletWrite, type WalletService } from './wallet.service';
+import type { WalletService } from './wallet.service';
 
 export type AccountConfig = Pick<Config, 'accountVerificationMode' | 'accountWhitelist'>;
 
@@ -38,11 +37,6 @@ export interface AccountData {
   createdAt: Date;
 }
 
-/** Thrown inside a transaction to roll it back and answer a conflict instead. */
-class WalletConflict {
-  constructor(readonly outcome: WalletWriteOutcome) {}
-}
-
 /**
  * Why it exists: who may have an account, how its credentials change, and what
  * the server tells (and hides) about which accounts exist.
@@ -53,7 +47,6 @@ export class AccountService {
     private readonly db: Database,
     private readonly accounts: AccountRepository,
     private readonly tokens: AuthTokenRepository,
-    private readonly walletRows: WalletRepository,
     private readonly credentials: CredentialsService,
     private readonly hasher: PasswordHasher,
     private readonly limits: RateLimits,
@@ -136,37 +129,27 @@ export class AccountService {
   async changePassword(input: ChangePasswordData, ip: string): Promise<WalletWriteOutcome> {
     if (input.oldPassword === input.newPassword) throw badUserInput('newPassword', 'must differ from oldPassword');
     if (input.wallet) this.wallets.assertWithinSizeLimit(input.wallet);
-    const { db, accounts, tokens, walletRows: wallets, hasher, clock, events, limits } = this;
+    const { db, accounts, tokens, hasher, clock, events, limits } = this;
     await limits.consume('changePasswordPerIp', ip);
     const account = await this.credentials.verify(input.email, input.oldPassword, ip);
     const passwordHash = await hasher.hash(input.newPassword);
     const now = clock.now();
 
-    let outcome: WalletWriteOutcome;
-    try {
-      outcome = await db.transaction(async (m) => {
-        // Locks the row and catches a concurrent change that committed first.
-        if (!(await accounts.lockIfPasswordHash(m, account.id, account.passwordHash))) throw wrongCredentials();
-        await accounts.updateCredentials(m, account.id, passwordHash, input.clientSaltSeed.toLowerCase());
-        await tokens.deleteAllForAccount(m, account.id);
-        const current = await wallets.find(m, account.id);
-        if (!input.wallet) {
-          if (current) throw new WalletConflict({ kind: 'conflict', latest: current });
-          return { kind: 'success', wallet: null };
-        }
-        if (!current) throw new WalletConflict({ kind: 'conflict', latest: null });
-        const write = walletWrite(input.wallet, now);
-        if (!(await wallets.compareAndSet(m, account.id, write))) {
-          throw new WalletConflict({ kind: 'conflict', latest: await wallets.find(m, account.id) });
-        }
-        return { kind: 'success', wallet: write };
-      });
-    } catch (error) {
-      if (error instanceof WalletConflict) return error.outcome;
-      throw error;
-    }
+    const outcome = await db.transaction(async (m): Promise<WalletWriteOutcome> => {
+      // Locks the row and catches a concurrent change that committed first.
+      if (!(await accounts.lockIfPasswordHash(m, account.id, account.passwordHash))) throw wrongCredentials();
+      // The wallet first: on a conflict nothing has been written, and the transaction ends with nothing changed.
+      const swapped = input.wallet
+        ? await this.wallets.write(m, account.id, input.wallet, now, 'reencryption')
+        : await this.wallets.expectNone(m, account.id);
+      if (swapped.kind === 'conflict') return swapped;
+      await accounts.updateCredentials(m, account.id, passwordHash, input.clientSaltSeed.toLowerCase());
+      await tokens.deleteAllForAccount(m, account.id);
+      return swapped;
+    });
+    if (outcome.kind === 'conflict') return outcome;
     // The new wallet is announced before the revocation closes the account's live connections.
-    if (outcome.kind === 'success' && outcome.wallet) events.walletUpdated(account.id, outcome.wallet.sequence);
+    if (outcome.wallet) events.walletUpdated(account.id, outcome.wallet.sequence);
     events.tokensRevoked(account.id);
     return outcome;
   }

@@ -1,3 +1,4 @@
+import type { EntityManager } from 'typeorm';
 import type { Database } from '../db/database';
 import type { WalletRepository } from '../db/repositories/wallet.repository';
 import type { DomainEvents } from '../events/domain-events';
@@ -7,13 +8,25 @@ import { payloadTooLarge } from '../errors';
 import type { Clock } from '../lib/clock';
 import type { WalletState, WalletUpload, WalletWriteOutcome } from './wallet-state';
 
-/** The result of one wallet write, as the wallet-write metric counts it. */
+/** The result of one wallet write, as the wallet-write metric counts it: stored, already current, or refused. */
 export type WalletWriteResult = 'success' | 'retry' | 'conflict';
 
 /**
- * Why it exists: the sequence rule. An upload lands only at exactly the stored
- * sequence + 1; anything else is a conflict that hands back the latest state, and
- * re-sending the state that is already current is a success (a safe retry).
+ * What is being written. `upload`: a device's next state (updateWalletState);
+ * sequence 1 creates the wallet, and re-sending the state that is already
+ * current is a success. `reencryption`: the wallet a password change carries,
+ * re-encrypted under the new keys; it must replace an existing wallet at exactly
+ * its sequence + 1, and the current state sent again is a conflict, since it is
+ * still encrypted under the old keys.
+ */
+export type WalletWriteKind = 'upload' | 'reencryption';
+
+
+/**
+ * Why it exists: the sequence rule. A wallet write lands only at exactly the
+ * stored sequence + 1; anything else is a conflict that hands back the latest
+ * state, and re-sending the state that is already current is a success (a safe
+ * retry). Every write, an upload or a password change's, goes through write().
  */
 export class WalletService {
   constructor(
@@ -43,27 +56,49 @@ export class WalletService {
 
   async update(accountId: number, upload: WalletUpload): Promise<WalletWriteOutcome> {
     this.assertWithinSizeLimit(upload);
-    const write = walletWrite(upload, this.clock.now());
-    if (await this.db.run((m) => this.wallets.compareAndSet(m, accountId, write))) {
-      this.events.walletUpdated(accountId, write.sequence);
-      this.observeWrite('success');
-      return { kind: 'success', wallet: write };
-    }
-    const latest = await this.get(accountId);
-    if (latest && isSameState(latest, upload)) {
-      this.observeWrite('retry');
-      return { kind: 'success', wallet: latest };
-    }
-    this.observeWrite('conflict');
-    return { kind: 'conflict', latest };
+    const now = this.clock.now();
+    const written = await this.db.run((m) => this.write(m, accountId, upload, now, 'upload'));
+    if (written.result === 'success') this.events.walletUpdated(accountId, upload.sequence);
+    return written;
+  }
+
+  /**
+   * The wallet write rule, the one place that writes a wallet: a compare-and-set
+   * at exactly the stored sequence + 1, decided by the database (see
+   * WalletRepository.compareAndSet); when it does not land, the latest state
+   * decides between a retry of the current state (uploads only) and a conflict
+   * that carries it. Runs on `m`, so inside the caller's transaction when there is
+   * one: the write commits or rolls back with the rest. Counts every result for
+   * the metric; announcing a stored write is the caller's, after its commit.
+   */
+  async write(
+    m: EntityManager,
+    accountId: number,
+    upload: WalletUpload,
+    now: Date,
+    kind: WalletWriteKind,
+  ): Promise<WalletWriteOutcome & { result: WalletWriteResult }> {
+    const state = walletState(upload, now);
+    // A re-encryption never creates the wallet: sequence 1 would be an insert.
+    const landed = kind === 'reencryption' && state.sequence === 1 ? false : await this.wallets.compareAndSet(m, accountId, state);
+    const latest = landed ? state : await this.wallets.find(m, accountId);
+    const result: WalletWriteResult = landed ? 'success' : kind === 'upload' && latest && isSameState(latest, upload) ? 'retry' : 'conflict';
+    this.observeWrite(result);
+    return result === 'conflict' ? { kind: 'conflict', latest, result } : { kind: 'success', wallet: latest, result };
+  }
+
+  /** A password change that carries no wallet: right only while the account has none (else the client has not seen it). */
+  async expectNone(m: EntityManager, accountId: number): Promise<WalletWriteOutcome> {
+    const current = await this.wallets.find(m, accountId);
+    return current ? { kind: 'conflict', latest: current } : { kind: 'success', wallet: null };
   }
 }
 
 /** What is stored for an upload: exactly the client's fields, stamped with the time of the write. */
-export function walletWrite(upload: WalletUpload, updatedAt: Date): WalletState {
+function walletState(upload: WalletUpload, updatedAt: Date): WalletState {
   return { encryptedWallet: upload.encryptedWallet, hmac: upload.hmac, sequence: upload.sequence, updatedAt };
 }
 
-export function isSameState(stored: WalletState, upload: WalletUpload): boolean {
+function isSameState(stored: WalletState, upload: WalletUpload): boolean {
   return stored.sequence === upload.sequence && stored.encryptedWallet === upload.encryptedWallet && stored.hmac === upload.hmac;
 }
