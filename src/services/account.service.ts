@@ -2,6 +2,8 @@ import type { Config } from '../config';
 import { isDuplicateKey, type Database } from '../db/database';
 import type { AccountRepository } from '../db/repositories/account.repository';
 import type { AuthTokenRepository } from '../db/repositories/auth-token.repository';
+import type { WalletHistoryRepository } from '../db/repositories/wallet-history.repository';
+import type { ActivityLog } from './activity.service';
 import type { DomainEvents } from '../events/domain-events';
 import { badUserInput, emailTaken, registrationClosed, wrongCredentials } from '../errors';
 import type { Clock } from '../lib/clock';
@@ -56,6 +58,8 @@ export class AccountService {
     private readonly wallets: WalletService,
     /** Keys the decoy seeds; stable across restarts and instances. */
     private readonly serverSecret: string,
+    private readonly walletHistory: WalletHistoryRepository,
+    private readonly activity: ActivityLog,
   ) {}
 
   async register(input: RegisterData, ip: string): Promise<{ verified: boolean }> {
@@ -85,6 +89,7 @@ export class AccountService {
       await this.answerTakenEmail(emailNormalized);
       return { verified: false };
     }
+    await this.activity.record(accountId, 'REGISTERED', { ip });
     if (!verified) await this.verification.issueAndSend(accountId, input.email);
     return { verified };
   }
@@ -140,11 +145,14 @@ export class AccountService {
       if (!(await accounts.lockIfPasswordHash(m, account.id, account.passwordHash))) throw wrongCredentials();
       // The wallet first: on a conflict nothing has been written, and the transaction ends with nothing changed.
       const swapped = input.wallet
-        ? await this.wallets.write(m, account.id, input.wallet, now, 'reencryption')
+        ? await this.wallets.write(m, account.id, input.wallet, now, 'reencryption', { deviceId: null, ip })
         : await this.wallets.expectNone(m, account.id);
       if (swapped.kind === 'conflict') return swapped;
+      // Earlier contents were encrypted under the old keys; their headers stay.
+      if (input.wallet) await this.walletHistory.dropContentBefore(m, account.id, input.wallet.sequence);
       await accounts.updateCredentials(m, account.id, passwordHash, input.clientSaltSeed.toLowerCase());
       await tokens.deleteAllForAccount(m, account.id);
+      await this.activity.recordIn(m, account.id, 'PASSWORD_CHANGED', { ip });
       return swapped;
     });
     if (outcome.kind === 'conflict') return outcome;
@@ -154,7 +162,11 @@ export class AccountService {
     return outcome;
   }
 
-  /** Deletes the account, its wallet and its tokens for good, once the password is confirmed. */
+  /**
+   * Deletes the account, its wallet and its tokens for good, once the password
+   * is confirmed; its history, security log and known devices go with it (the
+   * database cascades the delete to them).
+   */
   async deleteAccount(session: AuthSession, password: string, ip: string): Promise<boolean> {
     const { db, accounts, tokens, events, limits } = this;
     await limits.consume('deleteAccountPerIp', ip);

@@ -1,11 +1,13 @@
 import type { EntityManager } from 'typeorm';
-import type { Database } from '../db/database';
+import { isDeadlock, type Database } from '../db/database';
 import type { WalletRepository } from '../db/repositories/wallet.repository';
 import type { DomainEvents } from '../events/domain-events';
 import type { WalletUpdatedEvent } from '../events/topics';
 import type { WalletUpdateFeed } from '../events/wallet-updates';
 import { payloadTooLarge } from '../errors';
 import type { Clock } from '../lib/clock';
+import type { AuthSession } from './session';
+import type { StateWriter, WalletCommit } from './wallet-commit';
 import type { WalletState, WalletUpload, WalletWriteOutcome } from './wallet-state';
 
 /** The result of one wallet write, as the wallet-write metric counts it: stored, already current, or refused. */
@@ -32,6 +34,7 @@ export class WalletService {
   constructor(
     private readonly db: Database,
     private readonly wallets: WalletRepository,
+    private readonly commit: WalletCommit,
     private readonly clock: Clock,
     private readonly events: DomainEvents,
     private readonly feed: WalletUpdateFeed,
@@ -54,22 +57,31 @@ export class WalletService {
     if (Buffer.byteLength(upload.encryptedWallet, 'utf8') > this.maxWalletBytes) throw payloadTooLarge(this.maxWalletBytes);
   }
 
-  async update(accountId: number, upload: WalletUpload): Promise<WalletWriteOutcome> {
+  async update(session: Pick<AuthSession, 'accountId' | 'deviceId'>, upload: WalletUpload, ip?: string): Promise<WalletWriteOutcome> {
     this.assertWithinSizeLimit(upload);
+    const { accountId, deviceId } = session;
     const now = this.clock.now();
-    const written = await this.db.run((m) => this.write(m, accountId, upload, now, 'upload'));
+    const written = await this.db
+      .transaction((m) => this.write(m, accountId, upload, now, 'upload', { deviceId, ip }))
+      // MySQL may pick this write as a deadlock's victim (a concurrent password change locks the
+      // account, then the wallet): it was rolled back whole, so it is answered as the write it lost.
+      .catch((error: unknown) => {
+        if (!isDeadlock(error)) throw error;
+        return this.db.run((m) => this.lost(m, accountId, upload, 'upload'));
+      });
     if (written.result === 'success') this.events.walletUpdated(accountId, upload.sequence);
     return written;
   }
 
   /**
-   * The wallet write rule, the one place that writes a wallet: a compare-and-set
-   * at exactly the stored sequence + 1, decided by the database (see
-   * WalletRepository.compareAndSet); when it does not land, the latest state
-   * decides between a retry of the current state (uploads only) and a conflict
-   * that carries it. Runs on `m`, so inside the caller's transaction when there is
-   * one: the write commits or rolls back with the rest. Counts every result for
-   * the metric; announcing a stored write is the caller's, after its commit.
+   * The wallet write rule, the one way a wallet is written: a compare-and-set at
+   * exactly the stored sequence + 1, decided by the database (see
+   * WalletRepository.compareAndSet) and, when it lands, recorded in the history
+   * (WalletCommit); when it does not land, the latest state decides between a
+   * retry of the current state (uploads only) and a conflict that carries it.
+   * Runs on `m`, inside the caller's transaction: the write commits or rolls
+   * back with the rest. Counts every result for the metric; announcing a stored
+   * write is the caller's, after its commit.
    */
   async write(
     m: EntityManager,
@@ -77,14 +89,25 @@ export class WalletService {
     upload: WalletUpload,
     now: Date,
     kind: WalletWriteKind,
+    writer: StateWriter,
   ): Promise<WalletWriteOutcome & { result: WalletWriteResult }> {
     const state = walletState(upload, now);
     // A re-encryption never creates the wallet: sequence 1 would be an insert.
-    const landed = kind === 'reencryption' && state.sequence === 1 ? false : await this.wallets.compareAndSet(m, accountId, state);
-    const latest = landed ? state : await this.wallets.find(m, accountId);
-    const result: WalletWriteResult = landed ? 'success' : kind === 'upload' && latest && isSameState(latest, upload) ? 'retry' : 'conflict';
-    this.observeWrite(result);
-    return result === 'conflict' ? { kind: 'conflict', latest, result } : { kind: 'success', wallet: latest, result };
+    const landed = kind === 'reencryption' && state.sequence === 1 ? false : await this.commit.commit(m, accountId, state, writer);
+    if (!landed) return this.lost(m, accountId, upload, kind);
+    this.observeWrite('success');
+    return { kind: 'success', wallet: state, result: 'success' };
+  }
+
+  /** A write that did not land: a retry when the current state is the one sent (uploads only), else a conflict with it. */
+  private async lost(m: EntityManager, accountId: number, upload: WalletUpload, kind: WalletWriteKind): Promise<WalletWriteOutcome & { result: WalletWriteResult }> {
+    const latest = await this.wallets.find(m, accountId);
+    if (kind === 'upload' && latest && isSameState(latest, upload)) {
+      this.observeWrite('retry');
+      return { kind: 'success', wallet: latest, result: 'retry' };
+    }
+    this.observeWrite('conflict');
+    return { kind: 'conflict', latest, result: 'conflict' };
   }
 
   /** A password change that carries no wallet: right only while the account has none (else the client has not seen it). */
