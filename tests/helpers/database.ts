@@ -3,6 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { rmSync } from 'node:fs';
 import mysql from 'mysql2/promise';
+import { loadConfig } from '../../src/config';
+import { openDatabase } from '../../src/db/data-source';
+import type { Database } from '../../src/db/database';
 
 /**
  * Each test file gets a database of its own: a temporary SQLite file, or, when
@@ -57,6 +60,23 @@ export async function createTestDatabase(serverUrl = process.env.DATABASE_URL): 
       });
       await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
       await conn.end();
+    },
+  };
+}
+
+/**
+ * A migrated database of this test's own, opened as the server opens it, for
+ * tests below HTTP (repositories, services). `close()` closes and drops it.
+ */
+export async function openTestDatabase(): Promise<{ db: Database; dialect: 'sqlite' | 'mysql'; close(): Promise<void> }> {
+  const testDb = await createTestDatabase();
+  const db = await openDatabase(loadConfig({ DATABASE_URL: testDb.url }).database);
+  return {
+    db,
+    dialect: testDb.dialect,
+    async close() {
+      await db.close();
+      await testDb.drop();
     },
   };
 }
