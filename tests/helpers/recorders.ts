@@ -10,3 +10,8 @@ export class RecordedEvents implements DomainEvents {
     this.log.push(['tokensRevoked', accountId, deviceId]);
   }
 }
+
+/** For a reportError collaborator: a failure nobody awaits fails the test instead of vanishing. */
+export const rethrow = (error: unknown): never => {
+  throw error;
+};

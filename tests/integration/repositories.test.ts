@@ -1,8 +1,7 @@
 import { AccountRepository } from '../../src/db/repositories/account.repository';
 import { AuthTokenRepository } from '../../src/db/repositories/auth-token.repository';
 import { WalletRepository } from '../../src/db/repositories/wallet.repository';
-import type { Database } from '../../src/db/database';
-import { openTestDatabase, testDialect } from '../helpers/database';
+import { insertAccount, testDialect, useTestDatabase } from '../helpers/database';
 
 /**
  * The repositories against the real database of this pass (SQLite, or MariaDB
@@ -10,27 +9,12 @@ import { openTestDatabase, testDialect } from '../helpers/database';
  * service. Times are whole milliseconds, which both dialects keep.
  */
 describe(`repositories on ${testDialect()}`, () => {
-  let database: Awaited<ReturnType<typeof openTestDatabase>>;
-  let db: Database;
+  const database = useTestDatabase();
   const accounts = new AccountRepository();
   const tokens = new AuthTokenRepository();
   const wallets = new WalletRepository();
   const at = (iso: string) => new Date(iso);
-  let serial = 0;
-
-  beforeAll(async () => {
-    database = await openTestDatabase();
-    db = database.db;
-  });
-  afterAll(() => database.close());
-
-  async function newAccount(passwordHash = 'hash-1'): Promise<number> {
-    serial += 1;
-    const email = `repo-${serial}@example.com`;
-    return db.run((m) =>
-      accounts.insert(m, { email, emailNormalized: email, passwordHash, clientSaltSeed: 'ab'.repeat(32), verified: true, createdAt: at('2026-01-01T00:00:00Z') }),
-    );
-  }
+  const newAccount = async (passwordHash = 'hash-1') => (await insertAccount(database.db, { passwordHash })).id;
   const state = (sequence: number, tag = 'a') => ({
     encryptedWallet: `wallet-${sequence}-${tag}`,
     hmac: `hmac-${sequence}-${tag}`,
@@ -41,8 +25,8 @@ describe(`repositories on ${testDialect()}`, () => {
   describe('WalletRepository.compareAndSet', () => {
     it('when the account has no wallet, then sequence 1 is inserted and read back exactly', async () => {
       const id = await newAccount();
-      expect(await db.run((m) => wallets.compareAndSet(m, id, state(1)))).toBe(true);
-      expect(await db.run((m) => wallets.find(m, id))).toEqual({ accountId: id, ...state(1) });
+      expect(await database.db.run((m) => wallets.compareAndSet(m, id, state(1)))).toBe(true);
+      expect(await database.db.run((m) => wallets.find(m, id))).toEqual({ accountId: id, ...state(1) });
     });
 
     it.each([
@@ -51,36 +35,36 @@ describe(`repositories on ${testDialect()}`, () => {
       ['a sequence that skips one', 4],
     ])('when the wallet is at 2 and %s is written, then nothing is written', async (_name, sequence) => {
       const id = await newAccount();
-      await db.run((m) => wallets.compareAndSet(m, id, state(1)));
-      await db.run((m) => wallets.compareAndSet(m, id, state(2)));
-      expect(await db.run((m) => wallets.compareAndSet(m, id, state(sequence, 'late')))).toBe(false);
-      expect(await db.run((m) => wallets.find(m, id))).toEqual({ accountId: id, ...state(2) });
+      await database.db.run((m) => wallets.compareAndSet(m, id, state(1)));
+      await database.db.run((m) => wallets.compareAndSet(m, id, state(2)));
+      expect(await database.db.run((m) => wallets.compareAndSet(m, id, state(sequence, 'late')))).toBe(false);
+      expect(await database.db.run((m) => wallets.find(m, id))).toEqual({ accountId: id, ...state(2) });
     });
 
     it('when a wallet does not exist, then a sequence above 1 is not written', async () => {
       const id = await newAccount();
-      expect(await db.run((m) => wallets.compareAndSet(m, id, state(2)))).toBe(false);
-      expect(await db.run((m) => wallets.find(m, id))).toBeNull();
+      expect(await database.db.run((m) => wallets.compareAndSet(m, id, state(2)))).toBe(false);
+      expect(await database.db.run((m) => wallets.find(m, id))).toBeNull();
     });
 
     it('when many writes of the same next sequence run at once, then exactly one lands', async () => {
       const id = await newAccount();
-      await db.run((m) => wallets.compareAndSet(m, id, state(1)));
-      const landed = await Promise.all(Array.from({ length: 12 }, (_, i) => db.run((m) => wallets.compareAndSet(m, id, state(2, `racer-${i}`)))));
+      await database.db.run((m) => wallets.compareAndSet(m, id, state(1)));
+      const landed = await Promise.all(Array.from({ length: 12 }, (_, i) => database.db.run((m) => wallets.compareAndSet(m, id, state(2, `racer-${i}`)))));
       expect(landed.filter(Boolean)).toHaveLength(1);
       const winner = landed.indexOf(true);
-      expect(await db.run((m) => wallets.find(m, id))).toMatchObject({ sequence: 2, encryptedWallet: `wallet-2-racer-${winner}` });
+      expect(await database.db.run((m) => wallets.find(m, id))).toMatchObject({ sequence: 2, encryptedWallet: `wallet-2-racer-${winner}` });
     });
 
     it('when the write runs in a transaction that rolls back, then it is undone', async () => {
       const id = await newAccount();
       await expect(
-        db.transaction(async (m) => {
+        database.db.transaction(async (m) => {
           await wallets.compareAndSet(m, id, state(1));
           throw new Error('a later step failed');
         }),
       ).rejects.toThrow('a later step failed');
-      expect(await db.run((m) => wallets.find(m, id))).toBeNull();
+      expect(await database.db.run((m) => wallets.find(m, id))).toBeNull();
     });
   });
 
@@ -93,7 +77,7 @@ describe(`repositories on ${testDialect()}`, () => {
       const id = await newAccount();
       const tokenHash = `hash-${id}`;
       if (withToken) {
-        await db.run((m) =>
+        await database.db.run((m) =>
           tokens.upsertForDevice(m, {
             accountId: id,
             deviceId: 'phone',
@@ -104,8 +88,8 @@ describe(`repositories on ${testDialect()}`, () => {
           }),
         );
       }
-      if (withWallet) await db.run((m) => wallets.compareAndSet(m, id, state(1)));
-      const found = await db.run((m) => wallets.findWithToken(m, tokenHash));
+      if (withWallet) await database.db.run((m) => wallets.compareAndSet(m, id, state(1)));
+      const found = await database.db.run((m) => wallets.findWithToken(m, tokenHash));
       if (expected === null) return expect(found).toBeNull();
       expect(found!.token).toMatchObject({ accountId: id, deviceId: 'phone', expiresAt: at('2026-01-15T00:00:00Z') });
       expect(found!.wallet).toEqual(expected === 'wallet' ? { accountId: id, ...state(1) } : null);
@@ -124,39 +108,39 @@ describe(`repositories on ${testDialect()}`, () => {
 
     it("when a device logs in again, then its new token replaces the old one and the other devices' stay", async () => {
       const id = await newAccount();
-      await db.run((m) => tokens.upsertForDevice(m, token(id, 'phone', `old-${id}`)));
-      await db.run((m) => tokens.upsertForDevice(m, token(id, 'laptop', `laptop-${id}`)));
-      await db.run((m) => tokens.upsertForDevice(m, token(id, 'phone', `new-${id}`)));
-      expect(await db.run((m) => tokens.findByHash(m, `old-${id}`))).toBeNull();
-      expect(await db.run((m) => tokens.findByHash(m, `new-${id}`))).toMatchObject({ accountId: id, deviceId: 'phone' });
-      expect((await db.run((m) => tokens.listForAccount(m, id))).map((t) => t.deviceId).sort()).toEqual(['laptop', 'phone']);
+      await database.db.run((m) => tokens.upsertForDevice(m, token(id, 'phone', `old-${id}`)));
+      await database.db.run((m) => tokens.upsertForDevice(m, token(id, 'laptop', `laptop-${id}`)));
+      await database.db.run((m) => tokens.upsertForDevice(m, token(id, 'phone', `new-${id}`)));
+      expect(await database.db.run((m) => tokens.findByHash(m, `old-${id}`))).toBeNull();
+      expect(await database.db.run((m) => tokens.findByHash(m, `new-${id}`))).toMatchObject({ accountId: id, deviceId: 'phone' });
+      expect((await database.db.run((m) => tokens.listForAccount(m, id))).map((t) => t.deviceId).sort()).toEqual(['laptop', 'phone']);
     });
 
     it('when tokens are purged at a time, then exactly those expired by then are gone', async () => {
       const id = await newAccount();
-      await db.run((m) => tokens.upsertForDevice(m, token(id, 'expired', `expired-${id}`, at('2020-01-01T00:00:00Z'))));
-      await db.run((m) => tokens.upsertForDevice(m, token(id, 'live', `live-${id}`, at('2030-01-01T00:00:00Z'))));
-      expect(await db.run((m) => tokens.purgeExpired(m, at('2026-01-01T00:00:00Z')))).toBeGreaterThanOrEqual(1);
-      expect((await db.run((m) => tokens.listForAccount(m, id))).map((t) => t.deviceId)).toEqual(['live']);
+      await database.db.run((m) => tokens.upsertForDevice(m, token(id, 'expired', `expired-${id}`, at('2020-01-01T00:00:00Z'))));
+      await database.db.run((m) => tokens.upsertForDevice(m, token(id, 'live', `live-${id}`, at('2030-01-01T00:00:00Z'))));
+      expect(await database.db.run((m) => tokens.purgeExpired(m, at('2026-01-01T00:00:00Z')))).toBeGreaterThanOrEqual(1);
+      expect((await database.db.run((m) => tokens.listForAccount(m, id))).map((t) => t.deviceId)).toEqual(['live']);
     });
 
     it("when one device's token is deleted, then only that device is signed out", async () => {
       const id = await newAccount();
-      await db.run((m) => tokens.upsertForDevice(m, token(id, 'phone', `phone-${id}`)));
-      await db.run((m) => tokens.upsertForDevice(m, token(id, 'laptop', `laptop2-${id}`)));
-      expect(await db.run((m) => tokens.deleteForDevice(m, id, 'phone'))).toBe(true);
-      expect(await db.run((m) => tokens.deleteForDevice(m, id, 'phone'))).toBe(false);
-      expect((await db.run((m) => tokens.listForAccount(m, id))).map((t) => t.deviceId)).toEqual(['laptop']);
+      await database.db.run((m) => tokens.upsertForDevice(m, token(id, 'phone', `phone-${id}`)));
+      await database.db.run((m) => tokens.upsertForDevice(m, token(id, 'laptop', `laptop2-${id}`)));
+      expect(await database.db.run((m) => tokens.deleteForDevice(m, id, 'phone'))).toBe(true);
+      expect(await database.db.run((m) => tokens.deleteForDevice(m, id, 'phone'))).toBe(false);
+      expect((await database.db.run((m) => tokens.listForAccount(m, id))).map((t) => t.deviceId)).toEqual(['laptop']);
     });
   });
 
   describe('AccountRepository.lockIfPasswordHash', () => {
     it('when the hash is still the one read, then true; after the credentials change, then false', async () => {
       const id = await newAccount('hash-before');
-      expect(await db.transaction((m) => accounts.lockIfPasswordHash(m, id, 'hash-before'))).toBe(true);
-      await db.run((m) => accounts.updateCredentials(m, id, 'hash-after', 'cd'.repeat(32)));
-      expect(await db.transaction((m) => accounts.lockIfPasswordHash(m, id, 'hash-before'))).toBe(false);
-      expect(await db.run((m) => accounts.findById(m, id))).toMatchObject({ passwordHash: 'hash-after', clientSaltSeed: 'cd'.repeat(32) });
+      expect(await database.db.transaction((m) => accounts.lockIfPasswordHash(m, id, 'hash-before'))).toBe(true);
+      await database.db.run((m) => accounts.updateCredentials(m, id, 'hash-after', 'cd'.repeat(32)));
+      expect(await database.db.transaction((m) => accounts.lockIfPasswordHash(m, id, 'hash-before'))).toBe(false);
+      expect(await database.db.run((m) => accounts.findById(m, id))).toMatchObject({ passwordHash: 'hash-after', clientSaltSeed: 'cd'.repeat(32) });
     });
   });
 });

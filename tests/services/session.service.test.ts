@@ -1,4 +1,3 @@
-import type { Database } from '../../src/db/database';
 import { AccountEventRepository } from '../../src/db/repositories/account-event.repository';
 import { AccountRepository } from '../../src/db/repositories/account.repository';
 import { KnownDeviceRepository } from '../../src/db/repositories/known-device.repository';
@@ -16,34 +15,24 @@ import { CredentialsService } from '../../src/services/credentials.service';
 import { SessionService } from '../../src/services/session.service';
 import { TEST_ENV } from '../helpers/app';
 import { ManualClock } from '../helpers/clock';
-import { openTestDatabase, testDialect } from '../helpers/database';
-import { RecordedEvents } from '../helpers/recorders';
+import { insertAccount, testDialect, useTestDatabase } from '../helpers/database';
+import { RecordedEvents, rethrow } from '../helpers/recorders';
 
 /** Tokens and sessions with a clock the test moves: expiry, the lastUsedAt refresh, revocation events. */
 describe(`SessionService on ${testDialect()}`, () => {
   const config = loadConfig(TEST_ENV);
   const TTL_DAYS = 14;
-  let database: Awaited<ReturnType<typeof openTestDatabase>>;
-  let db: Database;
+  const database = useTestDatabase();
   const clock = new ManualClock(new Date('2026-03-01T08:00:00.000Z'));
   const accounts = new AccountRepository();
   const tokens = new AuthTokenRepository();
   const hasher = new PasswordHasher(config.passwordHashing);
   let events: RecordedEvents;
   let sessions: SessionService;
-  let serial = 0;
-
-  beforeAll(async () => {
-    database = await openTestDatabase();
-    db = database.db;
-  });
-  afterAll(() => database.close());
   beforeEach(() => {
+    const { db } = database;
     events = new RecordedEvents();
     const limits = new RateLimits(config.rateLimitBudgets, false);
-    const rethrow = (error: unknown) => {
-      throw error;
-    };
     const activity = new ActivityLog(db, new AccountEventRepository(), clock, 90, rethrow);
     const credentials = new CredentialsService(db, accounts, hasher, limits, activity);
     sessions = new SessionService(
@@ -63,18 +52,7 @@ describe(`SessionService on ${testDialect()}`, () => {
   });
 
   async function newAccount(password = 'correct horse', verified = true) {
-    serial += 1;
-    const email = `Session-${serial}@Example.com`;
-    const id = await db.run(async (m) =>
-      accounts.insert(m, {
-        email,
-        emailNormalized: email.toLowerCase(),
-        passwordHash: await hasher.hash(password),
-        clientSaltSeed: 'ab'.repeat(32),
-        verified,
-        createdAt: clock.now(),
-      }),
-    );
+    const { id, email } = await insertAccount(database.db, { email: `Session-${Math.random().toString(36).slice(2)}@Example.com`, passwordHash: await hasher.hash(password), verified });
     return { id, email, password };
   }
 

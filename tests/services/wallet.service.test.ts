@@ -1,6 +1,4 @@
-import type { Database } from '../../src/db/database';
 import { AccountEventRepository } from '../../src/db/repositories/account-event.repository';
-import { AccountRepository } from '../../src/db/repositories/account.repository';
 import { WalletHistoryRepository } from '../../src/db/repositories/wallet-history.repository';
 import { WalletRepository } from '../../src/db/repositories/wallet.repository';
 import { inProcessTransport } from '../../src/events/transport';
@@ -10,8 +8,8 @@ import { ActivityLog } from '../../src/services/activity.service';
 import { WalletCommit } from '../../src/services/wallet-commit';
 import { WalletService, type WalletWriteKind, type WalletWriteResult } from '../../src/services/wallet.service';
 import { ManualClock } from '../helpers/clock';
-import { openTestDatabase, testDialect } from '../helpers/database';
-import { RecordedEvents } from '../helpers/recorders';
+import { insertAccount, testDialect, useTestDatabase } from '../helpers/database';
+import { RecordedEvents, rethrow } from '../helpers/recorders';
 
 /**
  * The sequence rule in WalletService, on the real database of this pass, with a
@@ -19,29 +17,19 @@ import { RecordedEvents } from '../helpers/recorders';
  * what the wallet-write metric is told.
  */
 describe(`WalletService on ${testDialect()}`, () => {
-  let database: Awaited<ReturnType<typeof openTestDatabase>>;
-  let db: Database;
+  const database = useTestDatabase();
   const clock = new ManualClock(new Date('2026-03-01T08:00:00.000Z'));
   const transport = inProcessTransport();
   let events: RecordedEvents;
   let writes: WalletWriteResult[];
   let wallets: WalletService;
   const MAX_WALLET_BYTES = 64;
-  let serial = 0;
-
-  beforeAll(async () => {
-    database = await openTestDatabase();
-    db = database.db;
-  });
-  afterAll(() => database.close());
   beforeEach(() => {
+    const { db } = database;
     events = new RecordedEvents();
     writes = [];
     const rows = new WalletRepository();
     const history = new WalletHistoryRepository();
-    const rethrow = (error: unknown) => {
-      throw error;
-    };
     const commit = new WalletCommit(rows, history, new ActivityLog(db, new AccountEventRepository(), clock, 90, rethrow), 10);
     wallets = new WalletService(
       db,
@@ -55,13 +43,7 @@ describe(`WalletService on ${testDialect()}`, () => {
     );
   });
 
-  async function newAccount(): Promise<number> {
-    serial += 1;
-    const email = `wallet-service-${serial}@example.com`;
-    return db.run((m) =>
-      new AccountRepository().insert(m, { email, emailNormalized: email, passwordHash: 'x', clientSaltSeed: 'ab'.repeat(32), verified: true, createdAt: clock.now() }),
-    );
-  }
+  const newAccount = async () => (await insertAccount(database.db)).id;
   const phone = (accountId: number) => ({ accountId, deviceId: 'phone' });
   const upload = (sequence: number, tag = 'a') => ({ encryptedWallet: `w${sequence}${tag}`, sequence, hmac: `h${sequence}${tag}` });
 
@@ -128,7 +110,7 @@ describe(`WalletService on ${testDialect()}`, () => {
       const id = await newAccount();
       if (existing) await wallets.update(phone(id), upload(existing));
       writes = [];
-      const written = await db.transaction((m) => wallets.write(m, id, state, clock.now(), kind, { deviceId: 'phone' }));
+      const written = await database.db.transaction((m) => wallets.write(m, id, state, clock.now(), kind, { deviceId: 'phone' }));
       expect(written.result).toBe(expected);
       expect(written.kind).toBe(expected === 'conflict' ? 'conflict' : 'success');
       expect(writes).toEqual([expected]);
@@ -141,7 +123,7 @@ describe(`WalletService on ${testDialect()}`, () => {
       const id = await newAccount();
       await wallets.update(phone(id), upload(1));
       await expect(
-        db.transaction(async (m) => {
+        database.db.transaction(async (m) => {
           const written = await wallets.write(m, id, upload(2), clock.now(), 'reencryption', { deviceId: null });
           expect(written.result).toBe('success');
           throw new Error('a later step of the transaction failed');
