@@ -9,6 +9,7 @@ import { AuthTokenRepository } from './db/repositories/auth-token.repository';
 import { ServerSettingRepository } from './db/repositories/server-setting.repository';
 import { VerificationTokenRepository } from './db/repositories/verification-token.repository';
 import { WalletRepository } from './db/repositories/wallet.repository';
+import { WhitelistRepository } from './db/repositories/whitelist.repository';
 import { WalletHistoryRepository } from './db/repositories/wallet-history.repository';
 import { AccountEventRepository } from './db/repositories/account-event.repository';
 import { KnownDeviceRepository } from './db/repositories/known-device.repository';
@@ -44,6 +45,7 @@ export interface Repositories {
   walletHistory: WalletHistoryRepository;
   accountEvents: AccountEventRepository;
   knownDevices: KnownDeviceRepository;
+  whitelist: WhitelistRepository;
 }
 
 /** What a test or the entry point may swap: every collaborator that does I/O. */
@@ -97,80 +99,18 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
   const clock = overrides.clock ?? systemClock;
   const reportError = (error: unknown, what: string) => logger.error({ err: error }, `failed while ${what}`);
 
-  const hasher =
-    overrides.hasher ?? new PasswordHasher(config.passwordHashing, (seconds, kind) => metrics.argon2Duration.observe({ kind }, seconds));
-  const repositories: Repositories = {
-    accounts: overrides.repositories?.accounts ?? new AccountRepository(),
-    tokens: overrides.repositories?.tokens ?? new AuthTokenRepository(),
-    wallets: overrides.repositories?.wallets ?? new WalletRepository(),
-    verificationTokens: overrides.repositories?.verificationTokens ?? new VerificationTokenRepository(),
-    walletHistory: overrides.repositories?.walletHistory ?? new WalletHistoryRepository(),
-    accountEvents: overrides.repositories?.accountEvents ?? new AccountEventRepository(),
-    knownDevices: overrides.repositories?.knownDevices ?? new KnownDeviceRepository(),
-  };
-  const limits = new RateLimits(config.rateLimitBudgets, config.rateLimits, redis && { client: redis, prefix: config.redisChannelPrefix });
-  const serverSecret = config.serverSecret ?? (await db.run((m) => new ServerSettingRepository().getOrCreate(m, 'server_secret', randomHex(32))));
-
-  const activity = new ActivityLog(db, repositories.accountEvents, clock, config.activityRetentionDays, reportError);
-  const history = new WalletHistoryService(db, repositories.walletHistory, config.walletVersionsKept);
-  const commit = new WalletCommit(repositories.wallets, repositories.walletHistory, activity, config.walletVersionsKept);
-  const credentials = new CredentialsService(db, repositories.accounts, hasher, limits, activity);
-  const verification = new VerificationService(
-    config,
-    db,
-    repositories.verificationTokens,
-    repositories.accounts,
-    limits,
+  const services = await createServices(config, db, {
     clock,
     mailer,
+    events,
+    transport,
     reportError,
-    activity,
-  );
-  const feed = new WalletUpdateFeed(transport, reportError, {
-    started: () => metrics.activeSubscriptions.inc(),
-    ended: () => metrics.activeSubscriptions.dec(),
+    metrics,
+    redis,
+    hasher: overrides.hasher,
+    repositories: overrides.repositories,
   });
-  const wallets = new WalletService(
-    db,
-    repositories.wallets,
-    commit,
-    clock,
-    events,
-    feed,
-    (result) => metrics.walletWrites.inc({ result }),
-    config.maxWalletBytes,
-  );
-  const sessions = new SessionService(
-    db,
-    repositories.accounts,
-    repositories.tokens,
-    repositories.wallets,
-    credentials,
-    limits,
-    clock,
-    events,
-    config.tokenTtlDays,
-    repositories.knownDevices,
-    activity,
-    new NewDeviceNotices(mailer, mailer !== noMailer, reportError),
-  );
-  const accounts = new AccountService(
-    config,
-    db,
-    repositories.accounts,
-    repositories.tokens,
-    credentials,
-    hasher,
-    limits,
-    clock,
-    events,
-    verification,
-    wallets,
-    serverSecret,
-    repositories.walletHistory,
-    activity,
-  );
-  const services = { accounts, sessions, wallets, verification, history, activity };
+  const { sessions, wallets, verification, activity, history } = services;
 
   const schema = await createSchema({ config, ...services });
   const http = await createHttpServer({
@@ -235,6 +175,105 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
       await db.close();
     },
   };
+}
+
+export interface ServiceWiring {
+  clock: Clock;
+  mailer: Mailer;
+  events: DomainEvents;
+  /** Where the walletUpdated subscriptions listen (the one `events` publishes to). */
+  transport: EventTransport;
+  reportError: (error: unknown, what: string) => void;
+  metrics: Metrics;
+  /** Shared rate-limit counters; per-process without it. */
+  redis?: Redis;
+  hasher?: PasswordHasher;
+  repositories?: Partial<Repositories>;
+}
+
+/** The services, each given its collaborators by name: the server and the admin command wire them the same way. */
+export async function createServices(
+  config: Readonly<Config>,
+  db: Database,
+  wiring: ServiceWiring,
+): Promise<App['services'] & { repositories: Repositories }> {
+  const { clock, mailer, events, transport, reportError, metrics, redis } = wiring;
+  const hasher =
+    wiring.hasher ?? new PasswordHasher(config.passwordHashing, (seconds, kind) => metrics.argon2Duration.observe({ kind }, seconds));
+  const repositories: Repositories = {
+    accounts: wiring.repositories?.accounts ?? new AccountRepository(),
+    tokens: wiring.repositories?.tokens ?? new AuthTokenRepository(),
+    wallets: wiring.repositories?.wallets ?? new WalletRepository(),
+    verificationTokens: wiring.repositories?.verificationTokens ?? new VerificationTokenRepository(),
+    walletHistory: wiring.repositories?.walletHistory ?? new WalletHistoryRepository(),
+    accountEvents: wiring.repositories?.accountEvents ?? new AccountEventRepository(),
+    knownDevices: wiring.repositories?.knownDevices ?? new KnownDeviceRepository(),
+    whitelist: wiring.repositories?.whitelist ?? new WhitelistRepository(),
+  };
+  const limits = new RateLimits(config.rateLimitBudgets, config.rateLimits, redis && { client: redis, prefix: config.redisChannelPrefix });
+  const serverSecret = config.serverSecret ?? (await db.run((m) => new ServerSettingRepository().getOrCreate(m, 'server_secret', randomHex(32))));
+
+  const activity = new ActivityLog(db, repositories.accountEvents, clock, config.activityRetentionDays, reportError);
+  const history = new WalletHistoryService(db, repositories.walletHistory, config.walletVersionsKept);
+  const commit = new WalletCommit(repositories.wallets, repositories.walletHistory, activity, config.walletVersionsKept);
+  const credentials = new CredentialsService(db, repositories.accounts, hasher, limits, activity);
+  const verification = new VerificationService(
+    config,
+    db,
+    repositories.verificationTokens,
+    repositories.accounts,
+    limits,
+    clock,
+    mailer,
+    reportError,
+    activity,
+  );
+  const feed = new WalletUpdateFeed(transport, reportError, {
+    started: () => metrics.activeSubscriptions.inc(),
+    ended: () => metrics.activeSubscriptions.dec(),
+  });
+  const wallets = new WalletService(
+    db,
+    repositories.wallets,
+    commit,
+    clock,
+    events,
+    feed,
+    (result) => metrics.walletWrites.inc({ result }),
+    config.maxWalletBytes,
+  );
+  const sessions = new SessionService(
+    db,
+    repositories.accounts,
+    repositories.tokens,
+    repositories.wallets,
+    credentials,
+    limits,
+    clock,
+    events,
+    config.tokenTtlDays,
+    repositories.knownDevices,
+    activity,
+    new NewDeviceNotices(mailer, mailer !== noMailer, reportError),
+  );
+  const accounts = new AccountService(
+    config,
+    db,
+    repositories.accounts,
+    repositories.tokens,
+    credentials,
+    hasher,
+    limits,
+    clock,
+    events,
+    verification,
+    wallets,
+    serverSecret,
+    repositories.walletHistory,
+    activity,
+    repositories.whitelist,
+  );
+  return { accounts, sessions, wallets, verification, history, activity, repositories };
 }
 
 /**

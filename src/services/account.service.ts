@@ -2,6 +2,7 @@ import type { Config } from '../config';
 import { isDuplicateKey, type Database } from '../db/database';
 import type { AccountRepository } from '../db/repositories/account.repository';
 import type { AuthTokenRepository } from '../db/repositories/auth-token.repository';
+import type { WhitelistRepository } from '../db/repositories/whitelist.repository';
 import type { WalletHistoryRepository } from '../db/repositories/wallet-history.repository';
 import type { ActivityLog } from './activity.service';
 import type { DomainEvents } from '../events/domain-events';
@@ -60,6 +61,8 @@ export class AccountService {
     private readonly serverSecret: string,
     private readonly walletHistory: WalletHistoryRepository,
     private readonly activity: ActivityLog,
+    /** The operator's list (wallet-sync-admin whitelist), read at every registration beside ACCOUNT_WHITELIST. */
+    private readonly whitelist: WhitelistRepository,
   ) {}
 
   async register(input: RegisterData, ip: string): Promise<{ verified: boolean }> {
@@ -67,7 +70,7 @@ export class AccountService {
     await limits.consume('registerPerIp', ip);
     const emailNormalized = normalizeEmail(input.email);
     const mode = config.accountVerificationMode;
-    if (mode === 'Whitelist' && !config.accountWhitelist.has(emailNormalized)) throw registrationClosed();
+    if (mode === 'Whitelist' && !(await this.whitelisted(emailNormalized))) throw registrationClosed();
     // Hashed before the email is looked up, so a taken email costs the same time as a new one.
     const passwordHash = await hasher.hash(input.password);
     const verified = mode !== 'EmailVerify';
@@ -162,23 +165,38 @@ export class AccountService {
     return outcome;
   }
 
+  /** In ACCOUNT_WHITELIST, or put on the list in the database (which every instance reads, so a change counts at once). */
+  private async whitelisted(emailNormalized: string): Promise<boolean> {
+    return this.config.accountWhitelist.has(emailNormalized) || (await this.db.run((m) => this.whitelist.contains(m, emailNormalized)));
+  }
+
   /**
    * Deletes the account, its wallet and its tokens for good, once the password
    * is confirmed; its history, security log and known devices go with it (the
    * database cascades the delete to them).
    */
   async deleteAccount(session: AuthSession, password: string, ip: string): Promise<boolean> {
-    const { db, accounts, tokens, events, limits } = this;
+    const { db, accounts, limits } = this;
     await limits.consume('deleteAccountPerIp', ip);
     const account = await db.run((m) => accounts.findById(m, session.accountId));
     if (!account) throw wrongCredentials();
     await this.credentials.assertMayTry(account.emailNormalized, ip);
     await this.credentials.check(account, password, ip);
+    return this.deleteById(account.id);
+  }
+
+  /**
+   * The account, its wallet and its tokens go in one transaction, and every live
+   * connection of the account is told. Without a password: the API reaches it
+   * only through deleteAccount, the operator through wallet-sync-admin.
+   */
+  async deleteById(accountId: number): Promise<boolean> {
+    const { db, accounts, tokens, events } = this;
     const deleted = await db.transaction(async (m) => {
-      await tokens.deleteAllForAccount(m, account.id);
-      return accounts.delete(m, account.id);
+      await tokens.deleteAllForAccount(m, accountId);
+      return accounts.delete(m, accountId);
     });
-    events.tokensRevoked(account.id);
+    if (deleted) events.tokensRevoked(accountId);
     return deleted;
   }
 }

@@ -45,7 +45,7 @@ export class WalletService {
   ) {}
 
   get(accountId: number): Promise<WalletState | null> {
-    return this.db.run((m) => this.wallets.find(m, accountId));
+    return this.db.statement((m) => this.wallets.find(m, accountId));
   }
 
   /** The account's live updates (the walletUpdated subscription), caught up from `sinceSequence`. */
