@@ -221,7 +221,8 @@ function parseWhitelist(value: string | undefined): ReadonlySet<string> {
   return new Set(emails.map((e) => e.toLowerCase()));
 }
 
-function parseDatabaseUrl(value: string | undefined): DatabaseConfig {
+/** DATABASE_URL's syntax; also how the admin command reads the URL of migrate-to's target. */
+export function parseDatabaseUrl(value: string | undefined): DatabaseConfig {
   if (value === undefined) return { dialect: 'sqlite', url: path.resolve('data', 'wallet-sync.sqlite') };
   if (value.startsWith('mysql://') || value.startsWith('mariadb://')) {
     try {

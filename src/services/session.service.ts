@@ -135,10 +135,23 @@ export class SessionService {
 
   /** False when the account has no token for that device. */
   async revokeDevice(session: AuthSession, deviceId: string, ip?: string): Promise<boolean> {
-    const revoked = await this.db.run((m) => this.tokens.deleteForDevice(m, session.accountId, deviceId));
+    return this.revokeOne(session.accountId, deviceId, ip);
+  }
+
+  /** The operator's revocation (wallet-sync-admin): `deviceId`'s token, or every device's; how many stopped working. */
+  async revoke(accountId: number, deviceId?: string): Promise<number> {
+    const devices = deviceId !== undefined ? [deviceId] : (await this.db.run((m) => this.tokens.listForAccount(m, accountId))).map((row) => row.deviceId);
+    let revoked = 0;
+    for (const device of devices) if (await this.revokeOne(accountId, device)) revoked += 1;
+    return revoked;
+  }
+
+  /** The token goes, every instance closes the device's live connections, and the security log says so. */
+  private async revokeOne(accountId: number, deviceId: string, ip?: string): Promise<boolean> {
+    const revoked = await this.db.run((m) => this.tokens.deleteForDevice(m, accountId, deviceId));
     if (revoked) {
-      this.events.tokensRevoked(session.accountId, deviceId);
-      await this.activity.record(session.accountId, 'DEVICE_REVOKED', { deviceId, ip });
+      this.events.tokensRevoked(accountId, deviceId);
+      await this.activity.record(accountId, 'DEVICE_REVOKED', { deviceId, ip });
     }
     return revoked;
   }
