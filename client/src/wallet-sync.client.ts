@@ -627,12 +627,12 @@ function withBase(state: DeviceState, sealed: SealedWalletState, document: Walle
 }
 
 /**
- * A random pause after the n-th lost upload race (up to 20·2^n ms, at most
- * 1 s): two devices that keep syncing in step would otherwise keep colliding
+ * A random pause after the n-th lost upload race (up to 10·2^n ms, at most
+ * 250 ms): two devices that keep syncing in step would otherwise keep colliding
  * until one runs out of retries.
  */
 function backOff(conflicts: number): Promise<void> {
-  const ceiling = Math.min(1_000, 20 * 2 ** conflicts);
+  const ceiling = Math.min(250, 10 * 2 ** conflicts);
   return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
 }
 
