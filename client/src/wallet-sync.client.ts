@@ -496,8 +496,14 @@ export class WalletSyncClient {
         await this.commit(withBase(this.state, sealed, this.state.local));
         return { sequence: sealed.sequence, pulled, pushed: true, conflicts, ...report };
       }
+      // The conflict carries the freshest state there is: retry on it at once. After that, wait, and since the
+      // state in hand goes stale while waiting, fetch the current one before merging again (retrying on a state
+      // that was already old when the wait ended only loses the race once more).
       remote = outcome.latest;
-      await backOff(conflicts);
+      if (conflicts > 0) {
+        await backOff(conflicts);
+        remote = await this.api.walletState();
+      }
     }
   }
 
