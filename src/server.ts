@@ -20,7 +20,7 @@ import { attachSubscriptionServer, type SubscriptionServer } from './http/subscr
 import { metricsGate } from './http/metrics-gate';
 import { HTML_SECURITY_HEADERS, verifyPage } from './http/verify-page';
 import { observabilityPlugin } from './graphql/plugins/observability.plugin';
-import type { RedisHealth } from './graphql/pubsub';
+import type { RedisHealth } from './events/transport';
 import type { Clock } from './lib/clock';
 import type { Metrics } from './lib/metrics';
 
