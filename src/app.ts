@@ -13,7 +13,6 @@ import { WhitelistRepository } from './db/repositories/whitelist.repository';
 import { WalletHistoryRepository } from './db/repositories/wallet-history.repository';
 import { AccountEventRepository } from './db/repositories/account-event.repository';
 import { KnownDeviceRepository } from './db/repositories/known-device.repository';
-import { domainEventsTo, localTransport, walletUpdates, type PubSubTransport } from './graphql/pubsub';
 import { createSchema } from './graphql/schema';
 import { systemClock, type Clock } from './lib/clock';
 import { createSmtpMailer, noMailer, type Mailer } from './lib/mailer';
@@ -21,10 +20,13 @@ import { createLogger } from './lib/logger';
 import { Metrics, type PoolStats } from './lib/metrics';
 import { PasswordHasher } from './lib/password';
 import { RateLimits } from './lib/rate-limits';
-import { createRedisTransport } from './lib/redis-pubsub';
 import { randomHex } from './lib/tokens';
 import { createHttpServer, type HttpServer } from './server';
-import type { DomainEvents } from './events/domain-events';
+import { publishDomainEvents, type DomainEvents } from './events/domain-events';
+import { createRedisTransport } from './events/redis-transport';
+import { listenForRevocations } from './events/revocations';
+import { inProcessTransport, type EventTransport } from './events/transport';
+import { WalletUpdateFeed } from './events/wallet-updates';
 import { AccountService } from './services/account.service';
 import { ActivityLog } from './services/activity.service';
 import { NewDeviceNotices } from './services/notices';
@@ -55,7 +57,7 @@ export interface AppOverrides {
   hasher?: PasswordHasher;
   repositories?: Partial<Repositories>;
   /** How events reach the live subscriptions; by default Redis when REDIS_URL is set, else in-process. */
-  transport?: PubSubTransport;
+  transport?: EventTransport;
 }
 
 export interface App {
@@ -70,7 +72,7 @@ export interface App {
     history: WalletHistoryService;
     activity: ActivityLog;
   };
-  transport: PubSubTransport;
+  transport: EventTransport;
   logger: Logger;
   metrics: Metrics;
   /** One pass of the background maintenance (purges; it also runs at start-up and hourly). */
@@ -92,8 +94,8 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
     overrides.mailer ?? (config.smtpUrl && config.mailFrom ? createSmtpMailer(config.smtpUrl, config.mailFrom) : noMailer);
   const transport =
     overrides.transport ??
-    (config.redisUrl ? createRedisTransport({ url: config.redisUrl, channelPrefix: config.redisChannelPrefix, logger }) : localTransport());
-  const events: DomainEvents = domainEventsTo(transport.pubSub);
+    (config.redisUrl ? createRedisTransport({ url: config.redisUrl, channelPrefix: config.redisChannelPrefix, logger }) : inProcessTransport());
+  const events: DomainEvents = publishDomainEvents(transport.pubSub);
   const clock = overrides.clock ?? systemClock;
   const reportError = (error: unknown, what: string) => logger.error({ err: error }, `failed while ${what}`);
 
@@ -101,6 +103,7 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
     clock,
     mailer,
     events,
+    transport,
     reportError,
     metrics,
     redis,
@@ -109,41 +112,21 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
   });
   const { sessions, wallets, verification, activity, history } = services;
 
-  const schema = await createSchema({ config, ...services }, transport.pubSub);
+  const schema = await createSchema({ config, ...services });
   const http = await createHttpServer({
     config,
     logger,
     metrics,
     schema,
     clock,
-    context: {
-      authenticate: (token) => sessions.authenticate(token),
-      authenticateWithWallet: (token) => sessions.authenticateWithWallet(token),
-      wallet: (accountId) => wallets.get(accountId),
-      walletUpdates: (accountId, since) =>
-        walletUpdates(transport, accountId, since, async () => (await wallets.get(accountId))?.sequence ?? null, reportError, {
-          started: () => metrics.activeSubscriptions.inc(),
-          ended: () => metrics.activeSubscriptions.dec(),
-        }),
-    },
+    context: { sessions, wallets },
     checkReady: () => db.ping(),
     redisHealth: () => transport.health(),
     verifyAccount: (token) => verification.verify(token),
+    stillValid: (tokens) => sessions.stillValid(tokens),
   });
 
-  // Revocations from every instance (this one included) reach the connections held here.
-  const revocations = transport.pubSub.subscribe('TOKENS_REVOKED');
-  const closingRevoked = (async () => {
-    for await (const event of revocations) {
-      if (event && typeof event.accountId === 'number') http.subscriptions.tokensRevoked({ accountId: event.accountId, deviceId: event.deviceId ?? null });
-    }
-  })();
-  // Serve only once this instance hears revocations from the others (with Redis: its SUBSCRIBE is confirmed).
-  await transport.settled();
-  // Revocations published while the link was down were lost: check every live connection's token again.
-  const stopRecheck = transport.onRecovered(() => {
-    http.subscriptions.recheckAll().catch((error) => reportError(error, 'checking live connections after the pub/sub link came back'));
-  });
+  const revocations = await listenForRevocations(transport, http.subscriptions, reportError);
 
   let windowChecked = false;
   const maintain = async () => {
@@ -184,10 +167,8 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
     },
     async close() {
       clearInterval(maintenance);
-      stopRecheck();
       await http.subscriptions.close();
-      await revocations.return();
-      await closingRevoked;
+      await revocations.close();
       await http.fastify.close();
       await transport.close();
       mailer.close();
@@ -201,6 +182,8 @@ export interface ServiceWiring {
   clock: Clock;
   mailer: Mailer;
   events: DomainEvents;
+  /** Where the walletUpdated subscriptions listen (the one `events` publishes to). */
+  transport: EventTransport;
   reportError: (error: unknown, what: string) => void;
   metrics: Metrics;
   /** Shared rate-limit counters; per-process without it. */
@@ -215,7 +198,7 @@ export async function createServices(
   db: Database,
   wiring: ServiceWiring,
 ): Promise<App['services'] & { repositories: Repositories }> {
-  const { clock, mailer, events, reportError, metrics, redis } = wiring;
+  const { clock, mailer, events, transport, reportError, metrics, redis } = wiring;
   const hasher =
     wiring.hasher ?? new PasswordHasher(config.passwordHashing, (seconds, kind) => metrics.argon2Duration.observe({ kind }, seconds));
   const repositories: Repositories = {
@@ -246,7 +229,20 @@ export async function createServices(
     reportError,
     activity,
   );
-  const wallets = new WalletService(db, repositories.wallets, commit, clock, events, (result) => metrics.walletWrites.inc({ result }), config.maxWalletBytes);
+  const feed = new WalletUpdateFeed(transport, reportError, {
+    started: () => metrics.activeSubscriptions.inc(),
+    ended: () => metrics.activeSubscriptions.dec(),
+  });
+  const wallets = new WalletService(
+    db,
+    repositories.wallets,
+    commit,
+    clock,
+    events,
+    feed,
+    (result) => metrics.walletWrites.inc({ result }),
+    config.maxWalletBytes,
+  );
   const sessions = new SessionService(
     db,
     repositories.accounts,
@@ -266,7 +262,6 @@ export async function createServices(
     db,
     repositories.accounts,
     repositories.tokens,
-    repositories.wallets,
     credentials,
     hasher,
     limits,
@@ -275,7 +270,6 @@ export async function createServices(
     verification,
     wallets,
     serverSecret,
-    commit,
     repositories.walletHistory,
     activity,
     repositories.whitelist,

@@ -5,12 +5,12 @@ import { openDatabase } from '../db/data-source';
 import type { Database } from '../db/database';
 import { AdminReportRepository } from '../db/repositories/admin-report.repository';
 import { WhitelistRepository } from '../db/repositories/whitelist.repository';
-import type { DomainEvents } from '../events/domain-events';
-import { domainEventsTo, localTransport, type PubSubTransport } from '../graphql/pubsub';
+import { publishDomainEvents, type DomainEvents } from '../events/domain-events';
+import { createRedisTransport } from '../events/redis-transport';
+import { inProcessTransport, type EventTransport } from '../events/transport';
 import { systemClock } from '../lib/clock';
 import { noMailer } from '../lib/mailer';
 import { Metrics } from '../lib/metrics';
-import { createRedisTransport } from '../lib/redis-pubsub';
 import { AdminService } from '../services/admin.service';
 
 /** How long the admin command waits to hear its own revocations back through Redis. */
@@ -33,10 +33,10 @@ export interface AdminContext {
 /** The services wired as the server wires them, on the server's own configuration, with events going out through the same transport. */
 export async function openAdminContext(config: Readonly<Config>, logger: Logger): Promise<AdminContext> {
   const db = await openDatabase(config.database);
-  let transport: PubSubTransport | undefined;
+  let transport: EventTransport | undefined;
   try {
-    transport = config.redisUrl ? createRedisTransport({ url: config.redisUrl, channelPrefix: config.redisChannelPrefix, logger }) : localTransport();
-    const published = domainEventsTo(transport.pubSub);
+    transport = config.redisUrl ? createRedisTransport({ url: config.redisUrl, channelPrefix: config.redisChannelPrefix, logger }) : inProcessTransport();
+    const published = publishDomainEvents(transport.pubSub);
     let announced = 0;
     let heard = 0;
     let onHeard: (() => void) | undefined;
@@ -61,6 +61,7 @@ export async function openAdminContext(config: Readonly<Config>, logger: Logger)
       clock: systemClock,
       mailer: noMailer,
       events,
+      transport,
       reportError: (error, what) => logger.error({ err: error }, `failed while ${what}`),
       metrics: new Metrics(),
     });
@@ -103,7 +104,7 @@ export async function openAdminContext(config: Readonly<Config>, logger: Logger)
 }
 
 /** The publisher drops what it is given before its connection is up: wait for both connections, or give up naming Redis. */
-async function redisReady(transport: PubSubTransport): Promise<void> {
+async function redisReady(transport: EventTransport): Promise<void> {
   const deadline = Date.now() + DELIVERY_TIMEOUT_MS;
   while (transport.health() !== 'up') {
     if (Date.now() > deadline) throw new Error(`Redis (REDIS_URL) did not answer within ${DELIVERY_TIMEOUT_MS} ms`);

@@ -5,8 +5,6 @@ import type { WalletRow } from '../entities/wallet.entity';
 import { TOKEN_COLUMNS, type ActiveToken } from './auth-token.repository';
 import { execute, firstRow, hydrate, toDatabase } from './statements';
 
-export type WalletWrite = Pick<WalletRow, 'encryptedWallet' | 'hmac' | 'sequence' | 'updatedAt'>;
-
 /**
  * The wallet's compare-and-set lives here. Each write is one conditional
  * statement, so the database, not application code, decides which of several
@@ -46,7 +44,7 @@ export class WalletRepository {
    * Writes `wallet` only if the stored sequence is exactly wallet.sequence - 1 (or,
    * for sequence 1, if no wallet exists yet). True when this call's write landed.
    */
-  async compareAndSet(m: EntityManager, accountId: number, wallet: WalletWrite): Promise<boolean> {
+  async compareAndSet(m: EntityManager, accountId: number, wallet: Omit<WalletRow, 'accountId'>): Promise<boolean> {
     const updatedAt = toDatabase<WalletRow>(m, 'Wallet', 'updatedAt', wallet.updatedAt);
     if (wallet.sequence === 1) {
       try {

@@ -1,6 +1,6 @@
 import { IsEmail, Length, Matches, MaxLength, applyDecorators } from './validators';
 
-/** The validation rules of PROTOCOL.md, one decorator per domain word, shared by every input. */
+/** The validation rules of docs/PROTOCOL.md ("Limits"), one decorator per domain word, shared by every input. */
 export const EmailRule = () =>
   applyDecorators(
     MaxLength(254, { message: 'must be at most 254 characters' }),
