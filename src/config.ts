@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { normalizeEmail } from './lib/email';
 import { LIMITS, type Budgets, type LimitName } from './lib/rate-limits';
 
 /**
@@ -187,7 +188,7 @@ function parseWhitelist(value: string | undefined): ReadonlySet<string> {
       throw new ConfigError('ACCOUNT_WHITELIST', `"${email}" is not an email (comma separated, no spaces)`);
     }
   }
-  return new Set(emails.map((e) => e.toLowerCase()));
+  return new Set(emails.map(normalizeEmail));
 }
 
 function parseDatabaseUrl(value: string | undefined): DatabaseConfig {

@@ -55,4 +55,4 @@ export interface WalletStateData {
 
 export type WalletWriteOutcome = { kind: 'success'; wallet: WalletStateData | null } | { kind: 'conflict'; latest: WalletStateData | null };
 
-export const normalizeEmail = (email: string) => email.toLowerCase();
+export { normalizeEmail } from '../lib/email';

@@ -5,7 +5,11 @@ export interface AccountRow {
   id: number;
   /** As the user typed it; shown back in `me`. */
   email: string;
-  /** Lower-cased: the unique key, so emails compare case-insensitively. */
+  /**
+   * The account's identity: the email in NFC, lower-cased (lib/email). Compared
+   * byte for byte: utf8mb4_bin on MySQL (set by migration; TypeORM neither
+   * compares nor needs collations, and SQLite has only BINARY, its default).
+   */
   emailNormalized: string;
   passwordHash: string;
   clientSaltSeed: string;
