@@ -1,4 +1,5 @@
 import { badUserInput, emailTaken, registrationClosed, wrongCredentials } from '../errors';
+import { DEFAULT_KEY_PARAMS, KEY_ALGORITHM, type KeyParams } from '../lib/key-params';
 import { hmacHex } from '../lib/tokens';
 import { assertMayTryPassword, checkPassword, verifyCredentials } from './credentials';
 import { normalizeEmail, type AuthSession, type ServiceDeps, type WalletWriteOutcome } from './types';
@@ -10,6 +11,8 @@ export interface RegisterData {
   email: string;
   password: string;
   clientSaltSeed: string;
+  /** Omitted: the protocol default. */
+  keyParams?: KeyParams | null;
 }
 
 export interface ChangePasswordData {
@@ -18,6 +21,14 @@ export interface ChangePasswordData {
   newPassword: string;
   clientSaltSeed: string;
   wallet?: WalletStateInputData | null;
+  /** Omitted: unchanged. */
+  keyParams?: KeyParams | null;
+}
+
+/** All a new device needs to derive the account's keys from the root password. */
+export interface ClientKeyParamsData extends KeyParams {
+  clientSaltSeed: string;
+  algorithm: typeof KEY_ALGORITHM;
 }
 
 export interface AccountData {
@@ -54,6 +65,7 @@ export class AccountService {
     // Hashed before the email is looked up, so a taken email costs the same time as a new one.
     const passwordHash = await hasher.hash(input.password);
     const verified = mode !== 'EmailVerify';
+    const keyParams = input.keyParams ?? DEFAULT_KEY_PARAMS;
     let accountId: number;
     try {
       accountId = await db.run((m) =>
@@ -63,6 +75,9 @@ export class AccountService {
           passwordHash,
           clientSaltSeed: input.clientSaltSeed.toLowerCase(),
           verified,
+          keyN: keyParams.n,
+          keyR: keyParams.r,
+          keyP: keyParams.p,
           createdAt: clock.now(),
         }),
       );
@@ -93,10 +108,19 @@ export class AccountService {
    * under the server secret, stable per email and shaped like a real seed.
    */
   async clientSaltSeed(email: string, ip: string): Promise<string> {
+    return (await this.clientKeyParams(email, ip)).clientSaltSeed;
+  }
+
+  /**
+   * The account's seed and key parameters; for an unknown email the decoy seed
+   * with the default parameters, which is what a fresh registration would show.
+   */
+  async clientKeyParams(email: string, ip: string): Promise<ClientKeyParamsData> {
     await this.deps.limits.consume('clientSaltSeedPerIp', ip);
     const emailNormalized = normalizeEmail(email);
     const account = await this.deps.db.run((m) => this.deps.accounts.findByEmail(m, emailNormalized));
-    return account?.clientSaltSeed ?? this.decoySeed(emailNormalized);
+    if (!account) return { clientSaltSeed: this.decoySeed(emailNormalized), algorithm: KEY_ALGORITHM, ...DEFAULT_KEY_PARAMS };
+    return { clientSaltSeed: account.clientSaltSeed, algorithm: KEY_ALGORITHM, n: account.keyN, r: account.keyR, p: account.keyP };
   }
 
   decoySeed(emailNormalized: string): string {
@@ -127,7 +151,7 @@ export class AccountService {
       outcome = await db.transaction(async (m) => {
         // Locks the row and catches a concurrent change that committed first.
         if (!(await accounts.lockIfPasswordHash(m, account.id, account.passwordHash))) throw wrongCredentials();
-        await accounts.updateCredentials(m, account.id, passwordHash, input.clientSaltSeed.toLowerCase());
+        await accounts.updateCredentials(m, account.id, passwordHash, input.clientSaltSeed.toLowerCase(), input.keyParams ?? undefined);
         await tokens.deleteAllForAccount(m, account.id);
         const current = await wallets.find(m, account.id);
         if (!input.wallet) {

@@ -19,6 +19,9 @@ const account = (email: string, emailNormalized = normalizeEmail(email)) => ({
   passwordHash: 'hash',
   clientSaltSeed: '0'.repeat(64),
   verified: true,
+  keyN: 2 ** 17,
+  keyR: 8,
+  keyP: 1,
   createdAt: NOW,
 });
 
@@ -78,7 +81,7 @@ describe(`identity in the database (${testDialect()})`, () => {
   }
 });
 
-describe(`the migration to normalized (NFC) email keys (${testDialect()})`, () => {
+describe(`migrating a protocol-1 database (${testDialect()})`, () => {
   let testDb: TestDatabase;
   beforeEach(async () => {
     testDb = await createTestDatabase();
@@ -96,7 +99,12 @@ describe(`the migration to normalized (NFC) email keys (${testDialect()})`, () =
     const ids: number[] = [];
     for (const row of rows) {
       // Protocol 1 keyed accounts by the lower-cased email only.
-      ids.push(await new AccountRepository().insert(before.manager, account(row.email, row.email.toLowerCase())));
+      await before.query(
+        'INSERT INTO accounts (email, email_normalized, password_hash, client_salt_seed, verified, created_at) VALUES (?, ?, ?, ?, 1, ?)',
+        [row.email, row.email.toLowerCase(), 'hash', '0'.repeat(64), '2026-01-01 00:00:00.000'],
+      );
+      const [{ id }] = await before.query('SELECT MAX(id) AS id FROM accounts');
+      ids.push(Number(id));
       await before.query('INSERT INTO wallets (account_id, encrypted_wallet, hmac, sequence, updated_at) VALUES (?, ?, ?, 1, ?)', [
         ids.at(-1),
         `wallet of ${row.email}`,
@@ -116,6 +124,16 @@ describe(`the migration to normalized (NFC) email keys (${testDialect()})`, () =
       expect((await db.run((m) => accounts.findByEmail(m, normalizeEmail('J\u00d6E@migrate.example'))))?.id).toBe(decomposed);
       expect((await db.run((m) => accounts.findById(m, decomposed)))?.email).toBe('Jo\u0308e@migrate.example');
       expect((await db.run((m) => accounts.findByEmail(m, 'plain@migrate.example')))?.id).toBe(plain);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('when accounts from before protocol 2 are migrated, then they carry the key parameters they derived with: N=2^20, r=8, p=1', async () => {
+    const [id] = await protocol1Database([{ email: 'old@migrate.example' }]);
+    const db = await openDatabase(loadConfig({ DATABASE_URL: testDb.url }).database);
+    try {
+      expect(await db.run((m) => new AccountRepository().findById(m, id))).toMatchObject({ keyN: 2 ** 20, keyR: 8, keyP: 1 });
     } finally {
       await db.close();
     }

@@ -7,9 +7,17 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
 export type ChangePasswordInput = {
   clientSaltSeed: string;
   email: string;
+  /** New scrypt parameters; omitted = unchanged. */
+  keyParams?: KeyParamsInput | null | undefined;
   newPassword: string;
   oldPassword: string;
   wallet?: WalletStateInput | null | undefined;
+};
+
+export type KeyParamsInput = {
+  n: number;
+  p: number;
+  r: number;
 };
 
 export type LoginInput = {
@@ -21,6 +29,8 @@ export type LoginInput = {
 export type RegisterInput = {
   clientSaltSeed: string;
   email: string;
+  /** The scrypt parameters the client derived with; omitted = the protocol default (N=2^17, r=8, p=1). */
+  keyParams?: KeyParamsInput | null | undefined;
   password: string;
 };
 

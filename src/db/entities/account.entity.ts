@@ -14,6 +14,10 @@ export interface AccountRow {
   passwordHash: string;
   clientSaltSeed: string;
   verified: boolean;
+  /** The scrypt parameters the account's devices derive with (lib/key-params). */
+  keyN: number;
+  keyR: number;
+  keyP: number;
   createdAt: Date;
 }
 
@@ -27,6 +31,10 @@ export const AccountEntity = new EntitySchema<AccountRow>({
     passwordHash: { name: 'password_hash', type: 'varchar', length: 255 },
     clientSaltSeed: { name: 'client_salt_seed', type: 'varchar', length: 64 },
     verified: { name: 'verified', type: 'boolean' },
+    // The defaults are protocol 1's parameters, which every older row carries; inserts always set them.
+    keyN: { name: 'key_n', type: 'integer', default: 1048576 },
+    keyR: { name: 'key_r', type: 'integer', default: 8 },
+    keyP: { name: 'key_p', type: 'integer', default: 1 },
     createdAt: { name: 'created_at', ...dateTime },
   },
   indices: [{ name: 'uq_accounts_email_normalized', columns: ['emailNormalized'], unique: true }],

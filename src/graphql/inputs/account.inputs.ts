@@ -1,13 +1,26 @@
-import { ArgsType, Field, InputType } from 'type-graphql';
+import { ArgsType, Field, InputType, Int } from 'type-graphql';
 import { Length, ValidateNested } from './validators';
-import { ClientSaltSeedRule, DeviceIdRule, EmailRule, PasswordRule } from './rules';
+import { ClientSaltSeedRule, DeviceIdRule, EmailRule, PasswordRule, ScryptNRule, ScryptPRule, ScryptRRule } from './rules';
 import { WalletStateInput } from './wallet-state.input';
+
+@InputType()
+export class KeyParamsInput {
+  @Field(() => Int) @ScryptNRule() n!: number;
+  @Field(() => Int) @ScryptRRule() r!: number;
+  @Field(() => Int) @ScryptPRule() p!: number;
+}
 
 @InputType()
 export class RegisterInput {
   @Field() @EmailRule() email!: string;
   @Field() @PasswordRule() password!: string;
   @Field() @ClientSaltSeedRule() clientSaltSeed!: string;
+  @Field(() => KeyParamsInput, {
+    nullable: true,
+    description: 'The scrypt parameters the client derived with; omitted = the protocol default (N=2^17, r=8, p=1).',
+  })
+  @ValidateNested()
+  keyParams?: KeyParamsInput | null;
 }
 
 @InputType()
@@ -25,6 +38,9 @@ export class ChangePasswordInput {
   @Field() @PasswordRule() newPassword!: string;
   @Field() @ClientSaltSeedRule() clientSaltSeed!: string;
   @Field(() => WalletStateInput, { nullable: true }) @ValidateNested() wallet?: WalletStateInput | null;
+  @Field(() => KeyParamsInput, { nullable: true, description: 'New scrypt parameters; omitted = unchanged.' })
+  @ValidateNested()
+  keyParams?: KeyParamsInput | null;
 }
 
 @ArgsType()
