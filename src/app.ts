@@ -20,11 +20,19 @@ import { RateLimits } from './lib/rate-limits';
 import { createRedisTransport } from './lib/redis-pubsub';
 import { randomHex } from './lib/tokens';
 import { createHttpServer, type HttpServer } from './server';
+import type { DomainEvents } from './events/domain-events';
 import { AccountService } from './services/account.service';
+import { CredentialsService } from './services/credentials.service';
 import { SessionService } from './services/session.service';
-import type { DomainEvents, ServiceDeps } from './services/types';
 import { VerificationService } from './services/verification.service';
 import { WalletService } from './services/wallet.service';
+
+export interface Repositories {
+  accounts: AccountRepository;
+  tokens: AuthTokenRepository;
+  wallets: WalletRepository;
+  verificationTokens: VerificationTokenRepository;
+}
 
 /** What a test or the entry point may swap: every collaborator that does I/O. */
 export interface AppOverrides {
@@ -33,7 +41,7 @@ export interface AppOverrides {
   logger?: Logger;
   database?: Database;
   hasher?: PasswordHasher;
-  repositories?: Partial<Pick<ServiceDeps, 'accounts' | 'tokens' | 'wallets' | 'verificationTokens'>>;
+  repositories?: Partial<Repositories>;
   /** How events reach the live subscriptions; by default Redis when REDIS_URL is set, else in-process. */
   transport?: PubSubTransport;
 }
@@ -68,27 +76,55 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
   const clock = overrides.clock ?? systemClock;
   const reportError = (error: unknown, what: string) => logger.error({ err: error }, `failed while ${what}`);
 
-  const deps: ServiceDeps = {
-    config,
-    db,
-    clock,
-    hasher: overrides.hasher ?? new PasswordHasher(config.passwordHashing, (seconds, kind) => metrics.argon2Duration.observe({ kind }, seconds)),
+  const hasher =
+    overrides.hasher ?? new PasswordHasher(config.passwordHashing, (seconds, kind) => metrics.argon2Duration.observe({ kind }, seconds));
+  const repositories: Repositories = {
     accounts: overrides.repositories?.accounts ?? new AccountRepository(),
     tokens: overrides.repositories?.tokens ?? new AuthTokenRepository(),
     wallets: overrides.repositories?.wallets ?? new WalletRepository(),
     verificationTokens: overrides.repositories?.verificationTokens ?? new VerificationTokenRepository(),
-    mailer,
-    limits: new RateLimits(config.rateLimitBudgets, config.rateLimits, redis),
-    events,
-    observeWalletWrite: (result) => metrics.walletWrites.inc({ result }),
-    reportError,
   };
+  const limits = new RateLimits(config.rateLimitBudgets, config.rateLimits, redis);
   const serverSecret = config.serverSecret ?? (await db.run((m) => new ServerSettingRepository().getOrCreate(m, 'server_secret', randomHex(32))));
 
-  const verification = new VerificationService(deps);
-  const wallets = new WalletService(deps);
-  const sessions = new SessionService(deps);
-  const accounts = new AccountService(deps, verification, wallets, serverSecret);
+  const credentials = new CredentialsService(db, repositories.accounts, hasher, limits);
+  const verification = new VerificationService(
+    config,
+    db,
+    repositories.verificationTokens,
+    repositories.accounts,
+    limits,
+    clock,
+    mailer,
+    reportError,
+  );
+  const wallets = new WalletService(db, repositories.wallets, clock, events, (result) => metrics.walletWrites.inc({ result }), config.maxWalletBytes);
+  const sessions = new SessionService(
+    db,
+    repositories.accounts,
+    repositories.tokens,
+    repositories.wallets,
+    credentials,
+    limits,
+    clock,
+    events,
+    config.tokenTtlDays,
+  );
+  const accounts = new AccountService(
+    config,
+    db,
+    repositories.accounts,
+    repositories.tokens,
+    repositories.wallets,
+    credentials,
+    hasher,
+    limits,
+    clock,
+    events,
+    verification,
+    wallets,
+    serverSecret,
+  );
   const services = { accounts, sessions, wallets, verification };
 
   const schema = await createSchema({ config, ...services }, transport.pubSub);

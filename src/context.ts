@@ -1,5 +1,6 @@
 import { unauthenticated } from './errors';
-import type { AuthSession, WalletStateData } from './services/types';
+import type { AuthSession } from './services/session';
+import type { WalletState } from './services/wallet-state';
 
 /** What every resolver sees about the request it serves. */
 export interface RequestContext {
@@ -14,7 +15,7 @@ export interface RequestContext {
    * The signed-in account's wallet: read together with the session in one
    * statement when the session was not looked up yet. UNAUTHENTICATED as session().
    */
-  wallet(): Promise<WalletStateData | null>;
+  wallet(): Promise<WalletState | null>;
   /** The session if session() has already resolved it (for logs); never triggers a lookup. */
   knownSession(): AuthSession | undefined;
   /** The signed-in account's wallet updates (see walletUpdated in the schema). */
@@ -23,8 +24,8 @@ export interface RequestContext {
 
 export interface ContextDeps {
   authenticate(token: string): Promise<AuthSession>;
-  authenticateWithWallet(token: string): Promise<{ session: AuthSession; wallet: WalletStateData | null }>;
-  wallet(accountId: number): Promise<WalletStateData | null>;
+  authenticateWithWallet(token: string): Promise<{ session: AuthSession; wallet: WalletState | null }>;
+  wallet(accountId: number): Promise<WalletState | null>;
   walletUpdates(accountId: number, sinceSequence: number | null | undefined): AsyncIterable<{ sequence: number }>;
 }
 

@@ -1,12 +1,11 @@
-import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { unwrapResolverError } from '@apollo/server/errors';
-import { ArgumentValidationError } from 'type-graphql';
-import type { ValidationError } from 'class-validator';
-
 /**
- * The domain errors and their PROTOCOL.md codes. They are declared here once and
- * translated once, in formatError: anything else becomes INTERNAL_SERVER_ERROR
- * for the client and a log line with the cause for the operator.
+ * The error codes a client can see, and the domain errors that carry them.
+ * A domain error is a plain Error with a stable code and the details the client
+ * may read (retryAfterSeconds, maxWalletBytes, fields): it knows nothing of
+ * GraphQL or HTTP, so services and lib/ depend on no transport. The edge
+ * translates it once: graphql/format-error.ts for GraphQL answers, and
+ * http/http-errors.ts for the plain HTTP ones. Anything that is not a domain
+ * error becomes INTERNAL_SERVER_ERROR for the client and a log line for us.
  */
 
 export const ErrorCode = {
@@ -19,33 +18,42 @@ export const ErrorCode = {
   RateLimited: 'RATE_LIMITED',
   PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
   InternalServerError: 'INTERNAL_SERVER_ERROR',
+  /** A request the transport refuses before any operation runs (bad body, content type, over WebSocket). */
+  BadRequest: 'BAD_REQUEST',
+  NotFound: 'NOT_FOUND',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
-/** Codes that Apollo itself produces for documents and requests, passed through as they are. */
-const APOLLO_CODES = new Set([
-  'BAD_USER_INPUT',
+/** Codes Apollo itself produces for documents and requests; they reach the client as Apollo wrote them. */
+export const APOLLO_REQUEST_ERROR_CODES: ReadonlySet<string> = new Set([
+  ErrorCode.BadUserInput,
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
-  'BAD_REQUEST',
+  ErrorCode.BadRequest,
   'PERSISTED_QUERY_NOT_FOUND',
   'PERSISTED_QUERY_NOT_SUPPORTED',
   'OPERATION_RESOLUTION_FAILURE',
 ]);
 
-export class DomainError extends GraphQLError {
+/** What a client may read next to the code. */
+export interface ErrorDetails {
+  fields?: string[];
+  retryAfterSeconds?: number;
+  maxWalletBytes?: number;
+}
+
+export class DomainError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    extensions: Record<string, unknown> = {},
+    readonly details: ErrorDetails = {},
   ) {
-    super(message, { extensions: { ...extensions, code } });
+    super(message);
     this.name = 'DomainError';
   }
 }
 
-export const badUserInput = (field: string, problem: string) =>
-  new DomainError(ErrorCode.BadUserInput, `${field}: ${problem}`, { fields: [field] });
+export const badUserInput = (field: string, problem: string) => new DomainError(ErrorCode.BadUserInput, `${field}: ${problem}`, { fields: [field] });
 export const unauthenticated = (message = 'Authentication required: send a valid token as "Authorization: Bearer <token>"') =>
   new DomainError(ErrorCode.Unauthenticated, message);
 export const wrongCredentials = () => new DomainError(ErrorCode.Unauthenticated, 'Wrong email or password');
@@ -58,58 +66,7 @@ export const invalidVerifyToken = () =>
 export const payloadTooLarge = (limit: number) =>
   new DomainError(ErrorCode.PayloadTooLarge, `encryptedWallet is larger than the ${limit} bytes this server accepts`, { maxWalletBytes: limit });
 export const rateLimited = (retryAfterSeconds: number) =>
-  new DomainError(ErrorCode.RateLimited, `Too many attempts: retry in ${retryAfterSeconds} s`, {
-    retryAfterSeconds,
-    // Apollo turns this into the HTTP status and header and strips it from the body.
-    http: { status: 429, headers: new Map([['retry-after', String(retryAfterSeconds)]]) },
-  });
+  new DomainError(ErrorCode.RateLimited, `Too many attempts: retry in ${retryAfterSeconds} s`, { retryAfterSeconds });
 
-/** "input.email: must be a bare email address" for each failed constraint, nested inputs included. */
-export function describeValidationErrors(errors: readonly ValidationError[], prefix = ''): string[] {
-  return errors.flatMap((error) => {
-    const field = prefix ? `${prefix}.${error.property}` : error.property;
-    const own = Object.values(error.constraints ?? {}).map((message) => `${field}: ${message}`);
-    return [...own, ...describeValidationErrors(error.children ?? [], field)];
-  });
-}
-
-export interface ErrorReporter {
-  (error: unknown, formatted: GraphQLFormattedError): void;
-}
-
-/**
- * Apollo's formatError: keeps domain and Apollo errors, rewrites validation
- * failures into messages that name the field (and drops the rejected values, which
- * may be passwords), and masks everything else.
- */
-export function createFormatError(report: ErrorReporter) {
-  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = unwrapResolverError(error);
-    if (original instanceof ArgumentValidationError) {
-      const messages = describeValidationErrors(original.extensions.validationErrors);
-      return {
-        message: messages.join('; ') || 'Invalid input',
-        locations: formatted.locations,
-        path: formatted.path,
-        extensions: { code: ErrorCode.BadUserInput, fields: [...new Set(messages.map((m) => m.split(':')[0]))] },
-      };
-    }
-    const code = formatted.extensions?.code;
-    // Apollo's own request errors (parse, validation, variable coercion) are safe to show as they are.
-    if (original instanceof DomainError || (typeof code === 'string' && APOLLO_CODES.has(code))) {
-      return stripInternals(formatted);
-    }
-    report(original, formatted);
-    return {
-      message: 'Internal server error',
-      locations: formatted.locations,
-      path: formatted.path,
-      extensions: { code: ErrorCode.InternalServerError },
-    };
-  };
-}
-
-function stripInternals(formatted: GraphQLFormattedError): GraphQLFormattedError {
-  const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
-  return { ...formatted, extensions };
-}
+export const isDomainError = (error: unknown, code?: ErrorCode): error is DomainError =>
+  error instanceof DomainError && (code === undefined || error.code === code);

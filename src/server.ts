@@ -13,7 +13,9 @@ import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { Logger } from 'pino';
 import type { Config } from './config';
 import { createRequestContext, type ContextDeps, type RequestContext } from './context';
-import { ErrorCode, createFormatError } from './errors';
+import { ErrorCode, isDomainError } from './errors';
+import { createFormatError, errorHttpStatusPlugin } from './graphql/format-error';
+import { describeHttpError, sendHttpError } from './http/http-errors';
 import { attachSubscriptionServer, type SubscriptionServer } from './http/subscription-server';
 import { HTML_SECURITY_HEADERS, verifyPage } from './http/verify-page';
 import { observabilityPlugin } from './graphql/plugins/observability.plugin';
@@ -83,6 +85,7 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
     plugins: [
       ...armor.plugins,
       observabilityPlugin(deps.metrics, logger),
+      errorHttpStatusPlugin(),
       fastifyApolloDrainPlugin(fastify),
       ApolloServerPluginUsageReportingDisabled(),
       // The cache-control plugin hooks every field of every request to compute a policy
@@ -113,13 +116,12 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
   });
 
   fastify.setErrorHandler((error: FastifyError, request, reply) => {
-    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    const { status, code, message } = describeHttpError(error, config.bodyLimitBytes);
     if (status === 500) request.log.error({ err: error }, 'unexpected error in the HTTP layer');
-    const { code, message } = describeHttpError(error, status, config.bodyLimitBytes);
-    void reply.code(status).send({ errors: [{ message, extensions: { code } }] });
+    void sendHttpError(reply, status, code, message);
   });
   fastify.setNotFoundHandler((request, reply) => {
-    void reply.code(404).send({ errors: [{ message: `No route ${request.method} ${request.url.split('?')[0]}`, extensions: { code: 'NOT_FOUND' } }] });
+    void sendHttpError(reply, 404, ErrorCode.NotFound, `No route ${request.method} ${request.url.split('?')[0]}`);
   });
 
   await fastify.register(fastifyApollo(apollo), {
@@ -152,7 +154,7 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
   });
   fastify.get('/metrics', async (request, reply) => {
     if (config.metricsToken && request.headers.authorization !== `Bearer ${config.metricsToken}`) {
-      return reply.code(401).send({ errors: [{ message: 'Send the metrics token as a Bearer token', extensions: { code: 'UNAUTHENTICATED' } }] });
+      return sendHttpError(reply, 401, ErrorCode.Unauthenticated, 'Send the metrics token as a Bearer token');
     }
     return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
@@ -164,7 +166,7 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
         await deps.verifyAccount(token);
         ok = true;
       } catch (error) {
-        if ((error as { code?: string }).code !== ErrorCode.InvalidVerifyToken) throw error;
+        if (!isDomainError(error, ErrorCode.InvalidVerifyToken)) throw error;
       }
     }
     return reply
@@ -180,20 +182,3 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
 const hopsOf = (hops: number) => (_address: string, hop: number) => hop < hops;
 
 const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
-
-function describeHttpError(error: FastifyError, status: number, bodyLimit: number): { code: string; message: string } {
-  switch (error.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return { code: ErrorCode.PayloadTooLarge, message: `The request body is larger than the ${bodyLimit} bytes this server accepts` };
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return { code: 'BAD_REQUEST', message: 'Unsupported content type: send the request as application/json' };
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return { code: 'BAD_REQUEST', message: 'The JSON body is empty' };
-    default:
-      if (status === 500) return { code: ErrorCode.InternalServerError, message: 'Internal server error' };
-      if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
-        return { code: 'BAD_REQUEST', message: 'The body is not valid JSON' };
-      }
-      return { code: 'BAD_REQUEST', message: error.message };
-  }
-}

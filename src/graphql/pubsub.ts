@@ -1,5 +1,5 @@
 import { Repeater, createPubSub, type PubSub } from '@graphql-yoga/subscription';
-import type { DomainEvents } from '../services/types';
+import type { DomainEvents } from '../events/domain-events';
 
 export interface WalletUpdatedEvent {
   sequence: number;

@@ -1,16 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import type { GraphQLError, GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import { CloseCode, type Context } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { bearerToken, createRequestContext, type ContextDeps } from '../context';
-import { DomainError, ErrorCode } from '../errors';
+import { ErrorCode, isDomainError } from '../errors';
+import { badRequest } from '../graphql/format-error';
 import type { TokensRevokedEvent } from '../graphql/pubsub';
 import type { Clock } from '../lib/clock';
-import type { AuthSession } from '../services/types';
+import type { AuthSession } from '../services/session';
 
 /**
  * Close codes of a live connection, as the graphql-ws client reads them:
@@ -154,7 +155,7 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
       },
       onSubscribe(ctx: ConnectionContext) {
         if (Object.keys(ctx.subscriptions).length > MAX_SUBSCRIPTIONS_PER_CONNECTION) {
-          return [new GraphQLError(`At most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions per connection`, { extensions: { code: 'BAD_REQUEST' } })];
+          return [badRequest(`At most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions per connection`)];
         }
       },
       context(ctx: ConnectionContext) {
@@ -167,7 +168,7 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
       },
       // Only subscriptions are subscribed; this answers queries and mutations sent over the socket.
       execute: () => ({
-        errors: [new GraphQLError('Only subscriptions run over WebSocket: send queries and mutations over HTTP', { extensions: { code: 'BAD_REQUEST' } })],
+        errors: [badRequest('Only subscriptions run over WebSocket: send queries and mutations over HTTP')],
       }),
       onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: formatErrors(result.errors) } : undefined),
       onError: (_ctx, _id, _payload, errors) => formatErrors(errors),
@@ -211,7 +212,7 @@ function refuse(socket: WebSocket): false {
 }
 
 function isUnauthenticated(error: unknown): boolean {
-  return error instanceof DomainError && error.code === ErrorCode.Unauthenticated;
+  return isDomainError(error, ErrorCode.Unauthenticated);
 }
 
 function rejectUpgrade(socket: Duplex, status: number, text: string): void {

@@ -1,11 +1,22 @@
+import type { Config } from '../config';
+import { isDuplicateKey, type Database } from '../db/database';
+import type { AccountRepository } from '../db/repositories/account.repository';
+import type { AuthTokenRepository } from '../db/repositories/auth-token.repository';
+import type { WalletRepository } from '../db/repositories/wallet.repository';
+import type { DomainEvents } from '../events/domain-events';
 import { badUserInput, emailTaken, registrationClosed, wrongCredentials } from '../errors';
+import type { Clock } from '../lib/clock';
 import { DEFAULT_KEY_PARAMS, KEY_ALGORITHM, type KeyParams } from '../lib/key-params';
+import type { PasswordHasher } from '../lib/password';
+import type { RateLimits } from '../lib/rate-limits';
 import { hmacHex } from '../lib/tokens';
-import { assertMayTryPassword, checkPassword, verifyCredentials } from './credentials';
-import { normalizeEmail, type AuthSession, type ServiceDeps, type WalletWriteOutcome } from './types';
+import { normalizeEmail, type CredentialsService } from './credentials.service';
+import type { AuthSession } from './session';
 import type { VerificationService } from './verification.service';
-import { walletWrite, type WalletService, type WalletStateInputData } from './wallet.service';
-import { isDuplicateKey } from '../db/database';
+import type { WalletUpload, WalletWriteOutcome } from './wallet-state';
+import { walletWrite, type WalletService } from './wallet.service';
+
+export type AccountConfig = Pick<Config, 'accountVerificationMode' | 'accountWhitelist'>;
 
 export interface RegisterData {
   email: string;
@@ -20,7 +31,7 @@ export interface ChangePasswordData {
   oldPassword: string;
   newPassword: string;
   clientSaltSeed: string;
-  wallet?: WalletStateInputData | null;
+  wallet?: WalletUpload | null;
   /** Omitted: unchanged. */
   keyParams?: KeyParams | null;
 }
@@ -49,7 +60,16 @@ class WalletConflict {
  */
 export class AccountService {
   constructor(
-    private readonly deps: ServiceDeps,
+    private readonly config: Readonly<AccountConfig>,
+    private readonly db: Database,
+    private readonly accounts: AccountRepository,
+    private readonly tokens: AuthTokenRepository,
+    private readonly walletRows: WalletRepository,
+    private readonly credentials: CredentialsService,
+    private readonly hasher: PasswordHasher,
+    private readonly limits: RateLimits,
+    private readonly clock: Clock,
+    private readonly events: DomainEvents,
     private readonly verification: VerificationService,
     private readonly wallets: WalletService,
     /** Keys the decoy seeds; stable across restarts and instances. */
@@ -57,7 +77,7 @@ export class AccountService {
   ) {}
 
   async register(input: RegisterData, ip: string): Promise<{ verified: boolean }> {
-    const { config, db, accounts, hasher, clock, limits } = this.deps;
+    const { config, db, accounts, hasher, clock, limits } = this;
     await limits.consume('registerPerIp', ip);
     const emailNormalized = normalizeEmail(input.email);
     const mode = config.accountVerificationMode;
@@ -97,7 +117,7 @@ export class AccountService {
    * who never verified gets a fresh link instead, which is what they need.
    */
   private async answerTakenEmail(emailNormalized: string): Promise<void> {
-    const existing = await this.deps.db.run((m) => this.deps.accounts.findByEmail(m, emailNormalized));
+    const existing = await this.db.run((m) => this.accounts.findByEmail(m, emailNormalized));
     if (!existing) return;
     if (existing.verified) this.verification.notifyOwnerOfRegistrationAttempt(existing.email);
     else await this.verification.issueAndSend(existing.id, existing.email);
@@ -116,9 +136,9 @@ export class AccountService {
    * with the default parameters, which is what a fresh registration would show.
    */
   async clientKeyParams(email: string, ip: string): Promise<ClientKeyParamsData> {
-    await this.deps.limits.consume('clientSaltSeedPerIp', ip);
+    await this.limits.consume('clientSaltSeedPerIp', ip);
     const emailNormalized = normalizeEmail(email);
-    const account = await this.deps.db.run((m) => this.deps.accounts.findByEmail(m, emailNormalized));
+    const account = await this.db.run((m) => this.accounts.findByEmail(m, emailNormalized));
     if (!account) return { clientSaltSeed: this.decoySeed(emailNormalized), algorithm: KEY_ALGORITHM, ...DEFAULT_KEY_PARAMS };
     return { clientSaltSeed: account.clientSaltSeed, algorithm: KEY_ALGORITHM, n: account.keyN, r: account.keyR, p: account.keyP };
   }
@@ -128,7 +148,7 @@ export class AccountService {
   }
 
   async get(accountId: number): Promise<AccountData | null> {
-    const account = await this.deps.db.run((m) => this.deps.accounts.findById(m, accountId));
+    const account = await this.db.run((m) => this.accounts.findById(m, accountId));
     return account && { id: account.id, email: account.email, verified: account.verified, createdAt: account.createdAt };
   }
 
@@ -140,9 +160,9 @@ export class AccountService {
   async changePassword(input: ChangePasswordData, ip: string): Promise<WalletWriteOutcome> {
     if (input.oldPassword === input.newPassword) throw badUserInput('newPassword', 'must differ from oldPassword');
     if (input.wallet) this.wallets.assertWithinSizeLimit(input.wallet);
-    const { db, accounts, tokens, wallets, hasher, clock, events, limits } = this.deps;
+    const { db, accounts, tokens, walletRows: wallets, hasher, clock, events, limits } = this;
     await limits.consume('changePasswordPerIp', ip);
-    const account = await verifyCredentials(this.deps, input.email, input.oldPassword, ip);
+    const account = await this.credentials.verify(input.email, input.oldPassword, ip);
     const passwordHash = await hasher.hash(input.newPassword);
     const now = clock.now();
 
@@ -177,12 +197,12 @@ export class AccountService {
 
   /** Deletes the account, its wallet and its tokens for good, once the password is confirmed. */
   async deleteAccount(session: AuthSession, password: string, ip: string): Promise<boolean> {
-    const { db, accounts, tokens, events, limits } = this.deps;
+    const { db, accounts, tokens, events, limits } = this;
     await limits.consume('deleteAccountPerIp', ip);
     const account = await db.run((m) => accounts.findById(m, session.accountId));
     if (!account) throw wrongCredentials();
-    await assertMayTryPassword(this.deps, account.emailNormalized, ip);
-    await checkPassword(this.deps, account, password, ip);
+    await this.credentials.assertMayTry(account.emailNormalized, ip);
+    await this.credentials.check(account, password, ip);
     const deleted = await db.transaction(async (m) => {
       await tokens.deleteAllForAccount(m, account.id);
       return accounts.delete(m, account.id);

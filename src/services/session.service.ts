@@ -1,9 +1,15 @@
+import type { Database } from '../db/database';
+import type { AccountRepository } from '../db/repositories/account.repository';
+import type { ActiveToken, AuthTokenRepository } from '../db/repositories/auth-token.repository';
+import type { WalletRepository } from '../db/repositories/wallet.repository';
+import type { DomainEvents } from '../events/domain-events';
 import { unauthenticated, wrongCredentials } from '../errors';
-import { DAY_MS, addMilliseconds } from '../lib/clock';
+import { DAY_MS, addMilliseconds, type Clock } from '../lib/clock';
+import type { RateLimits } from '../lib/rate-limits';
 import { hashToken, newSecretToken } from '../lib/tokens';
-import { verifyCredentials } from './credentials';
-import type { ActiveToken } from '../db/repositories/auth-token.repository';
-import type { AuthSession, ServiceDeps, WalletStateData } from './types';
+import type { CredentialsService } from './credentials.service';
+import type { AuthSession } from './session';
+import type { WalletState } from './wallet-state';
 
 /** lastUsedAt is bookkeeping, not security: refreshing it once a minute keeps reads free of writes. */
 const TOUCH_INTERVAL_MS = 60_000;
@@ -23,16 +29,27 @@ export interface DeviceInfo {
 
 /** Why it exists: trades a password for a per-device auth token, and turns a token back into a session. */
 export class SessionService {
-  constructor(private readonly deps: ServiceDeps) {}
+  constructor(
+    private readonly db: Database,
+    private readonly accounts: AccountRepository,
+    private readonly tokens: AuthTokenRepository,
+    private readonly wallets: WalletRepository,
+    private readonly credentials: CredentialsService,
+    private readonly limits: RateLimits,
+    private readonly clock: Clock,
+    private readonly events: DomainEvents,
+    /** TOKEN_TTL_DAYS: how long a token works after it is issued. */
+    private readonly tokenTtlDays: number,
+  ) {}
 
   async login(email: string, password: string, deviceId: string, ip: string): Promise<IssuedToken> {
-    const { db, accounts, tokens, clock, config, limits } = this.deps;
-    await limits.consume('loginPerIp', ip);
-    const account = await verifyCredentials(this.deps, email, password, ip);
+    const { db, accounts, tokens } = this;
+    await this.limits.consume('loginPerIp', ip);
+    const account = await this.credentials.verify(email, password, ip);
 
     const token = newSecretToken();
-    const now = clock.now();
-    const expiresAt = addMilliseconds(now, config.tokenTtlDays * DAY_MS);
+    const now = this.clock.now();
+    const expiresAt = addMilliseconds(now, this.tokenTtlDays * DAY_MS);
     // The password was checked against the hash read above. If a password change
     // committed since, that hash is gone and so must be this login: the token is
     // only written while the account row still holds the hash we verified.
@@ -43,13 +60,13 @@ export class SessionService {
     });
     if (!issued) throw wrongCredentials();
     // The device's previous token, if any, was just replaced and stopped working.
-    this.deps.events.tokensRevoked(account.id, deviceId);
+    this.events.tokensRevoked(account.id, deviceId);
     return { token, deviceId, expiresAt };
   }
 
   /** Bearer token → session; UNAUTHENTICATED for anything unknown, expired or revoked. */
   async authenticate(rawToken: string): Promise<AuthSession> {
-    const token = await this.deps.db.run((m) => this.deps.tokens.findByHash(m, hashToken(rawToken)));
+    const token = await this.db.run((m) => this.tokens.findByHash(m, hashToken(rawToken)));
     return this.sessionOf(token);
   }
 
@@ -57,46 +74,45 @@ export class SessionService {
    * As authenticate, and the account's wallet read by the same statement: a
    * walletState request, the commonest of all, costs one query instead of two.
    */
-  async authenticateWithWallet(rawToken: string): Promise<{ session: AuthSession; wallet: WalletStateData | null }> {
-    const found = await this.deps.db.run((m) => this.deps.wallets.findWithToken(m, hashToken(rawToken)));
+  async authenticateWithWallet(rawToken: string): Promise<{ session: AuthSession; wallet: WalletState | null }> {
+    const found = await this.db.run((m) => this.wallets.findWithToken(m, hashToken(rawToken)));
     const session = await this.sessionOf(found?.token ?? null);
     return { session, wallet: found!.wallet };
   }
 
   private async sessionOf(token: ActiveToken | null): Promise<AuthSession> {
-    const { db, tokens, clock } = this.deps;
-    const now = clock.now();
+    const now = this.clock.now();
     if (!token || token.expiresAt.getTime() <= now.getTime()) {
       throw unauthenticated('This token is unknown, expired or revoked: log in again');
     }
     if (now.getTime() - token.lastUsedAt.getTime() >= TOUCH_INTERVAL_MS) {
-      await db.run((m) => tokens.touch(m, token.id, now));
+      await this.db.run((m) => this.tokens.touch(m, token.id, now));
     }
     return { tokenId: token.id, accountId: token.accountId, deviceId: token.deviceId, expiresAt: token.expiresAt };
   }
 
   async logout(session: AuthSession): Promise<boolean> {
-    const revoked = await this.deps.db.run((m) => this.deps.tokens.deleteById(m, session.tokenId));
-    if (revoked) this.deps.events.tokensRevoked(session.accountId, session.deviceId);
+    const revoked = await this.db.run((m) => this.tokens.deleteById(m, session.tokenId));
+    if (revoked) this.events.tokensRevoked(session.accountId, session.deviceId);
     return revoked;
   }
 
   /** False when the account has no token for that device. */
   async revokeDevice(session: AuthSession, deviceId: string): Promise<boolean> {
-    const revoked = await this.deps.db.run((m) => this.deps.tokens.deleteForDevice(m, session.accountId, deviceId));
-    if (revoked) this.deps.events.tokensRevoked(session.accountId, deviceId);
+    const revoked = await this.db.run((m) => this.tokens.deleteForDevice(m, session.accountId, deviceId));
+    if (revoked) this.events.tokensRevoked(session.accountId, deviceId);
     return revoked;
   }
 
   async devices(accountId: number): Promise<DeviceInfo[]> {
-    const now = this.deps.clock.now().getTime();
-    const rows = await this.deps.db.run((m) => this.deps.tokens.listForAccount(m, accountId));
+    const now = this.clock.now().getTime();
+    const rows = await this.db.run((m) => this.tokens.listForAccount(m, accountId));
     return rows
       .filter((row) => row.expiresAt.getTime() > now)
       .map(({ deviceId, createdAt, lastUsedAt, expiresAt }) => ({ deviceId, createdAt, lastUsedAt, expiresAt }));
   }
 
   async purgeExpired(): Promise<number> {
-    return this.deps.db.run((m) => this.deps.tokens.purgeExpired(m, this.deps.clock.now()));
+    return this.db.run((m) => this.tokens.purgeExpired(m, this.clock.now()));
   }
 }

@@ -1,8 +1,15 @@
+import type { Config } from '../config';
+import type { Database } from '../db/database';
+import type { AccountRepository } from '../db/repositories/account.repository';
+import type { VerificationTokenRepository } from '../db/repositories/verification-token.repository';
 import { invalidVerifyToken } from '../errors';
-import { HOUR_MS, addMilliseconds } from '../lib/clock';
-import { escapeHtml } from '../lib/mailer';
+import { HOUR_MS, addMilliseconds, type Clock } from '../lib/clock';
+import { escapeHtml, type MailMessage, type Mailer } from '../lib/mailer';
+import type { RateLimits } from '../lib/rate-limits';
 import { hashToken, newSecretToken } from '../lib/tokens';
-import { normalizeEmail, type ServiceDeps } from './types';
+import { normalizeEmail } from './credentials.service';
+
+export type VerificationConfig = Pick<Config, 'accountVerificationMode' | 'publicUrl' | 'verifyTokenTtlHours'>;
 
 /**
  * Why it exists: in EmailVerify mode an account proves it owns its email before
@@ -11,11 +18,21 @@ import { normalizeEmail, type ServiceDeps } from './types';
  * through the timing of) the SMTP server.
  */
 export class VerificationService {
-  constructor(private readonly deps: ServiceDeps) {}
+  constructor(
+    private readonly config: Readonly<VerificationConfig>,
+    private readonly db: Database,
+    private readonly verificationTokens: VerificationTokenRepository,
+    private readonly accounts: AccountRepository,
+    private readonly limits: RateLimits,
+    private readonly clock: Clock,
+    private readonly mailer: Mailer,
+    /** Where a failed background mail is reported: nobody awaits it. */
+    private readonly reportError: (error: unknown, what: string) => void,
+  ) {}
 
   /** Issues a fresh link for the account (the previous one stops working) and mails it. */
   async issueAndSend(accountId: number, email: string): Promise<void> {
-    const { db, verificationTokens, clock, config } = this.deps;
+    const { db, verificationTokens, clock, config } = this;
     const token = newSecretToken();
     const now = clock.now();
     await db.run((m) =>
@@ -36,7 +53,7 @@ export class VerificationService {
 
   /** Marks the link's account verified; INVALID_VERIFY_TOKEN when unknown, used or expired. */
   async verify(token: string): Promise<void> {
-    const { db, verificationTokens, accounts, clock } = this.deps;
+    const { db, verificationTokens, accounts, clock } = this;
     const tokenHash = hashToken(token);
     const verified = await db.transaction(async (m) => {
       const live = await verificationTokens.findLive(m, tokenHash, clock.now());
@@ -49,18 +66,18 @@ export class VerificationService {
 
   /** Answers the same whether the email is unknown, verified or pending; only pending ones get mail (EmailVerify mode). */
   async resend(email: string, ip: string): Promise<void> {
-    await this.deps.limits.consume('resendVerificationEmailPerIp', ip);
-    if (this.deps.config.accountVerificationMode !== 'EmailVerify') return;
-    const account = await this.deps.db.run((m) => this.deps.accounts.findByEmail(m, normalizeEmail(email)));
+    await this.limits.consume('resendVerificationEmailPerIp', ip);
+    if (this.config.accountVerificationMode !== 'EmailVerify') return;
+    const account = await this.db.run((m) => this.accounts.findByEmail(m, normalizeEmail(email)));
     if (account && !account.verified) await this.issueAndSend(account.id, account.email);
   }
 
   async purgeExpired(): Promise<number> {
-    return this.deps.db.run((m) => this.deps.verificationTokens.purgeExpired(m, this.deps.clock.now()));
+    return this.db.run((m) => this.verificationTokens.purgeExpired(m, this.clock.now()));
   }
 
-  private sendInBackground(message: Parameters<ServiceDeps['mailer']['send']>[0]): void {
-    this.deps.mailer.send(message).catch((error) => this.deps.reportError(error, 'sending mail'));
+  private sendInBackground(message: MailMessage): void {
+    this.mailer.send(message).catch((error) => this.reportError(error, 'sending mail'));
   }
 }
 

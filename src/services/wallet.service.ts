@@ -1,11 +1,12 @@
+import type { Database } from '../db/database';
+import type { WalletRepository } from '../db/repositories/wallet.repository';
+import type { DomainEvents } from '../events/domain-events';
 import { payloadTooLarge } from '../errors';
-import type { ServiceDeps, WalletStateData, WalletWriteOutcome } from './types';
+import type { Clock } from '../lib/clock';
+import type { WalletState, WalletUpload, WalletWriteOutcome } from './wallet-state';
 
-export interface WalletStateInputData {
-  encryptedWallet: string;
-  sequence: number;
-  hmac: string;
-}
+/** The result of one wallet write, as the wallet-write metric counts it. */
+export type WalletWriteResult = 'success' | 'retry' | 'conflict';
 
 /**
  * Why it exists: the sequence rule. An upload lands only at exactly the stored
@@ -13,41 +14,48 @@ export interface WalletStateInputData {
  * re-sending the state that is already current is a success (a safe retry).
  */
 export class WalletService {
-  constructor(private readonly deps: ServiceDeps) {}
+  constructor(
+    private readonly db: Database,
+    private readonly wallets: WalletRepository,
+    private readonly clock: Clock,
+    private readonly events: DomainEvents,
+    /** Told the result of every wallet write, for the metrics. */
+    private readonly observeWrite: (result: WalletWriteResult) => void,
+    /** MAX_WALLET_BYTES: the largest encryptedWallet accepted, in UTF-8 bytes. */
+    private readonly maxWalletBytes: number,
+  ) {}
 
-  get(accountId: number): Promise<WalletStateData | null> {
-    return this.deps.db.run((m) => this.deps.wallets.find(m, accountId));
+  get(accountId: number): Promise<WalletState | null> {
+    return this.db.run((m) => this.wallets.find(m, accountId));
   }
 
-  assertWithinSizeLimit(input: WalletStateInputData): void {
-    const limit = this.deps.config.maxWalletBytes;
-    if (Buffer.byteLength(input.encryptedWallet, 'utf8') > limit) throw payloadTooLarge(limit);
+  assertWithinSizeLimit(upload: WalletUpload): void {
+    if (Buffer.byteLength(upload.encryptedWallet, 'utf8') > this.maxWalletBytes) throw payloadTooLarge(this.maxWalletBytes);
   }
 
-  async update(accountId: number, input: WalletStateInputData): Promise<WalletWriteOutcome> {
-    this.assertWithinSizeLimit(input);
-    const { db, wallets, clock } = this.deps;
-    const write = walletWrite(input, clock.now());
-    if (await db.run((m) => wallets.compareAndSet(m, accountId, write))) {
-      this.deps.events.walletUpdated(accountId, write.sequence);
-      this.deps.observeWalletWrite('success');
+  async update(accountId: number, upload: WalletUpload): Promise<WalletWriteOutcome> {
+    this.assertWithinSizeLimit(upload);
+    const write = walletWrite(upload, this.clock.now());
+    if (await this.db.run((m) => this.wallets.compareAndSet(m, accountId, write))) {
+      this.events.walletUpdated(accountId, write.sequence);
+      this.observeWrite('success');
       return { kind: 'success', wallet: write };
     }
     const latest = await this.get(accountId);
-    if (latest && isSameState(latest, input)) {
-      this.deps.observeWalletWrite('retry');
+    if (latest && isSameState(latest, upload)) {
+      this.observeWrite('retry');
       return { kind: 'success', wallet: latest };
     }
-    this.deps.observeWalletWrite('conflict');
+    this.observeWrite('conflict');
     return { kind: 'conflict', latest };
   }
 }
 
 /** What is stored for an upload: exactly the client's fields, stamped with the time of the write. */
-export function walletWrite(input: WalletStateInputData, updatedAt: Date): WalletStateData {
-  return { encryptedWallet: input.encryptedWallet, hmac: input.hmac, sequence: input.sequence, updatedAt };
+export function walletWrite(upload: WalletUpload, updatedAt: Date): WalletState {
+  return { encryptedWallet: upload.encryptedWallet, hmac: upload.hmac, sequence: upload.sequence, updatedAt };
 }
 
-export function isSameState(stored: WalletStateData, input: WalletStateInputData): boolean {
-  return stored.sequence === input.sequence && stored.encryptedWallet === input.encryptedWallet && stored.hmac === input.hmac;
+export function isSameState(stored: WalletState, upload: WalletUpload): boolean {
+  return stored.sequence === upload.sequence && stored.encryptedWallet === upload.encryptedWallet && stored.hmac === upload.hmac;
 }

@@ -18,7 +18,7 @@ describe('PasswordHasher', () => {
     expect(refused.length).toBeGreaterThanOrEqual(5);
     for (const r of refused) {
       expect((r as PromiseRejectedResult).reason).toBeInstanceOf(DomainError);
-      expect((r as PromiseRejectedResult).reason.extensions.code).toBe('RATE_LIMITED');
+      expect((r as PromiseRejectedResult).reason.code).toBe('RATE_LIMITED');
     }
     expect(results.filter((r) => r.status === 'fulfilled').length).toBeLessThanOrEqual(3);
   });

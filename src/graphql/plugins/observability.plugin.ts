@@ -2,6 +2,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import type { OperationDefinitionNode } from 'graphql';
 import type { Logger } from 'pino';
 import type { RequestContext } from '../../context';
+import { ErrorCode } from '../../errors';
 import type { Metrics } from '../../lib/metrics';
 
 /**
@@ -18,7 +19,7 @@ export function observabilityPlugin(metrics: Metrics, logger: Logger): ApolloSer
         async willSendResponse({ operation, operationName, response }) {
           const body = response.body;
           const errors = body.kind === 'single' ? body.singleResult.errors ?? [] : [];
-          const codes = errors.map((error) => String(error.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
+          const codes = errors.map((error) => String(error.extensions?.code ?? ErrorCode.InternalServerError));
           const field = rootField(operation);
           const outcome = codes.length > 0 ? 'error' : 'success';
           metrics.graphqlRequests.inc({ operation: field, outcome });

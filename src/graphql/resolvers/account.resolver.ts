@@ -3,7 +3,7 @@ import type { RequestContext } from '../../context';
 import type { Config } from '../../config';
 import type { AccountService } from '../../services/account.service';
 import type { SessionService } from '../../services/session.service';
-import type { AuthSession } from '../../services/types';
+import type { AuthSession } from '../../services/session';
 import type { VerificationService } from '../../services/verification.service';
 import { unauthenticated } from '../../errors';
 import { CurrentSession } from '../auth-checker';

@@ -1,7 +1,7 @@
 import { Arg, Args, Authorized, Ctx, Mutation, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../context';
 import type { SessionService } from '../../services/session.service';
-import type { AuthSession } from '../../services/types';
+import type { AuthSession } from '../../services/session';
 import { CurrentSession } from '../auth-checker';
 import { DeviceIdArgs, LoginInput } from '../inputs/account.inputs';
 import { AuthToken } from '../types/account.type';

@@ -2,7 +2,7 @@ import { Arg, Args, ArgsType, Authorized, Ctx, Field, Int, Mutation, Query, Reso
 import { Min } from 'class-validator';
 import type { RequestContext } from '../../context';
 import type { WalletService } from '../../services/wallet.service';
-import type { AuthSession } from '../../services/types';
+import type { AuthSession } from '../../services/session';
 import { CurrentSession } from '../auth-checker';
 import { WalletStateInput } from '../inputs/wallet-state.input';
 import type { WalletUpdatedEvent } from '../pubsub';

@@ -1,5 +1,5 @@
 import { Field, Int, ObjectType, createUnionType } from 'type-graphql';
-import type { WalletStateData, WalletWriteOutcome } from '../../services/types';
+import type { WalletState as StoredWalletState, WalletWriteOutcome } from '../../services/wallet-state';
 
 @ObjectType({ description: "An encrypted wallet as the server stores it. The server can't read it." })
 export class WalletState {
@@ -15,7 +15,7 @@ export class WalletState {
   @Field()
   updatedAt!: Date;
 
-  static from(data: WalletStateData): WalletState {
+  static from(data: StoredWalletState): WalletState {
     return Object.assign(new WalletState(), {
       encryptedWallet: data.encryptedWallet,
       sequence: data.sequence,
@@ -24,7 +24,7 @@ export class WalletState {
     });
   }
 
-  static fromNullable(data: WalletStateData | null): WalletState | null {
+  static fromNullable(data: StoredWalletState | null): WalletState | null {
     return data ? WalletState.from(data) : null;
   }
 }
@@ -44,7 +44,7 @@ export class WalletStateConflict {
   })
   latest!: WalletState | null;
 
-  static of(latest: WalletStateData | null): WalletStateConflict {
+  static of(latest: StoredWalletState | null): WalletStateConflict {
     return Object.assign(new WalletStateConflict(), { latest: WalletState.fromNullable(latest) });
   }
 }

@@ -1,0 +1,57 @@
+import type { Database } from '../db/database';
+import type { AccountRow } from '../db/entities/account.entity';
+import type { AccountRepository } from '../db/repositories/account.repository';
+import { accountNotVerified, wrongCredentials } from '../errors';
+import type { PasswordHasher } from '../lib/password';
+import type { RateLimits } from '../lib/rate-limits';
+import { normalizeEmail } from '../lib/email';
+
+export { normalizeEmail } from '../lib/email';
+
+/**
+ * Why it exists: every operation that takes a password (login, changePassword,
+ * deleteAccount) checks it the same way. Any mismatch is the same
+ * UNAUTHENTICATED after the same argon2 work, so neither the message nor the
+ * timing tells whether the email has an account; verification is checked only
+ * once the password is right, for the same reason; failures are counted
+ * against the account and the IP.
+ */
+export class CredentialsService {
+  constructor(
+    private readonly db: Database,
+    private readonly accounts: AccountRepository,
+    private readonly hasher: PasswordHasher,
+    private readonly limits: RateLimits,
+  ) {}
+
+  /** The account for these credentials, or UNAUTHENTICATED / ACCOUNT_NOT_VERIFIED / RATE_LIMITED. */
+  async verify(email: string, password: string, ip: string): Promise<AccountRow> {
+    const emailNormalized = normalizeEmail(email);
+    await this.assertMayTry(emailNormalized, ip);
+    const account = await this.db.run((m) => this.accounts.findByEmail(m, emailNormalized));
+    if (!account) {
+      await this.hasher.verifyAgainstDummy(password);
+      return this.failed(emailNormalized, ip);
+    }
+    return this.check(account, password, ip);
+  }
+
+  /** Refuses early (before any argon2 work) an account or IP that has used up its failed attempts. */
+  async assertMayTry(emailNormalized: string, ip: string): Promise<void> {
+    await this.limits.assertNotExhausted('passwordFailuresPerAccount', emailNormalized);
+    await this.limits.assertNotExhausted('loginFailuresPerIp', ip);
+  }
+
+  /** The password check of a known account, with its failures counted against the account and the IP. */
+  async check(account: AccountRow, password: string, ip: string): Promise<AccountRow> {
+    if (!(await this.hasher.verify(account.passwordHash, password))) return this.failed(account.emailNormalized, ip);
+    await this.limits.recordPasswordSuccess(account.emailNormalized);
+    if (!account.verified) throw accountNotVerified();
+    return account;
+  }
+
+  private async failed(emailNormalized: string, ip: string): Promise<never> {
+    await Promise.all([this.limits.recordPasswordFailure(emailNormalized), this.limits.recordFailure('loginFailuresPerIp', ip)]);
+    throw wrongCredentials();
+  }
+}
