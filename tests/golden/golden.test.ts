@@ -4,6 +4,7 @@ import { startTestServer, type TestServer } from '../helpers/app';
 import { ManualClock } from '../helpers/clock';
 import {
   CHANGE_PASSWORD,
+  CLIENT_KEY_PARAMS,
   CLIENT_SALT_SEED,
   DELETE_ACCOUNT,
   LOGIN,
@@ -89,6 +90,13 @@ describe('golden responses: what clients receive, byte for byte', () => {
       await rec.graphql('clientSaltSeed: a registered email, in another case', CLIENT_SALT_SEED, { email: 'ALICE@example.com' });
       await rec.graphql('clientSaltSeed: an unknown email (the decoy)', CLIENT_SALT_SEED, { email: 'nobody@example.com' });
       await rec.graphql('clientSaltSeed: not an email (BAD_USER_INPUT)', CLIENT_SALT_SEED, { email: 'not-an-email' });
+      await rec.graphql('register: with key parameters', REGISTER, { input: { email: 'carol@example.com', password: PASSWORD, clientSaltSeed: SEED, keyParams: { n: 16384, r: 8, p: 1 } } });
+      await rec.graphql('register: key parameters out of bounds (BAD_USER_INPUT)', REGISTER, {
+        input: { email: 'dave@example.com', password: PASSWORD, clientSaltSeed: SEED, keyParams: { n: 1000, r: 0, p: 5 } },
+      });
+      await rec.graphql('clientKeyParams: an account registered without key parameters (the defaults)', CLIENT_KEY_PARAMS, { email: 'alice@example.com' });
+      await rec.graphql('clientKeyParams: an account registered with key parameters', CLIENT_KEY_PARAMS, { email: 'Carol@Example.com' });
+      await rec.graphql('clientKeyParams: an unknown email (the decoy with the defaults)', CLIENT_KEY_PARAMS, { email: 'nobody@example.com' });
       await rec.graphql('resendVerificationEmail: AllowAll mode', RESEND, { email });
       await rec.graphql('resendVerificationEmail: not an email', RESEND, { email: 'nope' });
 
