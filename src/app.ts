@@ -7,7 +7,7 @@ import { openDatabase } from './db/data-source';
 import { AccountRepository } from './db/repositories/account.repository';
 import { AuthTokenRepository } from './db/repositories/auth-token.repository';
 import { ServerSettingRepository } from './db/repositories/server-setting.repository';
-import { VerificationTokenRepository } from './db/repositories/verification-token.repository';
+import { PendingRegistrationRepository } from './db/repositories/pending-registration.repository';
 import { WalletRepository } from './db/repositories/wallet.repository';
 import { domainEventsTo, localTransport, walletUpdates, type PubSubTransport } from './graphql/pubsub';
 import { createSchema } from './graphql/schema';
@@ -31,7 +31,7 @@ export interface Repositories {
   accounts: AccountRepository;
   tokens: AuthTokenRepository;
   wallets: WalletRepository;
-  verificationTokens: VerificationTokenRepository;
+  pendingRegistrations: PendingRegistrationRepository;
 }
 
 /** What a test or the entry point may swap: every collaborator that does I/O. */
@@ -82,22 +82,22 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
     accounts: overrides.repositories?.accounts ?? new AccountRepository(),
     tokens: overrides.repositories?.tokens ?? new AuthTokenRepository(),
     wallets: overrides.repositories?.wallets ?? new WalletRepository(),
-    verificationTokens: overrides.repositories?.verificationTokens ?? new VerificationTokenRepository(),
+    pendingRegistrations: overrides.repositories?.pendingRegistrations ?? new PendingRegistrationRepository(),
   };
   const limits = new RateLimits(config.rateLimitBudgets, config.rateLimits, redis);
   const serverSecret = config.serverSecret ?? (await db.run((m) => new ServerSettingRepository().getOrCreate(m, 'server_secret', randomHex(32))));
 
-  const credentials = new CredentialsService(db, repositories.accounts, hasher, limits);
   const verification = new VerificationService(
     config,
     db,
-    repositories.verificationTokens,
+    repositories.pendingRegistrations,
     repositories.accounts,
     limits,
     clock,
     mailer,
     reportError,
   );
+  const credentials = new CredentialsService(db, repositories.accounts, hasher, limits, verification);
   const wallets = new WalletService(db, repositories.wallets, clock, events, (result) => metrics.walletWrites.inc({ result }), config.maxWalletBytes);
   const sessions = new SessionService(
     db,
@@ -146,7 +146,6 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
     },
     checkReady: () => db.ping(),
     redisHealth: () => transport.health(),
-    verifyAccount: (token) => verification.verify(token),
   });
 
   // Revocations from every instance (this one included) reach the connections held here.
@@ -166,7 +165,7 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
   const maintain = async () => {
     try {
       const purged = (await sessions.purgeExpired()) + (await verification.purgeExpired());
-      if (purged > 0) logger.info({ purged }, 'purged expired tokens');
+      if (purged > 0) logger.info({ purged }, 'purged expired tokens and pending registrations');
     } catch (error) {
       logger.warn({ err: error }, 'purging expired tokens failed; will retry');
     }
@@ -197,6 +196,7 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
       await revocations.return();
       await closingRevoked;
       await http.fastify.close();
+      await verification.idle();
       await transport.close();
       mailer.close();
       redis?.disconnect();

@@ -4,14 +4,14 @@ import { DataSource, type DataSourceOptions } from 'typeorm';
 import type { DatabaseConfig } from '../config';
 import { AccountEntity } from './entities/account.entity';
 import { AuthTokenEntity } from './entities/auth-token.entity';
+import { PendingRegistrationEntity } from './entities/pending-registration.entity';
 import { ServerSettingEntity } from './entities/server-setting.entity';
-import { VerificationTokenEntity } from './entities/verification-token.entity';
 import { walletEntity } from './entities/wallet.entity';
 import { Database } from './database';
 import { mysqlMigrations, sqliteMigrations } from './migrations';
 
 export function entitiesFor(dialect: DatabaseConfig['dialect']) {
-  return [AccountEntity, AuthTokenEntity, walletEntity(dialect), ServerSettingEntity, VerificationTokenEntity];
+  return [AccountEntity, AuthTokenEntity, walletEntity(dialect), ServerSettingEntity, PendingRegistrationEntity];
 }
 
 /**

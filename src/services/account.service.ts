@@ -84,17 +84,21 @@ export class AccountService {
     if (mode === 'Whitelist' && !config.accountWhitelist.has(emailNormalized)) throw registrationClosed();
     // Hashed before the email is looked up, so a taken email costs the same time as a new one.
     const passwordHash = await hasher.hash(input.password);
-    const verified = mode !== 'EmailVerify';
     const keyParams = input.keyParams ?? DEFAULT_KEY_PARAMS;
-    let accountId: number;
+    const clientSaltSeed = input.clientSaltSeed.toLowerCase();
+    if (mode === 'EmailVerify') {
+      // Not an account yet: a pending registration, whatever the email (a taken one answers alike).
+      await this.verification.register({ email: input.email, passwordHash, clientSaltSeed, keyParams });
+      return { verified: false };
+    }
     try {
-      accountId = await db.run((m) =>
+      await db.run((m) =>
         accounts.insert(m, {
           email: input.email,
           emailNormalized,
           passwordHash,
-          clientSaltSeed: input.clientSaltSeed.toLowerCase(),
-          verified,
+          clientSaltSeed,
+          verified: true,
           keyN: keyParams.n,
           keyR: keyParams.r,
           keyP: keyParams.p,
@@ -102,25 +106,10 @@ export class AccountService {
         }),
       );
     } catch (error) {
-      if (!isDuplicateKey(error)) throw error;
-      if (mode !== 'EmailVerify') throw emailTaken();
-      await this.answerTakenEmail(emailNormalized);
-      return { verified: false };
+      if (isDuplicateKey(error)) throw emailTaken();
+      throw error;
     }
-    if (!verified) await this.verification.issueAndSend(accountId, input.email);
-    return { verified };
-  }
-
-  /**
-   * EmailVerify hides that the email is taken: the answer is that of a fresh
-   * registration and nothing changes. The owner learns of it by mail; an owner
-   * who never verified gets a fresh link instead, which is what they need.
-   */
-  private async answerTakenEmail(emailNormalized: string): Promise<void> {
-    const existing = await this.db.run((m) => this.accounts.findByEmail(m, emailNormalized));
-    if (!existing) return;
-    if (existing.verified) this.verification.notifyOwnerOfRegistrationAttempt(existing.email);
-    else await this.verification.issueAndSend(existing.id, existing.email);
+    return { verified: true };
   }
 
   /**

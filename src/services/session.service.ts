@@ -42,10 +42,11 @@ export class SessionService {
     private readonly tokenTtlDays: number,
   ) {}
 
-  async login(email: string, password: string, deviceId: string, ip: string): Promise<IssuedToken> {
+  /** `verificationCode`: EmailVerify's code, needed once, at the login that turns a pending registration into the account. */
+  async login(email: string, password: string, deviceId: string, ip: string, verificationCode?: string): Promise<IssuedToken> {
     const { db, accounts, tokens } = this;
     await this.limits.consume('loginPerIp', ip);
-    const account = await this.credentials.verify(email, password, ip);
+    const account = await this.credentials.verify(email, password, ip, verificationCode);
 
     const token = newSecretToken();
     const now = this.clock.now();

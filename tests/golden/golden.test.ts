@@ -320,7 +320,7 @@ describe('golden responses: what clients receive, byte for byte', () => {
       await rec.exchange('POST /graphql/ (trailing slash)', { method: 'POST', path: '/graphql/', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
       await rec.exchange('an unknown route (404)', { method: 'GET', path: '/nope?token=secret' });
       await rec.exchange('/healthz', { method: 'GET', path: '/healthz' });
-      await rec.exchange('/verify without a token', { method: 'GET', path: '/verify' });
+      await rec.exchange('/verify (gone: the mail carries a code, no link acts) 404', { method: 'GET', path: '/verify?token=anything' });
       rec.check();
     } finally {
       await server.close();
@@ -350,6 +350,12 @@ describe('golden responses: what clients receive, byte for byte', () => {
       await rec.graphql('EmailVerify: serverInfo', SERVER_INFO);
       await rec.graphql('EmailVerify: register', REGISTER, { input: { email: 'frank@example.com', password: PASSWORD, clientSaltSeed: SEED } });
       await rec.graphql('EmailVerify: login before verifying (ACCOUNT_NOT_VERIFIED)', LOGIN, { input: { email: 'frank@example.com', password: PASSWORD, deviceId: 'phone' } });
+      await rec.graphql('EmailVerify: login with a wrong code (UNAUTHENTICATED)', LOGIN, {
+        input: { email: 'frank@example.com', password: PASSWORD, deviceId: 'phone', verificationCode: 'ZZZZ-ZZZZ' },
+      });
+      await rec.graphql('EmailVerify: login with a malformed code (BAD_USER_INPUT)', LOGIN, {
+        input: { email: 'frank@example.com', password: PASSWORD, deviceId: 'phone', verificationCode: 'not a code' },
+      });
       await rec.graphql('EmailVerify: resendVerificationEmail, pending', RESEND, { email: 'frank@example.com' });
       await rec.graphql('EmailVerify: resendVerificationEmail, unknown', RESEND, { email: 'nobody@example.com' });
       await rec.graphql('EmailVerify: clientSaltSeed of a pending registration (the decoy)', CLIENT_SALT_SEED, { email: 'frank@example.com' });

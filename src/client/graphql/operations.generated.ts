@@ -24,6 +24,11 @@ export type LoginInput = {
   deviceId: string;
   email: string;
   password: string;
+  /**
+   * EmailVerify mode: the code mailed at registration. Needed once, on the
+   * first login of a registration that is not verified yet; ignored afterwards.
+   */
+  verificationCode?: string | null | undefined;
 };
 
 export type RegisterInput = {

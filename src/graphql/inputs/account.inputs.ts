@@ -1,6 +1,6 @@
 import { ArgsType, Field, InputType, Int } from 'type-graphql';
-import { Length, ValidateNested } from './validators';
-import { ClientSaltSeedRule, DeviceIdRule, EmailRule, PasswordRule, ScryptNRule, ScryptPRule, ScryptRRule } from './rules';
+import { IsOptional, Length, ValidateNested } from './validators';
+import { ClientSaltSeedRule, DeviceIdRule, EmailRule, PasswordRule, ScryptNRule, ScryptPRule, ScryptRRule, VerificationCodeRule } from './rules';
 import { WalletStateInput } from './wallet-state.input';
 
 @InputType()
@@ -29,6 +29,14 @@ export class LoginInput {
   /** Any length is checked against the hash; the cap only bounds the work. */
   @Field() @Length(1, 1024, { message: 'must be 1 to 1024 characters' }) password!: string;
   @Field() @DeviceIdRule() deviceId!: string;
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'EmailVerify mode: the code mailed at registration. Needed once, on the\nfirst login of a registration that is not verified yet; ignored afterwards.',
+  })
+  @IsOptional()
+  @VerificationCodeRule()
+  verificationCode?: string | null;
 }
 
 @InputType()
@@ -56,9 +64,4 @@ export class PasswordArgs {
 @ArgsType()
 export class DeviceIdArgs {
   @Field() @DeviceIdRule() deviceId!: string;
-}
-
-@ArgsType()
-export class VerifyTokenArgs {
-  @Field() @Length(1, 256, { message: 'must be 1 to 256 characters' }) token!: string;
 }

@@ -7,7 +7,7 @@ import type { AuthSession } from '../../services/session';
 import type { VerificationService } from '../../services/verification.service';
 import { unauthenticated } from '../../errors';
 import { CurrentSession } from '../auth-checker';
-import { ChangePasswordInput, EmailArgs, PasswordArgs, RegisterInput, VerifyTokenArgs } from '../inputs/account.inputs';
+import { ChangePasswordInput, EmailArgs, PasswordArgs, RegisterInput } from '../inputs/account.inputs';
 import { Account, ClientKeyParams, RegisterPayload } from '../types/account.type';
 import { AccountVerificationMode, ServerInfo } from '../types/server-info.type';
 import { ChangePasswordResult, toChangePasswordResult } from '../types/wallet-state.type';
@@ -81,13 +81,10 @@ export class AccountResolver {
     return toChangePasswordResult(await this.accounts.changePassword(input, ip));
   }
 
-  @Mutation(() => Boolean, { description: 'Marks the account whose pending verification token this is as verified.' })
-  async verifyAccount(@Args(() => VerifyTokenArgs) { token }: VerifyTokenArgs): Promise<boolean> {
-    await this.verification.verify(token);
-    return true;
-  }
-
-  @Mutation(() => Boolean, { description: 'Sends a new verification email to an unverified account (EmailVerify mode).' })
+  @Mutation(() => Boolean, {
+    description:
+      'EmailVerify mode: mails a fresh verification code for the newest pending\nregistration of this email (earlier codes of it stop working). Answers true\nfor every email, whether or not anything was pending.',
+  })
   async resendVerificationEmail(@Args(() => EmailArgs) { email }: EmailArgs, @Ctx() { ip }: RequestContext): Promise<boolean> {
     await this.verification.resend(email, ip);
     return true;
