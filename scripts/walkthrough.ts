@@ -1,4 +1,4 @@
-import { WalletSyncClient, type DeviceStateStore, type WalletStateInfo } from '../src/client';
+import { WalletSyncClient, type DeviceStateStore, type WalletStateInfo } from '../client/src';
 
 /**
  * ../shared/reference/test-client-walkthrough.txt played with the client: two

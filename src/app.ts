@@ -66,7 +66,7 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
   const logger = overrides.logger ?? createLogger(config.logLevel);
   const db = overrides.database ?? (await openDatabase(config.database));
   const metrics = new Metrics(() => poolStats(db));
-  const redis = config.redisUrl ? await connectRedis(config.redisUrl, logger) : undefined;
+  const redis = config.redisUrl ? await connectRedis(config.redisUrl, config.redisChannelPrefix, logger) : undefined;
   const mailer =
     overrides.mailer ?? (config.smtpUrl && config.mailFrom ? createSmtpMailer(config.smtpUrl, config.mailFrom) : noMailer);
   const transport =
@@ -84,7 +84,7 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
     wallets: overrides.repositories?.wallets ?? new WalletRepository(),
     verificationTokens: overrides.repositories?.verificationTokens ?? new VerificationTokenRepository(),
   };
-  const limits = new RateLimits(config.rateLimitBudgets, config.rateLimits, redis);
+  const limits = new RateLimits(config.rateLimitBudgets, config.rateLimits, redis && { client: redis, prefix: config.redisChannelPrefix });
   const serverSecret = config.serverSecret ?? (await db.run((m) => new ServerSettingRepository().getOrCreate(m, 'server_secret', randomHex(32))));
 
   const credentials = new CredentialsService(db, repositories.accounts, hasher, limits);
@@ -210,8 +210,9 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
  * (no offline queue), so callers fall back instead of hanging; ioredis keeps
  * reconnecting in the background.
  */
-async function connectRedis(url: string, logger: Logger): Promise<Redis> {
-  const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+async function connectRedis(url: string, prefix: string, logger: Logger): Promise<Redis> {
+  // Named after the deployment's prefix, so CLIENT LIST tells deployments sharing one Redis apart.
+  const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName: `${prefix}rate-limits` });
   // Transitions are what matter: ioredis reports every failed reconnection attempt, so those go to debug.
   redis.on('error', (error) => logger.debug({ err: error }, 'redis connection error (rate limits)'));
   redis.on('ready', () => logger.info('redis connected'));

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ExitCode, runCli } from '../../src/client/cli/wallet-sync.cli';
+import { ExitCode, runCli } from 'wallet-sync-client/cli';
 import { startTestServer, type TestServer } from '../helpers/app';
 import { UPDATE_WALLET, uniqueEmail } from '../helpers/operations';
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { MemoryDeviceStateStore, encryptWallet, walletStateHmac, type DeviceState, type WalletSyncClient } from '../../src/client';
+import { MemoryDeviceStateStore, encryptWallet, walletStateHmac, type DeviceState, type WalletSyncClient } from 'wallet-sync-client';
 import { startTestServer, type TestServer } from '../helpers/app';
 import { ROOT_PASSWORD, openDevice, twoDevices } from '../helpers/client';
 import { DELETE_ACCOUNT, UPDATE_WALLET } from '../helpers/operations';

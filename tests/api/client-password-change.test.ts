@@ -1,4 +1,4 @@
-import { MemoryDeviceStateStore, WalletSyncError, type DeviceState } from '../../src/client';
+import { MemoryDeviceStateStore, WalletSyncError, type DeviceState } from 'wallet-sync-client';
 import { startTestServer, type TestServer } from '../helpers/app';
 import { ROOT_PASSWORD, openDevice, twoDevices } from '../helpers/client';
 

@@ -1,4 +1,4 @@
-import type { SyncResult, WalletSyncClient, WalletWatch, WatchOptions } from '../../src/client';
+import type { SyncResult, WalletSyncClient, WalletWatch, WatchOptions } from 'wallet-sync-client';
 import { startTestServer, type TestServer } from '../helpers/app';
 import { ROOT_PASSWORD, openDevice, twoDevices } from '../helpers/client';
 import { startTcpProxy } from '../helpers/tcp-proxy';

@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { FileDeviceStateStore, newDeviceState, type DeviceState } from '../../src/client/device-state.store';
+import { FileDeviceStateStore, newDeviceState, type DeviceState } from '../../src/device-state.store';
 
 describe('the device state file', () => {
   let dir: string;

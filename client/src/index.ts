@@ -7,7 +7,7 @@ export type { DeviceStatus, PushResult, SyncResult, WalletStateInfo, WalletSyncC
 export { ClientErrorCode, ServerErrorCode, WalletSyncError, isIntegrityError } from './client.errors';
 export { FileDeviceStateStore, MemoryDeviceStateStore, newDeviceState } from './device-state.store';
 export type { DeviceState, DeviceStateStore } from './device-state.store';
-export { laterWriteWins, mergeDocuments } from './wallet-merge';
+export { compareEntries, laterWriteWins, mergeDocuments } from './wallet-merge';
 export type { PreferenceResolver, PreferenceSides } from './wallet-merge';
 export { EMPTY_DOCUMENT, preferenceValues, withPreference } from './wallet-document';
 export type { PreferenceEntry, WalletDocument } from './wallet-document';

@@ -1,4 +1,4 @@
-import { clientSalt, deriveWalletKeys, newClientSaltSeed, walletStateHmac } from '../../src/client/wallet-keys';
+import { clientSalt, deriveWalletKeys, newClientSaltSeed, walletStateHmac } from '../../src/wallet-keys';
 
 /** The test vectors of PROTOCOL.md "Keys" (computed with Python's hashlib.scrypt). */
 const EMAIL = 'joe2@example.com';

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { ClientErrorCode } from '../../src/client/client.errors';
-import { WALLET_FORMAT_PREFIX, decryptWallet, encryptWallet, openWalletState, sealWalletState } from '../../src/client/wallet-cipher';
-import { walletStateHmac } from '../../src/client/wallet-keys';
-import type { WalletDocument } from '../../src/client/wallet-document';
+import { ClientErrorCode } from '../../src/client.errors';
+import { WALLET_FORMAT_PREFIX, decryptWallet, encryptWallet, openWalletState, sealWalletState } from '../../src/wallet-cipher';
+import { walletStateHmac } from '../../src/wallet-keys';
+import type { WalletDocument } from '../../src/wallet-document';
 
 const keys = { hmacKey: randomBytes(32), walletKey: randomBytes(32) };
 const document: WalletDocument = {

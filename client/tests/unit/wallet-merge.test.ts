@@ -1,5 +1,5 @@
-import { EMPTY_DOCUMENT, preferenceValues, withPreference, type PreferenceEntry, type WalletDocument } from '../../src/client/wallet-document';
-import { mergeDocuments, type PreferenceResolver } from '../../src/client/wallet-merge';
+import { EMPTY_DOCUMENT, preferenceValues, withPreference, type PreferenceEntry, type WalletDocument } from '../../src/wallet-document';
+import { mergeDocuments, type PreferenceResolver } from '../../src/wallet-merge';
 
 const entry = (value: string | null, updatedAt: number, deviceId: string): PreferenceEntry => ({ value, updatedAt, deviceId });
 const doc = (preference: PreferenceEntry | undefined): WalletDocument => ({ preferences: preference ? { key: preference } : {} });
