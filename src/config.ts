@@ -65,6 +65,10 @@ export interface Config {
   tokenTtlDays: number;
   verifyTokenTtlHours: number;
   maxWalletBytes: number;
+  /** How many of the most recent wallet states keep their content (walletVersion); every state keeps its header. */
+  walletVersionsKept: number;
+  /** How long the account's security log (accountActivity) keeps an event. */
+  activityRetentionDays: number;
   /** Largest HTTP request body accepted; leaves room for JSON escaping around the wallet. */
   bodyLimitBytes: number;
   rateLimits: boolean;
@@ -135,6 +139,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     tokenTtlDays: integer(read, 'TOKEN_TTL_DAYS', 14, 1, 3650),
     verifyTokenTtlHours: integer(read, 'VERIFY_TOKEN_TTL_HOURS', 48, 1, 24 * 365),
     maxWalletBytes,
+    walletVersionsKept: integer(read, 'WALLET_VERSIONS_KEPT', 10, 0, 1000),
+    activityRetentionDays: integer(read, 'ACTIVITY_RETENTION_DAYS', 90, 1, 3650),
     bodyLimitBytes: integer(read, 'BODY_LIMIT_BYTES', 2 * maxWalletBytes + 64 * 1024, 1024, 512 * 1024 * 1024),
     rateLimits: onOff(read, 'RATE_LIMITS', true),
     rateLimitBudgets: parseBudgets(read),

@@ -5,6 +5,7 @@ import { accountNotVerified, wrongCredentials } from '../errors';
 import type { PasswordHasher } from '../lib/password';
 import type { RateLimits } from '../lib/rate-limits';
 import { normalizeEmail } from '../lib/email';
+import type { ActivityLog } from './activity.service';
 
 export { normalizeEmail } from '../lib/email';
 
@@ -22,6 +23,7 @@ export class CredentialsService {
     private readonly accounts: AccountRepository,
     private readonly hasher: PasswordHasher,
     private readonly limits: RateLimits,
+    private readonly activity: ActivityLog,
   ) {}
 
   /** The account for these credentials, or UNAUTHENTICATED / ACCOUNT_NOT_VERIFIED / RATE_LIMITED. */
@@ -44,7 +46,11 @@ export class CredentialsService {
 
   /** The password check of a known account, with its failures counted against the account and the IP. */
   async check(account: AccountRow, password: string, ip: string): Promise<AccountRow> {
-    if (!(await this.hasher.verify(account.passwordHash, password))) return this.failed(account.emailNormalized, ip);
+    if (!(await this.hasher.verify(account.passwordHash, password))) {
+      // In the background: waiting for the write would make a known email's failure slower than an unknown one's.
+      this.activity.recordInBackground(account.id, 'LOGIN_FAILED', { ip });
+      return this.failed(account.emailNormalized, ip);
+    }
     await this.limits.recordPasswordSuccess(account.emailNormalized);
     if (!account.verified) throw accountNotVerified();
     return account;

@@ -7,6 +7,7 @@ import { HOUR_MS, addMilliseconds, type Clock } from '../lib/clock';
 import { escapeHtml, type MailMessage, type Mailer } from '../lib/mailer';
 import type { RateLimits } from '../lib/rate-limits';
 import { hashToken, newSecretToken } from '../lib/tokens';
+import type { ActivityLog } from './activity.service';
 import { normalizeEmail } from './credentials.service';
 
 export type VerificationConfig = Pick<Config, 'accountVerificationMode' | 'publicUrl' | 'verifyTokenTtlHours'>;
@@ -28,6 +29,7 @@ export class VerificationService {
     private readonly mailer: Mailer,
     /** Where a failed background mail is reported: nobody awaits it. */
     private readonly reportError: (error: unknown, what: string) => void,
+    private readonly activity: ActivityLog,
   ) {}
 
   /** Issues a fresh link for the account (the previous one stops working) and mails it. */
@@ -59,6 +61,7 @@ export class VerificationService {
       const live = await verificationTokens.findLive(m, tokenHash, clock.now());
       if (!live || !(await verificationTokens.consume(m, tokenHash))) return false;
       await accounts.markVerified(m, live.accountId);
+      await this.activity.recordIn(m, live.accountId, 'VERIFIED');
       return true;
     });
     if (!verified) throw invalidVerifyToken();

@@ -11,6 +11,8 @@ describe('loadConfig', () => {
       tokenTtlDays: 14,
       verifyTokenTtlHours: 48,
       maxWalletBytes: 1_000_000,
+      walletVersionsKept: 10,
+      activityRetentionDays: 90,
       rateLimits: true,
       logLevel: 'info',
       passwordHashing: { memoryKib: 19_456, timeCost: 2, parallelism: 1 },
@@ -43,6 +45,10 @@ describe('loadConfig', () => {
     ['PORT', { PORT: '70000' }],
     ['TOKEN_TTL_DAYS', { TOKEN_TTL_DAYS: '0' }],
     ['MAX_WALLET_BYTES', { MAX_WALLET_BYTES: '-1' }],
+    ['WALLET_VERSIONS_KEPT', { WALLET_VERSIONS_KEPT: '1001' }],
+    ['WALLET_VERSIONS_KEPT', { WALLET_VERSIONS_KEPT: 'ten' }],
+    ['ACTIVITY_RETENTION_DAYS', { ACTIVITY_RETENTION_DAYS: '0' }],
+    ['ACTIVITY_RETENTION_DAYS', { ACTIVITY_RETENTION_DAYS: '3651' }],
     ['RATE_LIMITS', { RATE_LIMITS: 'maybe' }],
     ['DATABASE_URL', { DATABASE_URL: 'postgres://x/y' }],
     ['DATABASE_URL', { DATABASE_URL: 'mysql://root@localhost:3306' }],
@@ -69,6 +75,13 @@ describe('loadConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).variable).toBe(variable);
     expect((error as ConfigError).message).toContain(variable);
+  });
+
+  it.each([
+    ['0', 0],
+    ['1000', 1000],
+  ])('when WALLET_VERSIONS_KEPT=%s (a bound), then it is taken as it is', (value, kept) => {
+    expect(loadConfig({ WALLET_VERSIONS_KEPT: value }).walletVersionsKept).toBe(kept);
   });
 
   it('when the whitelist is given, then it is lower-cased for case-insensitive matching', () => {

@@ -14,13 +14,6 @@ const CONTRACT = path.resolve(ROOT, '..', 'shared', 'api', 'contract.graphql');
  */
 const NOT_YET_SERVED: ReadonlyArray<readonly [name: string, issue: number]> = [
   ['LoginInput.verificationCode', 11],
-  ['WalletStateHeader', 13],
-  ['AccountEventKind', 13],
-  ['AccountEvent', 13],
-  ['Query.walletHistory', 13],
-  ['Query.walletVersion', 13],
-  ['Query.accountActivity', 13],
-  ['ServerInfo.walletVersionsKept', 13],
 ];
 
 const isSkipped = (name: string) => NOT_YET_SERVED.some(([skipped]) => skipped === name);

@@ -2,11 +2,13 @@ import { InitialSchema1795666896627 as MysqlInitialSchema } from './mysql/179566
 import { VerificationTokens1795667099515 as MysqlVerificationTokens } from './mysql/1795667099515-verification-tokens';
 import { ExactIdentity1795700000001 as MysqlExactIdentity } from './mysql/1795700000001-exact-identity';
 import { AccountKeyParams1795700000101 as MysqlAccountKeyParams } from './mysql/1795700000101-account-key-params';
+import { WalletHistory1795840000000 as MysqlWalletHistory } from './mysql/1795840000000-wallet-history';
 import { InitialSchema1795666894848 as SqliteInitialSchema } from './sqlite/1795666894848-initial-schema';
 import { VerificationTokens1795667096102 as SqliteVerificationTokens } from './sqlite/1795667096102-verification-tokens';
 import { ExactIdentity1795700000000 as SqliteExactIdentity } from './sqlite/1795700000000-exact-identity';
 import { AccountKeyParams1795700000100 as SqliteAccountKeyParams } from './sqlite/1795700000100-account-key-params';
+import { WalletHistory1795840000000 as SqliteWalletHistory } from './sqlite/1795840000000-wallet-history';
 
 /** Migrations are per dialect (their DDL differs); both lists run in CI. */
-export const sqliteMigrations: Function[] = [SqliteInitialSchema, SqliteVerificationTokens, SqliteExactIdentity, SqliteAccountKeyParams];
-export const mysqlMigrations: Function[] = [MysqlInitialSchema, MysqlVerificationTokens, MysqlExactIdentity, MysqlAccountKeyParams];
+export const sqliteMigrations: Function[] = [SqliteInitialSchema, SqliteVerificationTokens, SqliteExactIdentity, SqliteAccountKeyParams, SqliteWalletHistory];
+export const mysqlMigrations: Function[] = [MysqlInitialSchema, MysqlVerificationTokens, MysqlExactIdentity, MysqlAccountKeyParams, MysqlWalletHistory];
