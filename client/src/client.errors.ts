@@ -15,12 +15,20 @@ export const ClientErrorCode = {
   SequenceRollback: 'WALLET_SEQUENCE_ROLLBACK',
   /** The encrypted wallet does not decrypt under this device's wallet key, or is not a wallet document. */
   DecryptFailed: 'WALLET_DECRYPT_FAILED',
+  /**
+   * The wallet decrypted, but is not a valid wallet document (a preference that
+   * is not a string, say). `key` names the offending preference when there is
+   * one; nothing changed locally, and `sync({ repair: true })` uploads a repaired state.
+   */
+  DocumentInvalid: 'WALLET_DOCUMENT_INVALID',
   /** The encrypted wallet uses a format version this client does not know. */
   UnsupportedFormat: 'WALLET_FORMAT_UNSUPPORTED',
   /** sync() or changePassword() kept meeting newer states and gave up after its retry budget. */
   ConflictRetriesExhausted: 'CONFLICT_RETRIES_EXHAUSTED',
-  /** The local device state file is unreadable or belongs to another account. */
+  /** The local device state file is unreadable, belongs to another account, or stayed locked by another process. */
   LocalState: 'LOCAL_STATE_INVALID',
+  /** An argument the app passed is unusable (a preference value that is not a string, an empty root password, a URL without http(s)://). */
+  InvalidArgument: 'INVALID_ARGUMENT',
 } as const;
 
 export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];
@@ -36,15 +44,18 @@ export class WalletSyncError extends Error {
   override readonly name = 'WalletSyncError';
   /** From RATE_LIMITED errors: when the server accepts the next attempt. */
   readonly retryAfterSeconds?: number;
+  /** WALLET_DOCUMENT_INVALID: the preference at fault. */
+  readonly key?: string;
 
   constructor(
     /** A ClientErrorCode, or the server's `extensions.code`. */
     readonly code: string,
     message: string,
-    options: { cause?: unknown; retryAfterSeconds?: number } = {},
+    options: { cause?: unknown; retryAfterSeconds?: number; key?: string } = {},
   ) {
     super(message, { cause: options.cause });
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.key = options.key;
   }
 }
 
@@ -54,6 +65,7 @@ export function isIntegrityError(error: unknown): boolean {
     ClientErrorCode.HmacMismatch,
     ClientErrorCode.SequenceRollback,
     ClientErrorCode.DecryptFailed,
+    ClientErrorCode.DocumentInvalid,
     ClientErrorCode.UnsupportedFormat,
   ];
   return error instanceof WalletSyncError && integrity.includes(error.code);

@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { ClientErrorCode, WalletSyncError } from './client.errors';
 import { isWalletStateHmacValid, walletStateHmac, type WalletKeys } from './wallet-keys';
-import { parseDocument, serializeDocument, type WalletDocument } from './wallet-document';
+import { InvalidDocumentError, parseDocument, salvageDocument, serializeDocument, type WalletDocument } from './wallet-document';
 
 /**
  * The encrypted wallet format, version 1:
@@ -37,6 +37,10 @@ export function encryptWallet(document: WalletDocument, walletKey: Buffer): stri
 }
 
 export function decryptWallet(encryptedWallet: string, walletKey: Buffer): WalletDocument {
+  return asWalletSyncError(() => parseDocument(decryptPlaintext(encryptedWallet, walletKey)));
+}
+
+function decryptPlaintext(encryptedWallet: string, walletKey: Buffer): string {
   if (!encryptedWallet.startsWith(WALLET_FORMAT_PREFIX)) {
     const version = encryptedWallet.slice(0, encryptedWallet.indexOf(':') + 1 || 8);
     throw new WalletSyncError(ClientErrorCode.UnsupportedFormat, `The wallet uses format "${version}", which this client cannot read (it reads "${WALLET_FORMAT_PREFIX}")`);
@@ -45,19 +49,30 @@ export function decryptWallet(encryptedWallet: string, walletKey: Buffer): Walle
   if (sealed.length < NONCE_BYTES + TAG_BYTES) {
     throw new WalletSyncError(ClientErrorCode.DecryptFailed, 'The encrypted wallet is too short to be a v1 wallet');
   }
-  let plaintext: string;
   try {
     const decipher = createDecipheriv('aes-256-gcm', walletKey, sealed.subarray(0, NONCE_BYTES), { authTagLength: TAG_BYTES });
     decipher.setAAD(ASSOCIATED_DATA);
     decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
-    plaintext = Buffer.concat([decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES)), decipher.final()]).toString('utf8');
+    return Buffer.concat([decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES)), decipher.final()]).toString('utf8');
   } catch (error) {
     throw new WalletSyncError(ClientErrorCode.DecryptFailed, 'The wallet does not decrypt under this device\'s wallet key (tampered, or encrypted under other keys)', { cause: error });
   }
+}
+
+/**
+ * Decryption worked, so the document came from a device holding this account's
+ * keys: a bad document is a bug or a foreign app, not an attack, and gets its
+ * own code naming the key, so the app can tell the user which preference to repair.
+ */
+function asWalletSyncError<T>(read: () => T): T {
   try {
-    return parseDocument(plaintext);
+    return read();
   } catch (error) {
-    throw new WalletSyncError(ClientErrorCode.DecryptFailed, `The decrypted wallet is not a wallet document: ${(error as Error).message}`, { cause: error });
+    if (!(error instanceof InvalidDocumentError)) throw error;
+    throw new WalletSyncError(ClientErrorCode.DocumentInvalid, `The decrypted wallet is not a valid wallet document: ${error.message}`, {
+      cause: error,
+      key: error.key,
+    });
   }
 }
 
@@ -69,11 +84,21 @@ export function sealWalletState(document: WalletDocument, sequence: number, keys
 
 /** Verifies a downloaded wallet state's hmac, then decrypts it. Throws WalletSyncError on either failure. */
 export function openWalletState(state: SealedWalletState, keys: Pick<WalletKeys, 'hmacKey' | 'walletKey'>): WalletDocument {
+  assertHmac(state, keys);
+  return decryptWallet(state.encryptedWallet, keys.walletKey);
+}
+
+function assertHmac(state: SealedWalletState, keys: Pick<WalletKeys, 'hmacKey'>): void {
   if (!isWalletStateHmacValid(keys.hmacKey, state)) {
     throw new WalletSyncError(
       ClientErrorCode.HmacMismatch,
       `The wallet state at sequence ${state.sequence} has an hmac that does not verify: it was altered, or signed under other keys (did the password change on another device?)`,
     );
   }
-  return decryptWallet(state.encryptedWallet, keys.walletKey);
+}
+
+/** Like openWalletState, but keeps the well-formed preferences of an invalid document and lists the malformed ones. */
+export function salvageWalletState(state: SealedWalletState, keys: Pick<WalletKeys, 'hmacKey' | 'walletKey'>): { document: WalletDocument; malformed: string[] } {
+  assertHmac(state, keys);
+  return asWalletSyncError(() => salvageDocument(decryptPlaintext(state.encryptedWallet, keys.walletKey)));
 }

@@ -69,22 +69,65 @@ export function serializeDocument(document: WalletDocument): string {
   return JSON.stringify({ format: 1, preferences: document.preferences });
 }
 
-/** Parses and checks a decrypted document; throws a TypeError naming what is wrong. */
-export function parseDocument(json: string): WalletDocument {
-  const parsed: unknown = JSON.parse(json);
-  if (!isRecord(parsed) || parsed.format !== 1) throw new TypeError('not a format-1 wallet document');
-  if (!isRecord(parsed.preferences)) throw new TypeError('preferences is not an object');
-  for (const [key, entry] of Object.entries(parsed.preferences)) {
-    if (
-      !isRecord(entry) ||
-      !(typeof entry.value === 'string' || entry.value === null) ||
-      !Number.isFinite(entry.updatedAt) ||
-      typeof entry.deviceId !== 'string'
-    ) {
-      throw new TypeError(`preference ${JSON.stringify(key)} is malformed`);
-    }
+/** A decrypted document that is not a valid format-1 wallet document; `key` names the offending preference. */
+export class InvalidDocumentError extends TypeError {
+  constructor(
+    message: string,
+    readonly key?: string,
+  ) {
+    super(message);
   }
-  return { preferences: parsed.preferences as Record<string, PreferenceEntry> };
+}
+
+/** Parses and checks a decrypted document; throws an InvalidDocumentError naming what (and which key) is wrong. */
+export function parseDocument(json: string): WalletDocument {
+  const { document, malformed } = readDocument(json);
+  if (malformed.length) throw new InvalidDocumentError(`preference ${JSON.stringify(malformed[0])} is malformed`, malformed[0]);
+  return document;
+}
+
+/**
+ * For repairing a document another device wrote wrongly: keeps every
+ * well-formed preference and lists the malformed ones instead of refusing the
+ * whole document. A document that is not one at all still throws.
+ */
+export function salvageDocument(json: string): { document: WalletDocument; malformed: string[] } {
+  return readDocument(json);
+}
+
+function readDocument(json: string): { document: WalletDocument; malformed: string[] } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    throw new InvalidDocumentError('the decrypted wallet is not JSON');
+  }
+  if (!isRecord(parsed) || parsed.format !== 1) throw new InvalidDocumentError('not a format-1 wallet document');
+  if (!isRecord(parsed.preferences)) throw new InvalidDocumentError('preferences is not an object');
+  const kept: Array<[string, PreferenceEntry]> = [];
+  const malformed: string[] = [];
+  for (const [key, entry] of Object.entries(parsed.preferences)) {
+    if (isPreferenceKey(key) && isPreferenceEntry(entry)) kept.push([key, { value: entry.value, updatedAt: entry.updatedAt, deviceId: entry.deviceId }]);
+    else malformed.push(key);
+  }
+  return { document: { preferences: Object.fromEntries(kept) }, malformed };
+}
+
+/** The longest preference key, in UTF-16 code units: keys are names, not data. */
+export const MAX_PREFERENCE_KEY_LENGTH = 256;
+
+export function isPreferenceKey(key: unknown): key is string {
+  return typeof key === 'string' && key.length > 0 && key.length <= MAX_PREFERENCE_KEY_LENGTH;
+}
+
+function isPreferenceEntry(entry: unknown): entry is PreferenceEntry {
+  return (
+    isRecord(entry) &&
+    (typeof entry.value === 'string' || entry.value === null) &&
+    typeof entry.updatedAt === 'number' &&
+    Number.isFinite(entry.updatedAt) &&
+    typeof entry.deviceId === 'string'
+  );
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -27,9 +27,18 @@ export function newClientSaltSeed(): string {
   return randomBytes(32).toString('hex');
 }
 
-/** The scrypt salt: the first 32 hex characters of sha256(email + ":" + seed), used as ASCII bytes. */
+/**
+ * How the protocol identifies an account: Unicode NFC, then lower-cased. The
+ * salt is derived from it, so `Joe2@Example.com` and `joe2@example.com` typed
+ * on two devices give the same keys.
+ */
+export function normalizeEmail(email: string): string {
+  return email.normalize('NFC').toLowerCase();
+}
+
+/** The scrypt salt: the first 32 hex characters of sha256(normalizedEmail + ":" + seed), used as ASCII bytes. */
 export function clientSalt(email: string, clientSaltSeed: string): string {
-  return createHash('sha256').update(`${email}:${clientSaltSeed}`, 'utf8').digest('hex').slice(0, 32);
+  return createHash('sha256').update(`${normalizeEmail(email)}:${clientSaltSeed}`, 'utf8').digest('hex').slice(0, 32);
 }
 
 export async function deriveWalletKeys(

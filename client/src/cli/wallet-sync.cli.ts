@@ -4,7 +4,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { read } from 'read';
 import { ClientErrorCode, ServerErrorCode, WalletSyncError, isIntegrityError } from '../client.errors';
 import { FileDeviceStateStore } from '../device-state.store';
-import { WalletSyncClient, type SyncResult, type WalletStateInfo } from '../wallet-sync.client';
+import { WalletSyncClient, type LostEdit, type SyncResult, type WalletStateInfo } from '../wallet-sync.client';
 
 /**
  * `wallet-sync`: the client on the command line, one device per state file.
@@ -47,6 +47,7 @@ interface GlobalOptions {
   device?: string;
   scryptCost?: number;
   json: boolean;
+  repair: boolean;
 }
 
 class CliExit extends Error {
@@ -68,6 +69,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         .argParser(parsePowerOfTwo),
     )
     .option('--json', 'print results as JSON', false)
+    .option('--repair', 'sync: when the server\'s wallet holds malformed preferences (exit 6, WALLET_DOCUMENT_INVALID), drop them and upload the repaired wallet', false)
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showHelpAfterError();
@@ -105,9 +107,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   });
 
   command('pull', 'download the server\'s wallet state and merge it into this device', async (client, print) => {
-    const state = await client.pull();
-    print.result(state ? `Got latest wallet state: sequence ${state.sequence}` : 'No wallet on the server yet', {
+    const { walletState: state, lostEdits } = await client.pull();
+    print.result(withLostEdits(state ? `Got latest wallet state: sequence ${state.sequence}` : 'No wallet on the server yet', lostEdits), {
       walletState: state && describeState(state),
+      lostEdits,
       preferences: client.preferences(),
     });
   });
@@ -118,16 +121,17 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       print.result(`Pushed: the server now holds sequence ${result.walletState.sequence}`, { result: 'success', walletState: describeState(result.walletState) });
       return ExitCode.Ok;
     }
-    print.result(`Wallet state out of date: merged sequence ${result.latest.sequence} from the server. Push again.`, {
+    print.result(withLostEdits(`Wallet state out of date: merged sequence ${result.latest.sequence} from the server. Push again.`, result.lostEdits), {
       result: 'conflict',
       latest: describeState(result.latest),
+      lostEdits: result.lostEdits,
       preferences: client.preferences(),
     });
     return ExitCode.Conflict;
   });
 
-  command('sync', 'pull, merge and push until the upload lands', async (client, print) => {
-    const result = await client.sync();
+  command('sync', 'pull, merge and push until the upload lands (--repair: drop malformed preferences of the server\'s wallet and upload the repair)', async (client, print) => {
+    const result = await client.sync({ repair: program.opts<GlobalOptions>().repair });
     print.result(describeSync(result), { ...result, preferences: client.preferences() });
   });
 
@@ -184,13 +188,24 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
   });
 
-  command('change-password', 'change the root password (new one: prompt or WALLET_SYNC_NEW_PASSWORD); other devices must log in again', async (client, print) => {
+  command(
+    'change-password',
+    'change the root password (current one: prompt or WALLET_SYNC_PASSWORD; new one: prompt or WALLET_SYNC_NEW_PASSWORD); other devices must log in again',
+    async (client, print) => {
+    const currentRootPassword = await secret(io, 'WALLET_SYNC_PASSWORD', 'Current root password');
     const newRootPassword = await newSecret(io, 'WALLET_SYNC_NEW_PASSWORD', 'New root password');
-    await client.changePassword(newRootPassword);
+    await client.changePassword(currentRootPassword, newRootPassword);
     print.result(`Password changed; this device is logged in again. Other devices must log in with the new root password.`, {
       changed: true,
       sequence: client.status().sequence,
     });
+  });
+
+  command('delete-account', 'delete the account, its wallet and every device\'s login on the server (root password: prompt or WALLET_SYNC_PASSWORD)', async (client, print) => {
+    const email = client.email;
+    const rootPassword = await secret(io, 'WALLET_SYNC_PASSWORD', 'Root password');
+    await client.deleteAccount(rootPassword);
+    print.result(`Deleted the account ${email} and its wallet; this device forgot it`, { deleted: true, email });
   });
 
   command('logout', 'revoke this device\'s auth token and forget its keys', async (client, print) => {
@@ -226,6 +241,7 @@ export function exitCodeFor(error: unknown): number {
     case ClientErrorCode.Network:
       return ExitCode.Network;
     case ClientErrorCode.LocalState:
+    case ClientErrorCode.InvalidArgument:
       return ExitCode.Usage;
     case 'INTERNAL_SERVER_ERROR':
       return ExitCode.Failure;
@@ -262,8 +278,22 @@ function describeState(state: WalletStateInfo) {
 
 function describeSync(result: SyncResult): string {
   const merged = result.conflicts ? ` after merging ${result.conflicts} newer state${result.conflicts > 1 ? 's' : ''}` : '';
-  if (result.pushed) return `Synced: pushed sequence ${result.sequence}${merged}`;
-  return result.pulled ? `Synced: got sequence ${result.sequence} from the server` : `Synced: up to date at sequence ${result.sequence}`;
+  const repaired = result.repairedKeys.length ? ` (repaired: dropped malformed ${result.repairedKeys.join(', ')})` : '';
+  let text: string;
+  if (result.pushed) text = `Synced: pushed sequence ${result.sequence}${merged}${repaired}`;
+  else text = result.pulled ? `Synced: got sequence ${result.sequence} from the server` : `Synced: up to date at sequence ${result.sequence}`;
+  return withLostEdits(text, result.lostEdits);
+}
+
+/** One line per edit of this device that another device's write replaced: nothing is lost without a word. */
+function withLostEdits(text: string, lostEdits: LostEdit[]): string {
+  const show = (value: string | null) => (value === null ? '(deleted)' : value);
+  const lines = lostEdits.map(
+    (lost) =>
+      `Overwritten: your unsynced ${lost.key} = ${show(lost.localValue)} lost to ${show(lost.winningValue)}` +
+      (lost.winningDeviceId ? ` from device ${lost.winningDeviceId}` : ''),
+  );
+  return [text, ...lines].join('\n');
 }
 
 /** The root password from the environment (for scripts), else asked for without echo. */

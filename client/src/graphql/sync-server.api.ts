@@ -4,6 +4,7 @@ import { ClientErrorCode, WalletSyncError } from '../client.errors';
 import {
   ChangePasswordDocument,
   ClientSaltSeedDocument,
+  DeleteAccountDocument,
   LoginDocument,
   LogoutDocument,
   RegisterDocument,
@@ -79,6 +80,11 @@ export class SyncServerApi {
     return result.__typename === 'ChangePasswordSuccess'
       ? { kind: 'success', walletState: result.walletState }
       : { kind: 'conflict', latest: result.latest };
+  }
+
+  /** Requires the token; `password` is the login password, derived again from the root password. */
+  async deleteAccount(password: string): Promise<void> {
+    await this.send(DeleteAccountDocument, { password });
   }
 
   private async send<R, V extends Variables>(document: TypedDocumentNode<R, V>, variables: V): Promise<R> {

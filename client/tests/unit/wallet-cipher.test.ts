@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ClientErrorCode } from '../../src/client.errors';
-import { WALLET_FORMAT_PREFIX, decryptWallet, encryptWallet, openWalletState, sealWalletState } from '../../src/wallet-cipher';
+import { WALLET_FORMAT_PREFIX, decryptWallet, encryptWallet, openWalletState, salvageWalletState, sealWalletState } from '../../src/wallet-cipher';
 import { walletStateHmac } from '../../src/wallet-keys';
 import type { WalletDocument } from '../../src/wallet-document';
 
@@ -74,5 +74,46 @@ describe('the wallet encryption (format v1: AES-256-GCM)', () => {
     ['a v1 wallet too short to hold a nonce and tag', 'v1:AAAA', ClientErrorCode.DecryptFailed],
   ])('when the wallet has %s, then decryption fails with a clear code', (_what, encryptedWallet, code) => {
     expect(() => decryptWallet(encryptedWallet, keys.walletKey)).toThrow(expect.objectContaining({ code }));
+  });
+
+  /** A document as a buggy or foreign app might write it: encrypted and signed with the right keys. */
+  const sealedRaw = (plaintext: unknown, sequence = 3) => sealWalletState(plaintext as WalletDocument, sequence, keys);
+
+  it.each<[string, unknown, string | undefined]>([
+    ['a preference value that is an object', { format: 1, preferences: { theme: { value: { dark: true }, updatedAt: 1, deviceId: 'd' } } }, 'theme'],
+    ['a preference value that is a number', { format: 1, preferences: { zoom: { value: 2, updatedAt: 1, deviceId: 'd' } } }, 'zoom'],
+    ['an entry without updatedAt', { format: 1, preferences: { car: { value: 'Audi', deviceId: 'd' } } }, 'car'],
+    ['an empty key', { format: 1, preferences: { '': { value: 'x', updatedAt: 1, deviceId: 'd' } } }, ''],
+    ['no preferences object', { format: 1, preferences: [] }, undefined],
+  ])('when the decrypted document has %s, then opening it fails as WALLET_DOCUMENT_INVALID naming the key', (_what, plaintext, key) => {
+    const failure = (() => {
+      try {
+        openWalletState(sealedRaw(plaintext), keys);
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(failure).toMatchObject({ code: ClientErrorCode.DocumentInvalid, key });
+    if (key) expect((failure as Error).message).toContain(JSON.stringify(key));
+  });
+
+  it('when a document has malformed preferences, then salvaging keeps the well-formed ones and lists the others', () => {
+    const state = sealedRaw({
+      format: 1,
+      preferences: {
+        animal: { value: 'beaver', updatedAt: 1, deviceId: 'd' },
+        theme: { value: { dark: true }, updatedAt: 2, deviceId: 'd' },
+        car: { value: null, updatedAt: 3, deviceId: 'd' },
+      },
+    });
+    expect(salvageWalletState(state, keys)).toEqual({
+      document: { preferences: { animal: { value: 'beaver', updatedAt: 1, deviceId: 'd' }, car: { value: null, updatedAt: 3, deviceId: 'd' } } },
+      malformed: ['theme'],
+    });
+  });
+
+  it('when a salvaged state has a bad hmac, then it is still refused as WALLET_HMAC_MISMATCH', () => {
+    const state = sealedRaw({ format: 1, preferences: {} });
+    expect(() => salvageWalletState({ ...state, sequence: 4 }, keys)).toThrow(expect.objectContaining({ code: ClientErrorCode.HmacMismatch }));
   });
 });

@@ -1,24 +1,23 @@
 import { clientSalt, deriveWalletKeys, newClientSaltSeed, walletStateHmac } from '../../src/wallet-keys';
 
-/** The test vectors of PROTOCOL.md "Keys" (computed with Python's hashlib.scrypt). */
-const EMAIL = 'joe2@example.com';
+/** The test vectors of the protocol's "Keys" section (Node's crypto.scrypt, equal to Python's hashlib.scrypt). */
+const EMAIL = 'Joe2@Example.com';
 const ROOT_PASSWORD = '123abc2';
-// 63 hex characters as printed in PROTOCOL.md: the derivation hashes the seed string as given.
-const SEED = '0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff';
+const SEED = '0f1e2d3c4b5a69788796a5b4c3d2e1f000112233445566778899aabbccddeeff';
 const WALLET = 'czo4MTkyOjE2OjE6abc';
 
 const VECTORS = {
   fast: {
-    loginPassword: 'w/MTRV/o3pAYF6uPCGMRZS7zzu5Sr0jyv/9ui8+zlLE=',
-    hmacKey: '381d6bb5db0db1a0bb159f8515f381b66dcfee44b39dbb66594a8bffcead02af',
-    walletKey: '7698dd3ec2fd922e1ebcf8617c39ef6c4a334f483460af4e40dc25cf26f3b02b',
-    hmac: 'c1606263b2af06762c8a7206129c9226f7c986ca3aa96ea31242df0720bfda4a',
+    loginPassword: 'rtQzgDidI1IaIFMYVk8PGBAYyN6Fz8bB52fxBfpgIxs=',
+    hmacKey: '42555d0d685036aea8f02849192375c717cf71d5e194d89a478a472777dfa1a3',
+    walletKey: '6846a660ec0cd906826e67612fff016c4596b953d649b1bd0184393ad170e4b2',
+    hmac: '24f144f3ea78be51a7b84132285e7b41ba1435c519d02d8519dcd6d1cfd2db78',
   },
   production: {
-    loginPassword: 'rpVk9KnlE/p0ooLZ0SzfCwGYykAmgbg6myd4YvhG4eA=',
-    hmacKey: '7b383dab31cec6d6e2f65b46cf672c4a88af06c7b07cd69ab1d3f6ccd511a8ed',
-    walletKey: '44ba78465c518d7a430fc01a664ef831cfb29d5fa52430034b48e9ddd12c038b',
-    hmac: '7a4ecfed8d7bbb2fa7c08f0e7f14b0f0a8354002034f0c3fb356f7177809eba7',
+    loginPassword: 'tARu6CWihA14++1e9Lj5jpJGXvwmR/CVF/qL3q4Yyzg=',
+    hmacKey: '25d8a3ace17844687f263f28353db49d968608073cb1f1407d82b25478e4d5b4',
+    walletKey: '54aa0d7b9f5a5a52c54df85bc0d634c4879579ba5e3da1cab22b8b61e416b919',
+    hmac: 'f4f061383f32293420f1521aedd130dc158c74d4b7489a16c8f39cf8a3cd4a23',
   },
 };
 
@@ -32,8 +31,21 @@ async function expectVector(vector: keyof typeof VECTORS, cost: number) {
 }
 
 describe('key derivation (PROTOCOL.md "Keys")', () => {
-  it('when the email and seed are the vector\'s, then the salt is the vector\'s', () => {
-    expect(clientSalt(EMAIL, SEED)).toBe('1a2e28c675527ccfb328a68431db446d');
+  it('when the email and seed are the vector\'s, then the salt is the vector\'s (from the normalized email)', () => {
+    expect(clientSalt(EMAIL, SEED)).toBe('54563b7d41776620c99f46c7b50f23cf');
+  });
+
+  it.each([
+    ['lower case', 'joe2@example.com'],
+    ['upper case', 'JOE2@EXAMPLE.COM'],
+    ['decomposed accents (NFD) vs composed (NFC)', ['jo\u0065\u0301@x.org', 'jo\u00e9@x.org']],
+  ])('when the email differs only by %s, then the salt is the same', (_what, variant) => {
+    const [a, b] = Array.isArray(variant) ? variant : [EMAIL, variant];
+    expect(clientSalt(a, SEED)).toBe(clientSalt(b, SEED));
+  });
+
+  it('when the emails differ by an accent, then the salts differ (no folding)', () => {
+    expect(clientSalt('jo\u00e9@x.org', SEED)).not.toBe(clientSalt('joe@x.org', SEED));
   });
 
   it('when N=2^14, then login password, HMAC key, wallet key and hmac match the vector', async () => {
@@ -47,7 +59,7 @@ describe('key derivation (PROTOCOL.md "Keys")', () => {
 
   it.each<[string, { rootPassword?: string; email?: string; seed?: string }]>([
     ['root password', { rootPassword: '123abc3' }],
-    ['email', { email: 'joe3@example.com' }],
+    ['email', { email: 'Joe3@Example.com' }],
     ['seed', { seed: SEED.replace(/^0f/, '0e') }],
   ])('when the %s differs, then every key differs', async (_what, change) => {
     const same = await deriveWalletKeys(ROOT_PASSWORD, EMAIL, SEED, 2 ** 10);
