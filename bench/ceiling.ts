@@ -2,7 +2,7 @@
  * The framework's ceiling: the real server (same config, Apollo on Fastify,
  * type-graphql, context, services, mutex) whose repositories answer from
  * memory: the token lookup and walletState read return a constant token and
- * 10 KB wallet, and every compare-and-set lands. What it serves at best is what
+ * 10 KB wallet, every compare-and-set lands, and its history rows are discarded. What it serves at best is what
  * the server could serve with a free database, so "ceiling / floor" bounds the
  * ratio any database-side change can reach.
  *
@@ -15,6 +15,8 @@ import { createApp } from '../src/app';
 import { loadConfig } from '../src/config';
 import { AuthTokenRepository } from '../src/db/repositories/auth-token.repository';
 import { WalletRepository } from '../src/db/repositories/wallet.repository';
+import { WalletHistoryRepository } from '../src/db/repositories/wallet-history.repository';
+import { AccountEventRepository } from '../src/db/repositories/account-event.repository';
 
 const FAR_FUTURE = new Date('2100-01-01T00:00:00.000Z');
 
@@ -32,6 +34,16 @@ class ConstantWalletRepository extends WalletRepository {
   }
 }
 
+class DiscardingHistoryRepository extends WalletHistoryRepository {
+  override async insert() {}
+
+  override async dropContentOf() {}
+}
+
+class DiscardingEventRepository extends AccountEventRepository {
+  override async insert() {}
+}
+
 class ConstantTokenRepository extends AuthTokenRepository {
   override async findByHash() {
     return TOKEN;
@@ -39,7 +51,14 @@ class ConstantTokenRepository extends AuthTokenRepository {
 }
 
 async function main(): Promise<void> {
-  const app = await createApp(loadConfig(), { repositories: { wallets: new ConstantWalletRepository(), tokens: new ConstantTokenRepository() } });
+  const app = await createApp(loadConfig(), {
+    repositories: {
+      wallets: new ConstantWalletRepository(),
+      tokens: new ConstantTokenRepository(),
+      walletHistory: new DiscardingHistoryRepository(),
+      accountEvents: new DiscardingEventRepository(),
+    },
+  });
   const url = await app.listen();
   process.stdout.write(`${JSON.stringify({ url })}\n`);
   const stop = () => void app.close().then(() => process.exit(0));

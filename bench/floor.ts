@@ -2,18 +2,25 @@
  * The floor: what this stack can do at best on this machine. A bare node:http
  * server doing the server's work for walletState and updateWalletState with the
  * same drivers, the same SQL and the same SQLite pragmas, answering the same
- * JSON, with no GraphQL and no ORM in between. It shares the benchmark's
+ * JSON, with no GraphQL and no ORM in between. Its write is the server's whole
+ * write: one transaction holding the wallet's compare-and-set and, when it
+ * landed, the state's header with its content, the drop of the content that
+ * left the kept window, and the WALLET_UPDATED event of the security log. It shares the benchmark's
  * database with the real server (they never run at the same time).
  *
  * Started by bench/run.ts as its own process: DATABASE_URL as for the server,
- * SQLITE_SYNCHRONOUS to measure the cost of the durability choice. Prints one
+ * SQLITE_SYNCHRONOUS to measure the cost of the durability choice,
+ * FLOOR_HISTORY=off to measure the cost of the history rows (the write is then
+ * the compare-and-set alone, as before wallet history existed). Prints one
  * JSON line with its URL once it listens.
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Sqlite from 'better-sqlite3';
+import { sqliteDriver } from '../src/db/sqlite-driver';
 import mysql from 'mysql2/promise';
+
+const Sqlite = sqliteDriver();
 
 interface TokenRow {
   id: number;
@@ -46,7 +53,10 @@ interface Store {
   findTokenWithWallet(tokenHash: string): Promise<TokenWithWallet | undefined>;
   touchToken(id: number, now: Date): Promise<void>;
   findWallet(accountId: number): Promise<WalletRow | undefined>;
-  /** The conditional INSERT (sequence 1) or UPDATE (sequence = previous): true when it landed. */
+  /**
+   * In one transaction: the conditional INSERT (sequence 1) or UPDATE (sequence =
+   * previous) and, when it landed, the history writes. True when it landed.
+   */
   compareAndSet(accountId: number, write: WalletWrite, now: Date): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -61,6 +71,20 @@ const TOKEN_WALLET_SQL = `SELECT ${TOKEN_COLUMNS}, w.encrypted_wallet AS encrypt
 const WALLET_SQL = 'SELECT account_id AS accountId, encrypted_wallet AS encryptedWallet, hmac, sequence, updated_at AS updatedAt FROM wallets WHERE account_id = ?';
 const INSERT_SQL = 'INSERT INTO wallets (account_id, encrypted_wallet, hmac, sequence, updated_at) VALUES (?, ?, ?, ?, ?)';
 const UPDATE_SQL = 'UPDATE wallets SET encrypted_wallet = ?, hmac = ?, sequence = ?, updated_at = ? WHERE account_id = ? AND sequence = ?';
+// The history rows, as the server writes them (device and network prefix as the bench's clients would have them).
+const HEADER_SQL = 'INSERT INTO wallet_versions (account_id, sequence, hmac, device_id, updated_at, bytes, encrypted_wallet) VALUES (?, ?, ?, ?, ?, ?, ?)';
+const DROP_CONTENT_SQL = 'UPDATE wallet_versions SET encrypted_wallet = NULL WHERE account_id = ? AND sequence = ? AND encrypted_wallet IS NOT NULL';
+const EVENT_SQL = 'INSERT INTO account_events (account_id, at, kind, device_id, new_device, sequence, ip_prefix) VALUES (?, ?, ?, ?, ?, ?, ?)';
+/** The server's default WALLET_VERSIONS_KEPT. */
+const VERSIONS_KEPT = 10;
+const HISTORY = process.env.FLOOR_HISTORY !== 'off';
+const DEVICE = 'device-0';
+const IP_PREFIX = '127.0.0.0/24';
+const historyParameters = (accountId: number, write: WalletWrite, at: unknown) => ({
+  header: [accountId, write.sequence, write.hmac, DEVICE, at, Buffer.byteLength(write.encryptedWallet, 'utf8'), write.encryptedWallet],
+  drop: [accountId, write.sequence - VERSIONS_KEPT],
+  event: [accountId, at, 'WALLET_UPDATED', DEVICE, null, write.sequence, IP_PREFIX],
+});
 
 /** SQLite keeps datetime(3) as 'YYYY-MM-DD HH:MM:SS.SSS' in UTC, as TypeORM writes it. */
 const toSqliteTime = (date: Date) => date.toISOString().replace('T', ' ').slice(0, 23);
@@ -76,6 +100,31 @@ function openSqlite(file: string, synchronous: string): Store {
   const tokenWallet = db.prepare<[string], { id: number; accountId: number; expiresAt: string; lastUsedAt: string } & SqliteWallet>(TOKEN_WALLET_SQL);
   const insert = db.prepare(INSERT_SQL);
   const update = db.prepare(UPDATE_SQL);
+  const header = db.prepare(HEADER_SQL);
+  const dropContent = db.prepare(DROP_CONTENT_SQL);
+  const event = db.prepare(EVENT_SQL);
+  const casLanded = (accountId: number, write: WalletWrite, at: string): boolean => {
+    if (write.sequence === 1) {
+      try {
+        insert.run(accountId, write.encryptedWallet, write.hmac, 1, at);
+        return true;
+      } catch (error) {
+        if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return false;
+        throw error;
+      }
+    }
+    return update.run(write.encryptedWallet, write.hmac, write.sequence, at, accountId, write.sequence - 1).changes === 1;
+  };
+  // better-sqlite3 is synchronous: the transaction runs whole within one turn of the event loop.
+  const write = db.transaction((accountId: number, input: WalletWrite, at: string): boolean => {
+    if (!casLanded(accountId, input, at)) return false;
+    if (!HISTORY) return true;
+    const p = historyParameters(accountId, input, at);
+    header.run(...p.header);
+    if (p.drop[1] >= 1) dropContent.run(...p.drop);
+    event.run(...p.event);
+    return true;
+  });
   return {
     async findToken(tokenHash) {
       const row = token.get(tokenHash);
@@ -99,17 +148,8 @@ function openSqlite(file: string, synchronous: string): Store {
       const row = wallet.get(accountId);
       return row && { ...row, updatedAt: fromSqliteTime(row.updatedAt) };
     },
-    async compareAndSet(accountId, write, now) {
-      if (write.sequence === 1) {
-        try {
-          insert.run(accountId, write.encryptedWallet, write.hmac, 1, toSqliteTime(now));
-          return true;
-        } catch (error) {
-          if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return false;
-          throw error;
-        }
-      }
-      return update.run(write.encryptedWallet, write.hmac, write.sequence, toSqliteTime(now), accountId, write.sequence - 1).changes === 1;
+    async compareAndSet(accountId, input, now) {
+      return write(accountId, input, toSqliteTime(now));
     },
     async close() {
       db.close();
@@ -140,17 +180,36 @@ function openMysql(url: string): Store {
       return rows[0] as WalletRow | undefined;
     },
     async compareAndSet(accountId, write, now) {
-      if (write.sequence === 1) {
-        try {
-          await pool.query(INSERT_SQL, [accountId, write.encryptedWallet, write.hmac, 1, now]);
-          return true;
-        } catch (error) {
-          if ((error as { code?: string }).code === 'ER_DUP_ENTRY') return false;
-          throw error;
+      const connection = await pool.getConnection();
+      try {
+        await connection.query('START TRANSACTION');
+        let landed: boolean;
+        if (write.sequence === 1) {
+          try {
+            await connection.query(INSERT_SQL, [accountId, write.encryptedWallet, write.hmac, 1, now]);
+            landed = true;
+          } catch (error) {
+            if ((error as { code?: string }).code !== 'ER_DUP_ENTRY') throw error;
+            landed = false;
+          }
+        } else {
+          const [result] = await connection.query<mysql.ResultSetHeader>(UPDATE_SQL, [write.encryptedWallet, write.hmac, write.sequence, now, accountId, write.sequence - 1]);
+          landed = result.affectedRows === 1;
         }
+        if (landed && HISTORY) {
+          const p = historyParameters(accountId, write, now);
+          await connection.query(HEADER_SQL, p.header);
+          if (p.drop[1] >= 1) await connection.query(DROP_CONTENT_SQL, p.drop);
+          await connection.query(EVENT_SQL, p.event);
+        }
+        await connection.query('COMMIT');
+        return landed;
+      } catch (error) {
+        await connection.query('ROLLBACK').catch(() => {});
+        throw error;
+      } finally {
+        connection.release();
       }
-      const [result] = await pool.query<mysql.ResultSetHeader>(UPDATE_SQL, [write.encryptedWallet, write.hmac, write.sequence, now, accountId, write.sequence - 1]);
-      return result.affectedRows === 1;
     },
     close: () => pool.end(),
   };

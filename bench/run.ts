@@ -9,13 +9,15 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import Sqlite from 'better-sqlite3';
+import { sqliteDriver } from '../src/db/sqlite-driver';
 import mysql from 'mysql2/promise';
 import { createTestDatabase, type TestDatabase } from '../tests/helpers/database';
 import { LOGIN, REGISTER, WALLET_STATE } from '../tests/helpers/operations';
 import { runLoad, type Connection, type LoadResult } from './lib/load';
 import { freePort, runJson, startService, type Service } from './lib/processes';
 import { markdownTable, summarize, type Comparison, type Measurement } from './lib/report';
+
+const Sqlite = sqliteDriver();
 
 /** The repository: this file runs compiled, from dist/bench/. */
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -29,7 +31,7 @@ const USAGE = `npm run bench -- [options]   (each option also as an environment 
   --duration S            measured seconds per run (default 4)                                  (BENCH_DURATION)
   --warmup S              unmeasured seconds before each run (default 1)                        (BENCH_WARMUP)
   --databases LIST        sqlite,mariadb (default both)                                         (BENCH_DATABASES)
-  --scenarios LIST        read,ceiling,logging,write,race,login,storm,sync (default all)        (BENCH_SCENARIOS)
+  --scenarios LIST        read,ceiling,logging,write,race,history,login,storm,sync (default all)        (BENCH_SCENARIOS)
   --mysql URL             the MariaDB server (default mysql://root@127.0.0.1:3306/)             (BENCH_MYSQL_URL)
   --log-level LEVEL       the server's LOG_LEVEL (default info, as in production: a line per request) (BENCH_LOG_LEVEL)
   --profile               server and floor under --cpu-prof, to bench/results/profiles       (BENCH_PROFILE=1)
@@ -87,7 +89,7 @@ function parseOptions(): Options {
     durationMs: 1000 * number(values.duration ?? env.BENCH_DURATION, quick ? 2 : 4, '--duration'),
     warmupMs: 1000 * number(values.warmup ?? env.BENCH_WARMUP, quick ? 0.5 : 1, '--warmup'),
     databases: list(values.databases ?? env.BENCH_DATABASES, ['sqlite', 'mariadb'], '--databases') as Options['databases'],
-    scenarios: new Set(list(values.scenarios ?? env.BENCH_SCENARIOS, ['read', 'ceiling', 'logging', 'write', 'race', 'login', 'storm', 'sync'], '--scenarios')),
+    scenarios: new Set(list(values.scenarios ?? env.BENCH_SCENARIOS, ['read', 'ceiling', 'logging', 'write', 'race', 'history', 'login', 'storm', 'sync'], '--scenarios')),
     mysqlUrl: values.mysql ?? env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/',
     profile: values.profile ?? env.BENCH_PROFILE === '1',
     logLevel: values['log-level'] ?? env.BENCH_LOG_LEVEL ?? 'info',
@@ -164,8 +166,12 @@ async function seed(origin: string, db: Inspector, prefix: string, count: number
 interface Inspector {
   accountIds(): Promise<Map<string, number>>;
   sequences(): Promise<Map<number, number>>;
+  /** How many wallet history headers each account has. */
+  headers(): Promise<Map<number, number>>;
   close(): Promise<void>;
 }
+
+const HEADERS_SQL = 'SELECT account_id AS id, COUNT(*) AS n FROM wallet_versions GROUP BY account_id';
 
 async function openInspector(database: TestDatabase): Promise<Inspector> {
   if (database.dialect === 'sqlite') {
@@ -174,6 +180,7 @@ async function openInspector(database: TestDatabase): Promise<Inspector> {
       accountIds: async () => new Map(db.prepare<[], { email: string; id: number }>('SELECT email, id FROM accounts').all().map((r) => [r.email, r.id])),
       sequences: async () =>
         new Map(db.prepare<[], { id: number; sequence: number }>('SELECT account_id AS id, sequence FROM wallets').all().map((r) => [r.id, r.sequence])),
+      headers: async () => new Map(db.prepare<[], { id: number; n: number }>(HEADERS_SQL).all().map((r) => [r.id, r.n])),
       close: async () => void db.close(),
     };
   }
@@ -186,6 +193,10 @@ async function openInspector(database: TestDatabase): Promise<Inspector> {
     async sequences() {
       const [rows] = await connection.query<mysql.RowDataPacket[]>('SELECT account_id AS id, sequence FROM wallets');
       return new Map(rows.map((r) => [r.id as number, r.sequence as number]));
+    },
+    async headers() {
+      const [rows] = await connection.query<mysql.RowDataPacket[]>(HEADERS_SQL);
+      return new Map(rows.map((r) => [r.id as number, Number(r.n)]));
     },
     close: () => connection.end(),
   };
@@ -334,8 +345,9 @@ async function runDatabase(bench: Bench, kind: 'sqlite' | 'mariadb'): Promise<vo
     }
 
     /** Each connection a device; `deviceOf(i)` says whose. Afterwards, the database must hold every acknowledged update. */
-    const writes = async (service: Service, connections: number, deviceOf: (i: number) => [Account, number]) => {
+    const writes = async (service: Service, connections: number, deviceOf: (i: number) => [Account, number], withHistory = true) => {
       const before = await db.sequences();
+      const headersBefore = await db.headers();
       const acked = new Map<number, number>();
       const measurement = await bench.measure(service, connections, (i) => {
         const [account, device] = deviceOf(i);
@@ -344,6 +356,14 @@ async function runDatabase(bench: Bench, kind: 'sqlite' | 'mariadb'): Promise<vo
       const after = await db.sequences();
       let lost = 0;
       for (const [id, count] of acked) lost += Math.max(0, (before.get(id) ?? 0) + count - (after.get(id) ?? 0));
+      if (withHistory) {
+        // An accepted state without its header is lost history: counted with the lost updates.
+        const headersAfter = await db.headers();
+        for (const [id, sequence] of after) {
+          const added = (headersAfter.get(id) ?? 0) - (headersBefore.get(id) ?? 0);
+          lost += Math.abs(sequence - (before.get(id) ?? 0) - added);
+        }
+      }
       return { ...measurement, lostUpdates: lost };
     };
     if (has('ceiling') && kind === 'sqlite') {
@@ -383,6 +403,18 @@ async function runDatabase(bench: Bench, kind: 'sqlite' | 'mariadb'): Promise<vo
           writes(service, connections, (i) => [accounts[Math.floor(i / DEVICES_PER_RACING_ACCOUNT)], i % DEVICES_PER_RACING_ACCOUNT]),
         ),
       );
+    }
+
+    if (has('history')) {
+      // The history rows' price: the floor's whole write against its compare-and-set alone.
+      const bare = await start('floor-no-history', [FLOOR_ENTRY], { DATABASE_URL: database.url, FLOOR_HISTORY: 'off' });
+      const note = 'header + kept content + content drop + WALLET_UPDATED event, in the write\'s transaction';
+      await bench.compare(
+        { database: kind, scenario: 'floor writes: with history rows vs without', connections: 64, a: 'with', b: 'without', note },
+        () => writes(floor, 64, (i) => [accounts[i], 0]),
+        () => writes(bare, 64, (i) => [accounts[i], 0], false),
+      );
+      await bare.stop();
     }
 
     if (has('sync') && kind === 'sqlite') {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { createApp, type App } from '../src/app';
 import { loadConfig } from '../src/config';
-import { FileDeviceStateStore } from '../src/client';
+import { FileDeviceStateStore } from '../client/src';
 import { WalkthroughDeviation, playWalkthrough } from './walkthrough';
 
 /**

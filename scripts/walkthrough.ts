@@ -1,4 +1,4 @@
-import { WalletSyncClient, type DeviceStateStore, type WalletStateInfo } from '../src/client';
+import { WalletSyncClient, type DeviceStateStore, type WalletStateInfo } from '../client/src';
 
 /**
  * ../shared/reference/test-client-walkthrough.txt played with the client: two
@@ -51,7 +51,7 @@ export async function playWalkthrough(options: WalkthroughOptions): Promise<{ c1
   section('Syncing');
   print('c1 finds no wallet on the server and starts one. A push answers with the state the server now holds; c2 pulls it.');
   const nothing = await call('c1.pull()', () => c1.pull());
-  check(nothing === null, 'a fresh account has no wallet on the server');
+  check(nothing.walletState === null, 'a fresh account has no wallet on the server');
   print('Wallet not found\nNo wallet found on the server for this account. Starting a new one.');
   await expectPush('c1', c1, 1);
   await expectPull('c2', c2, 1);
@@ -122,7 +122,7 @@ export async function playWalkthrough(options: WalkthroughOptions): Promise<{ c1
   }
 
   async function expectPull(name: string, client: WalletSyncClient, sequence: number) {
-    const state = await call(`${name}.pull()`, () => client.pull());
+    const { walletState: state } = await call(`${name}.pull()`, () => client.pull());
     check(state?.sequence === sequence, `${name}.pull() gets sequence ${sequence} (got ${state?.sequence ?? 'no wallet'})`);
     printState('Got latest walletState', state!);
   }

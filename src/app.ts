@@ -9,6 +9,9 @@ import { AuthTokenRepository } from './db/repositories/auth-token.repository';
 import { ServerSettingRepository } from './db/repositories/server-setting.repository';
 import { PendingRegistrationRepository } from './db/repositories/pending-registration.repository';
 import { WalletRepository } from './db/repositories/wallet.repository';
+import { WalletHistoryRepository } from './db/repositories/wallet-history.repository';
+import { AccountEventRepository } from './db/repositories/account-event.repository';
+import { KnownDeviceRepository } from './db/repositories/known-device.repository';
 import { domainEventsTo, localTransport, walletUpdates, type PubSubTransport } from './graphql/pubsub';
 import { createSchema } from './graphql/schema';
 import { systemClock, type Clock } from './lib/clock';
@@ -22,6 +25,10 @@ import { randomHex } from './lib/tokens';
 import { createHttpServer, type HttpServer } from './server';
 import type { DomainEvents } from './events/domain-events';
 import { AccountService } from './services/account.service';
+import { ActivityLog } from './services/activity.service';
+import { NewDeviceNotices } from './services/notices';
+import { WalletCommit } from './services/wallet-commit';
+import { WalletHistoryService } from './services/wallet-history.service';
 import { CredentialsService } from './services/credentials.service';
 import { SessionService } from './services/session.service';
 import { VerificationService } from './services/verification.service';
@@ -32,6 +39,9 @@ export interface Repositories {
   tokens: AuthTokenRepository;
   wallets: WalletRepository;
   pendingRegistrations: PendingRegistrationRepository;
+  walletHistory: WalletHistoryRepository;
+  accountEvents: AccountEventRepository;
+  knownDevices: KnownDeviceRepository;
 }
 
 /** What a test or the entry point may swap: every collaborator that does I/O. */
@@ -50,10 +60,19 @@ export interface App {
   config: Readonly<Config>;
   db: Database;
   http: HttpServer;
-  services: { accounts: AccountService; sessions: SessionService; wallets: WalletService; verification: VerificationService };
+  services: {
+    accounts: AccountService;
+    sessions: SessionService;
+    wallets: WalletService;
+    verification: VerificationService;
+    history: WalletHistoryService;
+    activity: ActivityLog;
+  };
   transport: PubSubTransport;
   logger: Logger;
   metrics: Metrics;
+  /** One pass of the background maintenance (purges; it also runs at start-up and hourly). */
+  runMaintenance(): Promise<void>;
   /** Starts listening; resolves with the base URL, e.g. http://127.0.0.1:8090. */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -66,7 +85,7 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
   const logger = overrides.logger ?? createLogger(config.logLevel);
   const db = overrides.database ?? (await openDatabase(config.database));
   const metrics = new Metrics(() => poolStats(db));
-  const redis = config.redisUrl ? await connectRedis(config.redisUrl, logger) : undefined;
+  const redis = config.redisUrl ? await connectRedis(config.redisUrl, config.redisChannelPrefix, logger) : undefined;
   const mailer =
     overrides.mailer ?? (config.smtpUrl && config.mailFrom ? createSmtpMailer(config.smtpUrl, config.mailFrom) : noMailer);
   const transport =
@@ -83,10 +102,16 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
     tokens: overrides.repositories?.tokens ?? new AuthTokenRepository(),
     wallets: overrides.repositories?.wallets ?? new WalletRepository(),
     pendingRegistrations: overrides.repositories?.pendingRegistrations ?? new PendingRegistrationRepository(),
+    walletHistory: overrides.repositories?.walletHistory ?? new WalletHistoryRepository(),
+    accountEvents: overrides.repositories?.accountEvents ?? new AccountEventRepository(),
+    knownDevices: overrides.repositories?.knownDevices ?? new KnownDeviceRepository(),
   };
-  const limits = new RateLimits(config.rateLimitBudgets, config.rateLimits, redis);
+  const limits = new RateLimits(config.rateLimitBudgets, config.rateLimits, redis && { client: redis, prefix: config.redisChannelPrefix });
   const serverSecret = config.serverSecret ?? (await db.run((m) => new ServerSettingRepository().getOrCreate(m, 'server_secret', randomHex(32))));
 
+  const activity = new ActivityLog(db, repositories.accountEvents, clock, config.activityRetentionDays, reportError);
+  const history = new WalletHistoryService(db, repositories.walletHistory, config.walletVersionsKept);
+  const commit = new WalletCommit(repositories.wallets, repositories.walletHistory, activity, config.walletVersionsKept);
   const verification = new VerificationService(
     config,
     db,
@@ -96,9 +121,10 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
     clock,
     mailer,
     reportError,
+    activity,
   );
-  const credentials = new CredentialsService(db, repositories.accounts, hasher, limits, verification);
-  const wallets = new WalletService(db, repositories.wallets, clock, events, (result) => metrics.walletWrites.inc({ result }), config.maxWalletBytes);
+  const credentials = new CredentialsService(db, repositories.accounts, hasher, limits, activity, verification);
+  const wallets = new WalletService(db, repositories.wallets, commit, clock, events, (result) => metrics.walletWrites.inc({ result }), config.maxWalletBytes);
   const sessions = new SessionService(
     db,
     repositories.accounts,
@@ -109,6 +135,9 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
     clock,
     events,
     config.tokenTtlDays,
+    repositories.knownDevices,
+    activity,
+    new NewDeviceNotices(mailer, mailer !== noMailer, reportError),
   );
   const accounts = new AccountService(
     config,
@@ -124,8 +153,11 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
     verification,
     wallets,
     serverSecret,
+    commit,
+    repositories.walletHistory,
+    activity,
   );
-  const services = { accounts, sessions, wallets, verification };
+  const services = { accounts, sessions, wallets, verification, history, activity };
 
   const schema = await createSchema({ config, ...services }, transport.pubSub);
   const http = await createHttpServer({
@@ -162,12 +194,21 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
     http.subscriptions.recheckAll().catch((error) => reportError(error, 'checking live connections after the pub/sub link came back'));
   });
 
+  let windowChecked = false;
   const maintain = async () => {
     try {
       const purged = (await sessions.purgeExpired()) + (await verification.purgeExpired());
       if (purged > 0) logger.info({ purged }, 'purged expired tokens and pending registrations');
+      const events = await activity.purgeExpired();
+      if (events > 0) logger.info({ events }, 'purged security log events past ACTIVITY_RETENTION_DAYS');
+      // WALLET_VERSIONS_KEPT changes only with a restart: one pass after start-up is enough.
+      if (!windowChecked) {
+        const dropped = await history.dropContentOutsideWindow();
+        windowChecked = true;
+        if (dropped > 0) logger.info({ dropped }, 'dropped wallet contents beyond WALLET_VERSIONS_KEPT');
+      }
     } catch (error) {
-      logger.warn({ err: error }, 'purging expired tokens failed; will retry');
+      logger.warn({ err: error }, 'background maintenance failed; will retry');
     }
   };
   const maintenance = setInterval(() => void maintain(), MAINTENANCE_INTERVAL_MS);
@@ -182,6 +223,7 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
     transport,
     logger,
     metrics,
+    runMaintenance: maintain,
     async listen() {
       await http.fastify.listen({ host: config.host, port: config.port });
       const address = http.fastify.server.address();
@@ -210,8 +252,9 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
  * (no offline queue), so callers fall back instead of hanging; ioredis keeps
  * reconnecting in the background.
  */
-async function connectRedis(url: string, logger: Logger): Promise<Redis> {
-  const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+async function connectRedis(url: string, prefix: string, logger: Logger): Promise<Redis> {
+  // Named after the deployment's prefix, so CLIENT LIST tells deployments sharing one Redis apart.
+  const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName: `${prefix}rate-limits` });
   // Transitions are what matter: ioredis reports every failed reconnection attempt, so those go to debug.
   redis.on('error', (error) => logger.debug({ err: error }, 'redis connection error (rate limits)'));
   redis.on('ready', () => logger.info('redis connected'));

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { normalizeEmail } from './lib/email';
+import ipaddr from 'ipaddr.js';
 import { LIMITS, type Budgets, type LimitName } from './lib/rate-limits';
 
 /**
@@ -37,6 +38,12 @@ export interface GraphQLLimits {
   maxTokens: number;
 }
 
+/**
+ * Who may read /metrics: anyone, only a client presenting the token, or nobody
+ * (a non-loopback HOST with neither a token nor METRICS_PUBLIC=on).
+ */
+export type MetricsAccess = { kind: 'public' } | { kind: 'token'; token: string } | { kind: 'closed' };
+
 /** Which proxies may set X-Forwarded-For: none, any (true), a hop count, or addresses/CIDRs. */
 export type TrustProxy = boolean | number | string[];
 
@@ -58,6 +65,10 @@ export interface Config {
   tokenTtlDays: number;
   verifyTokenTtlHours: number;
   maxWalletBytes: number;
+  /** How many of the most recent wallet states keep their content (walletVersion); every state keeps its header. */
+  walletVersionsKept: number;
+  /** How long the account's security log (accountActivity) keeps an event. */
+  activityRetentionDays: number;
   /** Largest HTTP request body accepted; leaves room for JSON escaping around the wallet. */
   bodyLimitBytes: number;
   rateLimits: boolean;
@@ -66,11 +77,14 @@ export interface Config {
   graphqlLimits: GraphQLLimits;
   /** How long a shutdown waits for in-flight requests before giving up. */
   shutdownTimeoutMs: number;
-  /** When set, /metrics requires `Authorization: Bearer <metricsToken>`. */
-  metricsToken: string | undefined;
+  /** A request (headers and body) must arrive whole within this; a slower one is answered 408 and its connection closed. */
+  requestTimeoutMs: number;
+  metrics: MetricsAccess;
   serverSecret: string | undefined;
   logLevel: string;
   introspection: boolean;
+  /** Apollo's landing page and graphql-js's "Did you mean …?" suggestions: both describe the schema, like introspection. */
+  landingPageAndSuggestions: boolean;
   passwordHashing: PasswordHashingConfig;
 }
 
@@ -100,7 +114,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const host = read('HOST') ?? '127.0.0.1';
   const port = integer(read, 'PORT', 8090, 0, 65535);
   const maxWalletBytes = integer(read, 'MAX_WALLET_BYTES', 1_000_000, 1, 64 * 1024 * 1024);
+  const loopback = isLoopback(host);
   const accountVerificationMode = parseMode(read('ACCOUNT_VERIFICATION_MODE'), host);
+  // Whoever can reach a non-loopback bind may be a stranger: the schema is not described to them unless asked for, whatever NODE_ENV says.
+  const schemaShown = optionalOnOff(read, 'INTROSPECTION');
   const accountWhitelist = parseWhitelist(read('ACCOUNT_WHITELIST'));
   if (accountVerificationMode === 'Whitelist' && accountWhitelist.size === 0) {
     throw new ConfigError('ACCOUNT_WHITELIST', 'Whitelist mode needs at least one email (comma separated, no spaces)');
@@ -122,6 +139,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     tokenTtlDays: integer(read, 'TOKEN_TTL_DAYS', 14, 1, 3650),
     verifyTokenTtlHours: integer(read, 'VERIFY_TOKEN_TTL_HOURS', 48, 1, 24 * 365),
     maxWalletBytes,
+    walletVersionsKept: integer(read, 'WALLET_VERSIONS_KEPT', 10, 0, 1000),
+    activityRetentionDays: integer(read, 'ACTIVITY_RETENTION_DAYS', 90, 1, 3650),
     bodyLimitBytes: integer(read, 'BODY_LIMIT_BYTES', 2 * maxWalletBytes + 64 * 1024, 1024, 512 * 1024 * 1024),
     rateLimits: onOff(read, 'RATE_LIMITS', true),
     rateLimitBudgets: parseBudgets(read),
@@ -133,10 +152,12 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       maxTokens: integer(read, 'GRAPHQL_MAX_TOKENS', 1000, 10, 1_000_000),
     },
     shutdownTimeoutMs: integer(read, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
-    metricsToken: read('METRICS_TOKEN'),
+    requestTimeoutMs: integer(read, 'REQUEST_TIMEOUT_MS', 30_000, 1000, 600_000),
+    metrics: parseMetricsAccess(read, loopback),
     serverSecret: parseServerSecret(read('SERVER_SECRET')),
     logLevel: oneOf(read, 'LOG_LEVEL', LOG_LEVELS, 'info'),
-    introspection: onOff(read, 'INTROSPECTION', environment !== 'production'),
+    introspection: schemaShown ?? (loopback && environment !== 'production'),
+    landingPageAndSuggestions: schemaShown ?? (loopback && environment === 'development'),
     passwordHashing: {
       memoryKib: integer(read, 'ARGON2_MEMORY_KIB', 19_456, 64, 4 * 1024 * 1024),
       timeCost: integer(read, 'ARGON2_TIME_COST', 2, 1, 100),
@@ -172,12 +193,12 @@ function parseMode(value: string | undefined, host: string): AccountVerification
   return mode;
 }
 
+/** Only this machine can reach a server bound here; anything else (0.0.0.0 and :: included) may face strangers. */
 export function isLoopback(host: string): boolean {
   if (host === 'localhost') return true;
   const bare = host.replace(/^\[|\]$/g, '');
-  if (isIP(bare) === 4) return bare.startsWith('127.');
-  if (isIP(bare) === 6) return bare === '::1';
-  return false;
+  // process() reads ::ffff:127.0.0.1 as 127.0.0.1.
+  return isIP(bare) !== 0 && ipaddr.process(bare).range() === 'loopback';
 }
 
 function parseWhitelist(value: string | undefined): ReadonlySet<string> {
@@ -272,9 +293,31 @@ function integer(read: (n: string) => string | undefined, name: string, fallback
   return n;
 }
 
+/**
+ * /metrics tells how busy the server is and which errors it answers: on a
+ * non-loopback bind it is closed unless a token is set or it is made public on
+ * purpose. Closed rather than refusing to start: the server itself is useful
+ * without metrics, and a scraper's 401 says what is missing.
+ */
+function parseMetricsAccess(read: (n: string) => string | undefined, loopback: boolean): MetricsAccess {
+  const token = read('METRICS_TOKEN');
+  const isPublic = onOff(read, 'METRICS_PUBLIC', false);
+  if (token !== undefined && !/^[A-Za-z0-9._~+/-]{16,512}=*$/.test(token)) {
+    throw new ConfigError('METRICS_TOKEN', 'must be 16 to 512 characters among letters, digits and - . _ ~ + / (a bearer token)');
+  }
+  if (token !== undefined && isPublic) throw new ConfigError('METRICS_PUBLIC', 'cannot be on while METRICS_TOKEN is set: choose one');
+  if (isPublic) return { kind: 'public' };
+  if (token !== undefined) return { kind: 'token', token };
+  return loopback ? { kind: 'public' } : { kind: 'closed' };
+}
+
 function onOff(read: (n: string) => string | undefined, name: string, fallback: boolean): boolean {
+  return optionalOnOff(read, name) ?? fallback;
+}
+
+function optionalOnOff(read: (n: string) => string | undefined, name: string): boolean | undefined {
   const value = read(name);
-  if (value === undefined) return fallback;
+  if (value === undefined) return undefined;
   if (value === 'on' || value === 'true' || value === '1') return true;
   if (value === 'off' || value === 'false' || value === '0') return false;
   throw new ConfigError(name, `must be on or off, got "${value}"`);

@@ -20,6 +20,8 @@ export const ErrorCode = {
   /** A request the transport refuses before any operation runs (bad body, content type, over WebSocket). */
   BadRequest: 'BAD_REQUEST',
   NotFound: 'NOT_FOUND',
+  /** The request did not arrive whole within REQUEST_TIMEOUT_MS (HTTP 408). */
+  RequestTimeout: 'REQUEST_TIMEOUT',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -15,8 +15,9 @@ import type { Config } from './config';
 import { createRequestContext, type ContextDeps, type RequestContext } from './context';
 import { ErrorCode } from './errors';
 import { createFormatError, errorHttpStatusPlugin } from './graphql/format-error';
-import { describeHttpError, sendHttpError } from './http/http-errors';
+import { answerClientError, describeHttpError, sendHttpError } from './http/http-errors';
 import { attachSubscriptionServer, type SubscriptionServer } from './http/subscription-server';
+import { metricsGate } from './http/metrics-gate';
 import { observabilityPlugin } from './graphql/plugins/observability.plugin';
 import type { RedisHealth } from './graphql/pubsub';
 import type { Clock } from './lib/clock';
@@ -53,9 +54,20 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
     return503OnClosing: true,
     // X-Forwarded-For is believed only from the proxies the operator named (TRUST_PROXY).
     trustProxy: typeof config.trustProxy === 'number' ? hopsOf(config.trustProxy) : config.trustProxy,
+    // A client trickling its headers or body would otherwise hold a connection (and a slot of the proxy's) forever.
+    requestTimeout: config.requestTimeoutMs,
+    http: {
+      requestTimeout: config.requestTimeoutMs,
+      headersTimeout: config.requestTimeoutMs,
+      // Node looks for late requests only this often (30 s by default): the 408 comes at most this long after the deadline.
+      connectionsCheckingInterval: Math.min(TIMEOUT_CHECK_MS, config.requestTimeoutMs),
+    },
+    clientErrorHandler(error, socket) {
+      const { status, code } = answerClientError(error, socket, config.requestTimeoutMs);
+      if (status) logger.info({ status, code }, 'http request refused before parsing');
+    },
   });
 
-  const development = config.environment === 'development';
   const formatError = createFormatError((error, formatted) =>
     logger.error({ err: error, path: formatted.path }, 'unexpected error while resolving a request'),
   );
@@ -69,7 +81,7 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
     // Token counting is graphql-js's own parse option below: armor's version re-parses in a plugin hook and turns syntax errors into 500s.
     maxTokens: { enabled: false },
     maxDirectives: { n: 10 },
-    blockFieldSuggestion: { enabled: !development },
+    blockFieldSuggestion: { enabled: !config.landingPageAndSuggestions },
   }).protect();
   const apollo = new ApolloServer<RequestContext>({
     schema: deps.schema,
@@ -89,7 +101,7 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
       // The cache-control plugin hooks every field of every request to compute a policy
       // that is always "no-store" here (no cache hints): the onSend hook sets that header.
       ApolloServerPluginCacheControlDisabled(),
-      development ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
+      config.landingPageAndSuggestions ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
     ],
   });
   await apollo.start();
@@ -150,9 +162,14 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
       return reply.code(503).send({ status: 'unavailable', reason: 'database unreachable', redis });
     }
   });
+  const mayReadMetrics = metricsGate(config.metrics);
+  if (config.metrics.kind === 'closed') {
+    logger.info('/metrics answers 401 on this non-loopback HOST: set METRICS_TOKEN (or METRICS_PUBLIC=on) to serve it');
+  }
   fastify.get('/metrics', async (request, reply) => {
-    if (config.metricsToken && request.headers.authorization !== `Bearer ${config.metricsToken}`) {
-      return sendHttpError(reply, 401, ErrorCode.Unauthenticated, 'Send the metrics token as a Bearer token');
+    if (!mayReadMetrics(request.headers.authorization)) {
+      const message = config.metrics.kind === 'closed' ? 'Metrics are not served on this address' : 'Send the metrics token as a Bearer token';
+      return sendHttpError(reply.header('www-authenticate', 'Bearer'), 401, ErrorCode.Unauthenticated, message);
     }
     return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
@@ -160,5 +177,7 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
 }
 
 const hopsOf = (hops: number) => (_address: string, hop: number) => hop < hops;
+
+const TIMEOUT_CHECK_MS = 500;
 
 const PROBES = new Set(['/healthz', '/readyz', '/metrics']);

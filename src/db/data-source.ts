@@ -7,11 +7,24 @@ import { AuthTokenEntity } from './entities/auth-token.entity';
 import { PendingRegistrationEntity } from './entities/pending-registration.entity';
 import { ServerSettingEntity } from './entities/server-setting.entity';
 import { walletEntity } from './entities/wallet.entity';
+import { walletVersionEntity } from './entities/wallet-version.entity';
+import { accountEventEntity } from './entities/account-event.entity';
+import { knownDeviceEntity } from './entities/known-device.entity';
 import { Database } from './database';
 import { mysqlMigrations, sqliteMigrations } from './migrations';
+import { sqliteDriver } from './sqlite-driver';
 
 export function entitiesFor(dialect: DatabaseConfig['dialect']) {
-  return [AccountEntity, AuthTokenEntity, walletEntity(dialect), ServerSettingEntity, PendingRegistrationEntity];
+  return [
+    AccountEntity,
+    AuthTokenEntity,
+    walletEntity(dialect),
+    ServerSettingEntity,
+    PendingRegistrationEntity,
+    walletVersionEntity(dialect),
+    accountEventEntity(dialect),
+    knownDeviceEntity(dialect),
+  ];
 }
 
 /**
@@ -37,6 +50,7 @@ export function dataSourceOptions(config: DatabaseConfig, overrides: { poolSize?
     return {
       ...common,
       type: 'better-sqlite3',
+      driver: sqliteDriver(),
       database: config.url,
       migrations: sqliteMigrations,
       prepareDatabase: (db: { pragma(source: string): unknown }) => {

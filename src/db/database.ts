@@ -46,3 +46,20 @@ export function isDuplicateKey(error: unknown): boolean {
   const code = (error as { driverError?: { code?: string } })?.driverError?.code ?? (error as { code?: string })?.code;
   return code === 'ER_DUP_ENTRY' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
+
+const errnoOf = (error: unknown) => (error as { driverError?: { errno?: number } })?.driverError?.errno ?? (error as { errno?: number })?.errno;
+
+/** MySQL chose this transaction as a deadlock's victim and rolled it back whole. */
+export const isDeadlock = (error: unknown) => errnoOf(error) === 1213;
+
+/**
+ * After a statement failed inside a transaction: is the transaction still open?
+ * A failed statement is undone on its own, except that MySQL rolls back the
+ * whole transaction on a deadlock (and SQLite on some errors, e.g. a full disk):
+ * then committing would silently commit nothing, so the caller must fail.
+ */
+export function transactionSurvived(m: EntityManager, error: unknown): boolean {
+  if (m.connection.options.type === 'mysql') return !isDeadlock(error) && errnoOf(error) !== 1205;
+  const connection = (m.connection.driver as { databaseConnection?: { inTransaction?: boolean } }).databaseConnection;
+  return connection?.inTransaction === true;
+}

@@ -5,11 +5,14 @@ import type { AccountService } from '../services/account.service';
 import type { SessionService } from '../services/session.service';
 import type { VerificationService } from '../services/verification.service';
 import type { WalletService } from '../services/wallet.service';
+import type { WalletHistoryService } from '../services/wallet-history.service';
+import type { ActivityLog } from '../services/activity.service';
 import { authChecker } from './auth-checker';
 import { createLocalPubSub, type WalletPubSub } from './pubsub';
 import { AccountResolver } from './resolvers/account.resolver';
 import { SessionResolver } from './resolvers/session.resolver';
 import { WalletResolver } from './resolvers/wallet.resolver';
+import { HistoryResolver } from './resolvers/history.resolver';
 
 export interface SchemaServices {
   config: Readonly<Config>;
@@ -17,6 +20,8 @@ export interface SchemaServices {
   sessions: SessionService;
   verification: VerificationService;
   wallets: WalletService;
+  history: WalletHistoryService;
+  activity: ActivityLog;
 }
 
 /**
@@ -31,11 +36,12 @@ export async function createSchema(services?: SchemaServices, pubSub: WalletPubS
           [AccountResolver, new AccountResolver(services.accounts, services.sessions, services.verification, services.config)],
           [SessionResolver, new SessionResolver(services.sessions)],
           [WalletResolver, new WalletResolver(services.wallets)],
+          [HistoryResolver, new HistoryResolver(services.history, services.activity)],
         ]
       : [],
   );
   return buildSchema({
-    resolvers: [AccountResolver, SessionResolver, WalletResolver],
+    resolvers: [AccountResolver, SessionResolver, WalletResolver, HistoryResolver],
     validate: { forbidUnknownValues: true },
     authChecker,
     pubSub,

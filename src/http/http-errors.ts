@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply } from 'fastify';
 import { ErrorCode } from '../errors';
 
@@ -27,4 +29,31 @@ export function describeHttpError(error: FastifyError, bodyLimit: number): { sta
       }
       return { status, code: ErrorCode.BadRequest, message: error.message };
   }
+}
+
+const CLOSE_AFTER_ANSWER_MS = 500;
+
+/**
+ * Errors Node's HTTP parser raises before a request reaches Fastify: a request
+ * that did not arrive whole in time (408), oversized headers (431), anything
+ * malformed (400). Answered in the same shape, then the connection is closed.
+ * Returns what was answered (nothing when the peer had already gone).
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Socket, requestTimeoutMs: number): { status?: number; code?: ErrorCode } {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return {};
+  const [status, code, message]: [number, ErrorCode, string] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, ErrorCode.RequestTimeout, `The request did not arrive whole within ${requestTimeoutMs} ms`]
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, ErrorCode.BadRequest, 'The request headers are too large']
+        : [400, ErrorCode.BadRequest, 'Malformed HTTP request'];
+  if (!socket.writable) {
+    socket.destroy();
+    return {};
+  }
+  const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  // end() waits for the answer to be flushed; a peer that does not read it is cut off anyway.
+  setTimeout(() => socket.destroy(), CLOSE_AFTER_ANSWER_MS).unref();
+  return { status, code };
 }

@@ -1,6 +1,7 @@
 import type Redis from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { rateLimited } from '../errors';
+import { budgetKey } from './client-address';
 
 export interface Budget {
   points: number;
@@ -28,6 +29,9 @@ export const LIMITS = {
 export type LimitName = keyof typeof LIMITS;
 export type Budgets = Record<LimitName, Budget>;
 
+/** Budgets keyed by the client's address: counted per IPv4 address or IPv6 /64 (see budgetKey). */
+const isPerIp = (name: LimitName) => name.endsWith('PerIp');
+
 /** After each lock-out of an account the next one lasts twice as long, up to a day. */
 const MAX_LOCKOUT_SECONDS = 24 * 3600;
 
@@ -35,16 +39,20 @@ export class RateLimits {
   private readonly limiters: Map<LimitName, RateLimiterAbstract>;
   private readonly lockouts: RateLimiterAbstract;
 
+  /**
+   * With `redis`, every key starts with `redisPrefix` (REDIS_CHANNEL_PREFIX), so
+   * deployments sharing one Redis never share budgets or lock-outs.
+   */
   constructor(
     private readonly budgets: Budgets,
     private readonly enabled: boolean,
-    redis?: Redis,
+    redis?: { client: Redis; prefix: string },
   ) {
-    const make = (keyPrefix: string, budget: Budget): RateLimiterAbstract => {
-      const options = { keyPrefix: `wsync:${keyPrefix}`, points: budget.points, duration: budget.durationSeconds };
+    const make = (name: string, budget: Budget): RateLimiterAbstract => {
+      const options = { keyPrefix: `${redis?.prefix ?? ''}rate-limit:${name}`, points: budget.points, duration: budget.durationSeconds };
       if (!redis) return new RateLimiterMemory(options);
       // While Redis is away the limits hold per instance instead of failing every request.
-      return new RateLimiterRedis({ ...options, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter: new RateLimiterMemory(options) });
+      return new RateLimiterRedis({ ...options, storeClient: redis.client, rejectIfRedisNotReady: true, insuranceLimiter: new RateLimiterMemory(options) });
     };
     this.limiters = new Map((Object.keys(budgets) as LimitName[]).map((name) => [name, make(name, budgets[name])]));
     this.lockouts = make('lockouts', { points: 1_000_000, durationSeconds: MAX_LOCKOUT_SECONDS });
@@ -54,7 +62,7 @@ export class RateLimits {
   async consume(name: LimitName, key: string): Promise<void> {
     if (!this.enabled) return;
     try {
-      await this.limiter(name).consume(key);
+      await this.limiter(name).consume(this.key(name, key));
     } catch (rejection) {
       throw toRateLimited(rejection);
     }
@@ -63,7 +71,7 @@ export class RateLimits {
   /** RATE_LIMITED if `key` has already spent its budget of `name`, without spending anything. */
   async assertNotExhausted(name: LimitName, key: string): Promise<void> {
     if (!this.enabled) return;
-    const state = await this.limiter(name).get(key);
+    const state = await this.limiter(name).get(this.key(name, key));
     if (state && state.consumedPoints >= this.budgets[name].points) throw rateLimited(retryAfter(state));
   }
 
@@ -88,13 +96,17 @@ export class RateLimits {
   /** Spends a point as a penalty; the next attempt is the one refused, this one keeps its own answer. */
   async recordFailure(name: LimitName, key: string): Promise<void> {
     if (!this.enabled) return;
-    await this.limiter(name).penalty(key);
+    await this.limiter(name).penalty(this.key(name, key));
   }
 
   /** A correct password wipes the account's failure count. */
   async recordPasswordSuccess(accountKey: string): Promise<void> {
     if (!this.enabled) return;
     await this.limiter('passwordFailuresPerAccount').delete(accountKey);
+  }
+
+  private key(name: LimitName, key: string): string {
+    return isPerIp(name) ? budgetKey(key) : key;
   }
 
   private limiter(name: LimitName): RateLimiterAbstract {

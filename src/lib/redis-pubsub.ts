@@ -20,9 +20,9 @@ export interface RedisPubSubOptions {
 export function createRedisTransport({ url, channelPrefix, logger }: RedisPubSubOptions): PubSubTransport {
   const log = logger.child({ component: 'redis-pubsub' });
   // A publish waits for nobody: while Redis is away it fails at once instead of piling up in memory.
-  const publisher = new Redis(url, { enableOfflineQueue: false, connectionName: 'wallet-sync:publish' });
+  const publisher = new Redis(url, { enableOfflineQueue: false, connectionName: `${channelPrefix}publish` });
   // SUBSCRIBE/UNSUBSCRIBE issued during an outage wait for the reconnection instead of failing.
-  const subscriber = new SubscriberClient(url, { maxRetriesPerRequest: null, connectionName: 'wallet-sync:subscribe' });
+  const subscriber = new SubscriberClient(url, { maxRetriesPerRequest: null, connectionName: `${channelPrefix}subscribe` });
 
   let closed = false;
   let health: RedisHealth = 'down';

@@ -3,6 +3,9 @@ import { isDuplicateKey, type Database } from '../db/database';
 import type { AccountRepository } from '../db/repositories/account.repository';
 import type { AuthTokenRepository } from '../db/repositories/auth-token.repository';
 import type { WalletRepository } from '../db/repositories/wallet.repository';
+import type { WalletHistoryRepository } from '../db/repositories/wallet-history.repository';
+import type { ActivityLog } from './activity.service';
+import type { WalletCommit } from './wallet-commit';
 import type { DomainEvents } from '../events/domain-events';
 import { badUserInput, emailTaken, registrationClosed, wrongCredentials } from '../errors';
 import type { Clock } from '../lib/clock';
@@ -74,6 +77,9 @@ export class AccountService {
     private readonly wallets: WalletService,
     /** Keys the decoy seeds; stable across restarts and instances. */
     private readonly serverSecret: string,
+    private readonly commit: WalletCommit,
+    private readonly walletHistory: WalletHistoryRepository,
+    private readonly activity: ActivityLog,
   ) {}
 
   async register(input: RegisterData, ip: string): Promise<{ verified: boolean }> {
@@ -91,8 +97,9 @@ export class AccountService {
       await this.verification.register({ email: input.email, passwordHash, clientSaltSeed, keyParams });
       return { verified: false };
     }
+    let accountId: number;
     try {
-      await db.run((m) =>
+      accountId = await db.run((m) =>
         accounts.insert(m, {
           email: input.email,
           emailNormalized,
@@ -109,6 +116,7 @@ export class AccountService {
       if (isDuplicateKey(error)) throw emailTaken();
       throw error;
     }
+    await this.activity.record(accountId, 'REGISTERED', { ip });
     return { verified: true };
   }
 
@@ -165,13 +173,17 @@ export class AccountService {
         const current = await wallets.find(m, account.id);
         if (!input.wallet) {
           if (current) throw new WalletConflict({ kind: 'conflict', latest: current });
+          await this.activity.recordIn(m, account.id, 'PASSWORD_CHANGED', { ip });
           return { kind: 'success', wallet: null };
         }
         if (!current) throw new WalletConflict({ kind: 'conflict', latest: null });
         const write = walletWrite(input.wallet, now);
-        if (!(await wallets.compareAndSet(m, account.id, write))) {
+        if (!(await this.commit.commit(m, account.id, write, { deviceId: null, ip }))) {
           throw new WalletConflict({ kind: 'conflict', latest: await wallets.find(m, account.id) });
         }
+        // Earlier contents were encrypted under the old keys; their headers stay.
+        await this.walletHistory.dropContentBefore(m, account.id, write.sequence);
+        await this.activity.recordIn(m, account.id, 'PASSWORD_CHANGED', { ip });
         return { kind: 'success', wallet: write };
       });
     } catch (error) {
@@ -184,7 +196,11 @@ export class AccountService {
     return outcome;
   }
 
-  /** Deletes the account, its wallet and its tokens for good, once the password is confirmed. */
+  /**
+   * Deletes the account, its wallet and its tokens for good, once the password
+   * is confirmed; its history, security log and known devices go with it (the
+   * database cascades the delete to them).
+   */
   async deleteAccount(session: AuthSession, password: string, ip: string): Promise<boolean> {
     const { db, accounts, tokens, events, limits } = this;
     await limits.consume('deleteAccountPerIp', ip);

@@ -6,6 +6,7 @@ import type { PasswordHasher } from '../lib/password';
 import type { RateLimits } from '../lib/rate-limits';
 import type { VerificationService } from './verification.service';
 import { normalizeEmail } from '../lib/email';
+import type { ActivityLog } from './activity.service';
 
 export { normalizeEmail } from '../lib/email';
 
@@ -23,6 +24,7 @@ export class CredentialsService {
     private readonly accounts: AccountRepository,
     private readonly hasher: PasswordHasher,
     private readonly limits: RateLimits,
+    private readonly activity: ActivityLog,
     private readonly verification: VerificationService,
   ) {}
 
@@ -49,7 +51,7 @@ export class CredentialsService {
     if (!(await this.hasher.verify(registration.passwordHash, password))) return this.failed(emailNormalized, ip);
     await this.limits.recordPasswordSuccess(emailNormalized);
     if (verificationCode === undefined) throw accountNotVerified();
-    const created = await this.verification.confirm(registration);
+    const created = await this.verification.confirm(registration, ip);
     if (!created) throw wrongCredentials();
     return created;
   }
@@ -62,7 +64,11 @@ export class CredentialsService {
 
   /** The password check of a known account, with its failures counted against the account and the IP. */
   async check(account: AccountRow, password: string, ip: string): Promise<AccountRow> {
-    if (!(await this.hasher.verify(account.passwordHash, password))) return this.failed(account.emailNormalized, ip);
+    if (!(await this.hasher.verify(account.passwordHash, password))) {
+      // In the background: waiting for the write would make a known email's failure slower than an unknown one's.
+      this.activity.recordInBackground(account.id, 'LOGIN_FAILED', { ip });
+      return this.failed(account.emailNormalized, ip);
+    }
     await this.limits.recordPasswordSuccess(account.emailNormalized);
     if (!account.verified) throw accountNotVerified();
     return account;

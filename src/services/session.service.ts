@@ -7,7 +7,10 @@ import { unauthenticated, wrongCredentials } from '../errors';
 import { DAY_MS, addMilliseconds, type Clock } from '../lib/clock';
 import type { RateLimits } from '../lib/rate-limits';
 import { hashToken, newSecretToken } from '../lib/tokens';
+import type { KnownDeviceRepository } from '../db/repositories/known-device.repository';
+import type { ActivityLog } from './activity.service';
 import type { CredentialsService } from './credentials.service';
+import type { NewDeviceNotices } from './notices';
 import type { AuthSession } from './session';
 import type { WalletState } from './wallet-state';
 
@@ -40,6 +43,9 @@ export class SessionService {
     private readonly events: DomainEvents,
     /** TOKEN_TTL_DAYS: how long a token works after it is issued. */
     private readonly tokenTtlDays: number,
+    private readonly knownDevices: KnownDeviceRepository,
+    private readonly activity: ActivityLog,
+    private readonly newDeviceNotices: NewDeviceNotices,
   ) {}
 
   /** `verificationCode`: EmailVerify's code, needed once, at the login that turns a pending registration into the account. */
@@ -55,11 +61,14 @@ export class SessionService {
     // committed since, that hash is gone and so must be this login: the token is
     // only written while the account row still holds the hash we verified.
     const issued = await db.transaction(async (m) => {
-      if (!(await accounts.lockIfPasswordHash(m, account.id, account.passwordHash))) return false;
+      if (!(await accounts.lockIfPasswordHash(m, account.id, account.passwordHash))) return null;
       await tokens.upsertForDevice(m, { accountId: account.id, deviceId, tokenHash: hashToken(token), createdAt: now, lastUsedAt: now, expiresAt });
-      return true;
+      const newDevice = await this.knownDevices.remember(m, account.id, deviceId, now);
+      await this.activity.recordIn(m, account.id, 'LOGIN', { deviceId, newDevice, ip });
+      return { newDevice };
     });
     if (!issued) throw wrongCredentials();
+    if (issued.newDevice) this.newDeviceNotices.send(account.email, deviceId, now, ip);
     // The device's previous token, if any, was just replaced and stopped working.
     this.events.tokensRevoked(account.id, deviceId);
     return { token, deviceId, expiresAt };
@@ -92,16 +101,22 @@ export class SessionService {
     return { tokenId: token.id, accountId: token.accountId, deviceId: token.deviceId, expiresAt: token.expiresAt };
   }
 
-  async logout(session: AuthSession): Promise<boolean> {
+  async logout(session: AuthSession, ip?: string): Promise<boolean> {
     const revoked = await this.db.run((m) => this.tokens.deleteById(m, session.tokenId));
-    if (revoked) this.events.tokensRevoked(session.accountId, session.deviceId);
+    if (revoked) {
+      this.events.tokensRevoked(session.accountId, session.deviceId);
+      await this.activity.record(session.accountId, 'LOGOUT', { deviceId: session.deviceId, ip });
+    }
     return revoked;
   }
 
   /** False when the account has no token for that device. */
-  async revokeDevice(session: AuthSession, deviceId: string): Promise<boolean> {
+  async revokeDevice(session: AuthSession, deviceId: string, ip?: string): Promise<boolean> {
     const revoked = await this.db.run((m) => this.tokens.deleteForDevice(m, session.accountId, deviceId));
-    if (revoked) this.events.tokensRevoked(session.accountId, deviceId);
+    if (revoked) {
+      this.events.tokensRevoked(session.accountId, deviceId);
+      await this.activity.record(session.accountId, 'DEVICE_REVOKED', { deviceId, ip });
+    }
     return revoked;
   }
 

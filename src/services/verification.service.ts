@@ -10,6 +10,7 @@ import { escapeHtml, type MailMessage, type Mailer } from '../lib/mailer';
 import type { RateLimits } from '../lib/rate-limits';
 import { hashVerificationCode, newVerificationCode } from '../lib/verification-code';
 import { normalizeEmail } from '../lib/email';
+import type { ActivityLog } from './activity.service';
 
 export type VerificationConfig = Pick<Config, 'accountVerificationMode' | 'publicUrl' | 'verifyTokenTtlHours'>;
 
@@ -47,6 +48,7 @@ export class VerificationService {
     private readonly mailer: Mailer,
     /** Where a failed background task (mail, resend) is reported: nobody awaits it. */
     private readonly reportError: (error: unknown, what: string) => void,
+    private readonly activity: ActivityLog,
   ) {}
 
   /**
@@ -96,9 +98,10 @@ export class VerificationService {
    * Turns the registration into a verified account and drops every other
    * pending registration of the email, in one transaction. Null when the
    * registration is gone (a concurrent confirmation took it) or the email got
-   * an account meanwhile: the caller answers as for wrong credentials.
+   * an account meanwhile: the caller answers as for wrong credentials. The
+   * security log starts with the account: registered and verified, at once.
    */
-  async confirm(registration: PendingRegistrationRow): Promise<AccountRow | null> {
+  async confirm(registration: PendingRegistrationRow, ip: string): Promise<AccountRow | null> {
     const now = this.clock.now();
     try {
       return await this.db.transaction(async (m) => {
@@ -117,6 +120,8 @@ export class VerificationService {
         };
         const id = await this.accounts.insert(m, account);
         await this.pendings.deleteForEmail(m, registration.emailNormalized);
+        await this.activity.recordIn(m, id, 'REGISTERED', { ip });
+        await this.activity.recordIn(m, id, 'VERIFIED', { ip });
         return { id, ...account };
       });
     } catch (error) {

@@ -1,8 +1,10 @@
-import type { Database } from '../db/database';
+import { isDeadlock, type Database } from '../db/database';
 import type { WalletRepository } from '../db/repositories/wallet.repository';
 import type { DomainEvents } from '../events/domain-events';
 import { payloadTooLarge } from '../errors';
 import type { Clock } from '../lib/clock';
+import type { AuthSession } from './session';
+import type { WalletCommit } from './wallet-commit';
 import type { WalletState, WalletUpload, WalletWriteOutcome } from './wallet-state';
 
 /** The result of one wallet write, as the wallet-write metric counts it. */
@@ -17,6 +19,7 @@ export class WalletService {
   constructor(
     private readonly db: Database,
     private readonly wallets: WalletRepository,
+    private readonly commit: WalletCommit,
     private readonly clock: Clock,
     private readonly events: DomainEvents,
     /** Told the result of every wallet write, for the metrics. */
@@ -33,10 +36,19 @@ export class WalletService {
     if (Buffer.byteLength(upload.encryptedWallet, 'utf8') > this.maxWalletBytes) throw payloadTooLarge(this.maxWalletBytes);
   }
 
-  async update(accountId: number, upload: WalletUpload): Promise<WalletWriteOutcome> {
+  async update(session: Pick<AuthSession, 'accountId' | 'deviceId'>, upload: WalletUpload, ip?: string): Promise<WalletWriteOutcome> {
     this.assertWithinSizeLimit(upload);
+    const { accountId, deviceId } = session;
     const write = walletWrite(upload, this.clock.now());
-    if (await this.db.run((m) => this.wallets.compareAndSet(m, accountId, write))) {
+    const landed = await this.db
+      .transaction((m) => this.commit.commit(m, accountId, write, { deviceId, ip }))
+      // MySQL may pick this write as a deadlock's victim (a concurrent password change locks the
+      // account, then the wallet): it was rolled back whole, so it is answered as the conflict it lost.
+      .catch((error: unknown) => {
+        if (isDeadlock(error)) return false;
+        throw error;
+      });
+    if (landed) {
       this.events.walletUpdated(accountId, write.sequence);
       this.observeWrite('success');
       return { kind: 'success', wallet: write };

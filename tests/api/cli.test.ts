@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ExitCode, runCli } from '../../src/client/cli/wallet-sync.cli';
+import { ExitCode, runCli } from 'wallet-sync-client/cli';
 import { startTestServer, type TestServer } from '../helpers/app';
 import { UPDATE_WALLET, uniqueEmail } from '../helpers/operations';
 
@@ -117,13 +117,27 @@ describe('the wallet-sync CLI', () => {
     expect((await cli('phone', ['get', 'animal'])).code).toBe(ExitCode.NotFound);
   });
 
+  it('when an unsynced edit loses to another device\'s, then sync prints what was overwritten and by which device', async () => {
+    await cli('laptop', ['set', 'color', 'blue']);
+    await cli('phone', ['set', 'color', 'green']);
+    expect((await cli('phone', ['sync'])).code).toBe(ExitCode.Ok);
+    const run = await cli('laptop', ['sync']);
+    expect(run.code).toBe(ExitCode.Ok);
+    expect(run.stdout).toContain('Overwritten: your unsynced color = blue lost to green from device phone\n');
+    const json = await cli('laptop', ['sync', '--json']);
+    expect(json.json()).toMatchObject({ lostEdits: [], preferences: { color: 'green' } });
+    expect((await cli('phone', ['sync'])).code).toBe(ExitCode.Ok);
+  });
+
   it('when the server cannot be reached, then the exit code is 5', async () => {
     const run = await cli('laptop', ['pull', '--server', 'http://127.0.0.1:9']);
     expect(run.code).toBe(ExitCode.Network);
   });
 
   it('when the password changes on one device, then the other must log in again with the new one', async () => {
-    const changed = await cli('laptop', ['change-password'], { WALLET_SYNC_NEW_PASSWORD: 'root password 2' });
+    const wrong = await cli('laptop', ['change-password'], { WALLET_SYNC_PASSWORD: 'not the password', WALLET_SYNC_NEW_PASSWORD: 'root password 2' });
+    expect(wrong.code).toBe(ExitCode.Unauthenticated);
+    const changed = await cli('laptop', ['change-password'], { WALLET_SYNC_PASSWORD: 'root password 1', WALLET_SYNC_NEW_PASSWORD: 'root password 2' });
     expect(changed.code).toBe(ExitCode.Ok);
     expect((await cli('phone', ['sync'])).code).toBe(ExitCode.Unauthenticated);
     expect((await cli('phone', ['login', email], withPassword('root password 1'))).code).toBe(ExitCode.Unauthenticated);
@@ -140,12 +154,21 @@ describe('the wallet-sync CLI', () => {
   // Last: nothing can sync past a forged state, by design.
   it('when the server hands out a wallet state whose hmac does not verify, then pull exits 6 and the device keeps its state', async () => {
     const state = JSON.parse(readFileSync(path.join(dir, 'laptop.json'), 'utf8'));
-    const forged = await server.gql(UPDATE_WALLET, { input: { sequence: 5, encryptedWallet: 'v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', hmac: 'ab'.repeat(32) } }, state.authToken.token);
+    const forged = await server.gql(UPDATE_WALLET, { input: { sequence: 6, encryptedWallet: 'v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', hmac: 'ab'.repeat(32) } }, state.authToken.token);
     expect(forged.body.data.updateWalletState.__typename).toBe('WalletStateSuccess');
     const run = await cli('laptop', ['pull']);
     expect(run.code).toBe(ExitCode.Integrity);
     expect(run.stderr).toContain('hmac');
-    expect((await cli('laptop', ['status', '--json'])).json()).toMatchObject({ sequence: 4 });
+    expect((await cli('laptop', ['status', '--json'])).json()).toMatchObject({ sequence: 5 });
+  });
+
+  it('when the account is deleted, then a wrong root password exits 3, the right one deletes it, and logging in fails', async () => {
+    expect((await cli('laptop', ['delete-account'], withPassword('not the password'))).code).toBe(ExitCode.Unauthenticated);
+    const run = await cli('laptop', ['delete-account', '--json'], withPassword('root password 2'));
+    expect(run.code).toBe(ExitCode.Ok);
+    expect(run.json()).toEqual({ deleted: true, email });
+    expect((await cli('laptop', ['status', '--json'])).json()).toMatchObject({ email: null, loggedIn: false, sequence: null });
+    expect((await cli('laptop', ['login', email], withPassword('root password 2'))).code).toBe(ExitCode.Unauthenticated);
   });
 
   it.each([

@@ -1,6 +1,5 @@
 import { setImmediate as yieldToOthers } from 'node:timers/promises';
-import type { PreferenceEntry, WalletSyncClient } from '../../src/client';
-import { compareEntries } from '../../src/client/wallet-merge';
+import { compareEntries, type PreferenceEntry, type WalletSyncClient } from 'wallet-sync-client';
 import { startTestServer, type TestServer } from '../helpers/app';
 import { seededRandom, twoDevices } from '../helpers/client';
 

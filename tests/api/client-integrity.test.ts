@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { MemoryDeviceStateStore, encryptWallet, walletStateHmac, type DeviceState, type WalletSyncClient } from '../../src/client';
+import { MemoryDeviceStateStore, encryptWallet, walletStateHmac, type DeviceState, type WalletSyncClient } from 'wallet-sync-client';
 import { startTestServer, type TestServer } from '../helpers/app';
 import { ROOT_PASSWORD, openDevice, twoDevices } from '../helpers/client';
-import { DELETE_ACCOUNT, UPDATE_WALLET } from '../helpers/operations';
+import { UPDATE_WALLET } from '../helpers/operations';
 
 /**
  * What a device does with a wallet state it must not trust: one that is forged
@@ -68,8 +68,8 @@ describe('downloaded wallet states the client refuses', () => {
   });
 
   it('when the server goes back (the account was lost and re-created), then a missing, older or forked state is refused with WALLET_SEQUENCE_ROLLBACK', async () => {
-    const [registrarStore, store] = [new MemoryDeviceStateStore(), new MemoryDeviceStateStore()];
-    const { email, c2: device } = await twoDevices(server, {}, [registrarStore, store]);
+    const store = new MemoryDeviceStateStore();
+    const { email, c1: registrar, c2: device } = await twoDevices(server, {}, [new MemoryDeviceStateStore(), store]);
     for (const animal of ['cow', 'horse', 'beaver']) {
       await device.setPreference('animal', animal);
       await device.sync();
@@ -77,9 +77,7 @@ describe('downloaded wallet states the client refuses', () => {
     expect(device.status().sequence).toBe(3);
 
     // The account disappears (as after a restore from an old backup) and is registered again.
-    const registrar = await storedState(registrarStore);
-    const deleted = await server.gql(DELETE_ACCOUNT, { password: registrar.keys!.loginPassword }, registrar.authToken!.token);
-    expect(deleted.body.data.deleteAccount).toBe(true);
+    await registrar.deleteAccount(ROOT_PASSWORD);
     const c3 = await openDevice(server, 'test_wallet_3');
     await c3.register(email, ROOT_PASSWORD);
     await c3.login();

@@ -1,4 +1,4 @@
-import { MemoryDeviceStateStore, WalletSyncError, type DeviceState } from '../../src/client';
+import { MemoryDeviceStateStore, WalletSyncError, type DeviceState } from 'wallet-sync-client';
 import { startTestServer, type TestServer } from '../helpers/app';
 import { ROOT_PASSWORD, openDevice, twoDevices } from '../helpers/client';
 
@@ -32,7 +32,7 @@ describe('changePassword()', () => {
     // An edit c2 has not uploaded yet must survive the re-login.
     await c2.setPreference('car', 'Audi');
 
-    await c1.changePassword(NEW_ROOT_PASSWORD);
+    await c1.changePassword(ROOT_PASSWORD, NEW_ROOT_PASSWORD);
     // c1 logged itself in again and reads the wallet it re-encrypted.
     expect(c1.status()).toMatchObject({ loggedIn: true, sequence: 2 });
     await expect(c1.sync()).resolves.toMatchObject({ sequence: 2, pushed: false });
@@ -41,8 +41,8 @@ describe('changePassword()', () => {
     await expect(c2.sync()).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
     expect(c2.document()).toEqual(before);
     await expect(c2.login({ email, rootPassword: ROOT_PASSWORD })).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
-    // Its stored keys belong to the old seed: it must be told to use the new root password.
-    await expect(c2.login()).rejects.toThrow(/password was changed/);
+    // The device keeps no password, so it cannot log in again by itself: the app must ask for the (new) root password.
+    await expect(c2.login()).rejects.toMatchObject({ code: 'NOT_LOGGED_IN' });
 
     await c2.login({ email, rootPassword: NEW_ROOT_PASSWORD });
     await expect(c2.sync()).resolves.toMatchObject({ sequence: 3, pushed: true });
@@ -55,11 +55,11 @@ describe('changePassword()', () => {
     const { email, c1 } = await twoDevices(server);
     await c1.setPreference('animal', 'horse');
     await c1.sync();
-    await c1.changePassword(NEW_ROOT_PASSWORD);
+    await c1.changePassword(ROOT_PASSWORD, NEW_ROOT_PASSWORD);
 
     const c3 = await openDevice(server, 'test_wallet_3');
     await c3.login({ email, rootPassword: NEW_ROOT_PASSWORD });
-    await expect(c3.pull()).resolves.toMatchObject({ sequence: 2 });
+    await expect(c3.pull()).resolves.toMatchObject({ walletState: { sequence: 2 }, lostEdits: [] });
     expect(c3.preferences()).toEqual({ animal: 'horse' });
   });
 
@@ -77,7 +77,7 @@ describe('changePassword()', () => {
     store.beforeNextSave = async () => {
       await c2.sync();
     };
-    await changer.changePassword(NEW_ROOT_PASSWORD);
+    await changer.changePassword(ROOT_PASSWORD, NEW_ROOT_PASSWORD);
 
     expect(changer.status()).toMatchObject({ sequence: 3, unsyncedKeys: [] });
     expect(changer.preferences()).toEqual({ animal: 'beaver', car: 'Toyota' });
@@ -89,7 +89,7 @@ describe('changePassword()', () => {
   it('when the account has no wallet yet, then the password changes without one and the first sync uploads sequence 1', async () => {
     const { email, c1, c2 } = await twoDevices(server);
     await c1.setPreference('animal', 'cow');
-    await c1.changePassword(NEW_ROOT_PASSWORD);
+    await c1.changePassword(ROOT_PASSWORD, NEW_ROOT_PASSWORD);
     await expect(c1.sync()).resolves.toMatchObject({ sequence: 1, pushed: true });
     await c2.login({ email, rootPassword: NEW_ROOT_PASSWORD });
     await c2.sync();
@@ -98,7 +98,7 @@ describe('changePassword()', () => {
 
   it('when the device is not logged in, then changePassword refuses with NOT_LOGGED_IN', async () => {
     const device = await openDevice(server, 'lonely');
-    const failure = device.changePassword(NEW_ROOT_PASSWORD);
+    const failure = device.changePassword(ROOT_PASSWORD, NEW_ROOT_PASSWORD);
     await expect(failure).rejects.toBeInstanceOf(WalletSyncError);
     await expect(failure).rejects.toMatchObject({ code: 'NOT_LOGGED_IN' });
   });

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { FileDeviceStateStore } from '../../src/client';
+import { FileDeviceStateStore } from 'wallet-sync-client';
 import { startTestServer, type TestServer } from '../helpers/app';
 import { openDevice, twoDevices } from '../helpers/client';
 

@@ -1,4 +1,4 @@
-import { MemoryDeviceStateStore } from '../../src/client';
+import { MemoryDeviceStateStore } from 'wallet-sync-client';
 import { playWalkthrough } from '../../scripts/walkthrough';
 import { startTestServer, type TestServer } from '../helpers/app';
 import { uniqueEmail } from '../helpers/operations';

@@ -1,4 +1,4 @@
-import type { SyncResult, WalletSyncClient, WalletWatch, WatchOptions } from '../../src/client';
+import type { SyncResult, WalletSyncClient, WalletWatch, WatchOptions } from 'wallet-sync-client';
 import { startTestServer, type TestServer } from '../helpers/app';
 import { ROOT_PASSWORD, openDevice, twoDevices } from '../helpers/client';
 import { startTcpProxy } from '../helpers/tcp-proxy';
@@ -163,7 +163,7 @@ describe('watch(): live updates', () => {
     const live = watching(c2);
     await live.untilSequence(1);
 
-    await c1.changePassword('a brand new root password');
+    await c1.changePassword(ROOT_PASSWORD, 'a brand new root password');
     await expect(live.watch.done).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
   });
 

@@ -143,6 +143,43 @@ describe('client IP behind a proxy', () => {
   });
 });
 
+describe('per-IP budgets: an IPv6 client counts by its /64, an IPv4 client by its address', () => {
+  let server: TestServer;
+
+  // A real IPv6 bind; the client addresses come through X-Forwarded-For, as from a proxy in front.
+  beforeAll(async () => {
+    server = await startTestServer({ ...LIMITED_ENV, HOST: '::1' });
+  });
+  afterAll(() => server.close());
+
+  const seed = async (ip: string) => errorCode((await from(server, ip, CLIENT_SALT_SEED, { email: uniqueEmail() })) as GraphQLResponse);
+
+  it.each<[string, string[], Array<string | undefined>]>([
+    ['addresses of one IPv6 /64', ['2001:db8:a:1::1', '2001:db8:a:1::2', '2001:db8:a:1:ffff:ffff:ffff:fffe', '2001:db8:a:1:1234::9'], [undefined, undefined, undefined, 'RATE_LIMITED']],
+    ['spellings of one IPv4 address', ['203.0.113.9', '::ffff:203.0.113.9', '::FFFF:203.0.113.9', '203.0.113.9'], [undefined, undefined, undefined, 'RATE_LIMITED']],
+    ['neighbouring IPv6 /64s', ['2001:db8:b:1::1', '2001:db8:b:2::1', '2001:db8:b:3::1', '2001:db8:b:4::1'], [undefined, undefined, undefined, undefined]],
+    ['neighbouring IPv4 addresses', ['203.0.113.21', '203.0.113.22', '203.0.113.23', '203.0.113.24'], [undefined, undefined, undefined, undefined]],
+  ])('when a budget of 3 is asked from %s, then the answers are as one client or as many', async (_case, ips, expected) => {
+    const answers: Array<string | undefined> = [];
+    for (const ip of ips) answers.push(await seed(ip));
+    expect(answers).toEqual(expected);
+  });
+
+  it('when the socket itself is IPv6 (no proxy), then the /64 of the peer is what counts', async () => {
+    const direct = await startTestServer({ ...LIMITED_ENV, HOST: '::1', TRUST_PROXY: 'off' });
+    try {
+      const answers: Array<string | undefined> = [];
+      // X-Forwarded-For is ignored: every request is ::1's.
+      for (const ip of ['2001:db8:c:1::1', '2001:db8:c:2::1', '2001:db8:c:3::1', '2001:db8:c:4::1']) {
+        answers.push(errorCode((await from(direct, ip, CLIENT_SALT_SEED, { email: uniqueEmail() })) as GraphQLResponse));
+      }
+      expect(answers).toEqual([undefined, undefined, undefined, 'RATE_LIMITED']);
+    } finally {
+      await direct.close();
+    }
+  });
+});
+
 describeWith([redisRequirement()], 'rate limits shared through Redis', () => {
   const redisUrl = process.env.REDIS_URL;
 

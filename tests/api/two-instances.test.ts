@@ -1,6 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
-import { CHANGE_PASSWORD, LOGOUT, PASSWORD, login, newSeed, register, upload, type Device } from '../helpers/operations';
+import {
+  ACCOUNT_ACTIVITY,
+  CHANGE_PASSWORD,
+  LOGOUT,
+  PASSWORD,
+  WALLET_HISTORY,
+  WALLET_VERSION,
+  login,
+  newSeed,
+  register,
+  upload,
+  type Device,
+} from '../helpers/operations';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process';
 import { assertRedisAnswers, describeWith, mariaDbRequirement, redisRequirement } from '../helpers/services';
 import { subscribedAtSequence1, within, type LiveClient } from '../helpers/subscriptions';
@@ -75,5 +87,29 @@ describeWith([mariaDbRequirement(), redisRequirement()], 'two server instances o
     });
     expect(response.body.data.changePassword.__typename).toBe('ChangePasswordSuccess');
     for (const { client } of connections) expect((await within(client.closed, 10_000, 'close')).code).toBe(4401);
+  });
+
+  it('when states and logins go through A, then B serves the same history, versions and security log', async () => {
+    const [phone, laptop] = await accountOn(a, ['phone', 'laptop']);
+    await upload(a, phone, 1, 'first');
+    await upload(a, laptop, 2, 'second');
+    const history = (await b.gql(WALLET_HISTORY, {}, laptop.token)).body.data.walletHistory;
+    expect(history.map((h: { sequence: number; deviceId: string }) => [h.sequence, h.deviceId])).toEqual([
+      [1, 'phone'],
+      [2, 'laptop'],
+    ]);
+    expect((await b.gql(WALLET_VERSION, { sequence: 1 }, phone.token)).body.data.walletVersion.encryptedWallet).toBe('first');
+    const events = (await b.gql(ACCOUNT_ACTIVITY, {}, phone.token)).body.data.accountActivity;
+    expect(events.map((e: { kind: string; deviceId: string | null; newDevice: boolean | null }) => [e.kind, e.deviceId, e.newDevice])).toEqual([
+      ['WALLET_UPDATED', 'laptop', null],
+      ['WALLET_UPDATED', 'phone', null],
+      ['LOGIN', 'laptop', true],
+      ['LOGIN', 'phone', true],
+      ['REGISTERED', null, null],
+    ]);
+    // A device known through A is known to B as well.
+    await login(b, phone.email, phone.password, 'phone');
+    const after = (await b.gql(ACCOUNT_ACTIVITY, { limit: 1 }, laptop.token)).body.data.accountActivity;
+    expect(after).toEqual([expect.objectContaining({ kind: 'LOGIN', deviceId: 'phone', newDevice: false })]);
   });
 });

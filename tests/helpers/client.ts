@@ -1,4 +1,4 @@
-import { MemoryDeviceStateStore, WalletSyncClient, type DeviceStateStore, type WalletSyncClientOptions } from '../../src/client';
+import { MemoryDeviceStateStore, WalletSyncClient, type DeviceStateStore, type WalletSyncClientOptions } from 'wallet-sync-client';
 import type { TestServer } from './app';
 import { uniqueEmail } from './operations';
 

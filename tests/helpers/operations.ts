@@ -23,6 +23,13 @@ export const ME = `query Me { me { email verified createdAt devices { deviceId c
 export const LOGOUT = `mutation Logout { logout }`;
 export const REVOKE_DEVICE = `mutation Revoke($deviceId: String!) { revokeDevice(deviceId: $deviceId) }`;
 export const DELETE_ACCOUNT = `mutation Delete($password: String!) { deleteAccount(password: $password) }`;
+export const WALLET_HISTORY = `query History($sinceSequence: Int, $limit: Int) {
+  walletHistory(sinceSequence: $sinceSequence, limit: $limit) { sequence hmac deviceId updatedAt bytes contentKept }
+}`;
+export const WALLET_VERSION = `query Version($sequence: Int!) { walletVersion(sequence: $sequence) { encryptedWallet sequence hmac updatedAt } }`;
+export const ACCOUNT_ACTIVITY = `query Activity($limit: Int, $before: DateTimeISO) {
+  accountActivity(limit: $limit, before: $before) { at kind deviceId newDevice sequence ipPrefix }
+}`;
 export const CLIENT_SALT_SEED = `query Seed($email: String!) { clientSaltSeed(email: $email) }`;
 
 export const newSeed = () => randomBytes(32).toString('hex');

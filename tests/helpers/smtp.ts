@@ -7,7 +7,7 @@ import { SMTPServer } from 'smtp-server';
 export class TestSmtpServer {
   readonly inbox: ParsedMail[] = [];
   private server: SMTPServer | undefined;
-  private waiters: Array<{ to: string; resolve: (mail: ParsedMail) => void }> = [];
+  private waiters: Array<{ to: string; matches: (mail: ParsedMail) => boolean; resolve: (mail: ParsedMail) => void }> = [];
   port = 0;
 
   async start(port = 0): Promise<string> {
@@ -37,14 +37,15 @@ export class TestSmtpServer {
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  /** The next mail to `to` (one already received and not yet taken counts). */
-  nextMailTo(to: string, timeoutMs = 5000): Promise<ParsedMail> {
-    const index = this.inbox.findIndex((mail) => recipients(mail).includes(to.toLowerCase()));
+  /** The next mail to `to` that `matches` (one already received and not yet taken counts). */
+  nextMailTo(to: string, timeoutMs = 5000, matches: (mail: ParsedMail) => boolean = () => true): Promise<ParsedMail> {
+    const index = this.inbox.findIndex((mail) => recipients(mail).includes(to.toLowerCase()) && matches(mail));
     if (index >= 0) return Promise.resolve(this.inbox.splice(index, 1)[0]);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no mail to ${to} within ${timeoutMs} ms`)), timeoutMs);
       this.waiters.push({
         to: to.toLowerCase(),
+        matches,
         resolve: (mail) => {
           clearTimeout(timer);
           resolve(mail);
@@ -58,13 +59,18 @@ export class TestSmtpServer {
   }
 
   private notify(mail: ParsedMail): void {
-    const index = this.waiters.findIndex((w) => recipients(mail).includes(w.to));
+    const index = this.waiters.findIndex((w) => recipients(mail).includes(w.to) && w.matches(mail));
     if (index < 0) return;
     const [waiter] = this.waiters.splice(index, 1);
     this.inbox.splice(this.inbox.indexOf(mail), 1);
     waiter.resolve(mail);
   }
 }
+
+/** The notice a login from a device new to the account sends. */
+export const isNewDeviceNotice = (mail: ParsedMail) => /new device/i.test(mail.subject ?? '');
+/** A mail that carries a verification code (EmailVerify), as opposed to a notice. */
+export const isCodeMail = (mail: ParsedMail) => /verification code/i.test(mail.subject ?? '');
 
 function recipients(mail: ParsedMail): string[] {
   const to = Array.isArray(mail.to) ? mail.to : mail.to ? [mail.to] : [];

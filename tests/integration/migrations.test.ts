@@ -1,4 +1,5 @@
-import { openDatabase } from '../../src/db/data-source';
+import { DataSource } from 'typeorm';
+import { dataSourceOptions, openDatabase } from '../../src/db/data-source';
 import type { Database } from '../../src/db/database';
 import { loadConfig } from '../../src/config';
 import { createTestDatabase, testDialect, type TestDatabase } from '../helpers/database';
@@ -46,4 +47,39 @@ describe(`migrations on ${testDialect()}`, () => {
       expect(fk.foreign_keys).toBe(1);
     });
   }
+});
+
+describe(`the wallet history migration on ${testDialect()}`, () => {
+  let testDb: TestDatabase;
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase();
+  });
+  afterAll(() => testDb.drop());
+
+  it('when a database from before wallet history is migrated, then each wallet\'s current state gets its header and each device with a token is known', async () => {
+    const config = loadConfig({ DATABASE_URL: testDb.url }).database;
+    const options = dataSourceOptions(config);
+    const before = new DataSource({ ...options, migrations: (options.migrations as Function[]).filter((m) => !m.name.startsWith('WalletHistory')) } as typeof options);
+    await before.initialize();
+    await before.runMigrations({ transaction: 'each' });
+    const q = (sql: string) => before.query(config.dialect === 'mysql' ? sql : sql.replace(/`/g, '"'));
+    await q("INSERT INTO accounts (id, email, email_normalized, password_hash, client_salt_seed, verified, created_at) VALUES (7, 'a@x.org', 'a@x.org', 'h', 's', 1, '2026-01-01 00:00:00.000')");
+    await q("INSERT INTO accounts (id, email, email_normalized, password_hash, client_salt_seed, verified, created_at) VALUES (8, 'b@x.org', 'b@x.org', 'h', 's', 1, '2026-01-01 00:00:00.000')");
+    await q("INSERT INTO wallets (account_id, encrypted_wallet, hmac, sequence, updated_at) VALUES (7, 'wället', 'hmac-42', 42, '2026-02-03 04:05:06.789')");
+    await q("INSERT INTO auth_tokens (account_id, device_id, token_hash, created_at, last_used_at, expires_at) VALUES (7, 'Phone', 'th1', '2026-01-02 00:00:00.000', '2026-01-02 00:00:00.000', '2027-01-01 00:00:00.000')");
+    await before.destroy();
+
+    const db = await openDatabase(config);
+    try {
+      const versions = await db.dataSource.query('SELECT account_id, sequence, hmac, device_id, bytes, encrypted_wallet FROM wallet_versions');
+      expect(versions.map((v: Record<string, unknown>) => ({ ...v, account_id: Number(v.account_id) }))).toEqual([
+        { account_id: 7, sequence: 42, hmac: 'hmac-42', device_id: null, bytes: Buffer.byteLength('wället'), encrypted_wallet: 'wället' },
+      ]);
+      const known = await db.dataSource.query('SELECT account_id, device_id FROM known_devices');
+      expect(known.map((k: Record<string, unknown>) => [Number(k.account_id), k.device_id])).toEqual([[7, 'Phone']]);
+    } finally {
+      await db.close();
+    }
+  });
 });

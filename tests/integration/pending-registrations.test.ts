@@ -8,7 +8,7 @@ import { hashVerificationCode } from '../../src/lib/verification-code';
 import { startTestServer, type TestServer } from '../helpers/app';
 import { createTestDatabase, testDialect, type TestDatabase } from '../helpers/database';
 import { uniqueEmail } from '../helpers/operations';
-import { TestSmtpServer, verificationCode } from '../helpers/smtp';
+import { TestSmtpServer, isCodeMail, verificationCode } from '../helpers/smtp';
 
 /** Below the API: the pending registrations of EmailVerify mode in the service and the repository, on the real database. */
 const HOUR = 3600_000;
@@ -48,7 +48,7 @@ describe(`pending registrations: service and repository (${testDialect()})`, () 
     await verification.register(registration(email, 'first-hash'));
     await verification.register(registration(email, 'second-hash'));
     const [second, first] = await verification.live(email);
-    const results = await Promise.all([verification.confirm(first), verification.confirm(second)]);
+    const results = await Promise.all([verification.confirm(first, '127.0.0.1'), verification.confirm(second, '127.0.0.1')]);
     const made = results.filter((r) => r !== null);
     expect(made).toHaveLength(1);
     const account = await server.app.db.run((m) => accounts.findByEmail(m, email));
@@ -60,9 +60,9 @@ describe(`pending registrations: service and repository (${testDialect()})`, () 
     const verification = server.app.services.verification;
     const email = uniqueEmail();
     await verification.register(registration(email, 'one'));
-    const codeOne = verificationCode(await smtp.nextMailTo(email));
+    const codeOne = verificationCode(await smtp.nextMailTo(email, 5000, isCodeMail));
     await verification.register(registration(email, 'two'));
-    const codeTwo = verificationCode(await smtp.nextMailTo(email));
+    const codeTwo = verificationCode(await smtp.nextMailTo(email, 5000, isCodeMail));
     const live = await verification.live(email);
     expect(verification.matchCode(live, codeOne)?.passwordHash).toBe('one');
     expect(verification.matchCode(live, codeTwo.toLowerCase().replace('-', ''))?.passwordHash).toBe('two');

@@ -11,6 +11,8 @@ describe('loadConfig', () => {
       tokenTtlDays: 14,
       verifyTokenTtlHours: 48,
       maxWalletBytes: 1_000_000,
+      walletVersionsKept: 10,
+      activityRetentionDays: 90,
       rateLimits: true,
       logLevel: 'info',
       passwordHashing: { memoryKib: 19_456, timeCost: 2, parallelism: 1 },
@@ -43,6 +45,10 @@ describe('loadConfig', () => {
     ['PORT', { PORT: '70000' }],
     ['TOKEN_TTL_DAYS', { TOKEN_TTL_DAYS: '0' }],
     ['MAX_WALLET_BYTES', { MAX_WALLET_BYTES: '-1' }],
+    ['WALLET_VERSIONS_KEPT', { WALLET_VERSIONS_KEPT: '1001' }],
+    ['WALLET_VERSIONS_KEPT', { WALLET_VERSIONS_KEPT: 'ten' }],
+    ['ACTIVITY_RETENTION_DAYS', { ACTIVITY_RETENTION_DAYS: '0' }],
+    ['ACTIVITY_RETENTION_DAYS', { ACTIVITY_RETENTION_DAYS: '3651' }],
     ['RATE_LIMITS', { RATE_LIMITS: 'maybe' }],
     ['DATABASE_URL', { DATABASE_URL: 'postgres://x/y' }],
     ['DATABASE_URL', { DATABASE_URL: 'mysql://root@localhost:3306' }],
@@ -52,6 +58,13 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
     ['NODE_ENV', { NODE_ENV: 'staging' }],
     ['ARGON2_MEMORY_KIB', { ARGON2_MEMORY_KIB: '8' }],
+    ['REQUEST_TIMEOUT_MS', { REQUEST_TIMEOUT_MS: '0' }],
+    ['REQUEST_TIMEOUT_MS', { REQUEST_TIMEOUT_MS: '30s' }],
+    ['METRICS_TOKEN', { METRICS_TOKEN: 'short' }],
+    ['METRICS_TOKEN', { METRICS_TOKEN: 'has spaces in it, sixteen+' }],
+    ['METRICS_PUBLIC', { METRICS_PUBLIC: 'yes please' }],
+    ['METRICS_PUBLIC', { METRICS_PUBLIC: 'on', METRICS_TOKEN: 'a-long-enough-metrics-token' }],
+    ['INTROSPECTION', { INTROSPECTION: 'sometimes' }],
   ])('when %s is missing or invalid, then start-up stops with an error naming it', (variable, env) => {
     let error: unknown;
     try {
@@ -64,6 +77,13 @@ describe('loadConfig', () => {
     expect((error as ConfigError).message).toContain(variable);
   });
 
+  it.each([
+    ['0', 0],
+    ['1000', 1000],
+  ])('when WALLET_VERSIONS_KEPT=%s (a bound), then it is taken as it is', (value, kept) => {
+    expect(loadConfig({ WALLET_VERSIONS_KEPT: value }).walletVersionsKept).toBe(kept);
+  });
+
   it('when the whitelist is given, then it is lower-cased for case-insensitive matching', () => {
     const config = loadConfig({ ACCOUNT_VERIFICATION_MODE: 'Whitelist', ACCOUNT_WHITELIST: 'Joe@Example.com,ann@example.com' });
     expect([...config.accountWhitelist]).toEqual(['joe@example.com', 'ann@example.com']);
@@ -73,5 +93,38 @@ describe('loadConfig', () => {
     expect(loadConfig({ NODE_ENV: 'production' }).introspection).toBe(false);
     expect(loadConfig({ NODE_ENV: 'production', INTROSPECTION: 'on' }).introspection).toBe(true);
     expect(loadConfig({}).introspection).toBe(true);
+  });
+
+  it('when REQUEST_TIMEOUT_MS is unset, then a request has 30 s to arrive', () => {
+    expect(loadConfig({}).requestTimeoutMs).toBe(30_000);
+    expect(loadConfig({ REQUEST_TIMEOUT_MS: '5000' }).requestTimeoutMs).toBe(5000);
+  });
+
+  it.each<[string, string, Record<string, string>, unknown]>([
+    ['a loopback HOST with nothing set', 'public', {}, { kind: 'public' }],
+    ['a non-loopback HOST with nothing set', 'closed', { HOST: '0.0.0.0' }, { kind: 'closed' }],
+    ['a non-loopback HOST with METRICS_PUBLIC=on', 'public', { HOST: '::', METRICS_PUBLIC: 'on' }, { kind: 'public' }],
+    ['any HOST with METRICS_TOKEN', 'behind the token', { HOST: '192.0.2.2', METRICS_TOKEN: 'a-long-enough-metrics-token' }, { kind: 'token', token: 'a-long-enough-metrics-token' }],
+    ['a loopback HOST with METRICS_TOKEN', 'behind the token', { METRICS_TOKEN: 'a-long-enough-metrics-token' }, { kind: 'token', token: 'a-long-enough-metrics-token' }],
+  ])('when /metrics is configured on %s, then it is %s', (_case, _label, env, expected) => {
+    expect(loadConfig({ ACCOUNT_VERIFICATION_MODE: 'AllowAll', ...env }).metrics).toEqual(expected);
+  });
+
+  it.each<[string, Record<string, string>, boolean, boolean]>([
+    ['127.0.0.1', {}, true, true],
+    ['127.0.0.1', { NODE_ENV: 'test' }, true, false],
+    ['127.0.0.1', { NODE_ENV: 'production' }, false, false],
+    ['::ffff:127.0.0.1', {}, true, true],
+    ['0.0.0.0', {}, false, false],
+    ['::', {}, false, false],
+    ['192.0.2.2', {}, false, false],
+    ['192.0.2.2', { INTROSPECTION: 'on', NODE_ENV: 'production' }, true, true],
+    ['127.0.0.1', { INTROSPECTION: 'off' }, false, false],
+  ])('when HOST=%s and %j, then introspection is %s and the landing page and suggestions %s', (host, env, introspection, aids) => {
+    const config = loadConfig({ HOST: host, ACCOUNT_VERIFICATION_MODE: 'AllowAll', ...env });
+    expect({ introspection: config.introspection, landingPageAndSuggestions: config.landingPageAndSuggestions }).toEqual({
+      introspection,
+      landingPageAndSuggestions: aids,
+    });
   });
 });

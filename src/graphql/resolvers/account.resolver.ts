@@ -59,6 +59,7 @@ export class AccountResolver {
       apiVersion: API_VERSION,
       accountVerificationMode: MODES[this.config.accountVerificationMode],
       maxWalletBytes: this.config.maxWalletBytes,
+      walletVersionsKept: this.config.walletVersionsKept,
     });
   }
 

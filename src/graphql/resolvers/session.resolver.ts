@@ -20,13 +20,17 @@ export class SessionResolver {
 
   @Authorized()
   @Mutation(() => Boolean, { description: 'Revokes the token used for this request. Requires a token.' })
-  logout(@CurrentSession() session: AuthSession): Promise<boolean> {
-    return this.sessions.logout(session);
+  logout(@CurrentSession() session: AuthSession, @Ctx() { ip }: RequestContext): Promise<boolean> {
+    return this.sessions.logout(session, ip);
   }
 
   @Authorized()
   @Mutation(() => Boolean, { description: "Revokes the token of one of the account's devices. Requires a token." })
-  revokeDevice(@CurrentSession() session: AuthSession, @Args(() => DeviceIdArgs) { deviceId }: DeviceIdArgs): Promise<boolean> {
-    return this.sessions.revokeDevice(session, deviceId);
+  revokeDevice(
+    @CurrentSession() session: AuthSession,
+    @Args(() => DeviceIdArgs) { deviceId }: DeviceIdArgs,
+    @Ctx() { ip }: RequestContext,
+  ): Promise<boolean> {
+    return this.sessions.revokeDevice(session, deviceId, ip);
   }
 }

@@ -42,8 +42,9 @@ export class WalletResolver {
   async updateWalletState(
     @CurrentSession() session: AuthSession,
     @Arg('input', () => WalletStateInput) input: WalletStateInput,
+    @Ctx() { ip }: RequestContext,
   ): Promise<typeof UpdateWalletStateResult> {
-    return toUpdateWalletStateResult(await this.wallets.update(session.accountId, input));
+    return toUpdateWalletStateResult(await this.wallets.update(session, input, ip));
   }
 
   @Authorized()

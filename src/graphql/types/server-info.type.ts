@@ -17,6 +17,9 @@ export class ServerInfo {
 
   @Field(() => Int, { description: 'The largest encryptedWallet accepted, in bytes (UTF-8).' })
   maxWalletBytes!: number;
+
+  @Field(() => Int, { description: 'How many of the most recent wallet states keep their content (walletVersion).' })
+  walletVersionsKept!: number;
 }
 
 @ObjectType()

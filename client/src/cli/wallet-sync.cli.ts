@@ -1,0 +1,350 @@
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { read } from 'read';
+import { ClientErrorCode, ServerErrorCode, WalletSyncError, isIntegrityError } from '../client.errors';
+import { FileDeviceStateStore } from '../device-state.store';
+import { WalletSyncClient, type LostEdit, type SyncResult, type WalletStateInfo } from '../wallet-sync.client';
+
+/**
+ * `wallet-sync`: the client on the command line, one device per state file.
+ * Human-readable output by default, one JSON document per result with --json,
+ * and exit codes a script can branch on (README "Using the client").
+ */
+export const ExitCode = {
+  Ok: 0,
+  /** An unexpected failure: a bug, or INTERNAL_SERVER_ERROR. */
+  Failure: 1,
+  /** Bad arguments, no password available, or a state file that does not fit. */
+  Usage: 2,
+  /** Not logged in, or the server refused the credentials or token: log in (again). */
+  Unauthenticated: 3,
+  /** A newer wallet state was on the server: it was merged locally; push (or sync) again. */
+  Conflict: 4,
+  /** The server could not be reached. */
+  Network: 5,
+  /** A downloaded wallet state was rejected (hmac, rollback, decryption): nothing changed locally. */
+  Integrity: 6,
+  /** The server refused the request (email taken, registration closed, rate limited, invalid input, too large). */
+  Refused: 7,
+  /** `get <key>`: this device has no value for the key. */
+  NotFound: 8,
+} as const;
+
+export interface CliIo {
+  env: NodeJS.ProcessEnv;
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** Asks for a secret without echoing it; rejects when there is no terminal to ask on. */
+  readSecret(prompt: string): Promise<string>;
+  /** Ends `watch`. */
+  stopSignal?: AbortSignal;
+}
+
+interface GlobalOptions {
+  server: string;
+  state: string;
+  device?: string;
+  scryptCost?: number;
+  json: boolean;
+  repair: boolean;
+}
+
+class CliExit extends Error {
+  constructor(readonly exitCode: number, message: string) {
+    super(message);
+  }
+}
+
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  let exitCode: number = ExitCode.Ok;
+  const program = new Command('wallet-sync')
+    .description('Keeps this device\'s wallet in sync with a wallet sync server.')
+    .addOption(new Option('--server <url>', 'the wallet sync server').env('WALLET_SYNC_URL').default('http://127.0.0.1:8090'))
+    .addOption(new Option('--state <file>', 'this device\'s state file').env('WALLET_SYNC_STATE').default(defaultStateFile(io.env)))
+    .addOption(new Option('--device <id>', 'this device\'s id (default: the stored one, else random)').env('WALLET_SYNC_DEVICE'))
+    .addOption(
+      new Option('--scrypt-cost <N>', 'scrypt N for key derivation; the same on every device (default: stored, else 2^20)')
+        .env('WALLET_SYNC_SCRYPT_COST')
+        .argParser(parsePowerOfTwo),
+    )
+    .option('--json', 'print results as JSON', false)
+    .option('--repair', 'sync: when the server\'s wallet holds malformed preferences (exit 6, WALLET_DOCUMENT_INVALID), drop them and upload the repaired wallet', false)
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .showHelpAfterError();
+
+  const command = (name: string, description: string, action: (client: WalletSyncClient, print: Printer, ...args: string[]) => Promise<number | void>) =>
+    program
+      .command(name)
+      .description(description)
+      .action(async (...args: unknown[]) => {
+        const options = program.opts<GlobalOptions>();
+        const client = await WalletSyncClient.open({
+          url: options.server,
+          store: new FileDeviceStateStore(options.state),
+          deviceId: options.device,
+          scryptCost: options.scryptCost,
+        });
+        const positional = args.slice(0, -2).filter((arg): arg is string => typeof arg === 'string');
+        exitCode = (await action(client, new Printer(io, options.json), ...positional)) ?? ExitCode.Ok;
+      });
+
+  command('register <email>', 'create the account (root password: prompt or WALLET_SYNC_PASSWORD) and log this device in', async (client, print, email) => {
+    const rootPassword = await newSecret(io, 'WALLET_SYNC_PASSWORD', 'Root password');
+    const { verified } = await client.register(email, rootPassword);
+    const token = verified ? await client.login() : null;
+    print.result(
+      verified ? `Registered ${email}; logged in as device ${client.deviceId}` : `Registered ${email}: follow the link in the verification email, then log in`,
+      { email, verified, deviceId: client.deviceId, loggedIn: verified, expiresAt: token?.expiresAt ?? null },
+    );
+  });
+
+  command('login <email>', 'log this device in (root password: prompt or WALLET_SYNC_PASSWORD)', async (client, print, email) => {
+    const rootPassword = await secret(io, 'WALLET_SYNC_PASSWORD', 'Root password');
+    const token = await client.login({ email, rootPassword });
+    print.result(`Logged in as ${email} on device ${client.deviceId} (token valid until ${token.expiresAt})`, { email, ...token });
+  });
+
+  command('pull', 'download the server\'s wallet state and merge it into this device', async (client, print) => {
+    const { walletState: state, lostEdits } = await client.pull();
+    print.result(withLostEdits(state ? `Got latest wallet state: sequence ${state.sequence}` : 'No wallet on the server yet', lostEdits), {
+      walletState: state && describeState(state),
+      lostEdits,
+      preferences: client.preferences(),
+    });
+  });
+
+  command('push', 'upload this device\'s wallet (exit 4 when the server had a newer one: merged, push again)', async (client, print) => {
+    const result = await client.push();
+    if (result.kind === 'success') {
+      print.result(`Pushed: the server now holds sequence ${result.walletState.sequence}`, { result: 'success', walletState: describeState(result.walletState) });
+      return ExitCode.Ok;
+    }
+    print.result(withLostEdits(`Wallet state out of date: merged sequence ${result.latest.sequence} from the server. Push again.`, result.lostEdits), {
+      result: 'conflict',
+      latest: describeState(result.latest),
+      lostEdits: result.lostEdits,
+      preferences: client.preferences(),
+    });
+    return ExitCode.Conflict;
+  });
+
+  command('sync', 'pull, merge and push until the upload lands (--repair: drop malformed preferences of the server\'s wallet and upload the repair)', async (client, print) => {
+    const result = await client.sync({ repair: program.opts<GlobalOptions>().repair });
+    print.result(describeSync(result), { ...result, preferences: client.preferences() });
+  });
+
+  command('set <key> <value>', 'set a preference on this device (sync to upload it)', async (client, print, key, value) => {
+    const entry = await client.setPreference(key, value);
+    print.result(`${key} = ${value} (not synced yet)`, { key, ...entry });
+  });
+
+  command('unset <key>', 'delete a preference on this device (sync to upload it)', async (client, print, key) => {
+    const entry = await client.deletePreference(key);
+    print.result(`${key} deleted (not synced yet)`, { key, ...entry });
+  });
+
+  command('get [key]', 'print one preference, or all of them (exit 8 when the key has no value)', async (client, print, key) => {
+    const preferences = client.preferences();
+    if (key === undefined) {
+      const lines = Object.entries(preferences).map(([name, value]) => `${name} = ${value}`);
+      print.result(lines.length ? lines.join('\n') : '(no preferences)', preferences);
+      return ExitCode.Ok;
+    }
+    if (!Object.hasOwn(preferences, key)) {
+      print.error(`No preference ${key} on this device`, { key, value: null });
+      return ExitCode.NotFound;
+    }
+    print.result(preferences[key], { key, value: preferences[key] });
+    return ExitCode.Ok;
+  });
+
+  command('status', 'show this device: account, sequence, unsynced preferences', async (client, print) => {
+    const status = client.status();
+    print.result(
+      [
+        `device:   ${status.deviceId}`,
+        `account:  ${status.email ?? '(none)'}${status.loggedIn ? '' : ' (logged out)'}`,
+        `sequence: ${status.sequence ?? '(never synced)'}`,
+        `unsynced: ${status.unsyncedKeys.join(', ') || '(nothing)'}`,
+      ].join('\n'),
+      status,
+    );
+  });
+
+  command('watch', 'stay connected and sync on every update from another device, until interrupted', async (client, print) => {
+    const watch = client.watch({
+      onSync: (result) => print.event(describeSync(result), { event: 'synced', ...result, preferences: client.preferences() }),
+      onError: (error) => print.event(`Sync failed (${error.code}): ${error.message}; waiting for the next update`, { event: 'error', code: error.code, message: error.message }),
+      onConnected: (reconnected) => print.event(reconnected ? 'Reconnected' : 'Watching for updates (Ctrl-C to stop)', { event: reconnected ? 'reconnected' : 'connected' }),
+    });
+    const stop = () => void watch.stop();
+    io.stopSignal?.addEventListener('abort', stop, { once: true });
+    try {
+      await watch.done;
+    } finally {
+      io.stopSignal?.removeEventListener('abort', stop);
+    }
+  });
+
+  command(
+    'change-password',
+    'change the root password (current one: prompt or WALLET_SYNC_PASSWORD; new one: prompt or WALLET_SYNC_NEW_PASSWORD); other devices must log in again',
+    async (client, print) => {
+    const currentRootPassword = await secret(io, 'WALLET_SYNC_PASSWORD', 'Current root password');
+    const newRootPassword = await newSecret(io, 'WALLET_SYNC_NEW_PASSWORD', 'New root password');
+    await client.changePassword(currentRootPassword, newRootPassword);
+    print.result(`Password changed; this device is logged in again. Other devices must log in with the new root password.`, {
+      changed: true,
+      sequence: client.status().sequence,
+    });
+  });
+
+  command('delete-account', 'delete the account, its wallet and every device\'s login on the server (root password: prompt or WALLET_SYNC_PASSWORD)', async (client, print) => {
+    const email = client.email;
+    const rootPassword = await secret(io, 'WALLET_SYNC_PASSWORD', 'Root password');
+    await client.deleteAccount(rootPassword);
+    print.result(`Deleted the account ${email} and its wallet; this device forgot it`, { deleted: true, email });
+  });
+
+  command('logout', 'revoke this device\'s auth token and forget its keys', async (client, print) => {
+    await client.logout();
+    print.result('Logged out', { loggedOut: true });
+  });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+    const json = program.opts<GlobalOptions>().json;
+    const code = exitCodeFor(error);
+    const message = error instanceof Error ? error.message : String(error);
+    if (json) io.stdout(`${JSON.stringify({ error: { code: error instanceof WalletSyncError ? error.code : 'FAILURE', message } })}\n`);
+    io.stderr(`wallet-sync: ${message}\n`);
+    return code;
+  }
+}
+
+export function exitCodeFor(error: unknown): number {
+  if (error instanceof CliExit) return error.exitCode;
+  if (!(error instanceof WalletSyncError)) return ExitCode.Failure;
+  if (isIntegrityError(error)) return ExitCode.Integrity;
+  switch (error.code) {
+    case ClientErrorCode.NotLoggedIn:
+    case ServerErrorCode.Unauthenticated:
+    case ServerErrorCode.AccountNotVerified:
+      return ExitCode.Unauthenticated;
+    case ClientErrorCode.ConflictRetriesExhausted:
+      return ExitCode.Conflict;
+    case ClientErrorCode.Network:
+      return ExitCode.Network;
+    case ClientErrorCode.LocalState:
+    case ClientErrorCode.InvalidArgument:
+      return ExitCode.Usage;
+    case 'INTERNAL_SERVER_ERROR':
+      return ExitCode.Failure;
+    default:
+      return ExitCode.Refused;
+  }
+}
+
+/** Writes results to stdout (text or JSON) and diagnostics to stderr. */
+class Printer {
+  constructor(
+    private readonly io: CliIo,
+    private readonly json: boolean,
+  ) {}
+
+  result(text: string, value: unknown): void {
+    this.io.stdout(this.json ? `${JSON.stringify(value)}\n` : `${text}\n`);
+  }
+
+  /** One line per event, so `watch --json` is a stream of JSON lines. */
+  event(text: string, value: unknown): void {
+    this.result(text, value);
+  }
+
+  error(text: string, value: unknown): void {
+    if (this.json) this.io.stdout(`${JSON.stringify(value)}\n`);
+    this.io.stderr(`wallet-sync: ${text}\n`);
+  }
+}
+
+function describeState(state: WalletStateInfo) {
+  return { sequence: state.sequence, hmac: state.hmac, updatedAt: state.updatedAt };
+}
+
+function describeSync(result: SyncResult): string {
+  const merged = result.conflicts ? ` after merging ${result.conflicts} newer state${result.conflicts > 1 ? 's' : ''}` : '';
+  const repaired = result.repairedKeys.length ? ` (repaired: dropped malformed ${result.repairedKeys.join(', ')})` : '';
+  let text: string;
+  if (result.pushed) text = `Synced: pushed sequence ${result.sequence}${merged}${repaired}`;
+  else text = result.pulled ? `Synced: got sequence ${result.sequence} from the server` : `Synced: up to date at sequence ${result.sequence}`;
+  return withLostEdits(text, result.lostEdits);
+}
+
+/** One line per edit of this device that another device's write replaced: nothing is lost without a word. */
+function withLostEdits(text: string, lostEdits: LostEdit[]): string {
+  const show = (value: string | null) => (value === null ? '(deleted)' : value);
+  const lines = lostEdits.map(
+    (lost) =>
+      `Overwritten: your unsynced ${lost.key} = ${show(lost.localValue)} lost to ${show(lost.winningValue)}` +
+      (lost.winningDeviceId ? ` from device ${lost.winningDeviceId}` : ''),
+  );
+  return [text, ...lines].join('\n');
+}
+
+/** The root password from the environment (for scripts), else asked for without echo. */
+async function secret(io: CliIo, variable: string, prompt: string): Promise<string> {
+  const fromEnv = io.env[variable];
+  if (fromEnv) return fromEnv;
+  let typed: string;
+  try {
+    typed = await io.readSecret(`${prompt}: `);
+  } catch {
+    throw new CliExit(ExitCode.Usage, `No ${prompt.toLowerCase()}: set ${variable}, or run in a terminal to be asked`);
+  }
+  if (typed === '') throw new CliExit(ExitCode.Usage, `The ${prompt.toLowerCase()} is empty`);
+  return typed;
+}
+
+/** A password being chosen: asked twice when typed, so a typo cannot lock the wallet away. */
+async function newSecret(io: CliIo, variable: string, prompt: string): Promise<string> {
+  const first = await secret(io, variable, prompt);
+  if (io.env[variable]) return first;
+  const again = await secret(io, variable, `${prompt} (again)`);
+  if (again !== first) throw new CliExit(ExitCode.Usage, 'The two passwords differ');
+  return first;
+}
+
+function parsePowerOfTwo(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 2 || (n & (n - 1)) !== 0) throw new InvalidArgumentError('must be a power of two, e.g. 16384 or 1048576');
+  return n;
+}
+
+function defaultStateFile(env: NodeJS.ProcessEnv): string {
+  return path.join(env.XDG_CONFIG_HOME || path.join(homedir(), '.config'), 'wallet-sync', 'device.json');
+}
+
+/** Reads a secret from the terminal without echo; refuses when stdin is not a terminal. */
+export async function readSecretFromTerminal(prompt: string): Promise<string> {
+  if (!process.stdin.isTTY) throw new Error('stdin is not a terminal');
+  return read({ prompt, silent: true, replace: '', output: process.stderr });
+}
+
+/** The `wallet-sync` executable: real streams, Ctrl-C ends `watch`. */
+export async function main(): Promise<void> {
+  const stop = new AbortController();
+  process.once('SIGINT', () => stop.abort());
+  process.once('SIGTERM', () => stop.abort());
+  process.exitCode = await runCli(process.argv.slice(2), {
+    env: process.env,
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    readSecret: readSecretFromTerminal,
+    stopSignal: stop.signal,
+  });
+}

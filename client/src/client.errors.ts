@@ -1,0 +1,72 @@
+/**
+ * Every failure the client reports is a WalletSyncError with a stable code: the
+ * server's `extensions.code` for errors the server answered (UNAUTHENTICATED,
+ * EMAIL_TAKEN, ...), or one of the client's own codes below for what the client
+ * found itself. Apps switch on `code`, never on the message.
+ */
+export const ClientErrorCode = {
+  /** The server could not be reached, or answered something that is not GraphQL. */
+  Network: 'NETWORK_ERROR',
+  /** No auth token on this device: log in first. */
+  NotLoggedIn: 'NOT_LOGGED_IN',
+  /** A downloaded wallet state's hmac does not verify under this device's HMAC key. */
+  HmacMismatch: 'WALLET_HMAC_MISMATCH',
+  /** The server offered a wallet state older than (or forked from) the one this device already synced. */
+  SequenceRollback: 'WALLET_SEQUENCE_ROLLBACK',
+  /** The encrypted wallet does not decrypt under this device's wallet key, or is not a wallet document. */
+  DecryptFailed: 'WALLET_DECRYPT_FAILED',
+  /**
+   * The wallet decrypted, but is not a valid wallet document (a preference that
+   * is not a string, say). `key` names the offending preference when there is
+   * one; nothing changed locally, and `sync({ repair: true })` uploads a repaired state.
+   */
+  DocumentInvalid: 'WALLET_DOCUMENT_INVALID',
+  /** The encrypted wallet uses a format version this client does not know. */
+  UnsupportedFormat: 'WALLET_FORMAT_UNSUPPORTED',
+  /** sync() or changePassword() kept meeting newer states and gave up after its retry budget. */
+  ConflictRetriesExhausted: 'CONFLICT_RETRIES_EXHAUSTED',
+  /** The local device state file is unreadable, belongs to another account, or stayed locked by another process. */
+  LocalState: 'LOCAL_STATE_INVALID',
+  /** An argument the app passed is unusable (a preference value that is not a string, an empty root password, a URL without http(s)://). */
+  InvalidArgument: 'INVALID_ARGUMENT',
+} as const;
+
+export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];
+
+/** Server codes from PROTOCOL.md "Errors" that the client and CLI react to. */
+export const ServerErrorCode = {
+  Unauthenticated: 'UNAUTHENTICATED',
+  AccountNotVerified: 'ACCOUNT_NOT_VERIFIED',
+  RateLimited: 'RATE_LIMITED',
+} as const;
+
+export class WalletSyncError extends Error {
+  override readonly name = 'WalletSyncError';
+  /** From RATE_LIMITED errors: when the server accepts the next attempt. */
+  readonly retryAfterSeconds?: number;
+  /** WALLET_DOCUMENT_INVALID: the preference at fault. */
+  readonly key?: string;
+
+  constructor(
+    /** A ClientErrorCode, or the server's `extensions.code`. */
+    readonly code: string,
+    message: string,
+    options: { cause?: unknown; retryAfterSeconds?: number; key?: string } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.retryAfterSeconds = options.retryAfterSeconds;
+    this.key = options.key;
+  }
+}
+
+/** True for a wallet state the client refused to accept (tampered, rolled back, undecryptable). */
+export function isIntegrityError(error: unknown): boolean {
+  const integrity: string[] = [
+    ClientErrorCode.HmacMismatch,
+    ClientErrorCode.SequenceRollback,
+    ClientErrorCode.DecryptFailed,
+    ClientErrorCode.DocumentInvalid,
+    ClientErrorCode.UnsupportedFormat,
+  ];
+  return error instanceof WalletSyncError && integrity.includes(error.code);
+}

@@ -1,0 +1,118 @@
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { ClientError, GraphQLClient, type RequestOptions, type Variables } from 'graphql-request';
+import { ClientErrorCode, WalletSyncError } from '../client.errors';
+import {
+  ChangePasswordDocument,
+  ClientSaltSeedDocument,
+  DeleteAccountDocument,
+  LoginDocument,
+  LogoutDocument,
+  RegisterDocument,
+  UpdateWalletStateDocument,
+  WalletStateDocument,
+  type ChangePasswordInput,
+  type LoginInput,
+  type RegisterInput,
+  type WalletStateFieldsFragment,
+  type WalletStateInput,
+} from './operations.generated';
+
+export type RemoteWalletState = WalletStateFieldsFragment;
+
+/** The server's answer to an upload: it landed, or a newer state (null: none) was there first. */
+export type UploadOutcome<Stored = RemoteWalletState> =
+  | { kind: 'success'; walletState: Stored }
+  | { kind: 'conflict'; latest: RemoteWalletState | null };
+
+/** The GraphQL endpoint for a server URL given with or without the /graphql path. */
+export function graphqlEndpoint(serverUrl: string): URL {
+  const url = new URL(serverUrl);
+  if (!url.pathname.endsWith('/graphql')) url.pathname = `${url.pathname.replace(/\/+$/, '')}/graphql`;
+  return url;
+}
+
+/**
+ * The server's operations over HTTP, typed by the generated documents, with
+ * every failure turned into a WalletSyncError that carries the server's code.
+ */
+export class SyncServerApi {
+  private readonly http: GraphQLClient;
+
+  constructor(endpoint: URL, authToken: () => string | null) {
+    this.http = new GraphQLClient(endpoint.toString(), {
+      headers: (): Record<string, string> => {
+        const token = authToken();
+        return token ? { authorization: `Bearer ${token}` } : {};
+      },
+    });
+  }
+
+  async clientSaltSeed(email: string): Promise<string> {
+    return (await this.send(ClientSaltSeedDocument, { email })).clientSaltSeed;
+  }
+
+  async register(input: RegisterInput): Promise<{ verified: boolean }> {
+    return (await this.send(RegisterDocument, { input })).register;
+  }
+
+  async login(input: LoginInput): Promise<{ token: string; expiresAt: string }> {
+    return (await this.send(LoginDocument, { input })).login;
+  }
+
+  async logout(): Promise<void> {
+    await this.send(LogoutDocument, {});
+  }
+
+  async walletState(): Promise<RemoteWalletState | null> {
+    return (await this.send(WalletStateDocument, {})).walletState;
+  }
+
+  async updateWalletState(input: WalletStateInput): Promise<UploadOutcome> {
+    const result = (await this.send(UpdateWalletStateDocument, { input })).updateWalletState;
+    return result.__typename === 'WalletStateSuccess'
+      ? { kind: 'success', walletState: result.walletState }
+      : { kind: 'conflict', latest: result.latest };
+  }
+
+  /** On success, the wallet now stored (null when the account has none). */
+  async changePassword(input: ChangePasswordInput): Promise<UploadOutcome<RemoteWalletState | null>> {
+    const result = (await this.send(ChangePasswordDocument, { input })).changePassword;
+    return result.__typename === 'ChangePasswordSuccess'
+      ? { kind: 'success', walletState: result.walletState }
+      : { kind: 'conflict', latest: result.latest };
+  }
+
+  /** Requires the token; `password` is the login password, derived again from the root password. */
+  async deleteAccount(password: string): Promise<void> {
+    await this.send(DeleteAccountDocument, { password });
+  }
+
+  private async send<R, V extends Variables>(document: TypedDocumentNode<R, V>, variables: V): Promise<R> {
+    try {
+      // RequestOptions makes `variables` optional or required through a conditional type that a generic V cannot resolve.
+      return await this.http.request<R, V>({ document, variables } as unknown as RequestOptions<V, R>);
+    } catch (error) {
+      throw toWalletSyncError(error);
+    }
+  }
+}
+
+/**
+ * graphql-request's ClientError message embeds the whole request, passwords
+ * included, so it is never passed on (not even as `cause`): only the server's
+ * message and code are.
+ */
+function toWalletSyncError(error: unknown): WalletSyncError {
+  if (error instanceof ClientError) {
+    const first = error.response.errors?.[0];
+    if (first) {
+      const extensions = (first.extensions ?? {}) as { code?: unknown; retryAfterSeconds?: unknown };
+      return new WalletSyncError(typeof extensions.code === 'string' ? extensions.code : 'INTERNAL_SERVER_ERROR', first.message, {
+        retryAfterSeconds: typeof extensions.retryAfterSeconds === 'number' ? extensions.retryAfterSeconds : undefined,
+      });
+    }
+    return new WalletSyncError(ClientErrorCode.Network, `The server answered HTTP ${error.response.status} without a GraphQL result`);
+  }
+  const reason = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
+  return new WalletSyncError(ClientErrorCode.Network, `Cannot reach the wallet sync server: ${reason}`, { cause: error });
+}

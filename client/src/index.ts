@@ -1,0 +1,18 @@
+/**
+ * The wallet sync client: `import { WalletSyncClient } from 'wallet-sync-client'`.
+ * Nothing here imports the server: a wallet app depends on this entry alone.
+ */
+export { WalletSyncClient } from './wallet-sync.client';
+export type { DeviceStatus, LostEdit, PullResult, PushResult, SyncOptions, SyncResult, WalletStateInfo, WalletSyncClientOptions, WalletWatch, WatchOptions } from './wallet-sync.client';
+export { ClientErrorCode, ServerErrorCode, WalletSyncError, isIntegrityError } from './client.errors';
+export { FileDeviceStateStore, MemoryDeviceStateStore, newDeviceState } from './device-state.store';
+export type { DeviceState, DeviceStateStore } from './device-state.store';
+export { compareEntries, laterWriteWins, mergeDocuments } from './wallet-merge';
+export type { PreferenceResolver, PreferenceSides } from './wallet-merge';
+export { EMPTY_DOCUMENT, MAX_PREFERENCE_KEY_LENGTH, preferenceValues, withPreference } from './wallet-document';
+export type { PreferenceEntry, WalletDocument } from './wallet-document';
+export { WALLET_FORMAT_PREFIX, decryptWallet, encryptWallet, openWalletState, salvageWalletState, sealWalletState } from './wallet-cipher';
+export type { SealedWalletState } from './wallet-cipher';
+export { DEFAULT_SCRYPT_COST, clientSalt, deriveWalletKeys, newClientSaltSeed, normalizeEmail, walletStateHmac } from './wallet-keys';
+export type { WalletKeys } from './wallet-keys';
+export type { ReconnectBackoff } from './graphql/wallet-updates.subscription';

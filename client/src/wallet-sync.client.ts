@@ -1,0 +1,677 @@
+import { randomBytes } from 'node:crypto';
+import { Mutex } from 'async-mutex';
+import { ClientErrorCode, ServerErrorCode, WalletSyncError } from './client.errors';
+import { newDeviceState, type DeviceState, type DeviceStateStore } from './device-state.store';
+import { graphqlEndpoint, SyncServerApi, type RemoteWalletState } from './graphql/sync-server.api';
+import { subscribeToWalletUpdates, webSocketEndpoint, type ReconnectBackoff, type WalletUpdatesSubscription } from './graphql/wallet-updates.subscription';
+import { openWalletState, salvageWalletState, sealWalletState, type SealedWalletState } from './wallet-cipher';
+import {
+  EMPTY_DOCUMENT,
+  MAX_PREFERENCE_KEY_LENGTH,
+  entryOf,
+  isPreferenceKey,
+  isSameDocument,
+  isSameEntry,
+  preferenceValues,
+  withPreference,
+  type PreferenceEntry,
+  type WalletDocument,
+} from './wallet-document';
+import { DEFAULT_SCRYPT_COST, assertScryptCost, deriveWalletKeys, newClientSaltSeed, normalizeEmail, type WalletKeys } from './wallet-keys';
+import { laterWriteWins, mergeDocuments, type PreferenceResolver } from './wallet-merge';
+
+export interface WalletSyncClientOptions {
+  /** The server, e.g. http://127.0.0.1:8090 (the /graphql path is added when missing). */
+  url: string;
+  /** Where this device keeps its state between runs (FileDeviceStateStore for a file per device). */
+  store: DeviceStateStore;
+  /** This device's id, sent at login. Default: the stored one, else a random one. */
+  deviceId?: string;
+  /** scrypt N for new derivations; must be the same on every device of an account. Default 2^20 (PROTOCOL.md). */
+  scryptCost?: number;
+  /** Decides a preference both sides changed differently. Default: the later write wins. */
+  resolvePreference?: PreferenceResolver;
+  /** How many newer states sync() and changePassword() merge before giving up. Default 10. */
+  maxConflictRetries?: number;
+  /** The clock that stamps preference edits (ms since the epoch). Default Date.now. */
+  now?: () => number;
+}
+
+/** A wallet state as the server holds it, for display and logs. */
+export type WalletStateInfo = RemoteWalletState;
+
+/**
+ * A preference this device had changed and not yet uploaded, which another
+ * device's write beat in a merge: the app should tell the user (or set it again).
+ */
+export interface LostEdit {
+  key: string;
+  /** This device's unsynced value; null: its unsynced deletion. */
+  localValue: string | null;
+  /** The value the preference holds after the merge; null: deleted. */
+  winningValue: string | null;
+  /** The device whose write won; null when the resolver dropped the key. */
+  winningDeviceId: string | null;
+}
+
+export type PushResult =
+  /** The upload landed: the server now holds this device's document at `walletState.sequence`. */
+  | { kind: 'success'; walletState: WalletStateInfo }
+  /** A newer state was there first: it was merged into the local document; push again to upload the merge. */
+  | { kind: 'conflict'; latest: WalletStateInfo; lostEdits: LostEdit[] };
+
+export interface PullResult {
+  /** The server's wallet state, null when it has none yet. */
+  walletState: WalletStateInfo | null;
+  /** Local, unsynced edits that lost to another device's in the merge. */
+  lostEdits: LostEdit[];
+}
+
+export interface SyncOptions {
+  /**
+   * When the server's wallet decrypts but is not a valid document
+   * (WALLET_DOCUMENT_INVALID), keep its well-formed preferences, drop the
+   * malformed ones, and upload the repaired state. Default false: sync throws.
+   */
+  repair?: boolean;
+}
+
+export interface SyncResult {
+  /** The sequence this device now holds. */
+  sequence: number;
+  /** Whether it took in a newer wallet state from the server. */
+  pulled: boolean;
+  /** Whether this sync uploaded a new wallet state. */
+  pushed: boolean;
+  /** How many upload conflicts (newer states that arrived while syncing) it merged before its upload landed. */
+  conflicts: number;
+  /** Local, unsynced edits that lost to another device's in a merge (one entry per key, the last merge's). */
+  lostEdits: LostEdit[];
+  /** With `repair`: the malformed preferences dropped from the server's wallet. */
+  repairedKeys: string[];
+}
+
+/** What taking in one downloaded wallet state did. */
+interface Adoption {
+  state: DeviceState;
+  lostEdits: LostEdit[];
+  /** Malformed preferences dropped (repair only); the result must be uploaded even if nothing else changed. */
+  repairedKeys: string[];
+}
+
+export interface WatchOptions {
+  /** After each sync that an update triggered. */
+  onSync?(result: SyncResult): void;
+  /** A failed sync or a bad event; watching goes on (the next update retries). */
+  onError?(error: WalletSyncError): void;
+  /** The live connection is up; `reconnected` after a drop. */
+  onConnected?(reconnected: boolean): void;
+  reconnect?: ReconnectBackoff;
+}
+
+export interface WalletWatch {
+  /** Settles when watching ends: resolves after stop(), rejects with the error that ended it (e.g. UNAUTHENTICATED). */
+  readonly done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface DeviceStatus {
+  deviceId: string;
+  email: string | null;
+  loggedIn: boolean;
+  /** The sequence of the merge base, null before the first sync. */
+  sequence: number | null;
+  /** Keys changed here and not yet uploaded. */
+  unsyncedKeys: string[];
+}
+
+/**
+ * Why it exists: a wallet app's side of the protocol. It derives the keys,
+ * encrypts and signs what it uploads, refuses downloads that do not verify or
+ * that go back in sequence, merges against the last state this device synced,
+ * and retries an upload that lost a race until it lands. Every operation that
+ * touches the device state runs one at a time, so a live update can never
+ * interleave with a local edit or another sync.
+ */
+export class WalletSyncClient {
+  private readonly api: SyncServerApi;
+  private readonly endpoint: URL;
+  private readonly lock = new Mutex();
+  private readonly scryptCost: number;
+  private readonly resolve: PreferenceResolver;
+  private readonly maxConflictRetries: number;
+  private readonly now: () => number;
+  /**
+   * The login password register() derived, in memory only, so the login() that
+   * follows needs no password; never saved (a stolen state file must not be
+   * enough to change the password or delete the account).
+   */
+  private registeredLoginPassword: { email: string; loginPassword: string } | null = null;
+
+  private constructor(
+    private readonly options: WalletSyncClientOptions,
+    private state: DeviceState,
+  ) {
+    this.endpoint = graphqlEndpoint(options.url);
+    this.api = new SyncServerApi(this.endpoint, () => this.state.authToken?.token ?? null);
+    this.scryptCost = options.scryptCost ?? state.account?.scryptCost ?? DEFAULT_SCRYPT_COST;
+    assertScryptCost(this.scryptCost);
+    this.resolve = options.resolvePreference ?? laterWriteWins;
+    this.maxConflictRetries = options.maxConflictRetries ?? 10;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Loads (or starts) this device's state from the store. */
+  static async open(options: WalletSyncClientOptions): Promise<WalletSyncClient> {
+    if (typeof options.url !== 'string' || !/^https?:\/\//i.test(options.url)) {
+      throw invalidArgument(`The server URL must start with http:// or https:// (got ${JSON.stringify(options.url)})`);
+    }
+    if (options.deviceId !== undefined && (typeof options.deviceId !== 'string' || options.deviceId.length < 1 || options.deviceId.length > 255)) {
+      throw invalidArgument('deviceId must be a string of 1 to 255 characters');
+    }
+    let stored = await options.store.load();
+    // State files from earlier versions kept the login password: drop it on first open.
+    if (stored?.keys && 'loginPassword' in stored.keys) {
+      const { hmacKey, walletKey } = stored.keys;
+      stored = { ...stored, keys: { hmacKey, walletKey } };
+      await options.store.save(stored);
+    }
+    if (stored && options.deviceId && stored.deviceId !== options.deviceId) {
+      throw new WalletSyncError(
+        ClientErrorCode.LocalState,
+        `This device state belongs to device "${stored.deviceId}", not "${options.deviceId}": use another state file`,
+      );
+    }
+    return new WalletSyncClient(options, stored ?? newDeviceState(options.deviceId ?? `device-${randomBytes(6).toString('hex')}`));
+  }
+
+  get deviceId(): string {
+    return this.state.deviceId;
+  }
+
+  get email(): string | null {
+    return this.state.account?.email ?? null;
+  }
+
+  /** The live preferences of the local document (unsynced edits included). */
+  preferences(): Record<string, string> {
+    return preferenceValues(this.state.local);
+  }
+
+  /** The local document with its per-key timestamps. */
+  document(): WalletDocument {
+    return this.state.local;
+  }
+
+  status(): DeviceStatus {
+    const base = this.state.base?.document ?? EMPTY_DOCUMENT;
+    const keys = new Set([...Object.keys(base.preferences), ...Object.keys(this.state.local.preferences)]);
+    return {
+      deviceId: this.state.deviceId,
+      email: this.email,
+      loggedIn: this.state.authToken !== null,
+      sequence: this.state.base?.sequence ?? null,
+      unsyncedKeys: [...keys].filter((key) => !isSameEntry(entryOf(base, key), entryOf(this.state.local, key))).sort(),
+    };
+  }
+
+  /** Creates the account with a fresh client salt seed. This device keeps the keys, so login() needs no password afterwards. */
+  register(email: string, rootPassword: string): Promise<{ verified: boolean }> {
+    assertEmail(email);
+    assertRootPassword(rootPassword, 'rootPassword');
+    return this.exclusive(async () => {
+      this.assertAccount(email);
+      const clientSaltSeed = newClientSaltSeed();
+      const keys = await deriveWalletKeys(rootPassword, email, clientSaltSeed, this.scryptCost);
+      const result = await this.api.register({ email, password: keys.loginPassword, clientSaltSeed });
+      await this.commit({ ...this.state, account: { email, clientSaltSeed, scryptCost: this.scryptCost }, keys: encodeKeys(keys) });
+      this.registeredLoginPassword = { email, loginPassword: keys.loginPassword };
+      return result;
+    });
+  }
+
+  /**
+   * Gets an auth token for this device. With credentials it asks the server for
+   * the account's client salt seed first (a new device has none, and another
+   * device's password change replaces it), derives the keys, then logs in.
+   * Without, it uses what register() derived in this process (a device that
+   * restarted, or whose token expired, logs in with the root password again).
+   */
+  login(credentials?: { email: string; rootPassword: string }): Promise<{ deviceId: string; expiresAt: string }> {
+    if (credentials) {
+      assertEmail(credentials.email);
+      assertRootPassword(credentials.rootPassword, 'rootPassword');
+    }
+    return this.exclusive(async () => {
+      let account = this.state.account;
+      let keys: Pick<WalletKeys, 'loginPassword'> & Partial<WalletKeys>;
+      if (credentials) {
+        this.assertAccount(credentials.email);
+        const clientSaltSeed = await this.api.clientSaltSeed(credentials.email);
+        keys = await deriveWalletKeys(credentials.rootPassword, credentials.email, clientSaltSeed, this.scryptCost);
+        account = { email: credentials.email, clientSaltSeed, scryptCost: this.scryptCost };
+      } else {
+        const registered = this.registeredLoginPassword;
+        if (!account || !this.state.keys || !registered || normalizeEmail(registered.email) !== normalizeEmail(account.email)) {
+          throw notLoggedIn('Log in with the email and root password');
+        }
+        keys = { loginPassword: registered.loginPassword };
+      }
+      const token = await this.api.login({ email: account.email, password: keys.loginPassword, deviceId: this.state.deviceId });
+      const stored = keys.hmacKey && keys.walletKey ? encodeKeys({ hmacKey: keys.hmacKey, walletKey: keys.walletKey }) : this.state.keys;
+      await this.commit({ ...this.state, account, keys: stored, authToken: { token: token.token, expiresAt: token.expiresAt } });
+      return { deviceId: this.state.deviceId, expiresAt: token.expiresAt };
+    });
+  }
+
+  /** Revokes this device's auth token and forgets its keys; the documents stay for the next login. */
+  logout(): Promise<void> {
+    return this.exclusive(async () => {
+      if (this.state.authToken) {
+        try {
+          await this.api.logout();
+        } catch (error) {
+          // A token the server no longer knows is as logged out as it gets.
+          if (!(error instanceof WalletSyncError && error.code === ServerErrorCode.Unauthenticated)) throw error;
+        }
+      }
+      await this.commit({ ...this.state, keys: null, authToken: null });
+    });
+  }
+
+  /** Sets a preference on this device (sync() uploads it). Keys are 1 to 256 characters, values strings. */
+  setPreference(key: string, value: string): Promise<PreferenceEntry> {
+    assertKey(key);
+    if (typeof value !== 'string') {
+      throw invalidArgument(`The value of preference ${JSON.stringify(key)} must be a string (got ${describeType(value)}); serialize it first, e.g. with JSON.stringify`);
+    }
+    return this.edit(key, value);
+  }
+
+  deletePreference(key: string): Promise<PreferenceEntry> {
+    assertKey(key);
+    return this.edit(key, null);
+  }
+
+  /**
+   * Downloads the server's wallet state and merges it into the local document;
+   * it becomes the merge base. Null when the server has no wallet yet.
+   */
+  pull(): Promise<PullResult> {
+    return this.exclusive(async () => {
+      const keys = this.session();
+      const remote = await this.api.walletState();
+      const adopted = this.adopt(this.state, remote, keys);
+      await this.commit(adopted.state);
+      return { walletState: remote, lostEdits: adopted.lostEdits };
+    });
+  }
+
+  /**
+   * Uploads the local document at the merge base's sequence + 1, even when
+   * nothing changed. On a conflict the newer state the server answered with is
+   * merged in (no extra request) and the caller pushes again.
+   */
+  push(): Promise<PushResult> {
+    return this.exclusive(async () => {
+      const keys = this.session();
+      const sealed = sealWalletState(this.state.local, (this.state.base?.sequence ?? 0) + 1, keys);
+      const outcome = await this.api.updateWalletState(sealed);
+      if (outcome.kind === 'success') {
+        await this.commit(withBase(this.state, sealed, this.state.local));
+        return { kind: 'success', walletState: outcome.walletState };
+      }
+      if (!outcome.latest) throw serverLostWallet(sealed.sequence - 1);
+      const adopted = this.adopt(this.state, outcome.latest, keys);
+      await this.commit(adopted.state);
+      return { kind: 'conflict', latest: outcome.latest, lostEdits: adopted.lostEdits };
+    });
+  }
+
+  /** pull → merge → push, merging and retrying on each conflict (at most maxConflictRetries times). */
+  sync(options: SyncOptions = {}): Promise<SyncResult> {
+    return this.exclusive(() => this.syncExclusive(options));
+  }
+
+  /**
+   * New root password: a fresh client salt seed, new keys, and the wallet
+   * re-encrypted under them, swapped on the server in one transaction that also
+   * revokes every auth token. This device then logs in again with the new keys;
+   * the others get UNAUTHENTICATED until they log in with the new root password.
+   * It asks for the current root password: the device keeps no password.
+   */
+  changePassword(currentRootPassword: string, newRootPassword: string): Promise<void> {
+    assertRootPassword(currentRootPassword, 'currentRootPassword');
+    assertRootPassword(newRootPassword, 'newRootPassword');
+    if (currentRootPassword === newRootPassword) throw invalidArgument('The new root password is the current one');
+    return this.exclusive(async () => {
+      this.session();
+      const account = this.state.account!;
+      const oldKeys = await this.rootKeys(currentRootPassword);
+      const clientSaltSeed = newClientSaltSeed();
+      const newKeys = await deriveWalletKeys(newRootPassword, account.email, clientSaltSeed, this.scryptCost);
+      let remote = await this.api.walletState();
+      for (let conflicts = 0; ; conflicts += 1) {
+        await this.commit(this.adopt(this.state, remote, oldKeys).state);
+        if (conflicts > this.maxConflictRetries) throw retriesExhausted('changePassword', conflicts);
+        // The server takes a wallet exactly when it holds one: at the next sequence, under the new keys.
+        const wallet = this.state.base ? sealWalletState(this.state.local, this.state.base.sequence + 1, newKeys) : null;
+        const outcome = await this.api.changePassword({
+          email: account.email,
+          oldPassword: oldKeys.loginPassword,
+          newPassword: newKeys.loginPassword,
+          clientSaltSeed,
+          wallet,
+        });
+        if (outcome.kind === 'conflict') {
+          remote = outcome.latest;
+          continue;
+        }
+        const changed: DeviceState = { ...this.state, account: { ...account, clientSaltSeed }, keys: encodeKeys(newKeys), authToken: null };
+        await this.commit(wallet ? withBase(changed, wallet, this.state.local) : changed);
+        const token = await this.api.login({ email: account.email, password: newKeys.loginPassword, deviceId: this.state.deviceId });
+        await this.commit({ ...this.state, authToken: { token: token.token, expiresAt: token.expiresAt } });
+        return;
+      }
+    });
+  }
+
+  /**
+   * Deletes the account on the server (its wallet and every device's token)
+   * and forgets everything this device held, keeping only its deviceId. Asks
+   * for the root password again: a stolen device state must not be enough.
+   */
+  deleteAccount(rootPassword: string): Promise<void> {
+    assertRootPassword(rootPassword, 'rootPassword');
+    return this.exclusive(async () => {
+      this.session();
+      const keys = await this.rootKeys(rootPassword);
+      await this.api.deleteAccount(keys.loginPassword);
+      this.registeredLoginPassword = null;
+      await this.commit(newDeviceState(this.state.deviceId));
+    });
+  }
+
+  /**
+   * Live updates: subscribes to walletUpdated and syncs whenever the server
+   * holds a newer sequence than this device, reconnecting with backoff when the
+   * connection drops. A new login on this device (which makes the server close
+   * the connection of the replaced token) resubscribes with the new token; a
+   * token refused for good (password changed, logged out elsewhere) ends the
+   * watch with UNAUTHENTICATED.
+   */
+  watch(options: WatchOptions = {}): WalletWatch {
+    this.session();
+    let settle: { resolve(): void; reject(error: unknown): void };
+    const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    // Marks the promise handled: an app that never awaits `done` must not crash on a fatal error.
+    done.catch(() => undefined);
+    let syncs = Promise.resolve();
+    let stopped = false;
+    let subscription: WalletUpdatesSubscription;
+
+    const end = async (error?: WalletSyncError) => {
+      if (stopped) return;
+      stopped = true;
+      await subscription.dispose();
+      await syncs;
+      if (error) settle.reject(error);
+      else settle.resolve();
+    };
+    const catchUp = (sequence: number) => {
+      syncs = syncs.then(async () => {
+        if (stopped) return;
+        let result: SyncResult | null;
+        try {
+          result = await this.exclusive(() => ((this.state.base?.sequence ?? 0) >= sequence ? null : this.syncExclusive({})));
+        } catch (error) {
+          const failure = error instanceof WalletSyncError ? error : new WalletSyncError(ClientErrorCode.Network, String(error), { cause: error });
+          if (failure.code === ServerErrorCode.Unauthenticated) void end(failure);
+          else notify(options.onError, failure);
+          return;
+        }
+        if (result) notify(options.onSync, result);
+      });
+    };
+    const onFatal = async (error: WalletSyncError) => {
+      const current = this.state.authToken?.token;
+      if (stopped || error.code !== ServerErrorCode.Unauthenticated || !current || current === subscription.authToken()) return end(error);
+      await subscription.dispose();
+      if (!stopped) start();
+    };
+    const start = () => {
+      subscription = subscribeToWalletUpdates(
+        webSocketEndpoint(this.endpoint),
+        () => this.state.authToken?.token ?? null,
+        this.state.base?.sequence ?? 0,
+        {
+          onUpdate: catchUp,
+          onError: (error) => notify(options.onError, error),
+          onFatal: (error) => void onFatal(error),
+          onConnected: (reconnected) => notify(options.onConnected, reconnected),
+        },
+        options.reconnect,
+      );
+    };
+    start();
+    return { done, stop: () => end() };
+  }
+
+  private async syncExclusive(options: SyncOptions): Promise<SyncResult> {
+    const keys = this.session();
+    const startedAt = this.state.base?.sequence ?? 0;
+    const lostEdits = new Map<string, LostEdit>();
+    const repairedKeys = new Set<string>();
+    let remote = await this.api.walletState();
+    for (let conflicts = 0; ; conflicts += 1) {
+      const adopted = this.adopt(this.state, remote, keys, options.repair);
+      await this.commit(adopted.state);
+      for (const lost of adopted.lostEdits) lostEdits.set(lost.key, lost);
+      for (const key of adopted.repairedKeys) repairedKeys.add(key);
+      // A repaired state must replace the server's even when the merge changed nothing locally.
+      const mustUpload = adopted.repairedKeys.length > 0;
+      const base = this.state.base;
+      const pulled = (base?.sequence ?? 0) > startedAt;
+      const report = { lostEdits: [...lostEdits.values()], repairedKeys: [...repairedKeys].sort() };
+      if (base && !mustUpload && isSameDocument(base.document, this.state.local)) return { sequence: base.sequence, pulled, pushed: false, conflicts, ...report };
+      if (conflicts >= this.maxConflictRetries) throw retriesExhausted('sync', conflicts);
+      const sealed = sealWalletState(this.state.local, (base?.sequence ?? 0) + 1, keys);
+      const outcome = await this.api.updateWalletState(sealed);
+      if (outcome.kind === 'success') {
+        await this.commit(withBase(this.state, sealed, this.state.local));
+        return { sequence: sealed.sequence, pulled, pushed: true, conflicts, ...report };
+      }
+      remote = outcome.latest;
+    }
+  }
+
+  /**
+   * The device state after taking in a downloaded wallet state: verified,
+   * decrypted, merged into the local document, and made the merge base. Every
+   * check runs before anything changes, so a rejected state leaves the device
+   * exactly as it was.
+   */
+  private adopt(state: DeviceState, remote: RemoteWalletState | null, keys: StoredKeys, repair = false): Adoption {
+    const base = state.base;
+    const unchanged: Adoption = { state, lostEdits: [], repairedKeys: [] };
+    if (!remote) {
+      if (!base) return unchanged;
+      throw serverLostWallet(base.sequence);
+    }
+    if (base && remote.sequence < base.sequence) {
+      throw new WalletSyncError(
+        ClientErrorCode.SequenceRollback,
+        `The server offered sequence ${remote.sequence}, older than the ${base.sequence} this device already synced: refusing to go back`,
+      );
+    }
+    if (base && remote.sequence === base.sequence) {
+      if (remote.hmac === base.hmac) return unchanged;
+      throw new WalletSyncError(
+        ClientErrorCode.SequenceRollback,
+        `The server offered a different wallet state at sequence ${remote.sequence} than the one this device synced: refusing a forked history`,
+      );
+    }
+    let document: WalletDocument;
+    let repairedKeys: string[] = [];
+    try {
+      document = openWalletState(remote, keys);
+    } catch (error) {
+      if (!(repair && error instanceof WalletSyncError && error.code === ClientErrorCode.DocumentInvalid)) throw error;
+      ({ document, malformed: repairedKeys } = salvageWalletState(remote, keys));
+      // Not a malformed preference but no document at all: nothing to salvage, the local document replaces it.
+      if (repairedKeys.length === 0) repairedKeys = ['(document)'];
+    }
+    const baseDocument = base?.document ?? EMPTY_DOCUMENT;
+    const local = mergeDocuments(baseDocument, state.local, document, this.resolve);
+    return { state: { ...withBase(state, remote, document), local }, lostEdits: lostEdits(baseDocument, state.local, local), repairedKeys };
+  }
+
+  /** The keys `rootPassword` derives for this account, refused when they are not the ones this device holds. */
+  private async rootKeys(rootPassword: string): Promise<WalletKeys> {
+    const account = this.state.account!;
+    const keys = await deriveWalletKeys(rootPassword, account.email, account.clientSaltSeed, account.scryptCost);
+    const held = this.state.keys && decodeKeys(this.state.keys);
+    if (held && !(held.walletKey.equals(keys.walletKey) && held.hmacKey.equals(keys.hmacKey))) {
+      // Checked here, so a typo costs no failed-login attempt on the server.
+      throw new WalletSyncError(ServerErrorCode.Unauthenticated, 'Wrong root password');
+    }
+    return keys;
+  }
+
+  private edit(key: string, value: string | null): Promise<PreferenceEntry> {
+    return this.exclusive(async () => {
+      const { document, entry } = withPreference(this.state.local, key, value, this.state.deviceId, this.now());
+      await this.commit({ ...this.state, local: document });
+      return entry;
+    });
+  }
+
+  /** The keys of a logged-in device; throws NOT_LOGGED_IN otherwise. */
+  private session(): StoredKeys {
+    if (!this.state.authToken || !this.state.keys || !this.state.account) throw notLoggedIn('This device is not logged in: log in first');
+    return decodeKeys(this.state.keys);
+  }
+
+  private assertAccount(email: string): void {
+    const current = this.state.account?.email;
+    if (current !== undefined && normalizeEmail(current) !== normalizeEmail(email)) {
+      throw new WalletSyncError(
+        ClientErrorCode.LocalState,
+        `This device state belongs to ${current}; use another state file for ${email}`,
+      );
+    }
+  }
+
+  /** Saved first, then taken: memory never runs ahead of what a restart would find. */
+  private async commit(next: DeviceState): Promise<void> {
+    if (next === this.state) return;
+    await this.options.store.save(next);
+    this.state = next;
+  }
+
+  /**
+   * One operation at a time in this process (the mutex) and, with a store that
+   * locks, across processes: the state is re-read under the lock, so an edit
+   * another process saved meanwhile is the starting point, never overwritten.
+   */
+  private exclusive<T>(work: () => Promise<T> | T): Promise<T> {
+    return this.lock.runExclusive(async () => {
+      const release = await this.options.store.lock?.();
+      try {
+        if (release) {
+          const stored = await this.options.store.load();
+          if (stored && stored.deviceId === this.state.deviceId) this.state = stored;
+        }
+        return await work();
+      } finally {
+        await release?.();
+      }
+    });
+  }
+}
+
+/**
+ * Calls an app's callback. What it throws is rethrown on its own tick, as an
+ * EventEmitter listener's would be: it must not break the watch's sync queue
+ * or graphql-ws's bookkeeping, nor be swallowed.
+ */
+function notify<T>(callback: ((value: T) => void) | undefined, value: T): void {
+  try {
+    callback?.(value);
+  } catch (error) {
+    process.nextTick(() => {
+      throw error;
+    });
+  }
+}
+
+function withBase(state: DeviceState, sealed: SealedWalletState, document: WalletDocument): DeviceState {
+  return { ...state, base: { sequence: sealed.sequence, hmac: sealed.hmac, document } };
+}
+
+/** What a device keeps of its keys: never the login password. */
+type StoredKeys = Pick<WalletKeys, 'hmacKey' | 'walletKey'>;
+
+function encodeKeys(keys: StoredKeys): NonNullable<DeviceState['keys']> {
+  return { hmacKey: keys.hmacKey.toString('hex'), walletKey: keys.walletKey.toString('hex') };
+}
+
+function decodeKeys(keys: NonNullable<DeviceState['keys']>): StoredKeys {
+  return { hmacKey: Buffer.from(keys.hmacKey, 'hex'), walletKey: Buffer.from(keys.walletKey, 'hex') };
+}
+
+/** The keys this device had changed since the merge base whose value the merge replaced. */
+function lostEdits(base: WalletDocument, local: WalletDocument, merged: WalletDocument): LostEdit[] {
+  const lost: LostEdit[] = [];
+  for (const key of Object.keys(local.preferences).sort()) {
+    const mine = entryOf(local, key)!;
+    if (isSameEntry(entryOf(base, key), mine)) continue;
+    const winner = entryOf(merged, key);
+    if ((winner?.value ?? null) === mine.value) continue;
+    lost.push({ key, localValue: mine.value, winningValue: winner?.value ?? null, winningDeviceId: winner?.deviceId ?? null });
+  }
+  return lost;
+}
+
+function assertKey(key: unknown): asserts key is string {
+  if (!isPreferenceKey(key)) {
+    throw invalidArgument(`A preference key must be a string of 1 to ${MAX_PREFERENCE_KEY_LENGTH} characters (got ${describeType(key)})`);
+  }
+}
+
+function assertEmail(email: unknown): asserts email is string {
+  if (typeof email !== 'string' || !/^[^\s@]+@[^\s@]+$/.test(email)) throw invalidArgument(`email must be a bare address like joe@example.com (got ${describeType(email)})`);
+}
+
+function assertRootPassword(password: unknown, name: string): asserts password is string {
+  if (typeof password !== 'string' || password.length === 0) throw invalidArgument(`${name} must be a non-empty string`);
+}
+
+function describeType(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`;
+}
+
+function invalidArgument(message: string): WalletSyncError {
+  return new WalletSyncError(ClientErrorCode.InvalidArgument, message);
+}
+
+function serverLostWallet(syncedSequence: number): WalletSyncError {
+  return new WalletSyncError(
+    ClientErrorCode.SequenceRollback,
+    `The server has no wallet, but this device already synced sequence ${syncedSequence}: refusing to go back`,
+  );
+}
+
+function notLoggedIn(message: string): WalletSyncError {
+  return new WalletSyncError(ClientErrorCode.NotLoggedIn, message);
+}
+
+function retriesExhausted(operation: string, attempts: number): WalletSyncError {
+  return new WalletSyncError(
+    ClientErrorCode.ConflictRetriesExhausted,
+    `${operation} met a newer wallet state ${attempts} times in a row and gave up; try again`,
+  );
+}

@@ -1,0 +1,72 @@
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import ts from 'typescript';
+
+const PACKAGE = path.resolve(__dirname, '..', '..');
+const SOURCES = path.join(PACKAGE, 'src');
+const SERVER_SOURCES = path.join(PACKAGE, '..', 'src');
+const packageJson = JSON.parse(readFileSync(path.join(PACKAGE, 'package.json'), 'utf8'));
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(full);
+    return entry.name.endsWith('.ts') ? [full] : [];
+  });
+}
+
+/** Every module a file imports or requires, as TypeScript itself reads them (comments and strings excluded). */
+function importsOf(file: string): string[] {
+  return ts.preProcessFile(readFileSync(file, 'utf8'), true, true).importedFiles.map((imported) => imported.fileName);
+}
+
+function packageName(specifier: string): string {
+  return specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0];
+}
+
+/** A wallet app installs this package alone: it must not drag the server in, nor the server it. */
+describe('the client as its own package', () => {
+  const files = sourceFiles(SOURCES);
+
+  it('when the client\'s sources are scanned, then every relative import stays inside the package\'s src', () => {
+    expect(files.length).toBeGreaterThan(5);
+    const escaping = files.flatMap((file) =>
+      importsOf(file)
+        .filter((specifier) => specifier.startsWith('.'))
+        .filter((specifier) => !path.resolve(path.dirname(file), specifier).startsWith(SOURCES + path.sep))
+        .map((specifier) => `${path.relative(PACKAGE, file)} imports ${specifier}`),
+    );
+    expect(escaping).toEqual([]);
+  });
+
+  it('when the client imports a package, then it is one of its runtime dependencies (not a devDependency) or a node: builtin', () => {
+    const packages = new Set(files.flatMap(importsOf).filter((specifier) => !specifier.startsWith('.') && !specifier.startsWith('node:')).map(packageName));
+    expect(packages.size).toBeGreaterThan(3);
+    expect([...packages].filter((name) => !(name in packageJson.dependencies))).toEqual([]);
+  });
+
+  it('when the server\'s sources are scanned, then none imports the client', () => {
+    const server = sourceFiles(SERVER_SOURCES);
+    expect(server.length).toBeGreaterThan(10);
+    const importing = server.flatMap((file) =>
+      importsOf(file)
+        .filter((specifier) => packageName(specifier) === packageJson.name || path.resolve(path.dirname(file), specifier).startsWith(PACKAGE + path.sep))
+        .map((specifier) => `${path.relative(path.join(PACKAGE, '..'), file)} imports ${specifier}`),
+    );
+    expect(importing).toEqual([]);
+  });
+
+  it('when package.json is read, then it exports the client entry, the CLI entry and the CLI executable', () => {
+    expect(packageJson.exports['.']).toEqual({ types: './dist/index.d.ts', default: './dist/index.js' });
+    expect(packageJson.exports['./cli']).toEqual({ types: './dist/cli/wallet-sync.cli.d.ts', default: './dist/cli/wallet-sync.cli.js' });
+    expect(packageJson.bin['wallet-sync']).toBe('bin/wallet-sync.js');
+  });
+
+  it('when codegen runs against the server\'s committed schema.graphql, then the committed typed operations are up to date', async () => {
+    // Through npm, which finds the codegen binary wherever the install put it (here, or hoisted to a workspace root).
+    const run = promisify(execFile)('npm', ['run', '--silent', 'codegen', '--', '--check'], { cwd: PACKAGE });
+    await expect(run).resolves.toBeDefined();
+  }, 60_000);
+});

@@ -1,0 +1,91 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { FileDeviceStateStore, newDeviceState, type DeviceState } from '../../src/device-state.store';
+
+describe('the device state file', () => {
+  let dir: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'wallet-sync-state-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const sample = (): DeviceState => ({
+    ...newDeviceState('test_wallet_1'),
+    account: { email: 'joe2@example.com', clientSaltSeed: 'ab'.repeat(32), scryptCost: 1024 },
+    base: { sequence: 5, hmac: 'cd'.repeat(32), document: { preferences: { animal: { value: 'horse', updatedAt: 1, deviceId: 'test_wallet_2' } } } },
+    local: { preferences: { animal: { value: 'beaver', updatedAt: 2, deviceId: 'test_wallet_1' } } },
+  });
+
+  it('when there is no file yet, then load answers null', async () => {
+    await expect(new FileDeviceStateStore(path.join(dir, 'device.json')).load()).resolves.toBeNull();
+  });
+
+  it('when a state is saved into a new directory, then it loads back equal, readable by the owner only', async () => {
+    const file = path.join(dir, 'nested', 'device.json');
+    const store = new FileDeviceStateStore(file);
+    await store.save(sample());
+    await expect(new FileDeviceStateStore(file).load()).resolves.toEqual(sample());
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(path.dirname(file)).mode & 0o777).toBe(0o700);
+  });
+
+  it('when a save fails midway, then the previous file is intact and no temporary file is left', async () => {
+    const file = path.join(dir, 'device.json');
+    const store = new FileDeviceStateStore(file);
+    await store.save(sample());
+    // JSON.stringify throws on a BigInt: the failure happens after the temporary file was opened.
+    const broken = { ...sample(), base: { ...sample().base!, sequence: 6n as unknown as number } };
+    await expect(store.save(broken)).rejects.toThrow(/BigInt/);
+    await expect(store.load()).resolves.toEqual(sample());
+    expect(readdirSync(dir)).toEqual(['device.json']);
+  });
+
+  it.each([
+    ['not JSON', '{"format": 1,'],
+    ['another format', JSON.stringify({ format: 2, deviceId: 'x', local: { preferences: {} } })],
+    ['not a device state', JSON.stringify({ hello: 'world' })],
+  ])('when the file is %s, then load fails with LOCAL_STATE_INVALID', async (_what, content) => {
+    const file = path.join(dir, 'device.json');
+    writeFileSync(file, content);
+    await expect(new FileDeviceStateStore(file).load()).rejects.toMatchObject({ code: 'LOCAL_STATE_INVALID' });
+  });
+});
+
+describe('the device state file shared by processes', () => {
+  const WRITER = path.join(__dirname, '..', 'fixtures', 'state-writer.ts');
+  let dir: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'wallet-sync-lock-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  function writer(file: string, name: string, rounds: number): Promise<void> {
+    return promisify(execFile)(process.execPath, ['-r', 'ts-node/register/transpile-only', WRITER, file, name, String(rounds)], {
+      cwd: path.join(__dirname, '..', '..'),
+      timeout: 120_000,
+    }).then(() => undefined);
+  }
+
+  it('when four processes each add 15 preferences through lock → load → save, then all 60 are in the file', async () => {
+    const file = path.join(dir, 'device.json');
+    await Promise.all(['a', 'b', 'c', 'd'].map((name) => writer(file, name, 15)));
+    const state = await new FileDeviceStateStore(file).load();
+    expect(Object.keys(state!.local.preferences)).toHaveLength(60);
+    expect(readdirSync(dir).sort()).toEqual(['device.json']);
+  }, 180_000);
+
+  it('when a lock is held, then another lock() waits for its release (and gives up with LOCAL_STATE_INVALID past its timeout)', async () => {
+    const file = path.join(dir, 'device.json');
+    const release = await new FileDeviceStateStore(file).lock();
+    await expect(new FileDeviceStateStore(file, 300).lock()).rejects.toMatchObject({ code: 'LOCAL_STATE_INVALID', message: expect.stringContaining('locked') });
+    const waiting = new FileDeviceStateStore(file).lock();
+    await release();
+    const second = await waiting;
+    await second();
+  });
+});

@@ -1,0 +1,81 @@
+import { clientSalt, deriveWalletKeys, newClientSaltSeed, walletStateHmac } from '../../src/wallet-keys';
+
+/** The test vectors of the protocol's "Keys" section (Node's crypto.scrypt, equal to Python's hashlib.scrypt). */
+const EMAIL = 'Joe2@Example.com';
+const ROOT_PASSWORD = '123abc2';
+const SEED = '0f1e2d3c4b5a69788796a5b4c3d2e1f000112233445566778899aabbccddeeff';
+const WALLET = 'czo4MTkyOjE2OjE6abc';
+
+const VECTORS = {
+  fast: {
+    loginPassword: 'rtQzgDidI1IaIFMYVk8PGBAYyN6Fz8bB52fxBfpgIxs=',
+    hmacKey: '42555d0d685036aea8f02849192375c717cf71d5e194d89a478a472777dfa1a3',
+    walletKey: '6846a660ec0cd906826e67612fff016c4596b953d649b1bd0184393ad170e4b2',
+    hmac: '24f144f3ea78be51a7b84132285e7b41ba1435c519d02d8519dcd6d1cfd2db78',
+  },
+  production: {
+    loginPassword: 'tARu6CWihA14++1e9Lj5jpJGXvwmR/CVF/qL3q4Yyzg=',
+    hmacKey: '25d8a3ace17844687f263f28353db49d968608073cb1f1407d82b25478e4d5b4',
+    walletKey: '54aa0d7b9f5a5a52c54df85bc0d634c4879579ba5e3da1cab22b8b61e416b919',
+    hmac: 'f4f061383f32293420f1521aedd130dc158c74d4b7489a16c8f39cf8a3cd4a23',
+  },
+};
+
+async function expectVector(vector: keyof typeof VECTORS, cost: number) {
+  const keys = await deriveWalletKeys(ROOT_PASSWORD, EMAIL, SEED, cost);
+  const expected = VECTORS[vector];
+  expect(keys.loginPassword).toBe(expected.loginPassword);
+  expect(keys.hmacKey.toString('hex')).toBe(expected.hmacKey);
+  expect(keys.walletKey.toString('hex')).toBe(expected.walletKey);
+  expect(walletStateHmac(keys.hmacKey, 3, WALLET)).toBe(expected.hmac);
+}
+
+describe('key derivation (PROTOCOL.md "Keys")', () => {
+  it('when the email and seed are the vector\'s, then the salt is the vector\'s (from the normalized email)', () => {
+    expect(clientSalt(EMAIL, SEED)).toBe('54563b7d41776620c99f46c7b50f23cf');
+  });
+
+  it.each([
+    ['lower case', 'joe2@example.com'],
+    ['upper case', 'JOE2@EXAMPLE.COM'],
+    ['decomposed accents (NFD) vs composed (NFC)', ['jo\u0065\u0301@x.org', 'jo\u00e9@x.org']],
+  ])('when the email differs only by %s, then the salt is the same', (_what, variant) => {
+    const [a, b] = Array.isArray(variant) ? variant : [EMAIL, variant];
+    expect(clientSalt(a, SEED)).toBe(clientSalt(b, SEED));
+  });
+
+  it('when the emails differ by an accent, then the salts differ (no folding)', () => {
+    expect(clientSalt('jo\u00e9@x.org', SEED)).not.toBe(clientSalt('joe@x.org', SEED));
+  });
+
+  it('when N=2^14, then login password, HMAC key, wallet key and hmac match the vector', async () => {
+    await expectVector('fast', 2 ** 14);
+  });
+
+  // The one production-cost test: 1 GiB and a few seconds.
+  it('when N=2^20 (production), then login password, HMAC key, wallet key and hmac match the vector', async () => {
+    await expectVector('production', 2 ** 20);
+  }, 60_000);
+
+  it.each<[string, { rootPassword?: string; email?: string; seed?: string }]>([
+    ['root password', { rootPassword: '123abc3' }],
+    ['email', { email: 'Joe3@Example.com' }],
+    ['seed', { seed: SEED.replace(/^0f/, '0e') }],
+  ])('when the %s differs, then every key differs', async (_what, change) => {
+    const same = await deriveWalletKeys(ROOT_PASSWORD, EMAIL, SEED, 2 ** 10);
+    const other = await deriveWalletKeys(change.rootPassword ?? ROOT_PASSWORD, change.email ?? EMAIL, change.seed ?? SEED, 2 ** 10);
+    expect(other.loginPassword).not.toBe(same.loginPassword);
+    expect(other.hmacKey.equals(same.hmacKey)).toBe(false);
+    expect(other.walletKey.equals(same.walletKey)).toBe(false);
+  });
+
+  it.each([0, 1, 3, 1000, 2 ** 25])('when the scrypt cost is %p, then derivation refuses it', async (cost) => {
+    await expect(deriveWalletKeys(ROOT_PASSWORD, EMAIL, SEED, cost)).rejects.toThrow(RangeError);
+  });
+
+  it('when a device makes a seed, then it is 64 lower-case hex characters and fresh each time', () => {
+    const seeds = new Set(Array.from({ length: 20 }, () => newClientSaltSeed()));
+    expect(seeds.size).toBe(20);
+    for (const seed of seeds) expect(seed).toMatch(/^[0-9a-f]{64}$/);
+  });
+});

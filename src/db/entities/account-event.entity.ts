@@ -1,0 +1,55 @@
+import { EntitySchema } from 'typeorm';
+import type { Dialect } from '../../config';
+import { binaryCollation, dateTime, nullable } from './column-types';
+
+export const ACCOUNT_EVENT_KINDS = [
+  'REGISTERED',
+  'VERIFIED',
+  'LOGIN',
+  'LOGIN_FAILED',
+  'LOGOUT',
+  'DEVICE_REVOKED',
+  'PASSWORD_CHANGED',
+  'WALLET_UPDATED',
+] as const;
+export type AccountEventKind = (typeof ACCOUNT_EVENT_KINDS)[number];
+
+/** One entry of the account's security log; purged ACTIVITY_RETENTION_DAYS after `at`. */
+export interface AccountEventRow {
+  id: number;
+  accountId: number;
+  at: Date;
+  kind: AccountEventKind;
+  deviceId: string | null;
+  /** LOGIN only: the deviceId had never logged in to the account before. */
+  newDevice: boolean | null;
+  /** WALLET_UPDATED only. */
+  sequence: number | null;
+  /** The client's network (IPv4 /24, IPv6 /48); never the full address. */
+  ipPrefix: string | null;
+}
+
+export function accountEventEntity(dialect: Dialect): EntitySchema<AccountEventRow> {
+  return new EntitySchema<AccountEventRow>({
+    name: 'AccountEvent',
+    tableName: 'account_events',
+    columns: {
+      id: { name: 'id', type: 'integer', primary: true, generated: 'increment' },
+      accountId: { name: 'account_id', type: 'integer' },
+      at: { name: 'at', ...dateTime },
+      kind: { name: 'kind', type: 'varchar', length: 32 },
+      deviceId: { name: 'device_id', type: 'varchar', length: 255, ...nullable(dialect), ...binaryCollation(dialect) },
+      newDevice: { name: 'new_device', type: 'boolean', ...nullable(dialect) },
+      sequence: { name: 'sequence', type: 'integer', ...nullable(dialect) },
+      ipPrefix: { name: 'ip_prefix', type: 'varchar', length: 64, ...nullable(dialect) },
+    },
+    indices: [
+      // The log is read newest first per account, and purged by age.
+      { name: 'ix_account_events_account_at', columns: ['accountId', 'at'] },
+      { name: 'ix_account_events_at', columns: ['at'] },
+    ],
+    foreignKeys: [
+      { name: 'fk_account_events_account', columnNames: ['account_id'], target: 'Account', referencedColumnNames: ['id'], onDelete: 'CASCADE' },
+    ],
+  });
+}

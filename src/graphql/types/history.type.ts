@@ -1,0 +1,80 @@
+import { Field, Int, ObjectType, registerEnumType } from 'type-graphql';
+import type { AccountEventKind as AccountEventKindName } from '../../db/entities/account-event.entity';
+import type { AccountEventData } from '../../services/activity.service';
+import type { WalletHeader } from '../../db/repositories/wallet-history.repository';
+
+@ObjectType()
+export class WalletStateHeader {
+  @Field(() => Int)
+  sequence!: number;
+
+  @Field()
+  hmac!: string;
+
+  @Field(() => String, { nullable: true, description: 'The device whose token wrote this state; null for a state written by changePassword.' })
+  deviceId!: string | null;
+
+  @Field()
+  updatedAt!: Date;
+
+  @Field(() => Int, { description: 'Size of its encryptedWallet in bytes (UTF-8).' })
+  bytes!: number;
+
+  @Field({ description: 'Whether walletVersion(sequence) still answers its content.' })
+  contentKept!: boolean;
+
+  static from(header: WalletHeader): WalletStateHeader {
+    const { sequence, hmac, deviceId, updatedAt, bytes, contentKept } = header;
+    return Object.assign(new WalletStateHeader(), { sequence, hmac, deviceId, updatedAt, bytes, contentKept });
+  }
+}
+
+export enum AccountEventKind {
+  REGISTERED = 'REGISTERED',
+  VERIFIED = 'VERIFIED',
+  LOGIN = 'LOGIN',
+  LOGIN_FAILED = 'LOGIN_FAILED',
+  LOGOUT = 'LOGOUT',
+  DEVICE_REVOKED = 'DEVICE_REVOKED',
+  PASSWORD_CHANGED = 'PASSWORD_CHANGED',
+  WALLET_UPDATED = 'WALLET_UPDATED',
+}
+registerEnumType(AccountEventKind, { name: 'AccountEventKind' });
+
+// Every stored kind has its GraphQL value, checked by the compiler.
+const KINDS: Record<AccountEventKindName, AccountEventKind> = AccountEventKind;
+
+@ObjectType()
+export class AccountEvent {
+  @Field()
+  at!: Date;
+
+  @Field(() => AccountEventKind)
+  kind!: AccountEventKind;
+
+  @Field(() => String, { nullable: true, description: 'The device concerned, where one applies.' })
+  deviceId!: string | null;
+
+  @Field(() => Boolean, { nullable: true, description: 'For LOGIN: true when this deviceId had never logged in to the account before.' })
+  newDevice!: boolean | null;
+
+  @Field(() => Int, { nullable: true, description: 'For WALLET_UPDATED: the sequence written.' })
+  sequence!: number | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'The client\'s network, coarsened: IPv4 /24 or IPv6 /48 (e.g. "203.0.113.0/24").',
+  })
+  ipPrefix!: string | null;
+
+  static from(event: AccountEventData): AccountEvent {
+    return Object.assign(new AccountEvent(), {
+      at: event.at,
+      kind: KINDS[event.kind],
+      deviceId: event.deviceId,
+      newDevice: event.newDevice,
+      sequence: event.sequence,
+      ipPrefix: event.ipPrefix,
+    });
+  }
+}
