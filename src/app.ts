@@ -134,7 +134,7 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
     limits,
     clock,
     events,
-    config.tokenTtlDays,
+    { ttlDays: config.tokenTtlDays, maxAgeDays: config.tokenMaxAgeDays },
     repositories.knownDevices,
     activity,
     new NewDeviceNotices(mailer, mailer !== noMailer, reportError),

@@ -62,7 +62,10 @@ export interface Config {
   smtpUrl: string | undefined;
   mailFrom: string | undefined;
   publicUrl: string | undefined;
+  /** A token expires this long after its last use (sliding)… */
   tokenTtlDays: number;
+  /** …and at the latest this long after the login that issued it. */
+  tokenMaxAgeDays: number;
   verifyTokenTtlHours: number;
   maxWalletBytes: number;
   /** How many of the most recent wallet states keep their content (walletVersion); every state keeps its header. */
@@ -137,6 +140,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     mailFrom: read('MAIL_FROM'),
     publicUrl: optionalUrl(read, 'PUBLIC_URL', ['http:', 'https:'])?.replace(/\/+$/, ''),
     tokenTtlDays: integer(read, 'TOKEN_TTL_DAYS', 14, 1, 3650),
+    tokenMaxAgeDays: integer(read, 'TOKEN_MAX_AGE_DAYS', 365, 1, 36500),
     verifyTokenTtlHours: integer(read, 'VERIFY_TOKEN_TTL_HOURS', 48, 1, 24 * 365),
     maxWalletBytes,
     walletVersionsKept: integer(read, 'WALLET_VERSIONS_KEPT', 10, 0, 1000),

@@ -14,8 +14,17 @@ import type { NewDeviceNotices } from './notices';
 import type { AuthSession } from './session';
 import type { WalletState } from './wallet-state';
 
-/** lastUsedAt is bookkeeping, not security: refreshing it once a minute keeps reads free of writes. */
+/**
+ * lastUsedAt, and with it the sliding expiry, is refreshed at most once a minute:
+ * most reads stay free of writes, and a token lives at most a minute less than
+ * TOKEN_TTL_DAYS after its true last use.
+ */
 const TOUCH_INTERVAL_MS = 60_000;
+
+export interface TokenLifetime {
+  ttlDays: number;
+  maxAgeDays: number;
+}
 
 export interface IssuedToken {
   token: string;
@@ -41,8 +50,8 @@ export class SessionService {
     private readonly limits: RateLimits,
     private readonly clock: Clock,
     private readonly events: DomainEvents,
-    /** TOKEN_TTL_DAYS: how long a token works after it is issued. */
-    private readonly tokenTtlDays: number,
+    /** TOKEN_TTL_DAYS and TOKEN_MAX_AGE_DAYS: how long a token works after its last use, and after its login at the latest. */
+    private readonly tokenLifetime: TokenLifetime,
     private readonly knownDevices: KnownDeviceRepository,
     private readonly activity: ActivityLog,
     private readonly newDeviceNotices: NewDeviceNotices,
@@ -56,7 +65,7 @@ export class SessionService {
 
     const token = newSecretToken();
     const now = this.clock.now();
-    const expiresAt = addMilliseconds(now, this.tokenTtlDays * DAY_MS);
+    const expiresAt = this.expiryAt(now, now);
     // The password was checked against the hash read above. If a password change
     // committed since, that hash is gone and so must be this login: the token is
     // only written while the account row still holds the hash we verified.
@@ -95,10 +104,19 @@ export class SessionService {
     if (!token || token.expiresAt.getTime() <= now.getTime()) {
       throw unauthenticated('This token is unknown, expired or revoked: log in again');
     }
+    let expiresAt = token.expiresAt;
     if (now.getTime() - token.lastUsedAt.getTime() >= TOUCH_INTERVAL_MS) {
-      await this.db.run((m) => this.tokens.touch(m, token.id, now));
+      expiresAt = this.expiryAt(now, token.createdAt);
+      await this.db.run((m) => this.tokens.touch(m, token.id, now, expiresAt));
     }
-    return { tokenId: token.id, accountId: token.accountId, deviceId: token.deviceId, expiresAt: token.expiresAt };
+    return { tokenId: token.id, accountId: token.accountId, deviceId: token.deviceId, expiresAt };
+  }
+
+  /** TOKEN_TTL_DAYS after `usedAt` (sliding), but never past TOKEN_MAX_AGE_DAYS after the login at `issuedAt`. */
+  private expiryAt(usedAt: Date, issuedAt: Date): Date {
+    const sliding = addMilliseconds(usedAt, this.tokenLifetime.ttlDays * DAY_MS);
+    const cap = addMilliseconds(issuedAt, this.tokenLifetime.maxAgeDays * DAY_MS);
+    return sliding.getTime() < cap.getTime() ? sliding : cap;
   }
 
   async logout(session: AuthSession, ip?: string): Promise<boolean> {

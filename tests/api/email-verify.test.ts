@@ -3,7 +3,7 @@ import { errorCode, startTestServer, type GraphQLResponse, type TestServer } fro
 import { ManualClock } from '../helpers/clock';
 import { testDialect } from '../helpers/database';
 import { CHANGE_PASSWORD, CLIENT_SALT_SEED, LOGIN, ME, PASSWORD, REGISTER, WALLET_STATE, login, newSeed, uniqueEmail, upload } from '../helpers/operations';
-import { TestSmtpServer, isCodeMail, verificationCode } from '../helpers/smtp';
+import { TestSmtpServer, codeMailTo, isCodeMail, verificationCode } from '../helpers/smtp';
 
 /**
  * PROTOCOL.md, "Account verification modes", EmailVerify: a registration is
@@ -29,10 +29,11 @@ describe(`EmailVerify mode, over real SMTP (${testDialect()})`, () => {
     await smtp.stop();
   });
 
+  const mailed = (email: string) => codeMailTo(smtp, server.app, email);
   const registerPending = async (email = uniqueEmail(), password = PASSWORD, clientSaltSeed = newSeed()) => {
     const response = await server.gql(REGISTER, { input: { email, password, clientSaltSeed } });
     expect(response.body).toEqual({ data: { register: { verified: false } } });
-    return { email, password, clientSaltSeed, code: verificationCode(await smtp.nextMailTo(email, 5000, isCodeMail)) };
+    return { email, password, clientSaltSeed, code: verificationCode(await mailed(email)) };
   };
   const loginWith = (email: string, password: string, verificationCode?: string, deviceId = 'd') =>
     server.gql(LOGIN, { input: { email, password, deviceId, ...(verificationCode === undefined ? {} : { verificationCode }) } });
@@ -50,7 +51,7 @@ describe(`EmailVerify mode, over real SMTP (${testDialect()})`, () => {
     const email = uniqueEmail();
     const registered = await server.gql(REGISTER, { input: { email, password: PASSWORD, clientSaltSeed: newSeed() } });
     expect(registered.body).toEqual({ data: { register: { verified: false } } });
-    const mail = await smtp.nextMailTo(email, 5000, isCodeMail);
+    const mail = await mailed(email);
     expect(mail.from?.text).toContain('noreply@wallet.example.org');
     const code = verificationCode(mail);
     expect(code).toMatch(/^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/);
@@ -146,7 +147,7 @@ describe(`EmailVerify mode, over real SMTP (${testDialect()})`, () => {
     const newest = await registerPending(email, 'the newest password');
     const resend = await server.gql(RESEND, { e: email.toUpperCase() });
     expect(resend.body).toEqual({ data: { resendVerificationEmail: true } });
-    const fresh = verificationCode(await smtp.nextMailTo(email, 5000, isCodeMail));
+    const fresh = verificationCode(await mailed(email));
     expect(fresh).not.toBe(newest.code);
     expect(await loginCode(email, 'the newest password', newest.code)).toBe('UNAUTHENTICATED');
     expect(await loginCode(email, 'the older password', older.code)).toBeUndefined();
@@ -180,6 +181,7 @@ describe(`EmailVerify mode, over real SMTP (${testDialect()})`, () => {
     await server.gql(REGISTER, { input: { email: owner.email.toUpperCase(), password: 'attacker password', clientSaltSeed: newSeed() } }).then((r) =>
       expect(r.body).toEqual({ data: { register: { verified: false } } }),
     );
+    await server.app.services.verification.idle();
     const notice = await smtp.nextMailTo(owner.email, 5000, (mail) => /tried to sign up/.test(mail.subject ?? ''));
     expect(notice.subject).toMatch(/tried to sign up/);
     expect(() => verificationCode(notice)).toThrow();
@@ -232,6 +234,7 @@ describe(`EmailVerify mode: a wrong code is a failed password attempt (${testDia
     await smtp.stop();
   });
 
+  const mailed = (email: string) => codeMailTo(smtp, server.app, email);
   const randomIp = () => `10.${randomBytes(1)[0]}.${randomBytes(1)[0]}.${randomBytes(1)[0]}`;
   const post = async (query: string, variables: Record<string, unknown>) => {
     const response = await fetch(`${server.url}/graphql`, {
@@ -245,7 +248,7 @@ describe(`EmailVerify mode: a wrong code is a failed password attempt (${testDia
   it('when wrong codes use up the account\'s failed attempts, then even the right code with the right password is RATE_LIMITED', async () => {
     const email = uniqueEmail();
     await post(REGISTER, { input: { email, password: PASSWORD, clientSaltSeed: newSeed() } });
-    const code = verificationCode(await smtp.nextMailTo(email, 5000, isCodeMail));
+    const code = verificationCode(await mailed(email));
     const attempt = (verificationCode: string) => post(LOGIN, { input: { email, password: PASSWORD, deviceId: 'd', verificationCode } });
     for (const wrong of ['AAAA-AAAA', 'BBBB-BBBB', 'CCCC-CCCC']) expect(errorCode(await attempt(wrong))).toBe('UNAUTHENTICATED');
     expect(errorCode(await attempt(code))).toBe('RATE_LIMITED');
@@ -267,7 +270,7 @@ describe('EmailVerify mode when the SMTP server is down', () => {
 
       await smtp.start(port);
       expect((await server.gql(RESEND, { e: email })).body.data.resendVerificationEmail).toBe(true);
-      const code = verificationCode(await smtp.nextMailTo(email, 5000, isCodeMail));
+      const code = verificationCode(await codeMailTo(smtp, server.app, email));
       expect((await server.gql(LOGIN, { input: { email, password: PASSWORD, deviceId: 'd', verificationCode: code } })).body.data.login.token).toBeTruthy();
     } finally {
       await server.close();

@@ -1,7 +1,7 @@
 import { startTestServer, type TestServer } from '../helpers/app';
 import { testDialect } from '../helpers/database';
 import { LOGIN, PASSWORD, REGISTER, newSeed, uniqueEmail } from '../helpers/operations';
-import { TestSmtpServer, isCodeMail, verificationCode } from '../helpers/smtp';
+import { TestSmtpServer, codeMailTo, isCodeMail, verificationCode } from '../helpers/smtp';
 import { within } from '../helpers/subscriptions';
 
 /**
@@ -24,6 +24,7 @@ describe(`resendVerificationEmail answers without touching the database (${testD
     await server.close();
     await smtp.stop();
   });
+  const mailed = (email: string) => codeMailTo(smtp, server.app, email);
 
   /**
    * Holds the database until `release` is called: on SQLite the transaction
@@ -50,10 +51,10 @@ describe(`resendVerificationEmail answers without touching the database (${testD
   it('when the database is held by another transaction, then the resend for a pending, a verified and an unknown email all answer at once, and only the pending one is mailed after', async () => {
     const pending = uniqueEmail('pending');
     await server.gql(REGISTER, { input: { email: pending, password: PASSWORD, clientSaltSeed: newSeed() } });
-    const firstCode = verificationCode(await smtp.nextMailTo(pending, 5000, isCodeMail));
+    const firstCode = verificationCode(await mailed(pending));
     const verified = uniqueEmail('verified');
     await server.gql(REGISTER, { input: { email: verified, password: PASSWORD, clientSaltSeed: newSeed() } });
-    const code = verificationCode(await smtp.nextMailTo(verified, 5000, isCodeMail));
+    const code = verificationCode(await mailed(verified));
     await server.gql(LOGIN, { input: { email: verified, password: PASSWORD, deviceId: 'd', verificationCode: code } });
     const unknown = uniqueEmail('unknown');
 
@@ -67,7 +68,7 @@ describe(`resendVerificationEmail answers without touching the database (${testD
     for (const answer of answers) expect(answer.body).toEqual({ data: { resendVerificationEmail: true } });
 
     await server.app.services.verification.idle();
-    const fresh = verificationCode(await smtp.nextMailTo(pending, 5000, isCodeMail));
+    const fresh = verificationCode(await mailed(pending));
     expect(fresh).not.toBe(firstCode);
     expect(smtp.mailsTo(verified).filter(isCodeMail)).toHaveLength(0);
     expect(smtp.mailsTo(unknown)).toHaveLength(0);

@@ -69,6 +69,16 @@ export class TestSmtpServer {
 
 /** The notice a login from a device new to the account sends. */
 export const isNewDeviceNotice = (mail: ParsedMail) => /new device/i.test(mail.subject ?? '');
+/**
+ * The next verification-code mail to `to`, read once the server's background
+ * mail has gone out (its SMTP transaction ends after the test server stored the
+ * mail), so no fixed wait bounds delivery on a loaded machine.
+ */
+export async function codeMailTo(smtp: TestSmtpServer, app: { services: { verification: { idle(): Promise<void> } } }, to: string): Promise<ParsedMail> {
+  await app.services.verification.idle();
+  return smtp.nextMailTo(to, 5000, isCodeMail);
+}
+
 /** A mail that carries a verification code (EmailVerify), as opposed to a notice. */
 export const isCodeMail = (mail: ParsedMail) => /verification code/i.test(mail.subject ?? '');
 

@@ -8,7 +8,7 @@ import { hashVerificationCode } from '../../src/lib/verification-code';
 import { startTestServer, type TestServer } from '../helpers/app';
 import { createTestDatabase, testDialect, type TestDatabase } from '../helpers/database';
 import { uniqueEmail } from '../helpers/operations';
-import { TestSmtpServer, isCodeMail, verificationCode } from '../helpers/smtp';
+import { TestSmtpServer, codeMailTo, verificationCode } from '../helpers/smtp';
 
 /** Below the API: the pending registrations of EmailVerify mode in the service and the repository, on the real database. */
 const HOUR = 3600_000;
@@ -27,6 +27,7 @@ describe(`pending registrations: service and repository (${testDialect()})`, () 
     await server.close();
     await smtp.stop();
   });
+  const mailed = (email: string) => codeMailTo(smtp, server.app, email);
 
   const registration = (email: string, passwordHash: string) => ({ email, passwordHash, clientSaltSeed: 'ab'.repeat(32), keyParams: DEFAULT_KEY_PARAMS });
 
@@ -60,9 +61,9 @@ describe(`pending registrations: service and repository (${testDialect()})`, () 
     const verification = server.app.services.verification;
     const email = uniqueEmail();
     await verification.register(registration(email, 'one'));
-    const codeOne = verificationCode(await smtp.nextMailTo(email, 5000, isCodeMail));
+    const codeOne = verificationCode(await mailed(email));
     await verification.register(registration(email, 'two'));
-    const codeTwo = verificationCode(await smtp.nextMailTo(email, 5000, isCodeMail));
+    const codeTwo = verificationCode(await mailed(email));
     const live = await verification.live(email);
     expect(verification.matchCode(live, codeOne)?.passwordHash).toBe('one');
     expect(verification.matchCode(live, codeTwo.toLowerCase().replace('-', ''))?.passwordHash).toBe('two');
