@@ -9,10 +9,10 @@ import { AuthTokenRepository } from './db/repositories/auth-token.repository';
 import { ServerSettingRepository } from './db/repositories/server-setting.repository';
 import { PendingRegistrationRepository } from './db/repositories/pending-registration.repository';
 import { WalletRepository } from './db/repositories/wallet.repository';
+import { WhitelistRepository } from './db/repositories/whitelist.repository';
 import { WalletHistoryRepository } from './db/repositories/wallet-history.repository';
 import { AccountEventRepository } from './db/repositories/account-event.repository';
 import { KnownDeviceRepository } from './db/repositories/known-device.repository';
-import { domainEventsTo, localTransport, walletUpdates, type PubSubTransport } from './graphql/pubsub';
 import { createSchema } from './graphql/schema';
 import { systemClock, type Clock } from './lib/clock';
 import { createSmtpMailer, noMailer, type Mailer } from './lib/mailer';
@@ -20,10 +20,13 @@ import { createLogger } from './lib/logger';
 import { Metrics, type PoolStats } from './lib/metrics';
 import { PasswordHasher } from './lib/password';
 import { RateLimits } from './lib/rate-limits';
-import { createRedisTransport } from './lib/redis-pubsub';
 import { randomHex } from './lib/tokens';
 import { createHttpServer, type HttpServer } from './server';
-import type { DomainEvents } from './events/domain-events';
+import { publishDomainEvents, type DomainEvents } from './events/domain-events';
+import { createRedisTransport } from './events/redis-transport';
+import { listenForRevocations } from './events/revocations';
+import { inProcessTransport, type EventTransport } from './events/transport';
+import { WalletUpdateFeed } from './events/wallet-updates';
 import { AccountService } from './services/account.service';
 import { ActivityLog } from './services/activity.service';
 import { NewDeviceNotices } from './services/notices';
@@ -42,6 +45,7 @@ export interface Repositories {
   walletHistory: WalletHistoryRepository;
   accountEvents: AccountEventRepository;
   knownDevices: KnownDeviceRepository;
+  whitelist: WhitelistRepository;
 }
 
 /** What a test or the entry point may swap: every collaborator that does I/O. */
@@ -53,7 +57,7 @@ export interface AppOverrides {
   hasher?: PasswordHasher;
   repositories?: Partial<Repositories>;
   /** How events reach the live subscriptions; by default Redis when REDIS_URL is set, else in-process. */
-  transport?: PubSubTransport;
+  transport?: EventTransport;
 }
 
 export interface App {
@@ -68,7 +72,7 @@ export interface App {
     history: WalletHistoryService;
     activity: ActivityLog;
   };
-  transport: PubSubTransport;
+  transport: EventTransport;
   logger: Logger;
   metrics: Metrics;
   /** One pass of the background maintenance (purges; it also runs at start-up and hourly). */
@@ -90,109 +94,37 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
     overrides.mailer ?? (config.smtpUrl && config.mailFrom ? createSmtpMailer(config.smtpUrl, config.mailFrom) : noMailer);
   const transport =
     overrides.transport ??
-    (config.redisUrl ? createRedisTransport({ url: config.redisUrl, channelPrefix: config.redisChannelPrefix, logger }) : localTransport());
-  const events: DomainEvents = domainEventsTo(transport.pubSub);
+    (config.redisUrl ? createRedisTransport({ url: config.redisUrl, channelPrefix: config.redisChannelPrefix, logger }) : inProcessTransport());
+  const events: DomainEvents = publishDomainEvents(transport.pubSub);
   const clock = overrides.clock ?? systemClock;
   const reportError = (error: unknown, what: string) => logger.error({ err: error }, `failed while ${what}`);
 
-  const hasher =
-    overrides.hasher ?? new PasswordHasher(config.passwordHashing, (seconds, kind) => metrics.argon2Duration.observe({ kind }, seconds));
-  const repositories: Repositories = {
-    accounts: overrides.repositories?.accounts ?? new AccountRepository(),
-    tokens: overrides.repositories?.tokens ?? new AuthTokenRepository(),
-    wallets: overrides.repositories?.wallets ?? new WalletRepository(),
-    pendingRegistrations: overrides.repositories?.pendingRegistrations ?? new PendingRegistrationRepository(),
-    walletHistory: overrides.repositories?.walletHistory ?? new WalletHistoryRepository(),
-    accountEvents: overrides.repositories?.accountEvents ?? new AccountEventRepository(),
-    knownDevices: overrides.repositories?.knownDevices ?? new KnownDeviceRepository(),
-  };
-  const limits = new RateLimits(config.rateLimitBudgets, config.rateLimits, redis && { client: redis, prefix: config.redisChannelPrefix });
-  const serverSecret = config.serverSecret ?? (await db.run((m) => new ServerSettingRepository().getOrCreate(m, 'server_secret', randomHex(32))));
-
-  const activity = new ActivityLog(db, repositories.accountEvents, clock, config.activityRetentionDays, reportError);
-  const history = new WalletHistoryService(db, repositories.walletHistory, config.walletVersionsKept);
-  const commit = new WalletCommit(repositories.wallets, repositories.walletHistory, activity, config.walletVersionsKept);
-  const verification = new VerificationService(
-    config,
-    db,
-    repositories.pendingRegistrations,
-    repositories.accounts,
-    limits,
+  const services = await createServices(config, db, {
     clock,
     mailer,
+    events,
+    transport,
     reportError,
-    activity,
-  );
-  const credentials = new CredentialsService(db, repositories.accounts, hasher, limits, activity, verification);
-  const wallets = new WalletService(db, repositories.wallets, commit, clock, events, (result) => metrics.walletWrites.inc({ result }), config.maxWalletBytes);
-  const sessions = new SessionService(
-    db,
-    repositories.accounts,
-    repositories.tokens,
-    repositories.wallets,
-    credentials,
-    limits,
-    clock,
-    events,
-    { ttlDays: config.tokenTtlDays, maxAgeDays: config.tokenMaxAgeDays },
-    repositories.knownDevices,
-    activity,
-    new NewDeviceNotices(mailer, mailer !== noMailer, reportError),
-  );
-  const accounts = new AccountService(
-    config,
-    db,
-    repositories.accounts,
-    repositories.tokens,
-    repositories.wallets,
-    credentials,
-    hasher,
-    limits,
-    clock,
-    events,
-    verification,
-    wallets,
-    serverSecret,
-    commit,
-    repositories.walletHistory,
-    activity,
-  );
-  const services = { accounts, sessions, wallets, verification, history, activity };
+    metrics,
+    redis,
+    hasher: overrides.hasher,
+    repositories: overrides.repositories,
+  });
+  const { sessions, wallets, verification, activity, history } = services;
 
-  const schema = await createSchema({ config, ...services }, transport.pubSub);
+  const schema = await createSchema({ config, ...services });
   const http = await createHttpServer({
     config,
     logger,
     metrics,
     schema,
     clock,
-    context: {
-      authenticate: (token) => sessions.authenticate(token),
-      authenticateWithWallet: (token) => sessions.authenticateWithWallet(token),
-      wallet: (accountId) => wallets.get(accountId),
-      walletUpdates: (accountId, since) =>
-        walletUpdates(transport, accountId, since, async () => (await wallets.get(accountId))?.sequence ?? null, reportError, {
-          started: () => metrics.activeSubscriptions.inc(),
-          ended: () => metrics.activeSubscriptions.dec(),
-        }),
-    },
+    context: { sessions, wallets },
     checkReady: () => db.ping(),
     redisHealth: () => transport.health(),
   });
 
-  // Revocations from every instance (this one included) reach the connections held here.
-  const revocations = transport.pubSub.subscribe('TOKENS_REVOKED');
-  const closingRevoked = (async () => {
-    for await (const event of revocations) {
-      if (event && typeof event.accountId === 'number') http.subscriptions.tokensRevoked({ accountId: event.accountId, deviceId: event.deviceId ?? null });
-    }
-  })();
-  // Serve only once this instance hears revocations from the others (with Redis: its SUBSCRIBE is confirmed).
-  await transport.settled();
-  // Revocations published while the link was down were lost: check every live connection's token again.
-  const stopRecheck = transport.onRecovered(() => {
-    http.subscriptions.recheckAll().catch((error) => reportError(error, 'checking live connections after the pub/sub link came back'));
-  });
+  const revocations = await listenForRevocations(transport, http.subscriptions, reportError);
 
   let windowChecked = false;
   const maintain = async () => {
@@ -233,10 +165,8 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
     },
     async close() {
       clearInterval(maintenance);
-      stopRecheck();
       await http.subscriptions.close();
-      await revocations.return();
-      await closingRevoked;
+      await revocations.close();
       await http.fastify.close();
       await verification.idle();
       await transport.close();
@@ -245,6 +175,105 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
       await db.close();
     },
   };
+}
+
+export interface ServiceWiring {
+  clock: Clock;
+  mailer: Mailer;
+  events: DomainEvents;
+  /** Where the walletUpdated subscriptions listen (the one `events` publishes to). */
+  transport: EventTransport;
+  reportError: (error: unknown, what: string) => void;
+  metrics: Metrics;
+  /** Shared rate-limit counters; per-process without it. */
+  redis?: Redis;
+  hasher?: PasswordHasher;
+  repositories?: Partial<Repositories>;
+}
+
+/** The services, each given its collaborators by name: the server and the admin command wire them the same way. */
+export async function createServices(
+  config: Readonly<Config>,
+  db: Database,
+  wiring: ServiceWiring,
+): Promise<App['services'] & { repositories: Repositories }> {
+  const { clock, mailer, events, transport, reportError, metrics, redis } = wiring;
+  const hasher =
+    wiring.hasher ?? new PasswordHasher(config.passwordHashing, (seconds, kind) => metrics.argon2Duration.observe({ kind }, seconds));
+  const repositories: Repositories = {
+    accounts: wiring.repositories?.accounts ?? new AccountRepository(),
+    tokens: wiring.repositories?.tokens ?? new AuthTokenRepository(),
+    wallets: wiring.repositories?.wallets ?? new WalletRepository(),
+    pendingRegistrations: wiring.repositories?.pendingRegistrations ?? new PendingRegistrationRepository(),
+    walletHistory: wiring.repositories?.walletHistory ?? new WalletHistoryRepository(),
+    accountEvents: wiring.repositories?.accountEvents ?? new AccountEventRepository(),
+    knownDevices: wiring.repositories?.knownDevices ?? new KnownDeviceRepository(),
+    whitelist: wiring.repositories?.whitelist ?? new WhitelistRepository(),
+  };
+  const limits = new RateLimits(config.rateLimitBudgets, config.rateLimits, redis && { client: redis, prefix: config.redisChannelPrefix });
+  const serverSecret = config.serverSecret ?? (await db.run((m) => new ServerSettingRepository().getOrCreate(m, 'server_secret', randomHex(32))));
+
+  const activity = new ActivityLog(db, repositories.accountEvents, clock, config.activityRetentionDays, reportError);
+  const history = new WalletHistoryService(db, repositories.walletHistory, config.walletVersionsKept);
+  const commit = new WalletCommit(repositories.wallets, repositories.walletHistory, activity, config.walletVersionsKept);
+  const verification = new VerificationService(
+    config,
+    db,
+    repositories.pendingRegistrations,
+    repositories.accounts,
+    limits,
+    clock,
+    mailer,
+    reportError,
+    activity,
+  );
+  const credentials = new CredentialsService(db, repositories.accounts, hasher, limits, activity, verification);
+  const feed = new WalletUpdateFeed(transport, reportError, {
+    started: () => metrics.activeSubscriptions.inc(),
+    ended: () => metrics.activeSubscriptions.dec(),
+  });
+  const wallets = new WalletService(
+    db,
+    repositories.wallets,
+    commit,
+    clock,
+    events,
+    feed,
+    (result) => metrics.walletWrites.inc({ result }),
+    config.maxWalletBytes,
+  );
+  const sessions = new SessionService(
+    db,
+    repositories.accounts,
+    repositories.tokens,
+    repositories.wallets,
+    credentials,
+    limits,
+    clock,
+    events,
+    { ttlDays: config.tokenTtlDays, maxAgeDays: config.tokenMaxAgeDays },
+    repositories.knownDevices,
+    activity,
+    new NewDeviceNotices(mailer, mailer !== noMailer, reportError),
+  );
+  const accounts = new AccountService(
+    config,
+    db,
+    repositories.accounts,
+    repositories.tokens,
+    credentials,
+    hasher,
+    limits,
+    clock,
+    events,
+    verification,
+    wallets,
+    serverSecret,
+    repositories.walletHistory,
+    activity,
+    repositories.whitelist,
+  );
+  return { accounts, sessions, wallets, verification, history, activity, repositories };
 }
 
 /**

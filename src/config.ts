@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { normalizeEmail } from './lib/email';
 import ipaddr from 'ipaddr.js';
@@ -166,7 +167,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       memoryKib: integer(read, 'ARGON2_MEMORY_KIB', 19_456, 64, 4 * 1024 * 1024),
       timeCost: integer(read, 'ARGON2_TIME_COST', 2, 1, 100),
       parallelism: integer(read, 'ARGON2_PARALLELISM', 1, 1, 16),
-      maxConcurrent: integer(read, 'ARGON2_MAX_CONCURRENT', 4, 1, 256),
+      maxConcurrent: integer(read, 'ARGON2_MAX_CONCURRENT', defaultArgon2Concurrency(), 1, 256),
       maxQueued: integer(read, 'ARGON2_MAX_QUEUED', 64, 0, 100_000),
     },
   };
@@ -216,7 +217,8 @@ function parseWhitelist(value: string | undefined): ReadonlySet<string> {
   return new Set(emails.map(normalizeEmail));
 }
 
-function parseDatabaseUrl(value: string | undefined): DatabaseConfig {
+/** DATABASE_URL's syntax; also how the admin command reads the URL of migrate-to's target. */
+export function parseDatabaseUrl(value: string | undefined): DatabaseConfig {
   if (value === undefined) return { dialect: 'sqlite', url: path.resolve('data', 'wallet-sync.sqlite') };
   if (value.startsWith('mysql://') || value.startsWith('mariadb://')) {
     try {
@@ -246,6 +248,16 @@ function optionalUrl(read: (n: string) => string | undefined, name: string, prot
 }
 
 /** RATE_LIMIT_LOGIN_PER_IP=30/60: at most 30 per 60 seconds. */
+/**
+ * argon2 hashes run on the libuv threadpool, each keeping a core busy for tens
+ * of milliseconds: as many at once as there are cores would leave the event
+ * loop (every read and write) waiting behind a login storm. One core stays
+ * with the event loop; a single-core machine still hashes one at a time.
+ */
+export function defaultArgon2Concurrency(cores = availableParallelism()): number {
+  return Math.max(1, cores - 1);
+}
+
 function parseBudgets(read: (n: string) => string | undefined): Budgets {
   const budgets = { ...LIMITS } as Budgets;
   for (const name of Object.keys(LIMITS) as LimitName[]) {

@@ -1,6 +1,8 @@
 import { unauthenticated } from './errors';
 import type { AuthSession } from './services/session';
+import type { SessionService } from './services/session.service';
 import type { WalletState } from './services/wallet-state';
+import type { WalletService } from './services/wallet.service';
 
 /** What every resolver sees about the request it serves. */
 export interface RequestContext {
@@ -18,15 +20,18 @@ export interface RequestContext {
   wallet(): Promise<WalletState | null>;
   /** The session if session() has already resolved it (for logs); never triggers a lookup. */
   knownSession(): AuthSession | undefined;
-  /** The signed-in account's wallet updates (see walletUpdated in the schema). */
-  walletUpdates(sinceSequence: number | null | undefined): Promise<AsyncIterable<{ sequence: number }>>;
+  /**
+   * The wallet service, for the walletUpdated subscription: type-graphql calls
+   * a subscription's `subscribe` without its resolver instance, so it reaches
+   * the service through the context (Apollo's place for data sources).
+   */
+  wallets: Pick<WalletService, 'updates'>;
 }
 
+/** The services a request context reaches. */
 export interface ContextDeps {
-  authenticate(token: string): Promise<AuthSession>;
-  authenticateWithWallet(token: string): Promise<{ session: AuthSession; wallet: WalletState | null }>;
-  wallet(accountId: number): Promise<WalletState | null>;
-  walletUpdates(accountId: number, sinceSequence: number | null | undefined): AsyncIterable<{ sequence: number }>;
+  sessions: Pick<SessionService, 'authenticate' | 'authenticateWithWallet'>;
+  wallets: Pick<WalletService, 'get' | 'updates'>;
 }
 
 export function bearerToken(authorization: string | undefined): string | undefined {
@@ -52,25 +57,22 @@ export function createRequestContext(
     session() {
       if (!session) {
         const token = bearerToken(request.authorization);
-        session = token ? deps.authenticate(token) : Promise.reject(unauthenticated());
+        session = token ? deps.sessions.authenticate(token) : Promise.reject(unauthenticated());
         session.then((resolved) => (known = resolved)).catch(() => {});
       }
       return session;
     },
     async wallet() {
       const token = bearerToken(request.authorization);
-      if (session || !token) return deps.wallet((await context.session()).accountId);
-      const both = deps.authenticateWithWallet(token);
+      if (session || !token) return deps.wallets.get((await context.session()).accountId);
+      const both = deps.sessions.authenticateWithWallet(token);
       session = both.then((b) => b.session);
       // The same failure reaches the caller through `both`.
       session.then((resolved) => (known = resolved)).catch(() => {});
       return (await both).wallet;
     },
     knownSession: () => known,
-    async walletUpdates(sinceSequence) {
-      const { accountId } = await context.session();
-      return deps.walletUpdates(accountId, sinceSequence);
-    },
+    wallets: deps.wallets,
   };
   return context;
 }

@@ -19,7 +19,7 @@ import { answerClientError, describeHttpError, sendHttpError } from './http/http
 import { attachSubscriptionServer, type SubscriptionServer } from './http/subscription-server';
 import { metricsGate } from './http/metrics-gate';
 import { observabilityPlugin } from './graphql/plugins/observability.plugin';
-import type { RedisHealth } from './graphql/pubsub';
+import type { RedisHealth } from './events/transport';
 import type { Clock } from './lib/clock';
 import type { Metrics } from './lib/metrics';
 

@@ -1,7 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import path from 'node:path';
-import { lock as lockFile } from 'proper-lockfile';
 import { ClientErrorCode, WalletSyncError } from './client.errors';
 import type { WalletDocument } from './wallet-document';
 
@@ -42,87 +38,61 @@ export function newDeviceState(deviceId: string): DeviceState {
   return { format: 1, deviceId, account: null, keys: null, authToken: null, base: null, local: { preferences: {} } };
 }
 
-/**
- * One JSON file per device, replaced atomically so a crash mid-write leaves
- * the previous state whole, and locked (a `<file>.lock` directory, kept fresh
- * while held and taken over when its holder died) so that processes sharing
- * the file, a `watch` and a `set`, say, take turns instead of losing writes.
- */
-export class FileDeviceStateStore implements DeviceStateStore {
-  constructor(
-    readonly file: string,
-    /** How long lock() waits for another process before giving up. Default 60 s. */
-    private readonly lockTimeoutMs = 60_000,
-  ) {}
-
-  async lock(): Promise<() => Promise<void>> {
-    await mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
-    const retries = Math.ceil(this.lockTimeoutMs / 50);
-    let release: () => Promise<void>;
-    try {
-      release = await lockFile(this.file, {
-        realpath: false,
-        stale: 10_000,
-        retries: { retries, factor: 1, minTimeout: 25, maxTimeout: 50, randomize: true },
-        // Lost the lock (the process was frozen past `stale`): the save that follows is no longer safe, but
-        // crashing a wallet app over it is worse; the next operation takes the lock afresh.
-        onCompromised: () => undefined,
-      });
-    } catch (error) {
-      throw new WalletSyncError(ClientErrorCode.LocalState, `${this.file} stayed locked by another process for ${this.lockTimeoutMs / 1000} s`, { cause: error });
-    }
-    return () => release().catch(() => undefined);
-  }
+/** For tests and short-lived apps: a copy in memory. */
+export class MemoryDeviceStateStore implements DeviceStateStore {
+  private state: string | null = null;
 
   async load(): Promise<DeviceState | null> {
-    let text: string;
-    try {
-      text = await readFile(this.file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw error;
-    }
-    let state: unknown;
-    try {
-      state = JSON.parse(text);
-    } catch (error) {
-      throw new WalletSyncError(ClientErrorCode.LocalState, `${this.file} is not valid JSON`, { cause: error });
-    }
-    if (!isDeviceState(state)) throw new WalletSyncError(ClientErrorCode.LocalState, `${this.file} is not a format-1 device state file`);
-    return state;
+    return this.state === null ? null : (JSON.parse(this.state) as DeviceState);
   }
 
   async save(state: DeviceState): Promise<void> {
-    await mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
-    const temporary = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    try {
-      const handle = await open(temporary, 'wx', 0o600);
-      try {
-        await handle.writeFile(`${JSON.stringify(state, null, 2)}\n`, 'utf8');
-        // Durable before it replaces the old file: rename alone may reach the disk before the data does.
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(temporary, this.file);
-    } catch (error) {
-      await rm(temporary, { force: true });
-      throw error;
-    }
+    this.state = JSON.stringify(state);
   }
 }
 
-/** For apps that keep the state elsewhere (and for tests): a copy in memory. */
-export class MemoryDeviceStateStore implements DeviceStateStore {
-  private state: DeviceState | null = null;
+/**
+ * The storage of React Native's AsyncStorage, of a browser's localStorage
+ * (wrapped in promises), or of any key-value store: what
+ * KeyValueDeviceStateStore needs.
+ */
+export interface KeyValueStorage {
+  getItem(key: string): Promise<string | null> | string | null;
+  setItem(key: string, value: string): Promise<void> | void;
+}
+
+/**
+ * The device state as one JSON value under `key` of a key-value store:
+ * AsyncStorage on React Native, localStorage in a browser. One writer per key:
+ * it takes no lock (browser tabs sharing one key need a lock of their own,
+ * e.g. the Web Locks API, through DeviceStateStore.lock()).
+ */
+export class KeyValueDeviceStateStore implements DeviceStateStore {
+  constructor(
+    private readonly storage: KeyValueStorage,
+    readonly key = 'wallet-sync/device-state',
+  ) {}
 
   async load(): Promise<DeviceState | null> {
-    return this.state && structuredClone(this.state);
+    const text = await this.storage.getItem(this.key);
+    return text === null ? null : parseDeviceState(text, `The stored device state (${this.key})`);
   }
 
   async save(state: DeviceState): Promise<void> {
-    this.state = structuredClone(state);
+    await this.storage.setItem(this.key, JSON.stringify(state));
   }
+}
+
+/** Parses a stored device state; `what` names it in the LOCAL_STATE_INVALID error. */
+export function parseDeviceState(text: string, what: string): DeviceState {
+  let state: unknown;
+  try {
+    state = JSON.parse(text);
+  } catch (error) {
+    throw new WalletSyncError(ClientErrorCode.LocalState, `${what} is not valid JSON`, { cause: error });
+  }
+  if (!isDeviceState(state)) throw new WalletSyncError(ClientErrorCode.LocalState, `${what} is not a format-1 device state`);
+  return state;
 }
 
 function isDeviceState(value: unknown): value is DeviceState {

@@ -1,18 +1,13 @@
 /**
- * The wallet sync client: `import { WalletSyncClient } from 'wallet-sync-client'`.
- * Nothing here imports the server: a wallet app depends on this entry alone.
+ * The Node entry: `import { WalletSyncClient } from 'wallet-sync-client'`.
+ * The portable client with Node's defaults (native scrypt, the `ws`
+ * WebSocket) and the file state store. Nothing here imports the server.
  */
-export { WalletSyncClient } from './wallet-sync.client';
-export type { DeviceStatus, LostEdit, PullResult, PushResult, SyncOptions, SyncResult, WalletStateInfo, WalletSyncClientOptions, WalletWatch, WatchOptions } from './wallet-sync.client';
-export { ClientErrorCode, ServerErrorCode, WalletSyncError, isIntegrityError } from './client.errors';
-export { FileDeviceStateStore, MemoryDeviceStateStore, newDeviceState } from './device-state.store';
-export type { DeviceState, DeviceStateStore } from './device-state.store';
-export { compareEntries, laterWriteWins, mergeDocuments } from './wallet-merge';
-export type { PreferenceResolver, PreferenceSides } from './wallet-merge';
-export { EMPTY_DOCUMENT, MAX_PREFERENCE_KEY_LENGTH, preferenceValues, withPreference } from './wallet-document';
-export type { PreferenceEntry, WalletDocument } from './wallet-document';
-export { WALLET_FORMAT_PREFIX, decryptWallet, encryptWallet, openWalletState, salvageWalletState, sealWalletState } from './wallet-cipher';
-export type { SealedWalletState } from './wallet-cipher';
-export { DEFAULT_SCRYPT_COST, clientSalt, deriveWalletKeys, newClientSaltSeed, normalizeEmail, walletStateHmac } from './wallet-keys';
-export type { WalletKeys } from './wallet-keys';
-export type { ReconnectBackoff } from './graphql/wallet-updates.subscription';
+import { configurePlatform } from './platform';
+import { NodeWebSocket, nodeScrypt } from './node/node-platform';
+
+configurePlatform({ scrypt: nodeScrypt, webSocket: NodeWebSocket });
+
+export * from './portable';
+export { FileDeviceStateStore } from './node/file-device-state.store';
+export { nodeScrypt } from './node/node-platform';

@@ -1,5 +1,5 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { ClientErrorCode, WalletSyncError } from './client.errors';
+import { concatBytes, fromBase64, fromUtf8, randomBytes, toBase64, utf8 } from './encoding';
 import { isWalletStateHmacValid, walletStateHmac, type WalletKeys } from './wallet-keys';
 import { InvalidDocumentError, parseDocument, salvageDocument, serializeDocument, type WalletDocument } from './wallet-document';
 
@@ -17,7 +17,7 @@ import { InvalidDocumentError, parseDocument, salvageDocument, serializeDocument
  * its sequence, so a server cannot replay an old wallet as a new one.
  */
 export const WALLET_FORMAT_PREFIX = 'v1:';
-const ASSOCIATED_DATA = Buffer.from('wallet-sync/v1', 'ascii');
+const ASSOCIATED_DATA = utf8('wallet-sync/v1');
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 
@@ -28,34 +28,54 @@ export interface SealedWalletState {
   hmac: string;
 }
 
-export function encryptWallet(document: WalletDocument, walletKey: Buffer): string {
+function aesKey(walletKey: Uint8Array, usage: 'encrypt' | 'decrypt') {
+  return globalThis.crypto.subtle.importKey('raw', new Uint8Array(walletKey), 'AES-GCM', false, [usage]);
+}
+
+export async function encryptWallet(document: WalletDocument, walletKey: Uint8Array): Promise<string> {
   const nonce = randomBytes(NONCE_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', walletKey, nonce, { authTagLength: TAG_BYTES });
-  cipher.setAAD(ASSOCIATED_DATA);
-  const ciphertext = Buffer.concat([cipher.update(serializeDocument(document), 'utf8'), cipher.final()]);
-  return WALLET_FORMAT_PREFIX + Buffer.concat([nonce, ciphertext, cipher.getAuthTag()]).toString('base64');
+  const sealed = await globalThis.crypto.subtle.encrypt(
+    { name: 'AES-GCM', iv: nonce, additionalData: ASSOCIATED_DATA, tagLength: TAG_BYTES * 8 },
+    await aesKey(walletKey, 'encrypt'),
+    utf8(serializeDocument(document)),
+  );
+  // Web Crypto appends the tag to the ciphertext: nonce ‖ ciphertext ‖ tag, as format v1 reads.
+  return WALLET_FORMAT_PREFIX + toBase64(concatBytes(nonce, new Uint8Array(sealed)));
 }
 
-export function decryptWallet(encryptedWallet: string, walletKey: Buffer): WalletDocument {
-  return asWalletSyncError(() => parseDocument(decryptPlaintext(encryptedWallet, walletKey)));
+export async function decryptWallet(encryptedWallet: string, walletKey: Uint8Array): Promise<WalletDocument> {
+  const plaintext = await decryptPlaintext(encryptedWallet, walletKey);
+  return asWalletSyncError(() => parseDocument(plaintext));
 }
 
-function decryptPlaintext(encryptedWallet: string, walletKey: Buffer): string {
+async function decryptPlaintext(encryptedWallet: string, walletKey: Uint8Array): Promise<string> {
   if (!encryptedWallet.startsWith(WALLET_FORMAT_PREFIX)) {
     const version = encryptedWallet.slice(0, encryptedWallet.indexOf(':') + 1 || 8);
     throw new WalletSyncError(ClientErrorCode.UnsupportedFormat, `The wallet uses format "${version}", which this client cannot read (it reads "${WALLET_FORMAT_PREFIX}")`);
   }
-  const sealed = Buffer.from(encryptedWallet.slice(WALLET_FORMAT_PREFIX.length), 'base64');
+  let sealed: Uint8Array<ArrayBuffer>;
+  try {
+    sealed = fromBase64(encryptedWallet.slice(WALLET_FORMAT_PREFIX.length));
+  } catch (error) {
+    throw new WalletSyncError(ClientErrorCode.DecryptFailed, 'The encrypted wallet is not base64', { cause: error });
+  }
   if (sealed.length < NONCE_BYTES + TAG_BYTES) {
     throw new WalletSyncError(ClientErrorCode.DecryptFailed, 'The encrypted wallet is too short to be a v1 wallet');
   }
+  let plaintext: ArrayBuffer;
   try {
-    const decipher = createDecipheriv('aes-256-gcm', walletKey, sealed.subarray(0, NONCE_BYTES), { authTagLength: TAG_BYTES });
-    decipher.setAAD(ASSOCIATED_DATA);
-    decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
-    return Buffer.concat([decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES)), decipher.final()]).toString('utf8');
+    plaintext = await globalThis.crypto.subtle.decrypt(
+      { name: 'AES-GCM', iv: sealed.subarray(0, NONCE_BYTES), additionalData: ASSOCIATED_DATA, tagLength: TAG_BYTES * 8 },
+      await aesKey(walletKey, 'decrypt'),
+      sealed.subarray(NONCE_BYTES),
+    );
   } catch (error) {
     throw new WalletSyncError(ClientErrorCode.DecryptFailed, 'The wallet does not decrypt under this device\'s wallet key (tampered, or encrypted under other keys)', { cause: error });
+  }
+  try {
+    return fromUtf8(new Uint8Array(plaintext));
+  } catch (error) {
+    throw new WalletSyncError(ClientErrorCode.DocumentInvalid, 'The decrypted wallet is not UTF-8 text', { cause: error });
   }
 }
 
@@ -77,19 +97,19 @@ function asWalletSyncError<T>(read: () => T): T {
 }
 
 /** Encrypts and signs a document as the wallet state for `sequence`. */
-export function sealWalletState(document: WalletDocument, sequence: number, keys: Pick<WalletKeys, 'hmacKey' | 'walletKey'>): SealedWalletState {
-  const encryptedWallet = encryptWallet(document, keys.walletKey);
-  return { sequence, encryptedWallet, hmac: walletStateHmac(keys.hmacKey, sequence, encryptedWallet) };
+export async function sealWalletState(document: WalletDocument, sequence: number, keys: Pick<WalletKeys, 'hmacKey' | 'walletKey'>): Promise<SealedWalletState> {
+  const encryptedWallet = await encryptWallet(document, keys.walletKey);
+  return { sequence, encryptedWallet, hmac: await walletStateHmac(keys.hmacKey, sequence, encryptedWallet) };
 }
 
 /** Verifies a downloaded wallet state's hmac, then decrypts it. Throws WalletSyncError on either failure. */
-export function openWalletState(state: SealedWalletState, keys: Pick<WalletKeys, 'hmacKey' | 'walletKey'>): WalletDocument {
-  assertHmac(state, keys);
+export async function openWalletState(state: SealedWalletState, keys: Pick<WalletKeys, 'hmacKey' | 'walletKey'>): Promise<WalletDocument> {
+  await assertHmac(state, keys);
   return decryptWallet(state.encryptedWallet, keys.walletKey);
 }
 
-function assertHmac(state: SealedWalletState, keys: Pick<WalletKeys, 'hmacKey'>): void {
-  if (!isWalletStateHmacValid(keys.hmacKey, state)) {
+async function assertHmac(state: SealedWalletState, keys: Pick<WalletKeys, 'hmacKey'>): Promise<void> {
+  if (!(await isWalletStateHmacValid(keys.hmacKey, state))) {
     throw new WalletSyncError(
       ClientErrorCode.HmacMismatch,
       `The wallet state at sequence ${state.sequence} has an hmac that does not verify: it was altered, or signed under other keys (did the password change on another device?)`,
@@ -98,7 +118,11 @@ function assertHmac(state: SealedWalletState, keys: Pick<WalletKeys, 'hmacKey'>)
 }
 
 /** Like openWalletState, but keeps the well-formed preferences of an invalid document and lists the malformed ones. */
-export function salvageWalletState(state: SealedWalletState, keys: Pick<WalletKeys, 'hmacKey' | 'walletKey'>): { document: WalletDocument; malformed: string[] } {
-  assertHmac(state, keys);
-  return asWalletSyncError(() => salvageDocument(decryptPlaintext(state.encryptedWallet, keys.walletKey)));
+export async function salvageWalletState(
+  state: SealedWalletState,
+  keys: Pick<WalletKeys, 'hmacKey' | 'walletKey'>,
+): Promise<{ document: WalletDocument; malformed: string[] }> {
+  await assertHmac(state, keys);
+  const plaintext = await decryptPlaintext(state.encryptedWallet, keys.walletKey);
+  return asWalletSyncError(() => salvageDocument(plaintext));
 }

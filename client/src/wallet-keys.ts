@@ -1,7 +1,8 @@
-import { createHash, createHmac, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { equalBytes, fromHex, randomBytes, toBase64, toHex, utf8 } from './encoding';
+import { platformDefaults, type ScryptFunction } from './platform';
 
 /**
- * The key derivation of PROTOCOL.md "Keys". The server never sees the root
+ * The key derivation of the protocol's "Keys". The server never sees the root
  * password: it gets only the login password derived from it, and the wallet and
  * HMAC keys never leave the device. Every device of an account must use the same
  * scrypt cost, or it derives other keys and its login fails.
@@ -17,14 +18,14 @@ export interface WalletKeys {
   /** Base64 of bytes 0-31: the password the server knows this account by. */
   loginPassword: string;
   /** Bytes 32-63: signs `${sequence}:${encryptedWallet}`. */
-  hmacKey: Buffer;
+  hmacKey: Uint8Array;
   /** Bytes 64-95: the AES-256-GCM key of the wallet. */
-  walletKey: Buffer;
+  walletKey: Uint8Array;
 }
 
 /** A fresh client salt seed: 32 random bytes as 64 lower-case hex characters. */
 export function newClientSaltSeed(): string {
-  return randomBytes(32).toString('hex');
+  return toHex(randomBytes(32));
 }
 
 /**
@@ -37,8 +38,9 @@ export function normalizeEmail(email: string): string {
 }
 
 /** The scrypt salt: the first 32 hex characters of sha256(normalizedEmail + ":" + seed), used as ASCII bytes. */
-export function clientSalt(email: string, clientSaltSeed: string): string {
-  return createHash('sha256').update(`${normalizeEmail(email)}:${clientSaltSeed}`, 'utf8').digest('hex').slice(0, 32);
+export async function clientSalt(email: string, clientSaltSeed: string): Promise<string> {
+  const digest = await globalThis.crypto.subtle.digest('SHA-256', utf8(`${normalizeEmail(email)}:${clientSaltSeed}`));
+  return toHex(new Uint8Array(digest)).slice(0, 32);
 }
 
 export async function deriveWalletKeys(
@@ -46,23 +48,15 @@ export async function deriveWalletKeys(
   email: string,
   clientSaltSeed: string,
   scryptCost: number = DEFAULT_SCRYPT_COST,
+  scrypt: ScryptFunction = platformDefaults.scrypt,
 ): Promise<WalletKeys> {
   assertScryptCost(scryptCost);
-  const salt = Buffer.from(clientSalt(email, clientSaltSeed), 'ascii');
-  const derived = await new Promise<Buffer>((resolve, reject) =>
-    scrypt(
-      Buffer.from(rootPassword, 'utf8'),
-      salt,
-      DERIVED_BYTES,
-      // Node refuses anything above 32 MiB by default; N=2^20 needs 1 GiB (128·N·r bytes).
-      { N: scryptCost, r: SCRYPT_BLOCK_SIZE, p: SCRYPT_PARALLELISM, maxmem: 129 * scryptCost * SCRYPT_BLOCK_SIZE },
-      (error, key) => (error ? reject(error) : resolve(key)),
-    ),
-  );
+  const salt = utf8(await clientSalt(email, clientSaltSeed));
+  const derived = await scrypt(utf8(rootPassword), salt, { n: scryptCost, r: SCRYPT_BLOCK_SIZE, p: SCRYPT_PARALLELISM }, DERIVED_BYTES);
   return {
-    loginPassword: derived.subarray(0, 32).toString('base64'),
-    hmacKey: Buffer.from(derived.subarray(32, 64)),
-    walletKey: Buffer.from(derived.subarray(64, 96)),
+    loginPassword: toBase64(derived.subarray(0, 32)),
+    hmacKey: derived.slice(32, 64),
+    walletKey: derived.slice(64, 96),
   };
 }
 
@@ -73,13 +67,14 @@ export function assertScryptCost(scryptCost: number): void {
 }
 
 /** hex(HMAC-SHA256(hmacKey, `${sequence}:${encryptedWallet}`)): binds the ciphertext to its sequence. */
-export function walletStateHmac(hmacKey: Buffer, sequence: number, encryptedWallet: string): string {
-  return createHmac('sha256', hmacKey).update(`${sequence}:${encryptedWallet}`, 'utf8').digest('hex');
+export async function walletStateHmac(hmacKey: Uint8Array, sequence: number, encryptedWallet: string): Promise<string> {
+  const key = await globalThis.crypto.subtle.importKey('raw', new Uint8Array(hmacKey), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  return toHex(new Uint8Array(await globalThis.crypto.subtle.sign('HMAC', key, utf8(`${sequence}:${encryptedWallet}`))));
 }
 
 /** Constant-time, so a server probing with forged states learns nothing from timing. */
-export function isWalletStateHmacValid(hmacKey: Buffer, state: { sequence: number; encryptedWallet: string; hmac: string }): boolean {
-  const expected = Buffer.from(walletStateHmac(hmacKey, state.sequence, state.encryptedWallet), 'hex');
-  const given = /^[0-9a-f]{64}$/i.test(state.hmac) ? Buffer.from(state.hmac, 'hex') : Buffer.alloc(0);
-  return given.length === expected.length && timingSafeEqual(given, expected);
+export async function isWalletStateHmacValid(hmacKey: Uint8Array, state: { sequence: number; encryptedWallet: string; hmac: string }): Promise<boolean> {
+  const expected = fromHex(await walletStateHmac(hmacKey, state.sequence, state.encryptedWallet));
+  const given = /^[0-9a-f]{64}$/i.test(state.hmac) ? fromHex(state.hmac) : new Uint8Array(0);
+  return equalBytes(given, expected);
 }

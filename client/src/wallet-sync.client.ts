@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { Mutex } from 'async-mutex';
 import { ClientErrorCode, ServerErrorCode, WalletSyncError } from './client.errors';
 import { newDeviceState, type DeviceState, type DeviceStateStore } from './device-state.store';
+import { equalBytes, fromHex, randomBytes, toHex } from './encoding';
 import { graphqlEndpoint, SyncServerApi, type RemoteWalletState } from './graphql/sync-server.api';
 import { subscribeToWalletUpdates, webSocketEndpoint, type ReconnectBackoff, type WalletUpdatesSubscription } from './graphql/wallet-updates.subscription';
 import { openWalletState, salvageWalletState, sealWalletState, type SealedWalletState } from './wallet-cipher';
@@ -19,6 +19,7 @@ import {
 } from './wallet-document';
 import { DEFAULT_SCRYPT_COST, assertScryptCost, deriveWalletKeys, newClientSaltSeed, normalizeEmail, type WalletKeys } from './wallet-keys';
 import { laterWriteWins, mergeDocuments, type PreferenceResolver } from './wallet-merge';
+import { platformDefaults, type ScryptFunction, type WebSocketConstructor } from './platform';
 
 export interface WalletSyncClientOptions {
   /** The server, e.g. http://127.0.0.1:8090 (the /graphql path is added when missing). */
@@ -35,6 +36,13 @@ export interface WalletSyncClientOptions {
   maxConflictRetries?: number;
   /** The clock that stamps preference edits (ms since the epoch). Default Date.now. */
   now?: () => number;
+  /**
+   * The WebSocket constructor watch() connects with. Default: the platform's
+   * global WebSocket (browsers, React Native), or `ws` through the Node entry.
+   */
+  webSocket?: WebSocketConstructor;
+  /** The scrypt implementation. Default: Node's native one through the Node entry, else @noble/hashes'. */
+  scrypt?: ScryptFunction;
 }
 
 /** A wallet state as the server holds it, for display and logs. */
@@ -141,6 +149,7 @@ export class WalletSyncClient {
   private readonly resolve: PreferenceResolver;
   private readonly maxConflictRetries: number;
   private readonly now: () => number;
+  private readonly scrypt: ScryptFunction;
   /**
    * The login password register() derived, in memory only, so the login() that
    * follows needs no password; never saved (a stolen state file must not be
@@ -159,6 +168,7 @@ export class WalletSyncClient {
     this.resolve = options.resolvePreference ?? laterWriteWins;
     this.maxConflictRetries = options.maxConflictRetries ?? 10;
     this.now = options.now ?? Date.now;
+    this.scrypt = options.scrypt ?? platformDefaults.scrypt;
   }
 
   /** Loads (or starts) this device's state from the store. */
@@ -182,7 +192,7 @@ export class WalletSyncClient {
         `This device state belongs to device "${stored.deviceId}", not "${options.deviceId}": use another state file`,
       );
     }
-    return new WalletSyncClient(options, stored ?? newDeviceState(options.deviceId ?? `device-${randomBytes(6).toString('hex')}`));
+    return new WalletSyncClient(options, stored ?? newDeviceState(options.deviceId ?? `device-${toHex(randomBytes(6))}`));
   }
 
   get deviceId(): string {
@@ -222,7 +232,7 @@ export class WalletSyncClient {
     return this.exclusive(async () => {
       this.assertAccount(email);
       const clientSaltSeed = newClientSaltSeed();
-      const keys = await deriveWalletKeys(rootPassword, email, clientSaltSeed, this.scryptCost);
+      const keys = await deriveWalletKeys(rootPassword, email, clientSaltSeed, this.scryptCost, this.scrypt);
       const result = await this.api.register({ email, password: keys.loginPassword, clientSaltSeed });
       await this.commit({ ...this.state, account: { email, clientSaltSeed, scryptCost: this.scryptCost }, keys: encodeKeys(keys) });
       this.registeredLoginPassword = { email, loginPassword: keys.loginPassword };
@@ -248,7 +258,7 @@ export class WalletSyncClient {
       if (credentials) {
         this.assertAccount(credentials.email);
         const clientSaltSeed = await this.api.clientSaltSeed(credentials.email);
-        keys = await deriveWalletKeys(credentials.rootPassword, credentials.email, clientSaltSeed, this.scryptCost);
+        keys = await deriveWalletKeys(credentials.rootPassword, credentials.email, clientSaltSeed, this.scryptCost, this.scrypt);
         account = { email: credentials.email, clientSaltSeed, scryptCost: this.scryptCost };
       } else {
         const registered = this.registeredLoginPassword;
@@ -301,7 +311,7 @@ export class WalletSyncClient {
     return this.exclusive(async () => {
       const keys = this.session();
       const remote = await this.api.walletState();
-      const adopted = this.adopt(this.state, remote, keys);
+      const adopted = await this.adopt(this.state, remote, keys);
       await this.commit(adopted.state);
       return { walletState: remote, lostEdits: adopted.lostEdits };
     });
@@ -315,14 +325,14 @@ export class WalletSyncClient {
   push(): Promise<PushResult> {
     return this.exclusive(async () => {
       const keys = this.session();
-      const sealed = sealWalletState(this.state.local, (this.state.base?.sequence ?? 0) + 1, keys);
+      const sealed = await sealWalletState(this.state.local, (this.state.base?.sequence ?? 0) + 1, keys);
       const outcome = await this.api.updateWalletState(sealed);
       if (outcome.kind === 'success') {
         await this.commit(withBase(this.state, sealed, this.state.local));
         return { kind: 'success', walletState: outcome.walletState };
       }
       if (!outcome.latest) throw serverLostWallet(sealed.sequence - 1);
-      const adopted = this.adopt(this.state, outcome.latest, keys);
+      const adopted = await this.adopt(this.state, outcome.latest, keys);
       await this.commit(adopted.state);
       return { kind: 'conflict', latest: outcome.latest, lostEdits: adopted.lostEdits };
     });
@@ -349,13 +359,13 @@ export class WalletSyncClient {
       const account = this.state.account!;
       const oldKeys = await this.rootKeys(currentRootPassword);
       const clientSaltSeed = newClientSaltSeed();
-      const newKeys = await deriveWalletKeys(newRootPassword, account.email, clientSaltSeed, this.scryptCost);
+      const newKeys = await deriveWalletKeys(newRootPassword, account.email, clientSaltSeed, this.scryptCost, this.scrypt);
       let remote = await this.api.walletState();
       for (let conflicts = 0; ; conflicts += 1) {
-        await this.commit(this.adopt(this.state, remote, oldKeys).state);
+        await this.commit((await this.adopt(this.state, remote, oldKeys)).state);
         if (conflicts > this.maxConflictRetries) throw retriesExhausted('changePassword', conflicts);
         // The server takes a wallet exactly when it holds one: at the next sequence, under the new keys.
-        const wallet = this.state.base ? sealWalletState(this.state.local, this.state.base.sequence + 1, newKeys) : null;
+        const wallet = this.state.base ? await sealWalletState(this.state.local, this.state.base.sequence + 1, newKeys) : null;
         const outcome = await this.api.changePassword({
           email: account.email,
           oldPassword: oldKeys.loginPassword,
@@ -402,6 +412,10 @@ export class WalletSyncClient {
    */
   watch(options: WatchOptions = {}): WalletWatch {
     this.session();
+    const webSocket = this.options.webSocket ?? platformDefaults.webSocket;
+    if (!webSocket) {
+      throw invalidArgument('No WebSocket on this platform: pass WalletSyncClientOptions.webSocket (in Node, import the package\'s main entry, which uses ws)');
+    }
     let settle: { resolve(): void; reject(error: unknown): void };
     const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
     // Marks the promise handled: an app that never awaits `done` must not crash on a fatal error.
@@ -450,7 +464,8 @@ export class WalletSyncClient {
           onFatal: (error) => void onFatal(error),
           onConnected: (reconnected) => notify(options.onConnected, reconnected),
         },
-        options.reconnect,
+        options.reconnect ?? {},
+        webSocket,
       );
     };
     start();
@@ -464,7 +479,7 @@ export class WalletSyncClient {
     const repairedKeys = new Set<string>();
     let remote = await this.api.walletState();
     for (let conflicts = 0; ; conflicts += 1) {
-      const adopted = this.adopt(this.state, remote, keys, options.repair);
+      const adopted = await this.adopt(this.state, remote, keys, options.repair);
       await this.commit(adopted.state);
       for (const lost of adopted.lostEdits) lostEdits.set(lost.key, lost);
       for (const key of adopted.repairedKeys) repairedKeys.add(key);
@@ -475,13 +490,14 @@ export class WalletSyncClient {
       const report = { lostEdits: [...lostEdits.values()], repairedKeys: [...repairedKeys].sort() };
       if (base && !mustUpload && isSameDocument(base.document, this.state.local)) return { sequence: base.sequence, pulled, pushed: false, conflicts, ...report };
       if (conflicts >= this.maxConflictRetries) throw retriesExhausted('sync', conflicts);
-      const sealed = sealWalletState(this.state.local, (base?.sequence ?? 0) + 1, keys);
+      const sealed = await sealWalletState(this.state.local, (base?.sequence ?? 0) + 1, keys);
       const outcome = await this.api.updateWalletState(sealed);
       if (outcome.kind === 'success') {
         await this.commit(withBase(this.state, sealed, this.state.local));
         return { sequence: sealed.sequence, pulled, pushed: true, conflicts, ...report };
       }
       remote = outcome.latest;
+      await backOff(conflicts);
     }
   }
 
@@ -491,7 +507,7 @@ export class WalletSyncClient {
    * check runs before anything changes, so a rejected state leaves the device
    * exactly as it was.
    */
-  private adopt(state: DeviceState, remote: RemoteWalletState | null, keys: StoredKeys, repair = false): Adoption {
+  private async adopt(state: DeviceState, remote: RemoteWalletState | null, keys: StoredKeys, repair = false): Promise<Adoption> {
     const base = state.base;
     const unchanged: Adoption = { state, lostEdits: [], repairedKeys: [] };
     if (!remote) {
@@ -514,10 +530,10 @@ export class WalletSyncClient {
     let document: WalletDocument;
     let repairedKeys: string[] = [];
     try {
-      document = openWalletState(remote, keys);
+      document = await openWalletState(remote, keys);
     } catch (error) {
       if (!(repair && error instanceof WalletSyncError && error.code === ClientErrorCode.DocumentInvalid)) throw error;
-      ({ document, malformed: repairedKeys } = salvageWalletState(remote, keys));
+      ({ document, malformed: repairedKeys } = await salvageWalletState(remote, keys));
       // Not a malformed preference but no document at all: nothing to salvage, the local document replaces it.
       if (repairedKeys.length === 0) repairedKeys = ['(document)'];
     }
@@ -529,9 +545,9 @@ export class WalletSyncClient {
   /** The keys `rootPassword` derives for this account, refused when they are not the ones this device holds. */
   private async rootKeys(rootPassword: string): Promise<WalletKeys> {
     const account = this.state.account!;
-    const keys = await deriveWalletKeys(rootPassword, account.email, account.clientSaltSeed, account.scryptCost);
+    const keys = await deriveWalletKeys(rootPassword, account.email, account.clientSaltSeed, account.scryptCost, this.scrypt);
     const held = this.state.keys && decodeKeys(this.state.keys);
-    if (held && !(held.walletKey.equals(keys.walletKey) && held.hmacKey.equals(keys.hmacKey))) {
+    if (held && !(equalBytes(held.walletKey, keys.walletKey) && equalBytes(held.hmacKey, keys.hmacKey))) {
       // Checked here, so a typo costs no failed-login attempt on the server.
       throw new WalletSyncError(ServerErrorCode.Unauthenticated, 'Wrong root password');
     }
@@ -599,7 +615,8 @@ function notify<T>(callback: ((value: T) => void) | undefined, value: T): void {
   try {
     callback?.(value);
   } catch (error) {
-    process.nextTick(() => {
+    // A fresh macrotask on every platform (process.nextTick is Node's alone).
+    setTimeout(() => {
       throw error;
     });
   }
@@ -609,15 +626,25 @@ function withBase(state: DeviceState, sealed: SealedWalletState, document: Walle
   return { ...state, base: { sequence: sealed.sequence, hmac: sealed.hmac, document } };
 }
 
+/**
+ * A random pause after the n-th lost upload race (up to 20·2^n ms, at most
+ * 1 s): two devices that keep syncing in step would otherwise keep colliding
+ * until one runs out of retries.
+ */
+function backOff(conflicts: number): Promise<void> {
+  const ceiling = Math.min(1_000, 20 * 2 ** conflicts);
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
+}
+
 /** What a device keeps of its keys: never the login password. */
 type StoredKeys = Pick<WalletKeys, 'hmacKey' | 'walletKey'>;
 
 function encodeKeys(keys: StoredKeys): NonNullable<DeviceState['keys']> {
-  return { hmacKey: keys.hmacKey.toString('hex'), walletKey: keys.walletKey.toString('hex') };
+  return { hmacKey: toHex(keys.hmacKey), walletKey: toHex(keys.walletKey) };
 }
 
 function decodeKeys(keys: NonNullable<DeviceState['keys']>): StoredKeys {
-  return { hmacKey: Buffer.from(keys.hmacKey, 'hex'), walletKey: Buffer.from(keys.walletKey, 'hex') };
+  return { hmacKey: fromHex(keys.hmacKey), walletKey: fromHex(keys.walletKey) };
 }
 
 /** The keys this device had changed since the merge base whose value the merge replaced. */

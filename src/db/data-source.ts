@@ -10,6 +10,7 @@ import { walletEntity } from './entities/wallet.entity';
 import { walletVersionEntity } from './entities/wallet-version.entity';
 import { accountEventEntity } from './entities/account-event.entity';
 import { knownDeviceEntity } from './entities/known-device.entity';
+import { whitelistEntryEntity } from './entities/whitelist-entry.entity';
 import { Database } from './database';
 import { mysqlMigrations, sqliteMigrations } from './migrations';
 import { sqliteDriver } from './sqlite-driver';
@@ -24,6 +25,7 @@ export function entitiesFor(dialect: DatabaseConfig['dialect']) {
     walletVersionEntity(dialect),
     accountEventEntity(dialect),
     knownDeviceEntity(dialect),
+    whitelistEntryEntity(dialect),
   ];
 }
 

@@ -26,6 +26,19 @@ export class Database {
     return this.lock ? this.lock.runExclusive(() => work(manager)) : work(manager);
   }
 
+  /**
+   * Runs work that issues exactly one prepared statement (repositories/statements.ts)
+   * outside a transaction. On SQLite that statement executes synchronously, so
+   * when no transaction holds the connection it runs at once: nothing can slip
+   * in between, and queueing on the mutex would only add promise hops to every
+   * request. While a transaction holds the connection it waits its turn as in
+   * run(), so it never reads or writes inside another request's transaction.
+   */
+  statement<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    const manager = this.dataSource.manager;
+    return this.lock?.isLocked() ? this.lock.runExclusive(() => work(manager)) : work(manager);
+  }
+
   /** Runs a multi-step write as one transaction: all of it happens, or none. */
   transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     const start = () => this.dataSource.transaction(work);

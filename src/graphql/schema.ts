@@ -1,4 +1,5 @@
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { createPubSub } from '@graphql-yoga/subscription';
 import { buildSchema } from 'type-graphql';
 import type { Config } from '../config';
 import type { AccountService } from '../services/account.service';
@@ -8,7 +9,6 @@ import type { WalletService } from '../services/wallet.service';
 import type { WalletHistoryService } from '../services/wallet-history.service';
 import type { ActivityLog } from '../services/activity.service';
 import { authChecker } from './auth-checker';
-import { createLocalPubSub, type WalletPubSub } from './pubsub';
 import { AccountResolver } from './resolvers/account.resolver';
 import { SessionResolver } from './resolvers/session.resolver';
 import { WalletResolver } from './resolvers/wallet.resolver';
@@ -29,7 +29,7 @@ export interface SchemaServices {
  * services, and type-graphql's container hands out these instances. Without
  * services the schema can only be printed (npm run schema), not executed.
  */
-export async function createSchema(services?: SchemaServices, pubSub: WalletPubSub = createLocalPubSub()): Promise<GraphQLSchema> {
+export async function createSchema(services?: SchemaServices): Promise<GraphQLSchema> {
   const instances = new Map<Function, object>(
     services
       ? [
@@ -44,7 +44,9 @@ export async function createSchema(services?: SchemaServices, pubSub: WalletPubS
     resolvers: [AccountResolver, SessionResolver, WalletResolver, HistoryResolver],
     validate: { forbidUnknownValues: true },
     authChecker,
-    pubSub,
+    // type-graphql wants a pub/sub whenever the schema has a subscription. walletUpdated
+    // brings its own `subscribe` (the stream in events/), so this one is never published to.
+    pubSub: createPubSub(),
     container: {
       get: (resolverClass: Function) => {
         const instance = instances.get(resolverClass);

@@ -9,7 +9,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { bearerToken, createRequestContext, type ContextDeps } from '../context';
 import { ErrorCode, isDomainError } from '../errors';
 import { badRequest } from '../graphql/format-error';
-import type { TokensRevokedEvent } from '../graphql/pubsub';
+import type { RevocationTarget } from '../events/revocations';
 import type { Clock } from '../lib/clock';
 import type { AuthSession } from '../services/session';
 
@@ -47,11 +47,8 @@ export interface SubscriptionServerDeps {
   formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError;
 }
 
-export interface SubscriptionServer {
-  /** Closes the matching connections whose token no longer authenticates (it was revoked, or replaced by a new login). */
-  tokensRevoked(event: TokensRevokedEvent): void;
-  /** Checks every connection's token again, e.g. after revocations may have been lost in a pub/sub outage. */
-  recheckAll(): Promise<void>;
+/** A revocation closes the matching connections whose token no longer authenticates (revoked, or replaced by a new login). */
+export interface SubscriptionServer extends RevocationTarget {
   connectionCount(): number;
   close(): Promise<void>;
 }
@@ -111,7 +108,7 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
   };
   const recheck = async (connection: LiveConnection) => {
     try {
-      await deps.context.authenticate(connection.token);
+      await deps.context.sessions.authenticate(connection.token);
     } catch (error) {
       if (isUnauthenticated(error)) {
         connection.socket.close(SubscriptionCloseCode.Unauthorized, 'Token revoked');
@@ -136,7 +133,7 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
         if (!token) return refuse(socket);
         let session: AuthSession;
         try {
-          session = await deps.context.authenticate(token);
+          session = await deps.context.sessions.authenticate(token);
         } catch (error) {
           if (isUnauthenticated(error)) return refuse(socket);
           logger.error({ err: error }, 'authenticating a WebSocket connection failed');

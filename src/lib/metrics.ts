@@ -23,7 +23,7 @@ export class Metrics {
 
   readonly walletWrites = new Counter({
     name: 'wallet_sync_wallet_writes_total',
-    help: 'Wallet uploads by result: success (stored), retry (already current), conflict',
+    help: 'Wallet writes (uploads and password changes) by result: success (stored), retry (already current), conflict',
     labelNames: ['result'] as const,
     registers: [this.registry],
   });

@@ -9,7 +9,7 @@ export interface Budget {
 }
 
 /**
- * The budgets of PROTOCOL.md. Per-IP budgets bound how fast one address can
+ * The budgets of docs/PROTOCOL.md ("Limits"). Per-IP budgets bound how fast one address can
  * probe; per-account budgets count failed logins only, so a correct password
  * is never refused because of what a stranger did, beyond a bounded lock-out.
  */

@@ -2,10 +2,9 @@ import type { Config } from '../config';
 import { isDuplicateKey, type Database } from '../db/database';
 import type { AccountRepository } from '../db/repositories/account.repository';
 import type { AuthTokenRepository } from '../db/repositories/auth-token.repository';
-import type { WalletRepository } from '../db/repositories/wallet.repository';
+import type { WhitelistRepository } from '../db/repositories/whitelist.repository';
 import type { WalletHistoryRepository } from '../db/repositories/wallet-history.repository';
 import type { ActivityLog } from './activity.service';
-import type { WalletCommit } from './wallet-commit';
 import type { DomainEvents } from '../events/domain-events';
 import { badUserInput, emailTaken, registrationClosed, wrongCredentials } from '../errors';
 import type { Clock } from '../lib/clock';
@@ -17,7 +16,7 @@ import { normalizeEmail, type CredentialsService } from './credentials.service';
 import type { AuthSession } from './session';
 import type { VerificationService } from './verification.service';
 import type { WalletUpload, WalletWriteOutcome } from './wallet-state';
-import { walletWrite, type WalletService } from './wallet.service';
+import type { WalletService } from './wallet.service';
 
 export type AccountConfig = Pick<Config, 'accountVerificationMode' | 'accountWhitelist'>;
 
@@ -52,11 +51,6 @@ export interface AccountData {
   createdAt: Date;
 }
 
-/** Thrown inside a transaction to roll it back and answer a conflict instead. */
-class WalletConflict {
-  constructor(readonly outcome: WalletWriteOutcome) {}
-}
-
 /**
  * Why it exists: who may have an account, how its credentials change, and what
  * the server tells (and hides) about which accounts exist.
@@ -67,7 +61,6 @@ export class AccountService {
     private readonly db: Database,
     private readonly accounts: AccountRepository,
     private readonly tokens: AuthTokenRepository,
-    private readonly walletRows: WalletRepository,
     private readonly credentials: CredentialsService,
     private readonly hasher: PasswordHasher,
     private readonly limits: RateLimits,
@@ -77,9 +70,10 @@ export class AccountService {
     private readonly wallets: WalletService,
     /** Keys the decoy seeds; stable across restarts and instances. */
     private readonly serverSecret: string,
-    private readonly commit: WalletCommit,
     private readonly walletHistory: WalletHistoryRepository,
     private readonly activity: ActivityLog,
+    /** The operator's list (wallet-sync-admin whitelist), read at every registration beside ACCOUNT_WHITELIST. */
+    private readonly whitelist: WhitelistRepository,
   ) {}
 
   async register(input: RegisterData, ip: string): Promise<{ verified: boolean }> {
@@ -87,7 +81,7 @@ export class AccountService {
     await limits.consume('registerPerIp', ip);
     const emailNormalized = normalizeEmail(input.email);
     const mode = config.accountVerificationMode;
-    if (mode === 'Whitelist' && !config.accountWhitelist.has(emailNormalized)) throw registrationClosed();
+    if (mode === 'Whitelist' && !(await this.whitelisted(emailNormalized))) throw registrationClosed();
     // Hashed before the email is looked up, so a taken email costs the same time as a new one.
     const passwordHash = await hasher.hash(input.password);
     const keyParams = input.keyParams ?? DEFAULT_KEY_PARAMS;
@@ -157,43 +151,37 @@ export class AccountService {
   async changePassword(input: ChangePasswordData, ip: string): Promise<WalletWriteOutcome> {
     if (input.oldPassword === input.newPassword) throw badUserInput('newPassword', 'must differ from oldPassword');
     if (input.wallet) this.wallets.assertWithinSizeLimit(input.wallet);
-    const { db, accounts, tokens, walletRows: wallets, hasher, clock, events, limits } = this;
+    const { db, accounts, tokens, hasher, clock, events, limits } = this;
     await limits.consume('changePasswordPerIp', ip);
     const account = await this.credentials.verify(input.email, input.oldPassword, ip);
     const passwordHash = await hasher.hash(input.newPassword);
     const now = clock.now();
 
-    let outcome: WalletWriteOutcome;
-    try {
-      outcome = await db.transaction(async (m) => {
-        // Locks the row and catches a concurrent change that committed first.
-        if (!(await accounts.lockIfPasswordHash(m, account.id, account.passwordHash))) throw wrongCredentials();
-        await accounts.updateCredentials(m, account.id, passwordHash, input.clientSaltSeed.toLowerCase(), input.keyParams ?? undefined);
-        await tokens.deleteAllForAccount(m, account.id);
-        const current = await wallets.find(m, account.id);
-        if (!input.wallet) {
-          if (current) throw new WalletConflict({ kind: 'conflict', latest: current });
-          await this.activity.recordIn(m, account.id, 'PASSWORD_CHANGED', { ip });
-          return { kind: 'success', wallet: null };
-        }
-        if (!current) throw new WalletConflict({ kind: 'conflict', latest: null });
-        const write = walletWrite(input.wallet, now);
-        if (!(await this.commit.commit(m, account.id, write, { deviceId: null, ip }))) {
-          throw new WalletConflict({ kind: 'conflict', latest: await wallets.find(m, account.id) });
-        }
-        // Earlier contents were encrypted under the old keys; their headers stay.
-        await this.walletHistory.dropContentBefore(m, account.id, write.sequence);
-        await this.activity.recordIn(m, account.id, 'PASSWORD_CHANGED', { ip });
-        return { kind: 'success', wallet: write };
-      });
-    } catch (error) {
-      if (error instanceof WalletConflict) return error.outcome;
-      throw error;
-    }
+    const outcome = await db.transaction(async (m): Promise<WalletWriteOutcome> => {
+      // Locks the row and catches a concurrent change that committed first.
+      if (!(await accounts.lockIfPasswordHash(m, account.id, account.passwordHash))) throw wrongCredentials();
+      // The wallet first: on a conflict nothing has been written, and the transaction ends with nothing changed.
+      const swapped = input.wallet
+        ? await this.wallets.write(m, account.id, input.wallet, now, 'reencryption', { deviceId: null, ip })
+        : await this.wallets.expectNone(m, account.id);
+      if (swapped.kind === 'conflict') return swapped;
+      // Earlier contents were encrypted under the old keys; their headers stay.
+      if (input.wallet) await this.walletHistory.dropContentBefore(m, account.id, input.wallet.sequence);
+      await accounts.updateCredentials(m, account.id, passwordHash, input.clientSaltSeed.toLowerCase(), input.keyParams ?? undefined);
+      await tokens.deleteAllForAccount(m, account.id);
+      await this.activity.recordIn(m, account.id, 'PASSWORD_CHANGED', { ip });
+      return swapped;
+    });
+    if (outcome.kind === 'conflict') return outcome;
     // The new wallet is announced before the revocation closes the account's live connections.
-    if (outcome.kind === 'success' && outcome.wallet) events.walletUpdated(account.id, outcome.wallet.sequence);
+    if (outcome.wallet) events.walletUpdated(account.id, outcome.wallet.sequence);
     events.tokensRevoked(account.id);
     return outcome;
+  }
+
+  /** In ACCOUNT_WHITELIST, or put on the list in the database (which every instance reads, so a change counts at once). */
+  private async whitelisted(emailNormalized: string): Promise<boolean> {
+    return this.config.accountWhitelist.has(emailNormalized) || (await this.db.run((m) => this.whitelist.contains(m, emailNormalized)));
   }
 
   /**
@@ -202,17 +190,27 @@ export class AccountService {
    * database cascades the delete to them).
    */
   async deleteAccount(session: AuthSession, password: string, ip: string): Promise<boolean> {
-    const { db, accounts, tokens, events, limits } = this;
+    const { db, accounts, limits } = this;
     await limits.consume('deleteAccountPerIp', ip);
     const account = await db.run((m) => accounts.findById(m, session.accountId));
     if (!account) throw wrongCredentials();
     await this.credentials.assertMayTry(account.emailNormalized, ip);
     await this.credentials.check(account, password, ip);
+    return this.deleteById(account.id);
+  }
+
+  /**
+   * The account, its wallet and its tokens go in one transaction, and every live
+   * connection of the account is told. Without a password: the API reaches it
+   * only through deleteAccount, the operator through wallet-sync-admin.
+   */
+  async deleteById(accountId: number): Promise<boolean> {
+    const { db, accounts, tokens, events } = this;
     const deleted = await db.transaction(async (m) => {
-      await tokens.deleteAllForAccount(m, account.id);
-      return accounts.delete(m, account.id);
+      await tokens.deleteAllForAccount(m, accountId);
+      return accounts.delete(m, accountId);
     });
-    events.tokensRevoked(account.id);
+    if (deleted) events.tokensRevoked(accountId);
     return deleted;
   }
 }

@@ -85,7 +85,7 @@ export class SessionService {
 
   /** Bearer token → session; UNAUTHENTICATED for anything unknown, expired or revoked. */
   async authenticate(rawToken: string): Promise<AuthSession> {
-    const token = await this.db.run((m) => this.tokens.findByHash(m, hashToken(rawToken)));
+    const token = await this.db.statement((m) => this.tokens.findByHash(m, hashToken(rawToken)));
     return this.sessionOf(token);
   }
 
@@ -94,7 +94,7 @@ export class SessionService {
    * walletState request, the commonest of all, costs one query instead of two.
    */
   async authenticateWithWallet(rawToken: string): Promise<{ session: AuthSession; wallet: WalletState | null }> {
-    const found = await this.db.run((m) => this.wallets.findWithToken(m, hashToken(rawToken)));
+    const found = await this.db.statement((m) => this.wallets.findWithToken(m, hashToken(rawToken)));
     const session = await this.sessionOf(found?.token ?? null);
     return { session, wallet: found!.wallet };
   }
@@ -107,7 +107,7 @@ export class SessionService {
     let expiresAt = token.expiresAt;
     if (now.getTime() - token.lastUsedAt.getTime() >= TOUCH_INTERVAL_MS) {
       expiresAt = this.expiryAt(now, token.createdAt);
-      await this.db.run((m) => this.tokens.touch(m, token.id, now, expiresAt));
+      await this.db.statement((m) => this.tokens.touch(m, token.id, now, expiresAt));
     }
     return { tokenId: token.id, accountId: token.accountId, deviceId: token.deviceId, expiresAt };
   }
@@ -130,10 +130,23 @@ export class SessionService {
 
   /** False when the account has no token for that device. */
   async revokeDevice(session: AuthSession, deviceId: string, ip?: string): Promise<boolean> {
-    const revoked = await this.db.run((m) => this.tokens.deleteForDevice(m, session.accountId, deviceId));
+    return this.revokeOne(session.accountId, deviceId, ip);
+  }
+
+  /** The operator's revocation (wallet-sync-admin): `deviceId`'s token, or every device's; how many stopped working. */
+  async revoke(accountId: number, deviceId?: string): Promise<number> {
+    const devices = deviceId !== undefined ? [deviceId] : (await this.db.run((m) => this.tokens.listForAccount(m, accountId))).map((row) => row.deviceId);
+    let revoked = 0;
+    for (const device of devices) if (await this.revokeOne(accountId, device)) revoked += 1;
+    return revoked;
+  }
+
+  /** The token goes, every instance closes the device's live connections, and the security log says so. */
+  private async revokeOne(accountId: number, deviceId: string, ip?: string): Promise<boolean> {
+    const revoked = await this.db.run((m) => this.tokens.deleteForDevice(m, accountId, deviceId));
     if (revoked) {
-      this.events.tokensRevoked(session.accountId, deviceId);
-      await this.activity.record(session.accountId, 'DEVICE_REVOKED', { deviceId, ip });
+      this.events.tokensRevoked(accountId, deviceId);
+      await this.activity.record(accountId, 'DEVICE_REVOKED', { deviceId, ip });
     }
     return revoked;
   }

@@ -1,19 +1,34 @@
+import type { EntityManager } from 'typeorm';
 import { isDeadlock, type Database } from '../db/database';
 import type { WalletRepository } from '../db/repositories/wallet.repository';
 import type { DomainEvents } from '../events/domain-events';
+import type { WalletUpdatedEvent } from '../events/topics';
+import type { WalletUpdateFeed } from '../events/wallet-updates';
 import { payloadTooLarge } from '../errors';
 import type { Clock } from '../lib/clock';
 import type { AuthSession } from './session';
-import type { WalletCommit } from './wallet-commit';
+import type { StateWriter, WalletCommit } from './wallet-commit';
 import type { WalletState, WalletUpload, WalletWriteOutcome } from './wallet-state';
 
-/** The result of one wallet write, as the wallet-write metric counts it. */
+/** The result of one wallet write, as the wallet-write metric counts it: stored, already current, or refused. */
 export type WalletWriteResult = 'success' | 'retry' | 'conflict';
 
 /**
- * Why it exists: the sequence rule. An upload lands only at exactly the stored
- * sequence + 1; anything else is a conflict that hands back the latest state, and
- * re-sending the state that is already current is a success (a safe retry).
+ * What is being written. `upload`: a device's next state (updateWalletState);
+ * sequence 1 creates the wallet, and re-sending the state that is already
+ * current is a success. `reencryption`: the wallet a password change carries,
+ * re-encrypted under the new keys; it must replace an existing wallet at exactly
+ * its sequence + 1, and the current state sent again is a conflict, since it is
+ * still encrypted under the old keys.
+ */
+export type WalletWriteKind = 'upload' | 'reencryption';
+
+
+/**
+ * Why it exists: the sequence rule. A wallet write lands only at exactly the
+ * stored sequence + 1; anything else is a conflict that hands back the latest
+ * state, and re-sending the state that is already current is a success (a safe
+ * retry). Every write, an upload or a password change's, goes through write().
  */
 export class WalletService {
   constructor(
@@ -22,6 +37,7 @@ export class WalletService {
     private readonly commit: WalletCommit,
     private readonly clock: Clock,
     private readonly events: DomainEvents,
+    private readonly feed: WalletUpdateFeed,
     /** Told the result of every wallet write, for the metrics. */
     private readonly observeWrite: (result: WalletWriteResult) => void,
     /** MAX_WALLET_BYTES: the largest encryptedWallet accepted, in UTF-8 bytes. */
@@ -29,7 +45,12 @@ export class WalletService {
   ) {}
 
   get(accountId: number): Promise<WalletState | null> {
-    return this.db.run((m) => this.wallets.find(m, accountId));
+    return this.db.statement((m) => this.wallets.find(m, accountId));
+  }
+
+  /** The account's live updates (the walletUpdated subscription), caught up from `sinceSequence`. */
+  updates(accountId: number, sinceSequence: number | null | undefined): AsyncIterable<WalletUpdatedEvent> {
+    return this.feed.stream(accountId, sinceSequence, async () => (await this.get(accountId))?.sequence ?? null);
   }
 
   assertWithinSizeLimit(upload: WalletUpload): void {
@@ -39,35 +60,68 @@ export class WalletService {
   async update(session: Pick<AuthSession, 'accountId' | 'deviceId'>, upload: WalletUpload, ip?: string): Promise<WalletWriteOutcome> {
     this.assertWithinSizeLimit(upload);
     const { accountId, deviceId } = session;
-    const write = walletWrite(upload, this.clock.now());
-    const landed = await this.db
-      .transaction((m) => this.commit.commit(m, accountId, write, { deviceId, ip }))
+    const now = this.clock.now();
+    const written = await this.db
+      .transaction((m) => this.write(m, accountId, upload, now, 'upload', { deviceId, ip }))
       // MySQL may pick this write as a deadlock's victim (a concurrent password change locks the
-      // account, then the wallet): it was rolled back whole, so it is answered as the conflict it lost.
+      // account, then the wallet): it was rolled back whole, so it is answered as the write it lost.
       .catch((error: unknown) => {
-        if (isDeadlock(error)) return false;
-        throw error;
+        if (!isDeadlock(error)) throw error;
+        return this.db.run((m) => this.lost(m, accountId, upload, 'upload'));
       });
-    if (landed) {
-      this.events.walletUpdated(accountId, write.sequence);
-      this.observeWrite('success');
-      return { kind: 'success', wallet: write };
-    }
-    const latest = await this.get(accountId);
-    if (latest && isSameState(latest, upload)) {
+    if (written.result === 'success') this.events.walletUpdated(accountId, upload.sequence);
+    return written;
+  }
+
+  /**
+   * The wallet write rule, the one way a wallet is written: a compare-and-set at
+   * exactly the stored sequence + 1, decided by the database (see
+   * WalletRepository.compareAndSet) and, when it lands, recorded in the history
+   * (WalletCommit); when it does not land, the latest state decides between a
+   * retry of the current state (uploads only) and a conflict that carries it.
+   * Runs on `m`, inside the caller's transaction: the write commits or rolls
+   * back with the rest. Counts every result for the metric; announcing a stored
+   * write is the caller's, after its commit.
+   */
+  async write(
+    m: EntityManager,
+    accountId: number,
+    upload: WalletUpload,
+    now: Date,
+    kind: WalletWriteKind,
+    writer: StateWriter,
+  ): Promise<WalletWriteOutcome & { result: WalletWriteResult }> {
+    const state = walletState(upload, now);
+    // A re-encryption never creates the wallet: sequence 1 would be an insert.
+    const landed = kind === 'reencryption' && state.sequence === 1 ? false : await this.commit.commit(m, accountId, state, writer);
+    if (!landed) return this.lost(m, accountId, upload, kind);
+    this.observeWrite('success');
+    return { kind: 'success', wallet: state, result: 'success' };
+  }
+
+  /** A write that did not land: a retry when the current state is the one sent (uploads only), else a conflict with it. */
+  private async lost(m: EntityManager, accountId: number, upload: WalletUpload, kind: WalletWriteKind): Promise<WalletWriteOutcome & { result: WalletWriteResult }> {
+    const latest = await this.wallets.find(m, accountId);
+    if (kind === 'upload' && latest && isSameState(latest, upload)) {
       this.observeWrite('retry');
-      return { kind: 'success', wallet: latest };
+      return { kind: 'success', wallet: latest, result: 'retry' };
     }
     this.observeWrite('conflict');
-    return { kind: 'conflict', latest };
+    return { kind: 'conflict', latest, result: 'conflict' };
+  }
+
+  /** A password change that carries no wallet: right only while the account has none (else the client has not seen it). */
+  async expectNone(m: EntityManager, accountId: number): Promise<WalletWriteOutcome> {
+    const current = await this.wallets.find(m, accountId);
+    return current ? { kind: 'conflict', latest: current } : { kind: 'success', wallet: null };
   }
 }
 
 /** What is stored for an upload: exactly the client's fields, stamped with the time of the write. */
-export function walletWrite(upload: WalletUpload, updatedAt: Date): WalletState {
+function walletState(upload: WalletUpload, updatedAt: Date): WalletState {
   return { encryptedWallet: upload.encryptedWallet, hmac: upload.hmac, sequence: upload.sequence, updatedAt };
 }
 
-export function isSameState(stored: WalletState, upload: WalletUpload): boolean {
+function isSameState(stored: WalletState, upload: WalletUpload): boolean {
   return stored.sequence === upload.sequence && stored.encryptedWallet === upload.encryptedWallet && stored.hmac === upload.hmac;
 }

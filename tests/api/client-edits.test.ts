@@ -25,7 +25,7 @@ async function uploadRaw(server: TestServer, store: DeviceStateStore, document: 
   const keys = { hmacKey: Buffer.from(state.keys!.hmacKey, 'hex'), walletKey: Buffer.from(state.keys!.walletKey, 'hex') };
   const current = await server.gql('{ walletState { sequence } }', {}, state.authToken!.token);
   const sequence = (current.body.data.walletState?.sequence ?? 0) + 1;
-  const sealed = sealWalletState(document as WalletDocument, sequence, keys);
+  const sealed = await sealWalletState(document as WalletDocument, sequence, keys);
   const response = await server.gql(UPDATE_WALLET, { input: sealed }, state.authToken!.token);
   expect(response.body.data.updateWalletState.__typename).toBe('WalletStateSuccess');
   return sequence;

@@ -50,8 +50,8 @@ describe('downloaded wallet states the client refuses', () => {
 
   it('when the server holds a state whose hmac does not verify, then pull, sync and push refuse it with WALLET_HMAC_MISMATCH and change nothing', async () => {
     const { c1State, c2, store } = await devicesAtSequenceOne();
-    const encryptedWallet = encryptWallet({ preferences: {} }, Buffer.from(c1State.keys!.walletKey, 'hex'));
-    await uploadRaw(c1State.authToken!.token, { sequence: 2, encryptedWallet, hmac: walletStateHmac(randomBytes(32), 2, encryptedWallet) });
+    const encryptedWallet = await encryptWallet({ preferences: {} }, Buffer.from(c1State.keys!.walletKey, 'hex'));
+    await uploadRaw(c1State.authToken!.token, { sequence: 2, encryptedWallet, hmac: await walletStateHmac(randomBytes(32), 2, encryptedWallet) });
 
     await expectRefused(c2, store, 'WALLET_HMAC_MISMATCH');
     expect(c2.preferences()).toEqual({ animal: 'cow', car: 'Audi' });
@@ -60,9 +60,9 @@ describe('downloaded wallet states the client refuses', () => {
 
   it('when a state is signed with the HMAC key but not encrypted under the wallet key, then it is refused with WALLET_DECRYPT_FAILED', async () => {
     const { c1State, c2, store } = await devicesAtSequenceOne();
-    const encryptedWallet = encryptWallet({ preferences: {} }, randomBytes(32));
+    const encryptedWallet = await encryptWallet({ preferences: {} }, randomBytes(32));
     const hmacKey = Buffer.from(c1State.keys!.hmacKey, 'hex');
-    await uploadRaw(c1State.authToken!.token, { sequence: 2, encryptedWallet, hmac: walletStateHmac(hmacKey, 2, encryptedWallet) });
+    await uploadRaw(c1State.authToken!.token, { sequence: 2, encryptedWallet, hmac: await walletStateHmac(hmacKey, 2, encryptedWallet) });
 
     await expectRefused(c2, store, 'WALLET_DECRYPT_FAILED');
   });

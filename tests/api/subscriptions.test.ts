@@ -1,6 +1,7 @@
 import { createPubSub } from '@graphql-yoga/subscription';
 import WebSocket from 'ws';
-import { localTransport, type WalletPubSubTopics } from '../../src/graphql/pubsub';
+import type { EventTopics } from '../../src/events/topics';
+import { inProcessTransport } from '../../src/events/transport';
 import { SubscriptionCloseCode } from '../../src/http/subscription-server';
 import { DAY_MS, type Clock } from '../../src/lib/clock';
 import { startTestServer, type TestServer } from '../helpers/app';
@@ -54,7 +55,7 @@ describe('walletUpdated over graphql-ws', () => {
   const events = new ObservedEventTarget();
 
   beforeAll(async () => {
-    server = await startTestServer({}, { transport: localTransport(createPubSub<WalletPubSubTopics>({ eventTarget: events as never })) });
+    server = await startTestServer({}, { transport: inProcessTransport(createPubSub<EventTopics>({ eventTarget: events as never })) });
   });
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((c) => c.dispose()));

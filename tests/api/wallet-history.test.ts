@@ -135,17 +135,16 @@ describe('wallet history over HTTP (WALLET_VERSIONS_KEPT=3)', () => {
     expect((await version(server, alice, 1))!.encryptedWallet).toBe('alice secret');
   });
 
-  it('when the account is deleted, then its history goes with it', async () => {
+  it('when the account is deleted, then its history, security log and known devices go with it', async () => {
     const device = await registerAndLogin(server);
     await upload(server, device, 1);
     await upload(server, device, 2);
+    const [{ id }] = await server.app.db.run((m) => m.query('SELECT id FROM accounts WHERE email = ?', [device.email]));
+    const count = async (table: string) =>
+      Number((await server.app.db.run((m) => m.query(`SELECT COUNT(*) AS n FROM ${table} WHERE account_id = ?`, [id])))[0].n);
+    for (const table of ['wallet_versions', 'account_events', 'known_devices']) expect(await count(table)).toBeGreaterThan(0);
     expect((await server.gql(DELETE_ACCOUNT, { password: PASSWORD }, device.token)).body.data.deleteAccount).toBe(true);
-    const rows = await server.app.db.run((m) => m.query('SELECT COUNT(*) AS n FROM wallet_versions'));
-    const remaining = await server.app.db.run((m) =>
-      m.query('SELECT COUNT(*) AS n FROM wallet_versions v WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = v.account_id)'),
-    );
-    expect(Number(rows[0].n)).toBeGreaterThan(0);
-    expect(Number(remaining[0].n)).toBe(0);
+    for (const table of ['wallet_versions', 'account_events', 'known_devices']) expect(await count(table)).toBe(0);
   });
 
   it.each<[string, string, string, Record<string, unknown>]>([

@@ -3,6 +3,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { rmSync } from 'node:fs';
 import mysql from 'mysql2/promise';
+import { loadConfig } from '../../src/config';
+import { openDatabase } from '../../src/db/data-source';
+import type { Database } from '../../src/db/database';
+import type { AccountRow } from '../../src/db/entities/account.entity';
+import { AccountRepository } from '../../src/db/repositories/account.repository';
+import { normalizeEmail } from '../../src/lib/email';
 
 /**
  * Each test file gets a database of its own: a temporary SQLite file, or, when
@@ -59,4 +65,54 @@ export async function createTestDatabase(serverUrl = process.env.DATABASE_URL): 
       await conn.end();
     },
   };
+}
+
+/**
+ * A migrated database of this test file's own, opened as the server opens it,
+ * for tests below HTTP (repositories, services): opened before the file's tests,
+ * closed and dropped after them. Call at the top of a describe block.
+ */
+export function useTestDatabase(): { readonly db: Database } {
+  let testDb: TestDatabase;
+  const opened: { db?: Database } = {};
+  beforeAll(async () => {
+    testDb = await createTestDatabase();
+    opened.db = await openDatabase(loadConfig({ DATABASE_URL: testDb.url }).database);
+  });
+  afterAll(async () => {
+    await opened.db?.close();
+    await testDb?.drop();
+  });
+  return {
+    get db() {
+      if (!opened.db) throw new Error('the test database opens in beforeAll');
+      return opened.db;
+    },
+  };
+}
+
+let accountSerial = 0;
+
+/** Inserts an account straight through the repository; a unique email each time. */
+export async function insertAccount(
+  db: Database,
+  fields: Partial<Omit<AccountRow, 'id'>> = {},
+): Promise<{ id: number; email: string }> {
+  accountSerial += 1;
+  const email = fields.email ?? `account-${process.pid}-${accountSerial}@example.com`;
+  const id = await db.run((m) =>
+    new AccountRepository().insert(m, {
+      email,
+      emailNormalized: normalizeEmail(email),
+      passwordHash: 'not-a-hash',
+      clientSaltSeed: 'ab'.repeat(32),
+      verified: true,
+      keyN: 2 ** 17,
+      keyR: 8,
+      keyP: 1,
+      createdAt: new Date('2026-01-01T00:00:00Z'),
+      ...fields,
+    }),
+  );
+  return { id, email };
 }

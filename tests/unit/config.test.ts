@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig } from '../../src/config';
+import { availableParallelism } from 'node:os';
+import { ConfigError, defaultArgon2Concurrency, loadConfig } from '../../src/config';
 
 describe('loadConfig', () => {
   it('when nothing is set, then it serves SQLite on 127.0.0.1:8090 in AllowAll with the documented defaults', () => {
@@ -19,6 +20,20 @@ describe('loadConfig', () => {
     });
     expect(config.database.url).toMatch(/data[/\\]wallet-sync\.sqlite$/);
     expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it.each([
+    [1, 1],
+    [2, 1],
+    [4, 3],
+    [16, 15],
+  ])('when the machine has %i cores, then argon2 runs %i hashes at once by default (one core stays with the event loop)', (cores, expected) => {
+    expect(defaultArgon2Concurrency(cores)).toBe(expected);
+  });
+
+  it('when ARGON2_MAX_CONCURRENT is unset, then the cap is this machine\'s cores − 1; when set, it is taken as given', () => {
+    expect(loadConfig({}).passwordHashing.maxConcurrent).toBe(Math.max(1, availableParallelism() - 1));
+    expect(loadConfig({ ARGON2_MAX_CONCURRENT: '7' }).passwordHashing.maxConcurrent).toBe(7);
   });
 
   it('when DATABASE_URL is a mysql URL, then the dialect is mysql', () => {

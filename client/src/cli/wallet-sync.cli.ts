@@ -3,8 +3,8 @@ import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { read } from 'read';
 import { ClientErrorCode, ServerErrorCode, WalletSyncError, isIntegrityError } from '../client.errors';
-import { FileDeviceStateStore } from '../device-state.store';
-import { WalletSyncClient, type LostEdit, type SyncResult, type WalletStateInfo } from '../wallet-sync.client';
+// The Node entry, for its defaults (native scrypt, the ws WebSocket) and the file store.
+import { FileDeviceStateStore, WalletSyncClient, type LostEdit, type SyncResult, type WalletStateInfo } from '../index';
 
 /**
  * `wallet-sync`: the client on the command line, one device per state file.

@@ -1,7 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { print } from 'graphql';
 import { CloseCode, createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
 import { ClientErrorCode, ServerErrorCode, WalletSyncError } from '../client.errors';
 import { WalletUpdatedDocument, type WalletUpdatedSubscription } from './operations.generated';
 
@@ -52,7 +50,8 @@ export function subscribeToWalletUpdates(
   authToken: () => string | null,
   sinceSequence: number,
   handlers: WalletUpdatesHandlers,
-  backoff: ReconnectBackoff = {},
+  backoff: ReconnectBackoff,
+  webSocketImpl: unknown,
 ): WalletUpdatesSubscription {
   const initialDelayMs = backoff.initialDelayMs ?? 500;
   const maxDelayMs = backoff.maxDelayMs ?? 30_000;
@@ -63,12 +62,12 @@ export function subscribeToWalletUpdates(
   const wait = async (retries: number) => {
     const delay = Math.min(maxDelayMs, initialDelayMs * 2 ** retries);
     // Jitter spreads the reconnections of many devices after a server restart.
-    await sleep(delay / 2 + Math.random() * (delay / 2), undefined, { signal: disposed.signal }).catch(() => undefined);
+    await sleep(delay / 2 + Math.random() * (delay / 2), disposed.signal);
   };
 
   const client: Client = createClient({
     url,
-    webSocketImpl: WebSocket,
+    webSocketImpl,
     connectionParams: () => {
       connectedWith = authToken();
       return { authorization: `Bearer ${connectedWith ?? ''}` };
@@ -116,6 +115,20 @@ export function subscribeToWalletUpdates(
       await Promise.resolve(client.dispose()).catch(() => undefined);
     },
   };
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts (never rejects). */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
 }
 
 function isAuthClose(errorOrClose: unknown): boolean {

@@ -47,6 +47,27 @@ describe('the client as its own package', () => {
     expect([...packages].filter((name) => !(name in packageJson.dependencies))).toEqual([]);
   });
 
+  it('when the portable entry\'s module graph is scanned, then nothing in it imports node: modules or Node-only packages, or uses Buffer or process', () => {
+    const nodeOnly = new Set(['ws', 'proper-lockfile', 'commander', 'read']);
+    const seen = new Set<string>();
+    const pending = [path.join(SOURCES, 'portable.ts')];
+    const offending: string[] = [];
+    while (pending.length) {
+      const file = pending.pop()!;
+      if (seen.has(file)) continue;
+      seen.add(file);
+      const source = readFileSync(file, 'utf8');
+      for (const specifier of importsOf(file)) {
+        if (specifier.startsWith('.')) pending.push(`${path.resolve(path.dirname(file), specifier)}.ts`);
+        else if (specifier.startsWith('node:') || nodeOnly.has(packageName(specifier))) offending.push(`${path.relative(PACKAGE, file)} imports ${specifier}`);
+      }
+      const code = source.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
+      for (const global of ['Buffer', 'process', 'require']) if (new RegExp(`\\b${global}\\b`).test(code)) offending.push(`${path.relative(PACKAGE, file)} uses ${global}`);
+    }
+    expect(seen.size).toBeGreaterThan(8);
+    expect(offending).toEqual([]);
+  });
+
   it('when the server\'s sources are scanned, then none imports the client', () => {
     const server = sourceFiles(SERVER_SOURCES);
     expect(server.length).toBeGreaterThan(10);
@@ -59,7 +80,9 @@ describe('the client as its own package', () => {
   });
 
   it('when package.json is read, then it exports the client entry, the CLI entry and the CLI executable', () => {
-    expect(packageJson.exports['.']).toEqual({ types: './dist/index.d.ts', default: './dist/index.js' });
+    const portable = { types: './dist/portable.d.ts', default: './dist/portable.js' };
+    expect(packageJson.exports['.']).toEqual({ browser: portable, 'react-native': portable, types: './dist/index.d.ts', default: './dist/index.js' });
+    expect(packageJson.exports['./portable']).toEqual(portable);
     expect(packageJson.exports['./cli']).toEqual({ types: './dist/cli/wallet-sync.cli.d.ts', default: './dist/cli/wallet-sync.cli.js' });
     expect(packageJson.bin['wallet-sync']).toBe('bin/wallet-sync.js');
   });

@@ -3,7 +3,8 @@ import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { FileDeviceStateStore, newDeviceState, type DeviceState } from '../../src/device-state.store';
+import { newDeviceState, type DeviceState } from '../../src/device-state.store';
+import { FileDeviceStateStore } from '../../src/node/file-device-state.store';
 
 describe('the device state file', () => {
   let dir: string;

@@ -22,20 +22,20 @@ function flipBit(encryptedWallet: string, offset: number): string {
 }
 
 describe('the wallet encryption (format v1: AES-256-GCM)', () => {
-  it('when a document is sealed and opened with the same keys, then it comes back whole', () => {
-    const sealed = sealWalletState(document, 4, keys);
+  it('when a document is sealed and opened with the same keys, then it comes back whole', async () => {
+    const sealed = await sealWalletState(document, 4, keys);
     expect(sealed.sequence).toBe(4);
     expect(sealed.encryptedWallet.startsWith('v1:')).toBe(true);
-    expect(sealed.hmac).toBe(walletStateHmac(keys.hmacKey, 4, sealed.encryptedWallet));
-    const opened = openWalletState(sealed, keys);
+    expect(sealed.hmac).toBe(await walletStateHmac(keys.hmacKey, 4, sealed.encryptedWallet));
+    const opened = await openWalletState(sealed, keys);
     expect(opened).toEqual(document);
     expect(Object.getPrototypeOf(opened.preferences)).toBe(Object.prototype);
     expect(Object.keys(opened.preferences)).toContain('__proto__');
   });
 
-  it('when the same document is encrypted twice, then the nonces (and so the ciphertexts) differ', () => {
-    const first = Buffer.from(encryptWallet(document, keys.walletKey).slice(3), 'base64');
-    const second = Buffer.from(encryptWallet(document, keys.walletKey).slice(3), 'base64');
+  it('when the same document is encrypted twice, then the nonces (and so the ciphertexts) differ', async () => {
+    const first = Buffer.from((await encryptWallet(document, keys.walletKey)).slice(3), 'base64');
+    const second = Buffer.from((await encryptWallet(document, keys.walletKey)).slice(3), 'base64');
     expect(first.subarray(0, 12).equals(second.subarray(0, 12))).toBe(false);
     expect(first.equals(second)).toBe(false);
   });
@@ -44,11 +44,9 @@ describe('the wallet encryption (format v1: AES-256-GCM)', () => {
     ['the nonce', 0],
     ['the ciphertext', 14],
     ['the tag', -1],
-  ])('when a bit of %s is flipped, then decryption fails as WALLET_DECRYPT_FAILED', (_part, offset) => {
-    const encryptedWallet = encryptWallet(document, keys.walletKey);
-    expect(() => decryptWallet(flipBit(encryptedWallet, offset), keys.walletKey)).toThrow(
-      expect.objectContaining({ code: ClientErrorCode.DecryptFailed }),
-    );
+  ])('when a bit of %s is flipped, then decryption fails as WALLET_DECRYPT_FAILED', async (_part, offset) => {
+    const encryptedWallet = await encryptWallet(document, keys.walletKey);
+    await expect(decryptWallet(flipBit(encryptedWallet, offset), keys.walletKey)).rejects.toMatchObject({ code: ClientErrorCode.DecryptFailed });
   });
 
   it.each([
@@ -57,23 +55,23 @@ describe('the wallet encryption (format v1: AES-256-GCM)', () => {
     ['the hmac', (s: { encryptedWallet: string; hmac: string; sequence: number }) => ({ ...s, hmac: s.hmac.replace(/^./, (c) => (c === '0' ? '1' : '0')) })],
     ['the sequence (a replay at another sequence)', (s: { encryptedWallet: string; hmac: string; sequence: number }) => ({ ...s, sequence: s.sequence + 1 })],
     ['the hmac (to non-hex)', (s: { encryptedWallet: string; hmac: string; sequence: number }) => ({ ...s, hmac: 'beef' })],
-  ])('when %s of a downloaded state is altered, then opening it fails as WALLET_HMAC_MISMATCH', (_what, tamper) => {
-    const sealed = sealWalletState(document, 7, keys);
-    expect(() => openWalletState(tamper(sealed), keys)).toThrow(expect.objectContaining({ code: ClientErrorCode.HmacMismatch }));
+  ])('when %s of a downloaded state is altered, then opening it fails as WALLET_HMAC_MISMATCH', async (_what, tamper) => {
+    const sealed = await sealWalletState(document, 7, keys);
+    await expect(openWalletState(tamper(sealed), keys)).rejects.toMatchObject({ code: ClientErrorCode.HmacMismatch });
   });
 
-  it('when a state is signed with the right HMAC key but encrypted under another wallet key, then opening it fails as WALLET_DECRYPT_FAILED', () => {
-    const foreign = encryptWallet(document, randomBytes(32));
-    const state = { sequence: 2, encryptedWallet: foreign, hmac: walletStateHmac(keys.hmacKey, 2, foreign) };
-    expect(() => openWalletState(state, keys)).toThrow(expect.objectContaining({ code: ClientErrorCode.DecryptFailed }));
+  it('when a state is signed with the right HMAC key but encrypted under another wallet key, then opening it fails as WALLET_DECRYPT_FAILED', async () => {
+    const foreign = await encryptWallet(document, randomBytes(32));
+    const state = { sequence: 2, encryptedWallet: foreign, hmac: await walletStateHmac(keys.hmacKey, 2, foreign) };
+    await expect(openWalletState(state, keys)).rejects.toMatchObject({ code: ClientErrorCode.DecryptFailed });
   });
 
   it.each([
     ['an unknown format version', 'v2:AAAA', ClientErrorCode.UnsupportedFormat],
     ['the legacy SDK format', 'czo4MTkyOjE2OjE6abc', ClientErrorCode.UnsupportedFormat],
     ['a v1 wallet too short to hold a nonce and tag', 'v1:AAAA', ClientErrorCode.DecryptFailed],
-  ])('when the wallet has %s, then decryption fails with a clear code', (_what, encryptedWallet, code) => {
-    expect(() => decryptWallet(encryptedWallet, keys.walletKey)).toThrow(expect.objectContaining({ code }));
+  ])('when the wallet has %s, then decryption fails with a clear code', async (_what, encryptedWallet, code) => {
+    await expect(decryptWallet(encryptedWallet, keys.walletKey)).rejects.toMatchObject({ code });
   });
 
   /** A document as a buggy or foreign app might write it: encrypted and signed with the right keys. */
@@ -85,20 +83,17 @@ describe('the wallet encryption (format v1: AES-256-GCM)', () => {
     ['an entry without updatedAt', { format: 1, preferences: { car: { value: 'Audi', deviceId: 'd' } } }, 'car'],
     ['an empty key', { format: 1, preferences: { '': { value: 'x', updatedAt: 1, deviceId: 'd' } } }, ''],
     ['no preferences object', { format: 1, preferences: [] }, undefined],
-  ])('when the decrypted document has %s, then opening it fails as WALLET_DOCUMENT_INVALID naming the key', (_what, plaintext, key) => {
-    const failure = (() => {
-      try {
-        openWalletState(sealedRaw(plaintext), keys);
-      } catch (error) {
-        return error;
-      }
-    })();
+  ])('when the decrypted document has %s, then opening it fails as WALLET_DOCUMENT_INVALID naming the key', async (_what, plaintext, key) => {
+    const failure = await openWalletState(await sealedRaw(plaintext), keys).then(
+      () => null,
+      (error: unknown) => error,
+    );
     expect(failure).toMatchObject({ code: ClientErrorCode.DocumentInvalid, key });
     if (key) expect((failure as Error).message).toContain(JSON.stringify(key));
   });
 
-  it('when a document has malformed preferences, then salvaging keeps the well-formed ones and lists the others', () => {
-    const state = sealedRaw({
+  it('when a document has malformed preferences, then salvaging keeps the well-formed ones and lists the others', async () => {
+    const state = await sealedRaw({
       format: 1,
       preferences: {
         animal: { value: 'beaver', updatedAt: 1, deviceId: 'd' },
@@ -106,14 +101,14 @@ describe('the wallet encryption (format v1: AES-256-GCM)', () => {
         car: { value: null, updatedAt: 3, deviceId: 'd' },
       },
     });
-    expect(salvageWalletState(state, keys)).toEqual({
+    await expect(salvageWalletState(state, keys)).resolves.toEqual({
       document: { preferences: { animal: { value: 'beaver', updatedAt: 1, deviceId: 'd' }, car: { value: null, updatedAt: 3, deviceId: 'd' } } },
       malformed: ['theme'],
     });
   });
 
-  it('when a salvaged state has a bad hmac, then it is still refused as WALLET_HMAC_MISMATCH', () => {
-    const state = sealedRaw({ format: 1, preferences: {} });
-    expect(() => salvageWalletState({ ...state, sequence: 4 }, keys)).toThrow(expect.objectContaining({ code: ClientErrorCode.HmacMismatch }));
+  it('when a salvaged state has a bad hmac, then it is still refused as WALLET_HMAC_MISMATCH', async () => {
+    const state = await sealedRaw({ format: 1, preferences: {} });
+    await expect(salvageWalletState({ ...state, sequence: 4 }, keys)).rejects.toMatchObject({ code: ClientErrorCode.HmacMismatch });
   });
 });

@@ -5,8 +5,6 @@ import type { WalletRow } from '../entities/wallet.entity';
 import { TOKEN_COLUMNS, type ActiveToken } from './auth-token.repository';
 import { execute, firstRow, hydrate, toDatabase } from './statements';
 
-export type WalletWrite = Pick<WalletRow, 'encryptedWallet' | 'hmac' | 'sequence' | 'updatedAt'>;
-
 /**
  * The wallet's compare-and-set lives here. Each write is one conditional
  * statement, so the database, not application code, decides which of several
@@ -46,10 +44,17 @@ export class WalletRepository {
    * Writes `wallet` only if the stored sequence is exactly wallet.sequence - 1 (or,
    * for sequence 1, if no wallet exists yet). True when this call's write landed.
    */
-  async compareAndSet(m: EntityManager, accountId: number, wallet: WalletWrite): Promise<boolean> {
+  async compareAndSet(m: EntityManager, accountId: number, wallet: Omit<WalletRow, 'accountId'>): Promise<boolean> {
+    const updatedAt = toDatabase<WalletRow>(m, 'Wallet', 'updatedAt', wallet.updatedAt);
     if (wallet.sequence === 1) {
       try {
-        await m.createQueryBuilder().insert().into('Wallet').values({ accountId, ...wallet }).execute();
+        await execute(m, 'INSERT INTO wallets (account_id, encrypted_wallet, hmac, sequence, updated_at) VALUES (?, ?, ?, ?, ?)', [
+          accountId,
+          wallet.encryptedWallet,
+          wallet.hmac,
+          wallet.sequence,
+          updatedAt,
+        ]);
         return true;
       } catch (error) {
         if (isDuplicateKey(error)) return false;
@@ -59,7 +64,7 @@ export class WalletRepository {
     const result = await execute(
       m,
       'UPDATE wallets SET encrypted_wallet = ?, hmac = ?, sequence = ?, updated_at = ? WHERE account_id = ? AND sequence = ?',
-      [wallet.encryptedWallet, wallet.hmac, wallet.sequence, toDatabase<WalletRow>(m, 'Wallet', 'updatedAt', wallet.updatedAt), accountId, wallet.sequence - 1],
+      [wallet.encryptedWallet, wallet.hmac, wallet.sequence, updatedAt, accountId, wallet.sequence - 1],
     );
     return result.affected === 1;
   }

@@ -2,7 +2,7 @@ import { KEY_PARAMS_BOUNDS } from '../../lib/key-params';
 import { VERIFICATION_CODE_PATTERN } from '../../lib/verification-code';
 import { IsEmail, IsIn, IsInt, Length, Matches, Max, MaxLength, Min, applyDecorators } from './validators';
 
-/** The validation rules of PROTOCOL.md, one decorator per domain word, shared by every input. */
+/** The validation rules of docs/PROTOCOL.md ("Limits"), one decorator per domain word, shared by every input. */
 export const EmailRule = () =>
   applyDecorators(
     MaxLength(254, { message: 'must be at most 254 characters' }),

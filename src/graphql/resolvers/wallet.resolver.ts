@@ -1,11 +1,11 @@
-import { Arg, Args, ArgsType, Authorized, Ctx, Field, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Args, ArgsType, Authorized, Ctx, Field, Int, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import { Min } from 'class-validator';
 import type { RequestContext } from '../../context';
 import type { WalletService } from '../../services/wallet.service';
 import type { AuthSession } from '../../services/session';
 import { CurrentSession } from '../auth-checker';
 import { WalletStateInput } from '../inputs/wallet-state.input';
-import type { WalletUpdatedEvent } from '../pubsub';
+import type { WalletUpdatedEvent } from '../../events/topics';
 import { WalletUpdate } from '../types/server-info.type';
 import { UpdateWalletStateResult, WalletState, toUpdateWalletStateResult } from '../types/wallet-state.type';
 
@@ -51,7 +51,10 @@ export class WalletResolver {
   @Subscription(() => WalletUpdate, {
     description:
       'Emits after every accepted wallet update of the signed-in account (from any\ndevice and any server instance). The token goes in the graphql-ws\nconnection_init payload: { "authorization": "Bearer <token>" }.',
-    subscribe: ({ args, context }) => (context as RequestContext).walletUpdates((args as WalletUpdatedArgs).sinceSequence),
+    subscribe: async ({ args, context }: SubscribeResolverData<unknown, WalletUpdatedArgs, RequestContext>) => {
+      const { accountId } = await context.session();
+      return context.wallets.updates(accountId, args.sinceSequence);
+    },
   })
   walletUpdated(@Root() event: WalletUpdatedEvent, @Args() _args: WalletUpdatedArgs, @Ctx() _context: RequestContext): WalletUpdate {
     return Object.assign(new WalletUpdate(), { sequence: event.sequence });

@@ -1,5 +1,5 @@
 import { Field, Int, ObjectType, createUnionType } from 'type-graphql';
-import type { WalletState as StoredWalletState, WalletWriteOutcome } from '../../services/wallet-state';
+import type { WalletWriteOutcome } from '../../services/wallet-state';
 
 @ObjectType({ description: "An encrypted wallet as the server stores it. The server can't read it." })
 export class WalletState {
@@ -15,7 +15,8 @@ export class WalletState {
   @Field()
   updatedAt!: Date;
 
-  static from(data: StoredWalletState): WalletState {
+  /** The service's wallet state (the same fields) as this type; anything else the object holds stays behind. */
+  static from(data: WalletState): WalletState {
     return Object.assign(new WalletState(), {
       encryptedWallet: data.encryptedWallet,
       sequence: data.sequence,
@@ -24,7 +25,7 @@ export class WalletState {
     });
   }
 
-  static fromNullable(data: StoredWalletState | null): WalletState | null {
+  static fromNullable(data: WalletState | null): WalletState | null {
     return data ? WalletState.from(data) : null;
   }
 }
@@ -44,7 +45,7 @@ export class WalletStateConflict {
   })
   latest!: WalletState | null;
 
-  static of(latest: StoredWalletState | null): WalletStateConflict {
+  static of(latest: WalletState | null): WalletStateConflict {
     return Object.assign(new WalletStateConflict(), { latest: WalletState.fromNullable(latest) });
   }
 }

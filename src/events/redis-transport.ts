@@ -2,7 +2,8 @@ import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub, type PubSubEventTarget } from '@graphql-yoga/subscription';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { PubSubTransport, RedisHealth, WalletPubSubTopics } from '../graphql/pubsub';
+import type { EventTopics } from './topics';
+import type { EventTransport, RedisHealth } from './transport';
 
 export interface RedisPubSubOptions {
   url: string;
@@ -17,7 +18,7 @@ export interface RedisPubSubOptions {
  * serving; ioredis reconnects and resubscribes by itself, and onRecovered lets
  * the subscriptions read what they missed.
  */
-export function createRedisTransport({ url, channelPrefix, logger }: RedisPubSubOptions): PubSubTransport {
+export function createRedisTransport({ url, channelPrefix, logger }: RedisPubSubOptions): EventTransport {
   const log = logger.child({ component: 'redis-pubsub' });
   // A publish waits for nobody: while Redis is away it fails at once instead of piling up in memory.
   const publisher = new Redis(url, { enableOfflineQueue: false, connectionName: `${channelPrefix}publish` });
@@ -72,10 +73,10 @@ export function createRedisTransport({ url, channelPrefix, logger }: RedisPubSub
       });
       return true;
     },
-  } as unknown as PubSubEventTarget<WalletPubSubTopics>;
+  } as unknown as PubSubEventTarget<EventTopics>;
 
   return {
-    pubSub: createPubSub<WalletPubSubTopics>({ eventTarget }),
+    pubSub: createPubSub<EventTopics>({ eventTarget }),
     health: () => health,
     async settled() {
       // Redis answers commands on a connection in order: once this PING is answered, every SUBSCRIBE sent before it is in effect.

@@ -1,0 +1,34 @@
+/**
+ * The portable entry: everything but the Node adapters. It imports nothing
+ * from `node:`, so it bundles for browsers and React Native (package.json maps
+ * the `browser` and `react-native` conditions here). It needs Web Crypto
+ * (`crypto.subtle`, `crypto.getRandomValues`), a WebSocket for watch() (the
+ * global one, or WalletSyncClientOptions.webSocket) and a DeviceStateStore.
+ */
+export { WalletSyncClient } from './wallet-sync.client';
+export type {
+  DeviceStatus,
+  LostEdit,
+  PullResult,
+  PushResult,
+  SyncOptions,
+  SyncResult,
+  WalletStateInfo,
+  WalletSyncClientOptions,
+  WalletWatch,
+  WatchOptions,
+} from './wallet-sync.client';
+export { ClientErrorCode, ServerErrorCode, WalletSyncError, isIntegrityError } from './client.errors';
+export { KeyValueDeviceStateStore, MemoryDeviceStateStore, newDeviceState } from './device-state.store';
+export type { DeviceState, DeviceStateStore, KeyValueStorage } from './device-state.store';
+export { compareEntries, laterWriteWins, mergeDocuments } from './wallet-merge';
+export type { PreferenceResolver, PreferenceSides } from './wallet-merge';
+export { EMPTY_DOCUMENT, MAX_PREFERENCE_KEY_LENGTH, preferenceValues, withPreference } from './wallet-document';
+export type { PreferenceEntry, WalletDocument } from './wallet-document';
+export { WALLET_FORMAT_PREFIX, decryptWallet, encryptWallet, openWalletState, salvageWalletState, sealWalletState } from './wallet-cipher';
+export type { SealedWalletState } from './wallet-cipher';
+export { DEFAULT_SCRYPT_COST, clientSalt, deriveWalletKeys, newClientSaltSeed, normalizeEmail, walletStateHmac } from './wallet-keys';
+export type { WalletKeys } from './wallet-keys';
+export { configurePlatform, portableScrypt } from './platform';
+export type { PlatformDefaults, ScryptFunction, ScryptParams, WebSocketConstructor } from './platform';
+export type { ReconnectBackoff } from './graphql/wallet-updates.subscription';

@@ -1,0 +1,266 @@
+import { createInterface } from 'node:readline/promises';
+import { parseArgs } from 'node:util';
+import type { Readable, Writable } from 'node:stream';
+import { ConfigError, loadConfig, parseDatabaseUrl, type Config } from '../config';
+import { createLogger } from '../lib/logger';
+import { AdminFailure, ExitCode, notFound, refused, usage } from './admin.errors';
+import { openAdminContext, type AdminContext } from './admin-context';
+import { migrateSqliteToMysql } from './migrate-to';
+import { mysqlDump, mysqlDumpRecipe } from './mysql-dump';
+import { backupSqlite, restoreSqlite } from './sqlite-files';
+
+export const ADMIN_USAGE = `wallet-sync-admin: manage a wallet sync server's data (same configuration as the server: DATABASE_URL, REDIS_URL, ...)
+
+  accounts list [--pending] [--limit N]   newest first (N: 1 to 10000, default 100); --pending: not yet verified
+  accounts show EMAIL                     verified, created, devices with last use, wallet sequence, size and history kept
+  accounts delete EMAIL [--yes]           deletes the account, its wallet, history and tokens (asks first)
+  tokens revoke EMAIL [--device ID]       every device's token, or one; live connections close on every instance
+  whitelist add|remove EMAIL...           the database whitelist (Whitelist mode), beside ACCOUNT_WHITELIST
+  whitelist list
+  purge                                   removes expired tokens and links now (the server does it hourly)
+  stats                                   accounts, devices, wallets, bytes, history rows
+  backup FILE                             SQLite: online backup + integrity check; MySQL: mysqldump --single-transaction
+  restore FILE [--yes]                    SQLite only, server stopped: checks FILE, keeps the replaced database aside
+  migrate-to URL                          copies every table from SQLite into an empty MySQL/MariaDB, verified
+
+Every command takes --json. Exit codes: 0 done, 1 failed, 2 usage or configuration, 3 not found,
+4 refused (declined, database in use, not possible here), 5 a check failed.`;
+
+export interface AdminIo {
+  stdout: Writable;
+  stderr: Writable;
+  stdin: Readable & { isTTY?: boolean };
+  /** The environment to read the configuration from (src/config.ts reads process.env when this is undefined). */
+  env?: Record<string, string | undefined>;
+}
+
+/** Runs one admin command; resolves with its exit code (never throws). */
+export async function runAdmin(argv: string[], io: AdminIo): Promise<number> {
+  let json = argv.includes('--json');
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        json: { type: 'boolean' },
+        yes: { type: 'boolean', short: 'y' },
+        pending: { type: 'boolean' },
+        limit: { type: 'string' },
+        device: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+    json = Boolean(values.json);
+    if (values.help) {
+      io.stdout.write(`${ADMIN_USAGE}\n`);
+      return ExitCode.Ok;
+    }
+    if (positionals.length === 0) throw usage(`a command is needed\n\n${ADMIN_USAGE}`);
+    let config: Readonly<Config>;
+    try {
+      config = io.env ? loadConfig(io.env) : loadConfig();
+    } catch (error) {
+      if (error instanceof ConfigError) throw usage(`configuration: ${error.message}`);
+      throw error;
+    }
+    const result = await dispatch(positionals, values, config, io);
+    io.stdout.write(json ? `${JSON.stringify(result.data)}\n` : `${result.text}\n`);
+    return ExitCode.Ok;
+  } catch (error) {
+    const failure =
+      error instanceof AdminFailure
+        ? error
+        : (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+          ? usage(`${(error as Error).message}\n\n${ADMIN_USAGE}`)
+          : new AdminFailure(ExitCode.Failed, (error as Error).message ?? String(error), 'FAILED');
+    if (json) io.stdout.write(`${JSON.stringify({ error: { code: failure.code, message: failure.message } })}\n`);
+    io.stderr.write(`wallet-sync-admin: ${failure.message}\n`);
+    return failure.exitCode;
+  }
+}
+
+interface Options {
+  yes?: boolean;
+  pending?: boolean;
+  limit?: string;
+  device?: string;
+}
+
+interface Outcome {
+  data: unknown;
+  text: string;
+}
+
+async function dispatch(positionals: string[], options: Options, config: Readonly<Config>, io: AdminIo): Promise<Outcome> {
+  const [group, action, ...rest] = positionals;
+  const key = ['accounts', 'tokens', 'whitelist'].includes(group) ? `${group} ${action ?? ''}`.trim() : group;
+  const args = ['accounts', 'tokens', 'whitelist'].includes(group) ? rest : positionals.slice(1);
+  switch (key) {
+    case 'backup':
+      return backup(config, one(args, 'FILE'));
+    case 'restore':
+      return restore(config, one(args, 'FILE'), options, io);
+    case 'migrate-to':
+      return migrateTo(config, one(args, 'URL'));
+    case 'accounts list':
+    case 'accounts show':
+    case 'accounts delete':
+    case 'tokens revoke':
+    case 'whitelist add':
+    case 'whitelist remove':
+    case 'whitelist list':
+    case 'purge':
+    case 'stats':
+      break;
+    default:
+      throw usage(`unknown command: ${positionals.join(' ')}\n\n${ADMIN_USAGE}`);
+  }
+  const logger = createLogger('warn', io.stderr);
+  const context = await openAdminContext(config, logger);
+  try {
+    return await withServices(key, args, options, context, io);
+  } finally {
+    await context.close();
+  }
+}
+
+async function withServices(key: string, args: string[], options: Options, context: AdminContext, io: AdminIo): Promise<Outcome> {
+  const { admin } = context;
+  switch (key) {
+    case 'accounts list': {
+      none(args);
+      const limit = options.limit === undefined ? 100 : Number(options.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw usage('--limit must be a whole number from 1 to 10000');
+      const accounts = await admin.listAccounts({ pendingOnly: Boolean(options.pending), limit });
+      const lines = accounts.map(
+        (a) => `${a.id}\t${a.email}\t${a.verified ? 'verified' : 'pending'}\t${a.createdAt.toISOString()}\t${a.devices} devices\twallet ${a.walletSequence ?? '-'}`,
+      );
+      return { data: { accounts }, text: lines.length > 0 ? lines.join('\n') : 'no accounts' };
+    }
+    case 'accounts show': {
+      const email = one(args, 'EMAIL');
+      const account = await admin.showAccount(email);
+      if (!account) throw notFound(`no account has the email ${email}`);
+      const text = [
+        `account ${account.id}: ${account.email}`,
+        `verified: ${account.verified}`,
+        `created: ${account.createdAt.toISOString()}`,
+        `wallet: ${account.wallet ? `sequence ${account.wallet.sequence}, ${account.wallet.bytes} bytes, updated ${account.wallet.updatedAt.toISOString()}` : 'none'}`,
+        `history: ${account.wallet ? `${account.wallet.historyVersions} versions kept, ${account.wallet.historyWithContent} with their content` : 'none'}`,
+        `devices: ${account.devices.length === 0 ? 'none' : ''}`,
+        ...account.devices.map((d) => `  ${d.deviceId}\tlast used ${d.lastUsedAt.toISOString()}\ttoken expires ${d.expiresAt.toISOString()}`),
+      ];
+      return { data: { account }, text: text.join('\n') };
+    }
+    case 'accounts delete': {
+      const email = one(args, 'EMAIL');
+      const account = await admin.showAccount(email);
+      if (!account) throw notFound(`no account has the email ${email}`);
+      await confirm(`Delete the account ${account.email} (id ${account.id}), its wallet, history and ${account.devices.length} device tokens for good?`, options, io);
+      if (!(await admin.deleteAccount(email))) throw notFound(`no account has the email ${email}`);
+      await context.delivered();
+      return { data: { deleted: { id: account.id, email: account.email }, liveConnections: liveConnections(context) }, text: `deleted account ${account.id} (${account.email})` };
+    }
+    case 'tokens revoke': {
+      const email = one(args, 'EMAIL');
+      const revoked = await admin.revokeTokens(email, options.device);
+      if (revoked === null) throw notFound(`no account has the email ${email}`);
+      if (options.device !== undefined && revoked === 0) throw notFound(`${email} has no token for the device ${options.device}`);
+      await context.delivered();
+      return {
+        data: { revoked, liveConnections: liveConnections(context) },
+        text: `revoked ${revoked} token${revoked === 1 ? '' : 's'} of ${email}${context.reachesServers ? '' : `\nnote: ${NO_REDIS}`}`,
+      };
+    }
+    case 'whitelist add': {
+      if (args.length === 0) throw usage('whitelist add needs at least one EMAIL');
+      const added = await admin.whitelistAdd(args);
+      return { data: { added }, text: added.length > 0 ? `added ${added.join(', ')}` : 'already on the list' };
+    }
+    case 'whitelist remove': {
+      if (args.length === 0) throw usage('whitelist remove needs at least one EMAIL');
+      const removed = await admin.whitelistRemove(args);
+      if (removed.length === 0) throw notFound(`not on the list: ${args.join(', ')}`);
+      return { data: { removed }, text: `removed ${removed.join(', ')}` };
+    }
+    case 'whitelist list': {
+      none(args);
+      const entries = await admin.whitelistList();
+      return { data: { entries }, text: entries.length > 0 ? entries.map((e) => `${e.emailNormalized}\t${e.createdAt.toISOString()}`).join('\n') : 'the list is empty' };
+    }
+    case 'purge': {
+      none(args);
+      const purged = await admin.purge();
+      return { data: { purged }, text: `purged ${purged.authTokens} expired tokens and ${purged.pendingRegistrations} expired pending registrations` };
+    }
+    case 'stats': {
+      none(args);
+      const stats = await admin.stats();
+      return { data: { stats }, text: Object.entries(stats).map(([name, value]) => `${name}\t${value}`).join('\n') };
+    }
+  }
+  throw usage(`unknown command: ${key}`);
+}
+
+const NO_REDIS = 'REDIS_URL is unset, so running servers were not told: their open subscriptions of these tokens stay open until they reconnect (HTTP requests with them fail at once)';
+
+function liveConnections(context: AdminContext): string {
+  return context.reachesServers ? 'closed on every instance (through Redis)' : NO_REDIS;
+}
+
+async function backup(config: Readonly<Config>, file: string): Promise<Outcome> {
+  if (config.database.dialect === 'sqlite') {
+    const result = await backupSqlite(config.database.url, file);
+    return { data: { backup: result }, text: `backed up ${config.database.url} to ${result.file} (${result.bytes} bytes, integrity ok)` };
+  }
+  const result = await mysqlDump(config.database.url, file);
+  return { data: { backup: result }, text: `dumped the database with ${result.tool} to ${result.file} (${result.bytes} bytes)` };
+}
+
+async function restore(config: Readonly<Config>, file: string, options: Options, io: AdminIo): Promise<Outcome> {
+  if (config.database.dialect !== 'sqlite') {
+    throw refused(`restore is for SQLite; restore MySQL/MariaDB with its own client:\n${mysqlDumpRecipe(config.database.url, file)}`, 'NOT_SQLITE');
+  }
+  await confirm(`Replace ${config.database.url} with ${file}? (the current file is kept beside it)`, options, io);
+  const result = restoreSqlite(config.database.url, file, new Date());
+  return {
+    data: { restore: result },
+    text: `restored ${result.database} from ${result.restoredFrom}${result.replacedKeptAt ? `; the replaced database is at ${result.replacedKeptAt}` : ''}`,
+  };
+}
+
+async function migrateTo(config: Readonly<Config>, url: string): Promise<Outcome> {
+  let target;
+  try {
+    target = parseDatabaseUrl(url);
+  } catch (error) {
+    throw usage(`migrate-to URL: ${(error as Error).message.replace(/^DATABASE_URL:?\s*/, '')}`);
+  }
+  const report = await migrateSqliteToMysql(config.database, target);
+  return {
+    data: { migration: report },
+    text: [...report.tables.map((t) => `${t.table}\t${t.rows} rows\tsha256 ${t.checksum.slice(0, 16)}… (same on both sides)`), 'copy verified: point DATABASE_URL at the new database'].join('\n'),
+  };
+}
+
+async function confirm(question: string, options: Options, io: AdminIo): Promise<void> {
+  if (options.yes) return;
+  if (!io.stdin.isTTY) throw refused(`${question}\nNo terminal to ask on: pass --yes to confirm`, 'NOT_CONFIRMED');
+  const prompt = createInterface({ input: io.stdin, output: io.stderr });
+  try {
+    const answer = await prompt.question(`${question} [y/N] `);
+    if (!/^y(es)?$/i.test(answer.trim())) throw refused('not confirmed: nothing was changed', 'NOT_CONFIRMED');
+  } finally {
+    prompt.close();
+  }
+}
+
+function one(args: string[], name: string): string {
+  if (args.length !== 1) throw usage(`expected exactly one ${name}`);
+  return args[0];
+}
+
+function none(args: string[]): void {
+  if (args.length > 0) throw usage(`unexpected argument: ${args.join(' ')}`);
+}

@@ -1,0 +1,83 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { AdminFailure, ExitCode, refused } from './admin.errors';
+
+export interface DumpResult {
+  file: string;
+  bytes: number;
+  tool: string;
+}
+
+/** The documented way to back up MySQL/MariaDB, for when no dump tool is installed here. */
+export function mysqlDumpRecipe(url: string, file: string): string {
+  const { host, port, user, database } = connectionOf(url);
+  return [
+    'Back up MySQL/MariaDB with its own tool, which reads one consistent snapshot without stopping the server:',
+    `  mysqldump --single-transaction --hex-blob --default-character-set=utf8mb4 \\`,
+    `    -h ${host} -P ${port} -u ${user} -p ${database} > ${file}`,
+    '(mariadb-dump takes the same options.) Restore it into an empty database with:',
+    `  mysql -h ${host} -P ${port} -u ${user} -p ${database} < ${file}`,
+  ].join('\n');
+}
+
+/**
+ * `mysqldump --single-transaction` (or mariadb-dump): InnoDB hands it one
+ * snapshot, so the dump is consistent while the server goes on writing. The
+ * password goes through a private option file, never the command line (which
+ * every local user can read). No tool installed: refused, with the recipe.
+ */
+export async function mysqlDump(url: string, file: string, tools = ['mysqldump', 'mariadb-dump']): Promise<DumpResult> {
+  if (existsSync(file)) throw refused(`${file} exists already: name a new file`, 'FILE_EXISTS');
+  const { host, port, user, password, database } = connectionOf(url);
+  const dir = mkdtempSync(path.join(tmpdir(), 'wallet-sync-dump-'));
+  const options = path.join(dir, 'client.cnf');
+  writeFileSync(options, `[client]\npassword=${JSON.stringify(password)}\n`, { mode: 0o600 });
+  try {
+    for (const tool of tools) {
+      const args = [
+        `--defaults-extra-file=${options}`,
+        '--single-transaction',
+        '--hex-blob',
+        '--default-character-set=utf8mb4',
+        `--host=${host}`,
+        `--port=${port}`,
+        `--user=${user}`,
+        `--result-file=${file}`,
+        database,
+      ];
+      const outcome = await run(tool, args);
+      if (outcome === 'missing') continue;
+      if (outcome.code !== 0) {
+        rmSync(file, { force: true });
+        throw new AdminFailure(ExitCode.Failed, `${tool} failed (exit ${outcome.code}): ${outcome.stderr.trim().slice(0, 500)}`, 'DUMP_FAILED');
+      }
+      return { file, bytes: statSync(file).size, tool };
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  throw refused(`Neither ${tools.join(' nor ')} is installed here.\n${mysqlDumpRecipe(url, file)}`, 'NO_DUMP_TOOL');
+}
+
+function run(tool: string, args: string[]): Promise<'missing' | { code: number; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(tool, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? resolve('missing') : reject(error)));
+    child.on('close', (code) => resolve({ code: code ?? 1, stderr }));
+  });
+}
+
+function connectionOf(url: string) {
+  const parsed = new URL(url);
+  return {
+    host: parsed.hostname || '127.0.0.1',
+    port: parsed.port || '3306',
+    user: decodeURIComponent(parsed.username) || 'root',
+    password: decodeURIComponent(parsed.password),
+    database: decodeURIComponent(parsed.pathname.replace(/^\//, '')),
+  };
+}

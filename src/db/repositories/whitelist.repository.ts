@@ -1,0 +1,29 @@
+import type { EntityManager } from 'typeorm';
+import { isDuplicateKey } from '../database';
+import { WHITELIST_ENTRY, type WhitelistEntryRow } from '../entities/whitelist-entry.entity';
+
+/** The emails an operator allowed to register, beside ACCOUNT_WHITELIST; read at every registration, so a change counts at once everywhere. */
+export class WhitelistRepository {
+  /** False when the email was already on the list (adding twice is not an error). */
+  async add(m: EntityManager, entry: WhitelistEntryRow): Promise<boolean> {
+    try {
+      await m.insert<WhitelistEntryRow>(WHITELIST_ENTRY, entry);
+      return true;
+    } catch (error) {
+      if (isDuplicateKey(error)) return false;
+      throw error;
+    }
+  }
+
+  async remove(m: EntityManager, emailNormalized: string): Promise<boolean> {
+    return ((await m.delete<WhitelistEntryRow>(WHITELIST_ENTRY, { emailNormalized })).affected ?? 0) > 0;
+  }
+
+  async contains(m: EntityManager, emailNormalized: string): Promise<boolean> {
+    return (await m.countBy<WhitelistEntryRow>(WHITELIST_ENTRY, { emailNormalized })) > 0;
+  }
+
+  list(m: EntityManager): Promise<WhitelistEntryRow[]> {
+    return m.find<WhitelistEntryRow>(WHITELIST_ENTRY, { order: { emailNormalized: 'ASC' } });
+  }
+}

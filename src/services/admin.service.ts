@@ -1,0 +1,95 @@
+import type { Database } from '../db/database';
+import type { AccountSummary, AdminReportRepository, ServerStats, WalletSummary } from '../db/repositories/admin-report.repository';
+import type { WhitelistRepository } from '../db/repositories/whitelist.repository';
+import type { Clock } from '../lib/clock';
+import type { AccountService } from './account.service';
+import { normalizeEmail } from './credentials.service';
+import type { DeviceInfo, SessionService } from './session.service';
+import type { VerificationService } from './verification.service';
+
+export interface AccountDetail {
+  id: number;
+  email: string;
+  verified: boolean;
+  createdAt: Date;
+  devices: DeviceInfo[];
+  wallet: WalletSummary | null;
+}
+
+export interface PurgeResult {
+  authTokens: number;
+  pendingRegistrations: number;
+}
+
+/**
+ * Why it exists: what an operator does to accounts without writing SQL. It goes
+ * through the same services as the API wherever a rule applies (deleting an
+ * account, revoking tokens and telling every instance, purging), so the command
+ * line cannot do what the API would refuse or forget what the API would announce.
+ */
+export class AdminService {
+  constructor(
+    private readonly db: Database,
+    private readonly reports: AdminReportRepository,
+    private readonly whitelist: WhitelistRepository,
+    private readonly accounts: AccountService,
+    private readonly sessions: SessionService,
+    private readonly verification: VerificationService,
+    private readonly clock: Clock,
+  ) {}
+
+  listAccounts(options: { pendingOnly: boolean; limit: number }): Promise<AccountSummary[]> {
+    return this.db.run((m) => this.reports.listAccounts(m, options));
+  }
+
+  /** Null when no account has this email. */
+  async showAccount(email: string): Promise<AccountDetail | null> {
+    const account = await this.db.run((m) => this.reports.findAccount(m, normalizeEmail(email)));
+    if (!account) return null;
+    const [devices, wallet] = await Promise.all([this.sessions.devices(account.id), this.db.run((m) => this.reports.wallet(m, account.id))]);
+    return { id: account.id, email: account.email, verified: account.verified, createdAt: account.createdAt, devices, wallet };
+  }
+
+  /** False when no account has this email. */
+  async deleteAccount(email: string): Promise<boolean> {
+    const account = await this.db.run((m) => this.reports.findAccount(m, normalizeEmail(email)));
+    return account ? this.accounts.deleteById(account.id) : false;
+  }
+
+  /** How many tokens stopped working (every device's, or `deviceId`'s); null when no account has this email. */
+  async revokeTokens(email: string, deviceId?: string): Promise<number | null> {
+    const account = await this.db.run((m) => this.reports.findAccount(m, normalizeEmail(email)));
+    return account ? this.sessions.revoke(account.id, deviceId) : null;
+  }
+
+  /** The normalized emails that were not on the list yet. */
+  async whitelistAdd(emails: string[]): Promise<string[]> {
+    const added: string[] = [];
+    for (const emailNormalized of new Set(emails.map(normalizeEmail))) {
+      if (await this.db.run((m) => this.whitelist.add(m, { emailNormalized, createdAt: this.clock.now() }))) added.push(emailNormalized);
+    }
+    return added;
+  }
+
+  /** The normalized emails that were on the list (and are no more). */
+  async whitelistRemove(emails: string[]): Promise<string[]> {
+    const removed: string[] = [];
+    for (const emailNormalized of new Set(emails.map(normalizeEmail))) {
+      if (await this.db.run((m) => this.whitelist.remove(m, emailNormalized))) removed.push(emailNormalized);
+    }
+    return removed;
+  }
+
+  whitelistList(): Promise<Array<{ emailNormalized: string; createdAt: Date }>> {
+    return this.db.run((m) => this.whitelist.list(m));
+  }
+
+  /** What the server's hourly maintenance purges, now. */
+  async purge(): Promise<PurgeResult> {
+    return { authTokens: await this.sessions.purgeExpired(), pendingRegistrations: await this.verification.purgeExpired() };
+  }
+
+  stats(): Promise<ServerStats> {
+    return this.db.run((m) => this.reports.stats(m));
+  }
+}

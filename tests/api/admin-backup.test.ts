@@ -1,0 +1,154 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { mysqlDump } from '../../src/admin/mysql-dump';
+import { admin } from '../helpers/admin';
+import { startTestServer, type TestServer } from '../helpers/app';
+import { testDialect } from '../helpers/database';
+import { WALLET_HISTORY, WALLET_STATE, registerAndLogin, type Device } from '../helpers/operations';
+import { startServerProcess } from '../helpers/server-process';
+
+const sqlite = testDialect() === 'sqlite';
+const dir = mkdtempSync(path.join(tmpdir(), 'wallet-sync-backup-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+(sqlite ? describe : describe.skip)('backup and restore on SQLite', () => {
+  it('when a backup is taken under continuous writes and restored into a fresh server, then every update acknowledged before the backup began is there, history included', async () => {
+    const server = await startTestServer({ WALLET_VERSIONS_KEPT: '1000' });
+    const env = { DATABASE_URL: server.database.url };
+    const devices: Device[] = [];
+    for (let i = 0; i < 4; i += 1) devices.push(await registerAndLogin(server, `writer-${i}`));
+    const acknowledged = devices.map(() => 0);
+    let writing = true;
+    // One writer per account, each upload acknowledged before the next: sequence n acknowledged means 1..n are.
+    const writers = devices.map(async (device, i) => {
+      for (let sequence = 1; writing; sequence += 1) {
+        const answer = await server.gql(
+          `mutation U($input: WalletStateInput!) { updateWalletState(input: $input) { __typename } }`,
+          { input: { encryptedWallet: `wallet-${i}-${sequence}`, sequence, hmac: `hmac-${i}-${sequence}` } },
+          device.token,
+        );
+        if (answer.body.data?.updateWalletState?.__typename !== 'WalletStateSuccess') throw new Error(`upload ${sequence} failed: ${JSON.stringify(answer.body)}`);
+        acknowledged[i] = sequence;
+      }
+    });
+    try {
+      while (Math.min(...acknowledged) < 5) await new Promise((resolve) => setTimeout(resolve, 20));
+      const beforeBackup = [...acknowledged];
+      const file = path.join(dir, 'under-load.sqlite');
+      const backup = await admin(env, 'backup', file, '--json');
+      const afterBackup = [...acknowledged];
+      expect(backup.code).toBe(0);
+      expect(backup.json.backup).toMatchObject({ file, integrity: 'ok' });
+      // The writes went on during the backup: it was taken under load, not in a pause.
+      expect(afterBackup.some((n, i) => n > beforeBackup[i])).toBe(true);
+
+      writing = false;
+      await Promise.all(writers);
+
+      const restoredPath = path.join(dir, 'restored.sqlite');
+      const restore = await admin({ DATABASE_URL: `sqlite:${restoredPath}` }, 'restore', file, '--yes', '--json');
+      expect(restore.code).toBe(0);
+      expect(restore.json.restore.replacedKeptAt).toBeNull();
+      const fresh = await startServerProcess({ DATABASE_URL: `sqlite:${restoredPath}`, WALLET_VERSIONS_KEPT: '1000' });
+      try {
+        for (const [i, device] of devices.entries()) {
+          const state = (await fresh.gql(WALLET_STATE, {}, device.token)).body.data.walletState;
+          expect(state.sequence).toBeGreaterThanOrEqual(beforeBackup[i]);
+          // A write may commit (and so be in the copy) before its answer reaches the writer; none can be past the last one.
+          expect(state.sequence).toBeLessThanOrEqual(acknowledged[i]);
+          expect(state.encryptedWallet).toBe(`wallet-${i}-${state.sequence}`);
+          const history = (await fresh.gql(WALLET_HISTORY, { limit: 1000 }, device.token)).body.data.walletHistory;
+          const sequences = history.map((version: { sequence: number }) => version.sequence).sort((a: number, b: number) => a - b);
+          // The chain is whole: every version from 1 to the restored one, none missing, none beyond it.
+          expect(sequences).toEqual(Array.from({ length: state.sequence }, (_, k) => k + 1));
+          expect(history.every((version: { contentKept: boolean }) => version.contentKept)).toBe(true);
+        }
+      } finally {
+        await fresh.stop();
+      }
+    } finally {
+      writing = false;
+      await Promise.allSettled(writers);
+      await server.close();
+    }
+  }, 120_000);
+
+  it('when a server holds the database, then restore refuses (exit 4) and changes nothing; once it is stopped, restore keeps the replaced file aside', async () => {
+    const server = await startTestServer();
+    const database = server.database.url.replace(/^sqlite:/, '');
+    const env = { DATABASE_URL: server.database.url };
+    const device = await registerAndLogin(server);
+    const file = path.join(dir, 'to-restore.sqlite');
+    expect((await admin(env, 'backup', file)).code).toBe(0);
+    expect((await admin(env, 'backup', file, '--json')).json.error.code).toBe('FILE_EXISTS');
+
+    const refusedRun = await admin(env, 'restore', file, '--yes', '--json');
+    expect(refusedRun.code).toBe(4);
+    expect(refusedRun.json.error.code).toBe('DATABASE_IN_USE');
+    expect((await server.gql(WALLET_STATE, {}, device.token)).status).toBe(200);
+
+    await server.app.close();
+    const restored = await admin(env, 'restore', file, '--yes', '--json');
+    expect(restored.code).toBe(0);
+    const kept = restored.json.restore.replacedKeptAt as string;
+    expect(kept.startsWith(`${database}.replaced-`)).toBe(true);
+    expect(existsSync(kept)).toBe(true);
+    expect((await admin(env, 'accounts', 'show', device.email, '--json')).json.account.email).toBe(device.email);
+    rmSync(kept, { force: true });
+    await server.database.drop();
+  }, 60_000);
+
+  it.each([
+    ['a file that is not SQLite', () => writeFileSync(path.join(dir, 'garbage.sqlite'), 'not a database at all, just text'), 'garbage.sqlite', 5],
+    ['an SQLite file of another application', () => writeFileSync(path.join(dir, 'other.sqlite'), readFileSync(emptySqlite())), 'other.sqlite', 5],
+    ['a file that does not exist', () => undefined, 'missing.sqlite', 4],
+  ])('when restore is given %s, then it refuses before touching the database', async (_what, make, name, exitCode) => {
+    make();
+    const target = path.join(dir, `untouched-${name}`);
+    writeFileSync(target, 'the current database');
+    const run = await admin({ DATABASE_URL: `sqlite:${target}` }, 'restore', path.join(dir, name), '--yes', '--json');
+    expect(run.code).toBe(exitCode);
+    expect(readFileSync(target, 'utf8')).toBe('the current database');
+  });
+});
+
+/** An SQLite file with one table, made with the driver this Node loads. */
+function emptySqlite(): string {
+  const file = path.join(dir, `empty-${Date.now()}.sqlite`);
+  const Sqlite = require('../../src/db/sqlite-driver').sqliteDriver();
+  const db = new Sqlite(file);
+  db.exec('CREATE TABLE notes (text TEXT)');
+  db.close();
+  return file;
+}
+
+(sqlite ? describe.skip : describe)('backup on MySQL/MariaDB', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+    await registerAndLogin(server);
+  });
+  afterAll(async () => server?.close());
+
+  it('when mysqldump is installed, then backup dumps the database in one transaction', async () => {
+    const file = path.join(dir, 'dump.sql');
+    const run = await admin({ DATABASE_URL: server.database.url }, 'backup', file, '--json');
+    expect(run.code).toBe(0);
+    const dump = readFileSync(file, 'utf8');
+    expect(dump).toContain('CREATE TABLE `accounts`');
+    expect(dump).toContain('INSERT INTO `accounts`');
+  });
+
+  it('when no dump tool is installed, then backup refuses (exit 4) with the documented recipe', async () => {
+    const attempt = mysqlDump(server.database.url, path.join(dir, 'never.sql'), ['no-such-dump-tool']);
+    await expect(attempt).rejects.toMatchObject({ exitCode: 4, code: 'NO_DUMP_TOOL' });
+    await expect(attempt).rejects.toThrow(/mysqldump --single-transaction/);
+  });
+
+  it('when restore is asked for on MySQL, then it refuses (exit 4) and shows how to restore a dump', async () => {
+    const run = await admin({ DATABASE_URL: server.database.url }, 'restore', path.join(dir, 'dump.sql'), '--yes');
+    expect(run.code).toBe(4);
+    expect(run.stderr).toMatch(/mysql .* < /);
+  });
+});

@@ -1,0 +1,109 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { startTestServer, type TestServer } from '../helpers/app';
+import { uniqueEmail } from '../helpers/operations';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const run = promisify(execFile);
+
+/**
+ * The client as a wallet app gets it: `npm pack` of the workspace, installed
+ * into an empty project by npm (its dependencies from the npm cache or the
+ * registry, nothing from this repository), then used from plain JavaScript,
+ * from TypeScript and through its `wallet-sync` executable against a real server.
+ */
+describe('the packed client package', () => {
+  let server: TestServer;
+  let dir: string;
+  let app: string;
+  let tarball: string;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    dir = mkdtempSync(path.join(tmpdir(), 'wallet-sync-pack-'));
+    // prepack compiles src/ to dist/ (the generated operations are committed and checked by the client's own test).
+    const packed = await run('npm', ['pack', '--workspace', 'wallet-sync-client', '--pack-destination', dir, '--json'], { cwd: ROOT, timeout: 180_000 });
+    tarball = path.join(dir, JSON.parse(packed.stdout)[0].filename);
+    app = path.join(dir, 'app');
+    await run('mkdir', ['-p', app]);
+    writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'some-wallet-app', version: '1.0.0', private: true }));
+    await run('npm', ['install', tarball, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: app, timeout: 300_000 });
+  }, 600_000);
+  afterAll(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('when packed, then the tarball holds the built files, their types, the CLI, README and CHANGELOG only', async () => {
+    const { stdout } = await run('tar', ['-tzf', tarball]);
+    const files = stdout.trim().split('\n').map((file) => file.replace(/^package\//, ''));
+    expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'CHANGELOG.md', 'bin/wallet-sync.js', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/wallet-sync.cli.js', 'dist/cli/wallet-sync.cli.d.ts']));
+    expect(files.filter((file) => !/^(package\.json|README\.md|CHANGELOG\.md|bin\/wallet-sync\.js|dist\/.+\.(js|d\.ts))$/.test(file))).toEqual([]);
+  });
+
+  it('when installed into an empty project, then none of the server\'s dependencies come along', async () => {
+    const installed = readdirSync(path.join(app, 'node_modules'));
+    expect(installed).toEqual(expect.arrayContaining(['wallet-sync-client', 'graphql', 'graphql-request', 'graphql-ws', 'ws']));
+    for (const serverOnly of ['argon2', 'better-sqlite3', 'mysql2', 'fastify', 'typeorm', '@apollo', 'ioredis', 'type-graphql']) expect(installed).not.toContain(serverOnly);
+  });
+
+  it('when a plain Node script registers, edits and syncs two devices with the installed package, then both hold the same preferences', async () => {
+    writeFileSync(
+      path.join(app, 'two-devices.js'),
+      `const { WalletSyncClient, MemoryDeviceStateStore } = require('wallet-sync-client');
+(async () => {
+  const [url, email] = process.argv.slice(2);
+  const open = (deviceId) => WalletSyncClient.open({ url, deviceId, store: new MemoryDeviceStateStore(), scryptCost: 1024 });
+  const laptop = await open('laptop');
+  const phone = await open('phone');
+  await laptop.register(email, 'a root password');
+  await laptop.login();
+  await phone.login({ email, rootPassword: 'a root password' });
+  await laptop.setPreference('animal', 'beaver');
+  await laptop.sync();
+  await phone.setPreference('car', 'Toyota');
+  await phone.sync();
+  await laptop.sync();
+  console.log(JSON.stringify({ laptop: laptop.preferences(), phone: phone.preferences(), sequence: laptop.status().sequence }));
+})().catch((error) => { console.error(error); process.exitCode = 1; });
+`,
+    );
+    const { stdout } = await run(process.execPath, ['two-devices.js', server.url, uniqueEmail('packed')], { cwd: app, timeout: 60_000 });
+    const both = { animal: 'beaver', car: 'Toyota' };
+    expect(JSON.parse(stdout)).toEqual({ laptop: both, phone: both, sequence: 2 });
+  }, 90_000);
+
+  it('when a TypeScript app imports the installed package, then its types resolve through the package exports', async () => {
+    writeFileSync(
+      path.join(app, 'typed.ts'),
+      `import { WalletSyncClient, type SyncResult } from 'wallet-sync-client';
+import { runCli } from 'wallet-sync-client/cli';
+export async function lost(client: WalletSyncClient): Promise<string[]> {
+  const result: SyncResult = await client.sync();
+  return result.lostEdits.map((edit) => edit.key);
+}
+export const cli: typeof runCli = runCli;
+// @ts-expect-error values are strings
+export const wrong = (client: WalletSyncClient) => client.setPreference('theme', { dark: true });
+`,
+    );
+    const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    await expect(
+      run(process.execPath, [tsc, '--noEmit', '--strict', '--module', 'node16', '--moduleResolution', 'node16', '--target', 'es2022', '--skipLibCheck', '--types', 'node', '--typeRoots', path.join(ROOT, 'node_modules', '@types'), 'typed.ts'], { cwd: app, timeout: 120_000 }),
+    ).resolves.toBeDefined();
+  }, 150_000);
+
+  it('when the installed wallet-sync executable logs a device in and reads a preference, then it works like the CLI in a clone', async () => {
+    const email = uniqueEmail('packedcli');
+    const env = { ...process.env, WALLET_SYNC_URL: server.url, WALLET_SYNC_PASSWORD: 'another root password', WALLET_SYNC_SCRYPT_COST: '1024' };
+    const cli = (...args: string[]) => run(path.join(app, 'node_modules', '.bin', 'wallet-sync'), ['--state', path.join(app, 'device.json'), ...args], { cwd: app, env, timeout: 60_000 });
+    await cli('register', email);
+    await cli('set', 'animal', 'beaver');
+    await cli('sync');
+    expect((await cli('--json', 'status')).stdout).toMatch(/"sequence":1/);
+    expect((await cli('get', 'animal')).stdout).toBe('beaver\n');
+  }, 90_000);
+});

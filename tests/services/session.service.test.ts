@@ -1,0 +1,114 @@
+import { AccountEventRepository } from '../../src/db/repositories/account-event.repository';
+import { AccountRepository } from '../../src/db/repositories/account.repository';
+import { KnownDeviceRepository } from '../../src/db/repositories/known-device.repository';
+import { AuthTokenRepository } from '../../src/db/repositories/auth-token.repository';
+import { WalletRepository } from '../../src/db/repositories/wallet.repository';
+import { loadConfig } from '../../src/config';
+import { ErrorCode } from '../../src/errors';
+import { DAY_MS } from '../../src/lib/clock';
+import { PasswordHasher } from '../../src/lib/password';
+import { noMailer } from '../../src/lib/mailer';
+import { RateLimits } from '../../src/lib/rate-limits';
+import { ActivityLog } from '../../src/services/activity.service';
+import { NewDeviceNotices } from '../../src/services/notices';
+import { CredentialsService } from '../../src/services/credentials.service';
+import { SessionService } from '../../src/services/session.service';
+import { TEST_ENV } from '../helpers/app';
+import { ManualClock } from '../helpers/clock';
+import { insertAccount, testDialect, useTestDatabase } from '../helpers/database';
+import { RecordedEvents, rethrow } from '../helpers/recorders';
+import { PendingRegistrationRepository } from '../../src/db/repositories/pending-registration.repository';
+import { VerificationService } from '../../src/services/verification.service';
+
+/** Tokens and sessions with a clock the test moves: expiry, the lastUsedAt refresh, revocation events. */
+describe(`SessionService on ${testDialect()}`, () => {
+  const config = loadConfig(TEST_ENV);
+  const TTL_DAYS = 14;
+  const database = useTestDatabase();
+  const clock = new ManualClock(new Date('2026-03-01T08:00:00.000Z'));
+  const accounts = new AccountRepository();
+  const tokens = new AuthTokenRepository();
+  const hasher = new PasswordHasher(config.passwordHashing);
+  let events: RecordedEvents;
+  let sessions: SessionService;
+  beforeEach(() => {
+    const { db } = database;
+    events = new RecordedEvents();
+    const limits = new RateLimits(config.rateLimitBudgets, false);
+    const activity = new ActivityLog(db, new AccountEventRepository(), clock, 90, rethrow);
+    const verification = new VerificationService(config, db, new PendingRegistrationRepository(), accounts, limits, clock, noMailer, rethrow, activity);
+    const credentials = new CredentialsService(db, accounts, hasher, limits, activity, verification);
+    sessions = new SessionService(
+      db,
+      accounts,
+      tokens,
+      new WalletRepository(),
+      credentials,
+      limits,
+      clock,
+      events,
+      { ttlDays: TTL_DAYS, maxAgeDays: 365 },
+      new KnownDeviceRepository(),
+      activity,
+      new NewDeviceNotices(noMailer, false, rethrow),
+    );
+  });
+
+  async function newAccount(password = 'correct horse', verified = true) {
+    const { id, email } = await insertAccount(database.db, { email: `Session-${Math.random().toString(36).slice(2)}@Example.com`, passwordHash: await hasher.hash(password), verified });
+    return { id, email, password };
+  }
+
+  it('when a device logs in, then its token authenticates as that account and device and expires TOKEN_TTL_DAYS later', async () => {
+    const account = await newAccount();
+    const issued = await sessions.login(account.email.toUpperCase(), account.password, 'phone', '127.0.0.1');
+    expect(issued.expiresAt).toEqual(new Date(clock.now().getTime() + TTL_DAYS * DAY_MS));
+    expect(await sessions.authenticate(issued.token)).toMatchObject({ accountId: account.id, deviceId: 'phone', expiresAt: issued.expiresAt });
+    expect(events.log).toEqual([['tokensRevoked', account.id, 'phone']]);
+  });
+
+  it('when the clock reaches the expiry, then the token is UNAUTHENTICATED, and a millisecond before it still works', async () => {
+    const account = await newAccount();
+    const issued = await sessions.login(account.email, account.password, 'phone', '127.0.0.1');
+    clock.advance(TTL_DAYS * DAY_MS - 1);
+    await expect(sessions.authenticate(issued.token)).resolves.toMatchObject({ accountId: account.id });
+    clock.advance(1);
+    await expect(sessions.authenticate(issued.token)).rejects.toMatchObject({ code: ErrorCode.Unauthenticated });
+  });
+
+  it('when a token is used, then lastUsedAt moves only once a minute has passed', async () => {
+    const account = await newAccount();
+    const loggedInAt = clock.now();
+    const issued = await sessions.login(account.email, account.password, 'phone', '127.0.0.1');
+    const lastUsed = async () => (await sessions.devices(account.id))[0].lastUsedAt;
+    clock.advance(59_999);
+    await sessions.authenticate(issued.token);
+    expect(await lastUsed()).toEqual(loggedInAt);
+    clock.advance(1);
+    await sessions.authenticate(issued.token);
+    expect(await lastUsed()).toEqual(clock.now());
+  });
+
+  it.each([
+    ['a wrong password', 'correct horse', 'wrong horse', true, ErrorCode.Unauthenticated],
+    ['an unknown email', null, 'correct horse', true, ErrorCode.Unauthenticated],
+    ['an unverified account with the right password', 'correct horse', 'correct horse', false, ErrorCode.AccountNotVerified],
+  ])('when logging in with %s, then %s and no token is issued', async (_name, stored, given, verified, code) => {
+    const account = stored ? await newAccount(stored, verified) : { id: 0, email: 'nobody@example.com' };
+    await expect(sessions.login(account.email, given, 'phone', '127.0.0.1')).rejects.toMatchObject({ code: code });
+    if (account.id) expect(await sessions.devices(account.id)).toEqual([]);
+    expect(events.log).toEqual([]);
+  });
+
+  it('when a device is revoked, then its token stops working, the others stay, and the revocation is announced', async () => {
+    const account = await newAccount();
+    const phone = await sessions.login(account.email, account.password, 'phone', '127.0.0.1');
+    const laptop = await sessions.login(account.email, account.password, 'laptop', '127.0.0.1');
+    const session = await sessions.authenticate(laptop.token);
+    expect(await sessions.revokeDevice(session, 'phone')).toBe(true);
+    expect(await sessions.revokeDevice(session, 'phone')).toBe(false);
+    await expect(sessions.authenticate(phone.token)).rejects.toMatchObject({ code: ErrorCode.Unauthenticated });
+    await expect(sessions.authenticate(laptop.token)).resolves.toMatchObject({ deviceId: 'laptop' });
+    expect(events.log.at(-1)).toEqual(['tokensRevoked', account.id, 'phone']);
+  });
+});
