@@ -67,13 +67,15 @@ describe(`SessionService on ${testDialect()}`, () => {
     expect(events.log).toEqual([['tokensRevoked', account.id, 'phone']]);
   });
 
-  it('when the clock reaches the expiry, then the token is UNAUTHENTICATED, and a millisecond before it still works', async () => {
+  it('when the clock reaches the expiry unused, then the token is UNAUTHENTICATED; used a millisecond before, it slides TOKEN_TTL_DAYS on', async () => {
     const account = await newAccount();
-    const issued = await sessions.login(account.email, account.password, 'phone', '127.0.0.1');
+    const unused = await sessions.login(account.email, account.password, 'tablet', '127.0.0.1');
+    const used = await sessions.login(account.email, account.password, 'phone', '127.0.0.1');
     clock.advance(TTL_DAYS * DAY_MS - 1);
-    await expect(sessions.authenticate(issued.token)).resolves.toMatchObject({ accountId: account.id });
+    await expect(sessions.authenticate(used.token)).resolves.toMatchObject({ accountId: account.id, expiresAt: new Date(clock.now().getTime() + TTL_DAYS * DAY_MS) });
     clock.advance(1);
-    await expect(sessions.authenticate(issued.token)).rejects.toMatchObject({ code: ErrorCode.Unauthenticated });
+    await expect(sessions.authenticate(unused.token)).rejects.toMatchObject({ code: ErrorCode.Unauthenticated });
+    await expect(sessions.authenticate(used.token)).resolves.toMatchObject({ accountId: account.id });
   });
 
   it('when a token is used, then lastUsedAt moves only once a minute has passed', async () => {
