@@ -496,8 +496,14 @@ export class WalletSyncClient {
         await this.commit(withBase(this.state, sealed, this.state.local));
         return { sequence: sealed.sequence, pulled, pushed: true, conflicts, ...report };
       }
+      // The conflict carries the freshest state there is: retry on it at once. After that, wait, and since the
+      // state in hand goes stale while waiting, fetch the current one before merging again (retrying on a state
+      // that was already old when the wait ended only loses the race once more).
       remote = outcome.latest;
-      await backOff(conflicts);
+      if (conflicts > 0) {
+        await backOff(conflicts);
+        remote = await this.api.walletState();
+      }
     }
   }
 
@@ -627,12 +633,12 @@ function withBase(state: DeviceState, sealed: SealedWalletState, document: Walle
 }
 
 /**
- * A random pause after the n-th lost upload race (up to 20·2^n ms, at most
- * 1 s): two devices that keep syncing in step would otherwise keep colliding
+ * A random pause after the n-th lost upload race (up to 10·2^n ms, at most
+ * 250 ms): two devices that keep syncing in step would otherwise keep colliding
  * until one runs out of retries.
  */
 function backOff(conflicts: number): Promise<void> {
-  const ceiling = Math.min(1_000, 20 * 2 ** conflicts);
+  const ceiling = Math.min(250, 10 * 2 ** conflicts);
   return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
 }
 

@@ -3,10 +3,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { mysqlDump } from '../../src/admin/mysql-dump';
 import { admin } from '../helpers/admin';
-import { startTestServer, type TestServer } from '../helpers/app';
+import pino from 'pino';
+import { createApp } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import { TEST_ENV, postGraphQL, startTestServer, type TestServer } from '../helpers/app';
 import { testDialect } from '../helpers/database';
 import { WALLET_HISTORY, WALLET_STATE, registerAndLogin, type Device } from '../helpers/operations';
-import { startServerProcess } from '../helpers/server-process';
 
 const sqlite = testDialect() === 'sqlite';
 const dir = mkdtempSync(path.join(tmpdir(), 'wallet-sync-backup-test-'));
@@ -50,7 +52,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
       const restore = await admin({ DATABASE_URL: `sqlite:${restoredPath}` }, 'restore', file, '--yes', '--json');
       expect(restore.code).toBe(0);
       expect(restore.json.restore.replacedKeptAt).toBeNull();
-      const fresh = await startServerProcess({ DATABASE_URL: `sqlite:${restoredPath}`, WALLET_VERSIONS_KEPT: '1000' });
+      const freshApp = await createApp(loadConfig({ ...TEST_ENV, DATABASE_URL: `sqlite:${restoredPath}`, WALLET_VERSIONS_KEPT: '1000' }), {
+        logger: pino({ level: 'silent' }),
+      });
+      const freshUrl = await freshApp.listen();
+      const fresh = { gql: (query: string, variables?: Record<string, unknown>, token?: string) => postGraphQL(freshUrl, query, variables, token) };
       try {
         for (const [i, device] of devices.entries()) {
           const state = (await fresh.gql(WALLET_STATE, {}, device.token)).body.data.walletState;
@@ -65,7 +71,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
           expect(history.every((version: { contentKept: boolean }) => version.contentKept)).toBe(true);
         }
       } finally {
-        await fresh.stop();
+        await freshApp.close();
       }
     } finally {
       writing = false;
@@ -97,7 +103,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
     expect((await admin(env, 'accounts', 'show', device.email, '--json')).json.account.email).toBe(device.email);
     rmSync(kept, { force: true });
     await server.database.drop();
-  }, 60_000);
+  }, 120_000);
 
   it.each([
     ['a file that is not SQLite', () => writeFileSync(path.join(dir, 'garbage.sqlite'), 'not a database at all, just text'), 'garbage.sqlite', 5],

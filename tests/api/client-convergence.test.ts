@@ -27,12 +27,24 @@ describe('two devices syncing concurrently', () => {
     const edits = new Map<string, PreferenceEntry[]>(KEYS.map((key) => [key, []]));
     let conflicts = 0;
 
+    // Two devices syncing in a tight loop can make one lose more races in a row than its retry budget: sync()
+    // then gives up with CONFLICT_RETRIES_EXHAUSTED, keeping every edit locally for the next sync, as documented.
+    let exhausted = 0;
+    const syncOrRetryLater = async (device: WalletSyncClient): Promise<number> => {
+      try {
+        return (await device.sync()).conflicts;
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'CONFLICT_RETRIES_EXHAUSTED') throw error;
+        exhausted += 1;
+        return 0;
+      }
+    };
     const edit = async (device: WalletSyncClient, random: () => number) => {
       for (let i = 0; i < EDITS_PER_DEVICE; i += 1) {
         const key = KEYS[Math.floor(random() * KEYS.length)];
         const entry = random() < 0.2 ? await device.deletePreference(key) : await device.setPreference(key, `${device.deviceId}#${i}`);
         edits.get(key)!.push(entry);
-        if (random() < 0.5) conflicts += (await device.sync()).conflicts;
+        if (random() < 0.5) conflicts += await syncOrRetryLater(device);
         if (random() < 0.5) await yieldToOthers();
       }
     };
@@ -51,6 +63,7 @@ describe('two devices syncing concurrently', () => {
     expect(c1.status()).toMatchObject({ unsyncedKeys: [], sequence: c2.status().sequence });
     expect(c2.status().unsyncedKeys).toEqual([]);
     // The races were real: some uploads lost and were merged and retried.
-    expect(conflicts).toBeGreaterThan(0);
-  });
+    expect(conflicts + exhausted).toBeGreaterThan(0);
+    // 400 edits and about 200 syncs: minutes on a loaded machine with MariaDB.
+  }, 180_000);
 });

@@ -37,10 +37,11 @@ describeWith([mariaDbRequirement(), redisRequirement()], 'two server instances o
       REDIS_CHANNEL_PREFIX: `wst-${randomBytes(4).toString('hex')}:`,
       SERVER_SECRET: randomBytes(32).toString('hex'),
     };
-    // One after the other: the first one migrates the fresh database.
-    a = await startServerProcess(env);
-    b = await startServerProcess(env);
-  }, 90_000);
+    // One after the other: the first one migrates the fresh database. A loaded machine can take
+    // well over the default 30 s to compile and start a server process, hence the longer wait.
+    a = await startServerProcess(env, 75_000);
+    b = await startServerProcess(env, 75_000);
+  }, 160_000);
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((c) => c.dispose()));
   });
