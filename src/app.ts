@@ -122,6 +122,7 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
     context: { sessions, wallets },
     checkReady: () => db.ping(),
     redisHealth: () => transport.health(),
+    stillValid: (tokens) => sessions.stillValid(tokens),
   });
 
   const revocations = await listenForRevocations(transport, http.subscriptions, reportError);

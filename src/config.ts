@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { normalizeEmail } from './lib/email';
 import ipaddr from 'ipaddr.js';
-import { LIMITS, type Budgets, type LimitName } from './lib/rate-limits';
+import { LIMITS, type Budget, type Budgets, type LimitName } from './lib/rate-limits';
 
 /**
  * The only reader of the environment. Everything is read and checked once, at
@@ -58,6 +58,12 @@ export interface Config {
   redisChannelPrefix: string;
   /** Interval of the WebSocket keep-alive pings; a peer that misses the pong for as long again is cut off. */
   wsKeepAliveMs: number;
+  /** Open subscription connections one account may hold on an instance; a new one beyond closes the oldest (4429). */
+  wsMaxConnectionsPerAccount: number;
+  /** Messages one WebSocket connection may send per window; beyond, it is closed (4429). */
+  wsMessageBudget: Budget;
+  /** How often every open WebSocket's token is checked again: no revoked socket outlives it, even when a revocation's event was lost. */
+  wsTokenRecheckSeconds: number;
   accountVerificationMode: AccountVerificationMode;
   accountWhitelist: ReadonlySet<string>;
   smtpUrl: string | undefined;
@@ -135,6 +141,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     redisUrl: optionalUrl(read, 'REDIS_URL', ['redis:', 'rediss:']),
     redisChannelPrefix: parseChannelPrefix(read('REDIS_CHANNEL_PREFIX')),
     wsKeepAliveMs: integer(read, 'WS_KEEPALIVE_MS', 12_000, 100, 10 * 60 * 1000),
+    wsMaxConnectionsPerAccount: integer(read, 'WS_MAX_CONNECTIONS_PER_ACCOUNT', 20, 1, 10_000),
+    wsMessageBudget: budget(read, 'WS_MESSAGE_BUDGET') ?? { points: 100, durationSeconds: 60 },
+    wsTokenRecheckSeconds: integer(read, 'WS_TOKEN_RECHECK_SECONDS', 60, 1, 86_400),
     accountVerificationMode,
     accountWhitelist,
     smtpUrl: optionalUrl(read, 'SMTP_URL', ['smtp:', 'smtps:']),
@@ -262,15 +271,20 @@ function parseBudgets(read: (n: string) => string | undefined): Budgets {
   const budgets = { ...LIMITS } as Budgets;
   for (const name of Object.keys(LIMITS) as LimitName[]) {
     const variable = `RATE_LIMIT_${name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
-    const value = read(variable);
-    if (value === undefined) continue;
-    const match = /^(\d+)\/(\d+)$/.exec(value);
-    if (!match || Number(match[1]) < 1 || Number(match[2]) < 1) {
-      throw new ConfigError(variable, `must be points/seconds with both at least 1, e.g. 10/60, got "${value}"`);
-    }
-    budgets[name] = { points: Number(match[1]), durationSeconds: Number(match[2]) };
+    budgets[name] = budget(read, variable) ?? budgets[name];
   }
   return budgets;
+}
+
+/** points/seconds, e.g. 10/60: at most 10 per 60 seconds. */
+function budget(read: (n: string) => string | undefined, variable: string): Budget | undefined {
+  const value = read(variable);
+  if (value === undefined) return undefined;
+  const match = /^(\d+)\/(\d+)$/.exec(value);
+  if (!match || Number(match[1]) < 1 || Number(match[2]) < 1) {
+    throw new ConfigError(variable, `must be points/seconds with both at least 1, e.g. 10/60, got "${value}"`);
+  }
+  return { points: Number(match[1]), durationSeconds: Number(match[2]) };
 }
 
 function parseTrustProxy(value: string | undefined): TrustProxy {

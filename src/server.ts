@@ -9,7 +9,6 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
-import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { Logger } from 'pino';
 import type { Config } from './config';
 import { createRequestContext, type ContextDeps, type RequestContext } from './context';
@@ -18,6 +17,7 @@ import { createFormatError, errorHttpStatusPlugin } from './graphql/format-error
 import { answerClientError, describeHttpError, sendHttpError } from './http/http-errors';
 import { attachSubscriptionServer, type SubscriptionServer } from './http/subscription-server';
 import { metricsGate } from './http/metrics-gate';
+import { documentLimits } from './graphql/document-limits';
 import { observabilityPlugin } from './graphql/plugins/observability.plugin';
 import type { RedisHealth } from './events/transport';
 import type { Clock } from './lib/clock';
@@ -33,6 +33,8 @@ export interface ServerDeps {
   /** Resolves when the database answers; rejects otherwise. */
   checkReady(): Promise<void>;
   redisHealth(): RedisHealth;
+  /** Which of these auth tokens still authenticate (for open WebSocket connections); batched. */
+  stillValid(tokens: readonly string[]): Promise<Set<string>>;
 }
 
 export interface HttpServer {
@@ -71,29 +73,19 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
   const formatError = createFormatError((error, formatted) =>
     logger.error({ err: error, path: formatted.path }, 'unexpected error while resolving a request'),
   );
-  const { maxDepth, maxAliases, maxCost, maxTokens } = config.graphqlLimits;
-  // Bounds what one document may ask for: depth, aliases (one request trying many
-  // logins), cost and size. Batched HTTP requests stay off (Apollo's default).
-  const armor = new ApolloArmor({
-    maxDepth: { n: maxDepth, ignoreIntrospection: true },
-    maxAliases: { n: maxAliases },
-    costLimit: { maxCost, ignoreIntrospection: true },
-    // Token counting is graphql-js's own parse option below: armor's version re-parses in a plugin hook and turns syntax errors into 500s.
-    maxTokens: { enabled: false },
-    maxDirectives: { n: 10 },
-    blockFieldSuggestion: { enabled: !config.landingPageAndSuggestions },
-  }).protect();
+  // Batched HTTP requests stay off (Apollo's default); every document is bounded, on HTTP and WebSocket alike.
+  const limits = documentLimits(config.graphqlLimits, { suggestions: config.landingPageAndSuggestions });
   const apollo = new ApolloServer<RequestContext>({
     schema: deps.schema,
     introspection: config.introspection,
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
-    validationRules: armor.validationRules,
-    parseOptions: { maxTokens },
+    validationRules: limits.validationRules,
+    parseOptions: limits.parseOptions,
     formatError,
     plugins: [
-      ...armor.plugins,
+      ...limits.apolloPlugins,
       observabilityPlugin(deps.metrics, logger),
       errorHttpStatusPlugin(),
       fastifyApolloDrainPlugin(fastify),
@@ -146,6 +138,11 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
     clock: deps.clock,
     context: deps.context,
     keepAliveMs: config.wsKeepAliveMs,
+    documentLimits: limits,
+    maxConnectionsPerAccount: config.wsMaxConnectionsPerAccount,
+    messageBudget: config.wsMessageBudget,
+    stillValid: deps.stillValid,
+    tokenRecheckMs: config.wsTokenRecheckSeconds * 1000,
     formatError,
   });
 

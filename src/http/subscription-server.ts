@@ -5,12 +5,15 @@ import type { GraphQLError, GraphQLFormattedError, GraphQLSchema } from 'graphql
 import { CloseCode, type Context } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { bearerToken, createRequestContext, type ContextDeps } from '../context';
 import { ErrorCode, isDomainError } from '../errors';
 import { badRequest } from '../graphql/format-error';
+import type { DocumentLimits } from '../graphql/document-limits';
 import type { RevocationTarget } from '../events/revocations';
 import type { Clock } from '../lib/clock';
+import type { Budget } from '../lib/rate-limits';
 import type { AuthSession } from '../services/session';
 
 /**
@@ -25,6 +28,8 @@ export const SubscriptionCloseCode = {
   TryAgainLater: 1013,
   /** The server is shutting down. */
   GoingAway: 1001,
+  /** Over a WebSocket limit: the account's newest connections exceed WS_MAX_CONNECTIONS_PER_ACCOUNT (the oldest goes), or the connection's message budget is spent. */
+  TooManyRequests: 4429,
 } as const;
 
 /** A connection_init payload and a subscribe message are small; the ws default (100 MiB) would let one socket pin memory. */
@@ -35,7 +40,6 @@ const MAX_SUBSCRIPTIONS_PER_CONNECTION = 8;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** How long shutdown waits for clients to answer the close frame before cutting them off. */
 const CLOSE_GRACE_MS = 2000;
-const RECHECK_BATCH = 100;
 
 export interface SubscriptionServerDeps {
   schema: GraphQLSchema;
@@ -44,6 +48,19 @@ export interface SubscriptionServerDeps {
   context: ContextDeps;
   /** Interval of the WebSocket pings; a peer that has not answered one within the next interval is cut off. */
   keepAliveMs: number;
+  /** The document limits HTTP applies, applied to every subscribe message too. */
+  documentLimits: DocumentLimits;
+  maxConnectionsPerAccount: number;
+  /** Messages one connection may send per window. */
+  messageBudget: Budget;
+  /** Which of these tokens still authenticate, without counting as a use; a batched query. */
+  stillValid(tokens: readonly string[]): Promise<Set<string>>;
+  /**
+   * How often every open connection's token is checked again. Revocations
+   * normally arrive at once through pub/sub; this bounds how long a revoked
+   * socket can stay open when one did not (the revoking instance could not reach Redis).
+   */
+  tokenRecheckMs: number;
   formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError;
 }
 
@@ -76,6 +93,19 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
   let closing = false;
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
+  // Registered before graphql-ws's own listener, so a message over the budget is refused before it is handled.
+  const messages = new RateLimiterMemory({ points: deps.messageBudget.points, duration: deps.messageBudget.durationSeconds });
+  wss.on('connection', (socket: WebSocket) => {
+    const key = randomUUID();
+    socket.on('message', () => {
+      messages.consume(key).catch(() => {
+        if (socket.readyState !== socket.OPEN) return;
+        logger.info({ limit: 'messages', budget: deps.messageBudget }, 'WebSocket connection over its message budget: closed');
+        socket.close(SubscriptionCloseCode.TooManyRequests, 'Too many messages');
+      });
+    });
+    socket.once('close', () => void messages.delete(key));
+  });
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     if (closing) return rejectUpgrade(socket, 503, 'Service Unavailable');
@@ -89,6 +119,12 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
     if (!set) byAccount.set(connection.session.accountId, (set = new Set()));
     set.add(connection);
     armExpiry(connection);
+    // A Set keeps insertion order: the first ones are the oldest.
+    for (const oldest of [...set].slice(0, Math.max(0, set.size - deps.maxConnectionsPerAccount))) {
+      untrack(oldest);
+      logger.info({ accountId: oldest.session.accountId, limit: deps.maxConnectionsPerAccount }, 'an account opened more WebSocket connections than allowed: the oldest is closed');
+      oldest.socket.close(SubscriptionCloseCode.TooManyRequests, 'Too many connections for this account');
+    }
   };
   const untrack = (connection: LiveConnection) => {
     clearTimeout(connection.expiryTimer);
@@ -119,6 +155,27 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
     }
   };
 
+  /** Closes every tracked connection whose token stopped working; batched queries, so its cost grows by one statement per 500 connections. */
+  const recheckAll = async () => {
+    const all = [...byAccount.values()].flatMap((set) => [...set]);
+    if (all.length === 0) return;
+    const valid = await deps.stillValid([...new Set(all.map((connection) => connection.token))]);
+    for (const connection of all) {
+      if (valid.has(connection.token)) continue;
+      untrack(connection);
+      connection.socket.close(SubscriptionCloseCode.Unauthorized, 'Token revoked');
+    }
+  };
+  let rechecking = false;
+  const recheckTimer = setInterval(() => {
+    if (rechecking || closing) return;
+    rechecking = true;
+    recheckAll()
+      .catch((error) => logger.warn({ err: error }, 'checking the tokens of open WebSocket connections failed; will retry'))
+      .finally(() => (rechecking = false));
+  }, deps.tokenRecheckMs);
+  recheckTimer.unref();
+
   const formatErrors = (errors: readonly GraphQLError[]) => errors.map((error) => deps.formatError(error.toJSON(), error));
 
   const disposable = useServer<Record<string, unknown>, { connection?: LiveConnection }>(
@@ -145,15 +202,43 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
         const connection: LiveConnection = { token, session, socket };
         (ctx.extra as { connection?: LiveConnection }).connection = connection;
         track(connection);
-        return true;
+        // A revocation published between the look-up above and track() found nothing to close: look once more, now that it would.
+        try {
+          if (!(await deps.stillValid([token])).has(token)) {
+            untrack(connection);
+            return refuse(socket);
+          }
+        } catch (error) {
+          untrack(connection);
+          logger.error({ err: error }, 'checking a new WebSocket connection\'s token failed');
+          socket.close(SubscriptionCloseCode.TryAgainLater, 'Try again later');
+          return false;
+        }
+        return socket.readyState === socket.OPEN;
       },
       onClose(ctx: ConnectionContext) {
         if (ctx.extra.connection) untrack(ctx.extra.connection);
       },
-      onSubscribe(ctx: ConnectionContext) {
+      onSubscribe(ctx: ConnectionContext, _id, payload) {
         if (Object.keys(ctx.subscriptions).length > MAX_SUBSCRIPTIONS_PER_CONNECTION) {
           return [badRequest(`At most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions per connection`)];
         }
+        const checked = deps.documentLimits.check(deps.schema, payload.query);
+        if ('errors' in checked) {
+          // One line per refused document, as HTTP writes one per request: a hundred validation errors are one line, not a hundred stacks.
+          logger.info(
+            {
+              transport: 'websocket',
+              accountId: ctx.extra.connection?.session.accountId,
+              operationName: payload.operationName?.slice(0, 64),
+              outcome: 'error',
+              errorCodes: [...new Set(checked.errors.map((error) => String(error.extensions.code)))],
+            },
+            'graphql subscription refused',
+          );
+          return checked.errors;
+        }
+        return { schema: deps.schema, document: checked.document, operationName: payload.operationName, variableValues: payload.variables };
       },
       context(ctx: ConnectionContext) {
         return createRequestContext(deps.context, {
@@ -180,13 +265,11 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
         if (deviceId === null || connection.session.deviceId === deviceId) void recheck(connection);
       }
     },
-    async recheckAll() {
-      const all = [...byAccount.values()].flatMap((set) => [...set]);
-      for (let i = 0; i < all.length; i += RECHECK_BATCH) await Promise.all(all.slice(i, i + RECHECK_BATCH).map(recheck));
-    },
+    recheckAll,
     connectionCount: () => wss.clients.size,
     async close() {
       closing = true;
+      clearInterval(recheckTimer);
       for (const set of byAccount.values()) for (const connection of set) clearTimeout(connection.expiryTimer);
       // dispose() sends 1001 to every client and waits for their answers; a peer that never answers is cut off.
       const cutOff = setTimeout(() => {

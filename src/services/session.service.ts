@@ -20,6 +20,13 @@ import type { WalletState } from './wallet-state';
  * TOKEN_TTL_DAYS after its true last use.
  */
 const TOUCH_INTERVAL_MS = 60_000;
+/** Tokens checked per statement by stillValid (well under every database's limit on bound parameters). */
+const STILL_VALID_BATCH = 500;
+
+/** The one rule for whether a stored token still authenticates. */
+function isLive(token: ActiveToken, now: Date): boolean {
+  return token.expiresAt.getTime() > now.getTime();
+}
 
 export interface TokenLifetime {
   ttlDays: number;
@@ -99,9 +106,26 @@ export class SessionService {
     return { session, wallet: found!.wallet };
   }
 
+  /**
+   * Which of `rawTokens` still authenticate (not revoked, replaced or expired),
+   * without counting as a use: for checking open connections again. One
+   * statement per batch.
+   */
+  async stillValid(rawTokens: readonly string[]): Promise<Set<string>> {
+    const now = this.clock.now();
+    const valid = new Set<string>();
+    for (let i = 0; i < rawTokens.length; i += STILL_VALID_BATCH) {
+      const batch = rawTokens.slice(i, i + STILL_VALID_BATCH);
+      const hashes = new Map(batch.map((raw) => [hashToken(raw), raw]));
+      const found = await this.db.run((m) => this.tokens.findByHashes(m, [...hashes.keys()]));
+      for (const [hash, token] of found) if (isLive(token, now)) valid.add(hashes.get(hash)!);
+    }
+    return valid;
+  }
+
   private async sessionOf(token: ActiveToken | null): Promise<AuthSession> {
     const now = this.clock.now();
-    if (!token || token.expiresAt.getTime() <= now.getTime()) {
+    if (!token || !isLive(token, now)) {
       throw unauthenticated('This token is unknown, expired or revoked: log in again');
     }
     let expiresAt = token.expiresAt;

@@ -82,6 +82,10 @@ describe('loadConfig', () => {
     ['METRICS_PUBLIC', { METRICS_PUBLIC: 'yes please' }],
     ['METRICS_PUBLIC', { METRICS_PUBLIC: 'on', METRICS_TOKEN: 'a-long-enough-metrics-token' }],
     ['INTROSPECTION', { INTROSPECTION: 'sometimes' }],
+    ['WS_MAX_CONNECTIONS_PER_ACCOUNT', { WS_MAX_CONNECTIONS_PER_ACCOUNT: '0' }],
+    ['WS_MESSAGE_BUDGET', { WS_MESSAGE_BUDGET: '100' }],
+    ['WS_MESSAGE_BUDGET', { WS_MESSAGE_BUDGET: '0/60' }],
+    ['WS_TOKEN_RECHECK_SECONDS', { WS_TOKEN_RECHECK_SECONDS: '0' }],
   ])('when %s is missing or invalid, then start-up stops with an error naming it', (variable, env) => {
     let error: unknown;
     try {
@@ -110,6 +114,15 @@ describe('loadConfig', () => {
     expect(loadConfig({ NODE_ENV: 'production' }).introspection).toBe(false);
     expect(loadConfig({ NODE_ENV: 'production', INTROSPECTION: 'on' }).introspection).toBe(true);
     expect(loadConfig({}).introspection).toBe(true);
+  });
+
+  it('when the WebSocket limits are unset, then 20 connections per account, 100 messages per minute, a token recheck every minute', () => {
+    expect(loadConfig({})).toMatchObject({
+      wsMaxConnectionsPerAccount: 20,
+      wsMessageBudget: { points: 100, durationSeconds: 60 },
+      wsTokenRecheckSeconds: 60,
+    });
+    expect(loadConfig({ WS_MESSAGE_BUDGET: '5/10' }).wsMessageBudget).toEqual({ points: 5, durationSeconds: 10 });
   });
 
   it('when REQUEST_TIMEOUT_MS is unset, then a request has 30 s to arrive', () => {

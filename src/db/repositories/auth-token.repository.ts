@@ -1,6 +1,6 @@
 import { LessThanOrEqual, type EntityManager } from 'typeorm';
 import { AuthTokenEntity, type AuthTokenRow } from '../entities/auth-token.entity';
-import { execute, firstRow, toDatabase } from './statements';
+import { execute, firstRow, hydrate, toDatabase } from './statements';
 
 export type ActiveToken = Pick<AuthTokenRow, 'id' | 'accountId' | 'deviceId' | 'createdAt' | 'expiresAt' | 'lastUsedAt'>;
 
@@ -27,6 +27,24 @@ export class AuthTokenRepository {
   async findByHash(m: EntityManager, tokenHash: string): Promise<ActiveToken | null> {
     const result = await execute(m, `SELECT ${TOKEN_COLUMNS} FROM auth_tokens t WHERE t.token_hash = ?`, [tokenHash]);
     return firstRow<ActiveToken>(m, AuthTokenEntity, result);
+  }
+
+  /**
+   * The tokens among `tokenHashes` that still exist, keyed by hash, in one
+   * statement: checking every open WebSocket costs a query per batch, not one
+   * per connection.
+   */
+  async findByHashes(m: EntityManager, tokenHashes: readonly string[]): Promise<Map<string, ActiveToken>> {
+    if (tokenHashes.length === 0) return new Map();
+    const placeholders = tokenHashes.map(() => '?').join(', ');
+    const result = await execute(m, `SELECT ${TOKEN_COLUMNS}, t.token_hash AS tokenHash FROM auth_tokens t WHERE t.token_hash IN (${placeholders})`, [...tokenHashes]);
+    const rows = (result.records as Array<Record<string, unknown>> | undefined) ?? [];
+    return new Map(
+      rows.map((row) => {
+        const { tokenHash, ...token } = hydrate<ActiveToken & { tokenHash: string }>(m, AuthTokenEntity, row);
+        return [tokenHash, token];
+      }),
+    );
   }
 
   /** The token was used: one statement records it and slides its expiry (see SessionService). */

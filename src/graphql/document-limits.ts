@@ -1,0 +1,70 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import { ApolloArmor } from '@escape.tech/graphql-armor';
+import { GraphQLError, parse, specifiedRules, validate, type DocumentNode, type GraphQLSchema, type ValidationRule } from 'graphql';
+import type { GraphQLLimits } from '../config';
+
+/**
+ * What one document may ask for (depth counting the root field as 1, aliases,
+ * cost, tokens, directives), the same on every path a document arrives by:
+ * Apollo takes the rules and the parse option, and graphql-ws runs `check`
+ * with exactly the same ones, so a subscription cannot do what a query may not.
+ */
+export interface DocumentLimits {
+  /** For Apollo: the validation rules beyond graphql-js's own, and armor's plugins (suggestion masking). */
+  validationRules: ValidationRule[];
+  apolloPlugins: ApolloServerPlugin[];
+  parseOptions: { maxTokens: number };
+  /**
+   * Parses and validates `query` as Apollo would: the document, or the errors
+   * with Apollo's codes (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED).
+   */
+  check(schema: GraphQLSchema, query: unknown): { document: DocumentNode } | { errors: GraphQLError[] };
+}
+
+/** armor's mask, for the path that does not go through its Apollo plugin. */
+const SUGGESTION = /Did you mean ".+"\?/g;
+const SUGGESTION_MASK = '[Suggestion hidden]';
+
+export function documentLimits(limits: GraphQLLimits, options: { suggestions: boolean }): DocumentLimits {
+  const { maxDepth, maxAliases, maxCost, maxTokens } = limits;
+  const armor = new ApolloArmor({
+    maxDepth: { n: maxDepth, ignoreIntrospection: true },
+    // One request trying many logins through aliases.
+    maxAliases: { n: maxAliases },
+    costLimit: { maxCost, ignoreIntrospection: true },
+    // Token counting is graphql-js's own parse option: armor's version re-parses in a plugin hook and turns syntax errors into 500s.
+    maxTokens: { enabled: false },
+    maxDirectives: { n: 10 },
+    blockFieldSuggestion: { enabled: !options.suggestions },
+  }).protect();
+  const validationRules = armor.validationRules as ValidationRule[];
+  const rules = [...specifiedRules, ...validationRules];
+  const withCode = (error: GraphQLError, code: string) =>
+    new GraphQLError(options.suggestions ? error.message : error.message.replace(SUGGESTION, SUGGESTION_MASK).trim(), {
+      nodes: error.nodes,
+      source: error.source,
+      positions: error.positions,
+      extensions: { ...error.extensions, code },
+    });
+
+  return {
+    validationRules,
+    apolloPlugins: armor.plugins as ApolloServerPlugin[],
+    parseOptions: { maxTokens },
+    check(schema, query) {
+      if (typeof query !== 'string' || query.length === 0) {
+        return { errors: [new GraphQLError('The operation carries no query document', { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })] };
+      }
+      let document: DocumentNode;
+      try {
+        document = parse(query, { maxTokens });
+      } catch (error) {
+        if (error instanceof GraphQLError) return { errors: [withCode(error, 'GRAPHQL_PARSE_FAILED')] };
+        throw error;
+      }
+      const errors = validate(schema, document, rules);
+      if (errors.length > 0) return { errors: errors.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED')) };
+      return { document };
+    },
+  };
+}

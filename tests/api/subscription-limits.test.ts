@@ -1,0 +1,184 @@
+import { Writable } from 'node:stream';
+import type { Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { createLogger } from '../../src/lib/logger';
+import { postGraphQL, startTestServer, type TestServer } from '../helpers/app';
+import { registerAndLogin, upload, type Device } from '../helpers/operations';
+import { connectLive, subscribedAtSequence1, within, wsUrl, type LiveClient } from '../helpers/subscriptions';
+
+/** Limits small enough to reach with the one subscription this schema has (`walletUpdated { sequence }`: depth 2). */
+const LIMITED = {
+  GRAPHQL_MAX_ALIASES: '3',
+  GRAPHQL_MAX_TOKENS: '600',
+  WS_MAX_CONNECTIONS_PER_ACCOUNT: '2',
+  WS_MESSAGE_BUDGET: '6/60',
+};
+
+/** The first thing a subscription answers: its data, or the distinct codes of its errors. */
+function firstOutcome(client: Client, query: string): Promise<{ codes: string[]; messages: string[] } | { data: unknown }> {
+  return new Promise((resolve) => {
+    const stop = client.subscribe(
+      { query },
+      {
+        next: (result) => {
+          stop();
+          resolve(result.errors ? { codes: [...new Set(result.errors.map((e) => String(e.extensions?.code)))], messages: result.errors.map((e) => e.message) } : { data: result.data });
+        },
+        error: (errors) => {
+          const list = Array.isArray(errors) ? errors : [errors];
+          resolve({ codes: [...new Set(list.map((e: any) => String(e?.extensions?.code)))], messages: list.map((e: any) => String(e?.message)) });
+        },
+        complete: () => {},
+      },
+    );
+  });
+}
+
+const aliased = (n: number) => `subscription { walletUpdated { ${Array.from({ length: n }, (_, i) => `a${i}: sequence`).join(' ')} } }`;
+
+describe('the WebSocket path keeps the document limits of HTTP', () => {
+  const lines: Array<{ level: number; msg: string; errorCodes?: string[]; err?: unknown }> = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  let server: TestServer;
+  let device: Device;
+  const clients: LiveClient[] = [];
+
+  beforeAll(async () => {
+    server = await startTestServer(LIMITED, { logger: createLogger('info', sink) });
+    device = await registerAndLogin(server);
+    await upload(server, device, 1);
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.dispose()));
+  });
+  afterAll(() => server.close());
+
+  const live = async () => {
+    const client = connectLive(server.url, device.token);
+    clients.push(client);
+    await client.connected;
+    return client;
+  };
+
+  it.each<[string, string, string]>([
+    ['150 aliases', 'GRAPHQL_VALIDATION_FAILED', aliased(150)],
+    ['4 aliases (over GRAPHQL_MAX_ALIASES=3)', 'GRAPHQL_VALIDATION_FAILED', aliased(4)],
+    ['a document over GRAPHQL_MAX_TOKENS', 'GRAPHQL_PARSE_FAILED', `subscription { walletUpdated { ${'__typename '.repeat(600)}sequence } }`],
+    ['a syntax error', 'GRAPHQL_PARSE_FAILED', 'subscription { walletUpdated { sequence }'],
+    ['an unknown field', 'GRAPHQL_VALIDATION_FAILED', 'subscription { walletUpdatd { sequence } }'],
+    ['more directives than allowed', 'GRAPHQL_VALIDATION_FAILED', `subscription { walletUpdated { sequence ${'@include(if: true) '.repeat(11)} } }`],
+  ])('when a subscribe message carries %s, then it is refused with %s, as over HTTP, and the connection stays usable', async (_case, code, query) => {
+    const client = await live();
+    const outcome = await within(firstOutcome(client.client, query), 5000, 'the refusal');
+    expect(outcome).toMatchObject({ codes: [code] });
+    // The same document over HTTP: the same code.
+    expect((await postGraphQL(server.url, query, undefined, device.token)).body.errors?.[0]?.extensions?.code).toBe(code);
+    // A refused operation does not end the connection.
+    const fine = await within(firstOutcome(client.client, 'subscription { walletUpdated(sinceSequence: 0) { sequence } }'), 5000, 'a valid subscription');
+    expect(fine).toEqual({ data: { walletUpdated: { sequence: 1 } } });
+  });
+
+  it.each<[string, string, Record<string, string>]>([
+    ['GRAPHQL_MAX_DEPTH=1 (walletUpdated { sequence } is 2 deep, the root field counting as 1)', 'GRAPHQL_VALIDATION_FAILED', { GRAPHQL_MAX_DEPTH: '1' }],
+    ['GRAPHQL_MAX_COST=1', 'GRAPHQL_VALIDATION_FAILED', { GRAPHQL_MAX_COST: '1' }],
+  ])('when a server runs with %s, then the subscription is refused with %s, as the same limit over HTTP', async (_case, code, env) => {
+    // A second server on the same database: the device's token works there, and the limit is its own.
+    const strict = await startTestServer({ ...LIMITED, ...env, DATABASE_URL: server.database.url });
+    try {
+      const client = connectLive(strict.url, device.token);
+      clients.push(client);
+      await client.connected;
+      const outcome = await within(firstOutcome(client.client, 'subscription { walletUpdated(sinceSequence: 0) { sequence } }'), 5000, 'the refusal');
+      expect(outcome).toMatchObject({ codes: [code] });
+      expect((await postGraphQL(strict.url, '{ serverInfo { apiVersion } }')).body.errors?.[0]?.extensions?.code).toBe(code);
+      // The root field alone is depth 1 and cheap: within both limits.
+      expect((await postGraphQL(strict.url, '{ __typename }')).body.errors).toBeUndefined();
+    } finally {
+      await Promise.all(clients.splice(0).map((c) => c.dispose()));
+      await strict.close();
+    }
+  });
+
+  it('when a refused document misspells a field, then the suggestion is hidden as over HTTP', async () => {
+    const client = await live();
+    const outcome = await firstOutcome(client.client, 'subscription { walletUpdated { sequenc } }');
+    expect(outcome).toMatchObject({ codes: ['GRAPHQL_VALIDATION_FAILED'] });
+    expect((outcome as { messages: string[] }).messages.join(' ')).not.toMatch(/Did you mean/);
+  });
+
+  it('when one subscribe message carries 150 aliases, then the server logs one info line with the code and no error line', async () => {
+    const client = await live();
+    const before = lines.length;
+    await firstOutcome(client.client, aliased(150));
+    const written = lines.slice(before);
+    expect(written.filter((line) => line.level >= 50)).toEqual([]);
+    const refused = written.filter((line) => line.msg === 'graphql subscription refused');
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toMatchObject({ level: 30, errorCodes: ['GRAPHQL_VALIDATION_FAILED'] });
+  });
+});
+
+describe('WebSocket connection limits', () => {
+  let server: TestServer;
+  const clients: LiveClient[] = [];
+
+  beforeAll(async () => {
+    server = await startTestServer(LIMITED);
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.dispose()));
+  });
+  afterAll(() => server.close());
+
+  const open = async (token: string) => {
+    const client = connectLive(server.url, token);
+    clients.push(client);
+    await client.connected;
+    return client;
+  };
+
+  it('when an account opens one connection more than WS_MAX_CONNECTIONS_PER_ACCOUNT, then its oldest is closed with 4429 and the others keep hearing updates', async () => {
+    const device = await registerAndLogin(server);
+    const other = await registerAndLogin(server);
+    await upload(server, device, 1);
+    await upload(server, other, 1);
+    const first = await subscribedAtSequence1(server.url, device.token, clients);
+    const second = await subscribedAtSequence1(server.url, device.token, clients);
+    const elsewhere = await subscribedAtSequence1(server.url, other.token, clients);
+    const third = await subscribedAtSequence1(server.url, device.token, clients);
+
+    expect(await within(first.client.closed, 5000, 'the oldest closed')).toEqual({ code: 4429, reason: 'Too many connections for this account' });
+    await upload(server, device, 2);
+    expect(await second.subscription.next()).toBe(2);
+    expect(await third.subscription.next()).toBe(2);
+    // Another account's connection is not counted against this one.
+    await upload(server, other, 2);
+    expect(await elsewhere.subscription.next()).toBe(2);
+  });
+
+  it('when a connection sends more messages than WS_MESSAGE_BUDGET, then it is closed with 4429; a connection within it is not', async () => {
+    const device = await registerAndLogin(server);
+    const raw = (count: number) =>
+      new Promise<{ code: number; reason: string } | 'open'>((resolve) => {
+        const socket = new WebSocket(wsUrl(server.url), 'graphql-transport-ws');
+        socket.on('open', () => {
+          socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${device.token}` } }));
+        });
+        let pongs = 0;
+        socket.on('message', (data) => {
+          const message = JSON.parse(String(data)) as { type: string };
+          // Once acknowledged, graphql-ws pings: each is a message of the budget (connection_init was the first).
+          if (message.type === 'connection_ack') for (let i = 1; i < count; i += 1) socket.send(JSON.stringify({ type: 'ping' }));
+          if (message.type === 'pong' && ++pongs === count - 1) setTimeout(() => (socket.close(), resolve('open')), 300);
+        });
+        socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+      });
+    expect(await raw(6)).toBe('open');
+    expect(await raw(7)).toEqual({ code: 4429, reason: 'Too many messages' });
+  });
+});
