@@ -15,12 +15,14 @@ describe('graceful shutdown', () => {
   });
 
   it('when SIGTERM arrives while a request is in flight, then that request completes, new ones are refused, and the process exits 0', async () => {
-    // A costly argon2 keeps the login in flight long enough to signal in the middle of it.
-    server = await startServerProcess({ DATABASE_URL: database.url, ARGON2_MEMORY_KIB: '65536', ARGON2_TIME_COST: '4' });
+    // A costly argon2 (about half a second on an idle machine, longer on a loaded one) keeps the login in flight
+    // long after it has reached the server, so the signal lands in the middle of it even when the machine is busy.
+    server = await startServerProcess({ DATABASE_URL: database.url, ARGON2_MEMORY_KIB: '65536', ARGON2_TIME_COST: '16' });
     const email = uniqueEmail();
     await server.gql(REGISTER, { input: { email, password: 'shutdown password', clientSaltSeed: newSeed() } });
     const inFlight = server.gql(LOGIN, { input: { email, password: 'shutdown password', deviceId: 'd' } });
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Long enough for the request to reach an idle server process on a loaded machine (20 ms was not: it got 503).
+    await new Promise((resolve) => setTimeout(resolve, 250));
     server.signal('SIGTERM');
     const response = await inFlight;
     expect(response.status).toBe(200);
