@@ -21,7 +21,7 @@ import { AccountEventRepository } from '../src/db/repositories/account-event.rep
 const FAR_FUTURE = new Date('2100-01-01T00:00:00.000Z');
 
 // lastUsedAt in the future: the session never needs its once-a-minute touch.
-const TOKEN = { id: 1, accountId: 1, deviceId: 'device-1', expiresAt: FAR_FUTURE, lastUsedAt: FAR_FUTURE };
+const TOKEN = { id: 1, accountId: 1, deviceId: 'device-1', createdAt: FAR_FUTURE, expiresAt: FAR_FUTURE, lastUsedAt: FAR_FUTURE };
 const WALLET = { accountId: 1, encryptedWallet: randomBytes(7680).toString('base64'), hmac: 'seed', sequence: 1, updatedAt: new Date() };
 
 class ConstantWalletRepository extends WalletRepository {

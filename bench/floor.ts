@@ -63,9 +63,12 @@ interface Store {
 
 const TOUCH_INTERVAL_MS = 60_000; // as the server: lastUsedAt is refreshed at most once a minute
 
-const TOKEN_COLUMNS = 't.id, t.account_id AS accountId, t.device_id AS deviceId, t.expires_at AS expiresAt, t.last_used_at AS lastUsedAt';
+const TOKEN_COLUMNS =
+  't.id, t.account_id AS accountId, t.device_id AS deviceId, t.created_at AS createdAt, t.expires_at AS expiresAt, t.last_used_at AS lastUsedAt';
 const TOKEN_SQL = `SELECT ${TOKEN_COLUMNS} FROM auth_tokens t WHERE t.token_hash = ?`;
-const TOUCH_SQL = 'UPDATE auth_tokens SET last_used_at = ? WHERE id = ?';
+// As the server: the once-a-minute touch also slides the expiry (TOKEN_TTL_DAYS after the use).
+const TOUCH_SQL = 'UPDATE auth_tokens SET last_used_at = ?, expires_at = ? WHERE id = ?';
+const TOKEN_TTL_MS = 14 * 24 * 3600_000;
 const TOKEN_WALLET_SQL = `SELECT ${TOKEN_COLUMNS}, w.encrypted_wallet AS encryptedWallet, w.hmac, w.sequence, w.updated_at AS updatedAt
   FROM auth_tokens t LEFT JOIN wallets w ON w.account_id = t.account_id WHERE t.token_hash = ?`;
 const WALLET_SQL = 'SELECT account_id AS accountId, encrypted_wallet AS encryptedWallet, hmac, sequence, updated_at AS updatedAt FROM wallets WHERE account_id = ?';
@@ -142,7 +145,7 @@ function openSqlite(file: string, synchronous: string): Store {
       };
     },
     async touchToken(id, now) {
-      touch.run(toSqliteTime(now), id);
+      touch.run(toSqliteTime(now), toSqliteTime(new Date(now.getTime() + TOKEN_TTL_MS)), id);
     },
     async findWallet(accountId) {
       const row = wallet.get(accountId);
@@ -173,7 +176,7 @@ function openMysql(url: string): Store {
       return { ...(token as TokenRow), wallet: sequence === null ? undefined : { encryptedWallet, hmac, sequence, updatedAt } };
     },
     async touchToken(id, now) {
-      await pool.query(TOUCH_SQL, [now, id]);
+      await pool.query(TOUCH_SQL, [now, new Date(now.getTime() + TOKEN_TTL_MS), id]);
     },
     async findWallet(accountId) {
       const [rows] = await pool.query<mysql.RowDataPacket[]>(WALLET_SQL, [accountId]);

@@ -7,7 +7,7 @@ import { openDatabase } from './db/data-source';
 import { AccountRepository } from './db/repositories/account.repository';
 import { AuthTokenRepository } from './db/repositories/auth-token.repository';
 import { ServerSettingRepository } from './db/repositories/server-setting.repository';
-import { VerificationTokenRepository } from './db/repositories/verification-token.repository';
+import { PendingRegistrationRepository } from './db/repositories/pending-registration.repository';
 import { WalletRepository } from './db/repositories/wallet.repository';
 import { WhitelistRepository } from './db/repositories/whitelist.repository';
 import { WalletHistoryRepository } from './db/repositories/wallet-history.repository';
@@ -41,7 +41,7 @@ export interface Repositories {
   accounts: AccountRepository;
   tokens: AuthTokenRepository;
   wallets: WalletRepository;
-  verificationTokens: VerificationTokenRepository;
+  pendingRegistrations: PendingRegistrationRepository;
   walletHistory: WalletHistoryRepository;
   accountEvents: AccountEventRepository;
   knownDevices: KnownDeviceRepository;
@@ -122,7 +122,6 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
     context: { sessions, wallets },
     checkReady: () => db.ping(),
     redisHealth: () => transport.health(),
-    verifyAccount: (token) => verification.verify(token),
     stillValid: (tokens) => sessions.stillValid(tokens),
   });
 
@@ -132,7 +131,7 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
   const maintain = async () => {
     try {
       const purged = (await sessions.purgeExpired()) + (await verification.purgeExpired());
-      if (purged > 0) logger.info({ purged }, 'purged expired tokens');
+      if (purged > 0) logger.info({ purged }, 'purged expired tokens and pending registrations');
       const events = await activity.purgeExpired();
       if (events > 0) logger.info({ events }, 'purged security log events past ACTIVITY_RETENTION_DAYS');
       // WALLET_VERSIONS_KEPT changes only with a restart: one pass after start-up is enough.
@@ -170,6 +169,7 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
       await http.subscriptions.close();
       await revocations.close();
       await http.fastify.close();
+      await verification.idle();
       await transport.close();
       mailer.close();
       redis?.disconnect();
@@ -205,7 +205,7 @@ export async function createServices(
     accounts: wiring.repositories?.accounts ?? new AccountRepository(),
     tokens: wiring.repositories?.tokens ?? new AuthTokenRepository(),
     wallets: wiring.repositories?.wallets ?? new WalletRepository(),
-    verificationTokens: wiring.repositories?.verificationTokens ?? new VerificationTokenRepository(),
+    pendingRegistrations: wiring.repositories?.pendingRegistrations ?? new PendingRegistrationRepository(),
     walletHistory: wiring.repositories?.walletHistory ?? new WalletHistoryRepository(),
     accountEvents: wiring.repositories?.accountEvents ?? new AccountEventRepository(),
     knownDevices: wiring.repositories?.knownDevices ?? new KnownDeviceRepository(),
@@ -217,11 +217,10 @@ export async function createServices(
   const activity = new ActivityLog(db, repositories.accountEvents, clock, config.activityRetentionDays, reportError);
   const history = new WalletHistoryService(db, repositories.walletHistory, config.walletVersionsKept);
   const commit = new WalletCommit(repositories.wallets, repositories.walletHistory, activity, config.walletVersionsKept);
-  const credentials = new CredentialsService(db, repositories.accounts, hasher, limits, activity);
   const verification = new VerificationService(
     config,
     db,
-    repositories.verificationTokens,
+    repositories.pendingRegistrations,
     repositories.accounts,
     limits,
     clock,
@@ -229,6 +228,7 @@ export async function createServices(
     reportError,
     activity,
   );
+  const credentials = new CredentialsService(db, repositories.accounts, hasher, limits, activity, verification);
   const feed = new WalletUpdateFeed(transport, reportError, {
     started: () => metrics.activeSubscriptions.inc(),
     ended: () => metrics.activeSubscriptions.dec(),
@@ -252,7 +252,7 @@ export async function createServices(
     limits,
     clock,
     events,
-    config.tokenTtlDays,
+    { ttlDays: config.tokenTtlDays, maxAgeDays: config.tokenMaxAgeDays },
     repositories.knownDevices,
     activity,
     new NewDeviceNotices(mailer, mailer !== noMailer, reportError),

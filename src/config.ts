@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
+import { normalizeEmail } from './lib/email';
 import ipaddr from 'ipaddr.js';
 import { LIMITS, type Budget, type Budgets, type LimitName } from './lib/rate-limits';
 
@@ -68,7 +69,10 @@ export interface Config {
   smtpUrl: string | undefined;
   mailFrom: string | undefined;
   publicUrl: string | undefined;
+  /** A token expires this long after its last use (sliding)… */
   tokenTtlDays: number;
+  /** …and at the latest this long after the login that issued it. */
+  tokenMaxAgeDays: number;
   verifyTokenTtlHours: number;
   maxWalletBytes: number;
   /** How many of the most recent wallet states keep their content (walletVersion); every state keeps its header. */
@@ -146,6 +150,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     mailFrom: read('MAIL_FROM'),
     publicUrl: optionalUrl(read, 'PUBLIC_URL', ['http:', 'https:'])?.replace(/\/+$/, ''),
     tokenTtlDays: integer(read, 'TOKEN_TTL_DAYS', 14, 1, 3650),
+    tokenMaxAgeDays: integer(read, 'TOKEN_MAX_AGE_DAYS', 365, 1, 36500),
     verifyTokenTtlHours: integer(read, 'VERIFY_TOKEN_TTL_HOURS', 48, 1, 24 * 365),
     maxWalletBytes,
     walletVersionsKept: integer(read, 'WALLET_VERSIONS_KEPT', 10, 0, 1000),
@@ -218,7 +223,7 @@ function parseWhitelist(value: string | undefined): ReadonlySet<string> {
       throw new ConfigError('ACCOUNT_WHITELIST', `"${email}" is not an email (comma separated, no spaces)`);
     }
   }
-  return new Set(emails.map((e) => e.toLowerCase()));
+  return new Set(emails.map(normalizeEmail));
 }
 
 /** DATABASE_URL's syntax; also how the admin command reads the URL of migrate-to's target. */

@@ -14,7 +14,6 @@ export const ErrorCode = {
   AccountNotVerified: 'ACCOUNT_NOT_VERIFIED',
   RegistrationClosed: 'REGISTRATION_CLOSED',
   EmailTaken: 'EMAIL_TAKEN',
-  InvalidVerifyToken: 'INVALID_VERIFY_TOKEN',
   RateLimited: 'RATE_LIMITED',
   PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
   InternalServerError: 'INTERNAL_SERVER_ERROR',
@@ -60,11 +59,9 @@ export const unauthenticated = (message = 'Authentication required: send a valid
   new DomainError(ErrorCode.Unauthenticated, message);
 export const wrongCredentials = () => new DomainError(ErrorCode.Unauthenticated, 'Wrong email or password');
 export const accountNotVerified = () =>
-  new DomainError(ErrorCode.AccountNotVerified, 'This account is not verified yet: follow the link in the verification email');
+  new DomainError(ErrorCode.AccountNotVerified, 'This account is not verified yet: log in with the code from the verification email');
 export const registrationClosed = () => new DomainError(ErrorCode.RegistrationClosed, 'This server does not accept registrations for this email');
 export const emailTaken = () => new DomainError(ErrorCode.EmailTaken, 'An account with this email already exists');
-export const invalidVerifyToken = () =>
-  new DomainError(ErrorCode.InvalidVerifyToken, 'This verification link is unknown, already used or expired: ask your app for a new one');
 export const payloadTooLarge = (limit: number) =>
   new DomainError(ErrorCode.PayloadTooLarge, `encryptedWallet is larger than the ${limit} bytes this server accepts`, { maxWalletBytes: limit });
 export const rateLimited = (retryAfterSeconds: number) =>

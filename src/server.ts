@@ -12,13 +12,12 @@ import type { GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
 import type { Config } from './config';
 import { createRequestContext, type ContextDeps, type RequestContext } from './context';
-import { ErrorCode, isDomainError } from './errors';
+import { ErrorCode } from './errors';
 import { createFormatError, errorHttpStatusPlugin } from './graphql/format-error';
 import { answerClientError, describeHttpError, sendHttpError } from './http/http-errors';
 import { registerGraphQLRoute } from './http/graphql-route';
 import { attachSubscriptionServer, type SubscriptionServer } from './http/subscription-server';
 import { metricsGate } from './http/metrics-gate';
-import { HTML_SECURITY_HEADERS, verifyPage } from './http/verify-page';
 import { documentLimits } from './graphql/document-limits';
 import { observabilityPlugin } from './graphql/plugins/observability.plugin';
 import type { RedisHealth } from './events/transport';
@@ -35,7 +34,6 @@ export interface ServerDeps {
   /** Resolves when the database answers; rejects otherwise. */
   checkReady(): Promise<void>;
   redisHealth(): RedisHealth;
-  verifyAccount(token: string): Promise<void>;
   /** Which of these auth tokens still authenticate (for open WebSocket connections); batched. */
   stillValid(tokens: readonly string[]): Promise<Set<string>>;
 }
@@ -46,12 +44,12 @@ export interface HttpServer {
   subscriptions: SubscriptionServer;
 }
 
-/** Builds the HTTP server: Apollo on Fastify at /graphql, graphql-ws on the same path, plus /healthz, /readyz and /verify. */
+/** Builds the HTTP server: Apollo on Fastify at /graphql, graphql-ws on the same path, plus /healthz, /readyz and /metrics. */
 export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
   const { config, logger } = deps;
   const fastify = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    // Fastify's default request lines log full URLs, and /verify URLs carry one-time tokens.
+    // Our own request line (below) logs the path without its query string; Fastify's would log the full URL.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
     genReqId: () => randomUUID(),
@@ -175,24 +173,6 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
     }
     return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
-  fastify.get<{ Querystring: { token?: string } }>('/verify', async (request, reply) => {
-    const token = typeof request.query.token === 'string' ? request.query.token : '';
-    let ok = false;
-    if (token.length > 0 && token.length <= 256) {
-      try {
-        await deps.verifyAccount(token);
-        ok = true;
-      } catch (error) {
-        if (!isDomainError(error, ErrorCode.InvalidVerifyToken)) throw error;
-      }
-    }
-    return reply
-      .code(ok ? 200 : 400)
-      .headers(HTML_SECURITY_HEADERS)
-      .type('text/html; charset=utf-8')
-      .send(verifyPage(ok));
-  });
-
   return { fastify, apollo, subscriptions };
 }
 

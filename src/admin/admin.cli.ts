@@ -192,7 +192,7 @@ async function withServices(key: string, args: string[], options: Options, conte
     case 'purge': {
       none(args);
       const purged = await admin.purge();
-      return { data: { purged }, text: `purged ${purged.authTokens} expired tokens and ${purged.verificationTokens} expired verification links` };
+      return { data: { purged }, text: `purged ${purged.authTokens} expired tokens and ${purged.pendingRegistrations} expired pending registrations` };
     }
     case 'stats': {
       none(args);

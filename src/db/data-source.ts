@@ -4,8 +4,8 @@ import { DataSource, type DataSourceOptions } from 'typeorm';
 import type { DatabaseConfig } from '../config';
 import { AccountEntity } from './entities/account.entity';
 import { AuthTokenEntity } from './entities/auth-token.entity';
+import { PendingRegistrationEntity } from './entities/pending-registration.entity';
 import { ServerSettingEntity } from './entities/server-setting.entity';
-import { VerificationTokenEntity } from './entities/verification-token.entity';
 import { walletEntity } from './entities/wallet.entity';
 import { walletVersionEntity } from './entities/wallet-version.entity';
 import { accountEventEntity } from './entities/account-event.entity';
@@ -21,7 +21,7 @@ export function entitiesFor(dialect: DatabaseConfig['dialect']) {
     AuthTokenEntity,
     walletEntity(dialect),
     ServerSettingEntity,
-    VerificationTokenEntity,
+    PendingRegistrationEntity,
     walletVersionEntity(dialect),
     accountEventEntity(dialect),
     knownDeviceEntity(dialect),

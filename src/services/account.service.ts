@@ -8,6 +8,7 @@ import type { ActivityLog } from './activity.service';
 import type { DomainEvents } from '../events/domain-events';
 import { badUserInput, emailTaken, registrationClosed, wrongCredentials } from '../errors';
 import type { Clock } from '../lib/clock';
+import { DEFAULT_KEY_PARAMS, KEY_ALGORITHM, type KeyParams } from '../lib/key-params';
 import type { PasswordHasher } from '../lib/password';
 import type { RateLimits } from '../lib/rate-limits';
 import { hmacHex } from '../lib/tokens';
@@ -23,6 +24,8 @@ export interface RegisterData {
   email: string;
   password: string;
   clientSaltSeed: string;
+  /** Omitted: the protocol default. */
+  keyParams?: KeyParams | null;
 }
 
 export interface ChangePasswordData {
@@ -31,6 +34,14 @@ export interface ChangePasswordData {
   newPassword: string;
   clientSaltSeed: string;
   wallet?: WalletUpload | null;
+  /** Omitted: unchanged. */
+  keyParams?: KeyParams | null;
+}
+
+/** All a new device needs to derive the account's keys from the root password. */
+export interface ClientKeyParamsData extends KeyParams {
+  clientSaltSeed: string;
+  algorithm: typeof KEY_ALGORITHM;
 }
 
 export interface AccountData {
@@ -73,7 +84,13 @@ export class AccountService {
     if (mode === 'Whitelist' && !(await this.whitelisted(emailNormalized))) throw registrationClosed();
     // Hashed before the email is looked up, so a taken email costs the same time as a new one.
     const passwordHash = await hasher.hash(input.password);
-    const verified = mode !== 'EmailVerify';
+    const keyParams = input.keyParams ?? DEFAULT_KEY_PARAMS;
+    const clientSaltSeed = input.clientSaltSeed.toLowerCase();
+    if (mode === 'EmailVerify') {
+      // Not an account yet: a pending registration, whatever the email (a taken one answers alike).
+      await this.verification.register({ email: input.email, passwordHash, clientSaltSeed, keyParams });
+      return { verified: false };
+    }
     let accountId: number;
     try {
       accountId = await db.run((m) =>
@@ -81,32 +98,20 @@ export class AccountService {
           email: input.email,
           emailNormalized,
           passwordHash,
-          clientSaltSeed: input.clientSaltSeed.toLowerCase(),
-          verified,
+          clientSaltSeed,
+          verified: true,
+          keyN: keyParams.n,
+          keyR: keyParams.r,
+          keyP: keyParams.p,
           createdAt: clock.now(),
         }),
       );
     } catch (error) {
-      if (!isDuplicateKey(error)) throw error;
-      if (mode !== 'EmailVerify') throw emailTaken();
-      await this.answerTakenEmail(emailNormalized);
-      return { verified: false };
+      if (isDuplicateKey(error)) throw emailTaken();
+      throw error;
     }
     await this.activity.record(accountId, 'REGISTERED', { ip });
-    if (!verified) await this.verification.issueAndSend(accountId, input.email);
-    return { verified };
-  }
-
-  /**
-   * EmailVerify hides that the email is taken: the answer is that of a fresh
-   * registration and nothing changes. The owner learns of it by mail; an owner
-   * who never verified gets a fresh link instead, which is what they need.
-   */
-  private async answerTakenEmail(emailNormalized: string): Promise<void> {
-    const existing = await this.db.run((m) => this.accounts.findByEmail(m, emailNormalized));
-    if (!existing) return;
-    if (existing.verified) this.verification.notifyOwnerOfRegistrationAttempt(existing.email);
-    else await this.verification.issueAndSend(existing.id, existing.email);
+    return { verified: true };
   }
 
   /**
@@ -114,10 +119,19 @@ export class AccountService {
    * under the server secret, stable per email and shaped like a real seed.
    */
   async clientSaltSeed(email: string, ip: string): Promise<string> {
+    return (await this.clientKeyParams(email, ip)).clientSaltSeed;
+  }
+
+  /**
+   * The account's seed and key parameters; for an unknown email the decoy seed
+   * with the default parameters, which is what a fresh registration would show.
+   */
+  async clientKeyParams(email: string, ip: string): Promise<ClientKeyParamsData> {
     await this.limits.consume('clientSaltSeedPerIp', ip);
     const emailNormalized = normalizeEmail(email);
     const account = await this.db.run((m) => this.accounts.findByEmail(m, emailNormalized));
-    return account?.clientSaltSeed ?? this.decoySeed(emailNormalized);
+    if (!account) return { clientSaltSeed: this.decoySeed(emailNormalized), algorithm: KEY_ALGORITHM, ...DEFAULT_KEY_PARAMS };
+    return { clientSaltSeed: account.clientSaltSeed, algorithm: KEY_ALGORITHM, n: account.keyN, r: account.keyR, p: account.keyP };
   }
 
   decoySeed(emailNormalized: string): string {
@@ -153,7 +167,7 @@ export class AccountService {
       if (swapped.kind === 'conflict') return swapped;
       // Earlier contents were encrypted under the old keys; their headers stay.
       if (input.wallet) await this.walletHistory.dropContentBefore(m, account.id, input.wallet.sequence);
-      await accounts.updateCredentials(m, account.id, passwordHash, input.clientSaltSeed.toLowerCase());
+      await accounts.updateCredentials(m, account.id, passwordHash, input.clientSaltSeed.toLowerCase(), input.keyParams ?? undefined);
       await tokens.deleteAllForAccount(m, account.id);
       await this.activity.recordIn(m, account.id, 'PASSWORD_CHANGED', { ip });
       return swapped;

@@ -18,7 +18,7 @@ export interface AccountDetail {
 
 export interface PurgeResult {
   authTokens: number;
-  verificationTokens: number;
+  pendingRegistrations: number;
 }
 
 /**
@@ -86,7 +86,7 @@ export class AdminService {
 
   /** What the server's hourly maintenance purges, now. */
   async purge(): Promise<PurgeResult> {
-    return { authTokens: await this.sessions.purgeExpired(), verificationTokens: await this.verification.purgeExpired() };
+    return { authTokens: await this.sessions.purgeExpired(), pendingRegistrations: await this.verification.purgeExpired() };
   }
 
   stats(): Promise<ServerStats> {

@@ -4,14 +4,15 @@ import type { AccountRepository } from '../db/repositories/account.repository';
 import { accountNotVerified, wrongCredentials } from '../errors';
 import type { PasswordHasher } from '../lib/password';
 import type { RateLimits } from '../lib/rate-limits';
+import type { VerificationService } from './verification.service';
+import { normalizeEmail } from '../lib/email';
 import type { ActivityLog } from './activity.service';
 
-/** An account is identified by its email, compared without regard to case. */
-export const normalizeEmail = (email: string) => email.toLowerCase();
+export { normalizeEmail } from '../lib/email';
 
 /**
  * Why it exists: every operation that takes a password (login, changePassword,
- * deleteAccount) checks it the same way. Any mismatch is the same
+ * deleteAccount) checks it the same way, pending registrations included. Any mismatch is the same
  * UNAUTHENTICATED after the same argon2 work, so neither the message nor the
  * timing tells whether the email has an account; verification is checked only
  * once the password is right, for the same reason; failures are counted
@@ -24,18 +25,35 @@ export class CredentialsService {
     private readonly hasher: PasswordHasher,
     private readonly limits: RateLimits,
     private readonly activity: ActivityLog,
+    private readonly verification: VerificationService,
   ) {}
 
-  /** The account for these credentials, or UNAUTHENTICATED / ACCOUNT_NOT_VERIFIED / RATE_LIMITED. */
-  async verify(email: string, password: string, ip: string): Promise<AccountRow> {
+  /**
+   * The account for these credentials, or UNAUTHENTICATED / ACCOUNT_NOT_VERIFIED / RATE_LIMITED.
+   * An email without an account may have pending registrations (EmailVerify):
+   * with `verificationCode` the one it belongs to becomes the account when the
+   * password is that registration's; without it, the newest one's password
+   * answers ACCOUNT_NOT_VERIFIED. A wrong code is a failed password attempt.
+   * Every path pays exactly one argon2 verification.
+   */
+  async verify(email: string, password: string, ip: string, verificationCode?: string): Promise<AccountRow> {
     const emailNormalized = normalizeEmail(email);
     await this.assertMayTry(emailNormalized, ip);
     const account = await this.db.run((m) => this.accounts.findByEmail(m, emailNormalized));
-    if (!account) {
+    if (account) return this.check(account, password, ip);
+
+    const pending = await this.verification.live(emailNormalized);
+    const registration = verificationCode === undefined ? pending[0] : this.verification.matchCode(pending, verificationCode);
+    if (!registration) {
       await this.hasher.verifyAgainstDummy(password);
       return this.failed(emailNormalized, ip);
     }
-    return this.check(account, password, ip);
+    if (!(await this.hasher.verify(registration.passwordHash, password))) return this.failed(emailNormalized, ip);
+    await this.limits.recordPasswordSuccess(emailNormalized);
+    if (verificationCode === undefined) throw accountNotVerified();
+    const created = await this.verification.confirm(registration, ip);
+    if (!created) throw wrongCredentials();
+    return created;
   }
 
   /** Refuses early (before any argon2 work) an account or IP that has used up its failed attempts. */

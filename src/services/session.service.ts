@@ -14,7 +14,11 @@ import type { NewDeviceNotices } from './notices';
 import type { AuthSession } from './session';
 import type { WalletState } from './wallet-state';
 
-/** lastUsedAt is bookkeeping, not security: refreshing it once a minute keeps reads free of writes. */
+/**
+ * lastUsedAt, and with it the sliding expiry, is refreshed at most once a minute:
+ * most reads stay free of writes, and a token lives at most a minute less than
+ * TOKEN_TTL_DAYS after its true last use.
+ */
 const TOUCH_INTERVAL_MS = 60_000;
 /** Tokens checked per statement by stillValid (well under every database's limit on bound parameters). */
 const STILL_VALID_BATCH = 500;
@@ -22,6 +26,11 @@ const STILL_VALID_BATCH = 500;
 /** The one rule for whether a stored token still authenticates. */
 function isLive(token: ActiveToken, now: Date): boolean {
   return token.expiresAt.getTime() > now.getTime();
+}
+
+export interface TokenLifetime {
+  ttlDays: number;
+  maxAgeDays: number;
 }
 
 export interface IssuedToken {
@@ -48,21 +57,22 @@ export class SessionService {
     private readonly limits: RateLimits,
     private readonly clock: Clock,
     private readonly events: DomainEvents,
-    /** TOKEN_TTL_DAYS: how long a token works after it is issued. */
-    private readonly tokenTtlDays: number,
+    /** TOKEN_TTL_DAYS and TOKEN_MAX_AGE_DAYS: how long a token works after its last use, and after its login at the latest. */
+    private readonly tokenLifetime: TokenLifetime,
     private readonly knownDevices: KnownDeviceRepository,
     private readonly activity: ActivityLog,
     private readonly newDeviceNotices: NewDeviceNotices,
   ) {}
 
-  async login(email: string, password: string, deviceId: string, ip: string): Promise<IssuedToken> {
+  /** `verificationCode`: EmailVerify's code, needed once, at the login that turns a pending registration into the account. */
+  async login(email: string, password: string, deviceId: string, ip: string, verificationCode?: string): Promise<IssuedToken> {
     const { db, accounts, tokens } = this;
     await this.limits.consume('loginPerIp', ip);
-    const account = await this.credentials.verify(email, password, ip);
+    const account = await this.credentials.verify(email, password, ip, verificationCode);
 
     const token = newSecretToken();
     const now = this.clock.now();
-    const expiresAt = addMilliseconds(now, this.tokenTtlDays * DAY_MS);
+    const expiresAt = this.expiryAt(now, now);
     // The password was checked against the hash read above. If a password change
     // committed since, that hash is gone and so must be this login: the token is
     // only written while the account row still holds the hash we verified.
@@ -118,10 +128,19 @@ export class SessionService {
     if (!token || !isLive(token, now)) {
       throw unauthenticated('This token is unknown, expired or revoked: log in again');
     }
+    let expiresAt = token.expiresAt;
     if (now.getTime() - token.lastUsedAt.getTime() >= TOUCH_INTERVAL_MS) {
-      await this.db.statement((m) => this.tokens.touch(m, token.id, now));
+      expiresAt = this.expiryAt(now, token.createdAt);
+      await this.db.statement((m) => this.tokens.touch(m, token.id, now, expiresAt));
     }
-    return { tokenId: token.id, accountId: token.accountId, deviceId: token.deviceId, expiresAt: token.expiresAt };
+    return { tokenId: token.id, accountId: token.accountId, deviceId: token.deviceId, expiresAt };
+  }
+
+  /** TOKEN_TTL_DAYS after `usedAt` (sliding), but never past TOKEN_MAX_AGE_DAYS after the login at `issuedAt`. */
+  private expiryAt(usedAt: Date, issuedAt: Date): Date {
+    const sliding = addMilliseconds(usedAt, this.tokenLifetime.ttlDays * DAY_MS);
+    const cap = addMilliseconds(issuedAt, this.tokenLifetime.maxAgeDays * DAY_MS);
+    return sliding.getTime() < cap.getTime() ? sliding : cap;
   }
 
   async logout(session: AuthSession, ip?: string): Promise<boolean> {

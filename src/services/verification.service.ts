@@ -1,103 +1,202 @@
 import type { Config } from '../config';
-import type { Database } from '../db/database';
+import { isDuplicateKey, type Database } from '../db/database';
+import type { AccountRow } from '../db/entities/account.entity';
+import type { PendingRegistrationRow } from '../db/entities/pending-registration.entity';
 import type { AccountRepository } from '../db/repositories/account.repository';
-import type { VerificationTokenRepository } from '../db/repositories/verification-token.repository';
-import { invalidVerifyToken } from '../errors';
+import type { PendingRegistrationRepository } from '../db/repositories/pending-registration.repository';
 import { HOUR_MS, addMilliseconds, type Clock } from '../lib/clock';
+import type { KeyParams } from '../lib/key-params';
 import { escapeHtml, type MailMessage, type Mailer } from '../lib/mailer';
 import type { RateLimits } from '../lib/rate-limits';
-import { hashToken, newSecretToken } from '../lib/tokens';
+import { hashVerificationCode, newVerificationCode } from '../lib/verification-code';
+import { normalizeEmail } from '../lib/email';
 import type { ActivityLog } from './activity.service';
-import { normalizeEmail } from './credentials.service';
 
 export type VerificationConfig = Pick<Config, 'accountVerificationMode' | 'publicUrl' | 'verifyTokenTtlHours'>;
 
+/** At most this many registrations wait for one email; a new one pushes out the oldest. */
+export const MAX_PENDING_PER_EMAIL = 5;
+
+export interface PendingRegistrationData {
+  email: string;
+  passwordHash: string;
+  clientSaltSeed: string;
+  keyParams: KeyParams;
+}
+
 /**
- * Why it exists: in EmailVerify mode an account proves it owns its email before
- * it may log in. Links are single use, expire, and only their hash is stored.
+ * Why it exists: in EmailVerify mode a registration becomes an account only
+ * when someone proves they read the mail sent to the address AND knows that
+ * registration's password (PROTOCOL.md, "Account verification modes"). A
+ * stranger who registers someone else's email first never sees the code, and
+ * the owner's code does not go with the stranger's password: that closes
+ * account pre-hijacking. Nothing acts on a link: the mail carries a code that
+ * the owner types into the app, so mail scanners opening links change nothing.
  * Mail goes out in the background, so no answer waits on (or reveals anything
  * through the timing of) the SMTP server.
  */
 export class VerificationService {
+  private readonly background = new Set<Promise<void>>();
+
   constructor(
     private readonly config: Readonly<VerificationConfig>,
     private readonly db: Database,
-    private readonly verificationTokens: VerificationTokenRepository,
+    private readonly pendings: PendingRegistrationRepository,
     private readonly accounts: AccountRepository,
     private readonly limits: RateLimits,
     private readonly clock: Clock,
     private readonly mailer: Mailer,
-    /** Where a failed background mail is reported: nobody awaits it. */
+    /** Where a failed background task (mail, resend) is reported: nobody awaits it. */
     private readonly reportError: (error: unknown, what: string) => void,
     private readonly activity: ActivityLog,
   ) {}
 
-  /** Issues a fresh link for the account (the previous one stops working) and mails it. */
-  async issueAndSend(accountId: number, email: string): Promise<void> {
-    const { db, verificationTokens, clock, config } = this;
-    const token = newSecretToken();
-    const now = clock.now();
-    await db.run((m) =>
-      verificationTokens.replace(m, {
-        accountId,
-        tokenHash: hashToken(token),
+  /**
+   * A registration in EmailVerify mode. For an email with a (verified) account
+   * nothing is stored and the owner is told; otherwise a pending registration
+   * is stored (the oldest beyond five goes) and its code mailed.
+   */
+  async register(data: PendingRegistrationData): Promise<void> {
+    const emailNormalized = normalizeEmail(data.email);
+    const existing = await this.db.run((m) => this.accounts.findByEmail(m, emailNormalized));
+    if (existing) {
+      this.sendInBackground(registrationAttemptMail(existing.email));
+      return;
+    }
+    const code = newVerificationCode();
+    const now = this.clock.now();
+    await this.db.transaction(async (m) => {
+      await this.pendings.insert(m, {
+        email: data.email,
+        emailNormalized,
+        passwordHash: data.passwordHash,
+        clientSaltSeed: data.clientSaltSeed,
+        keyN: data.keyParams.n,
+        keyR: data.keyParams.r,
+        keyP: data.keyParams.p,
+        codeHash: hashVerificationCode(code),
         createdAt: now,
-        expiresAt: addMilliseconds(now, config.verifyTokenTtlHours * HOUR_MS),
-      }),
-    );
-    this.sendInBackground(verificationMail(email, `${config.publicUrl}/verify?token=${encodeURIComponent(token)}`, config.verifyTokenTtlHours));
-  }
-
-  /** Someone tried to register the owner's email: tell the owner, change nothing. */
-  notifyOwnerOfRegistrationAttempt(email: string): void {
-    this.sendInBackground(registrationAttemptMail(email));
-  }
-
-  /** Marks the link's account verified; INVALID_VERIFY_TOKEN when unknown, used or expired. */
-  async verify(token: string): Promise<void> {
-    const { db, verificationTokens, accounts, clock } = this;
-    const tokenHash = hashToken(token);
-    const verified = await db.transaction(async (m) => {
-      const live = await verificationTokens.findLive(m, tokenHash, clock.now());
-      if (!live || !(await verificationTokens.consume(m, tokenHash))) return false;
-      await accounts.markVerified(m, live.accountId);
-      await this.activity.recordIn(m, live.accountId, 'VERIFIED');
-      return true;
+        expiresAt: this.expiryFrom(now),
+      });
+      await this.pendings.keepNewest(m, emailNormalized, MAX_PENDING_PER_EMAIL);
     });
-    if (!verified) throw invalidVerifyToken();
+    this.sendInBackground(verificationMail(data.email, code, this.config));
   }
 
-  /** Answers the same whether the email is unknown, verified or pending; only pending ones get mail (EmailVerify mode). */
+  /** The email's pending registrations that have not expired, newest first (none once it has an account). */
+  live(emailNormalized: string): Promise<PendingRegistrationRow[]> {
+    return this.db.run((m) => this.pendings.listLive(m, emailNormalized, this.clock.now()));
+  }
+
+  /** The registration among `pending` that this code belongs to, if any. */
+  matchCode(pending: readonly PendingRegistrationRow[], code: string): PendingRegistrationRow | undefined {
+    const codeHash = hashVerificationCode(code);
+    return pending.find((registration) => registration.codeHash === codeHash);
+  }
+
+  /**
+   * Turns the registration into a verified account and drops every other
+   * pending registration of the email, in one transaction. Null when the
+   * registration is gone (a concurrent confirmation took it) or the email got
+   * an account meanwhile: the caller answers as for wrong credentials. The
+   * security log starts with the account: registered and verified, at once.
+   */
+  async confirm(registration: PendingRegistrationRow, ip: string): Promise<AccountRow | null> {
+    const now = this.clock.now();
+    try {
+      return await this.db.transaction(async (m) => {
+        const waiting = await this.pendings.lockForEmail(m, registration.emailNormalized);
+        if (!waiting.includes(registration.id)) return null;
+        const account: Omit<AccountRow, 'id'> = {
+          email: registration.email,
+          emailNormalized: registration.emailNormalized,
+          passwordHash: registration.passwordHash,
+          clientSaltSeed: registration.clientSaltSeed,
+          verified: true,
+          keyN: registration.keyN,
+          keyR: registration.keyR,
+          keyP: registration.keyP,
+          createdAt: now,
+        };
+        const id = await this.accounts.insert(m, account);
+        await this.pendings.deleteForEmail(m, registration.emailNormalized);
+        await this.activity.recordIn(m, id, 'REGISTERED', { ip });
+        await this.activity.recordIn(m, id, 'VERIFIED', { ip });
+        return { id, ...account };
+      });
+    } catch (error) {
+      if (isDuplicateKey(error)) return null;
+      throw error;
+    }
+  }
+
+  /**
+   * Mails a fresh code for the newest pending registration of the email (its
+   * earlier code stops working). The answer never depends on the email: all of
+   * the work (look-up, write, mail) runs in the background for every email, so
+   * neither the answer nor its timing tells a pending email from any other.
+   */
   async resend(email: string, ip: string): Promise<void> {
     await this.limits.consume('resendVerificationEmailPerIp', ip);
     if (this.config.accountVerificationMode !== 'EmailVerify') return;
-    const account = await this.db.run((m) => this.accounts.findByEmail(m, normalizeEmail(email)));
-    if (account && !account.verified) await this.issueAndSend(account.id, account.email);
+    this.runInBackground(() => this.resendNow(normalizeEmail(email)), 'resending a verification email');
+  }
+
+  private async resendNow(emailNormalized: string): Promise<void> {
+    const [newest] = await this.live(emailNormalized);
+    if (!newest) return;
+    const code = newVerificationCode();
+    const replaced = await this.db.run((m) => this.pendings.replaceCode(m, newest.id, hashVerificationCode(code), this.expiryFrom(this.clock.now())));
+    if (replaced) this.sendInBackground(verificationMail(newest.email, code, this.config));
   }
 
   async purgeExpired(): Promise<number> {
-    return this.db.run((m) => this.verificationTokens.purgeExpired(m, this.clock.now()));
+    return this.db.run((m) => this.pendings.purgeExpired(m, this.clock.now()));
+  }
+
+  /** Resolves once the background work started so far (resends, mail) has finished: for shutdown and tests. */
+  async idle(): Promise<void> {
+    while (this.background.size > 0) await Promise.allSettled([...this.background]);
+  }
+
+  private expiryFrom(now: Date): Date {
+    return addMilliseconds(now, this.config.verifyTokenTtlHours * HOUR_MS);
   }
 
   private sendInBackground(message: MailMessage): void {
-    this.mailer.send(message).catch((error) => this.reportError(error, 'sending mail'));
+    this.runInBackground(() => this.mailer.send(message), 'sending mail');
+  }
+
+  private runInBackground(work: () => Promise<unknown>, what: string): void {
+    const task = work().then(
+      () => undefined,
+      (error) => this.reportError(error, what),
+    );
+    this.background.add(task);
+    void task.finally(() => this.background.delete(task));
   }
 }
 
-function verificationMail(to: string, link: string, ttlHours: number) {
+function verificationMail(to: string, code: string, config: Readonly<VerificationConfig>): MailMessage {
+  const where = config.publicUrl ? ` at ${config.publicUrl}` : '';
+  const ttl = config.verifyTokenTtlHours;
   return {
     to,
-    subject: 'Confirm your email for wallet sync',
-    text: `Confirm this email address to start syncing your wallet:\n\n${link}\n\nThe link works once and expires in ${ttlHours} hours. If you did not sign up, ignore this email.\n`,
+    subject: `Your wallet sync verification code: ${code}`,
+    text:
+      `Your verification code for wallet sync${where}:\n\n    ${code}\n\n` +
+      `Enter it in your wallet app when it asks for it; it works with the password you just chose and expires in ${ttl} hours.\n` +
+      'If you did not sign up, ignore this email: without this code nobody can use your address.\n',
     html: `<!doctype html><html><body style="font-family:system-ui,sans-serif;line-height:1.5">
-<p>Confirm this email address to start syncing your wallet:</p>
-<p><a href="${escapeHtml(link)}" style="display:inline-block;padding:.6em 1.2em;background:#1d4ed8;color:#fff;border-radius:6px;text-decoration:none">Confirm my email</a></p>
-<p style="color:#555">Or open this link: ${escapeHtml(link)}<br>It works once and expires in ${ttlHours} hours. If you did not sign up, ignore this email.</p>
+<p>Your verification code for wallet sync${escapeHtml(where)}:</p>
+<p style="font-size:1.6em;font-family:ui-monospace,monospace;letter-spacing:.1em"><strong>${escapeHtml(code)}</strong></p>
+<p>Enter it in your wallet app when it asks for it; it works with the password you just chose and expires in ${ttl} hours.</p>
+<p style="color:#555">If you did not sign up, ignore this email: without this code nobody can use your address.</p>
 </body></html>`,
   };
 }
 
-function registrationAttemptMail(to: string) {
+function registrationAttemptMail(to: string): MailMessage {
   return {
     to,
     subject: 'Someone tried to sign up with your email',

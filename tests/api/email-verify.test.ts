@@ -1,203 +1,277 @@
-import { errorCode, startTestServer, type TestServer } from '../helpers/app';
+import { randomBytes } from 'node:crypto';
+import { errorCode, startTestServer, type GraphQLResponse, type TestServer } from '../helpers/app';
 import { ManualClock } from '../helpers/clock';
-import {
-  CHANGE_PASSWORD,
-  CLIENT_SALT_SEED,
-  LOGIN,
-  PASSWORD,
-  REGISTER,
-  WALLET_STATE,
-  login,
-  newSeed,
-  uniqueEmail,
-  upload,
-} from '../helpers/operations';
-import { TestSmtpServer, isNewDeviceNotice, verificationLink } from '../helpers/smtp';
+import { testDialect } from '../helpers/database';
+import { CHANGE_PASSWORD, CLIENT_SALT_SEED, LOGIN, ME, PASSWORD, REGISTER, WALLET_STATE, login, newSeed, uniqueEmail, upload } from '../helpers/operations';
+import { TestSmtpServer, codeMailTo, isCodeMail, verificationCode } from '../helpers/smtp';
 
+/**
+ * PROTOCOL.md, "Account verification modes", EmailVerify: a registration is
+ * pending, not an account; the mail carries a code; the first login carries it
+ * and succeeds only with that registration's password; then the other pending
+ * registrations of the email go. Everything over real SMTP and real HTTP.
+ */
 const PUBLIC_URL = 'https://wallet.example.org';
 const HOUR = 60 * 60 * 1000;
+const RESEND = 'mutation($e: String!) { resendVerificationEmail(email: $e) }';
+const MAIL_ENV = (smtpUrl: string) => ({ ACCOUNT_VERIFICATION_MODE: 'EmailVerify', SMTP_URL: smtpUrl, MAIL_FROM: 'Wallet Sync <noreply@wallet.example.org>', PUBLIC_URL });
 
-describe('EmailVerify mode, over real SMTP', () => {
+describe(`EmailVerify mode, over real SMTP (${testDialect()})`, () => {
   const smtp = new TestSmtpServer();
   const clock = new ManualClock();
   let server: TestServer;
 
   beforeAll(async () => {
-    const smtpUrl = await smtp.start();
-    server = await startTestServer(
-      { ACCOUNT_VERIFICATION_MODE: 'EmailVerify', SMTP_URL: smtpUrl, MAIL_FROM: 'Wallet Sync <noreply@wallet.example.org>', PUBLIC_URL },
-      { clock },
-    );
+    server = await startTestServer(MAIL_ENV(await smtp.start()), { clock });
   });
   afterAll(async () => {
     await server.close();
     await smtp.stop();
   });
 
-  const registerNew = async (email = uniqueEmail(), password = PASSWORD, clientSaltSeed = newSeed()) => {
+  const mailed = (email: string) => codeMailTo(smtp, server.app, email);
+  const registerPending = async (email = uniqueEmail(), password = PASSWORD, clientSaltSeed = newSeed()) => {
     const response = await server.gql(REGISTER, { input: { email, password, clientSaltSeed } });
     expect(response.body).toEqual({ data: { register: { verified: false } } });
-    return { email, password, clientSaltSeed };
+    return { email, password, clientSaltSeed, code: verificationCode(await mailed(email)) };
   };
-  const loginCode = async (email: string, password: string) => errorCode(await server.gql(LOGIN, { input: { email, password, deviceId: 'd' } }));
-  const openLink = async (link: string) => {
-    const response = await fetch(link);
-    return { status: response.status, html: await response.text(), headers: response.headers };
-  };
+  const loginWith = (email: string, password: string, verificationCode?: string, deviceId = 'd') =>
+    server.gql(LOGIN, { input: { email, password, deviceId, ...(verificationCode === undefined ? {} : { verificationCode }) } });
+  const loginCode = async (email: string, password: string, code?: string) => errorCode(await loginWith(email, password, code));
+  const seedOf = async (email: string) => (await server.gql(CLIENT_SALT_SEED, { email })).body.data.clientSaltSeed as string;
+  const pendingCount = async (email: string) =>
+    Number(
+      (await server.app.db.dataSource.query('SELECT COUNT(*) AS n FROM pending_registrations WHERE email_normalized = ?', [email.normalize('NFC').toLowerCase()]))[0]
+        .n,
+    );
+  const accountCount = async (email: string) =>
+    Number((await server.app.db.dataSource.query('SELECT COUNT(*) AS n FROM accounts WHERE email_normalized = ?', [email.normalize('NFC').toLowerCase()]))[0].n);
 
-  it('when an account lives its whole life, then register → mail → link → login → change password → other device → delete all work', async () => {
-    const account = await registerNew();
-    expect(await loginCode(account.email, account.password)).toBe('ACCOUNT_NOT_VERIFIED');
-
-    const mail = await smtp.nextMailTo(account.email);
+  it('when an account lives its whole life, then register → code by mail → login with it → other device → change password → delete all work', async () => {
+    const email = uniqueEmail();
+    const registered = await server.gql(REGISTER, { input: { email, password: PASSWORD, clientSaltSeed: newSeed() } });
+    expect(registered.body).toEqual({ data: { register: { verified: false } } });
+    const mail = await mailed(email);
     expect(mail.from?.text).toContain('noreply@wallet.example.org');
-    expect(mail.text).toContain(`${PUBLIC_URL}/verify?token=`);
-    expect(mail.html).toContain(`${PUBLIC_URL}/verify?token=`);
-    const link = verificationLink(mail, server.url);
+    const code = verificationCode(mail);
+    expect(code).toMatch(/^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/);
+    expect(mail.subject).toContain(code);
+    expect(mail.html).toContain(code);
+    // Nothing in the mail acts when opened: no link to this server at all.
+    expect(`${mail.text} ${mail.html}`).not.toMatch(/https?:\/\/[^\s"<]*\/(verify|graphql)/);
 
-    const page = await openLink(link);
-    expect(page.status).toBe(200);
-    expect(page.html).toContain('Email confirmed');
-    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
-    expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
-    expect((await openLink(link)).status).toBe(400);
+    expect(await loginCode(email, PASSWORD)).toBe('ACCOUNT_NOT_VERIFIED');
+    const laptop = await loginWith(email, PASSWORD, code.toLowerCase().replace('-', ''), 'laptop');
+    expect(laptop.body.errors).toBeUndefined();
+    const laptopToken = laptop.body.data.login.token as string;
+    expect((await server.gql(ME, {}, laptopToken)).body.data.me).toMatchObject({ email, verified: true });
 
-    const laptop = await login(server, account.email, account.password, 'laptop');
-    const phone = await login(server, account.email, account.password, 'phone');
-    expect((await upload(server, laptop, 1, 'wallet-under-old-keys')).__typename).toBe('WalletStateSuccess');
-
-    const newSeedHex = newSeed();
+    // The code was needed once; later logins do without it (and ignore it).
+    const phone = await login(server, email, PASSWORD, 'phone');
+    expect(await loginCode(email, PASSWORD, 'ZZZZ-ZZZZ')).toBeUndefined();
+    await upload(server, phone, 1);
     const changed = await server.gql(CHANGE_PASSWORD, {
-      input: {
-        email: account.email,
-        oldPassword: account.password,
-        newPassword: 'brand new password',
-        clientSaltSeed: newSeedHex,
-        wallet: { encryptedWallet: 'wallet-under-new-keys', sequence: 2, hmac: 'new-hmac' },
-      },
+      input: { email, oldPassword: PASSWORD, newPassword: 'brand new password', clientSaltSeed: newSeed(), wallet: { encryptedWallet: 'w2', sequence: 2, hmac: 'h2' } },
     });
-    expect(changed.body.data.changePassword).toEqual({
-      __typename: 'ChangePasswordSuccess',
-      walletState: { encryptedWallet: 'wallet-under-new-keys', sequence: 2, hmac: 'new-hmac' },
-    });
-    for (const old of [laptop, phone]) expect(errorCode(await server.gql(WALLET_STATE, {}, old.token))).toBe('UNAUTHENTICATED');
+    expect(changed.body.data.changePassword.__typename).toBe('ChangePasswordSuccess');
+    expect(errorCode(await server.gql(WALLET_STATE, {}, laptopToken))).toBe('UNAUTHENTICATED');
+    const tablet = await login(server, email, 'brand new password', 'tablet');
+    expect((await server.gql('mutation($p: String!) { deleteAccount(password: $p) }', { p: 'brand new password' }, tablet.token)).body.data.deleteAccount).toBe(true);
 
-    // Another device fetches the new seed, derives, logs in with the new password.
-    const seed = await server.gql(CLIENT_SALT_SEED, { email: account.email });
-    expect(seed.body.data.clientSaltSeed).toBe(newSeedHex);
-    expect(await loginCode(account.email, account.password)).toBe('UNAUTHENTICATED');
-    const tablet = await login(server, account.email, 'brand new password', 'tablet');
-    expect((await server.gql(WALLET_STATE, {}, tablet.token)).body.data.walletState).toMatchObject({ sequence: 2, encryptedWallet: 'wallet-under-new-keys' });
-
-    const deleted = await server.gql('mutation($p: String!) { deleteAccount(password: $p) }', { p: 'brand new password' }, tablet.token);
-    expect(deleted.body.data.deleteAccount).toBe(true);
-    expect(errorCode(await server.gql(WALLET_STATE, {}, tablet.token))).toBe('UNAUTHENTICATED');
-    expect(await loginCode(account.email, 'brand new password')).toBe('UNAUTHENTICATED');
-
-    // The email is free again: a new registration starts over with a new link.
-    await registerNew(account.email);
-    const next = await smtp.nextMailTo(account.email, 5000, (mail) => !isNewDeviceNotice(mail));
-    expect(verificationLink(next, server.url)).not.toBe(link);
+    // The email is free again: a new registration starts over with a new code.
+    const again = await registerPending(email);
+    expect(again.code).not.toBe(code);
   });
 
-  it('when verifyAccount is called over GraphQL, then a good token verifies once; unknown or used tokens get INVALID_VERIFY_TOKEN', async () => {
-    const account = await registerNew();
-    const token = new URL(verificationLink(await smtp.nextMailTo(account.email), server.url)).searchParams.get('token')!;
-    const VERIFY = 'mutation($t: String!) { verifyAccount(token: $t) }';
-    expect(errorCode(await server.gql(VERIFY, { t: 'not-a-token' }))).toBe('INVALID_VERIFY_TOKEN');
-    expect((await server.gql(VERIFY, { t: token })).body.data.verifyAccount).toBe(true);
-    expect(errorCode(await server.gql(VERIFY, { t: token }))).toBe('INVALID_VERIFY_TOKEN');
-    expect(await loginCode(account.email, account.password)).toBeUndefined();
+  it('when a stranger registers the victim\'s email first, then only the victim\'s code with the victim\'s password makes the account, and it is the victim\'s', async () => {
+    const victim = uniqueEmail('victim');
+    const decoyBefore = await seedOf(victim);
+    const stranger = await registerPending(victim, 'the stranger password', newSeed());
+    const owner = await registerPending(victim, 'the owner password', newSeed());
+    // Both codes went to the owner's inbox; the stranger saw neither.
+    expect(stranger.code).not.toBe(owner.code);
+    expect(await seedOf(victim)).toBe(decoyBefore);
+
+    expect(await loginCode(victim, 'the stranger password')).toBe('UNAUTHENTICATED');
+    expect(await loginCode(victim, 'the stranger password', 'ABCD-EFGH')).toBe('UNAUTHENTICATED');
+    // A code does not go with another registration's password, either way round.
+    expect(await loginCode(victim, 'the stranger password', owner.code)).toBe('UNAUTHENTICATED');
+    expect(await loginCode(victim, 'the owner password', stranger.code)).toBe('UNAUTHENTICATED');
+    expect(await loginCode(victim, 'the owner password')).toBe('ACCOUNT_NOT_VERIFIED');
+
+    expect(await loginCode(victim, 'the owner password', owner.code)).toBeUndefined();
+    expect(await seedOf(victim)).toBe(owner.clientSaltSeed);
+    expect(await accountCount(victim)).toBe(1);
+    expect(await pendingCount(victim)).toBe(0);
+    // The stranger's registration went with the others: its code and password open nothing.
+    expect(await loginCode(victim, 'the stranger password', stranger.code)).toBe('UNAUTHENTICATED');
+    expect(await loginCode(victim, 'the owner password')).toBeUndefined();
   });
 
-  it('when the link is older than VERIFY_TOKEN_TTL_HOURS, then the page says so with a 4xx and the account stays unverified', async () => {
-    const account = await registerNew();
-    const link = verificationLink(await smtp.nextMailTo(account.email), server.url);
+  it('when the email is typed in another case or decomposed at the code login, then it is the same registration', async () => {
+    const t = randomBytes(4).toString('hex');
+    const reg = await registerPending(`J\u00f6e-${t}@example.org`);
+    expect(await loginCode(`jo\u0308e-${t}@EXAMPLE.org`, PASSWORD, reg.code)).toBeUndefined();
+  });
+
+  it.each([
+    ['as mailed', (code: string) => code],
+    ['in lower case', (code: string) => code.toLowerCase()],
+    ['without the hyphen', (code: string) => code.replace('-', '')],
+    ['in lower case without the hyphen', (code: string) => code.replace('-', '').toLowerCase()],
+  ])('when the code is typed %s, then it is accepted', async (_case, spell) => {
+    const reg = await registerPending();
+    expect(await loginCode(reg.email, PASSWORD, spell(reg.code))).toBeUndefined();
+  });
+
+  it.each([['ABC'], ['ABCD_EFGH'], ['ABCD-EFGH-J'], ['ABCD EFGH'], ['']])('when the code is malformed (%j), then BAD_USER_INPUT naming verificationCode', async (code) => {
+    const reg = await registerPending();
+    const response = await loginWith(reg.email, PASSWORD, code);
+    expect(errorCode(response)).toBe('BAD_USER_INPUT');
+    expect(response.body.errors?.[0].message).toMatch(/^verificationCode: /);
+  });
+
+  it('when the code is older than VERIFY_TOKEN_TTL_HOURS, then it opens nothing, and the maintenance purge removes the registration', async () => {
+    const reg = await registerPending();
     clock.advance(48 * HOUR);
-    const page = await openLink(link);
-    expect(page.status).toBe(400);
-    expect(page.html).toContain('invalid, expired or already used');
-    expect(await loginCode(account.email, account.password)).toBe('ACCOUNT_NOT_VERIFIED');
+    expect(await loginCode(reg.email, PASSWORD, reg.code)).toBe('UNAUTHENTICATED');
+    expect(await loginCode(reg.email, PASSWORD)).toBe('UNAUTHENTICATED');
+    expect(await pendingCount(reg.email)).toBe(1);
+    expect(await server.app.services.verification.purgeExpired()).toBeGreaterThan(0);
+    expect(await pendingCount(reg.email)).toBe(0);
   });
 
-  it('when a new link is asked for, then the earlier one stops working and the new one works', async () => {
-    const account = await registerNew();
-    const first = verificationLink(await smtp.nextMailTo(account.email), server.url);
-    const resend = await server.gql('mutation($e: String!) { resendVerificationEmail(email: $e) }', { e: account.email.toUpperCase() });
-    expect(resend.body.data.resendVerificationEmail).toBe(true);
-    const second = verificationLink(await smtp.nextMailTo(account.email), server.url);
-    expect(second).not.toBe(first);
-    expect((await openLink(first)).status).toBe(400);
-    expect((await openLink(second)).status).toBe(200);
+  it('when a new code is asked for, then the newest registration gets it, its earlier code stops working, and older registrations keep theirs', async () => {
+    const email = uniqueEmail();
+    const older = await registerPending(email, 'the older password');
+    const newest = await registerPending(email, 'the newest password');
+    const resend = await server.gql(RESEND, { e: email.toUpperCase() });
+    expect(resend.body).toEqual({ data: { resendVerificationEmail: true } });
+    const fresh = verificationCode(await mailed(email));
+    expect(fresh).not.toBe(newest.code);
+    expect(await loginCode(email, 'the newest password', newest.code)).toBe('UNAUTHENTICATED');
+    expect(await loginCode(email, 'the older password', older.code)).toBeUndefined();
+    // The account exists now: the other registration (and its fresh code) went with it.
+    expect(await loginCode(email, 'the newest password', fresh)).toBe('UNAUTHENTICATED');
   });
 
-  it('when a new link is asked for an unknown or an already verified email, then the answer is the same and no mail goes out', async () => {
-    const verified = await registerNew();
-    await openLink(verificationLink(await smtp.nextMailTo(verified.email), server.url));
+  it('when a sixth registration of one email arrives, then the oldest goes and the other five still work', async () => {
+    const email = uniqueEmail();
+    const registrations = [];
+    for (let i = 0; i < 6; i += 1) registrations.push(await registerPending(email, `password number ${i}`));
+    expect(await pendingCount(email)).toBe(5);
+    expect(await loginCode(email, 'password number 0', registrations[0].code)).toBe('UNAUTHENTICATED');
+    expect(await loginCode(email, 'password number 1', registrations[1].code)).toBeUndefined();
+  });
+
+  it('when a new code is asked for an unknown or an already verified email, then the answer is the same and no mail goes out', async () => {
+    const verified = await registerPending();
+    await loginCode(verified.email, PASSWORD, verified.code);
     const ghost = uniqueEmail('ghost');
-    const RESEND = 'mutation($e: String!) { resendVerificationEmail(email: $e) }';
     expect((await server.gql(RESEND, { e: ghost })).body).toEqual({ data: { resendVerificationEmail: true } });
     expect((await server.gql(RESEND, { e: verified.email })).body).toEqual({ data: { resendVerificationEmail: true } });
-    // A pending account's mail, sent after both, arrives: the two before it would have too.
-    const pending = await registerNew();
-    await smtp.nextMailTo(pending.email);
+    await server.app.services.verification.idle();
     expect(smtp.mailsTo(ghost)).toHaveLength(0);
-    expect(smtp.mailsTo(verified.email)).toHaveLength(0);
+    expect(smtp.mailsTo(verified.email).filter(isCodeMail)).toHaveLength(0);
   });
 
-  it('when someone registers an email that has a verified account, then the answer is a fresh registration\'s, nothing changes, and the owner is told', async () => {
-    const owner = await registerNew();
-    await openLink(verificationLink(await smtp.nextMailTo(owner.email), server.url));
-    const seedBefore = (await server.gql(CLIENT_SALT_SEED, { email: owner.email })).body.data.clientSaltSeed;
-
-    await registerNew(owner.email.toUpperCase(), 'attacker password', newSeed());
-    const notice = await smtp.nextMailTo(owner.email);
+  it('when someone registers an email that has an account, then the answer is a fresh registration\'s, nothing is stored, and the owner is told', async () => {
+    const owner = await registerPending();
+    await loginCode(owner.email, PASSWORD, owner.code);
+    await server.gql(REGISTER, { input: { email: owner.email.toUpperCase(), password: 'attacker password', clientSaltSeed: newSeed() } }).then((r) =>
+      expect(r.body).toEqual({ data: { register: { verified: false } } }),
+    );
+    await server.app.services.verification.idle();
+    const notice = await smtp.nextMailTo(owner.email, 5000, (mail) => /tried to sign up/.test(mail.subject ?? ''));
     expect(notice.subject).toMatch(/tried to sign up/);
-    expect(notice.text).not.toContain('/verify?token=');
-    expect(await loginCode(owner.email, owner.password)).toBeUndefined();
+    expect(() => verificationCode(notice)).toThrow();
+    expect(await pendingCount(owner.email)).toBe(0);
     expect(await loginCode(owner.email, 'attacker password')).toBe('UNAUTHENTICATED');
-    expect((await server.gql(CLIENT_SALT_SEED, { email: owner.email })).body.data.clientSaltSeed).toBe(seedBefore);
+    expect(await seedOf(owner.email)).toBe(owner.clientSaltSeed);
   });
 
-  it('when an unverified account changes its password, then ACCOUNT_NOT_VERIFIED and nothing changes', async () => {
-    const account = await registerNew();
-    await smtp.nextMailTo(account.email);
-    const response = await server.gql(CHANGE_PASSWORD, {
-      input: { email: account.email, oldPassword: account.password, newPassword: 'another password', clientSaltSeed: newSeed() },
-    });
+  it('when a pending registration changes its password, then ACCOUNT_NOT_VERIFIED and nothing changes', async () => {
+    const reg = await registerPending();
+    const response = await server.gql(CHANGE_PASSWORD, { input: { email: reg.email, oldPassword: PASSWORD, newPassword: 'another password', clientSaltSeed: newSeed() } });
     expect(errorCode(response)).toBe('ACCOUNT_NOT_VERIFIED');
-    expect((await server.gql(CLIENT_SALT_SEED, { email: account.email })).body.data.clientSaltSeed).toBe(account.clientSaltSeed);
+    expect(await loginCode(reg.email, PASSWORD, reg.code)).toBeUndefined();
+    expect(await seedOf(reg.email)).toBe(reg.clientSaltSeed);
   });
 
-  it('when verification links expire, then the maintenance purge removes them', async () => {
-    const account = await registerNew();
-    await smtp.nextMailTo(account.email);
-    const count = async () => Number((await server.app.db.dataSource.query('SELECT COUNT(*) AS n FROM verification_tokens'))[0].n);
-    expect(await count()).toBeGreaterThan(0);
-    clock.advance(49 * HOUR);
-    expect(await server.app.services.verification.purgeExpired()).toBeGreaterThan(0);
-    expect(await count()).toBe(0);
+  it('when several logins race with the same code, then exactly one account is made and each answer is a token or UNAUTHENTICATED', async () => {
+    const reg = await registerPending();
+    const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => loginWith(reg.email, PASSWORD, reg.code, `device-${i}`)));
+    const codes = answers.map((a) => errorCode(a) ?? 'token');
+    expect(codes).toContain('token');
+    for (const code of codes) expect(['token', 'UNAUTHENTICATED']).toContain(code);
+    expect(await accountCount(reg.email)).toBe(1);
+    expect(await pendingCount(reg.email)).toBe(0);
+  });
+
+  it.each([
+    ['GET /verify', 'GET'],
+    ['HEAD /verify', 'HEAD'],
+  ])('when %s is requested (as a mail scanner would), then 404: no link acts any more', async (_case, method) => {
+    const response = await fetch(`${server.url}/verify?token=anything`, { method });
+    expect(response.status).toBe(404);
+  });
+
+  it('when verifyAccount is sent, then GRAPHQL_VALIDATION_FAILED: it is gone from the API', async () => {
+    const response = await server.gql('mutation { verifyAccount(token: "x") }');
+    expect(response.status).toBe(400);
+    expect(errorCode(response)).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+});
+
+describe(`EmailVerify mode: a wrong code is a failed password attempt (${testDialect()})`, () => {
+  const smtp = new TestSmtpServer();
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ ...MAIL_ENV(await smtp.start()), RATE_LIMITS: 'on', TRUST_PROXY: 'on', RATE_LIMIT_PASSWORD_FAILURES_PER_ACCOUNT: '3/600' });
+  });
+  afterAll(async () => {
+    await server.close();
+    await smtp.stop();
+  });
+
+  const mailed = (email: string) => codeMailTo(smtp, server.app, email);
+  const randomIp = () => `10.${randomBytes(1)[0]}.${randomBytes(1)[0]}.${randomBytes(1)[0]}`;
+  const post = async (query: string, variables: Record<string, unknown>) => {
+    const response = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-forwarded-for': randomIp() },
+      body: JSON.stringify({ query, variables }),
+    });
+    return { body: await response.json() } as GraphQLResponse;
+  };
+
+  it('when wrong codes use up the account\'s failed attempts, then even the right code with the right password is RATE_LIMITED', async () => {
+    const email = uniqueEmail();
+    await post(REGISTER, { input: { email, password: PASSWORD, clientSaltSeed: newSeed() } });
+    const code = verificationCode(await mailed(email));
+    const attempt = (verificationCode: string) => post(LOGIN, { input: { email, password: PASSWORD, deviceId: 'd', verificationCode } });
+    for (const wrong of ['AAAA-AAAA', 'BBBB-BBBB', 'CCCC-CCCC']) expect(errorCode(await attempt(wrong))).toBe('UNAUTHENTICATED');
+    expect(errorCode(await attempt(code))).toBe('RATE_LIMITED');
   });
 });
 
 describe('EmailVerify mode when the SMTP server is down', () => {
-  it('when the mail cannot be sent at registration, then the account waits unverified and a resend, once SMTP is back, recovers it', async () => {
+  it('when the mail cannot be sent at registration, then the registration waits and a resend, once SMTP is back, mails a code that works', async () => {
     const smtp = new TestSmtpServer();
     const smtpUrl = await smtp.start();
     const port = smtp.port;
     await smtp.stop();
-    const server = await startTestServer({ ACCOUNT_VERIFICATION_MODE: 'EmailVerify', SMTP_URL: smtpUrl, MAIL_FROM: 'noreply@example.org', PUBLIC_URL });
+    const server = await startTestServer(MAIL_ENV(smtpUrl));
     try {
       const email = uniqueEmail();
       const registered = await server.gql(REGISTER, { input: { email, password: PASSWORD, clientSaltSeed: newSeed() } });
       expect(registered.body).toEqual({ data: { register: { verified: false } } });
+      await server.app.services.verification.idle();
 
       await smtp.start(port);
-      const resend = await server.gql('mutation($e: String!) { resendVerificationEmail(email: $e) }', { e: email });
-      expect(resend.body.data.resendVerificationEmail).toBe(true);
-      const link = verificationLink(await smtp.nextMailTo(email), server.url);
-      expect((await fetch(link)).status).toBe(200);
-      expect((await server.gql(LOGIN, { input: { email, password: PASSWORD, deviceId: 'd' } })).body.data.login.token).toBeTruthy();
+      expect((await server.gql(RESEND, { e: email })).body.data.resendVerificationEmail).toBe(true);
+      const code = verificationCode(await codeMailTo(smtp, server.app, email));
+      expect((await server.gql(LOGIN, { input: { email, password: PASSWORD, deviceId: 'd', verificationCode: code } })).body.data.login.token).toBeTruthy();
     } finally {
       await server.close();
       await smtp.stop();

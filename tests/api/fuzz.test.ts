@@ -31,12 +31,11 @@ const shaped = (fields: string[]) =>
   fc.oneof(anything, fc.record(Object.fromEntries(fields.map((f) => [f, anything])), { requiredKeys: [] }));
 
 const OPERATIONS: Array<[string, string, Record<string, fc.Arbitrary<unknown>>, boolean]> = [
-  ['register', REGISTER, { input: shaped(['email', 'password', 'clientSaltSeed']) }, false],
-  ['login', LOGIN, { input: shaped(['email', 'password', 'deviceId']) }, false],
+  ['register', REGISTER, { input: shaped(['email', 'password', 'clientSaltSeed', 'keyParams']) }, false],
+  ['login', LOGIN, { input: shaped(['email', 'password', 'deviceId', 'verificationCode']) }, false],
   ['updateWalletState', UPDATE_WALLET, { input: shaped(['encryptedWallet', 'sequence', 'hmac']) }, true],
   ['changePassword', CHANGE_PASSWORD, { input: shaped(['email', 'oldPassword', 'newPassword', 'clientSaltSeed', 'wallet']) }, false],
   ['clientSaltSeed', CLIENT_SALT_SEED, { email: anything }, false],
-  ['verifyAccount', 'mutation($t: String!) { verifyAccount(token: $t) }', { t: anything }, false],
   ['resendVerificationEmail', 'mutation($e: String!) { resendVerificationEmail(email: $e) }', { e: anything }, false],
   ['revokeDevice', 'mutation($d: String!) { revokeDevice(deviceId: $d) }', { d: anything }, true],
   ['deleteAccount', 'mutation($p: String!) { deleteAccount(password: $p) }', { p: anything }, true],

@@ -1,7 +1,7 @@
 import { startTestServer, type TestServer } from '../helpers/app';
 import { ManualClock } from '../helpers/clock';
-import { ACCOUNT_ACTIVITY, LOGOUT, PASSWORD, REGISTER, login, newSeed, register, uniqueEmail } from '../helpers/operations';
-import { TestSmtpServer, verificationLink } from '../helpers/smtp';
+import { ACCOUNT_ACTIVITY, LOGIN, LOGOUT, PASSWORD, REGISTER, login, newSeed, register, uniqueEmail } from '../helpers/operations';
+import { TestSmtpServer, isCodeMail, verificationCode as readCode } from '../helpers/smtp';
 
 describe('new-device login notices, over real SMTP', () => {
   const smtp = new TestSmtpServer();
@@ -82,13 +82,13 @@ describe('the security log in EmailVerify mode', () => {
     await smtp.stop();
   });
 
-  it('when an account registers and verifies, then REGISTERED and VERIFIED precede its first login', async () => {
+  it('when an account registers and its first login carries the code, then REGISTERED and VERIFIED precede that login', async () => {
     const email = uniqueEmail();
     const registered = await server.gql(REGISTER, { input: { email, password: PASSWORD, clientSaltSeed: newSeed() } });
     expect(registered.body.data.register.verified).toBe(false);
-    const link = verificationLink(await smtp.nextMailTo(email), server.url);
-    expect((await fetch(link)).status).toBe(200);
-    const device = await login(server, email, PASSWORD, 'first');
+    const verificationCode = readCode(await smtp.nextMailTo(email, 5000, isCodeMail));
+    const first = await server.gql(LOGIN, { input: { email, password: PASSWORD, deviceId: 'first', verificationCode } });
+    const device = { token: first.body.data.login.token as string };
     const events = (await server.gql(ACCOUNT_ACTIVITY, {}, device.token)).body.data.accountActivity;
     expect(events.map((e: { kind: string }) => e.kind)).toEqual(['LOGIN', 'VERIFIED', 'REGISTERED']);
   });

@@ -33,7 +33,7 @@ describe('logs and metrics over a full walkthrough', () => {
     await server.gql(CHANGE_PASSWORD, {
       input: { email, oldPassword: password, newPassword: 'my new secret password', clientSaltSeed: newSeed(), wallet: { encryptedWallet: 'SECRET-WALLET-THREE', sequence: 3, hmac: 'SECRET-HMAC-THREE' } },
     });
-    await fetch(`${server.url}/verify?token=SECRET-VERIFY-TOKEN`);
+    await fetch(`${server.url}/no-such-page?token=SECRET-QUERY-TOKEN`);
     secrets.push(email, password, 'my new secret password', 'wrong secret guess', 'p'.repeat(100), seed, a.token, b.token, 'SECRET-', 'laptop-device');
   });
   afterAll(() => server.close());
@@ -55,8 +55,8 @@ describe('logs and metrics over a full walkthrough', () => {
     }
     const failedLogin = records.find((r) => r.operation === 'login' && r.outcome === 'error');
     expect(failedLogin.errorCodes).toEqual(['UNAUTHENTICATED']);
-    const verify = records.find((r) => r.path === '/verify');
-    expect(verify).toMatchObject({ status: 400, method: 'GET' });
+    const unknown = records.find((r) => r.path === '/no-such-page');
+    expect(unknown).toMatchObject({ status: 404, method: 'GET' });
   });
 
   it('when /metrics is scraped with the token, then requests, errors, wallet writes, argon2 and process figures are there', async () => {

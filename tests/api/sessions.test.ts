@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createApp } from '../../src/app';
+import { AuthTokenRepository } from '../../src/db/repositories/auth-token.repository';
 import { loadConfig } from '../../src/config';
 import { PasswordHasher } from '../../src/lib/password';
 import { TEST_ENV, errorCode, startTestServer, type TestServer } from '../helpers/app';
@@ -35,16 +36,50 @@ describe('auth tokens and devices', () => {
     expect(me.body.data.me.devices.map((d: { deviceId: string }) => d.deviceId).sort()).toEqual(['laptop', 'phone']);
   });
 
-  it('when a token is issued, then it expires TOKEN_TTL_DAYS later and is refused from then on', async () => {
+  it('when a token is issued, then its expiresAt is TOKEN_TTL_DAYS later, and unused for that long it is refused', async () => {
     const account = await register(server);
     const issued = await server.gql(LOGIN, { input: { email: account.email, password: account.password, deviceId: 'd' } });
     const { token, expiresAt } = issued.body.data.login;
     expect(new Date(expiresAt).getTime()).toBe(clock.now().getTime() + 14 * DAY);
+    clock.advance(14 * DAY);
+    expect(errorCode(await server.gql(WALLET_STATE, {}, token))).toBe('UNAUTHENTICATED');
+  });
+
+  it('when a token is used, then it expires TOKEN_TTL_DAYS after that use (sliding), as me.devices shows', async () => {
+    const account = await register(server);
+    const device = await login(server, account.email, account.password, 'd');
+    for (let i = 0; i < 3; i += 1) {
+      clock.advance(13 * DAY);
+      expect(await works(device.token)).toBe(true);
+    }
+    const usedAt = clock.now().getTime();
+    const me = await server.gql(ME, {}, device.token);
+    expect(new Date(me.body.data.me.devices[0].expiresAt).getTime()).toBe(usedAt + 14 * DAY);
     clock.advance(14 * DAY - 1);
-    expect(await works(token)).toBe(true);
-    clock.advance(1);
-    const expired = await server.gql(WALLET_STATE, {}, token);
-    expect(errorCode(expired)).toBe('UNAUTHENTICATED');
+    expect(await works(device.token)).toBe(true);
+    clock.advance(14 * DAY);
+    expect(errorCode(await server.gql(WALLET_STATE, {}, device.token))).toBe('UNAUTHENTICATED');
+  });
+
+  it('when a token is used within a minute of its last use, then its expiry does not move (no write on that request)', async () => {
+    const account = await register(server);
+    const device = await login(server, account.email, account.password, 'd');
+    clock.advance(2 * 60_000);
+    expect(await works(device.token)).toBe(true);
+    const touchedExpiry = clock.now().getTime() + 14 * DAY;
+    clock.advance(30_000);
+    const me = await server.gql(ME, {}, device.token);
+    expect(new Date(me.body.data.me.devices[0].expiresAt).getTime()).toBe(touchedExpiry);
+  });
+
+  it('when the service authenticates a token after a minute, then the session carries the slid expiry and the database holds it', async () => {
+    const account = await register(server);
+    const device = await login(server, account.email, account.password, 'd');
+    clock.advance(3 * DAY);
+    const session = await server.app.services.sessions.authenticate(device.token);
+    expect(session.expiresAt.getTime()).toBe(clock.now().getTime() + 14 * DAY);
+    const stored = await server.app.db.run((m) => new AuthTokenRepository().findByHash(m, createHash('sha256').update(device.token).digest('hex')));
+    expect(stored).toMatchObject({ expiresAt: session.expiresAt, lastUsedAt: clock.now() });
   });
 
   it('when requests come often, then lastUsedAt is written at most once a minute', async () => {
@@ -151,6 +186,56 @@ describe('client salt seeds', () => {
       expect(await secretApp.services.accounts.clientSaltSeed(email, '127.0.0.1')).not.toBe(await seedOf(email));
     } finally {
       await secretApp.close();
+    }
+  });
+});
+
+describe('auth tokens: the absolute cap TOKEN_MAX_AGE_DAYS', () => {
+  let server: TestServer;
+  const clock = new ManualClock();
+
+  beforeAll(async () => {
+    server = await startTestServer({ TOKEN_TTL_DAYS: '14', TOKEN_MAX_AGE_DAYS: '30' }, { clock });
+  });
+  afterAll(() => server.close());
+
+  const works = async (token: string) => !(await server.gql(WALLET_STATE, {}, token)).body.errors;
+
+  it('when a token is used every 10 days, then it still stops TOKEN_MAX_AGE_DAYS after its login', async () => {
+    const account = await register(server);
+    const device = await login(server, account.email, account.password, 'd');
+    clock.advance(10 * DAY);
+    expect(await works(device.token)).toBe(true);
+    clock.advance(10 * DAY);
+    expect(await works(device.token)).toBe(true);
+    // Used on day 20: sliding alone would allow day 34, the cap ends it on day 30.
+    const me = await server.gql(ME, {}, device.token);
+    expect(me.body.data.me.devices[0].expiresAt).toBe(new Date(clock.now().getTime() + 10 * DAY).toISOString());
+    clock.advance(10 * DAY - 1);
+    expect(await works(device.token)).toBe(true);
+    clock.advance(1);
+    expect(errorCode(await server.gql(WALLET_STATE, {}, device.token))).toBe('UNAUTHENTICATED');
+  });
+
+  it('when the device logs in again, then the new token\'s cap counts from that login', async () => {
+    const account = await register(server);
+    await login(server, account.email, account.password, 'd');
+    clock.advance(25 * DAY);
+    const again = await login(server, account.email, account.password, 'd');
+    clock.advance(10 * DAY);
+    expect(await works(again.token)).toBe(true);
+    clock.advance(10 * DAY);
+    expect(await works(again.token)).toBe(true);
+  });
+
+  it('when TOKEN_MAX_AGE_DAYS is shorter than TOKEN_TTL_DAYS, then a fresh token\'s expiresAt is the cap', async () => {
+    const short = await startTestServer({ TOKEN_TTL_DAYS: '14', TOKEN_MAX_AGE_DAYS: '3' }, { clock });
+    try {
+      const account = await register(short);
+      const issued = await short.gql(LOGIN, { input: { email: account.email, password: account.password, deviceId: 'd' } });
+      expect(new Date(issued.body.data.login.expiresAt).getTime()).toBe(clock.now().getTime() + 3 * DAY);
+    } finally {
+      await short.close();
     }
   });
 });

@@ -271,7 +271,8 @@ describe('token expiry on a live connection', () => {
   let server: TestServer;
 
   beforeAll(async () => {
-    server = await startTestServer({ TOKEN_TTL_DAYS: '1' }, { clock });
+    // The cap equals the TTL: connecting (a use of the token) cannot slide its expiry past the login + 1 day.
+    server = await startTestServer({ TOKEN_TTL_DAYS: '1', TOKEN_MAX_AGE_DAYS: '1' }, { clock });
   });
   afterAll(() => server.close());
 

@@ -4,6 +4,7 @@ import { startTestServer, type TestServer } from '../helpers/app';
 import { ManualClock } from '../helpers/clock';
 import {
   CHANGE_PASSWORD,
+  CLIENT_KEY_PARAMS,
   CLIENT_SALT_SEED,
   DELETE_ACCOUNT,
   LOGIN,
@@ -89,6 +90,13 @@ describe('golden responses: what clients receive, byte for byte', () => {
       await rec.graphql('clientSaltSeed: a registered email, in another case', CLIENT_SALT_SEED, { email: 'ALICE@example.com' });
       await rec.graphql('clientSaltSeed: an unknown email (the decoy)', CLIENT_SALT_SEED, { email: 'nobody@example.com' });
       await rec.graphql('clientSaltSeed: not an email (BAD_USER_INPUT)', CLIENT_SALT_SEED, { email: 'not-an-email' });
+      await rec.graphql('register: with key parameters', REGISTER, { input: { email: 'carol@example.com', password: PASSWORD, clientSaltSeed: SEED, keyParams: { n: 16384, r: 8, p: 1 } } });
+      await rec.graphql('register: key parameters out of bounds (BAD_USER_INPUT)', REGISTER, {
+        input: { email: 'dave@example.com', password: PASSWORD, clientSaltSeed: SEED, keyParams: { n: 1000, r: 0, p: 5 } },
+      });
+      await rec.graphql('clientKeyParams: an account registered without key parameters (the defaults)', CLIENT_KEY_PARAMS, { email: 'alice@example.com' });
+      await rec.graphql('clientKeyParams: an account registered with key parameters', CLIENT_KEY_PARAMS, { email: 'Carol@Example.com' });
+      await rec.graphql('clientKeyParams: an unknown email (the decoy with the defaults)', CLIENT_KEY_PARAMS, { email: 'nobody@example.com' });
       await rec.graphql('resendVerificationEmail: AllowAll mode', RESEND, { email });
       await rec.graphql('resendVerificationEmail: not an email', RESEND, { email: 'nope' });
 
@@ -312,7 +320,7 @@ describe('golden responses: what clients receive, byte for byte', () => {
       await rec.exchange('POST /graphql/ (trailing slash)', { method: 'POST', path: '/graphql/', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
       await rec.exchange('an unknown route (404)', { method: 'GET', path: '/nope?token=secret' });
       await rec.exchange('/healthz', { method: 'GET', path: '/healthz' });
-      await rec.exchange('/verify without a token', { method: 'GET', path: '/verify' });
+      await rec.exchange('/verify (gone: the mail carries a code, no link acts) 404', { method: 'GET', path: '/verify?token=anything' });
       rec.check();
     } finally {
       await server.close();
@@ -342,6 +350,12 @@ describe('golden responses: what clients receive, byte for byte', () => {
       await rec.graphql('EmailVerify: serverInfo', SERVER_INFO);
       await rec.graphql('EmailVerify: register', REGISTER, { input: { email: 'frank@example.com', password: PASSWORD, clientSaltSeed: SEED } });
       await rec.graphql('EmailVerify: login before verifying (ACCOUNT_NOT_VERIFIED)', LOGIN, { input: { email: 'frank@example.com', password: PASSWORD, deviceId: 'phone' } });
+      await rec.graphql('EmailVerify: login with a wrong code (UNAUTHENTICATED)', LOGIN, {
+        input: { email: 'frank@example.com', password: PASSWORD, deviceId: 'phone', verificationCode: 'ZZZZ-ZZZZ' },
+      });
+      await rec.graphql('EmailVerify: login with a malformed code (BAD_USER_INPUT)', LOGIN, {
+        input: { email: 'frank@example.com', password: PASSWORD, deviceId: 'phone', verificationCode: 'not a code' },
+      });
       await rec.graphql('EmailVerify: resendVerificationEmail, pending', RESEND, { email: 'frank@example.com' });
       await rec.graphql('EmailVerify: resendVerificationEmail, unknown', RESEND, { email: 'nobody@example.com' });
       await rec.graphql('EmailVerify: clientSaltSeed of a pending registration (the decoy)', CLIENT_SALT_SEED, { email: 'frank@example.com' });

@@ -8,6 +8,7 @@ import { openDatabase } from '../../src/db/data-source';
 import type { Database } from '../../src/db/database';
 import type { AccountRow } from '../../src/db/entities/account.entity';
 import { AccountRepository } from '../../src/db/repositories/account.repository';
+import { normalizeEmail } from '../../src/lib/email';
 
 /**
  * Each test file gets a database of its own: a temporary SQLite file, or, when
@@ -102,10 +103,13 @@ export async function insertAccount(
   const id = await db.run((m) =>
     new AccountRepository().insert(m, {
       email,
-      emailNormalized: email.toLowerCase(),
+      emailNormalized: normalizeEmail(email),
       passwordHash: 'not-a-hash',
       clientSaltSeed: 'ab'.repeat(32),
       verified: true,
+      keyN: 2 ** 17,
+      keyR: 8,
+      keyP: 1,
       createdAt: new Date('2026-01-01T00:00:00Z'),
       ...fields,
     }),

@@ -65,3 +65,4 @@ export async function upload(server: Pick<TestServer, 'gql'>, device: Device, se
   if (response.body.errors) throw new Error(`update failed: ${JSON.stringify(response.body.errors)}`);
   return response.body.data.updateWalletState;
 }
+export const CLIENT_KEY_PARAMS = `query KeyParams($email: String!) { clientKeyParams(email: $email) { clientSaltSeed algorithm n r p } }`;

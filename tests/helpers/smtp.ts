@@ -69,16 +69,27 @@ export class TestSmtpServer {
 
 /** The notice a login from a device new to the account sends. */
 export const isNewDeviceNotice = (mail: ParsedMail) => /new device/i.test(mail.subject ?? '');
+/**
+ * The next verification-code mail to `to`, read once the server's background
+ * mail has gone out (its SMTP transaction ends after the test server stored the
+ * mail), so no fixed wait bounds delivery on a loaded machine.
+ */
+export async function codeMailTo(smtp: TestSmtpServer, app: { services: { verification: { idle(): Promise<void> } } }, to: string): Promise<ParsedMail> {
+  await app.services.verification.idle();
+  return smtp.nextMailTo(to, 5000, isCodeMail);
+}
+
+/** A mail that carries a verification code (EmailVerify), as opposed to a notice. */
+export const isCodeMail = (mail: ParsedMail) => /verification code/i.test(mail.subject ?? '');
 
 function recipients(mail: ParsedMail): string[] {
   const to = Array.isArray(mail.to) ? mail.to : mail.to ? [mail.to] : [];
   return to.flatMap((address) => address.value.map((v) => (v.address ?? '').toLowerCase()));
 }
 
-/** The verification link in a mail, pointed at the running test server. */
-export function verificationLink(mail: ParsedMail, serverUrl: string): string {
-  const match = /https?:\/\/\S+\/verify\?token=[A-Za-z0-9_%-]+/.exec(mail.text ?? '');
-  if (!match) throw new Error(`no verification link in: ${mail.text}`);
-  const link = new URL(match[0]);
-  return `${serverUrl}${link.pathname}${link.search}`;
+/** The verification code a mail shows (`ABCD-EFGH`, Crockford base32 in upper case); fails when the mail has none. */
+export function verificationCode(mail: ParsedMail): string {
+  const match = /\b([0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4})\b/.exec(mail.text ?? '');
+  if (!match) throw new Error(`no verification code in: ${mail.text}`);
+  return match[1];
 }

@@ -17,6 +17,8 @@ import { TEST_ENV } from '../helpers/app';
 import { ManualClock } from '../helpers/clock';
 import { insertAccount, testDialect, useTestDatabase } from '../helpers/database';
 import { RecordedEvents, rethrow } from '../helpers/recorders';
+import { PendingRegistrationRepository } from '../../src/db/repositories/pending-registration.repository';
+import { VerificationService } from '../../src/services/verification.service';
 
 /** Tokens and sessions with a clock the test moves: expiry, the lastUsedAt refresh, revocation events. */
 describe(`SessionService on ${testDialect()}`, () => {
@@ -34,7 +36,8 @@ describe(`SessionService on ${testDialect()}`, () => {
     events = new RecordedEvents();
     const limits = new RateLimits(config.rateLimitBudgets, false);
     const activity = new ActivityLog(db, new AccountEventRepository(), clock, 90, rethrow);
-    const credentials = new CredentialsService(db, accounts, hasher, limits, activity);
+    const verification = new VerificationService(config, db, new PendingRegistrationRepository(), accounts, limits, clock, noMailer, rethrow, activity);
+    const credentials = new CredentialsService(db, accounts, hasher, limits, activity, verification);
     sessions = new SessionService(
       db,
       accounts,
@@ -44,7 +47,7 @@ describe(`SessionService on ${testDialect()}`, () => {
       limits,
       clock,
       events,
-      TTL_DAYS,
+      { ttlDays: TTL_DAYS, maxAgeDays: 365 },
       new KnownDeviceRepository(),
       activity,
       new NewDeviceNotices(noMailer, false, rethrow),
@@ -64,13 +67,15 @@ describe(`SessionService on ${testDialect()}`, () => {
     expect(events.log).toEqual([['tokensRevoked', account.id, 'phone']]);
   });
 
-  it('when the clock reaches the expiry, then the token is UNAUTHENTICATED, and a millisecond before it still works', async () => {
+  it('when the clock reaches the expiry unused, then the token is UNAUTHENTICATED; used a millisecond before, it slides TOKEN_TTL_DAYS on', async () => {
     const account = await newAccount();
-    const issued = await sessions.login(account.email, account.password, 'phone', '127.0.0.1');
+    const unused = await sessions.login(account.email, account.password, 'tablet', '127.0.0.1');
+    const used = await sessions.login(account.email, account.password, 'phone', '127.0.0.1');
     clock.advance(TTL_DAYS * DAY_MS - 1);
-    await expect(sessions.authenticate(issued.token)).resolves.toMatchObject({ accountId: account.id });
+    await expect(sessions.authenticate(used.token)).resolves.toMatchObject({ accountId: account.id, expiresAt: new Date(clock.now().getTime() + TTL_DAYS * DAY_MS) });
     clock.advance(1);
-    await expect(sessions.authenticate(issued.token)).rejects.toMatchObject({ code: ErrorCode.Unauthenticated });
+    await expect(sessions.authenticate(unused.token)).rejects.toMatchObject({ code: ErrorCode.Unauthenticated });
+    await expect(sessions.authenticate(used.token)).resolves.toMatchObject({ accountId: account.id });
   });
 
   it('when a token is used, then lastUsedAt moves only once a minute has passed', async () => {

@@ -59,6 +59,8 @@ describe('loadConfig', () => {
     ['PORT', { PORT: 'eighty' }],
     ['PORT', { PORT: '70000' }],
     ['TOKEN_TTL_DAYS', { TOKEN_TTL_DAYS: '0' }],
+    ['TOKEN_MAX_AGE_DAYS', { TOKEN_MAX_AGE_DAYS: '0' }],
+    ['TOKEN_MAX_AGE_DAYS', { TOKEN_MAX_AGE_DAYS: 'a year' }],
     ['MAX_WALLET_BYTES', { MAX_WALLET_BYTES: '-1' }],
     ['WALLET_VERSIONS_KEPT', { WALLET_VERSIONS_KEPT: '1001' }],
     ['WALLET_VERSIONS_KEPT', { WALLET_VERSIONS_KEPT: 'ten' }],

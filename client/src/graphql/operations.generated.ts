@@ -7,20 +7,35 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
 export type ChangePasswordInput = {
   clientSaltSeed: string;
   email: string;
+  /** New scrypt parameters; omitted = unchanged. */
+  keyParams?: KeyParamsInput | null | undefined;
   newPassword: string;
   oldPassword: string;
   wallet?: WalletStateInput | null | undefined;
+};
+
+export type KeyParamsInput = {
+  n: number;
+  p: number;
+  r: number;
 };
 
 export type LoginInput = {
   deviceId: string;
   email: string;
   password: string;
+  /**
+   * EmailVerify mode: the code mailed at registration. Needed once, on the
+   * first login of a registration that is not verified yet; ignored afterwards.
+   */
+  verificationCode?: string | null | undefined;
 };
 
 export type RegisterInput = {
   clientSaltSeed: string;
   email: string;
+  /** The scrypt parameters the client derived with; omitted = the protocol default (N=2^17, r=8, p=1). */
+  keyParams?: KeyParamsInput | null | undefined;
   password: string;
 };
 

@@ -5,11 +5,19 @@ export interface AccountRow {
   id: number;
   /** As the user typed it; shown back in `me`. */
   email: string;
-  /** Lower-cased: the unique key, so emails compare case-insensitively. */
+  /**
+   * The account's identity: the email in NFC, lower-cased (lib/email). Compared
+   * byte for byte: utf8mb4_bin on MySQL (set by migration; TypeORM neither
+   * compares nor needs collations, and SQLite has only BINARY, its default).
+   */
   emailNormalized: string;
   passwordHash: string;
   clientSaltSeed: string;
   verified: boolean;
+  /** The scrypt parameters the account's devices derive with (lib/key-params). */
+  keyN: number;
+  keyR: number;
+  keyP: number;
   createdAt: Date;
 }
 
@@ -23,6 +31,10 @@ export const AccountEntity = new EntitySchema<AccountRow>({
     passwordHash: { name: 'password_hash', type: 'varchar', length: 255 },
     clientSaltSeed: { name: 'client_salt_seed', type: 'varchar', length: 64 },
     verified: { name: 'verified', type: 'boolean' },
+    // The defaults are protocol 1's parameters, which every older row carries; inserts always set them.
+    keyN: { name: 'key_n', type: 'integer', default: 1048576 },
+    keyR: { name: 'key_r', type: 'integer', default: 8 },
+    keyP: { name: 'key_p', type: 'integer', default: 1 },
     createdAt: { name: 'created_at', ...dateTime },
   },
   indices: [{ name: 'uq_accounts_email_normalized', columns: ['emailNormalized'], unique: true }],

@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import type { KeyParams } from '../../lib/key-params';
 import { AccountEntity, type AccountRow } from '../entities/account.entity';
 
 export type NewAccount = Omit<AccountRow, 'id'>;
@@ -29,8 +30,10 @@ export class AccountRepository {
     return row?.passwordHash === expected;
   }
 
-  async updateCredentials(m: EntityManager, id: number, passwordHash: string, clientSaltSeed: string): Promise<void> {
-    await m.update(AccountEntity, { id }, { passwordHash, clientSaltSeed });
+  /** New password hash and seed; the key parameters only when given (omitted = unchanged). */
+  async updateCredentials(m: EntityManager, id: number, passwordHash: string, clientSaltSeed: string, keyParams?: KeyParams): Promise<void> {
+    const keys = keyParams ? { keyN: keyParams.n, keyR: keyParams.r, keyP: keyParams.p } : {};
+    await m.update(AccountEntity, { id }, { passwordHash, clientSaltSeed, ...keys });
   }
 
   async markVerified(m: EntityManager, id: number): Promise<void> {

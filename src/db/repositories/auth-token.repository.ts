@@ -2,20 +2,25 @@ import { LessThanOrEqual, type EntityManager } from 'typeorm';
 import { AuthTokenEntity, type AuthTokenRow } from '../entities/auth-token.entity';
 import { execute, firstRow, hydrate, toDatabase } from './statements';
 
-export type ActiveToken = Pick<AuthTokenRow, 'id' | 'accountId' | 'deviceId' | 'expiresAt' | 'lastUsedAt'>;
+export type ActiveToken = Pick<AuthTokenRow, 'id' | 'accountId' | 'deviceId' | 'createdAt' | 'expiresAt' | 'lastUsedAt'>;
 
 /** What authentication needs of a token, from `auth_tokens t`. */
-export const TOKEN_COLUMNS = 't.id, t.account_id AS accountId, t.device_id AS deviceId, t.expires_at AS expiresAt, t.last_used_at AS lastUsedAt';
+export const TOKEN_COLUMNS =
+  't.id, t.account_id AS accountId, t.device_id AS deviceId, t.created_at AS createdAt, t.expires_at AS expiresAt, t.last_used_at AS lastUsedAt';
 
 export class AuthTokenRepository {
-  /** One statement: a device's new token replaces its old one (unique account_id + device_id). */
+  /**
+   * One statement: a device's new token replaces its old one (unique account_id
+   * + device_id). created_at is the new token's issue time: its absolute cap
+   * (TOKEN_MAX_AGE_DAYS) counts from there.
+   */
   async upsertForDevice(m: EntityManager, token: Omit<AuthTokenRow, 'id'>): Promise<void> {
     await m
       .createQueryBuilder()
       .insert()
       .into(AuthTokenEntity)
       .values(token)
-      .orUpdate(['token_hash', 'last_used_at', 'expires_at'], ['account_id', 'device_id'])
+      .orUpdate(['token_hash', 'created_at', 'last_used_at', 'expires_at'], ['account_id', 'device_id'])
       .execute();
   }
 
@@ -42,8 +47,13 @@ export class AuthTokenRepository {
     );
   }
 
-  async touch(m: EntityManager, id: number, lastUsedAt: Date): Promise<void> {
-    await execute(m, 'UPDATE auth_tokens SET last_used_at = ? WHERE id = ?', [toDatabase<AuthTokenRow>(m, AuthTokenEntity, 'lastUsedAt', lastUsedAt), id]);
+  /** The token was used: one statement records it and slides its expiry (see SessionService). */
+  async touch(m: EntityManager, id: number, lastUsedAt: Date, expiresAt: Date): Promise<void> {
+    await execute(m, 'UPDATE auth_tokens SET last_used_at = ?, expires_at = ? WHERE id = ?', [
+      toDatabase<AuthTokenRow>(m, AuthTokenEntity, 'lastUsedAt', lastUsedAt),
+      toDatabase<AuthTokenRow>(m, AuthTokenEntity, 'expiresAt', expiresAt),
+      id,
+    ]);
   }
 
   listForAccount(m: EntityManager, accountId: number): Promise<AuthTokenRow[]> {

@@ -1,13 +1,26 @@
-import { ArgsType, Field, InputType } from 'type-graphql';
-import { Length, ValidateNested } from './validators';
-import { ClientSaltSeedRule, DeviceIdRule, EmailRule, PasswordRule } from './rules';
+import { ArgsType, Field, InputType, Int } from 'type-graphql';
+import { IsOptional, Length, ValidateNested } from './validators';
+import { ClientSaltSeedRule, DeviceIdRule, EmailRule, PasswordRule, ScryptNRule, ScryptPRule, ScryptRRule, VerificationCodeRule } from './rules';
 import { WalletStateInput } from './wallet-state.input';
+
+@InputType()
+export class KeyParamsInput {
+  @Field(() => Int) @ScryptNRule() n!: number;
+  @Field(() => Int) @ScryptRRule() r!: number;
+  @Field(() => Int) @ScryptPRule() p!: number;
+}
 
 @InputType()
 export class RegisterInput {
   @Field() @EmailRule() email!: string;
   @Field() @PasswordRule() password!: string;
   @Field() @ClientSaltSeedRule() clientSaltSeed!: string;
+  @Field(() => KeyParamsInput, {
+    nullable: true,
+    description: 'The scrypt parameters the client derived with; omitted = the protocol default (N=2^17, r=8, p=1).',
+  })
+  @ValidateNested()
+  keyParams?: KeyParamsInput | null;
 }
 
 @InputType()
@@ -16,6 +29,14 @@ export class LoginInput {
   /** Any length is checked against the hash; the cap only bounds the work. */
   @Field() @Length(1, 1024, { message: 'must be 1 to 1024 characters' }) password!: string;
   @Field() @DeviceIdRule() deviceId!: string;
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'EmailVerify mode: the code mailed at registration. Needed once, on the\nfirst login of a registration that is not verified yet; ignored afterwards.',
+  })
+  @IsOptional()
+  @VerificationCodeRule()
+  verificationCode?: string | null;
 }
 
 @InputType()
@@ -25,6 +46,9 @@ export class ChangePasswordInput {
   @Field() @PasswordRule() newPassword!: string;
   @Field() @ClientSaltSeedRule() clientSaltSeed!: string;
   @Field(() => WalletStateInput, { nullable: true }) @ValidateNested() wallet?: WalletStateInput | null;
+  @Field(() => KeyParamsInput, { nullable: true, description: 'New scrypt parameters; omitted = unchanged.' })
+  @ValidateNested()
+  keyParams?: KeyParamsInput | null;
 }
 
 @ArgsType()
@@ -40,9 +64,4 @@ export class PasswordArgs {
 @ArgsType()
 export class DeviceIdArgs {
   @Field() @DeviceIdRule() deviceId!: string;
-}
-
-@ArgsType()
-export class VerifyTokenArgs {
-  @Field() @Length(1, 256, { message: 'must be 1 to 256 characters' }) token!: string;
 }

@@ -1,4 +1,6 @@
-import { IsEmail, Length, Matches, MaxLength, applyDecorators } from './validators';
+import { KEY_PARAMS_BOUNDS } from '../../lib/key-params';
+import { VERIFICATION_CODE_PATTERN } from '../../lib/verification-code';
+import { IsEmail, IsIn, IsInt, Length, Matches, Max, MaxLength, Min, applyDecorators } from './validators';
 
 /** The validation rules of docs/PROTOCOL.md ("Limits"), one decorator per domain word, shared by every input. */
 export const EmailRule = () =>
@@ -8,4 +10,13 @@ export const EmailRule = () =>
   );
 export const PasswordRule = () => Length(8, 1024, { message: 'must be 8 to 1024 characters' });
 export const ClientSaltSeedRule = () => Matches(/^[0-9a-fA-F]{64}$/, { message: 'must be exactly 64 hex characters' });
+export const VerificationCodeRule = () => Matches(VERIFICATION_CODE_PATTERN, { message: 'must be the 8-character code from the verification email' });
 export const DeviceIdRule = () => Length(1, 255, { message: 'must be 1 to 255 characters' });
+
+const POWERS_OF_TWO_N = Array.from({ length: KEY_PARAMS_BOUNDS.maxLog2N - KEY_PARAMS_BOUNDS.minLog2N + 1 }, (_, i) => 2 ** (KEY_PARAMS_BOUNDS.minLog2N + i));
+export const ScryptNRule = () =>
+  IsIn(POWERS_OF_TWO_N, { message: `must be a power of two from 2^${KEY_PARAMS_BOUNDS.minLog2N} to 2^${KEY_PARAMS_BOUNDS.maxLog2N}` });
+const between = (min: number, max: number) =>
+  applyDecorators(IsInt({ message: `must be ${min} to ${max}` }), Min(min, { message: `must be ${min} to ${max}` }), Max(max, { message: `must be ${min} to ${max}` }));
+export const ScryptRRule = () => between(1, KEY_PARAMS_BOUNDS.maxR);
+export const ScryptPRule = () => between(1, KEY_PARAMS_BOUNDS.maxP);

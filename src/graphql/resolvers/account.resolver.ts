@@ -7,8 +7,8 @@ import type { AuthSession } from '../../services/session';
 import type { VerificationService } from '../../services/verification.service';
 import { unauthenticated } from '../../errors';
 import { CurrentSession } from '../auth-checker';
-import { ChangePasswordInput, EmailArgs, PasswordArgs, RegisterInput, VerifyTokenArgs } from '../inputs/account.inputs';
-import { Account, RegisterPayload } from '../types/account.type';
+import { ChangePasswordInput, EmailArgs, PasswordArgs, RegisterInput } from '../inputs/account.inputs';
+import { Account, ClientKeyParams, RegisterPayload } from '../types/account.type';
 import { AccountVerificationMode, ServerInfo } from '../types/server-info.type';
 import { ChangePasswordResult, toChangePasswordResult } from '../types/wallet-state.type';
 
@@ -19,7 +19,7 @@ const MODES: Record<Config['accountVerificationMode'], AccountVerificationMode> 
 };
 
 /** The protocol version of this API; bumped only for a breaking change. */
-export const API_VERSION = '1';
+export const API_VERSION = '2';
 
 @Resolver()
 export class AccountResolver {
@@ -43,6 +43,14 @@ export class AccountResolver {
   })
   clientSaltSeed(@Args(() => EmailArgs) { email }: EmailArgs, @Ctx() { ip }: RequestContext): Promise<string> {
     return this.accounts.clientSaltSeed(email, ip);
+  }
+
+  @Query(() => ClientKeyParams, {
+    description:
+      'Public. The client salt seed and the key-derivation parameters of the\naccount with this email: all a new device needs to derive the login\npassword and the wallet keys from the root password. For an email with no\naccount: the decoy seed with the default parameters.',
+  })
+  async clientKeyParams(@Args(() => EmailArgs) { email }: EmailArgs, @Ctx() { ip }: RequestContext): Promise<ClientKeyParams> {
+    return Object.assign(new ClientKeyParams(), await this.accounts.clientKeyParams(email, ip));
   }
 
   @Query(() => ServerInfo, { description: 'Public. What this server accepts, so a client can adapt before it fails.' })
@@ -74,13 +82,10 @@ export class AccountResolver {
     return toChangePasswordResult(await this.accounts.changePassword(input, ip));
   }
 
-  @Mutation(() => Boolean, { description: 'Marks the account whose pending verification token this is as verified.' })
-  async verifyAccount(@Args(() => VerifyTokenArgs) { token }: VerifyTokenArgs): Promise<boolean> {
-    await this.verification.verify(token);
-    return true;
-  }
-
-  @Mutation(() => Boolean, { description: 'Sends a new verification email to an unverified account (EmailVerify mode).' })
+  @Mutation(() => Boolean, {
+    description:
+      'EmailVerify mode: mails a fresh verification code for the newest pending\nregistration of this email (earlier codes of it stop working). Answers true\nfor every email, whether or not anything was pending.',
+  })
   async resendVerificationEmail(@Args(() => EmailArgs) { email }: EmailArgs, @Ctx() { ip }: RequestContext): Promise<boolean> {
     await this.verification.resend(email, ip);
     return true;

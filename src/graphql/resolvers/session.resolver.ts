@@ -15,7 +15,7 @@ export class SessionResolver {
       "Exchanges email + password for an auth token bound to one device. Logging in\nagain from the same deviceId replaces that device's previous token.",
   })
   async login(@Arg('input', () => LoginInput) input: LoginInput, @Ctx() { ip }: RequestContext): Promise<AuthToken> {
-    return Object.assign(new AuthToken(), await this.sessions.login(input.email, input.password, input.deviceId, ip));
+    return Object.assign(new AuthToken(), await this.sessions.login(input.email, input.password, input.deviceId, ip, input.verificationCode ?? undefined));
   }
 
   @Authorized()

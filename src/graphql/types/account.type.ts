@@ -1,4 +1,4 @@
-import { Field, ObjectType } from 'type-graphql';
+import { Field, Int, ObjectType } from 'type-graphql';
 
 @ObjectType()
 export class Device {
@@ -46,4 +46,22 @@ export class AuthToken {
 export class RegisterPayload {
   @Field({ description: 'False when a verification email was sent and must be followed first.' })
   verified!: boolean;
+}
+
+@ObjectType()
+export class ClientKeyParams {
+  @Field()
+  clientSaltSeed!: string;
+
+  @Field({ description: 'Always "scrypt" in protocol 2.' })
+  algorithm!: string;
+
+  @Field(() => Int)
+  n!: number;
+
+  @Field(() => Int)
+  r!: number;
+
+  @Field(() => Int)
+  p!: number;
 }

@@ -9,7 +9,7 @@ registerEnumType(AccountVerificationMode, { name: 'AccountVerificationMode' });
 
 @ObjectType()
 export class ServerInfo {
-  @Field({ description: 'The protocol version of this API, e.g. "1".' })
+  @Field({ description: 'The protocol version of this API: "2" for this contract.' })
   apiVersion!: string;
 
   @Field(() => AccountVerificationMode)

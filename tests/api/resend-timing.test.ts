@@ -1,0 +1,76 @@
+import { startTestServer, type TestServer } from '../helpers/app';
+import { testDialect } from '../helpers/database';
+import { LOGIN, PASSWORD, REGISTER, newSeed, uniqueEmail } from '../helpers/operations';
+import { TestSmtpServer, codeMailTo, isCodeMail, verificationCode } from '../helpers/smtp';
+import { within } from '../helpers/subscriptions';
+
+/**
+ * Issue 11, item 5: resendVerificationEmail's answer must not depend on the
+ * email. It used to write (and on SQLite fsync) only for pending emails. Now no
+ * answer waits on the database at all: held by another transaction, the
+ * database cannot slow any of them, pending or not.
+ */
+const RESEND = 'mutation($e: String!) { resendVerificationEmail(email: $e) }';
+
+describe(`resendVerificationEmail answers without touching the database (${testDialect()})`, () => {
+  const smtp = new TestSmtpServer();
+  let server: TestServer;
+
+  beforeAll(async () => {
+    const smtpUrl = await smtp.start();
+    server = await startTestServer({ ACCOUNT_VERIFICATION_MODE: 'EmailVerify', SMTP_URL: smtpUrl, MAIL_FROM: 'noreply@example.org', PUBLIC_URL: 'https://w.example' });
+  });
+  afterAll(async () => {
+    await server.close();
+    await smtp.stop();
+  });
+  const mailed = (email: string) => codeMailTo(smtp, server.app, email);
+
+  /**
+   * Holds the database until `release` is called: on SQLite the transaction
+   * holds the connection's lock; on MySQL it locks every pending registration,
+   * which the resend of a pending email would update.
+   */
+  async function holdDatabase(): Promise<() => Promise<void>> {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let holding!: () => void;
+    const held = new Promise<void>((resolve) => (holding = resolve));
+    const transaction = server.app.db.transaction(async (m) => {
+      await m.query(`SELECT id FROM pending_registrations${testDialect() === 'mysql' ? ' FOR UPDATE' : ''}`);
+      holding();
+      await released;
+    });
+    await held;
+    return async () => {
+      release();
+      await transaction;
+    };
+  }
+
+  it('when the database is held by another transaction, then the resend for a pending, a verified and an unknown email all answer at once, and only the pending one is mailed after', async () => {
+    const pending = uniqueEmail('pending');
+    await server.gql(REGISTER, { input: { email: pending, password: PASSWORD, clientSaltSeed: newSeed() } });
+    const firstCode = verificationCode(await mailed(pending));
+    const verified = uniqueEmail('verified');
+    await server.gql(REGISTER, { input: { email: verified, password: PASSWORD, clientSaltSeed: newSeed() } });
+    const code = verificationCode(await mailed(verified));
+    await server.gql(LOGIN, { input: { email: verified, password: PASSWORD, deviceId: 'd', verificationCode: code } });
+    const unknown = uniqueEmail('unknown');
+
+    const release = await holdDatabase();
+    let answers;
+    try {
+      answers = await within(Promise.all([pending, verified, unknown].map((e) => server.gql(RESEND, { e }))), 10_000, 'resend answers while the database is held');
+    } finally {
+      await release();
+    }
+    for (const answer of answers) expect(answer.body).toEqual({ data: { resendVerificationEmail: true } });
+
+    await server.app.services.verification.idle();
+    const fresh = verificationCode(await mailed(pending));
+    expect(fresh).not.toBe(firstCode);
+    expect(smtp.mailsTo(verified).filter(isCodeMail)).toHaveLength(0);
+    expect(smtp.mailsTo(unknown)).toHaveLength(0);
+  });
+});
