@@ -1,5 +1,5 @@
 import type { Config } from '../config';
-import { isDuplicateKey, type Database } from '../db/database';
+import { isDeadlock, isDuplicateKey, type Database } from '../db/database';
 import type { AccountRepository } from '../db/repositories/account.repository';
 import type { AuthTokenRepository } from '../db/repositories/auth-token.repository';
 import type { WhitelistRepository } from '../db/repositories/whitelist.repository';
@@ -157,7 +157,7 @@ export class AccountService {
     const passwordHash = await hasher.hash(input.newPassword);
     const now = clock.now();
 
-    const outcome = await db.transaction(async (m): Promise<WalletWriteOutcome> => {
+    const change = () => db.transaction(async (m): Promise<WalletWriteOutcome> => {
       // Locks the row and catches a concurrent change that committed first.
       if (!(await accounts.lockIfPasswordHash(m, account.id, account.passwordHash))) throw wrongCredentials();
       // The wallet first: on a conflict nothing has been written, and the transaction ends with nothing changed.
@@ -171,6 +171,13 @@ export class AccountService {
       await tokens.deleteAllForAccount(m, account.id);
       await this.activity.recordIn(m, account.id, 'PASSWORD_CHANGED', { ip });
       return swapped;
+    });
+    // MySQL may pick this transaction as a deadlock's victim when an upload races it (the upload's history rows
+    // reference the account this one has locked). It was rolled back whole, so running it again is safe, and the
+    // second run sees the winner: the upload's state as a conflict, or nothing in the way.
+    const outcome = await change().catch((error: unknown) => {
+      if (!isDeadlock(error)) throw error;
+      return change();
     });
     if (outcome.kind === 'conflict') return outcome;
     // The new wallet is announced before the revocation closes the account's live connections.
