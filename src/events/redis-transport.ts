@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub, type PubSubEventTarget } from '@graphql-yoga/subscription';
 import { Redis } from 'ioredis';
@@ -80,7 +81,15 @@ export function createRedisTransport({ url, channelPrefix, logger }: RedisPubSub
     health: () => health,
     async settled() {
       // Redis answers commands on a connection in order: once this PING is answered, every SUBSCRIBE sent before it is in effect.
-      if (subscriber.status !== 'ready') return;
+      // A subscriber still connecting is waited for (a bounded while: with Redis away the server starts without it, and
+      // the recovery recheck covers what it missed); returning at once let a revocation published meanwhile go unheard.
+      if (subscriber.status !== 'ready') {
+        const ready = await Promise.race([
+          once(subscriber, 'ready').then(() => true, () => false),
+          new Promise<false>((resolve) => setTimeout(resolve, SUBSCRIBER_READY_WAIT_MS, false).unref()),
+        ]);
+        if (!ready) return;
+      }
       await subscriber.ping().catch(() => {});
     },
     onRecovered(listener) {
@@ -95,6 +104,8 @@ export function createRedisTransport({ url, channelPrefix, logger }: RedisPubSub
     },
   };
 }
+
+const SUBSCRIBER_READY_WAIT_MS = 3000;
 
 /**
  * redis-event-target drops the promises of its SUBSCRIBE and UNSUBSCRIBE. Those
