@@ -1,9 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { GraphQLError, GraphQLFormattedError, GraphQLSchema } from 'graphql';
-import { CloseCode, type Context } from 'graphql-ws';
-import { useServer, type Extra } from 'graphql-ws/use/ws';
+import { CloseCode, handleProtocols, makeServer, type Context } from 'graphql-ws';
 import type { Logger } from 'pino';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -40,6 +38,8 @@ const MAX_SUBSCRIPTIONS_PER_CONNECTION = 8;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** How long shutdown waits for clients to answer the close frame before cutting them off. */
 const CLOSE_GRACE_MS = 2000;
+/** graphql-ws's code for an error inside the server. */
+const INTERNAL_ERROR = CloseCode.InternalServerError;
 
 export interface SubscriptionServerDeps {
   schema: GraphQLSchema;
@@ -77,7 +77,17 @@ interface LiveConnection {
   expiryTimer?: NodeJS.Timeout;
 }
 
-type ConnectionContext = Context<Record<string, unknown>, Extra & { connection?: LiveConnection }>;
+/** What graphql-ws keeps of a socket (its `extra`): only what the hooks below use, not the upgrade request. */
+interface SocketExtra {
+  socket: WebSocket;
+  ip: string;
+  /** Whether the peer answered the last keep-alive ping. */
+  alive: boolean;
+  /** Set once connection_init authenticated it. */
+  connection?: LiveConnection;
+}
+
+type ConnectionContext = Context<Record<string, unknown>, SocketExtra>;
 
 /**
  * graphql-ws on the HTTP server's own port and path (/graphql). A connection
@@ -92,26 +102,18 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
   const byAccount = new Map<number, Set<LiveConnection>>();
   let closing = false;
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
-  // Registered before graphql-ws's own listener, so a message over the budget is refused before it is handled.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, handleProtocols });
   const messages = new RateLimiterMemory({ points: deps.messageBudget.points, duration: deps.messageBudget.durationSeconds });
-  wss.on('connection', (socket: WebSocket) => {
-    const key = randomUUID();
-    socket.on('message', () => {
-      messages.consume(key).catch(() => {
-        if (socket.readyState !== socket.OPEN) return;
-        logger.info({ limit: 'messages', budget: deps.messageBudget }, 'WebSocket connection over its message budget: closed');
-        socket.close(SubscriptionCloseCode.TooManyRequests, 'Too many messages');
-      });
-    });
-    socket.once('close', () => void messages.delete(key));
-  });
+  // The listeners below close over nothing: a listener that shared this scope would keep the upgrade request alive as long as the socket.
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroyOnError);
     if (closing) return rejectUpgrade(socket, 503, 'Service Unavailable');
     if (new URL(request.url ?? '/', 'http://localhost').pathname !== '/graphql') return rejectUpgrade(socket, 404, 'Not Found');
-    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+    wss.handleUpgrade(request, socket, head, emitConnection);
   };
+  function emitConnection(ws: WebSocket, request: IncomingMessage) {
+    wss.emit('connection', ws, request);
+  }
   httpServer.on('upgrade', onUpgrade);
 
   const track = (connection: LiveConnection) => {
@@ -178,11 +180,9 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
 
   const formatErrors = (errors: readonly GraphQLError[]) => errors.map((error) => deps.formatError(error.toJSON(), error));
 
-  const disposable = useServer<Record<string, unknown>, { connection?: LiveConnection }>(
+  const graphqlWs = makeServer<Record<string, unknown>, SocketExtra>(
     {
       schema: deps.schema,
-      // Errors that close a socket carry no internals in their close reason.
-      isProd: true,
       async onConnect(ctx: ConnectionContext) {
         const { socket } = ctx.extra;
         const authorization = ctx.connectionParams?.authorization;
@@ -242,8 +242,9 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
       },
       context(ctx: ConnectionContext) {
         return createRequestContext(deps.context, {
-          requestId: randomUUID(),
-          ip: ctx.extra.request.socket.remoteAddress ?? '',
+          // Numbered like Fastify's request ids (req-1, req-2, …): a subscription keeps its context for its lifetime, and a UUID string costs ten times the memory.
+          requestId: `ws-${(operationsStarted += 1)}`,
+          ip: ctx.extra.ip,
           authorization: undefined,
           session: ctx.extra.connection?.session,
         });
@@ -255,9 +256,69 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
       onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: formatErrors(result.errors) } : undefined),
       onError: (_ctx, _id, _payload, errors) => formatErrors(errors),
     },
-    wss,
-    deps.keepAliveMs,
   );
+
+  /**
+   * graphql-ws over `ws`, as graphql-ws's own ws adapter wires it, with what
+   * 10,000 open sockets need: one keep-alive sweep for all of them instead of
+   * two timers each, the message budget in the same listener, and nothing of the
+   * upgrade request kept but the address. Errors close with a bare reason.
+   */
+  const sockets = new Set<SocketExtra>();
+  wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
+    const extra: SocketExtra = { socket, ip: request.socket.remoteAddress ?? '', alive: true };
+    sockets.add(extra);
+    // A counter, not a UUID: the key lives as long as the connection, and a UUID string costs ten times the memory.
+    const key = String((connectionsOpened += 1));
+    const closeOnError = (error: unknown, what: string) => {
+      logger.error({ err: error }, what);
+      socket.close(INTERNAL_ERROR, 'Internal server error');
+    };
+    socket.once('error', (error) => closeOnError(error, 'WebSocket error: closing the connection'));
+    socket.on('pong', () => (extra.alive = true));
+    const closed = graphqlWs.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) =>
+          new Promise<void>((resolve, reject) => {
+            if (socket.readyState !== socket.OPEN) return resolve();
+            socket.send(data, (error) => (error ? reject(error) : resolve()));
+          }),
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (handle) =>
+          socket.on('message', (data) => {
+            messages.consume(key).catch(() => {
+              if (socket.readyState !== socket.OPEN) return;
+              logger.info({ limit: 'messages', budget: deps.messageBudget }, 'WebSocket connection over its message budget: closed');
+              socket.close(SubscriptionCloseCode.TooManyRequests, 'Too many messages');
+            });
+            handle(String(data)).catch((error: unknown) => closeOnError(error, 'handling a WebSocket message failed'));
+          }),
+      },
+      extra,
+    );
+    socket.once('close', (code, reason) => {
+      sockets.delete(extra);
+      void messages.delete(key);
+      void closed(code, String(reason));
+    });
+  });
+  let connectionsOpened = 0;
+  let operationsStarted = 0;
+
+  // A peer that has not answered the previous ping by the next sweep is cut off.
+  const keepAlive = setInterval(() => {
+    for (const extra of sockets) {
+      if (extra.socket.readyState !== extra.socket.OPEN) continue;
+      if (!extra.alive) {
+        extra.socket.terminate();
+        continue;
+      }
+      extra.alive = false;
+      extra.socket.ping();
+    }
+  }, deps.keepAliveMs);
+  keepAlive.unref();
 
   return {
     tokensRevoked({ accountId, deviceId }) {
@@ -270,13 +331,15 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
     async close() {
       closing = true;
       clearInterval(recheckTimer);
+      clearInterval(keepAlive);
       for (const set of byAccount.values()) for (const connection of set) clearTimeout(connection.expiryTimer);
-      // dispose() sends 1001 to every client and waits for their answers; a peer that never answers is cut off.
+      // Every client gets 1001 and the server waits for their answers; a peer that never answers is cut off.
       const cutOff = setTimeout(() => {
         for (const client of wss.clients) client.terminate();
       }, CLOSE_GRACE_MS);
       try {
-        await disposable.dispose();
+        for (const client of wss.clients) client.close(SubscriptionCloseCode.GoingAway, 'Going away');
+        await new Promise<void>((resolve, reject) => wss.close((error) => (error ? reject(error) : resolve())));
       } finally {
         clearTimeout(cutOff);
         httpServer.off('upgrade', onUpgrade);
@@ -293,6 +356,10 @@ function refuse(socket: WebSocket): false {
 
 function isUnauthenticated(error: unknown): boolean {
   return isDomainError(error, ErrorCode.Unauthenticated);
+}
+
+function destroyOnError(this: Duplex): void {
+  this.destroy();
 }
 
 function rejectUpgrade(socket: Duplex, status: number, text: string): void {
