@@ -1,10 +1,10 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { GraphQLError, GraphQLFormattedError, GraphQLSchema } from 'graphql';
-import { CloseCode, handleProtocols, makeServer, type Context } from 'graphql-ws';
+import { CloseCode, handleProtocols, makeServer, type Context, type WebSocket as GraphqlWsSocket } from 'graphql-ws';
 import type { Logger } from 'pino';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { bearerToken, createRequestContext, type ContextDeps } from '../context';
 import { ErrorCode, isDomainError } from '../errors';
 import { badRequest } from '../graphql/format-error';
@@ -36,10 +36,10 @@ const MAX_MESSAGE_BYTES = 64 * 1024;
 const MAX_SUBSCRIPTIONS_PER_CONNECTION = 8;
 /** setTimeout's longest delay; a later expiry re-arms the timer. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** The keep-alive sweep handles this many groups of sockets in turn, one group per tenth of WS_KEEPALIVE_MS. */
+const KEEPALIVE_SLICES = 10;
 /** How long shutdown waits for clients to answer the close frame before cutting them off. */
 const CLOSE_GRACE_MS = 2000;
-/** graphql-ws's code for an error inside the server. */
-const INTERNAL_ERROR = CloseCode.InternalServerError;
 
 export interface SubscriptionServerDeps {
   schema: GraphQLSchema;
@@ -77,17 +77,57 @@ interface LiveConnection {
   expiryTimer?: NodeJS.Timeout;
 }
 
-/** What graphql-ws keeps of a socket (its `extra`): only what the hooks below use, not the upgrade request. */
-interface SocketExtra {
-  socket: WebSocket;
-  ip: string;
+/**
+ * One socket as graphql-ws sees it: the transport it sends on and reads from,
+ * and its `extra` (only what the hooks below use, not the upgrade request).
+ */
+class SocketBinding implements GraphqlWsSocket {
   /** Whether the peer answered the last keep-alive ping. */
-  alive: boolean;
+  alive = true;
+  /** Which turn of the keep-alive sweep pings it. */
+  readonly slice: number;
   /** Set once connection_init authenticated it. */
   connection?: LiveConnection;
+  /** graphql-ws's handler of the socket's messages. */
+  handle?: (data: string) => Promise<void>;
+  /** Tells graphql-ws the socket closed. */
+  closed?: (code?: number, reason?: string) => Promise<void>;
+
+  /** The connection's key in the message budget. */
+  readonly budgetKey: string;
+
+  constructor(
+    readonly socket: WebSocket,
+    readonly ip: string,
+    /** The connection's number on this server; a counter, not a UUID, as a UUID string costs ten times the memory. */
+    id: number,
+  ) {
+    this.budgetKey = String(id);
+    this.slice = id % KEEPALIVE_SLICES;
+  }
+
+  get protocol(): string {
+    return this.socket.protocol;
+  }
+
+  send(data: string): Promise<void> {
+    const { socket } = this;
+    return new Promise((resolve, reject) => {
+      if (socket.readyState !== socket.OPEN) return resolve();
+      socket.send(data, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  close(code: number, reason: string): void {
+    this.socket.close(code, reason);
+  }
+
+  onMessage(handle: (data: string) => Promise<void>): void {
+    this.handle = handle;
+  }
 }
 
-type ConnectionContext = Context<Record<string, unknown>, SocketExtra>;
+type ConnectionContext = Context<Record<string, unknown>, SocketBinding>;
 
 /**
  * graphql-ws on the HTTP server's own port and path (/graphql). A connection
@@ -180,7 +220,7 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
 
   const formatErrors = (errors: readonly GraphQLError[]) => errors.map((error) => deps.formatError(error.toJSON(), error));
 
-  const graphqlWs = makeServer<Record<string, unknown>, SocketExtra>(
+  const graphqlWs = makeServer<Record<string, unknown>, SocketBinding>(
     {
       schema: deps.schema,
       async onConnect(ctx: ConnectionContext) {
@@ -261,63 +301,69 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
   /**
    * graphql-ws over `ws`, as graphql-ws's own ws adapter wires it, with what
    * 10,000 open sockets need: one keep-alive sweep for all of them instead of
-   * two timers each, the message budget in the same listener, and nothing of the
-   * upgrade request kept but the address. Errors close with a bare reason.
+   * two timers each, the message budget in the same listener, nothing of the
+   * upgrade request kept but the address, and listeners shared by every socket
+   * (each finds its binding), so a socket costs its binding and little else.
+   * Errors close with a bare reason.
    */
-  const sockets = new Set<SocketExtra>();
-  wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
-    const extra: SocketExtra = { socket, ip: request.socket.remoteAddress ?? '', alive: true };
-    sockets.add(extra);
-    // A counter, not a UUID: the key lives as long as the connection, and a UUID string costs ten times the memory.
-    const key = String((connectionsOpened += 1));
-    const closeOnError = (error: unknown, what: string) => {
-      logger.error({ err: error }, what);
-      socket.close(INTERNAL_ERROR, 'Internal server error');
-    };
-    socket.once('error', (error) => closeOnError(error, 'WebSocket error: closing the connection'));
-    socket.on('pong', () => (extra.alive = true));
-    const closed = graphqlWs.opened(
-      {
-        protocol: socket.protocol,
-        send: (data) =>
-          new Promise<void>((resolve, reject) => {
-            if (socket.readyState !== socket.OPEN) return resolve();
-            socket.send(data, (error) => (error ? reject(error) : resolve()));
-          }),
-        close: (code, reason) => socket.close(code, reason),
-        onMessage: (handle) =>
-          socket.on('message', (data) => {
-            messages.consume(key).catch(() => {
-              if (socket.readyState !== socket.OPEN) return;
-              logger.info({ limit: 'messages', budget: deps.messageBudget }, 'WebSocket connection over its message budget: closed');
-              socket.close(SubscriptionCloseCode.TooManyRequests, 'Too many messages');
-            });
-            handle(String(data)).catch((error: unknown) => closeOnError(error, 'handling a WebSocket message failed'));
-          }),
-      },
-      extra,
-    );
-    socket.once('close', (code, reason) => {
-      sockets.delete(extra);
-      void messages.delete(key);
-      void closed(code, String(reason));
-    });
-  });
+  const bindings = new WeakMap<WebSocket, SocketBinding>();
+  const sockets = new Set<SocketBinding>();
   let connectionsOpened = 0;
   let operationsStarted = 0;
+  const closeOnError = (binding: SocketBinding, error: unknown, what: string) => {
+    logger.error({ err: error }, what);
+    binding.close(CloseCode.InternalServerError, 'Internal server error');
+  };
+  function onSocketMessage(this: WebSocket, data: RawData) {
+    const binding = bindings.get(this)!;
+    messages.consume(binding.budgetKey).catch(() => {
+      if (this.readyState !== this.OPEN) return;
+      logger.info({ limit: 'messages', budget: deps.messageBudget }, 'WebSocket connection over its message budget: closed');
+      this.close(SubscriptionCloseCode.TooManyRequests, 'Too many messages');
+    });
+    binding.handle?.(String(data)).catch((error: unknown) => closeOnError(binding, error, 'handling a WebSocket message failed'));
+  }
+  function onSocketPong(this: WebSocket) {
+    bindings.get(this)!.alive = true;
+  }
+  function onSocketError(this: WebSocket, error: Error) {
+    closeOnError(bindings.get(this)!, error, 'WebSocket error: closing the connection');
+  }
+  function onSocketClose(this: WebSocket, code: number, reason: Buffer) {
+    const binding = bindings.get(this)!;
+    sockets.delete(binding);
+    void messages.delete(binding.budgetKey);
+    void binding.closed?.(code, String(reason));
+  }
+  wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
+    const binding = new SocketBinding(socket, request.socket.remoteAddress ?? '', (connectionsOpened += 1));
+    bindings.set(socket, binding);
+    sockets.add(binding);
+    socket.on('message', onSocketMessage);
+    socket.on('pong', onSocketPong);
+    socket.once('error', onSocketError);
+    socket.once('close', onSocketClose);
+    binding.closed = graphqlWs.opened(binding, binding);
+  });
 
-  // A peer that has not answered the previous ping by the next sweep is cut off.
+  // Each socket is pinged once per keep-alive interval, and a peer that has not answered its previous ping is
+  // cut off. The sockets are spread over KEEPALIVE_SLICES turns of the interval, so that 10,000 of them are not
+  // pinged in one burst that would hold up every event due meanwhile.
+  let slice = 0;
   const keepAlive = setInterval(() => {
-    for (const extra of sockets) {
-      if (extra.socket.readyState !== extra.socket.OPEN) continue;
-      if (!extra.alive) {
-        extra.socket.terminate();
+    slice = (slice + 1) % KEEPALIVE_SLICES;
+    for (const binding of sockets) {
+      if (binding.slice !== slice) continue;
+      const { socket } = binding;
+      if (socket.readyState !== socket.OPEN) continue;
+      if (!binding.alive) {
+        socket.terminate();
         continue;
       }
-      extra.alive = false;
-      extra.socket.ping();
+      binding.alive = false;
+      socket.ping();
     }
-  }, deps.keepAliveMs);
+  }, deps.keepAliveMs / KEEPALIVE_SLICES);
   keepAlive.unref();
 
   return {
