@@ -32,3 +32,5 @@ export type { WalletKeys } from './wallet-keys';
 export { configurePlatform, portableScrypt } from './platform';
 export type { PlatformDefaults, ScryptFunction, ScryptParams, WebSocketConstructor } from './platform';
 export type { ReconnectBackoff } from './graphql/wallet-updates.subscription';
+export { SEEN_STATES_KEPT, chainOf } from './history-chain';
+export type { ChainMark, Divergence, StateLink } from './history-chain';

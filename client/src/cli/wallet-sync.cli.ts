@@ -4,7 +4,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { read } from 'read';
 import { ClientErrorCode, ServerErrorCode, WalletSyncError, isIntegrityError } from '../client.errors';
 // The Node entry, for its defaults (native scrypt, the ws WebSocket) and the file store.
-import { FileDeviceStateStore, WalletSyncClient, type LostEdit, type SyncResult, type WalletStateInfo } from '../index';
+import { FileDeviceStateStore, WalletSyncClient, type Divergence, type LostEdit, type SyncResult, type WalletStateInfo } from '../index';
 
 /**
  * `wallet-sync`: the client on the command line, one device per state file.
@@ -27,8 +27,17 @@ export const ExitCode = {
   Integrity: 6,
   /** The server refused the request (email taken, registration closed, rate limited, invalid input, too large). */
   Refused: 7,
-  /** `get <key>`: this device has no value for the key. */
+  /**
+   * What was asked for is not there: `get <key>` has no value for the key; `restore SEQ` names a version the
+   * server no longer keeps, or one encrypted under an earlier password.
+   */
   NotFound: 8,
+  /**
+   * The server's history diverged from what this device saw (restored from an old backup, or showing another
+   * history): this device kept its data and merged it onto the server's state (sync and watch also uploaded the
+   * merge). A warning says what was found. Nothing is lost; someone should find out why.
+   */
+  Diverged: 9,
 } as const;
 
 export interface CliIo {
@@ -107,12 +116,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   });
 
   command('pull', 'download the server\'s wallet state and merge it into this device', async (client, print) => {
-    const { walletState: state, lostEdits } = await client.pull();
+    const { walletState: state, lostEdits, divergence } = await client.pull();
     print.result(withLostEdits(state ? `Got latest wallet state: sequence ${state.sequence}` : 'No wallet on the server yet', lostEdits), {
       walletState: state && describeState(state),
       lostEdits,
+      divergence,
       preferences: client.preferences(),
     });
+    return print.divergence(divergence, 'push or sync to upload the merge');
   });
 
   command('push', 'upload this device\'s wallet (exit 4 when the server had a newer one: merged, push again)', async (client, print) => {
@@ -121,18 +132,21 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       print.result(`Pushed: the server now holds sequence ${result.walletState.sequence}`, { result: 'success', walletState: describeState(result.walletState) });
       return ExitCode.Ok;
     }
-    print.result(withLostEdits(`Wallet state out of date: merged sequence ${result.latest.sequence} from the server. Push again.`, result.lostEdits), {
+    const merged = result.latest ? `merged sequence ${result.latest.sequence} from the server` : 'the server has no wallet any more';
+    print.result(withLostEdits(`Wallet state out of date: ${merged}. Push again.`, result.lostEdits), {
       result: 'conflict',
-      latest: describeState(result.latest),
+      latest: result.latest && describeState(result.latest),
       lostEdits: result.lostEdits,
+      divergence: result.divergence,
       preferences: client.preferences(),
     });
-    return ExitCode.Conflict;
+    return result.divergence ? print.divergence(result.divergence, 'push again to upload the merge') : ExitCode.Conflict;
   });
 
   command('sync', 'pull, merge and push until the upload lands (--repair: drop malformed preferences of the server\'s wallet and upload the repair)', async (client, print) => {
     const result = await client.sync({ repair: program.opts<GlobalOptions>().repair });
     print.result(describeSync(result), { ...result, preferences: client.preferences() });
+    return print.divergence(result.divergence, `uploaded as sequence ${result.sequence}`);
   });
 
   command('set <key> <value>', 'set a preference on this device (sync to upload it)', async (client, print, key, value) => {
@@ -174,7 +188,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   });
 
   command('watch', 'stay connected and sync on every update from another device, until interrupted', async (client, print) => {
+    let diverged = false;
     const watch = client.watch({
+      onDivergence: (divergence) => {
+        diverged = true;
+        print.divergence(divergence, 'healed; watching on');
+      },
       onSync: (result) => print.event(describeSync(result), { event: 'synced', ...result, preferences: client.preferences() }),
       onError: (error) => print.event(`Sync failed (${error.code}): ${error.message}; waiting for the next update`, { event: 'error', code: error.code, message: error.message }),
       onConnected: (reconnected) => print.event(reconnected ? 'Reconnected' : 'Watching for updates (Ctrl-C to stop)', { event: reconnected ? 'reconnected' : 'connected' }),
@@ -186,6 +205,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     } finally {
       io.stopSignal?.removeEventListener('abort', stop);
     }
+    return diverged ? ExitCode.Diverged : ExitCode.Ok;
   });
 
   command(
@@ -270,6 +290,24 @@ class Printer {
     if (this.json) this.io.stdout(`${JSON.stringify(value)}\n`);
     this.io.stderr(`wallet-sync: ${text}\n`);
   }
+
+  /** The warning for a diverged server history (on stderr; the JSON result carries `divergence`), and the exit code. */
+  divergence(divergence: Divergence | null, outcome: string): number {
+    if (!divergence) return ExitCode.Ok;
+    this.io.stderr(`wallet-sync: warning: ${describeDivergence(divergence)}; kept this device's data and merged it onto the server's state (${outcome})\n`);
+    return ExitCode.Diverged;
+  }
+}
+
+function describeDivergence({ kind, reason, seen, server }: Divergence): string {
+  const found = server ? `sequence ${server.sequence}` : 'no wallet at all';
+  const why = {
+    'sequence-went-back': `the server holds ${found}, not newer than the sequence ${seen.sequence} this device saw`,
+    'chain-mismatch': `the server's ${found} does not descend from the sequence ${seen.sequence} this device saw (its headers lead elsewhere)`,
+    'history-incomplete': `the server did not answer every header between the sequence ${seen.sequence} this device saw and its ${found}, so nothing could be checked`,
+  }[reason];
+  const what = kind === 'rollback' ? 'the server went back to a state this device saw before (restored from an old backup?)' : 'the server shows a history that differs from the one this device saw';
+  return `${what}: ${why}`;
 }
 
 function describeState(state: WalletStateInfo) {
