@@ -7,12 +7,15 @@
  */
 export { WalletSyncClient } from './wallet-sync.client';
 export type {
+  AccountActivityEvent,
   DeviceStatus,
   LostEdit,
   PullResult,
   PushResult,
+  RestoreResult,
   SyncOptions,
   SyncResult,
+  WalletHistoryEntry,
   WalletStateInfo,
   WalletSyncClientOptions,
   WalletWatch,

@@ -120,6 +120,23 @@ interface Adoption {
   divergence: Divergence | null;
 }
 
+/** One wallet state in history(): what the server keeps of every state. */
+export type WalletHistoryEntry = WalletStateHeader;
+
+/** An event of the account's security log (activity()). */
+export type AccountActivityEvent = AccountEvent;
+
+export interface RestoreResult {
+  /** The sequence whose content was restored. */
+  restoredFrom: number;
+  /** The new state that holds it (the current one when nothing differed). */
+  sequence: number;
+  /** The preferences the restore changed back (set, or deleted when the version did not have them). */
+  changedKeys: string[];
+  /** A divergence one of the syncs around the restore found and healed. */
+  divergence: Divergence | null;
+}
+
 export interface WatchOptions {
   /** After each sync that an update triggered. */
   onSync?(result: SyncResult): void;
@@ -402,6 +419,76 @@ export class WalletSyncClient {
   }
 
   /**
+   * The headers of the account's wallet states, newest first, at most `limit`
+   * (default 20, at most 1000): sequence, hmac, the device that wrote it (null:
+   * a password change), when, size, and whether the server still keeps its
+   * content (what restore() can go back to).
+   */
+  history(options: { limit?: number } = {}): Promise<WalletHistoryEntry[]> {
+    const limit = options.limit ?? 20;
+    if (!Number.isInteger(limit) || limit < 1 || limit > HISTORY_PAGE) throw invalidArgument(`limit must be an integer from 1 to ${HISTORY_PAGE} (got ${describeType(limit)})`);
+    return this.exclusive(async () => {
+      this.session();
+      // Start a little before the sequence this device holds; a server that went back below it is read from the start.
+      let since = Math.max(0, (this.state.base?.sequence ?? 0) - limit);
+      let headers = await this.allHeadersAfter(since);
+      if (headers.length === 0 && since > 0) headers = await this.allHeadersAfter((since = 0));
+      return headers.slice(-limit).reverse();
+    });
+  }
+
+  /**
+   * Undo: takes the content of an earlier wallet state (history() says which
+   * are kept) and makes it the newest state, as edits of this device on top of
+   * the latest one, so every device takes it in like any other change and
+   * nothing on the server is rewritten. Syncs first, so nothing unsynced is
+   * lost and the undo lands on the latest state. Refused with
+   * WALLET_VERSION_NOT_KEPT when the server no longer keeps that content, and
+   * with WALLET_VERSION_EARLIER_PASSWORD when it was encrypted under a
+   * password changed since.
+   */
+  restore(sequence: number): Promise<RestoreResult> {
+    if (!Number.isInteger(sequence) || sequence < 1) throw invalidArgument(`sequence must be a positive integer (got ${describeType(sequence)})`);
+    return this.exclusive(async () => {
+      const keys = this.session();
+      const before = await this.syncExclusive({});
+      const current = before.sequence;
+      if (sequence > current) throw versionNotKept(sequence, `the wallet's latest sequence is ${current}`);
+      const since = (await this.headers(sequence - 1, current)) ?? [];
+      if (since.slice(1).some((header) => header.deviceId === null)) {
+        throw new WalletSyncError(
+          ClientErrorCode.VersionUnderEarlierPassword,
+          `Sequence ${sequence} was encrypted under an earlier password (the password was changed since): it cannot be restored`,
+        );
+      }
+      const version = await this.api.walletVersion(sequence);
+      if (!version) throw versionNotKept(sequence, 'the server keeps only the content of the most recent states');
+      const document = await openWalletState(version, keys);
+      let local = this.state.local;
+      const changedKeys: string[] = [];
+      const keysOf = (doc: WalletDocument) => Object.keys(doc.preferences);
+      for (const key of [...new Set([...keysOf(local), ...keysOf(document)])].sort()) {
+        const wanted = entryOf(document, key)?.value ?? null;
+        if ((entryOf(local, key)?.value ?? null) === wanted) continue;
+        local = withPreference(local, key, wanted, this.state.deviceId, this.now()).document;
+        changedKeys.push(key);
+      }
+      if (changedKeys.length === 0) return { restoredFrom: sequence, sequence: current, changedKeys, divergence: before.divergence };
+      await this.commit({ ...this.state, local });
+      const after = await this.syncExclusive({});
+      return { restoredFrom: sequence, sequence: after.sequence, changedKeys, divergence: before.divergence ?? after.divergence };
+    });
+  }
+
+  /** The account's security log, newest first (PROTOCOL.md): at most `limit` (default 50, at most 500) events, older than `before` when given. */
+  activity(options: { limit?: number; before?: string } = {}): Promise<AccountEvent[]> {
+    return this.exclusive(() => {
+      this.session();
+      return this.api.accountActivity(options.before ?? null, options.limit ?? 50);
+    });
+  }
+
+  /**
    * Deletes the account on the server (its wallet and every device's token)
    * and forgets everything this device held, keeping only its deviceId. Asks
    * for the root password again: a stolen device state must not be enough.
@@ -644,6 +731,17 @@ export class WalletSyncClient {
     return extendChain(ROOT_CHAIN, headers.map((header) => header.hmac));
   }
 
+  /** Every header the server holds after `since`, page by page. */
+  private async allHeadersAfter(since: number): Promise<WalletStateHeader[]> {
+    const headers: WalletStateHeader[] = [];
+    for (let last = since; ; ) {
+      const page = await this.api.walletHistory(last, HISTORY_PAGE);
+      headers.push(...page);
+      if (page.length === 0) return headers;
+      last = page[page.length - 1].sequence;
+    }
+  }
+
   /**
    * Every header after `since` up to and including `until`, in order, or null
    * when the server leaves any out: a gap is reported, never bridged.
@@ -832,6 +930,10 @@ function describeType(value: unknown): string {
 
 function invalidArgument(message: string): WalletSyncError {
   return new WalletSyncError(ClientErrorCode.InvalidArgument, message);
+}
+
+function versionNotKept(sequence: number, why: string): WalletSyncError {
+  return new WalletSyncError(ClientErrorCode.VersionNotKept, `The server does not keep the content of sequence ${sequence} (${why}): it cannot be restored`);
 }
 
 function notLoggedIn(message: string): WalletSyncError {

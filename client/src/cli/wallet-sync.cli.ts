@@ -57,6 +57,7 @@ interface GlobalOptions {
   scryptCost?: number;
   json: boolean;
   repair: boolean;
+  limit?: number;
 }
 
 class CliExit extends Error {
@@ -79,6 +80,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     )
     .option('--json', 'print results as JSON', false)
     .option('--repair', 'sync: when the server\'s wallet holds malformed preferences (exit 6, WALLET_DOCUMENT_INVALID), drop them and upload the repaired wallet', false)
+    .option('--limit <n>', 'history, activity: how many entries, newest first (default 20 for history, 50 for activity)', parsePositiveInteger)
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showHelpAfterError();
@@ -208,6 +210,35 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return diverged ? ExitCode.Diverged : ExitCode.Ok;
   });
 
+  command('history', 'list the wallet\'s states, newest first: sequence, device, time, size, whether restore can go back to it', async (client, print) => {
+    const entries = await client.history({ limit: program.opts<GlobalOptions>().limit });
+    const current = client.status().sequence;
+    const lines = entries.map(
+      (entry) =>
+        `${String(entry.sequence).padStart(6)}  ${entry.updatedAt}  ${(entry.deviceId ?? '(password change)').padEnd(20)} ${String(entry.bytes).padStart(7)} B` +
+        `${entry.contentKept ? '  restorable' : ''}${entry.sequence === current ? '  <- this device' : ''}`,
+    );
+    print.result(lines.length ? lines.join('\n') : '(no wallet on the server yet)', entries);
+  });
+
+  command('restore <sequence>', 'undo: make the content of an earlier state the newest one, as edits of this device, and sync it (exit 8 when that content is no longer kept)', async (client, print, sequence) => {
+    if (!/^\d+$/.test(sequence) || Number(sequence) < 1) throw new CliExit(ExitCode.Usage, `restore: the sequence must be a positive integer (got ${JSON.stringify(sequence)})`);
+    const result = await client.restore(Number(sequence));
+    const changed = result.changedKeys.length ? `changed back: ${result.changedKeys.join(', ')}` : 'nothing differed';
+    print.result(`Restored the content of sequence ${result.restoredFrom} as sequence ${result.sequence} (${changed})`, { ...result, preferences: client.preferences() });
+    return print.divergence(result.divergence, `the restore went on top, as sequence ${result.sequence}`);
+  });
+
+  command('activity', 'the account\'s security log, newest first: logins (new devices flagged), failed logins, password changes, wallet updates', async (client, print) => {
+    const events = await client.activity({ limit: program.opts<GlobalOptions>().limit });
+    const lines = events.map(
+      (event) =>
+        `${event.at}  ${event.kind.padEnd(15)} ${event.deviceId ?? ''}${event.newDevice ? ' (new device)' : ''}` +
+        `${event.sequence !== null ? ` sequence ${event.sequence}` : ''}${event.ipPrefix ? ` from ${event.ipPrefix}` : ''}`,
+    );
+    print.result(lines.length ? lines.join('\n') : '(no events)', events);
+  });
+
   command(
     'change-password',
     'change the root password (current one: prompt or WALLET_SYNC_PASSWORD; new one: prompt or WALLET_SYNC_NEW_PASSWORD); other devices must log in again',
@@ -263,6 +294,9 @@ export function exitCodeFor(error: unknown): number {
     case ClientErrorCode.LocalState:
     case ClientErrorCode.InvalidArgument:
       return ExitCode.Usage;
+    case ClientErrorCode.VersionNotKept:
+    case ClientErrorCode.VersionUnderEarlierPassword:
+      return ExitCode.NotFound;
     case 'INTERNAL_SERVER_ERROR':
       return ExitCode.Failure;
     default:
@@ -360,6 +394,12 @@ async function newSecret(io: CliIo, variable: string, prompt: string): Promise<s
 function parsePowerOfTwo(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 2 || (n & (n - 1)) !== 0) throw new InvalidArgumentError('must be a power of two, e.g. 16384 or 1048576');
+  return n;
+}
+
+function parsePositiveInteger(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
   return n;
 }
 
