@@ -1,4 +1,4 @@
-import type { WalletSyncClient } from 'wallet-sync-client';
+import type { Divergence, WalletSyncClient } from 'wallet-sync-client';
 import { twoDevices } from '../helpers/client';
 import { testDialect } from '../helpers/database';
 import { startRestorableServer, type RestorableServer } from '../helpers/restorable-server';
@@ -82,5 +82,40 @@ import { startRestorableServer, type RestorableServer } from '../helpers/restora
     expect(c1.preferences()).toEqual({ animal: 'cow', car: 'Audi' });
     await c2.sync();
     expect(c2.preferences()).toEqual(c1.preferences());
+  });
+
+  it('when a watching device\'s server comes back restored, then watch() reports the divergence on reconnecting and heals it, with nothing lost', async () => {
+    const { c1, c2 } = await twoDevices(server);
+    await edit(c1, 'animal', 'cow');
+    await c2.sync();
+    const backup = await server.backup();
+    await edit(c2, 'car', 'Audi');
+    await edit(c2, 'city', 'Oslo');
+    await c1.sync();
+
+    const divergences: Divergence[] = [];
+    let connections = 0;
+    const watch = c2.watch({
+      reconnect: { initialDelayMs: 50, maxDelayMs: 200 },
+      onDivergence: (divergence) => divergences.push(divergence),
+      onConnected: () => (connections += 1),
+    });
+    try {
+      const until = async (condition: () => boolean, what: string) => {
+        for (const deadline = Date.now() + 10_000; !condition(); await new Promise((resolve) => setTimeout(resolve, 25))) {
+          if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        }
+      };
+      await until(() => connections === 1, 'the first connection');
+      await server.restore(backup);
+      // Nobody writes: only the reconnection tells c2 the server came back older.
+      await until(() => divergences.length > 0, 'a divergence');
+      expect(divergences[0]).toMatchObject({ kind: 'rollback', reason: 'sequence-went-back', seen: { sequence: 3 }, server: { sequence: 1 } });
+      await until(() => c2.status().sequence === 2, 'the heal to land');
+      await c1.sync();
+      expect(c1.preferences()).toEqual({ animal: 'cow', car: 'Audi', city: 'Oslo' });
+    } finally {
+      await watch.stop();
+    }
   });
 });
