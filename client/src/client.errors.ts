@@ -12,7 +12,7 @@ export const ClientErrorCode = {
   /** A downloaded wallet state's hmac does not verify under this device's HMAC key. */
   HmacMismatch: 'WALLET_HMAC_MISMATCH',
   /**
-   * No longer raised (0.3.0): a server whose history went back or forked is
+   * No longer raised (since 0.2.0): a server whose history went back or forked is
    * healed and reported as a `divergence` in the result. Kept so apps that
    * switch on it still compile.
    */
