@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ExitCode, runCli } from 'wallet-sync-client/cli';
 import { startTestServer, type TestServer } from '../helpers/app';
+import { TEST_SCRYPT_COST } from '../helpers/client';
 import { startGraphQLProxy, type GraphQLProxy } from '../helpers/graphql-proxy';
 import { uniqueEmail } from '../helpers/operations';
 
@@ -30,7 +31,7 @@ describe('the wallet-sync CLI: history, undo and a server that went back', () =>
     let stdout = '';
     let stderr = '';
     const url = device === 'phone' ? proxy.url : server.url;
-    const code = await runCli(['--server', url, '--state', path.join(dir, `${device}.json`), '--device', device, '--scrypt-cost', '1024', ...args], {
+    const code = await runCli(['--server', url, '--state', path.join(dir, `${device}.json`), '--device', device, '--scrypt-cost', String(TEST_SCRYPT_COST), ...args], {
       env,
       stdout: (text) => (stdout += text),
       stderr: (text) => (stderr += text),

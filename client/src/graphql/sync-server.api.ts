@@ -4,7 +4,7 @@ import { ClientErrorCode, WalletSyncError } from '../client.errors';
 import {
   AccountActivityDocument,
   ChangePasswordDocument,
-  ClientSaltSeedDocument,
+  ClientKeyParamsDocument,
   DeleteAccountDocument,
   LoginDocument,
   LogoutDocument,
@@ -15,6 +15,7 @@ import {
   WalletVersionDocument,
   type AccountActivityQuery,
   type ChangePasswordInput,
+  type ClientKeyParamsQuery,
   type LoginInput,
   type RegisterInput,
   type WalletStateFieldsFragment,
@@ -28,6 +29,9 @@ export type AccountEvent = AccountActivityQuery['accountActivity'][number];
 
 /** The most headers walletHistory answers at once (PROTOCOL.md). */
 export const HISTORY_PAGE = 1000;
+
+/** An account's client salt seed and key parameters as the server hands them out (a decoy for an unknown email). */
+export type RemoteKeyParams = ClientKeyParamsQuery['clientKeyParams'];
 
 /** The server's answer to an upload: it landed, or a newer state (null: none) was there first. */
 export type UploadOutcome<Stored = RemoteWalletState> =
@@ -57,8 +61,9 @@ export class SyncServerApi {
     });
   }
 
-  async clientSaltSeed(email: string): Promise<string> {
-    return (await this.send(ClientSaltSeedDocument, { email })).clientSaltSeed;
+  async clientKeyParams(email: string): Promise<RemoteKeyParams> {
+    const { clientSaltSeed, algorithm, n, r, p } = (await this.send(ClientKeyParamsDocument, { email })).clientKeyParams;
+    return { clientSaltSeed, algorithm, n, r, p };
   }
 
   async register(input: RegisterInput): Promise<{ verified: boolean }> {
