@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ExitCode, runCli } from 'wallet-sync-client/cli';
 import { startTestServer, type TestServer } from '../helpers/app';
-import { UPDATE_WALLET, uniqueEmail } from '../helpers/operations';
+import { uniqueEmail } from '../helpers/operations';
+import { UpdateDocument } from '../helpers/operations.generated';
 
 /** The CLI in-process (real arguments, real state files, a real server), one device per state file. */
 describe('the wallet-sync CLI', () => {
@@ -154,8 +155,8 @@ describe('the wallet-sync CLI', () => {
   // Last: nothing can sync past a forged state, by design.
   it('when the server hands out a wallet state whose hmac does not verify, then pull exits 6 and the device keeps its state', async () => {
     const state = JSON.parse(readFileSync(path.join(dir, 'laptop.json'), 'utf8'));
-    const forged = await server.gql(UPDATE_WALLET, { input: { sequence: 6, encryptedWallet: 'v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', hmac: 'ab'.repeat(32) } }, state.authToken.token);
-    expect(forged.body.data.updateWalletState.__typename).toBe('WalletStateSuccess');
+    const forged = await server.gql(UpdateDocument, { input: { sequence: 6, encryptedWallet: 'v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', hmac: 'ab'.repeat(32) } }, state.authToken.token);
+    expect(forged.body.data!.updateWalletState.__typename).toBe('WalletStateSuccess');
     const run = await cli('laptop', ['pull']);
     expect(run.code).toBe(ExitCode.Integrity);
     expect(run.stderr).toContain('hmac');
