@@ -27,6 +27,13 @@ export const ClientErrorCode = {
   ConflictRetriesExhausted: 'CONFLICT_RETRIES_EXHAUSTED',
   /** The local device state file is unreadable, belongs to another account, or stayed locked by another process. */
   LocalState: 'LOCAL_STATE_INVALID',
+  /**
+   * The server handed out key parameters this client will not derive with: an
+   * algorithm other than scrypt, or N, r, p outside the protocol's bounds (a
+   * cost below them would make the root password cheap to guess from the login
+   * password; one above them would exhaust the device's memory). Nothing was derived or sent.
+   */
+  KeyParamsUnsupported: 'KEY_PARAMS_UNSUPPORTED',
   /** An argument the app passed is unusable (a preference value that is not a string, an empty root password, a URL without http(s)://). */
   InvalidArgument: 'INVALID_ARGUMENT',
 } as const;

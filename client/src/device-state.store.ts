@@ -1,5 +1,6 @@
 import { ClientErrorCode, WalletSyncError } from './client.errors';
 import type { WalletDocument } from './wallet-document';
+import type { KeyParams } from './wallet-keys';
 
 /**
  * What one device remembers between runs. The merge base must survive a
@@ -12,7 +13,8 @@ import type { WalletDocument } from './wallet-document';
 export interface DeviceState {
   format: 1;
   deviceId: string;
-  account: { email: string; clientSaltSeed: string; scryptCost: number } | null;
+  /** The account as this device last derived its keys: the seed and key parameters the server holds for it. */
+  account: { email: string; clientSaltSeed: string; keyParams: KeyParams } | null;
   /** Hex-encoded HMAC and wallet keys; null after logout. */
   keys: { hmacKey: string; walletKey: string } | null;
   authToken: { token: string; expiresAt: string } | null;

@@ -2,7 +2,7 @@ import { Mutex } from 'async-mutex';
 import { ClientErrorCode, ServerErrorCode, WalletSyncError } from './client.errors';
 import { newDeviceState, type DeviceState, type DeviceStateStore } from './device-state.store';
 import { equalBytes, fromHex, randomBytes, toHex } from './encoding';
-import { graphqlEndpoint, SyncServerApi, type RemoteWalletState } from './graphql/sync-server.api';
+import { graphqlEndpoint, SyncServerApi, type RemoteKeyParams, type RemoteWalletState } from './graphql/sync-server.api';
 import { subscribeToWalletUpdates, webSocketEndpoint, type ReconnectBackoff, type WalletUpdatesSubscription } from './graphql/wallet-updates.subscription';
 import { openWalletState, salvageWalletState, sealWalletState, type SealedWalletState } from './wallet-cipher';
 import {
@@ -17,7 +17,7 @@ import {
   type PreferenceEntry,
   type WalletDocument,
 } from './wallet-document';
-import { DEFAULT_SCRYPT_COST, assertScryptCost, deriveWalletKeys, newClientSaltSeed, normalizeEmail, type WalletKeys } from './wallet-keys';
+import { deriveWalletKeys, keyParamsOf, keyParamsProblem, newClientSaltSeed, normalizeEmail, type KeyParams, type WalletKeys } from './wallet-keys';
 import { laterWriteWins, mergeDocuments, type PreferenceResolver } from './wallet-merge';
 import { platformDefaults, type ScryptFunction, type WebSocketConstructor } from './platform';
 
@@ -28,8 +28,14 @@ export interface WalletSyncClientOptions {
   store: DeviceStateStore;
   /** This device's id, sent at login. Default: the stored one, else a random one. */
   deviceId?: string;
-  /** scrypt N for new derivations; must be the same on every device of an account. Default 2^20 (PROTOCOL.md). */
-  scryptCost?: number;
+  /**
+   * The key parameters (scrypt N, r, p) register() gives a new account; missing
+   * ones default to N=2^17, r=8, p=1 (128 MiB per derivation). Bounds: N a power
+   * of two from 2^14 to 2^20, r 1 to 16, p 1 to 4 (INVALID_ARGUMENT outside).
+   * They belong to the account: other devices read them from the server at
+   * login, whatever they were opened with; changePassword() can change them.
+   */
+  keyParams?: Partial<KeyParams>;
   /** Decides a preference both sides changed differently. Default: the later write wins. */
   resolvePreference?: PreferenceResolver;
   /** How many newer states sync() and changePassword() merge before giving up. Default 10. */
@@ -145,7 +151,7 @@ export class WalletSyncClient {
   private readonly api: SyncServerApi;
   private readonly endpoint: URL;
   private readonly lock = new Mutex();
-  private readonly scryptCost: number;
+  private readonly keyParams: KeyParams;
   private readonly resolve: PreferenceResolver;
   private readonly maxConflictRetries: number;
   private readonly now: () => number;
@@ -163,8 +169,7 @@ export class WalletSyncClient {
   ) {
     this.endpoint = graphqlEndpoint(options.url);
     this.api = new SyncServerApi(this.endpoint, () => this.state.authToken?.token ?? null);
-    this.scryptCost = options.scryptCost ?? state.account?.scryptCost ?? DEFAULT_SCRYPT_COST;
-    assertScryptCost(this.scryptCost);
+    this.keyParams = keyParamsOf(options.keyParams);
     this.resolve = options.resolvePreference ?? laterWriteWins;
     this.maxConflictRetries = options.maxConflictRetries ?? 10;
     this.now = options.now ?? Date.now;
@@ -184,6 +189,13 @@ export class WalletSyncClient {
     if (stored?.keys && 'loginPassword' in stored.keys) {
       const { hmacKey, walletKey } = stored.keys;
       stored = { ...stored, keys: { hmacKey, walletKey } };
+      await options.store.save(stored);
+    }
+    // State files from before per-account key parameters kept only N (r=8, p=1 then).
+    const account = stored?.account as (DeviceState['account'] & { scryptCost?: number }) | null | undefined;
+    if (stored && account && !account.keyParams) {
+      const { email, clientSaltSeed, scryptCost } = account;
+      stored = { ...stored, account: { email, clientSaltSeed, keyParams: { n: scryptCost ?? 2 ** 20, r: 8, p: 1 } } };
       await options.store.save(stored);
     }
     if (stored && options.deviceId && stored.deviceId !== options.deviceId) {
@@ -225,16 +237,21 @@ export class WalletSyncClient {
     };
   }
 
-  /** Creates the account with a fresh client salt seed. This device keeps the keys, so login() needs no password afterwards. */
+  /**
+   * Creates the account with a fresh client salt seed and this client's key
+   * parameters (WalletSyncClientOptions.keyParams), which the server stores for
+   * the other devices. This device keeps the keys, so login() needs no password afterwards.
+   */
   register(email: string, rootPassword: string): Promise<{ verified: boolean }> {
     assertEmail(email);
     assertRootPassword(rootPassword, 'rootPassword');
     return this.exclusive(async () => {
       this.assertAccount(email);
       const clientSaltSeed = newClientSaltSeed();
-      const keys = await deriveWalletKeys(rootPassword, email, clientSaltSeed, this.scryptCost, this.scrypt);
-      const result = await this.api.register({ email, password: keys.loginPassword, clientSaltSeed });
-      await this.commit({ ...this.state, account: { email, clientSaltSeed, scryptCost: this.scryptCost }, keys: encodeKeys(keys) });
+      const keyParams = this.keyParams;
+      const keys = await deriveWalletKeys(rootPassword, email, clientSaltSeed, keyParams, this.scrypt);
+      const result = await this.api.register({ email, password: keys.loginPassword, clientSaltSeed, keyParams });
+      await this.commit({ ...this.state, account: { email, clientSaltSeed, keyParams }, keys: encodeKeys(keys) });
       this.registeredLoginPassword = { email, loginPassword: keys.loginPassword };
       return result;
     });
@@ -242,8 +259,9 @@ export class WalletSyncClient {
 
   /**
    * Gets an auth token for this device. With credentials it asks the server for
-   * the account's client salt seed first (a new device has none, and another
-   * device's password change replaces it), derives the keys, then logs in.
+   * the account's client salt seed and key parameters first (a new device has
+   * neither, and another device's password change replaces them), derives the
+   * keys with them, then logs in.
    * Without, it uses what register() derived in this process (a device that
    * restarted, or whose token expired, logs in with the root password again).
    */
@@ -257,9 +275,9 @@ export class WalletSyncClient {
       let keys: Pick<WalletKeys, 'loginPassword'> & Partial<WalletKeys>;
       if (credentials) {
         this.assertAccount(credentials.email);
-        const clientSaltSeed = await this.api.clientSaltSeed(credentials.email);
-        keys = await deriveWalletKeys(credentials.rootPassword, credentials.email, clientSaltSeed, this.scryptCost, this.scrypt);
-        account = { email: credentials.email, clientSaltSeed, scryptCost: this.scryptCost };
+        const { clientSaltSeed, keyParams } = acceptedKeyParams(await this.api.clientKeyParams(credentials.email));
+        keys = await deriveWalletKeys(credentials.rootPassword, credentials.email, clientSaltSeed, keyParams, this.scrypt);
+        account = { email: credentials.email, clientSaltSeed, keyParams };
       } else {
         const registered = this.registeredLoginPassword;
         if (!account || !this.state.keys || !registered || normalizeEmail(registered.email) !== normalizeEmail(account.email)) {
@@ -349,17 +367,23 @@ export class WalletSyncClient {
    * revokes every auth token. This device then logs in again with the new keys;
    * the others get UNAUTHENTICATED until they log in with the new root password.
    * It asks for the current root password: the device keeps no password.
+   * `keyParams` changes the account's key parameters (raise N once phones can
+   * afford it); missing ones stay as they are.
    */
-  changePassword(currentRootPassword: string, newRootPassword: string): Promise<void> {
+  changePassword(currentRootPassword: string, newRootPassword: string, options: { keyParams?: Partial<KeyParams> } = {}): Promise<void> {
     assertRootPassword(currentRootPassword, 'currentRootPassword');
     assertRootPassword(newRootPassword, 'newRootPassword');
-    if (currentRootPassword === newRootPassword) throw invalidArgument('The new root password is the current one');
+    const samePassword = currentRootPassword === newRootPassword;
+    if (samePassword && options.keyParams === undefined) throw invalidArgument('The new root password is the current one');
+    // Checked before anything is derived or sent; completed with the account's own once the session is known.
+    if (options.keyParams !== undefined) keyParamsOf(options.keyParams);
     return this.exclusive(async () => {
       this.session();
       const account = this.state.account!;
+      const keyParams = keyParamsOf(options.keyParams, account.keyParams);
       const oldKeys = await this.rootKeys(currentRootPassword);
       const clientSaltSeed = newClientSaltSeed();
-      const newKeys = await deriveWalletKeys(newRootPassword, account.email, clientSaltSeed, this.scryptCost, this.scrypt);
+      const newKeys = await deriveWalletKeys(newRootPassword, account.email, clientSaltSeed, keyParams, this.scrypt);
       let remote = await this.api.walletState();
       for (let conflicts = 0; ; conflicts += 1) {
         await this.commit((await this.adopt(this.state, remote, oldKeys)).state);
@@ -372,12 +396,14 @@ export class WalletSyncClient {
           newPassword: newKeys.loginPassword,
           clientSaltSeed,
           wallet,
+          // Always sent, so the server records exactly what the new keys were derived with.
+          keyParams,
         });
         if (outcome.kind === 'conflict') {
           remote = outcome.latest;
           continue;
         }
-        const changed: DeviceState = { ...this.state, account: { ...account, clientSaltSeed }, keys: encodeKeys(newKeys), authToken: null };
+        const changed: DeviceState = { ...this.state, account: { ...account, clientSaltSeed, keyParams }, keys: encodeKeys(newKeys), authToken: null };
         await this.commit(wallet ? withBase(changed, wallet, this.state.local) : changed);
         const token = await this.api.login({ email: account.email, password: newKeys.loginPassword, deviceId: this.state.deviceId });
         await this.commit({ ...this.state, authToken: { token: token.token, expiresAt: token.expiresAt } });
@@ -551,7 +577,7 @@ export class WalletSyncClient {
   /** The keys `rootPassword` derives for this account, refused when they are not the ones this device holds. */
   private async rootKeys(rootPassword: string): Promise<WalletKeys> {
     const account = this.state.account!;
-    const keys = await deriveWalletKeys(rootPassword, account.email, account.clientSaltSeed, account.scryptCost, this.scrypt);
+    const keys = await deriveWalletKeys(rootPassword, account.email, account.clientSaltSeed, account.keyParams, this.scrypt);
     const held = this.state.keys && decodeKeys(this.state.keys);
     if (held && !(equalBytes(held.walletKey, keys.walletKey) && equalBytes(held.hmacKey, keys.hmacKey))) {
       // Checked here, so a typo costs no failed-login attempt on the server.
@@ -664,6 +690,23 @@ function lostEdits(base: WalletDocument, local: WalletDocument, merged: WalletDo
     lost.push({ key, localValue: mine.value, winningValue: winner?.value ?? null, winningDeviceId: winner?.deviceId ?? null });
   }
   return lost;
+}
+
+/**
+ * The seed and parameters the server handed out, refused unless they are scrypt
+ * within the protocol's bounds: a server must not talk a device into a cost
+ * cheap to brute-force or one that exhausts its memory.
+ */
+function acceptedKeyParams(remote: RemoteKeyParams): { clientSaltSeed: string; keyParams: KeyParams } {
+  const keyParams = { n: remote.n, r: remote.r, p: remote.p };
+  const problem = remote.algorithm === 'scrypt' ? keyParamsProblem(keyParams) : `unknown key derivation algorithm ${JSON.stringify(remote.algorithm)}`;
+  if (problem) {
+    throw new WalletSyncError(
+      ClientErrorCode.KeyParamsUnsupported,
+      `The server's key parameters for this account are unusable (${problem}): refusing to derive; check the server URL`,
+    );
+  }
+  return { clientSaltSeed: remote.clientSaltSeed, keyParams };
 }
 
 function assertKey(key: unknown): asserts key is string {

@@ -5,6 +5,7 @@ import { read } from 'read';
 import { ClientErrorCode, ServerErrorCode, WalletSyncError, isIntegrityError } from '../client.errors';
 // The Node entry, for its defaults (native scrypt, the ws WebSocket) and the file store.
 import { FileDeviceStateStore, WalletSyncClient, type LostEdit, type SyncResult, type WalletStateInfo } from '../index';
+import { DEFAULT_KEY_PARAMS, keyParamsProblem } from '../wallet-keys';
 
 /**
  * `wallet-sync`: the client on the command line, one device per state file.
@@ -23,7 +24,7 @@ export const ExitCode = {
   Conflict: 4,
   /** The server could not be reached. */
   Network: 5,
-  /** A downloaded wallet state was rejected (hmac, rollback, decryption): nothing changed locally. */
+  /** A downloaded wallet state was rejected (hmac, rollback, decryption), or the server's key parameters were: nothing changed locally. */
   Integrity: 6,
   /** The server refused the request (email taken, registration closed, rate limited, invalid input, too large). */
   Refused: 7,
@@ -64,9 +65,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .addOption(new Option('--state <file>', 'this device\'s state file').env('WALLET_SYNC_STATE').default(defaultStateFile(io.env)))
     .addOption(new Option('--device <id>', 'this device\'s id (default: the stored one, else random)').env('WALLET_SYNC_DEVICE'))
     .addOption(
-      new Option('--scrypt-cost <N>', 'scrypt N for key derivation; the same on every device (default: stored, else 2^20)')
+      new Option('--scrypt-cost <N>', 'scrypt N (2^14 to 2^20) of the keys that register and change-password derive (default: 2^17 at register, unchanged at change-password); login reads the account\'s from the server')
         .env('WALLET_SYNC_SCRYPT_COST')
-        .argParser(parsePowerOfTwo),
+        .argParser(parseScryptCost),
     )
     .option('--json', 'print results as JSON', false)
     .option('--repair', 'sync: when the server\'s wallet holds malformed preferences (exit 6, WALLET_DOCUMENT_INVALID), drop them and upload the repaired wallet', false)
@@ -84,7 +85,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           url: options.server,
           store: new FileDeviceStateStore(options.state),
           deviceId: options.device,
-          scryptCost: options.scryptCost,
+          keyParams: options.scryptCost === undefined ? undefined : { n: options.scryptCost },
         });
         const positional = args.slice(0, -2).filter((arg): arg is string => typeof arg === 'string');
         exitCode = (await action(client, new Printer(io, options.json), ...positional)) ?? ExitCode.Ok;
@@ -194,7 +195,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     async (client, print) => {
     const currentRootPassword = await secret(io, 'WALLET_SYNC_PASSWORD', 'Current root password');
     const newRootPassword = await newSecret(io, 'WALLET_SYNC_NEW_PASSWORD', 'New root password');
-    await client.changePassword(currentRootPassword, newRootPassword);
+    const { scryptCost } = program.opts<GlobalOptions>();
+    await client.changePassword(currentRootPassword, newRootPassword, { keyParams: scryptCost === undefined ? undefined : { n: scryptCost } });
     print.result(`Password changed; this device is logged in again. Other devices must log in with the new root password.`, {
       changed: true,
       sequence: client.status().sequence,
@@ -236,6 +238,8 @@ export function exitCodeFor(error: unknown): number {
     case ServerErrorCode.Unauthenticated:
     case ServerErrorCode.AccountNotVerified:
       return ExitCode.Unauthenticated;
+    case ClientErrorCode.KeyParamsUnsupported:
+      return ExitCode.Integrity;
     case ClientErrorCode.ConflictRetriesExhausted:
       return ExitCode.Conflict;
     case ClientErrorCode.Network:
@@ -319,9 +323,12 @@ async function newSecret(io: CliIo, variable: string, prompt: string): Promise<s
   return first;
 }
 
-function parsePowerOfTwo(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 2 || (n & (n - 1)) !== 0) throw new InvalidArgumentError('must be a power of two, e.g. 16384 or 1048576');
+/** N as a number (131072) or a power of two (2^17), within the protocol's bounds. */
+function parseScryptCost(value: string): number {
+  const power = /^2\^(\d+)$/.exec(value.trim());
+  const n = power ? 2 ** Number(power[1]) : Number(value);
+  const problem = keyParamsProblem({ ...DEFAULT_KEY_PARAMS, n });
+  if (problem) throw new InvalidArgumentError(`${problem}; e.g. 131072 or 2^17`);
   return n;
 }
 

@@ -3,7 +3,7 @@ import { ClientError, GraphQLClient, type RequestOptions, type Variables } from 
 import { ClientErrorCode, WalletSyncError } from '../client.errors';
 import {
   ChangePasswordDocument,
-  ClientSaltSeedDocument,
+  ClientKeyParamsDocument,
   DeleteAccountDocument,
   LoginDocument,
   LogoutDocument,
@@ -11,6 +11,7 @@ import {
   UpdateWalletStateDocument,
   WalletStateDocument,
   type ChangePasswordInput,
+  type ClientKeyParamsQuery,
   type LoginInput,
   type RegisterInput,
   type WalletStateFieldsFragment,
@@ -18,6 +19,9 @@ import {
 } from './operations.generated';
 
 export type RemoteWalletState = WalletStateFieldsFragment;
+
+/** An account's client salt seed and key parameters as the server hands them out (a decoy for an unknown email). */
+export type RemoteKeyParams = ClientKeyParamsQuery['clientKeyParams'];
 
 /** The server's answer to an upload: it landed, or a newer state (null: none) was there first. */
 export type UploadOutcome<Stored = RemoteWalletState> =
@@ -47,8 +51,9 @@ export class SyncServerApi {
     });
   }
 
-  async clientSaltSeed(email: string): Promise<string> {
-    return (await this.send(ClientSaltSeedDocument, { email })).clientSaltSeed;
+  async clientKeyParams(email: string): Promise<RemoteKeyParams> {
+    const { clientSaltSeed, algorithm, n, r, p } = (await this.send(ClientKeyParamsDocument, { email })).clientKeyParams;
+    return { clientSaltSeed, algorithm, n, r, p };
   }
 
   async register(input: RegisterInput): Promise<{ verified: boolean }> {
