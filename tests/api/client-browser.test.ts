@@ -3,7 +3,8 @@ import type { Browser, Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../helpers/app';
 import { bundleForBrowser, chromiumRequirement, inPage, launchChromium, startFront, type Front } from '../helpers/browser';
 import { ROOT_PASSWORD, TEST_KEY_PARAMS } from '../helpers/client';
-import { CLIENT_KEY_PARAMS, uniqueEmail } from '../helpers/operations';
+import { uniqueEmail } from '../helpers/operations';
+import { KeyParamsDocument } from '../helpers/operations.generated';
 import { describeWith } from '../helpers/services';
 
 const PAGE = '<!doctype html><meta charset="utf-8"><title>wallet device</title><script src="/device.js"></script>';
@@ -55,7 +56,7 @@ describeWith([chromiumRequirement()], 'the client in a real browser (headless Ch
     await inPage(laptop, 'register', email, ROOT_PASSWORD);
     await inPage(laptop, 'set', 'animal', 'beaver');
     await expect(inPage(laptop, 'sync')).resolves.toMatchObject({ sequence: 1, pushed: true });
-    expect((await server.gql(CLIENT_KEY_PARAMS, { email })).body.data.clientKeyParams).toMatchObject(TEST_KEY_PARAMS);
+    expect((await server.gql(KeyParamsDocument, { email })).body.data!.clientKeyParams).toMatchObject(TEST_KEY_PARAMS);
 
     // Opened without key parameters (the default N=2^17), it derives with the account's.
     await inPage(phone, 'open', 'phone');
