@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ExitCode, runCli } from 'wallet-sync-client/cli';
 import { startTestServer, type TestServer } from '../helpers/app';
-import { CLIENT_KEY_PARAMS, UPDATE_WALLET, uniqueEmail } from '../helpers/operations';
+import { uniqueEmail } from '../helpers/operations';
+import { KeyParamsDocument, UpdateDocument } from '../helpers/operations.generated';
 
 /** The CLI in-process (real arguments, real state files, a real server), one device per state file. */
 describe('the wallet-sync CLI', () => {
@@ -154,8 +155,8 @@ describe('the wallet-sync CLI', () => {
   // Last: nothing can sync past a forged state, by design.
   it('when the server hands out a wallet state whose hmac does not verify, then pull exits 6 and the device keeps its state', async () => {
     const state = JSON.parse(readFileSync(path.join(dir, 'laptop.json'), 'utf8'));
-    const forged = await server.gql(UPDATE_WALLET, { input: { sequence: 6, encryptedWallet: 'v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', hmac: 'ab'.repeat(32) } }, state.authToken.token);
-    expect(forged.body.data.updateWalletState.__typename).toBe('WalletStateSuccess');
+    const forged = await server.gql(UpdateDocument, { input: { sequence: 6, encryptedWallet: 'v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', hmac: 'ab'.repeat(32) } }, state.authToken.token);
+    expect(forged.body.data!.updateWalletState.__typename).toBe('WalletStateSuccess');
     const run = await cli('laptop', ['pull']);
     expect(run.code).toBe(ExitCode.Integrity);
     expect(run.stderr).toContain('hmac');
@@ -173,7 +174,7 @@ describe('the wallet-sync CLI', () => {
 
   it('when a device registers with --scrypt-cost and changes the password with a higher one, then the account holds each and another device logs in with it', async () => {
     const account = uniqueEmail('clicost');
-    const keyParams = async () => (await server.gql(CLIENT_KEY_PARAMS, { email: account })).body.data.clientKeyParams;
+    const keyParams = async () => (await server.gql(KeyParamsDocument, { email: account })).body.data!.clientKeyParams;
     // The helper passes --scrypt-cost 16384 first; the one after the command overrides it.
     expect((await cli('cost1', ['register', account, '--scrypt-cost', '2^15'], withPassword('cost password 1'))).code).toBe(ExitCode.Ok);
     expect(await keyParams()).toMatchObject({ n: 2 ** 15, r: 8, p: 1 });

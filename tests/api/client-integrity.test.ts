@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { MemoryDeviceStateStore, encryptWallet, walletStateHmac, type DeviceState, type WalletSyncClient } from 'wallet-sync-client';
 import { startTestServer, type TestServer } from '../helpers/app';
 import { ROOT_PASSWORD, openDevice, twoDevices } from '../helpers/client';
-import { UPDATE_WALLET } from '../helpers/operations';
+import { UpdateDocument } from '../helpers/operations.generated';
 
 /**
  * What a device does with a wallet state it must not trust: one that is forged
@@ -24,8 +24,8 @@ describe('downloaded wallet states the client refuses', () => {
 
   /** Uploads a state as the server (or anyone holding a token) could, bypassing the client. */
   async function uploadRaw(token: string, input: { sequence: number; encryptedWallet: string; hmac: string }) {
-    const response = await server.gql(UPDATE_WALLET, { input }, token);
-    expect(response.body.data.updateWalletState.__typename).toBe('WalletStateSuccess');
+    const response = await server.gql(UpdateDocument, { input }, token);
+    expect(response.body.data!.updateWalletState.__typename).toBe('WalletStateSuccess');
   }
 
   /** Runs operations that download, expecting each to fail with `code` and to leave the device untouched. */

@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { MemoryDeviceStateStore, WalletSyncClient, nodeScrypt, type KeyParams, type ScryptFunction, type ScryptParams } from 'wallet-sync-client';
 import { startTestServer, type TestServer } from '../helpers/app';
 import { ROOT_PASSWORD, TEST_KEY_PARAMS, openDevice } from '../helpers/client';
-import { CLIENT_KEY_PARAMS, uniqueEmail } from '../helpers/operations';
+import { uniqueEmail } from '../helpers/operations';
+import { KeyParamsDocument } from '../helpers/operations.generated';
 
 const NEW_ROOT_PASSWORD = 'a brand new root password';
 
@@ -28,7 +29,7 @@ describe('the client and per-account key parameters', () => {
   afterAll(() => server.close());
 
   const serverKeyParams = async (email: string): Promise<KeyParams & { algorithm: string }> => {
-    const { algorithm, n, r, p } = (await server.gql(CLIENT_KEY_PARAMS, { email })).body.data.clientKeyParams;
+    const { algorithm, n, r, p } = (await server.gql(KeyParamsDocument, { email })).body.data!.clientKeyParams;
     return { algorithm, n, r, p };
   };
 
@@ -121,10 +122,10 @@ describe('the client and per-account key parameters', () => {
     const laptop = await openDevice(server, 'laptop');
     await laptop.register(email, ROOT_PASSWORD);
     await laptop.login();
-    const before = await (await server.gql(CLIENT_KEY_PARAMS, { email })).body.data.clientKeyParams;
+    const before = await (await server.gql(KeyParamsDocument, { email })).body.data!.clientKeyParams;
     // Refused as the other unusable arguments are: thrown at the call, before anything is derived or sent.
     expect(() => laptop.changePassword(ROOT_PASSWORD, NEW_ROOT_PASSWORD, { keyParams })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
-    expect((await server.gql(CLIENT_KEY_PARAMS, { email })).body.data.clientKeyParams).toEqual(before);
+    expect((await server.gql(KeyParamsDocument, { email })).body.data!.clientKeyParams).toEqual(before);
     // Nothing was revoked: the device's token still works.
     await expect(laptop.sync()).resolves.toMatchObject({ sequence: 1 });
   });

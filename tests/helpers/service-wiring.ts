@@ -5,7 +5,7 @@ import type { MailMessage, Mailer } from '../../src/lib/mailer';
 import { Metrics } from '../../src/lib/metrics';
 import { TEST_ENV } from './app';
 import { ManualClock } from './clock';
-import { useTestDatabase } from './database';
+import { useTestDatabase } from './hooks';
 import { RecordedEvents, rethrow } from './recorders';
 
 /** Mail as a list, in the order the services handed it over; nothing leaves the process. */
