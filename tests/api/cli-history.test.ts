@@ -6,6 +6,7 @@ import { startTestServer, type TestServer } from '../helpers/app';
 import { TEST_SCRYPT_COST } from '../helpers/client';
 import { startGraphQLProxy, type GraphQLProxy } from '../helpers/graphql-proxy';
 import { uniqueEmail } from '../helpers/operations';
+import { VersionDocument } from '../helpers/operations.generated';
 
 /** `wallet-sync history`, `restore`, `activity`, and the warning and exit code of a diverged server, in-process against a real server. */
 describe('the wallet-sync CLI: history, undo and a server that went back', () => {
@@ -95,7 +96,7 @@ describe('the wallet-sync CLI: history, undo and a server that went back', () =>
     let old: unknown = null;
     proxy.rule = async ({ operationName, token }) => {
       if (operationName !== 'WalletState' || old) return undefined;
-      old = (await server.gql(`query { walletVersion(sequence: 2) { encryptedWallet sequence hmac updatedAt } }`, {}, token)).body.data.walletVersion;
+      old = (await server.gql(VersionDocument, { sequence: 2 }, token)).body.data!.walletVersion;
       return { answer: { data: { walletState: old } } };
     };
     await cli('phone', 'set', 'colour', 'green');

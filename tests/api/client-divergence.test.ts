@@ -2,7 +2,8 @@ import { MemoryDeviceStateStore, type WalletSyncClient } from 'wallet-sync-clien
 import { startTestServer, type TestServer } from '../helpers/app';
 import { ROOT_PASSWORD, openDevice } from '../helpers/client';
 import { startGraphQLProxy, type GraphQLProxy } from '../helpers/graphql-proxy';
-import { WALLET_VERSION, uniqueEmail } from '../helpers/operations';
+import { uniqueEmail } from '../helpers/operations';
+import { VersionDocument } from '../helpers/operations.generated';
 
 /**
  * PROTOCOL.md "The history chain", black-box: a proxy in front of the real
@@ -84,7 +85,7 @@ describe('a device shown a server history that does not extend the one it saw', 
     const { c1, c2, c1Store } = await devices();
     await advance(c1, 1);
     const token = (await c1Store.load())!.authToken!.token;
-    const old = (await server.gql(WALLET_VERSION, { sequence: 2 }, token)).body.data.walletVersion;
+    const old = (await server.gql(VersionDocument, { sequence: 2 }, token)).body.data!.walletVersion!;
     await advance(c1, 2);
     await c2.sync();
     await c2.setPreference('colour', 'green');
