@@ -12,8 +12,9 @@ import { parseArgs } from 'node:util';
 import { sqliteDriver } from '../src/db/sqlite-driver';
 import mysql from 'mysql2/promise';
 import { defaultArgon2Concurrency } from '../src/config';
+import { operationText, type Operation } from '../tests/helpers/app';
 import { createTestDatabase, type TestDatabase } from '../tests/helpers/database';
-import { LOGIN, REGISTER, WALLET_STATE } from '../tests/helpers/operations';
+import { LoginDocument, RegisterDocument, WalletStateDocument } from '../tests/helpers/operations.generated';
 import { runLoad, type Connection, type LoadResult } from './lib/load';
 import { freePort, runJson, startService, type Service } from './lib/processes';
 import { markdownTable, summarize, type Comparison, type Measurement } from './lib/report';
@@ -115,7 +116,7 @@ const CHEAP_ARGON2 = { ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1', ARGON2_
 const PRODUCTION_ARGON2 = { ARGON2_MEMORY_KIB: '19456', ARGON2_TIME_COST: '2', ARGON2_PARALLELISM: '1' };
 
 const UPDATE = `mutation Update($input: WalletStateInput!) { updateWalletState(input: $input) { __typename ... on WalletStateSuccess { walletState { sequence } } ... on WalletStateConflict { latest { sequence } } } }`;
-const READ_BODY = JSON.stringify({ query: WALLET_STATE });
+const READ_BODY = JSON.stringify({ query: operationText(WalletStateDocument) });
 const READ_PREFIX = '{"data":{"walletState":{"encryptedWallet":';
 
 const jsonHeaders = (token?: string): Record<string, string> => ({
@@ -124,8 +125,8 @@ const jsonHeaders = (token?: string): Record<string, string> => ({
 });
 
 /** One GraphQL call for seeding; any error stops the benchmark. */
-async function call<T>(origin: string, query: string, variables: Record<string, unknown>, token?: string): Promise<T> {
-  const response = await fetch(`${origin}/graphql`, { method: 'POST', headers: jsonHeaders(token), body: JSON.stringify({ query, variables }) });
+async function call<T>(origin: string, operation: Operation<T>, variables: Record<string, unknown>, token?: string): Promise<T> {
+  const response = await fetch(`${origin}/graphql`, { method: 'POST', headers: jsonHeaders(token), body: JSON.stringify({ query: operationText(operation), variables }) });
   const body = (await response.json()) as { data?: T; errors?: unknown };
   if (response.status !== 200 || body.errors || !body.data) throw new Error(`seeding failed: ${response.status} ${JSON.stringify(body).slice(0, 300)}`);
   return body.data;
@@ -151,9 +152,9 @@ async function seed(origin: string, db: Inspector, prefix: string, count: number
   const accounts: Account[] = Array.from({ length: count }, (_, i) => ({ id: 0, email: `${prefix}-${i}@example.com`, tokens: [] }));
   await eachLimited(accounts, 8, async (account) => {
     const i = accounts.indexOf(account);
-    await call(origin, REGISTER, { input: { email: account.email, password: PASSWORD, clientSaltSeed: randomBytes(32).toString('hex') } });
+    await call(origin, RegisterDocument, { input: { email: account.email, password: PASSWORD, clientSaltSeed: randomBytes(32).toString('hex') } });
     for (let d = 0; d < devicesOf(i); d += 1) {
-      const { login } = await call<{ login: { token: string } }>(origin, LOGIN, { input: { email: account.email, password: PASSWORD, deviceId: `device-${d + 1}` } });
+      const { login } = await call(origin, LoginDocument, { input: { email: account.email, password: PASSWORD, deviceId: `device-${d + 1}` } });
       account.tokens.push(login.token);
     }
     if (wallet) await call(origin, UPDATE, { input: { encryptedWallet: WALLET, sequence: 1, hmac: 'seed' } }, account.tokens[0]);
@@ -239,7 +240,7 @@ function writeConnection(index: number, account: Account, token: string, stored:
 }
 
 function loginConnection(account: Account): Connection {
-  const body = JSON.stringify({ query: LOGIN, variables: { input: { email: account.email, password: PASSWORD, deviceId: 'bench-login' } } });
+  const body = JSON.stringify({ query: operationText(LoginDocument), variables: { input: { email: account.email, password: PASSWORD, deviceId: 'bench-login' } } });
   return { headers: jsonHeaders(), body: () => body, answer: (text) => (text.includes('"token":"') ? 'ok' : 'graphqlError') };
 }
 

@@ -14,11 +14,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
 import { login, register, upload, type Device } from '../tests/helpers/operations';
 import { startServerProcess, type ServerProcess } from '../tests/helpers/server-process';
-import { WALLET_UPDATED, wsUrl } from '../tests/helpers/subscriptions';
+import { connectLive, type LiveClient } from '../tests/helpers/subscriptions';
 
 const { values } = parseArgs({
   options: {
@@ -37,7 +35,7 @@ const CONNECT_BATCH = 500;
 const UPDATE_CONCURRENCY = 16;
 
 interface Subscriber {
-  client: Client;
+  client: LiveClient;
   accountIndex: number;
 }
 
@@ -109,6 +107,7 @@ async function main(): Promise<void> {
     console.log(`delivery latency (mutation sent → event received): p50 ${ms(percentile(latencies, 0.5))} ms, p99 ${ms(percentile(latencies, 0.99))} ms, max ${ms(latencies.at(-1))} ms`);
     console.log(`server RSS: ${mib(rssBefore)} MiB before the connections, ${mib(rssAfter)} MiB with them: ${mib(perThousand)} MiB per 1,000 connections`);
 
+    disposing = true;
     await Promise.all(subscribers.map((s) => s.client.dispose()));
     if (latencies.length < expected) process.exitCode = 1;
   } finally {
@@ -117,37 +116,32 @@ async function main(): Promise<void> {
   }
 }
 
-function subscribe(baseUrl: string, device: Device, accountIndex: number, arrivals: Map<string, number[]>, subscribers: Subscriber[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const client = createClient({
-      url: wsUrl(baseUrl),
-      webSocketImpl: WebSocket,
-      connectionParams: { authorization: `Bearer ${device.token}` },
-      retryAttempts: 0,
-    });
-    let confirmed = false;
-    client.subscribe<{ walletUpdated: { sequence: number } }>(
-      { query: WALLET_UPDATED, variables: { since: 0 } },
-      {
-        next: ({ data }) => {
-          const sequence = data?.walletUpdated.sequence;
-          if (sequence === undefined) return;
-          if (!confirmed) {
-            confirmed = true;
-            subscribers.push({ client, accountIndex });
-            return resolve();
-          }
-          const key = `${accountIndex}:${sequence}`;
-          const list = arrivals.get(key) ?? [];
-          list.push(performance.now());
-          arrivals.set(key, list);
-        },
-        error: (error) => (confirmed ? log(`subscription of account ${accountIndex} ended: ${describe(error)}`) : reject(new Error(describe(error)))),
-        complete: () => {},
-      },
-    );
+/** Resolves once the subscription is in effect (its catch-up event came); later events are timed into `arrivals`. */
+async function subscribe(baseUrl: string, device: Device, accountIndex: number, arrivals: Map<string, number[]>, subscribers: Subscriber[]): Promise<void> {
+  const client = connectLive(baseUrl, device.token);
+  let confirmed = false;
+  const subscription = client.subscribe(0, (sequence) => {
+    if (!confirmed) return;
+    const key = `${accountIndex}:${sequence}`;
+    const list = arrivals.get(key) ?? [];
+    list.push(performance.now());
+    arrivals.set(key, list);
+  });
+  try {
+    await subscription.next(60_000);
+  } catch (error) {
+    void client.dispose();
+    throw new Error(describe(error));
+  }
+  confirmed = true;
+  subscribers.push({ client, accountIndex });
+  void subscription.ended.then((reason) => {
+    if (!disposing) log(`subscription of account ${accountIndex} ended: ${describe(reason)}`);
   });
 }
+
+/** Set once the benchmark closes its connections on purpose, so those closes are not reported. */
+let disposing = false;
 
 /** Runs `task(0..count-1)` with at most `limit` at once; with `keyOf`, never two tasks of one key at once. */
 async function forEachLimited(count: number, limit: number, task: (i: number) => Promise<void>, keyOf?: (i: number) => number): Promise<void> {

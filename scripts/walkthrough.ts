@@ -1,4 +1,4 @@
-import { WalletSyncClient, type DeviceStateStore, type WalletStateInfo } from '../client/src';
+import { WalletSyncClient, type DeviceStateStore, type KeyParams, type WalletStateInfo } from '../client/src';
 
 /**
  * ../shared/reference/test-client-walkthrough.txt played with the client: two
@@ -11,7 +11,8 @@ export interface WalkthroughOptions {
   url: string;
   email: string;
   rootPassword: string;
-  scryptCost: number;
+  /** The key parameters c1 registers the account with (c2 reads them from the server). */
+  keyParams: KeyParams;
   storeFor(deviceId: string): DeviceStateStore;
   print(line: string): void;
 }
@@ -25,7 +26,7 @@ const PREFERENCE_KEYS = ['animal', 'car'];
 export async function playWalkthrough(options: WalkthroughOptions): Promise<{ c1: WalletSyncClient; c2: WalletSyncClient }> {
   const { print, email, rootPassword } = options;
   const open = (deviceId: string) =>
-    WalletSyncClient.open({ url: options.url, deviceId, store: options.storeFor(deviceId), scryptCost: options.scryptCost });
+    WalletSyncClient.open({ url: options.url, deviceId, store: options.storeFor(deviceId), keyParams: options.keyParams });
   const call = async <T>(code: string, action: () => Promise<T>): Promise<T> => {
     print(`>>> ${code}`);
     return action();
@@ -34,7 +35,7 @@ export async function playWalkthrough(options: WalkthroughOptions): Promise<{ c1
 
   section('Initial setup');
   print(`One client per wallet, test_wallet_1 and test_wallet_2, for the same sync account ${email}, which is not on`);
-  print(`the server yet: two computers (scrypt N=${options.scryptCost}). c1 registers; then both get an auth token.`);
+  print(`the server yet: two computers (scrypt N=${options.keyParams.n}, r=${options.keyParams.r}). c1 registers; then both get an auth token.`);
   const c1 = await open('test_wallet_1');
   const c2 = await open('test_wallet_2');
   const registered = await call('c1.register(email, rootPassword)', () => c1.register(email, rootPassword));
@@ -94,7 +95,7 @@ export async function playWalkthrough(options: WalkthroughOptions): Promise<{ c1
   await expectPreferences('c1', c1, { animal: 'horse', car: 'Toyota' });
   await expectPush('c2', c2, 6);
   const conflict = await call('c1.push()', () => c1.push());
-  check(conflict.kind === 'conflict', 'c1 is behind: its push conflicts');
+  check(conflict.kind === 'conflict' && conflict.latest !== null, 'c1 is behind: its push conflicts with the latest state');
   check(conflict.latest.sequence === 6, `the conflict carries the latest state, sequence 6 (got ${conflict.latest.sequence})`);
   print('Wallet state out of date. Merged the latest wallet state it carried. Push again.');
   printState('Got new walletState', conflict.latest);

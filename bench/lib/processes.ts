@@ -1,18 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
+import { killStartedProcesses, startProcess, trackProcess } from '../../tests/helpers/server-process';
 
-/** Every process the benchmark started; each is ended on the way out, whatever happens. */
-const started = new Set<ChildProcess>();
-
-function killAll(): void {
-  for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-}
-process.on('exit', killAll);
+// Every process the benchmark started is ended on the way out, whatever happens: the shared helper does it on
+// exit; an interrupted benchmark exits through here.
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(signal, () => {
-    killAll();
+    killStartedProcesses();
     process.exit(130);
   });
 }
@@ -29,9 +25,8 @@ export interface Service {
 }
 
 /**
- * Starts `node args…` and waits until it prints a JSON line carrying `url`
- * (the server's pino start-up line, or the floor's). Its stderr and its output
- * other than routine log lines go to the benchmark's log.
+ * Starts `node args…` (tests/helpers/server-process.ts: the tests start theirs the same way) and waits until
+ * it listens. Its stderr and its output other than routine log lines go to the benchmark's log.
  */
 export async function startService(
   name: string,
@@ -41,59 +36,32 @@ export async function startService(
   /** For a server that prints no start-up line (LOG_LEVEL=warn): listen on this port and wait for /healthz. */
   port?: number,
 ): Promise<Service> {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  started.add(child);
-  child.once('exit', () => started.delete(child));
-  child.stderr!.setEncoding('utf8').on('data', (text: string) => log(`[${name}] ${text.trimEnd()}`));
-
-  const origin = await new Promise<string>((resolve, reject) => {
-    let buffer = '';
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within 60 s`)), 60_000);
-    child.once('exit', (code, signal) => reject(new Error(`${name} exited (${signal ?? code}) before listening`)));
-    if (port !== undefined) {
-      const healthy = () =>
-        fetch(`http://127.0.0.1:${port}/healthz`)
-          .then((response) => (response.ok ? (clearTimeout(timer), resolve(`http://127.0.0.1:${port}`)) : retry()))
-          .catch(retry);
-      const retry = () => void setTimeout(healthy, 100);
-      healthy();
-    }
-    child.stdout!.setEncoding('utf8').on('data', (text: string) => {
-      buffer += text;
-      let newline: number;
-      while ((newline = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
-        const url = parseUrl(line);
-        if (url) {
-          clearTimeout(timer);
-          resolve(new URL(url).origin);
-        } else if (line.trim() && !ROUTINE_LOG_LINE.test(line)) log(`[${name}] ${line}`);
-      }
-    });
+  const service = await startProcess({
+    name,
+    args,
+    env: { ...process.env, ...env },
+    startTimeoutMs: 60_000,
+    healthPort: port,
+    onLine: (line, stream) => {
+      if (stream === 'stderr' || (line.trim() && !ROUTINE_LOG_LINE.test(line) && !STARTUP_LINE.test(line))) log(`[${name}] ${line}`);
+    },
   });
-
   return {
     name,
-    pid: child.pid!,
-    origin,
+    pid: service.pid,
+    origin: service.origin,
     rssMib: () => {
-      const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+      const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${service.pid}/status`, 'utf8'));
       return match ? Math.round(Number(match[1]) / 1024) : NaN;
     },
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(timer);
-    },
+    stop: () => service.stop(15_000),
   };
 }
 
 /** pino's trace, debug and info lines: the server logs one per request, which nobody reads here. */
 const ROUTINE_LOG_LINE = /^\{"level":(10|20|30),/;
+/** The floor's start-up line (a JSON line with its url), which was never logged either. */
+const STARTUP_LINE = /^\{.*"url":"https?:\/\//;
 
 /** A port free on loopback right now (the OS picks it). */
 export async function freePort(): Promise<number> {
@@ -106,24 +74,13 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-function parseUrl(line: string): string | undefined {
-  if (!line.startsWith('{')) return undefined;
-  try {
-    const url = (JSON.parse(line) as { url?: unknown }).url;
-    return typeof url === 'string' ? url : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Runs `node args…` to completion and returns its stdout parsed as JSON (the raw argon2 loop). */
 export async function runJson<T>(args: string[], env: Record<string, string> = {}): Promise<T> {
   const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  started.add(child);
+  trackProcess(child);
   let out = '';
   child.stdout!.setEncoding('utf8').on('data', (text: string) => (out += text));
   const [code] = (await once(child, 'exit')) as [number | null];
-  started.delete(child);
   if (code !== 0) throw new Error(`${args.join(' ')} exited with ${code}`);
   return JSON.parse(out) as T;
 }

@@ -7,12 +7,15 @@
  */
 export { WalletSyncClient } from './wallet-sync.client';
 export type {
+  AccountActivityEvent,
   DeviceStatus,
   LostEdit,
   PullResult,
   PushResult,
+  RestoreResult,
   SyncOptions,
   SyncResult,
+  WalletHistoryEntry,
   WalletStateInfo,
   WalletSyncClientOptions,
   WalletWatch,
@@ -27,8 +30,10 @@ export { EMPTY_DOCUMENT, MAX_PREFERENCE_KEY_LENGTH, preferenceValues, withPrefer
 export type { PreferenceEntry, WalletDocument } from './wallet-document';
 export { WALLET_FORMAT_PREFIX, decryptWallet, encryptWallet, openWalletState, salvageWalletState, sealWalletState } from './wallet-cipher';
 export type { SealedWalletState } from './wallet-cipher';
-export { DEFAULT_SCRYPT_COST, clientSalt, deriveWalletKeys, newClientSaltSeed, normalizeEmail, walletStateHmac } from './wallet-keys';
-export type { WalletKeys } from './wallet-keys';
+export { DEFAULT_KEY_PARAMS, KEY_PARAMS_BOUNDS, clientSalt, deriveWalletKeys, keyParamsOf, newClientSaltSeed, normalizeEmail, walletStateHmac } from './wallet-keys';
+export type { KeyParams, WalletKeys } from './wallet-keys';
 export { configurePlatform, portableScrypt } from './platform';
 export type { PlatformDefaults, ScryptFunction, ScryptParams, WebSocketConstructor } from './platform';
 export type { ReconnectBackoff } from './graphql/wallet-updates.subscription';
+export { SEEN_STATES_KEPT, chainOf } from './history-chain';
+export type { ChainMark, Divergence, StateLink } from './history-chain';

@@ -1,18 +1,66 @@
+import { ClientErrorCode, WalletSyncError } from './client.errors';
 import { equalBytes, fromHex, randomBytes, toBase64, toHex, utf8 } from './encoding';
 import { platformDefaults, type ScryptFunction } from './platform';
 
 /**
  * The key derivation of the protocol's "Keys". The server never sees the root
  * password: it gets only the login password derived from it, and the wallet and
- * HMAC keys never leave the device. Every device of an account must use the same
- * scrypt cost, or it derives other keys and its login fails.
+ * HMAC keys never leave the device. The scrypt parameters belong to the
+ * account: the registering device chooses them, the server keeps them with the
+ * client salt seed, and every other device reads them there before deriving.
  */
 
-/** N of the reference derivation (2^20: about 1 GiB of memory and a few seconds). */
-export const DEFAULT_SCRYPT_COST = 2 ** 20;
-const SCRYPT_BLOCK_SIZE = 8;
-const SCRYPT_PARALLELISM = 1;
+/** scrypt's cost (N, a power of two), block size (r) and parallelism (p). */
+export interface KeyParams {
+  n: number;
+  r: number;
+  p: number;
+}
+
+/** The protocol's default: 128 MiB per derivation (128·N·r bytes), workable on phones. */
+export const DEFAULT_KEY_PARAMS: Readonly<KeyParams> = Object.freeze({ n: 2 ** 17, r: 8, p: 1 });
+
+/**
+ * The protocol's bounds, which the server enforces too. The client checks them
+ * on what the server hands out as well: a server offering N=2^4 would make the
+ * login password it receives cheap to brute-force back to the root password,
+ * and one offering N=2^30 would exhaust the device's memory.
+ */
+export const KEY_PARAMS_BOUNDS = Object.freeze({
+  n: Object.freeze({ min: 2 ** 14, max: 2 ** 20 }),
+  r: Object.freeze({ min: 1, max: 16 }),
+  p: Object.freeze({ min: 1, max: 4 }),
+});
+
 const DERIVED_BYTES = 96;
+
+/** What is wrong with `params` under the protocol's bounds, or null when they are within them. */
+export function keyParamsProblem(params: unknown): string | null {
+  if (typeof params !== 'object' || params === null) return 'key parameters must be an object { n, r, p }';
+  const { n, r, p } = params as Partial<Record<keyof KeyParams, unknown>>;
+  const { n: nBounds, r: rBounds, p: pBounds } = KEY_PARAMS_BOUNDS;
+  const isInt = (value: unknown, min: number, max: number): value is number => Number.isInteger(value) && (value as number) >= min && (value as number) <= max;
+  if (!isInt(n, nBounds.min, nBounds.max) || (n & (n - 1)) !== 0) return `scrypt N must be a power of two from 2^14 (16384) to 2^20 (1048576), not ${String(n)}`;
+  if (!isInt(r, rBounds.min, rBounds.max)) return `scrypt r must be an integer from ${rBounds.min} to ${rBounds.max}, not ${String(r)}`;
+  if (!isInt(p, pBounds.min, pBounds.max)) return `scrypt p must be an integer from ${pBounds.min} to ${pBounds.max}, not ${String(p)}`;
+  // RFC 7914 requires N < 2^(128·r/8). The protocol's bounds let r=1 pass with N up to 2^20, but OpenSSL (Node's
+  // scrypt) and Python's hashlib refuse N >= 2^16 with r=1: an account with such parameters could not be
+  // opened on those platforms, so neither chosen nor accepted here.
+  if (16 * r <= 20 && n >= 2 ** (16 * r)) return `scrypt N must be below 2^${16 * r} with r=${r} (RFC 7914: N < 2^(16·r)), not ${n}; raise r`;
+  return null;
+}
+
+/** `params` completed with `defaults` (N=2^17, r=8, p=1) and checked against the bounds; INVALID_ARGUMENT outside them. */
+export function keyParamsOf(params?: Partial<KeyParams>, defaults: KeyParams = DEFAULT_KEY_PARAMS): KeyParams {
+  const given: unknown = params;
+  if (given !== undefined && (typeof given !== 'object' || given === null)) {
+    throw new WalletSyncError(ClientErrorCode.InvalidArgument, 'key parameters must be an object { n, r, p }');
+  }
+  const complete = { n: params?.n ?? defaults.n, r: params?.r ?? defaults.r, p: params?.p ?? defaults.p };
+  const problem = keyParamsProblem(complete);
+  if (problem) throw new WalletSyncError(ClientErrorCode.InvalidArgument, problem);
+  return complete;
+}
 
 export interface WalletKeys {
   /** Base64 of bytes 0-31: the password the server knows this account by. */
@@ -43,27 +91,22 @@ export async function clientSalt(email: string, clientSaltSeed: string): Promise
   return toHex(new Uint8Array(digest)).slice(0, 32);
 }
 
+/** scrypt(rootPassword, salt, N, r, p, 96 bytes), split into the login password, HMAC key and wallet key. INVALID_ARGUMENT for parameters outside the bounds. */
 export async function deriveWalletKeys(
   rootPassword: string,
   email: string,
   clientSaltSeed: string,
-  scryptCost: number = DEFAULT_SCRYPT_COST,
+  keyParams: KeyParams = DEFAULT_KEY_PARAMS,
   scrypt: ScryptFunction = platformDefaults.scrypt,
 ): Promise<WalletKeys> {
-  assertScryptCost(scryptCost);
+  const params = keyParamsOf(keyParams);
   const salt = utf8(await clientSalt(email, clientSaltSeed));
-  const derived = await scrypt(utf8(rootPassword), salt, { n: scryptCost, r: SCRYPT_BLOCK_SIZE, p: SCRYPT_PARALLELISM }, DERIVED_BYTES);
+  const derived = await scrypt(utf8(rootPassword), salt, params, DERIVED_BYTES);
   return {
     loginPassword: toBase64(derived.subarray(0, 32)),
     hmacKey: derived.slice(32, 64),
     walletKey: derived.slice(64, 96),
   };
-}
-
-export function assertScryptCost(scryptCost: number): void {
-  if (!Number.isInteger(scryptCost) || scryptCost < 2 || (scryptCost & (scryptCost - 1)) !== 0 || scryptCost > 2 ** 24) {
-    throw new RangeError(`scrypt cost must be a power of two between 2 and 2^24, not ${scryptCost}`);
-  }
 }
 
 /** hex(HMAC-SHA256(hmacKey, `${sequence}:${encryptedWallet}`)): binds the ciphertext to its sequence. */

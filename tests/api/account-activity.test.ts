@@ -1,19 +1,7 @@
-import { errorCode, startTestServer, type GraphQLResponse, type TestServer } from '../helpers/app';
+import { errorCode, startTestServer, type GraphQLResponse, type TestServer, postGraphQL, type Operation } from '../helpers/app';
 import { ManualClock } from '../helpers/clock';
-import {
-  ACCOUNT_ACTIVITY,
-  CHANGE_PASSWORD,
-  LOGIN,
-  LOGOUT,
-  PASSWORD,
-  REVOKE_DEVICE,
-  login,
-  newSeed,
-  register,
-  registerAndLogin,
-  upload,
-  type Device,
-} from '../helpers/operations';
+import { PASSWORD, login, newSeed, register, registerAndLogin, upload, type Device } from '../helpers/operations';
+import { ActivityDocument, ChangePasswordDocument, LoginDocument, LogoutDocument, RevokeDocument } from '../helpers/operations.generated';
 
 interface Event {
   at: string;
@@ -26,19 +14,13 @@ interface Event {
 const DAY = 24 * 60 * 60 * 1000;
 
 /** A POST as a client behind a proxy that sets X-Forwarded-For. */
-async function gqlFrom(server: TestServer, forwardedFor: string, query: string, variables: Record<string, unknown>, token?: string): Promise<GraphQLResponse> {
-  const response = await fetch(`${server.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-forwarded-for': forwardedFor, ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  return { status: response.status, headers: response.headers, body: (await response.json()) as GraphQLResponse['body'] };
-}
+const gqlFrom = <TData, TVariables>(server: TestServer, forwardedFor: string, operation: Operation<TData, TVariables>, variables: TVariables, token?: string) =>
+  postGraphQL(server.url, operation, variables, token, { 'x-forwarded-for': forwardedFor });
 
 async function activity(server: TestServer, device: Device, variables: Record<string, unknown> = {}): Promise<Event[]> {
-  const response = await server.gql(ACCOUNT_ACTIVITY, variables, device.token);
+  const response = await server.gql(ActivityDocument, variables, device.token);
   if (response.body.errors) throw new Error(JSON.stringify(response.body.errors));
-  return response.body.data.accountActivity;
+  return response.body.data!.accountActivity;
 }
 
 /** Failed logins are logged in the background (so they take no longer than an unknown email's): wait for it. */
@@ -67,25 +49,25 @@ describe('the account security log over HTTP', () => {
     tick();
     const phone = await login(server, email, password, 'phone');
     tick();
-    const laptopLogin = await gqlFrom(server, '198.51.100.23', LOGIN, { input: { email, password, deviceId: 'laptop' } });
-    expect(laptopLogin.body.data.login.deviceId).toBe('laptop');
+    const laptopLogin = await gqlFrom(server, '198.51.100.23', LoginDocument, { input: { email, password, deviceId: 'laptop' } });
+    expect(laptopLogin.body.data!.login.deviceId).toBe('laptop');
     tick();
     await gqlFrom(server, '2001:db8:abcd:12::7', `mutation ($input: WalletStateInput!) { updateWalletState(input: $input) { __typename } }`, { input: { encryptedWallet: 'w1', sequence: 1, hmac: 'h1' } }, phone.token);
     tick();
-    expect(errorCode(await server.gql(LOGIN, { input: { email, password: 'wrong password!', deviceId: 'thief' } }))).toBe('UNAUTHENTICATED');
+    expect(errorCode(await server.gql(LoginDocument, { input: { email, password: 'wrong password!', deviceId: 'thief' } }))).toBe('UNAUTHENTICATED');
     await eventually(() => activity(server, phone), (events) => events.some((e) => e.kind === 'LOGIN_FAILED'));
     tick();
     const phoneAgain = await login(server, email, password, 'phone');
     tick();
-    expect((await server.gql(REVOKE_DEVICE, { deviceId: 'laptop' }, phoneAgain.token)).body.data.revokeDevice).toBe(true);
+    expect((await server.gql(RevokeDocument, { deviceId: 'laptop' }, phoneAgain.token)).body.data!.revokeDevice).toBe(true);
     tick();
     const phone2 = await login(server, email, password, 'phone');
-    expect((await server.gql(LOGOUT, {}, phone2.token)).body.data.logout).toBe(true);
+    expect((await server.gql(LogoutDocument, {}, phone2.token)).body.data!.logout).toBe(true);
     tick();
-    const changed = await server.gql(CHANGE_PASSWORD, {
+    const changed = await server.gql(ChangePasswordDocument, {
       input: { email, oldPassword: password, newPassword: 'another password', clientSaltSeed: newSeed(), wallet: { encryptedWallet: 'w2', sequence: 2, hmac: 'h2' } },
     });
-    expect(changed.body.data.changePassword.__typename).toBe('ChangePasswordSuccess');
+    expect(changed.body.data!.changePassword.__typename).toBe('ChangePasswordSuccess');
     tick();
     const reader = await login(server, email, 'another password', 'phone');
 
@@ -139,10 +121,10 @@ describe('the account security log over HTTP', () => {
   it('when a password change loses its wallet race, then it is rolled back whole: no PASSWORD_CHANGED, no WALLET_UPDATED', async () => {
     const device = await registerAndLogin(server);
     await upload(server, device, 1);
-    const response = await server.gql(CHANGE_PASSWORD, {
+    const response = await server.gql(ChangePasswordDocument, {
       input: { email: device.email, oldPassword: PASSWORD, newPassword: 'another password', clientSaltSeed: newSeed(), wallet: { encryptedWallet: 'x', sequence: 5, hmac: 'h' } },
     });
-    expect(response.body.data.changePassword.__typename).toBe('WalletStateConflict');
+    expect(response.body.data!.changePassword.__typename).toBe('WalletStateConflict');
     expect((await activity(server, device)).map((e) => e.kind)).toEqual(['WALLET_UPDATED', 'LOGIN', 'REGISTERED']);
   });
 
@@ -167,13 +149,13 @@ describe('the account security log over HTTP', () => {
     ['a before that is not a date-time', 'before', { before: 'yesterday' }],
   ])('when accountActivity gets %s, then BAD_USER_INPUT naming %s (never clamped)', async (_case, field, variables) => {
     const device = await registerAndLogin(server);
-    const response = await server.gql(ACCOUNT_ACTIVITY, variables, device.token);
+    const response = await server.gql(ActivityDocument, variables, device.token);
     expect(errorCode(response)).toBe('BAD_USER_INPUT');
     expect(response.body.errors![0].message).toContain(field);
   });
 
   it('when accountActivity is asked without a token, then UNAUTHENTICATED', async () => {
-    expect(errorCode(await server.gql(ACCOUNT_ACTIVITY, {}))).toBe('UNAUTHENTICATED');
+    expect(errorCode(await server.gql(ActivityDocument, {}))).toBe('UNAUTHENTICATED');
   });
 });
 
@@ -187,8 +169,8 @@ describe('the security log when TRUST_PROXY is off', () => {
 
   it('when a client sends X-Forwarded-For, then it is ignored and the socket\'s network is logged', async () => {
     const { email, password } = await register(server);
-    const response = await gqlFrom(server, '203.0.113.9', LOGIN, { input: { email, password, deviceId: 'd' } });
-    const device = { email, password, deviceId: 'd', token: response.body.data.login.token as string };
+    const response = await gqlFrom(server, '203.0.113.9', LoginDocument, { input: { email, password, deviceId: 'd' } });
+    const device = { email, password, deviceId: 'd', token: response.body.data!.login.token as string };
     expect((await activity(server, device))[0]).toMatchObject({ kind: 'LOGIN', ipPrefix: '127.0.0.0/24' });
   });
 });
@@ -206,12 +188,12 @@ describe('the security log when it cannot be written', () => {
     await server.app.db.run((m) => m.query('DROP TABLE account_events'));
     const again = await login(server, device.email, device.password, 'second-device');
     expect((await upload(server, again, 1, 'still written')).__typename).toBe('WalletStateSuccess');
-    expect((await server.gql(LOGOUT, {}, again.token)).body.data.logout).toBe(true);
-    const changed = await server.gql(CHANGE_PASSWORD, {
+    expect((await server.gql(LogoutDocument, {}, again.token)).body.data!.logout).toBe(true);
+    const changed = await server.gql(ChangePasswordDocument, {
       input: { email: device.email, oldPassword: PASSWORD, newPassword: 'another password', clientSaltSeed: newSeed(), wallet: { encryptedWallet: 'w2', sequence: 2, hmac: 'h2' } },
     });
-    expect(changed.body.data.changePassword.__typename).toBe('ChangePasswordSuccess');
+    expect(changed.body.data!.changePassword.__typename).toBe('ChangePasswordSuccess');
     const fresh = await login(server, device.email, 'another password', 'third-device');
-    expect((await server.gql(`{ walletState { sequence encryptedWallet } }`, {}, fresh.token)).body.data.walletState).toEqual({ sequence: 2, encryptedWallet: 'w2' });
+    expect((await server.gql(`{ walletState { sequence encryptedWallet } }`, {}, fresh.token)).body.data!.walletState).toEqual({ sequence: 2, encryptedWallet: 'w2' });
   });
 });

@@ -6,9 +6,10 @@ import { admin } from '../helpers/admin';
 import pino from 'pino';
 import { createApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
-import { TEST_ENV, postGraphQL, startTestServer, type TestServer } from '../helpers/app';
+import { TEST_ENV, apiAt, startTestServer, type TestServer } from '../helpers/app';
 import { testDialect } from '../helpers/database';
-import { WALLET_HISTORY, WALLET_STATE, registerAndLogin, type Device } from '../helpers/operations';
+import { registerAndLogin, type Device } from '../helpers/operations';
+import { HistoryDocument, WalletStateDocument } from '../helpers/operations.generated';
 
 const sqlite = testDialect() === 'sqlite';
 const dir = mkdtempSync(path.join(tmpdir(), 'wallet-sync-backup-test-'));
@@ -56,15 +57,15 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
         logger: pino({ level: 'silent' }),
       });
       const freshUrl = await freshApp.listen();
-      const fresh = { gql: (query: string, variables?: Record<string, unknown>, token?: string) => postGraphQL(freshUrl, query, variables, token) };
+      const fresh = apiAt(freshUrl);
       try {
         for (const [i, device] of devices.entries()) {
-          const state = (await fresh.gql(WALLET_STATE, {}, device.token)).body.data.walletState;
+          const state = (await fresh.gql(WalletStateDocument, {}, device.token)).body.data!.walletState!;
           expect(state.sequence).toBeGreaterThanOrEqual(beforeBackup[i]);
           // A write may commit (and so be in the copy) before its answer reaches the writer; none can be past the last one.
           expect(state.sequence).toBeLessThanOrEqual(acknowledged[i]);
           expect(state.encryptedWallet).toBe(`wallet-${i}-${state.sequence}`);
-          const history = (await fresh.gql(WALLET_HISTORY, { limit: 1000 }, device.token)).body.data.walletHistory;
+          const history = (await fresh.gql(HistoryDocument, { limit: 1000 }, device.token)).body.data!.walletHistory;
           const sequences = history.map((version: { sequence: number }) => version.sequence).sort((a: number, b: number) => a - b);
           // The chain is whole: every version from 1 to the restored one, none missing, none beyond it.
           expect(sequences).toEqual(Array.from({ length: state.sequence }, (_, k) => k + 1));
@@ -92,7 +93,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
     const refusedRun = await admin(env, 'restore', file, '--yes', '--json');
     expect(refusedRun.code).toBe(4);
     expect(refusedRun.json.error.code).toBe('DATABASE_IN_USE');
-    expect((await server.gql(WALLET_STATE, {}, device.token)).status).toBe(200);
+    expect((await server.gql(WalletStateDocument, {}, device.token)).status).toBe(200);
 
     await server.app.close();
     const restored = await admin(env, 'restore', file, '--yes', '--json');

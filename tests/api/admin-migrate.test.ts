@@ -5,9 +5,10 @@ import pino from 'pino';
 import { createApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { admin } from '../helpers/admin';
-import { TEST_ENV, postGraphQL } from '../helpers/app';
+import { TEST_ENV, apiAt } from '../helpers/app';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
-import { ME, WALLET_HISTORY, WALLET_STATE, login, registerAndLogin, upload } from '../helpers/operations';
+import { login, registerAndLogin, upload } from '../helpers/operations';
+import { HistoryDocument, MeDocument, WalletStateDocument } from '../helpers/operations.generated';
 import { describeWith, mariaDbRequirement } from '../helpers/services';
 
 /** SQLite → MariaDB with the admin command: runs in the MariaDB pass (it needs a MariaDB to copy into). */
@@ -27,13 +28,13 @@ describeWith([mariaDbRequirement()], 'migrate-to: SQLite into MariaDB', () => {
   it('when every table is copied, then counts and checksums match, and a server on MariaDB serves the same accounts, wallets, history and whitelist', async () => {
     const source = await createApp(loadConfig({ ...TEST_ENV, DATABASE_URL: sqliteUrl }), { logger: pino({ level: 'silent' }) });
     const url = await source.listen();
-    const server = { gql: (query: string, variables?: Record<string, unknown>, token?: string) => postGraphQL(url, query, variables, token) };
+    const server = apiAt(url);
     const alice = await registerAndLogin(server, 'laptop');
     await login(server, alice.email, alice.password, 'phone');
     for (let sequence = 1; sequence <= 3; sequence += 1) await upload(server, alice, sequence, `wallet-${sequence}-${'ü'.repeat(50)}`);
     const bob = await registerAndLogin(server, 'desktop');
     await upload(server, bob, 1);
-    const before = (await server.gql(WALLET_STATE, {}, alice.token)).body.data.walletState;
+    const before = (await server.gql(WalletStateDocument, {}, alice.token)).body.data!.walletState;
     expect((await admin({ DATABASE_URL: sqliteUrl }, 'whitelist', 'add', 'later@example.com')).code).toBe(0);
 
     const whileServing = await admin({ DATABASE_URL: sqliteUrl }, 'migrate-to', target.url, '--json');
@@ -54,14 +55,14 @@ describeWith([mariaDbRequirement()], 'migrate-to: SQLite into MariaDB', () => {
     const moved = await createApp(loadConfig({ ...TEST_ENV, DATABASE_URL: target.url }), { logger: pino({ level: 'silent' }) });
     const movedUrl = await moved.listen();
     try {
-      const gql = (query: string, variables?: Record<string, unknown>, token?: string) => postGraphQL(movedUrl, query, variables, token);
-      expect((await gql(WALLET_STATE, {}, alice.token)).body.data.walletState).toEqual(before);
-      expect((await gql(ME, {}, bob.token)).body.data.me.email).toBe(bob.email);
-      const history = (await gql(WALLET_HISTORY, { limit: 10 }, alice.token)).body.data.walletHistory;
+      const { gql } = apiAt(movedUrl);
+      expect((await gql(WalletStateDocument, {}, alice.token)).body.data!.walletState).toEqual(before);
+      expect((await gql(MeDocument, {}, bob.token)).body.data!.me.email).toBe(bob.email);
+      const history = (await gql(HistoryDocument, { limit: 10 }, alice.token)).body.data!.walletHistory;
       expect(history.map((v: { sequence: number }) => v.sequence).sort()).toEqual([1, 2, 3]);
       // New rows get fresh ids after the copied ones.
       const carol = await registerAndLogin({ gql }, 'tablet');
-      expect((await gql(ME, {}, carol.token)).body.data.me.email).toBe(carol.email);
+      expect((await gql(MeDocument, {}, carol.token)).body.data!.me.email).toBe(carol.email);
       expect((await admin({ DATABASE_URL: target.url }, 'whitelist', 'list', '--json')).json.entries.map((e: { emailNormalized: string }) => e.emailNormalized)).toEqual([
         'later@example.com',
       ]);

@@ -5,7 +5,8 @@ import { AuthTokenEntity } from '../../src/db/entities/auth-token.entity';
 import { admin } from '../helpers/admin';
 import { errorCode, startTestServer, type TestServer } from '../helpers/app';
 import { testDialect } from '../helpers/database';
-import { ME, REGISTER, WALLET_STATE, login, newSeed, register, registerAndLogin, uniqueEmail, upload } from '../helpers/operations';
+import { login, newSeed, register, registerAndLogin, uniqueEmail, upload } from '../helpers/operations';
+import { MeDocument, RegisterDocument, WalletStateDocument } from '../helpers/operations.generated';
 import { assertRedisAnswers, describeWith, redisRequirement } from '../helpers/services';
 import { connectLive, within, type LiveClient } from '../helpers/subscriptions';
 
@@ -96,7 +97,7 @@ describe(`wallet-sync-admin on ${testDialect()}`, () => {
     const run = await admin(env, 'accounts', 'delete', device.email, '--json');
     expect(run.code).toBe(4);
     expect(run.json.error.code).toBe('NOT_CONFIRMED');
-    expect((await server.gql(ME, {}, device.token)).body.data.me.email).toBe(device.email);
+    expect((await server.gql(MeDocument, {}, device.token)).body.data!.me.email).toBe(device.email);
   });
 
   it('when accounts delete --yes runs, then the account, its wallet and its tokens are gone', async () => {
@@ -105,7 +106,7 @@ describe(`wallet-sync-admin on ${testDialect()}`, () => {
     const run = await admin(env, 'accounts', 'delete', device.email, '--yes', '--json');
     expect(run.code).toBe(0);
     expect(run.json.deleted.email).toBe(device.email);
-    expect(errorCode(await server.gql(WALLET_STATE, {}, device.token))).toBe('UNAUTHENTICATED');
+    expect(errorCode(await server.gql(WalletStateDocument, {}, device.token))).toBe('UNAUTHENTICATED');
     expect((await admin(env, 'accounts', 'show', device.email)).code).toBe(3);
   });
 
@@ -117,11 +118,11 @@ describe(`wallet-sync-admin on ${testDialect()}`, () => {
     const run = await admin(env, 'tokens', 'revoke', laptop.email, '--device', 'phone', '--json');
     expect(run.code).toBe(0);
     expect(run.json.revoked).toBe(1);
-    expect(errorCode(await server.gql(ME, {}, phone.token))).toBe('UNAUTHENTICATED');
-    expect(errorCode(await server.gql(ME, {}, laptop.token))).toBeUndefined();
+    expect(errorCode(await server.gql(MeDocument, {}, phone.token))).toBe('UNAUTHENTICATED');
+    expect(errorCode(await server.gql(MeDocument, {}, laptop.token))).toBeUndefined();
     const all = await admin(env, 'tokens', 'revoke', laptop.email, '--json');
     expect(all.json.revoked).toBe(1);
-    expect(errorCode(await server.gql(ME, {}, laptop.token))).toBe('UNAUTHENTICATED');
+    expect(errorCode(await server.gql(MeDocument, {}, laptop.token))).toBe('UNAUTHENTICATED');
   });
 
   it('when tokens have expired, then purge removes them now and says how many', async () => {
@@ -130,7 +131,7 @@ describe(`wallet-sync-admin on ${testDialect()}`, () => {
       const rows = await m.findBy(AuthTokenEntity, { deviceId: 'expiring' });
       for (const row of rows) await m.update(AuthTokenEntity, { id: row.id }, { expiresAt: new Date(Date.now() - 1000) });
     });
-    expect(errorCode(await server.gql(ME, {}, device.token))).toBe('UNAUTHENTICATED');
+    expect(errorCode(await server.gql(MeDocument, {}, device.token))).toBe('UNAUTHENTICATED');
     const run = await admin(env, 'purge', '--json');
     expect(run.code).toBe(0);
     expect(run.json.purged.authTokens).toBeGreaterThanOrEqual(1);
@@ -151,7 +152,7 @@ describe(`the database whitelist on ${testDialect()}`, () => {
     await server?.close();
   });
 
-  const registerAs = (email: string) => server.gql(REGISTER, { input: { email, password: 'a long enough password', clientSaltSeed: newSeed() } });
+  const registerAs = (email: string) => server.gql(RegisterDocument, { input: { email, password: 'a long enough password', clientSaltSeed: newSeed() } });
 
   it('when an email is added, then it may register at once; when removed, then it may not; ACCOUNT_WHITELIST still counts', async () => {
     const email = uniqueEmail('added');

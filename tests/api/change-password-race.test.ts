@@ -1,7 +1,8 @@
 import pino from 'pino';
 import { startTestServer, type TestServer } from '../helpers/app';
 import { testDialect } from '../helpers/database';
-import { CHANGE_PASSWORD, UPDATE_WALLET, login, newSeed, register, upload } from '../helpers/operations';
+import { login, newSeed, register, upload } from '../helpers/operations';
+import { ChangePasswordDocument, UpdateDocument } from '../helpers/operations.generated';
 
 /**
  * Issue 11, item 10: a changePassword that loses to a concurrent upload answers
@@ -29,14 +30,14 @@ describe(`changePassword racing an upload returns the winner's state (${testDial
       const next = sequence + 1;
       const newPassword = `password of round ${round}`;
       const [uploaded, changed] = await Promise.all([
-        server.gql(UPDATE_WALLET, { input: { encryptedWallet: `upload-${next}`, sequence: next, hmac: `u-${next}` } }, device.token),
-        server.gql(CHANGE_PASSWORD, {
+        server.gql(UpdateDocument, { input: { encryptedWallet: `upload-${next}`, sequence: next, hmac: `u-${next}` } }, device.token),
+        server.gql(ChangePasswordDocument, {
           input: { email: account.email, oldPassword: password, newPassword, clientSaltSeed: newSeed(), wallet: { encryptedWallet: `reencrypted-${next}`, sequence: next, hmac: `r-${next}` } },
         }),
       ]);
       const up = uploaded.body.data?.updateWalletState;
       if (!changed.body.data) throw new Error(JSON.stringify(changed.body.errors));
-      const cp = changed.body.data.changePassword;
+      const cp = changed.body.data!.changePassword;
       if (cp.__typename === 'ChangePasswordSuccess') {
         // The upload lost (or never authenticated: its token was revoked first).
         if (up) expect(up).toMatchObject({ __typename: 'WalletStateConflict', latest: { sequence: next, encryptedWallet: `reencrypted-${next}` } });

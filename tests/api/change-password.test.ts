@@ -3,17 +3,8 @@ import { WalletRepository } from '../../src/db/repositories/wallet.repository';
 import { PasswordHasher } from '../../src/lib/password';
 import { TEST_ENV, errorCode, startTestServer, type TestServer } from '../helpers/app';
 import { ManualClock } from '../helpers/clock';
-import {
-  CHANGE_PASSWORD,
-  CLIENT_SALT_SEED,
-  LOGIN,
-  WALLET_STATE,
-  login,
-  newSeed,
-  register,
-  upload,
-  type Device,
-} from '../helpers/operations';
+import { login, newSeed, register, upload, type Device } from '../helpers/operations';
+import { ChangePasswordDocument, LoginDocument, SeedDocument, WalletStateDocument, type WalletStateInput } from '../helpers/operations.generated';
 
 const NEW_PASSWORD = 'the new password';
 
@@ -25,14 +16,14 @@ async function setUp(server: TestServer, withWallet: boolean) {
   return { ...account, a, b };
 }
 
-const change = (server: TestServer, email: string, oldPassword: string, wallet?: Record<string, unknown> | null, clientSaltSeed = newSeed()) =>
-  server.gql(CHANGE_PASSWORD, { input: { email, oldPassword, newPassword: NEW_PASSWORD, clientSaltSeed, wallet } });
+const change = (server: TestServer, email: string, oldPassword: string, wallet?: WalletStateInput | null, clientSaltSeed = newSeed()) =>
+  server.gql(ChangePasswordDocument, { input: { email, oldPassword, newPassword: NEW_PASSWORD, clientSaltSeed, wallet } });
 
 async function expectUnchanged(server: TestServer, account: { email: string; password: string; clientSaltSeed: string; a: Device }, wallet: unknown) {
-  expect((await server.gql(WALLET_STATE, {}, account.a.token)).body.data.walletState).toEqual(wallet);
-  expect((await server.gql(CLIENT_SALT_SEED, { email: account.email })).body.data.clientSaltSeed).toBe(account.clientSaltSeed);
-  expect(errorCode(await server.gql(LOGIN, { input: { email: account.email, password: NEW_PASSWORD, deviceId: 'x' } }))).toBe('UNAUTHENTICATED');
-  expect(errorCode(await server.gql(LOGIN, { input: { email: account.email, password: account.password, deviceId: 'x' } }))).toBeUndefined();
+  expect((await server.gql(WalletStateDocument, {}, account.a.token)).body.data!.walletState).toEqual(wallet);
+  expect((await server.gql(SeedDocument, { email: account.email })).body.data!.clientSaltSeed).toBe(account.clientSaltSeed);
+  expect(errorCode(await server.gql(LoginDocument, { input: { email: account.email, password: NEW_PASSWORD, deviceId: 'x' } }))).toBe('UNAUTHENTICATED');
+  expect(errorCode(await server.gql(LoginDocument, { input: { email: account.email, password: account.password, deviceId: 'x' } }))).toBeUndefined();
 }
 
 describe('changePassword', () => {
@@ -47,41 +38,42 @@ describe('changePassword', () => {
     const account = await setUp(server, true);
     const seed = newSeed();
     const response = await change(server, account.email, account.password, { encryptedWallet: 'new-keys-2', sequence: 2, hmac: 'new-hmac-2' }, seed);
-    expect(response.body.data.changePassword).toEqual({
+    expect(response.body.data!.changePassword).toEqual({
       __typename: 'ChangePasswordSuccess',
       walletState: { encryptedWallet: 'new-keys-2', sequence: 2, hmac: 'new-hmac-2' },
     });
-    for (const device of [account.a, account.b]) expect(errorCode(await server.gql(WALLET_STATE, {}, device.token))).toBe('UNAUTHENTICATED');
-    expect((await server.gql(CLIENT_SALT_SEED, { email: account.email })).body.data.clientSaltSeed).toBe(seed);
+    for (const device of [account.a, account.b]) expect(errorCode(await server.gql(WalletStateDocument, {}, device.token))).toBe('UNAUTHENTICATED');
+    expect((await server.gql(SeedDocument, { email: account.email })).body.data!.clientSaltSeed).toBe(seed);
     const fresh = await login(server, account.email, NEW_PASSWORD, 'c');
-    expect((await server.gql(WALLET_STATE, {}, fresh.token)).body.data.walletState).toMatchObject({ sequence: 2, encryptedWallet: 'new-keys-2' });
+    expect((await server.gql(WalletStateDocument, {}, fresh.token)).body.data!.walletState).toMatchObject({ sequence: 2, encryptedWallet: 'new-keys-2' });
   });
 
   it('when neither side has a wallet, then ChangePasswordSuccess with a null wallet', async () => {
     const account = await setUp(server, false);
     const response = await change(server, account.email, account.password);
-    expect(response.body.data.changePassword).toEqual({ __typename: 'ChangePasswordSuccess', walletState: null });
-    expect(errorCode(await server.gql(WALLET_STATE, {}, account.a.token))).toBe('UNAUTHENTICATED');
+    expect(response.body.data!.changePassword).toEqual({ __typename: 'ChangePasswordSuccess', walletState: null });
+    expect(errorCode(await server.gql(WalletStateDocument, {}, account.a.token))).toBe('UNAUTHENTICATED');
   });
 
-  it.each<[string, boolean, Record<string, unknown> | null, number | null]>([
+  it.each<[string, boolean, WalletStateInput | null, number | null]>([
     ['input.wallet is missing while the server has one', true, null, 1],
     ['input.wallet is given while the server has none', false, { encryptedWallet: 'w', sequence: 1, hmac: 'h' }, null],
     ['input.wallet repeats the current sequence', true, { encryptedWallet: 'w', sequence: 1, hmac: 'h' }, 1],
     ['input.wallet skips a sequence', true, { encryptedWallet: 'w', sequence: 3, hmac: 'h' }, 1],
   ])('when %s, then WalletStateConflict with the latest state and nothing changes', async (_name, withWallet, wallet, latestSequence) => {
     const account = await setUp(server, withWallet);
-    const before = (await server.gql(WALLET_STATE, {}, account.a.token)).body.data.walletState;
+    const before = (await server.gql(WalletStateDocument, {}, account.a.token)).body.data!.walletState;
     const response = await change(server, account.email, account.password, wallet);
-    expect(response.body.data.changePassword.__typename).toBe('WalletStateConflict');
-    expect(response.body.data.changePassword.latest?.sequence ?? null).toBe(latestSequence);
+    const result = response.body.data!.changePassword;
+    if (result.__typename !== 'WalletStateConflict') throw new Error(`expected a conflict, got ${result.__typename}`);
+    expect(result.latest?.sequence ?? null).toBe(latestSequence);
     await expectUnchanged(server, account, before);
-    expect(errorCode(await server.gql(WALLET_STATE, {}, account.b.token))).toBeUndefined();
+    expect(errorCode(await server.gql(WalletStateDocument, {}, account.b.token))).toBeUndefined();
   });
 
   it('when the old password is wrong, then UNAUTHENTICATED and nothing changes', async () => {
     const account = await setUp(server, true);
-    const before = (await server.gql(WALLET_STATE, {}, account.a.token)).body.data.walletState;
+    const before = (await server.gql(WalletStateDocument, {}, account.a.token)).body.data!.walletState;
     expect(errorCode(await change(server, account.email, 'not the password', { encryptedWallet: 'w', sequence: 2, hmac: 'h' }))).toBe('UNAUTHENTICATED');
     await expectUnchanged(server, account, before);
   });
@@ -90,12 +82,12 @@ describe('changePassword', () => {
     for (let round = 0; round < 3; round += 1) {
       const account = await setUp(server, false);
       const logins = Array.from({ length: 12 }, (_, i) =>
-        server.gql(LOGIN, { input: { email: account.email, password: account.password, deviceId: `racer-${i}` } }),
+        server.gql(LoginDocument, { input: { email: account.email, password: account.password, deviceId: `racer-${i}` } }),
       );
       const changed = await change(server, account.email, account.password);
-      expect(changed.body.data.changePassword.__typename).toBe('ChangePasswordSuccess');
+      expect(changed.body.data!.changePassword.__typename).toBe('ChangePasswordSuccess');
       const tokens = (await Promise.all(logins)).map((r) => r.body.data?.login?.token).filter(Boolean);
-      for (const token of tokens) expect(errorCode(await server.gql(WALLET_STATE, {}, token))).toBe('UNAUTHENTICATED');
+      for (const token of tokens) expect(errorCode(await server.gql(WalletStateDocument, {}, token))).toBe('UNAUTHENTICATED');
     }
   });
 });
@@ -136,10 +128,10 @@ describe('a login overtaken by a password change', () => {
   it('when a login has checked the old password but the change commits before its token is written, then the login fails', async () => {
     const account = await setUp(server, false);
     const { reached, release } = hasher.holdNextVerify();
-    const racing = server.gql(LOGIN, { input: { email: account.email, password: account.password, deviceId: 'late' } });
+    const racing = server.gql(LoginDocument, { input: { email: account.email, password: account.password, deviceId: 'late' } });
     await reached;
     const changed = await change(server, account.email, account.password);
-    expect(changed.body.data.changePassword.__typename).toBe('ChangePasswordSuccess');
+    expect(changed.body.data!.changePassword.__typename).toBe('ChangePasswordSuccess');
     release();
     const late = await racing;
     expect(errorCode(late)).toBe('UNAUTHENTICATED');
@@ -168,7 +160,7 @@ describe('changePassword atomicity', () => {
       'INSERT INTO wallets (account_id, encrypted_wallet, hmac, sequence, updated_at) SELECT id, ?, ?, 1, ? FROM accounts WHERE email = ?',
       ['old-keys-1', 'old-hmac-1', new Date().toISOString().slice(0, 23).replace('T', ' '), account.email],
     );
-    const before = (await server.gql(WALLET_STATE, {}, a.token)).body.data.walletState;
+    const before = (await server.gql(WalletStateDocument, {}, a.token)).body.data!.walletState;
     expect(before).toMatchObject({ sequence: 1 });
     const response = await change(server, account.email, account.password, { encryptedWallet: 'new', sequence: 2, hmac: 'h' });
     expect(errorCode(response)).toBe('INTERNAL_SERVER_ERROR');
@@ -192,20 +184,20 @@ describe('deleteAccount and token purging', () => {
   it('when the password is wrong, then UNAUTHENTICATED and nothing is deleted', async () => {
     const account = await setUp(server, true);
     expect(errorCode(await server.gql(DELETE, { p: 'wrong password' }, account.a.token))).toBe('UNAUTHENTICATED');
-    expect((await server.gql(WALLET_STATE, {}, account.a.token)).body.data.walletState).toMatchObject({ sequence: 1 });
+    expect((await server.gql(WalletStateDocument, {}, account.a.token)).body.data!.walletState).toMatchObject({ sequence: 1 });
   });
 
   it('when the password is right, then the account, its wallet and all its tokens are gone and the email can register again', async () => {
     const account = await setUp(server, true);
     const [wallets, tokens] = [await rows('wallets'), await rows('auth_tokens')];
-    expect((await server.gql(DELETE, { p: account.password }, account.a.token)).body.data.deleteAccount).toBe(true);
+    expect((await server.gql(DELETE, { p: account.password }, account.a.token)).body.data!.deleteAccount).toBe(true);
     expect(await rows('wallets')).toBe(wallets - 1);
     expect(await rows('auth_tokens')).toBe(tokens - 2);
-    for (const device of [account.a, account.b]) expect(errorCode(await server.gql(WALLET_STATE, {}, device.token))).toBe('UNAUTHENTICATED');
-    expect(errorCode(await server.gql(LOGIN, { input: { email: account.email, password: account.password, deviceId: 'a' } }))).toBe('UNAUTHENTICATED');
+    for (const device of [account.a, account.b]) expect(errorCode(await server.gql(WalletStateDocument, {}, device.token))).toBe('UNAUTHENTICATED');
+    expect(errorCode(await server.gql(LoginDocument, { input: { email: account.email, password: account.password, deviceId: 'a' } }))).toBe('UNAUTHENTICATED');
     const again = await register(server, account.email);
     const device = await login(server, again.email, again.password, 'a');
-    expect((await server.gql(WALLET_STATE, {}, device.token)).body.data.walletState).toBeNull();
+    expect((await server.gql(WalletStateDocument, {}, device.token)).body.data!.walletState).toBeNull();
   });
 
   it('when tokens expire, then the maintenance purge removes them and leaves live ones', async () => {
@@ -215,6 +207,6 @@ describe('deleteAccount and token purging', () => {
     const fresh = await login(server, account.email, account.password, 'fresh');
     expect(await server.app.services.sessions.purgeExpired()).toBe(live);
     expect(await rows('auth_tokens')).toBe(1);
-    expect(errorCode(await server.gql(WALLET_STATE, {}, fresh.token))).toBeUndefined();
+    expect(errorCode(await server.gql(WalletStateDocument, {}, fresh.token))).toBeUndefined();
   });
 });

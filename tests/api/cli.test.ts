@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ExitCode, runCli } from 'wallet-sync-client/cli';
 import { startTestServer, type TestServer } from '../helpers/app';
-import { UPDATE_WALLET, uniqueEmail } from '../helpers/operations';
+import { uniqueEmail } from '../helpers/operations';
+import { KeyParamsDocument, UpdateDocument } from '../helpers/operations.generated';
 
 /** The CLI in-process (real arguments, real state files, a real server), one device per state file. */
 describe('the wallet-sync CLI', () => {
@@ -31,7 +32,7 @@ describe('the wallet-sync CLI', () => {
     let stdout = '';
     let stderr = '';
     const code = await runCli(
-      ['--server', server.url, '--state', path.join(dir, `${device}.json`), '--device', device, '--scrypt-cost', '1024', ...args],
+      ['--server', server.url, '--state', path.join(dir, `${device}.json`), '--device', device, '--scrypt-cost', '16384', ...args],
       {
         env,
         stdout: (text) => (stdout += text),
@@ -154,8 +155,8 @@ describe('the wallet-sync CLI', () => {
   // Last: nothing can sync past a forged state, by design.
   it('when the server hands out a wallet state whose hmac does not verify, then pull exits 6 and the device keeps its state', async () => {
     const state = JSON.parse(readFileSync(path.join(dir, 'laptop.json'), 'utf8'));
-    const forged = await server.gql(UPDATE_WALLET, { input: { sequence: 6, encryptedWallet: 'v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', hmac: 'ab'.repeat(32) } }, state.authToken.token);
-    expect(forged.body.data.updateWalletState.__typename).toBe('WalletStateSuccess');
+    const forged = await server.gql(UpdateDocument, { input: { sequence: 6, encryptedWallet: 'v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', hmac: 'ab'.repeat(32) } }, state.authToken.token);
+    expect(forged.body.data!.updateWalletState.__typename).toBe('WalletStateSuccess');
     const run = await cli('laptop', ['pull']);
     expect(run.code).toBe(ExitCode.Integrity);
     expect(run.stderr).toContain('hmac');
@@ -171,10 +172,25 @@ describe('the wallet-sync CLI', () => {
     expect((await cli('laptop', ['login', email], withPassword('root password 2'))).code).toBe(ExitCode.Unauthenticated);
   });
 
+  it('when a device registers with --scrypt-cost and changes the password with a higher one, then the account holds each and another device logs in with it', async () => {
+    const account = uniqueEmail('clicost');
+    const keyParams = async () => (await server.gql(KeyParamsDocument, { email: account })).body.data!.clientKeyParams;
+    // The helper passes --scrypt-cost 16384 first; the one after the command overrides it.
+    expect((await cli('cost1', ['register', account, '--scrypt-cost', '2^15'], withPassword('cost password 1'))).code).toBe(ExitCode.Ok);
+    expect(await keyParams()).toMatchObject({ n: 2 ** 15, r: 8, p: 1 });
+    const change = await cli('cost1', ['change-password', '--scrypt-cost', '65536'], { WALLET_SYNC_PASSWORD: 'cost password 1', WALLET_SYNC_NEW_PASSWORD: 'cost password 2' });
+    expect(change.code).toBe(ExitCode.Ok);
+    expect(await keyParams()).toMatchObject({ n: 2 ** 16, r: 8, p: 1 });
+    // This device passes --scrypt-cost 16384 (the helper's), yet derives with the account's 2^16 and logs in.
+    expect((await cli('cost2', ['login', account], withPassword('cost password 2'))).code).toBe(ExitCode.Ok);
+  });
+
   it.each([
     ['an unknown command', ['fly']],
     ['a missing argument', ['set', 'animal']],
-    ['a scrypt cost that is not a power of two', ['--scrypt-cost', '1000', 'status']],
+    ['a scrypt cost that is not a power of two', ['--scrypt-cost', '20000', 'status']],
+    ['a scrypt cost below the protocol\'s 2^14', ['--scrypt-cost', '8192', 'status']],
+    ['a scrypt cost above the protocol\'s 2^20', ['--scrypt-cost', '2^21', 'status']],
   ])('when given %s, then the exit code is 2', async (_what, args) => {
     expect((await cli('laptop', args)).code).toBe(ExitCode.Usage);
   });

@@ -13,7 +13,8 @@ import {
 import { runCli, ExitCode } from 'wallet-sync-client/cli';
 import { startTestServer, type TestServer } from '../helpers/app';
 import { ROOT_PASSWORD, TEST_SCRYPT_COST, openDevice, twoDevices } from '../helpers/client';
-import { UPDATE_WALLET, uniqueEmail } from '../helpers/operations';
+import { uniqueEmail } from '../helpers/operations';
+import { UpdateDocument } from '../helpers/operations.generated';
 
 async function stored(store: DeviceStateStore): Promise<DeviceState> {
   return (await store.load())!;
@@ -24,10 +25,10 @@ async function uploadRaw(server: TestServer, store: DeviceStateStore, document: 
   const state = await stored(store);
   const keys = { hmacKey: Buffer.from(state.keys!.hmacKey, 'hex'), walletKey: Buffer.from(state.keys!.walletKey, 'hex') };
   const current = await server.gql('{ walletState { sequence } }', {}, state.authToken!.token);
-  const sequence = (current.body.data.walletState?.sequence ?? 0) + 1;
+  const sequence = (current.body.data!.walletState?.sequence ?? 0) + 1;
   const sealed = await sealWalletState(document as WalletDocument, sequence, keys);
-  const response = await server.gql(UPDATE_WALLET, { input: sealed }, state.authToken!.token);
-  expect(response.body.data.updateWalletState.__typename).toBe('WalletStateSuccess');
+  const response = await server.gql(UpdateDocument, { input: sealed }, state.authToken!.token);
+  expect(response.body.data!.updateWalletState.__typename).toBe('WalletStateSuccess');
   return sequence;
 }
 

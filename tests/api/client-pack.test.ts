@@ -56,7 +56,7 @@ describe('the packed client package', () => {
       `const { WalletSyncClient, MemoryDeviceStateStore } = require('wallet-sync-client');
 (async () => {
   const [url, email] = process.argv.slice(2);
-  const open = (deviceId) => WalletSyncClient.open({ url, deviceId, store: new MemoryDeviceStateStore(), scryptCost: 1024 });
+  const open = (deviceId) => WalletSyncClient.open({ url, deviceId, store: new MemoryDeviceStateStore(), keyParams: { n: 2 ** 14, r: 1, p: 1 } });
   const laptop = await open('laptop');
   const phone = await open('phone');
   await laptop.register(email, 'a root password');
@@ -98,7 +98,7 @@ export const wrong = (client: WalletSyncClient) => client.setPreference('theme',
 
   it('when the installed wallet-sync executable logs a device in and reads a preference, then it works like the CLI in a clone', async () => {
     const email = uniqueEmail('packedcli');
-    const env = { ...process.env, WALLET_SYNC_URL: server.url, WALLET_SYNC_PASSWORD: 'another root password', WALLET_SYNC_SCRYPT_COST: '1024' };
+    const env = { ...process.env, WALLET_SYNC_URL: server.url, WALLET_SYNC_PASSWORD: 'another root password', WALLET_SYNC_SCRYPT_COST: '16384' };
     const cli = (...args: string[]) => run(path.join(app, 'node_modules', '.bin', 'wallet-sync'), ['--state', path.join(app, 'device.json'), ...args], { cwd: app, env, timeout: 60_000 });
     await cli('register', email);
     await cli('set', 'animal', 'beaver');

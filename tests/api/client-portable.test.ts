@@ -8,7 +8,7 @@ import {
   type WalletSyncClientOptions,
 } from 'wallet-sync-client/portable';
 import { startTestServer, type TestServer } from '../helpers/app';
-import { ROOT_PASSWORD, TEST_SCRYPT_COST } from '../helpers/client';
+import { ROOT_PASSWORD, TEST_KEY_PARAMS } from '../helpers/client';
 import { uniqueEmail } from '../helpers/operations';
 
 /** React Native's AsyncStorage, as far as the client uses it: string values under string keys, behind promises. */
@@ -41,7 +41,7 @@ describe('the portable client with app-provided adapters', () => {
       url: server.url,
       deviceId,
       store: new KeyValueDeviceStateStore(storage),
-      scryptCost: TEST_SCRYPT_COST,
+      keyParams: TEST_KEY_PARAMS,
       scrypt: portableScrypt,
       webSocket: WebSocket,
       ...extra,

@@ -1,6 +1,7 @@
 import { MemoryDeviceStateStore } from 'wallet-sync-client';
 import { playWalkthrough } from '../../scripts/walkthrough';
 import { startTestServer, type TestServer } from '../helpers/app';
+import { TEST_KEY_PARAMS } from '../helpers/client';
 import { uniqueEmail } from '../helpers/operations';
 
 /** The reference walkthrough through the client, against a real server: every step checks itself. */
@@ -18,7 +19,7 @@ describe('the walkthrough via the client', () => {
       url: server.url,
       email: uniqueEmail('joe2'),
       rootPassword: '123abc2',
-      scryptCost: 2 ** 10,
+      keyParams: TEST_KEY_PARAMS,
       storeFor: () => new MemoryDeviceStateStore(),
       print: (line) => lines.push(line),
     });

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { errorCode, startTestServer, type GraphQLResponse, type TestServer } from '../helpers/app';
+import { errorCode, startTestServer, type GraphQLResponse, type TestServer, postGraphQL, randomIp, type Operation } from '../helpers/app';
 import { ManualClock } from '../helpers/clock';
 import { testDialect } from '../helpers/database';
-import { CHANGE_PASSWORD, CLIENT_SALT_SEED, LOGIN, ME, PASSWORD, REGISTER, WALLET_STATE, login, newSeed, uniqueEmail, upload } from '../helpers/operations';
+import { PASSWORD, login, newSeed, uniqueEmail, upload } from '../helpers/operations';
+import { ChangePasswordDocument, LoginDocument, MeDocument, RegisterDocument, SeedDocument, WalletStateDocument } from '../helpers/operations.generated';
 import { TestSmtpServer, codeMailTo, isCodeMail, verificationCode } from '../helpers/smtp';
 
 /**
@@ -31,14 +32,14 @@ describe(`EmailVerify mode, over real SMTP (${testDialect()})`, () => {
 
   const mailed = (email: string) => codeMailTo(smtp, server.app, email);
   const registerPending = async (email = uniqueEmail(), password = PASSWORD, clientSaltSeed = newSeed()) => {
-    const response = await server.gql(REGISTER, { input: { email, password, clientSaltSeed } });
+    const response = await server.gql(RegisterDocument, { input: { email, password, clientSaltSeed } });
     expect(response.body).toEqual({ data: { register: { verified: false } } });
     return { email, password, clientSaltSeed, code: verificationCode(await mailed(email)) };
   };
   const loginWith = (email: string, password: string, verificationCode?: string, deviceId = 'd') =>
-    server.gql(LOGIN, { input: { email, password, deviceId, ...(verificationCode === undefined ? {} : { verificationCode }) } });
+    server.gql(LoginDocument, { input: { email, password, deviceId, ...(verificationCode === undefined ? {} : { verificationCode }) } });
   const loginCode = async (email: string, password: string, code?: string) => errorCode(await loginWith(email, password, code));
-  const seedOf = async (email: string) => (await server.gql(CLIENT_SALT_SEED, { email })).body.data.clientSaltSeed as string;
+  const seedOf = async (email: string) => (await server.gql(SeedDocument, { email })).body.data!.clientSaltSeed as string;
   const pendingCount = async (email: string) =>
     Number(
       (await server.app.db.dataSource.query('SELECT COUNT(*) AS n FROM pending_registrations WHERE email_normalized = ?', [email.normalize('NFC').toLowerCase()]))[0]
@@ -49,7 +50,7 @@ describe(`EmailVerify mode, over real SMTP (${testDialect()})`, () => {
 
   it('when an account lives its whole life, then register → code by mail → login with it → other device → change password → delete all work', async () => {
     const email = uniqueEmail();
-    const registered = await server.gql(REGISTER, { input: { email, password: PASSWORD, clientSaltSeed: newSeed() } });
+    const registered = await server.gql(RegisterDocument, { input: { email, password: PASSWORD, clientSaltSeed: newSeed() } });
     expect(registered.body).toEqual({ data: { register: { verified: false } } });
     const mail = await mailed(email);
     expect(mail.from?.text).toContain('noreply@wallet.example.org');
@@ -63,20 +64,20 @@ describe(`EmailVerify mode, over real SMTP (${testDialect()})`, () => {
     expect(await loginCode(email, PASSWORD)).toBe('ACCOUNT_NOT_VERIFIED');
     const laptop = await loginWith(email, PASSWORD, code.toLowerCase().replace('-', ''), 'laptop');
     expect(laptop.body.errors).toBeUndefined();
-    const laptopToken = laptop.body.data.login.token as string;
-    expect((await server.gql(ME, {}, laptopToken)).body.data.me).toMatchObject({ email, verified: true });
+    const laptopToken = laptop.body.data!.login.token as string;
+    expect((await server.gql(MeDocument, {}, laptopToken)).body.data!.me).toMatchObject({ email, verified: true });
 
     // The code was needed once; later logins do without it (and ignore it).
     const phone = await login(server, email, PASSWORD, 'phone');
     expect(await loginCode(email, PASSWORD, 'ZZZZ-ZZZZ')).toBeUndefined();
     await upload(server, phone, 1);
-    const changed = await server.gql(CHANGE_PASSWORD, {
+    const changed = await server.gql(ChangePasswordDocument, {
       input: { email, oldPassword: PASSWORD, newPassword: 'brand new password', clientSaltSeed: newSeed(), wallet: { encryptedWallet: 'w2', sequence: 2, hmac: 'h2' } },
     });
-    expect(changed.body.data.changePassword.__typename).toBe('ChangePasswordSuccess');
-    expect(errorCode(await server.gql(WALLET_STATE, {}, laptopToken))).toBe('UNAUTHENTICATED');
+    expect(changed.body.data!.changePassword.__typename).toBe('ChangePasswordSuccess');
+    expect(errorCode(await server.gql(WalletStateDocument, {}, laptopToken))).toBe('UNAUTHENTICATED');
     const tablet = await login(server, email, 'brand new password', 'tablet');
-    expect((await server.gql('mutation($p: String!) { deleteAccount(password: $p) }', { p: 'brand new password' }, tablet.token)).body.data.deleteAccount).toBe(true);
+    expect((await server.gql('mutation($p: String!) { deleteAccount(password: $p) }', { p: 'brand new password' }, tablet.token)).body.data!.deleteAccount).toBe(true);
 
     // The email is free again: a new registration starts over with a new code.
     const again = await registerPending(email);
@@ -178,7 +179,7 @@ describe(`EmailVerify mode, over real SMTP (${testDialect()})`, () => {
   it('when someone registers an email that has an account, then the answer is a fresh registration\'s, nothing is stored, and the owner is told', async () => {
     const owner = await registerPending();
     await loginCode(owner.email, PASSWORD, owner.code);
-    await server.gql(REGISTER, { input: { email: owner.email.toUpperCase(), password: 'attacker password', clientSaltSeed: newSeed() } }).then((r) =>
+    await server.gql(RegisterDocument, { input: { email: owner.email.toUpperCase(), password: 'attacker password', clientSaltSeed: newSeed() } }).then((r) =>
       expect(r.body).toEqual({ data: { register: { verified: false } } }),
     );
     await server.app.services.verification.idle();
@@ -192,7 +193,7 @@ describe(`EmailVerify mode, over real SMTP (${testDialect()})`, () => {
 
   it('when a pending registration changes its password, then ACCOUNT_NOT_VERIFIED and nothing changes', async () => {
     const reg = await registerPending();
-    const response = await server.gql(CHANGE_PASSWORD, { input: { email: reg.email, oldPassword: PASSWORD, newPassword: 'another password', clientSaltSeed: newSeed() } });
+    const response = await server.gql(ChangePasswordDocument, { input: { email: reg.email, oldPassword: PASSWORD, newPassword: 'another password', clientSaltSeed: newSeed() } });
     expect(errorCode(response)).toBe('ACCOUNT_NOT_VERIFIED');
     expect(await loginCode(reg.email, PASSWORD, reg.code)).toBeUndefined();
     expect(await seedOf(reg.email)).toBe(reg.clientSaltSeed);
@@ -235,21 +236,14 @@ describe(`EmailVerify mode: a wrong code is a failed password attempt (${testDia
   });
 
   const mailed = (email: string) => codeMailTo(smtp, server.app, email);
-  const randomIp = () => `10.${randomBytes(1)[0]}.${randomBytes(1)[0]}.${randomBytes(1)[0]}`;
-  const post = async (query: string, variables: Record<string, unknown>) => {
-    const response = await fetch(`${server.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-forwarded-for': randomIp() },
-      body: JSON.stringify({ query, variables }),
-    });
-    return { body: await response.json() } as GraphQLResponse;
-  };
+  const post = <TData, TVariables>(operation: Operation<TData, TVariables>, variables: TVariables) =>
+    postGraphQL(server.url, operation, variables, undefined, { 'x-forwarded-for': randomIp() });
 
   it('when wrong codes use up the account\'s failed attempts, then even the right code with the right password is RATE_LIMITED', async () => {
     const email = uniqueEmail();
-    await post(REGISTER, { input: { email, password: PASSWORD, clientSaltSeed: newSeed() } });
+    await post(RegisterDocument, { input: { email, password: PASSWORD, clientSaltSeed: newSeed() } });
     const code = verificationCode(await mailed(email));
-    const attempt = (verificationCode: string) => post(LOGIN, { input: { email, password: PASSWORD, deviceId: 'd', verificationCode } });
+    const attempt = (verificationCode: string) => post(LoginDocument, { input: { email, password: PASSWORD, deviceId: 'd', verificationCode } });
     for (const wrong of ['AAAA-AAAA', 'BBBB-BBBB', 'CCCC-CCCC']) expect(errorCode(await attempt(wrong))).toBe('UNAUTHENTICATED');
     expect(errorCode(await attempt(code))).toBe('RATE_LIMITED');
   });
@@ -264,14 +258,14 @@ describe('EmailVerify mode when the SMTP server is down', () => {
     const server = await startTestServer(MAIL_ENV(smtpUrl));
     try {
       const email = uniqueEmail();
-      const registered = await server.gql(REGISTER, { input: { email, password: PASSWORD, clientSaltSeed: newSeed() } });
+      const registered = await server.gql(RegisterDocument, { input: { email, password: PASSWORD, clientSaltSeed: newSeed() } });
       expect(registered.body).toEqual({ data: { register: { verified: false } } });
       await server.app.services.verification.idle();
 
       await smtp.start(port);
-      expect((await server.gql(RESEND, { e: email })).body.data.resendVerificationEmail).toBe(true);
+      expect((await server.gql(RESEND, { e: email })).body.data!.resendVerificationEmail).toBe(true);
       const code = verificationCode(await codeMailTo(smtp, server.app, email));
-      expect((await server.gql(LOGIN, { input: { email, password: PASSWORD, deviceId: 'd', verificationCode: code } })).body.data.login.token).toBeTruthy();
+      expect((await server.gql(LoginDocument, { input: { email, password: PASSWORD, deviceId: 'd', verificationCode: code } })).body.data!.login.token).toBeTruthy();
     } finally {
       await server.close();
       await smtp.stop();

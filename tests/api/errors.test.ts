@@ -1,22 +1,10 @@
-import { startTestServer, errorCode, type TestServer } from '../helpers/app';
-import {
-  CHANGE_PASSWORD,
-  CLIENT_SALT_SEED,
-  LOGIN,
-  PASSWORD,
-  REGISTER,
-  UPDATE_WALLET,
-  WALLET_STATE,
-  newSeed,
-  register,
-  registerAndLogin,
-  uniqueEmail,
-  upload,
-  type Device,
-} from '../helpers/operations';
+import { startTestServer, errorCode, type TestServer, type Operation, unchecked } from '../helpers/app';
+import { PASSWORD, newSeed, register, registerAndLogin, uniqueEmail, upload, type Device } from '../helpers/operations';
+import { ChangePasswordDocument, LoginDocument, RegisterDocument, SeedDocument, UpdateDocument, WalletStateDocument } from '../helpers/operations.generated';
 import { WalletRepository } from '../../src/db/repositories/wallet.repository';
 
-type Case = [name: string, query: string, variables: (device: Device) => Record<string, unknown>, field?: string];
+/** Each document with variables its input validation refuses (they still match the variables' GraphQL types). */
+type Case = [name: string, operation: Operation, variables: (device: Device) => Record<string, unknown>, field?: string];
 
 const seed = newSeed();
 const registerWith = (input: Record<string, unknown>) => () => ({ input: { email: uniqueEmail(), password: PASSWORD, clientSaltSeed: seed, ...input } });
@@ -37,27 +25,27 @@ describe('bad input and error codes', () => {
   afterAll(() => server.close());
 
   const BAD_USER_INPUT: Case[] = [
-    ['email with a display name', REGISTER, registerWith({ email: 'Joe <joe@example.com>' }), 'email'],
-    ['email with surrounding spaces', REGISTER, registerWith({ email: ' joe@example.com ' }), 'email'],
-    ['email without a domain', REGISTER, registerWith({ email: 'joe' }), 'email'],
-    ['email over 254 characters', REGISTER, registerWith({ email: `${'a'.repeat(64)}@${'b'.repeat(190)}.com` }), 'email'],
-    ['password of 7 characters', REGISTER, registerWith({ password: '1234567' }), 'password'],
-    ['password of 1025 characters', REGISTER, registerWith({ password: 'p'.repeat(1025) }), 'password'],
-    ['clientSaltSeed of 63 hex characters', REGISTER, registerWith({ clientSaltSeed: 'a'.repeat(63) }), 'clientSaltSeed'],
-    ['clientSaltSeed with a non-hex character', REGISTER, registerWith({ clientSaltSeed: `${'a'.repeat(63)}g` }), 'clientSaltSeed'],
-    ['empty deviceId', LOGIN, loginWith({ deviceId: '' }), 'deviceId'],
-    ['deviceId of 256 characters', LOGIN, loginWith({ deviceId: 'd'.repeat(256) }), 'deviceId'],
-    ['empty login password', LOGIN, loginWith({ password: '' }), 'password'],
-    ['sequence 0', UPDATE_WALLET, walletWith({ sequence: 0 }), 'sequence'],
-    ['negative sequence', UPDATE_WALLET, walletWith({ sequence: -5 }), 'sequence'],
-    ['empty encryptedWallet', UPDATE_WALLET, walletWith({ encryptedWallet: '' }), 'encryptedWallet'],
-    ['empty hmac', UPDATE_WALLET, walletWith({ hmac: '' }), 'hmac'],
-    ['hmac of 256 characters', UPDATE_WALLET, walletWith({ hmac: 'h'.repeat(256) }), 'hmac'],
-    ['newPassword equal to oldPassword', CHANGE_PASSWORD, (d) => changeWith({ newPassword: d.password })(d), 'newPassword'],
-    ['newPassword too short', CHANGE_PASSWORD, changeWith({ newPassword: 'short' }), 'newPassword'],
-    ['bad clientSaltSeed on password change', CHANGE_PASSWORD, changeWith({ clientSaltSeed: 'xyz' }), 'clientSaltSeed'],
-    ['bad wallet inside a password change', CHANGE_PASSWORD, changeWith({ wallet: { encryptedWallet: '', sequence: 1, hmac: 'h' } }), 'wallet.encryptedWallet'],
-    ['bad email to clientSaltSeed', CLIENT_SALT_SEED, () => ({ email: 'not-an-email' }), 'email'],
+    ['email with a display name', RegisterDocument, registerWith({ email: 'Joe <joe@example.com>' }), 'email'],
+    ['email with surrounding spaces', RegisterDocument, registerWith({ email: ' joe@example.com ' }), 'email'],
+    ['email without a domain', RegisterDocument, registerWith({ email: 'joe' }), 'email'],
+    ['email over 254 characters', RegisterDocument, registerWith({ email: `${'a'.repeat(64)}@${'b'.repeat(190)}.com` }), 'email'],
+    ['password of 7 characters', RegisterDocument, registerWith({ password: '1234567' }), 'password'],
+    ['password of 1025 characters', RegisterDocument, registerWith({ password: 'p'.repeat(1025) }), 'password'],
+    ['clientSaltSeed of 63 hex characters', RegisterDocument, registerWith({ clientSaltSeed: 'a'.repeat(63) }), 'clientSaltSeed'],
+    ['clientSaltSeed with a non-hex character', RegisterDocument, registerWith({ clientSaltSeed: `${'a'.repeat(63)}g` }), 'clientSaltSeed'],
+    ['empty deviceId', LoginDocument, loginWith({ deviceId: '' }), 'deviceId'],
+    ['deviceId of 256 characters', LoginDocument, loginWith({ deviceId: 'd'.repeat(256) }), 'deviceId'],
+    ['empty login password', LoginDocument, loginWith({ password: '' }), 'password'],
+    ['sequence 0', UpdateDocument, walletWith({ sequence: 0 }), 'sequence'],
+    ['negative sequence', UpdateDocument, walletWith({ sequence: -5 }), 'sequence'],
+    ['empty encryptedWallet', UpdateDocument, walletWith({ encryptedWallet: '' }), 'encryptedWallet'],
+    ['empty hmac', UpdateDocument, walletWith({ hmac: '' }), 'hmac'],
+    ['hmac of 256 characters', UpdateDocument, walletWith({ hmac: 'h'.repeat(256) }), 'hmac'],
+    ['newPassword equal to oldPassword', ChangePasswordDocument, (d) => changeWith({ newPassword: d.password })(d), 'newPassword'],
+    ['newPassword too short', ChangePasswordDocument, changeWith({ newPassword: 'short' }), 'newPassword'],
+    ['bad clientSaltSeed on password change', ChangePasswordDocument, changeWith({ clientSaltSeed: 'xyz' }), 'clientSaltSeed'],
+    ['bad wallet inside a password change', ChangePasswordDocument, changeWith({ wallet: { encryptedWallet: '', sequence: 1, hmac: 'h' } }), 'wallet.encryptedWallet'],
+    ['bad email to clientSaltSeed', SeedDocument, () => ({ email: 'not-an-email' }), 'email'],
   ];
 
   it.each(BAD_USER_INPUT)('when %s, then BAD_USER_INPUT names the field and nothing is written', async (_name, query, variables, field) => {
@@ -68,8 +56,8 @@ describe('bad input and error codes', () => {
     // Validation errors never echo the rejected values back (they may be passwords).
     expect(JSON.stringify(response.body)).not.toContain('validationErrors');
     expect(JSON.stringify(response.body)).not.toContain('p'.repeat(100));
-    const wallet = await server.gql(WALLET_STATE, {}, device.token);
-    expect(wallet.body.data.walletState).toBeNull();
+    const wallet = await server.gql(WalletStateDocument, {}, device.token);
+    expect(wallet.body.data!.walletState).toBeNull();
   });
 
   it.each<[string, Record<string, unknown>]>([
@@ -78,7 +66,7 @@ describe('bad input and error codes', () => {
     ['an unknown input field', { encryptedWallet: 'e', sequence: 1, hmac: 'h', extra: true }],
     ['a missing input field', { encryptedWallet: 'e', sequence: 1 }],
   ])('when a variable has %s, then Apollo rejects it with BAD_USER_INPUT and HTTP 400', async (_name, input) => {
-    const response = await server.gql(UPDATE_WALLET, { input }, device.token);
+    const response = await server.gql(unchecked(UpdateDocument), { input }, device.token);
     expect(response.status).toBe(400);
     expect(errorCode(response)).toBe('BAD_USER_INPUT');
   });
@@ -87,7 +75,7 @@ describe('bad input and error codes', () => {
     ['no Authorization header', undefined],
     ['an unknown token', 'not-a-real-token'],
   ])('when a token-only query has %s, then UNAUTHENTICATED', async (_name, token) => {
-    const response = await server.gql(WALLET_STATE, {}, token);
+    const response = await server.gql(WalletStateDocument, {}, token);
     expect(errorCode(response)).toBe('UNAUTHENTICATED');
   });
 
@@ -101,15 +89,15 @@ describe('bad input and error codes', () => {
   });
 
   it('when logging in with a wrong password or an unknown email, then both answer the same UNAUTHENTICATED', async () => {
-    const wrong = await server.gql(LOGIN, { input: { email: device.email, password: 'wrong password', deviceId: 'x' } });
-    const unknown = await server.gql(LOGIN, { input: { email: uniqueEmail('ghost'), password: 'wrong password', deviceId: 'x' } });
+    const wrong = await server.gql(LoginDocument, { input: { email: device.email, password: 'wrong password', deviceId: 'x' } });
+    const unknown = await server.gql(LoginDocument, { input: { email: uniqueEmail('ghost'), password: 'wrong password', deviceId: 'x' } });
     expect(errorCode(wrong)).toBe('UNAUTHENTICATED');
     expect(wrong.body.errors![0].message).toBe(unknown.body.errors![0].message);
     expect(errorCode(unknown)).toBe('UNAUTHENTICATED');
   });
 
   it('when an email is registered again in another letter case (AllowAll), then EMAIL_TAKEN', async () => {
-    const response = await server.gql(REGISTER, { input: { email: device.email.toUpperCase(), password: PASSWORD, clientSaltSeed: seed } });
+    const response = await server.gql(RegisterDocument, { input: { email: device.email.toUpperCase(), password: PASSWORD, clientSaltSeed: seed } });
     expect(errorCode(response)).toBe('EMAIL_TAKEN');
   });
 
@@ -140,33 +128,33 @@ describe('Whitelist mode with a small wallet limit', () => {
   afterAll(() => server.close());
 
   it('when an email outside the whitelist registers, then REGISTRATION_CLOSED', async () => {
-    const response = await server.gql(REGISTER, { input: { email: uniqueEmail('outsider'), password: PASSWORD, clientSaltSeed: newSeed() } });
+    const response = await server.gql(RegisterDocument, { input: { email: uniqueEmail('outsider'), password: PASSWORD, clientSaltSeed: newSeed() } });
     expect(errorCode(response)).toBe('REGISTRATION_CLOSED');
   });
 
   it('when a whitelisted email registers (any letter case), then it is verified at once; a second time, EMAIL_TAKEN', async () => {
-    const first = await server.gql(REGISTER, { input: { email: allowed.toUpperCase(), password: PASSWORD, clientSaltSeed: newSeed() } });
+    const first = await server.gql(RegisterDocument, { input: { email: allowed.toUpperCase(), password: PASSWORD, clientSaltSeed: newSeed() } });
     expect(first.body.data).toEqual({ register: { verified: true } });
-    const second = await server.gql(REGISTER, { input: { email: allowed, password: PASSWORD, clientSaltSeed: newSeed() } });
+    const second = await server.gql(RegisterDocument, { input: { email: allowed, password: PASSWORD, clientSaltSeed: newSeed() } });
     expect(errorCode(second)).toBe('EMAIL_TAKEN');
   });
 
   it('when encryptedWallet is over MAX_WALLET_BYTES in UTF-8 bytes, then PAYLOAD_TOO_LARGE and nothing is written', async () => {
-    const response = await server.gql(LOGIN, { input: { email: allowed, password: PASSWORD, deviceId: 'd' } });
-    const token = response.body.data.login.token;
+    const response = await server.gql(LoginDocument, { input: { email: allowed, password: PASSWORD, deviceId: 'd' } });
+    const token = response.body.data!.login.token;
     const device = { email: allowed, password: PASSWORD, deviceId: 'd', token };
     expect((await upload(server, device, 1, 'x'.repeat(100))).__typename).toBe('WalletStateSuccess');
     // 34 characters, 102 bytes: the limit counts bytes.
-    const tooLarge = await server.gql(UPDATE_WALLET, { input: { encryptedWallet: '€'.repeat(34), sequence: 2, hmac: 'h' } }, token);
+    const tooLarge = await server.gql(UpdateDocument, { input: { encryptedWallet: '€'.repeat(34), sequence: 2, hmac: 'h' } }, token);
     expect(errorCode(tooLarge)).toBe('PAYLOAD_TOO_LARGE');
     expect(tooLarge.body.errors![0].extensions!.maxWalletBytes).toBe(100);
-    const stored = await server.gql(WALLET_STATE, {}, token);
-    expect(stored.body.data.walletState).toMatchObject({ sequence: 1, encryptedWallet: 'x'.repeat(100) });
+    const stored = await server.gql(WalletStateDocument, {}, token);
+    expect(stored.body.data!.walletState).toMatchObject({ sequence: 1, encryptedWallet: 'x'.repeat(100) });
   });
 
   it('when serverInfo is asked, then it tells the mode and the limit', async () => {
     const response = await server.gql('{ serverInfo { apiVersion accountVerificationMode maxWalletBytes } }');
-    expect(response.body.data.serverInfo).toEqual({ apiVersion: '2', accountVerificationMode: 'WHITELIST', maxWalletBytes: 100 });
+    expect(response.body.data!.serverInfo).toEqual({ apiVersion: '2', accountVerificationMode: 'WHITELIST', maxWalletBytes: 100 });
   });
 });
 
@@ -188,8 +176,8 @@ describe('unexpected failures', () => {
 
   it('when the database fails inside a resolver, then INTERNAL_SERVER_ERROR with no SQL, stack or path', async () => {
     const { email, password } = await register(server);
-    const login = await server.gql(LOGIN, { input: { email, password, deviceId: 'd' } });
-    const response = await server.gql(WALLET_STATE, {}, login.body.data.login.token);
+    const login = await server.gql(LoginDocument, { input: { email, password, deviceId: 'd' } });
+    const response = await server.gql(WalletStateDocument, {}, login.body.data!.login.token);
     expect(errorCode(response)).toBe('INTERNAL_SERVER_ERROR');
     const text = JSON.stringify(response.body);
     expect(response.body.errors![0].message).toBe('Internal server error');

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
-import { startTestServer, type TestServer } from '../helpers/app';
-import { CHANGE_PASSWORD, CLIENT_SALT_SEED, LOGIN, REGISTER, UPDATE_WALLET, WALLET_STATE, registerAndLogin, upload, type Device } from '../helpers/operations';
+import { startTestServer, type TestServer, unchecked, type Operation } from '../helpers/app';
+import { registerAndLogin, upload, type Device } from '../helpers/operations';
+import { ChangePasswordDocument, LoginDocument, RegisterDocument, SeedDocument, UpdateDocument, WalletStateDocument } from '../helpers/operations.generated';
 
 /**
  * Arbitrary values thrown at every operation's variables: strings of any
@@ -30,12 +31,12 @@ const anything = fc.oneof(
 const shaped = (fields: string[]) =>
   fc.oneof(anything, fc.record(Object.fromEntries(fields.map((f) => [f, anything])), { requiredKeys: [] }));
 
-const OPERATIONS: Array<[string, string, Record<string, fc.Arbitrary<unknown>>, boolean]> = [
-  ['register', REGISTER, { input: shaped(['email', 'password', 'clientSaltSeed', 'keyParams']) }, false],
-  ['login', LOGIN, { input: shaped(['email', 'password', 'deviceId', 'verificationCode']) }, false],
-  ['updateWalletState', UPDATE_WALLET, { input: shaped(['encryptedWallet', 'sequence', 'hmac']) }, true],
-  ['changePassword', CHANGE_PASSWORD, { input: shaped(['email', 'oldPassword', 'newPassword', 'clientSaltSeed', 'wallet']) }, false],
-  ['clientSaltSeed', CLIENT_SALT_SEED, { email: anything }, false],
+const OPERATIONS: Array<[string, Operation<unknown, Record<string, unknown>>, Record<string, fc.Arbitrary<unknown>>, boolean]> = [
+  ['register', unchecked(RegisterDocument), { input: shaped(['email', 'password', 'clientSaltSeed', 'keyParams']) }, false],
+  ['login', unchecked(LoginDocument), { input: shaped(['email', 'password', 'deviceId', 'verificationCode']) }, false],
+  ['updateWalletState', unchecked(UpdateDocument), { input: shaped(['encryptedWallet', 'sequence', 'hmac']) }, true],
+  ['changePassword', unchecked(ChangePasswordDocument), { input: shaped(['email', 'oldPassword', 'newPassword', 'clientSaltSeed', 'wallet']) }, false],
+  ['clientSaltSeed', unchecked(SeedDocument), { email: anything }, false],
   ['resendVerificationEmail', 'mutation($e: String!) { resendVerificationEmail(email: $e) }', { e: anything }, false],
   ['revokeDevice', 'mutation($d: String!) { revokeDevice(deviceId: $d) }', { d: anything }, true],
   ['deleteAccount', 'mutation($p: String!) { deleteAccount(password: $p) }', { p: anything }, true],
@@ -52,7 +53,7 @@ describe('arbitrary input', () => {
   });
   afterAll(() => server.close());
 
-  const walletNow = async () => (await server.gql(WALLET_STATE, {}, device.token)).body.data.walletState;
+  const walletNow = async () => (await server.gql(WalletStateDocument, {}, device.token)).body.data!.walletState;
 
   it.each(OPERATIONS)('when %s gets arbitrary variables, then never a 5xx, never INTERNAL_SERVER_ERROR, never a silently changed wallet', async (name, query, variables, withToken) => {
     await fc.assert(

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { errorCode, startTestServer, type GraphQLResponse, type TestServer } from '../helpers/app';
+import { errorCode, startTestServer, type GraphQLResponse, type TestServer, postGraphQL, randomIp } from '../helpers/app';
 import { testDialect } from '../helpers/database';
-import { CLIENT_SALT_SEED, LOGIN, ME, PASSWORD, REGISTER, REVOKE_DEVICE, WALLET_STATE, login, newSeed, register, upload } from '../helpers/operations';
+import { PASSWORD, login, newSeed, register, upload } from '../helpers/operations';
+import { LoginDocument, MeDocument, RegisterDocument, RevokeDocument, SeedDocument, WalletStateDocument } from '../helpers/operations.generated';
 import { subscribedAtSequence1, within, type LiveClient } from '../helpers/subscriptions';
 
 /**
@@ -34,8 +35,8 @@ describe(`identity: normalized emails and exact deviceIds (${testDialect()})`, (
   });
   afterAll(() => server.close());
 
-  const loginCode = async (email: string, password: string) => errorCode(await server.gql(LOGIN, { input: { email, password, deviceId: 'd' } }));
-  const seedOf = async (email: string) => (await server.gql(CLIENT_SALT_SEED, { email })).body.data.clientSaltSeed as string;
+  const loginCode = async (email: string, password: string) => errorCode(await server.gql(LoginDocument, { input: { email, password, deviceId: 'd' } }));
+  const seedOf = async (email: string) => (await server.gql(SeedDocument, { email })).body.data!.clientSaltSeed as string;
 
   it.each([
     ['an accented variant (jöe for joe)', 'accented'],
@@ -58,7 +59,7 @@ describe(`identity: normalized emails and exact deviceIds (${testDialect()})`, (
     expect(await seedOf(e[variant])).toBe(other.clientSaltSeed);
     expect(await loginCode(e[variant], PASSWORD)).toBe('UNAUTHENTICATED');
     const device = await login(server, e[variant], 'the other password', 'd');
-    expect((await server.gql(ME, {}, device.token)).body.data.me.email).toBe(e[variant]);
+    expect((await server.gql(MeDocument, {}, device.token)).body.data!.me.email).toBe(e[variant]);
   });
 
   it('when the same address is typed decomposed (NFD) or in another case, then it is the same account', async () => {
@@ -67,7 +68,7 @@ describe(`identity: normalized emails and exact deviceIds (${testDialect()})`, (
     expect(await seedOf(e.accentedNfd)).toBe(account.clientSaltSeed);
     expect(await seedOf(e.accentedNfd.toUpperCase())).toBe(account.clientSaltSeed);
     expect(await loginCode(e.accentedNfd.toUpperCase(), PASSWORD)).toBeUndefined();
-    const taken = await server.gql(REGISTER, { input: { email: e.accentedNfd, password: PASSWORD, clientSaltSeed: newSeed() } });
+    const taken = await server.gql(RegisterDocument, { input: { email: e.accentedNfd, password: PASSWORD, clientSaltSeed: newSeed() } });
     expect(errorCode(taken)).toBe('EMAIL_TAKEN');
   });
 
@@ -87,8 +88,8 @@ describe(`identity: normalized emails and exact deviceIds (${testDialect()})`, (
   ])('when a login or registration carries %s, then BAD_USER_INPUT naming the email', async (_case, mangle) => {
     const e = emails();
     for (const response of [
-      await server.gql(REGISTER, { input: { email: mangle(e.plain), password: PASSWORD, clientSaltSeed: newSeed() } }),
-      await server.gql(LOGIN, { input: { email: mangle(e.plain), password: PASSWORD, deviceId: 'd' } }),
+      await server.gql(RegisterDocument, { input: { email: mangle(e.plain), password: PASSWORD, clientSaltSeed: newSeed() } }),
+      await server.gql(LoginDocument, { input: { email: mangle(e.plain), password: PASSWORD, deviceId: 'd' } }),
     ]) {
       expect(errorCode(response)).toBe('BAD_USER_INPUT');
       expect(response.body.errors?.[0].message).toMatch(/email/);
@@ -99,23 +100,23 @@ describe(`identity: normalized emails and exact deviceIds (${testDialect()})`, (
     const account = await register(server);
     const laptop = await login(server, account.email, PASSWORD, 'laptop');
     const upper = await login(server, account.email, PASSWORD, 'LAPTOP');
-    const devices = (await server.gql(ME, {}, laptop.token)).body.data.me.devices.map((d: { deviceId: string }) => d.deviceId).sort();
+    const devices = (await server.gql(MeDocument, {}, laptop.token)).body.data!.me.devices.map((d: { deviceId: string }) => d.deviceId).sort();
     expect(devices).toEqual(['LAPTOP', 'laptop']);
     await upload(server, laptop, 1);
     const live = await subscribedAtSequence1(server.url, laptop.token, clients);
 
     // The upper-case device is revoked: only its own token stops working.
-    expect((await server.gql(REVOKE_DEVICE, { deviceId: 'LAPTOP' }, laptop.token)).body.data.revokeDevice).toBe(true);
-    expect(errorCode(await server.gql(WALLET_STATE, {}, upper.token))).toBe('UNAUTHENTICATED');
-    expect((await server.gql(REVOKE_DEVICE, { deviceId: 'LAPTOP' }, laptop.token)).body.data.revokeDevice).toBe(false);
-    expect(errorCode(await server.gql(WALLET_STATE, {}, laptop.token))).toBeUndefined();
+    expect((await server.gql(RevokeDocument, { deviceId: 'LAPTOP' }, laptop.token)).body.data!.revokeDevice).toBe(true);
+    expect(errorCode(await server.gql(WalletStateDocument, {}, upper.token))).toBe('UNAUTHENTICATED');
+    expect((await server.gql(RevokeDocument, { deviceId: 'LAPTOP' }, laptop.token)).body.data!.revokeDevice).toBe(false);
+    expect(errorCode(await server.gql(WalletStateDocument, {}, laptop.token))).toBeUndefined();
     await upload(server, laptop, 2);
     expect(await live.subscription.next()).toBe(2);
 
     // Revoking the device by its exact id closes both.
-    expect((await server.gql(REVOKE_DEVICE, { deviceId: 'laptop' }, laptop.token)).body.data.revokeDevice).toBe(true);
+    expect((await server.gql(RevokeDocument, { deviceId: 'laptop' }, laptop.token)).body.data!.revokeDevice).toBe(true);
     expect((await within(live.client.closed, 5000, 'laptop close')).code).toBe(4401);
-    expect(errorCode(await server.gql(WALLET_STATE, {}, laptop.token))).toBe('UNAUTHENTICATED');
+    expect(errorCode(await server.gql(WalletStateDocument, {}, laptop.token))).toBe('UNAUTHENTICATED');
   });
 });
 
@@ -126,15 +127,8 @@ describe(`identity: the failed-password lock-out counts under the normalized ema
   });
   afterAll(() => server.close());
 
-  const randomIp = () => `10.${randomBytes(1)[0]}.${randomBytes(1)[0]}.${randomBytes(1)[0]}`;
-  const attempt = async (email: string, password: string): Promise<string | undefined> => {
-    const response = await fetch(`${server.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-forwarded-for': randomIp() },
-      body: JSON.stringify({ query: LOGIN, variables: { input: { email, password, deviceId: 'd' } } }),
-    });
-    return errorCode({ body: await response.json() } as GraphQLResponse);
-  };
+  const attempt = async (email: string, password: string): Promise<string | undefined> =>
+    errorCode(await postGraphQL(server.url, LoginDocument, { input: { email, password, deviceId: 'd' } }, undefined, { 'x-forwarded-for': randomIp() }));
 
   it.each([
     ['the decomposed (NFD) form', (e: ReturnType<typeof emails>) => e.accentedNfd],

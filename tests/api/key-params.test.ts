@@ -1,6 +1,7 @@
-import { errorCode, startTestServer, type TestServer } from '../helpers/app';
+import { errorCode, startTestServer, type TestServer, unchecked } from '../helpers/app';
 import { testDialect } from '../helpers/database';
-import { CHANGE_PASSWORD, CLIENT_KEY_PARAMS, CLIENT_SALT_SEED, PASSWORD, REGISTER, login, newSeed, register, uniqueEmail, upload } from '../helpers/operations';
+import { PASSWORD, login, newSeed, register, uniqueEmail, upload } from '../helpers/operations';
+import { ChangePasswordDocument, KeyParamsDocument, RegisterDocument, SeedDocument } from '../helpers/operations.generated';
 
 /** PROTOCOL.md, "Keys": the scrypt parameters belong to the account; the server stores and hands them out. */
 const DEFAULTS = { algorithm: 'scrypt', n: 2 ** 17, r: 8, p: 1 };
@@ -13,15 +14,15 @@ describe(`key parameters per account (${testDialect()})`, () => {
   afterAll(() => server.close());
 
   const keyParams = async (email: string) => {
-    const response = await server.gql(CLIENT_KEY_PARAMS, { email });
+    const response = await server.gql(KeyParamsDocument, { email });
     expect(response.body.errors).toBeUndefined();
-    return response.body.data.clientKeyParams;
+    return response.body.data!.clientKeyParams;
   };
   const registerWith = (keyParams: unknown, email = uniqueEmail()) =>
-    server.gql(REGISTER, { input: { email, password: PASSWORD, clientSaltSeed: newSeed(), keyParams } });
+    server.gql(unchecked(RegisterDocument), { input: { email, password: PASSWORD, clientSaltSeed: newSeed(), keyParams } });
   const changeWith = async (keyParams: unknown) => {
     const account = await register(server);
-    return server.gql(CHANGE_PASSWORD, { input: { email: account.email, oldPassword: PASSWORD, newPassword: 'a new password', clientSaltSeed: newSeed(), keyParams } });
+    return server.gql(unchecked(ChangePasswordDocument), { input: { email: account.email, oldPassword: PASSWORD, newPassword: 'a new password', clientSaltSeed: newSeed(), keyParams } });
   };
 
   it('when a registration omits keyParams, then the account carries the default N=2^17, r=8, p=1 with its seed', async () => {
@@ -40,7 +41,7 @@ describe(`key parameters per account (${testDialect()})`, () => {
     const first = await keyParams(email);
     expect(first).toEqual({ clientSaltSeed: expect.stringMatching(/^[0-9a-f]{64}$/), ...DEFAULTS });
     expect(await keyParams(email)).toEqual(first);
-    expect((await server.gql(CLIENT_SALT_SEED, { email })).body.data.clientSaltSeed).toBe(first.clientSaltSeed);
+    expect((await server.gql(SeedDocument, { email })).body.data!.clientSaltSeed).toBe(first.clientSaltSeed);
   });
 
   it('when changePassword gives keyParams, then they replace the old ones with the new seed; when it omits them, they stay', async () => {
@@ -48,7 +49,7 @@ describe(`key parameters per account (${testDialect()})`, () => {
     const device = await login(server, account.email, PASSWORD, 'd');
     await upload(server, device, 1);
     const seed = newSeed();
-    const changed = await server.gql(CHANGE_PASSWORD, {
+    const changed = await server.gql(ChangePasswordDocument, {
       input: {
         email: account.email,
         oldPassword: PASSWORD,
@@ -58,14 +59,14 @@ describe(`key parameters per account (${testDialect()})`, () => {
         wallet: { encryptedWallet: 'w2', sequence: 2, hmac: 'h2' },
       },
     });
-    expect(changed.body.data.changePassword.__typename).toBe('ChangePasswordSuccess');
+    expect(changed.body.data!.changePassword.__typename).toBe('ChangePasswordSuccess');
     expect(await keyParams(account.email)).toEqual({ clientSaltSeed: seed, algorithm: 'scrypt', n: 2 ** 15, r: 8, p: 2 });
 
     const again = newSeed();
-    const unchanged = await server.gql(CHANGE_PASSWORD, {
+    const unchanged = await server.gql(ChangePasswordDocument, {
       input: { email: account.email, oldPassword: 'a new password', newPassword: 'another password', clientSaltSeed: again, wallet: { encryptedWallet: 'w3', sequence: 3, hmac: 'h3' } },
     });
-    expect(unchanged.body.data.changePassword.__typename).toBe('ChangePasswordSuccess');
+    expect(unchanged.body.data!.changePassword.__typename).toBe('ChangePasswordSuccess');
     expect(await keyParams(account.email)).toEqual({ clientSaltSeed: again, algorithm: 'scrypt', n: 2 ** 15, r: 8, p: 2 });
   });
 
@@ -73,10 +74,10 @@ describe(`key parameters per account (${testDialect()})`, () => {
     const account = await register(server);
     const device = await login(server, account.email, PASSWORD, 'd');
     await upload(server, device, 1);
-    const conflict = await server.gql(CHANGE_PASSWORD, {
+    const conflict = await server.gql(ChangePasswordDocument, {
       input: { email: account.email, oldPassword: PASSWORD, newPassword: 'a new password', clientSaltSeed: newSeed(), keyParams: { n: 2 ** 14, r: 1, p: 1 } },
     });
-    expect(conflict.body.data.changePassword.__typename).toBe('WalletStateConflict');
+    expect(conflict.body.data!.changePassword.__typename).toBe('WalletStateConflict');
     expect(await keyParams(account.email)).toEqual({ clientSaltSeed: account.clientSaltSeed, ...DEFAULTS });
   });
 
@@ -111,7 +112,7 @@ describe(`key parameters per account (${testDialect()})`, () => {
   });
 
   it('when serverInfo is asked, then the API version is "2"', async () => {
-    expect((await server.gql('{ serverInfo { apiVersion } }')).body.data.serverInfo.apiVersion).toBe('2');
+    expect((await server.gql('{ serverInfo { apiVersion } }')).body.data!.serverInfo.apiVersion).toBe('2');
   });
 });
 

@@ -1,6 +1,7 @@
 import { startTestServer, type TestServer } from '../helpers/app';
 import { ManualClock } from '../helpers/clock';
-import { ACCOUNT_ACTIVITY, LOGIN, LOGOUT, PASSWORD, REGISTER, login, newSeed, register, uniqueEmail } from '../helpers/operations';
+import { PASSWORD, login, newSeed, register, uniqueEmail } from '../helpers/operations';
+import { ActivityDocument, LoginDocument, LogoutDocument, RegisterDocument } from '../helpers/operations.generated';
 import { TestSmtpServer, isCodeMail, verificationCode as readCode } from '../helpers/smtp';
 
 describe('new-device login notices, over real SMTP', () => {
@@ -35,7 +36,7 @@ describe('new-device login notices, over real SMTP', () => {
     await login(server, email, password, 'phone');
     expect((await smtp.nextMailTo(email)).text).toContain('phone');
     const phoneAgain = await login(server, email, password, 'phone');
-    expect((await server.gql(LOGOUT, {}, phoneAgain.token)).body.data.logout).toBe(true);
+    expect((await server.gql(LogoutDocument, {}, phoneAgain.token)).body.data!.logout).toBe(true);
     await login(server, email, password, 'phone');
     // Notices go out in the background, after the answer: a later new device's notice is the
     // marker that any notice of the earlier logins would have had its turn.
@@ -50,8 +51,8 @@ describe('new-device login notices, over real SMTP', () => {
     expect((await smtp.nextMailTo(email)).text).toContain('Phone');
     const other = await login(server, email, password, 'phone');
     expect((await smtp.nextMailTo(email)).text).toContain('Device: phone');
-    const events = (await server.gql(ACCOUNT_ACTIVITY, {}, other.token)).body.data.accountActivity;
-    expect(events.filter((e: { kind: string }) => e.kind === 'LOGIN').map((e: { newDevice: boolean }) => e.newDevice)).toEqual([true, true]);
+    const events = (await server.gql(ActivityDocument, {}, other.token)).body.data!.accountActivity;
+    expect(events.filter((e) => e.kind === 'LOGIN').map((e) => e.newDevice)).toEqual([true, true]);
   });
 
   it('when the same new device logs in twice at once, then exactly one notice goes out', async () => {
@@ -84,12 +85,12 @@ describe('the security log in EmailVerify mode', () => {
 
   it('when an account registers and its first login carries the code, then REGISTERED and VERIFIED precede that login', async () => {
     const email = uniqueEmail();
-    const registered = await server.gql(REGISTER, { input: { email, password: PASSWORD, clientSaltSeed: newSeed() } });
-    expect(registered.body.data.register.verified).toBe(false);
+    const registered = await server.gql(RegisterDocument, { input: { email, password: PASSWORD, clientSaltSeed: newSeed() } });
+    expect(registered.body.data!.register.verified).toBe(false);
     const verificationCode = readCode(await smtp.nextMailTo(email, 5000, isCodeMail));
-    const first = await server.gql(LOGIN, { input: { email, password: PASSWORD, deviceId: 'first', verificationCode } });
-    const device = { token: first.body.data.login.token as string };
-    const events = (await server.gql(ACCOUNT_ACTIVITY, {}, device.token)).body.data.accountActivity;
+    const first = await server.gql(LoginDocument, { input: { email, password: PASSWORD, deviceId: 'first', verificationCode } });
+    const device = { token: first.body.data!.login.token as string };
+    const events = (await server.gql(ActivityDocument, {}, device.token)).body.data!.accountActivity;
     expect(events.map((e: { kind: string }) => e.kind)).toEqual(['LOGIN', 'VERIFIED', 'REGISTERED']);
   });
 });

@@ -1,7 +1,8 @@
 import { Writable } from 'node:stream';
 import { createLogger } from '../../src/lib/logger';
 import { startTestServer, type TestServer } from '../helpers/app';
-import { CHANGE_PASSWORD, CLIENT_SALT_SEED, LOGIN, ME, REGISTER, WALLET_STATE, login, newSeed, uniqueEmail, upload } from '../helpers/operations';
+import { login, newSeed, uniqueEmail, upload } from '../helpers/operations';
+import { ChangePasswordDocument, LoginDocument, MeDocument, RegisterDocument, SeedDocument, WalletStateDocument } from '../helpers/operations.generated';
 
 describe('logs and metrics over a full walkthrough', () => {
   const lines: string[] = [];
@@ -19,18 +20,18 @@ describe('logs and metrics over a full walkthrough', () => {
     const email = uniqueEmail('secret.person');
     const password = 'my very secret password';
     const seed = newSeed();
-    await server.gql(REGISTER, { input: { email, password, clientSaltSeed: seed } });
-    await server.gql(CLIENT_SALT_SEED, { email });
+    await server.gql(RegisterDocument, { input: { email, password, clientSaltSeed: seed } });
+    await server.gql(SeedDocument, { email });
     const a = await login(server, email, password, 'laptop-device');
     const b = await login(server, email, password, 'phone-device');
     await upload(server, a, 1, 'SECRET-WALLET-ONE', 'SECRET-HMAC-ONE');
     await upload(server, b, 2, 'SECRET-WALLET-TWO', 'SECRET-HMAC-TWO');
     await upload(server, a, 2, 'SECRET-WALLET-CONFLICT', 'SECRET-HMAC-CONFLICT');
-    await server.gql(WALLET_STATE, {}, b.token);
-    await server.gql(ME, {}, a.token);
-    await server.gql(LOGIN, { input: { email, password: 'wrong secret guess', deviceId: 'x' } });
-    await server.gql(REGISTER, { input: { email, password: 'p'.repeat(2000), clientSaltSeed: seed } });
-    await server.gql(CHANGE_PASSWORD, {
+    await server.gql(WalletStateDocument, {}, b.token);
+    await server.gql(MeDocument, {}, a.token);
+    await server.gql(LoginDocument, { input: { email, password: 'wrong secret guess', deviceId: 'x' } });
+    await server.gql(RegisterDocument, { input: { email, password: 'p'.repeat(2000), clientSaltSeed: seed } });
+    await server.gql(ChangePasswordDocument, {
       input: { email, oldPassword: password, newPassword: 'my new secret password', clientSaltSeed: newSeed(), wallet: { encryptedWallet: 'SECRET-WALLET-THREE', sequence: 3, hmac: 'SECRET-HMAC-THREE' } },
     });
     await fetch(`${server.url}/no-such-page?token=SECRET-QUERY-TOKEN`);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { errorCode, startTestServer, type GraphQLResponse, type TestServer } from '../helpers/app';
-import { CLIENT_SALT_SEED, CHANGE_PASSWORD, LOGIN, PASSWORD, REGISTER, newSeed, uniqueEmail } from '../helpers/operations';
+import { errorCode, startTestServer, type GraphQLResponse, type TestServer, postGraphQL, randomIp, type Operation } from '../helpers/app';
+import { PASSWORD, newSeed, uniqueEmail } from '../helpers/operations';
+import { ChangePasswordDocument, LoginDocument, RegisterDocument, SeedDocument } from '../helpers/operations.generated';
 import { assertRedisAnswers, describeWith, redisRequirement } from '../helpers/services';
 
 /** Budgets small enough to exhaust in a test; every request comes from its own made-up client IP. */
@@ -17,27 +18,20 @@ const LIMITED_ENV = {
   RATE_LIMIT_CLIENT_SALT_SEED_PER_IP: '3/60',
 };
 
-const randomIp = () => `10.${randomBytes(1)[0]}.${randomBytes(1)[0]}.${randomBytes(1)[0]}`;
-
-async function from(server: TestServer, ip: string, query: string, variables: Record<string, unknown> = {}, token?: string) {
-  const response = await fetch(`${server.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-forwarded-for': ip, ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  return { status: response.status, headers: response.headers, body: (await response.json()) as GraphQLResponse['body'] };
-}
+/** A request from the client at `ip` (the server trusts X-Forwarded-For). */
+const from = <TData, TVariables>(server: TestServer, ip: string, operation: Operation<TData, TVariables>, variables: TVariables, token?: string) =>
+  postGraphQL(server.url, operation, variables, token, { 'x-forwarded-for': ip });
 
 /** Registers from an address of its own, so set-up never spends the budgets under test. */
 async function register(server: TestServer) {
   const email = uniqueEmail();
-  await from(server, randomIp(), REGISTER, { input: { email, password: PASSWORD, clientSaltSeed: newSeed() } });
+  await from(server, randomIp(), RegisterDocument, { input: { email, password: PASSWORD, clientSaltSeed: newSeed() } });
   return { email, password: PASSWORD };
 }
 
 async function login(server: TestServer, email: string, password: string, deviceId: string) {
-  const response = await from(server, randomIp(), LOGIN, { input: { email, password, deviceId } });
-  return { token: response.body.data.login.token as string };
+  const response = await from(server, randomIp(), LoginDocument, { input: { email, password, deviceId } });
+  return { token: response.body.data!.login.token as string };
 }
 
 describe('rate limits', () => {
@@ -62,21 +56,21 @@ describe('rate limits', () => {
   }
 
   it('when one IP registers more than its budget, then RATE_LIMITED with retryAfterSeconds and HTTP 429', async () => {
-    await exhaust(2, (ip) => from(server, ip, REGISTER, { input: { email: uniqueEmail(), password: PASSWORD, clientSaltSeed: newSeed() } }));
+    await exhaust(2, (ip) => from(server, ip, RegisterDocument, { input: { email: uniqueEmail(), password: PASSWORD, clientSaltSeed: newSeed() } }));
   });
 
   it('when one IP asks for client salt seeds beyond its budget, then RATE_LIMITED', async () => {
-    await exhaust(3, (ip) => from(server, ip, CLIENT_SALT_SEED, { email: uniqueEmail() }));
+    await exhaust(3, (ip) => from(server, ip, SeedDocument, { email: uniqueEmail() }));
   });
 
   it('when one IP tries logins beyond its budget, then RATE_LIMITED, even for correct passwords', async () => {
     const account = await register(server);
-    await exhaust(6, (ip) => from(server, ip, LOGIN, { input: { email: account.email, password: account.password, deviceId: 'd' } }));
+    await exhaust(6, (ip) => from(server, ip, LoginDocument, { input: { email: account.email, password: account.password, deviceId: 'd' } }));
   });
 
   it('when one IP tries password changes beyond its budget, then RATE_LIMITED', async () => {
     await exhaust(2, (ip) =>
-      from(server, ip, CHANGE_PASSWORD, { input: { email: uniqueEmail(), oldPassword: 'wrong one', newPassword: 'new password', clientSaltSeed: newSeed() } }),
+      from(server, ip, ChangePasswordDocument, { input: { email: uniqueEmail(), oldPassword: 'wrong one', newPassword: 'new password', clientSaltSeed: newSeed() } }),
     );
   });
 
@@ -93,22 +87,22 @@ describe('rate limits', () => {
   it('when one request asks through aliases, then each alias counts against the budget', async () => {
     const ip = randomIp();
     const aliases = Array.from({ length: 3 }, (_, i) => `a${i}: clientSaltSeed(email: "${uniqueEmail(`alias${i}`)}")`);
-    const response = await from(server, ip, `{ ${aliases.join(' ')} }`);
+    const response = await from(server, ip, `{ ${aliases.join(' ')} }`, {});
     expect(Object.keys(response.body.data!)).toHaveLength(3);
     // One request, but three of the three allowed: the next one is refused.
-    expect(errorCode((await from(server, ip, CLIENT_SALT_SEED, { email: uniqueEmail() })) as GraphQLResponse)).toBe('RATE_LIMITED');
+    expect(errorCode((await from(server, ip, SeedDocument, { email: uniqueEmail() })) as GraphQLResponse)).toBe('RATE_LIMITED');
   });
 
   it('when one request carries more aliases than GRAPHQL_MAX_ALIASES, then it is refused before anything runs', async () => {
     const aliases = Array.from({ length: 11 }, (_, i) => `a${i}: serverInfo { apiVersion }`);
-    const response = await from(server, randomIp(), `{ ${aliases.join(' ')} }`);
+    const response = await from(server, randomIp(), `{ ${aliases.join(' ')} }`, {});
     expect(response.status).toBe(400);
     expect(errorCode(response as GraphQLResponse)).toBe('GRAPHQL_VALIDATION_FAILED');
   });
 
   it('when an account collects failed passwords, then even the right one is refused for a while, for a longer while after each lock-out, never for good', async () => {
     const account = await register(server);
-    const attempt = (password: string) => from(server, randomIp(), LOGIN, { input: { email: account.email, password, deviceId: 'd' } });
+    const attempt = (password: string) => from(server, randomIp(), LoginDocument, { input: { email: account.email, password, deviceId: 'd' } });
     for (let i = 0; i < 3; i += 1) expect(errorCode((await attempt('wrong password')) as GraphQLResponse)).toBe('UNAUTHENTICATED');
     const locked = await attempt(account.password);
     expect(errorCode(locked as GraphQLResponse)).toBe('RATE_LIMITED');
@@ -120,7 +114,7 @@ describe('rate limits', () => {
 
   it('when a correct password follows failures, then the account\'s failure count starts over', async () => {
     const account = await register(server);
-    const attempt = (password: string) => from(server, randomIp(), LOGIN, { input: { email: account.email, password, deviceId: 'd' } });
+    const attempt = (password: string) => from(server, randomIp(), LoginDocument, { input: { email: account.email, password, deviceId: 'd' } });
     await attempt('wrong password');
     await attempt('wrong password');
     expect(errorCode((await attempt(account.password)) as GraphQLResponse)).toBeUndefined();
@@ -135,7 +129,7 @@ describe('client IP behind a proxy', () => {
     const server = await startTestServer({ ...LIMITED_ENV, TRUST_PROXY: 'off' });
     try {
       const codes: Array<string | undefined> = [];
-      for (let i = 0; i < 4; i += 1) codes.push(errorCode((await from(server, randomIp(), CLIENT_SALT_SEED, { email: uniqueEmail() })) as GraphQLResponse));
+      for (let i = 0; i < 4; i += 1) codes.push(errorCode((await from(server, randomIp(), SeedDocument, { email: uniqueEmail() })) as GraphQLResponse));
       expect(codes).toEqual([undefined, undefined, undefined, 'RATE_LIMITED']);
     } finally {
       await server.close();
@@ -152,7 +146,7 @@ describe('per-IP budgets: an IPv6 client counts by its /64, an IPv4 client by it
   });
   afterAll(() => server.close());
 
-  const seed = async (ip: string) => errorCode((await from(server, ip, CLIENT_SALT_SEED, { email: uniqueEmail() })) as GraphQLResponse);
+  const seed = async (ip: string) => errorCode((await from(server, ip, SeedDocument, { email: uniqueEmail() })) as GraphQLResponse);
 
   it.each<[string, string[], Array<string | undefined>]>([
     ['addresses of one IPv6 /64', ['2001:db8:a:1::1', '2001:db8:a:1::2', '2001:db8:a:1:ffff:ffff:ffff:fffe', '2001:db8:a:1:1234::9'], [undefined, undefined, undefined, 'RATE_LIMITED']],
@@ -171,7 +165,7 @@ describe('per-IP budgets: an IPv6 client counts by its /64, an IPv4 client by it
       const answers: Array<string | undefined> = [];
       // X-Forwarded-For is ignored: every request is ::1's.
       for (const ip of ['2001:db8:c:1::1', '2001:db8:c:2::1', '2001:db8:c:3::1', '2001:db8:c:4::1']) {
-        answers.push(errorCode((await from(direct, ip, CLIENT_SALT_SEED, { email: uniqueEmail() })) as GraphQLResponse));
+        answers.push(errorCode((await from(direct, ip, SeedDocument, { email: uniqueEmail() })) as GraphQLResponse));
       }
       expect(answers).toEqual([undefined, undefined, undefined, 'RATE_LIMITED']);
     } finally {
@@ -190,7 +184,7 @@ describeWith([redisRequirement()], 'rate limits shared through Redis', () => {
     const b = await startTestServer({ ...LIMITED_ENV, REDIS_URL: redisUrl! });
     try {
       const ip = randomIp();
-      const seed = (server: TestServer) => from(server, ip, CLIENT_SALT_SEED, { email: uniqueEmail() });
+      const seed = (server: TestServer) => from(server, ip, SeedDocument, { email: uniqueEmail() });
       expect(errorCode((await seed(a)) as GraphQLResponse)).toBeUndefined();
       expect(errorCode((await seed(b)) as GraphQLResponse)).toBeUndefined();
       expect(errorCode((await seed(a)) as GraphQLResponse)).toBeUndefined();

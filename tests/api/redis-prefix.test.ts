@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { errorCode, startTestServer, type GraphQLResponse, type TestServer } from '../helpers/app';
-import { CLIENT_SALT_SEED, LOGOUT, login, register, registerAndLogin, uniqueEmail, upload } from '../helpers/operations';
+import { errorCode, startTestServer, type GraphQLResponse, type TestServer, postGraphQL } from '../helpers/app';
+import { login, register, registerAndLogin, uniqueEmail, upload } from '../helpers/operations';
+import { LogoutDocument, SeedDocument } from '../helpers/operations.generated';
 import { assertRedisAnswers, describeWith, redisRequirement } from '../helpers/services';
 import { subscribedAtSequence1, type LiveClient } from '../helpers/subscriptions';
 
@@ -42,14 +43,8 @@ describeWith([redisRequirement()], 'REDIS_CHANNEL_PREFIX on a shared Redis', () 
     redis.disconnect();
   });
 
-  const seedFrom = async (server: TestServer, ip: string) => {
-    const response = await fetch(`${server.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-forwarded-for': ip },
-      body: JSON.stringify({ query: CLIENT_SALT_SEED, variables: { email: uniqueEmail() } }),
-    });
-    return errorCode({ status: response.status, headers: response.headers, body: (await response.json()) as GraphQLResponse['body'] });
-  };
+  const seedFrom = async (server: TestServer, ip: string) =>
+    errorCode(await postGraphQL(server.url, SeedDocument, { email: uniqueEmail() }, undefined, { 'x-forwarded-for': ip }));
 
   it.each<[string, string, boolean]>([
     ['different prefixes', 'allowed', false],
@@ -100,7 +95,7 @@ describeWith([redisRequirement()], 'REDIS_CHANNEL_PREFIX on a shared Redis', () 
       await upload(server, device, 1);
       await subscribedAtSequence1(server.url, device.token, clients);
       for (let i = 0; i < 4; i += 1) await seedFrom(server, '192.0.2.77');
-      await server.gql(LOGOUT, {}, device.token);
+      await server.gql(LogoutDocument, {}, device.token);
       await Promise.all(clients.splice(0).map((c) => c.dispose()));
       await server.close();
       servers.splice(servers.indexOf(server), 1);

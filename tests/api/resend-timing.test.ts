@@ -1,6 +1,7 @@
 import { startTestServer, type TestServer } from '../helpers/app';
 import { testDialect } from '../helpers/database';
-import { LOGIN, PASSWORD, REGISTER, newSeed, uniqueEmail } from '../helpers/operations';
+import { PASSWORD, newSeed, uniqueEmail } from '../helpers/operations';
+import { LoginDocument, RegisterDocument } from '../helpers/operations.generated';
 import { TestSmtpServer, codeMailTo, isCodeMail, verificationCode } from '../helpers/smtp';
 import { within } from '../helpers/subscriptions';
 
@@ -50,12 +51,12 @@ describe(`resendVerificationEmail answers without touching the database (${testD
 
   it('when the database is held by another transaction, then the resend for a pending, a verified and an unknown email all answer at once, and only the pending one is mailed after', async () => {
     const pending = uniqueEmail('pending');
-    await server.gql(REGISTER, { input: { email: pending, password: PASSWORD, clientSaltSeed: newSeed() } });
+    await server.gql(RegisterDocument, { input: { email: pending, password: PASSWORD, clientSaltSeed: newSeed() } });
     const firstCode = verificationCode(await mailed(pending));
     const verified = uniqueEmail('verified');
-    await server.gql(REGISTER, { input: { email: verified, password: PASSWORD, clientSaltSeed: newSeed() } });
+    await server.gql(RegisterDocument, { input: { email: verified, password: PASSWORD, clientSaltSeed: newSeed() } });
     const code = verificationCode(await mailed(verified));
-    await server.gql(LOGIN, { input: { email: verified, password: PASSWORD, deviceId: 'd', verificationCode: code } });
+    await server.gql(LoginDocument, { input: { email: verified, password: PASSWORD, deviceId: 'd', verificationCode: code } });
     const unknown = uniqueEmail('unknown');
 
     const release = await holdDatabase();

@@ -5,7 +5,8 @@ import { openDatabase } from '../../src/db/data-source';
 import { Database } from '../../src/db/database';
 import { startTestServer, type TestServer } from '../helpers/app';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
-import { LOGOUT, login, register, registerAndLogin, upload } from '../helpers/operations';
+import { login, register, registerAndLogin, upload } from '../helpers/operations';
+import { LogoutDocument } from '../helpers/operations.generated';
 import { assertRedisAnswers, describeWith, redisRequirement } from '../helpers/services';
 import { connectLive, eventually, subscribedAtSequence1, within, type LiveClient } from '../helpers/subscriptions';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy';
@@ -80,7 +81,7 @@ describe('a token revoked while its WebSocket is being set up', () => {
     // connection_init's look-up has read a valid token and waits at the gate...
     await within(gate.reached, 5000, 'the WebSocket token look-up');
     // ...while the device logs out: the revocation finds no tracked connection to close.
-    expect((await server.gql(LOGOUT, {}, device.token)).body.data).toEqual({ logout: true });
+    expect((await server.gql(LogoutDocument, {}, device.token)).body.data).toEqual({ logout: true });
     gate.release();
     expect(await within(client.closed, 5000, 'the connection closed')).toEqual({ code: 4401, reason: 'Unauthorized' });
     expect(acknowledged).toBe(false);
@@ -131,7 +132,7 @@ describeWith([redisRequirement()], 'the periodic token recheck', () => {
     await proxy.cut();
     await eventually(async () => (await redisOf(revoking)) === 'down', 10_000, 'the revoking instance without Redis');
     // The phone logs out through the instance that cannot publish the revocation.
-    expect((await revoking.gql(LOGOUT, {}, phone.token)).body.data).toEqual({ logout: true });
+    expect((await revoking.gql(LogoutDocument, {}, phone.token)).body.data).toEqual({ logout: true });
     const loggedOutAt = Date.now();
 
     expect(await within(revoked.client.closed, RECHECK_SECONDS * 1000 + 4000, 'the revoked socket closed')).toEqual({ code: 4401, reason: 'Token revoked' });
@@ -169,7 +170,7 @@ describe('SessionService.stillValid, the batched check below the recheck', () =>
     const { email, password } = await register(server);
     const kept = await login(server, email, password, 'kept');
     const loggedOut = await login(server, email, password, 'gone');
-    await server.gql(LOGOUT, {}, loggedOut.token);
+    await server.gql(LogoutDocument, {}, loggedOut.token);
     const replaced = await login(server, email, password, 'replaced');
     const replacement = await login(server, email, password, 'replaced');
     // More than one batch of 500, most of them unknown.

@@ -5,7 +5,8 @@ import { loadConfig } from '../../src/config';
 import { PasswordHasher } from '../../src/lib/password';
 import { TEST_ENV, errorCode, startTestServer, type TestServer } from '../helpers/app';
 import { ManualClock } from '../helpers/clock';
-import { CLIENT_SALT_SEED, LOGIN, ME, WALLET_STATE, login, register, uniqueEmail } from '../helpers/operations';
+import { login, register, uniqueEmail } from '../helpers/operations';
+import { LoginDocument, MeDocument, SeedDocument, WalletStateDocument } from '../helpers/operations.generated';
 import pino from 'pino';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -21,7 +22,7 @@ describe('auth tokens and devices', () => {
   });
   afterAll(() => server.close());
 
-  const works = async (token: string) => !(await server.gql(WALLET_STATE, {}, token)).body.errors;
+  const works = async (token: string) => !(await server.gql(WalletStateDocument, {}, token)).body.errors;
 
   it('when a device logs in again, then its new token replaces the old one and other devices are untouched', async () => {
     const account = await register(server);
@@ -31,18 +32,18 @@ describe('auth tokens and devices', () => {
     expect(await works(laptop.token)).toBe(false);
     expect(await works(laptopAgain.token)).toBe(true);
     expect(await works(phone.token)).toBe(true);
-    const me = await server.gql(ME, {}, phone.token);
-    expect(me.body.data.me.email).toBe(account.email);
-    expect(me.body.data.me.devices.map((d: { deviceId: string }) => d.deviceId).sort()).toEqual(['laptop', 'phone']);
+    const me = await server.gql(MeDocument, {}, phone.token);
+    expect(me.body.data!.me.email).toBe(account.email);
+    expect(me.body.data!.me.devices.map((d: { deviceId: string }) => d.deviceId).sort()).toEqual(['laptop', 'phone']);
   });
 
   it('when a token is issued, then its expiresAt is TOKEN_TTL_DAYS later, and unused for that long it is refused', async () => {
     const account = await register(server);
-    const issued = await server.gql(LOGIN, { input: { email: account.email, password: account.password, deviceId: 'd' } });
-    const { token, expiresAt } = issued.body.data.login;
+    const issued = await server.gql(LoginDocument, { input: { email: account.email, password: account.password, deviceId: 'd' } });
+    const { token, expiresAt } = issued.body.data!.login;
     expect(new Date(expiresAt).getTime()).toBe(clock.now().getTime() + 14 * DAY);
     clock.advance(14 * DAY);
-    expect(errorCode(await server.gql(WALLET_STATE, {}, token))).toBe('UNAUTHENTICATED');
+    expect(errorCode(await server.gql(WalletStateDocument, {}, token))).toBe('UNAUTHENTICATED');
   });
 
   it('when a token is used, then it expires TOKEN_TTL_DAYS after that use (sliding), as me.devices shows', async () => {
@@ -53,12 +54,12 @@ describe('auth tokens and devices', () => {
       expect(await works(device.token)).toBe(true);
     }
     const usedAt = clock.now().getTime();
-    const me = await server.gql(ME, {}, device.token);
-    expect(new Date(me.body.data.me.devices[0].expiresAt).getTime()).toBe(usedAt + 14 * DAY);
+    const me = await server.gql(MeDocument, {}, device.token);
+    expect(new Date(me.body.data!.me.devices[0].expiresAt).getTime()).toBe(usedAt + 14 * DAY);
     clock.advance(14 * DAY - 1);
     expect(await works(device.token)).toBe(true);
     clock.advance(14 * DAY);
-    expect(errorCode(await server.gql(WALLET_STATE, {}, device.token))).toBe('UNAUTHENTICATED');
+    expect(errorCode(await server.gql(WalletStateDocument, {}, device.token))).toBe('UNAUTHENTICATED');
   });
 
   it('when a token is used within a minute of its last use, then its expiry does not move (no write on that request)', async () => {
@@ -68,8 +69,8 @@ describe('auth tokens and devices', () => {
     expect(await works(device.token)).toBe(true);
     const touchedExpiry = clock.now().getTime() + 14 * DAY;
     clock.advance(30_000);
-    const me = await server.gql(ME, {}, device.token);
-    expect(new Date(me.body.data.me.devices[0].expiresAt).getTime()).toBe(touchedExpiry);
+    const me = await server.gql(MeDocument, {}, device.token);
+    expect(new Date(me.body.data!.me.devices[0].expiresAt).getTime()).toBe(touchedExpiry);
   });
 
   it('when the service authenticates a token after a minute, then the session carries the slid expiry and the database holds it', async () => {
@@ -86,7 +87,7 @@ describe('auth tokens and devices', () => {
     const account = await register(server);
     const device = await login(server, account.email, account.password, 'd');
     const loggedInAt = clock.now().toISOString();
-    const lastUsed = async () => (await server.gql(ME, {}, device.token)).body.data.me.devices[0].lastUsedAt;
+    const lastUsed = async () => (await server.gql(MeDocument, {}, device.token)).body.data!.me.devices[0].lastUsedAt;
     clock.advance(30_000);
     expect(await lastUsed()).toBe(loggedInAt);
     clock.advance(31_000);
@@ -101,18 +102,18 @@ describe('auth tokens and devices', () => {
     const a = await login(server, account.email, account.password, 'a');
     const b = await login(server, account.email, account.password, 'b');
     const revoke = await server.gql('mutation($d: String!) { revokeDevice(deviceId: $d) }', { d: 'b' }, a.token);
-    expect(revoke.body.data.revokeDevice).toBe(true);
+    expect(revoke.body.data!.revokeDevice).toBe(true);
     expect(await works(b.token)).toBe(false);
     expect(await works(a.token)).toBe(true);
     const unknown = await server.gql('mutation($d: String!) { revokeDevice(deviceId: $d) }', { d: 'nope' }, a.token);
-    expect(unknown.body.data.revokeDevice).toBe(false);
+    expect(unknown.body.data!.revokeDevice).toBe(false);
   });
 
   it('when a device logs out, then only its token stops working', async () => {
     const account = await register(server);
     const a = await login(server, account.email, account.password, 'a');
     const b = await login(server, account.email, account.password, 'b');
-    expect((await server.gql('mutation { logout }', {}, a.token)).body.data.logout).toBe(true);
+    expect((await server.gql('mutation { logout }', {}, a.token)).body.data!.logout).toBe(true);
     expect(await works(a.token)).toBe(false);
     expect(await works(b.token)).toBe(true);
     expect(errorCode(await server.gql('mutation { logout }', {}, a.token))).toBe('UNAUTHENTICATED');
@@ -133,10 +134,10 @@ describe('auth tokens and devices', () => {
   it('when the email is unknown, then login still pays one argon2 verification, like a wrong password', async () => {
     const account = await register(server);
     hashing.length = 0;
-    await server.gql(LOGIN, { input: { email: uniqueEmail('ghost'), password: 'whatever1', deviceId: 'd' } });
+    await server.gql(LoginDocument, { input: { email: uniqueEmail('ghost'), password: 'whatever1', deviceId: 'd' } });
     expect(hashing).toEqual(['verify']);
     hashing.length = 0;
-    await server.gql(LOGIN, { input: { email: account.email, password: 'whatever1', deviceId: 'd' } });
+    await server.gql(LoginDocument, { input: { email: account.email, password: 'whatever1', deviceId: 'd' } });
     expect(hashing).toEqual(['verify']);
   });
 });
@@ -149,7 +150,7 @@ describe('client salt seeds', () => {
   });
   afterAll(() => server.close());
 
-  const seedOf = async (email: string) => (await server.gql(CLIENT_SALT_SEED, { email })).body.data.clientSaltSeed as string;
+  const seedOf = async (email: string) => (await server.gql(SeedDocument, { email })).body.data!.clientSaltSeed as string;
 
   it('when the account exists, then its seed comes back lower-cased, whatever the email\'s letter case', async () => {
     const seed = 'AB'.repeat(32);
@@ -199,7 +200,7 @@ describe('auth tokens: the absolute cap TOKEN_MAX_AGE_DAYS', () => {
   });
   afterAll(() => server.close());
 
-  const works = async (token: string) => !(await server.gql(WALLET_STATE, {}, token)).body.errors;
+  const works = async (token: string) => !(await server.gql(WalletStateDocument, {}, token)).body.errors;
 
   it('when a token is used every 10 days, then it still stops TOKEN_MAX_AGE_DAYS after its login', async () => {
     const account = await register(server);
@@ -209,12 +210,12 @@ describe('auth tokens: the absolute cap TOKEN_MAX_AGE_DAYS', () => {
     clock.advance(10 * DAY);
     expect(await works(device.token)).toBe(true);
     // Used on day 20: sliding alone would allow day 34, the cap ends it on day 30.
-    const me = await server.gql(ME, {}, device.token);
-    expect(me.body.data.me.devices[0].expiresAt).toBe(new Date(clock.now().getTime() + 10 * DAY).toISOString());
+    const me = await server.gql(MeDocument, {}, device.token);
+    expect(me.body.data!.me.devices[0].expiresAt).toBe(new Date(clock.now().getTime() + 10 * DAY).toISOString());
     clock.advance(10 * DAY - 1);
     expect(await works(device.token)).toBe(true);
     clock.advance(1);
-    expect(errorCode(await server.gql(WALLET_STATE, {}, device.token))).toBe('UNAUTHENTICATED');
+    expect(errorCode(await server.gql(WalletStateDocument, {}, device.token))).toBe('UNAUTHENTICATED');
   });
 
   it('when the device logs in again, then the new token\'s cap counts from that login', async () => {
@@ -232,8 +233,8 @@ describe('auth tokens: the absolute cap TOKEN_MAX_AGE_DAYS', () => {
     const short = await startTestServer({ TOKEN_TTL_DAYS: '14', TOKEN_MAX_AGE_DAYS: '3' }, { clock });
     try {
       const account = await register(short);
-      const issued = await short.gql(LOGIN, { input: { email: account.email, password: account.password, deviceId: 'd' } });
-      expect(new Date(issued.body.data.login.expiresAt).getTime()).toBe(clock.now().getTime() + 3 * DAY);
+      const issued = await short.gql(LoginDocument, { input: { email: account.email, password: account.password, deviceId: 'd' } });
+      expect(new Date(issued.body.data!.login.expiresAt).getTime()).toBe(clock.now().getTime() + 3 * DAY);
     } finally {
       await short.close();
     }

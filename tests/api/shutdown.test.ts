@@ -1,5 +1,6 @@
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
-import { LOGIN, REGISTER, newSeed, uniqueEmail } from '../helpers/operations';
+import { newSeed, uniqueEmail } from '../helpers/operations';
+import { LoginDocument, RegisterDocument } from '../helpers/operations.generated';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process';
 
 describe('graceful shutdown', () => {
@@ -19,14 +20,14 @@ describe('graceful shutdown', () => {
     // long after it has reached the server, so the signal lands in the middle of it even when the machine is busy.
     server = await startServerProcess({ DATABASE_URL: database.url, ARGON2_MEMORY_KIB: '65536', ARGON2_TIME_COST: '16' });
     const email = uniqueEmail();
-    await server.gql(REGISTER, { input: { email, password: 'shutdown password', clientSaltSeed: newSeed() } });
-    const inFlight = server.gql(LOGIN, { input: { email, password: 'shutdown password', deviceId: 'd' } });
+    await server.gql(RegisterDocument, { input: { email, password: 'shutdown password', clientSaltSeed: newSeed() } });
+    const inFlight = server.gql(LoginDocument, { input: { email, password: 'shutdown password', deviceId: 'd' } });
     // Long enough for the request to reach an idle server process on a loaded machine (20 ms was not: it got 503).
     await new Promise((resolve) => setTimeout(resolve, 250));
     server.signal('SIGTERM');
     const response = await inFlight;
     expect(response.status).toBe(200);
-    expect(response.body.data.login.token).toBeTruthy();
+    expect(response.body.data!.login.token).toBeTruthy();
     expect(await server.exited).toBe(0);
     expect(server.output()).toContain('shut down cleanly');
     await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { startTestServer, type TestServer } from '../helpers/app';
-import { LOGOUT, login, register, upload } from '../helpers/operations';
+import { login, register, upload } from '../helpers/operations';
+import { LogoutDocument } from '../helpers/operations.generated';
 import { assertRedisAnswers, describeWith, redisRequirement } from '../helpers/services';
 import { eventually, subscribedAtSequence1, within, type LiveClient } from '../helpers/subscriptions';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy';
@@ -71,7 +72,7 @@ describeWith([redisRequirement()], 'walletUpdated through Redis', () => {
     expect(await readiness()).toEqual({ status: 200, body: { status: 'degraded', redis: 'down' } });
     // The update lands although its event can't be published.
     expect((await upload(server, phone, 2)).__typename).toBe('WalletStateSuccess');
-    expect((await server.gql('{ walletState { sequence } }', {}, phone.token)).body.data.walletState.sequence).toBe(2);
+    expect((await server.gql('{ walletState { sequence } }', {}, phone.token)).body.data!.walletState.sequence).toBe(2);
 
     await proxy.restore();
     await eventually(async () => (await readiness()).body.redis === 'up', 10000, 'Redis reported up again');
@@ -87,7 +88,7 @@ describeWith([redisRequirement()], 'walletUpdated through Redis', () => {
     const { phone, client } = await subscribedDevice();
 
     await cutRedis();
-    expect((await server.gql(LOGOUT, {}, phone.token)).body.data.logout).toBe(true);
+    expect((await server.gql(LogoutDocument, {}, phone.token)).body.data!.logout).toBe(true);
     await proxy.restore();
     expect(await within(client.closed, 10000, 'close after Redis returned')).toEqual({ code: 4401, reason: 'Token revoked' });
   });

@@ -5,18 +5,8 @@ import { inProcessTransport } from '../../src/events/transport';
 import { SubscriptionCloseCode } from '../../src/http/subscription-server';
 import { DAY_MS, type Clock } from '../../src/lib/clock';
 import { startTestServer, type TestServer } from '../helpers/app';
-import {
-  CHANGE_PASSWORD,
-  DELETE_ACCOUNT,
-  LOGOUT,
-  PASSWORD,
-  REVOKE_DEVICE,
-  login,
-  newSeed,
-  register,
-  upload,
-  type Device,
-} from '../helpers/operations';
+import { PASSWORD, login, newSeed, register, upload, type Device } from '../helpers/operations';
+import { ChangePasswordDocument, DeleteDocument, LogoutDocument, RevokeDocument } from '../helpers/operations.generated';
 import { connectLive, eventually, subscribedAtSequence1, within, wsUrl, type LiveClient } from '../helpers/subscriptions';
 
 /** The in-process pub/sub's own EventTarget, recording what it carries: a subscription in effect is one listener added. */
@@ -142,10 +132,10 @@ describe('walletUpdated over graphql-ws', () => {
     await upload(server, phone, 1);
     const { client } = await subscribed(phone);
     const publishedBefore = events.published.length;
-    const response = await server.gql(CHANGE_PASSWORD, {
+    const response = await server.gql(ChangePasswordDocument, {
       input: { email: phone.email, oldPassword: PASSWORD, newPassword: 'a brand new password', clientSaltSeed: newSeed(), wallet: { encryptedWallet: 're-encrypted', sequence: 2, hmac: 'h2' } },
     });
-    expect(response.body.data.changePassword.__typename).toBe('ChangePasswordSuccess');
+    expect(response.body.data!.changePassword.__typename).toBe('ChangePasswordSuccess');
     // Whether the closing socket still gets to send it is a race with the revocation; that it was published is not.
     expect(events.published.slice(publishedBefore).filter((e) => e.type.startsWith('WALLET_UPDATED:'))).toEqual([
       { type: expect.stringMatching(/^WALLET_UPDATED:\d+$/), detail: { sequence: 2 } },
@@ -201,24 +191,24 @@ describe('walletUpdated over graphql-ws', () => {
       client.client.subscribe({ query: 'mutation { logout }' }, { next: resolve, error: resolve, complete: () => {} });
     });
     expect(result).toMatchObject({ errors: [{ message: expect.stringContaining('Only subscriptions'), extensions: { code: 'BAD_REQUEST' } }] });
-    expect((await server.gql('{ me { email } }', {}, phone.token)).body.data.me.email).toBe(phone.email);
+    expect((await server.gql('{ me { email } }', {}, phone.token)).body.data!.me.email).toBe(phone.email);
   });
 
   describe('revocation closes live connections', () => {
     type Revoke = (phone: Device, laptop: Device) => Promise<unknown>;
     const cases: Array<[string, Revoke, { phone: boolean; laptop: boolean }]> = [
-      ['the phone logs out', (phone) => server.gql(LOGOUT, {}, phone.token), { phone: true, laptop: false }],
-      ['the laptop revokes the phone', (phone, laptop) => server.gql(REVOKE_DEVICE, { deviceId: phone.deviceId }, laptop.token), { phone: true, laptop: false }],
+      ['the phone logs out', (phone) => server.gql(LogoutDocument, {}, phone.token), { phone: true, laptop: false }],
+      ['the laptop revokes the phone', (phone, laptop) => server.gql(RevokeDocument, { deviceId: phone.deviceId }, laptop.token), { phone: true, laptop: false }],
       ['the phone logs in again (its old token is replaced)', (phone) => login(server, phone.email, phone.password, phone.deviceId), { phone: true, laptop: false }],
       [
         'the password changes',
         (phone) =>
-          server.gql(CHANGE_PASSWORD, {
+          server.gql(ChangePasswordDocument, {
             input: { email: phone.email, oldPassword: PASSWORD, newPassword: 'another password entirely', clientSaltSeed: newSeed(), wallet: { encryptedWallet: 'w', sequence: 2, hmac: 'h' } },
           }),
         { phone: true, laptop: true },
       ],
-      ['the account is deleted', (phone) => server.gql(DELETE_ACCOUNT, { password: PASSWORD }, phone.token), { phone: true, laptop: true }],
+      ['the account is deleted', (phone) => server.gql(DeleteDocument, { password: PASSWORD }, phone.token), { phone: true, laptop: true }],
     ];
 
     it.each(cases)('when %s, then exactly the affected connections close with 4401', async (_case, revoke, closes) => {

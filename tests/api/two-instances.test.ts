@@ -1,18 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
-import {
-  ACCOUNT_ACTIVITY,
-  CHANGE_PASSWORD,
-  LOGOUT,
-  PASSWORD,
-  WALLET_HISTORY,
-  WALLET_VERSION,
-  login,
-  newSeed,
-  register,
-  upload,
-  type Device,
-} from '../helpers/operations';
+import { PASSWORD, login, newSeed, register, upload, type Device } from '../helpers/operations';
+import { ActivityDocument, ChangePasswordDocument, HistoryDocument, LogoutDocument, VersionDocument } from '../helpers/operations.generated';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process';
 import { assertRedisAnswers, describeWith, mariaDbRequirement, redisRequirement } from '../helpers/services';
 import { subscribedAtSequence1, within, type LiveClient } from '../helpers/subscriptions';
@@ -73,7 +62,7 @@ describeWith([mariaDbRequirement(), redisRequirement()], 'two server instances o
     await upload(a, phone, 1);
     const onPhone = await subscribedOn(a, phone);
     const onLaptop = await subscribedOn(a, laptop);
-    expect((await b.gql(LOGOUT, {}, phone.token)).body.data.logout).toBe(true);
+    expect((await b.gql(LogoutDocument, {}, phone.token)).body.data!.logout).toBe(true);
     expect(await within(onPhone.client.closed, 10_000, 'phone close')).toEqual({ code: 4401, reason: 'Token revoked' });
     await upload(b, laptop, 2);
     expect(await onLaptop.subscription.next()).toBe(2);
@@ -83,10 +72,10 @@ describeWith([mariaDbRequirement(), redisRequirement()], 'two server instances o
     const [phone, laptop] = await accountOn(a, ['phone', 'laptop']);
     await upload(a, phone, 1);
     const connections = [await subscribedOn(a, phone), await subscribedOn(a, laptop)];
-    const response = await b.gql(CHANGE_PASSWORD, {
+    const response = await b.gql(ChangePasswordDocument, {
       input: { email: phone.email, oldPassword: PASSWORD, newPassword: 'the new password', clientSaltSeed: newSeed(), wallet: { encryptedWallet: 'w2', sequence: 2, hmac: 'h2' } },
     });
-    expect(response.body.data.changePassword.__typename).toBe('ChangePasswordSuccess');
+    expect(response.body.data!.changePassword.__typename).toBe('ChangePasswordSuccess');
     for (const { client } of connections) expect((await within(client.closed, 10_000, 'close')).code).toBe(4401);
   });
 
@@ -94,13 +83,13 @@ describeWith([mariaDbRequirement(), redisRequirement()], 'two server instances o
     const [phone, laptop] = await accountOn(a, ['phone', 'laptop']);
     await upload(a, phone, 1, 'first');
     await upload(a, laptop, 2, 'second');
-    const history = (await b.gql(WALLET_HISTORY, {}, laptop.token)).body.data.walletHistory;
-    expect(history.map((h: { sequence: number; deviceId: string }) => [h.sequence, h.deviceId])).toEqual([
+    const history = (await b.gql(HistoryDocument, {}, laptop.token)).body.data!.walletHistory;
+    expect(history.map((h) => [h.sequence, h.deviceId])).toEqual([
       [1, 'phone'],
       [2, 'laptop'],
     ]);
-    expect((await b.gql(WALLET_VERSION, { sequence: 1 }, phone.token)).body.data.walletVersion.encryptedWallet).toBe('first');
-    const events = (await b.gql(ACCOUNT_ACTIVITY, {}, phone.token)).body.data.accountActivity;
+    expect((await b.gql(VersionDocument, { sequence: 1 }, phone.token)).body.data!.walletVersion!.encryptedWallet).toBe('first');
+    const events = (await b.gql(ActivityDocument, {}, phone.token)).body.data!.accountActivity;
     expect(events.map((e: { kind: string; deviceId: string | null; newDevice: boolean | null }) => [e.kind, e.deviceId, e.newDevice])).toEqual([
       ['WALLET_UPDATED', 'laptop', null],
       ['WALLET_UPDATED', 'phone', null],
@@ -110,7 +99,7 @@ describeWith([mariaDbRequirement(), redisRequirement()], 'two server instances o
     ]);
     // A device known through A is known to B as well.
     await login(b, phone.email, phone.password, 'phone');
-    const after = (await b.gql(ACCOUNT_ACTIVITY, { limit: 1 }, laptop.token)).body.data.accountActivity;
+    const after = (await b.gql(ActivityDocument, { limit: 1 }, laptop.token)).body.data!.accountActivity;
     expect(after).toEqual([expect.objectContaining({ kind: 'LOGIN', deviceId: 'phone', newDevice: false })]);
   });
 });

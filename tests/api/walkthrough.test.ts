@@ -1,5 +1,6 @@
 import { startTestServer, type TestServer } from '../helpers/app';
-import { WALLET_STATE, login, register, upload, uniqueEmail, type Device } from '../helpers/operations';
+import { login, register, upload, uniqueEmail, type Device } from '../helpers/operations';
+import { WalletStateDocument } from '../helpers/operations.generated';
 
 /**
  * The walkthrough of ../shared/reference/test-client-walkthrough.txt over HTTP:
@@ -17,7 +18,7 @@ describe('the two-device walkthrough', () => {
   });
   afterAll(() => server.close());
 
-  const pull = async (device: Device) => (await server.gql(WALLET_STATE, {}, device.token)).body.data.walletState;
+  const pull = async (device: Device) => (await server.gql(WalletStateDocument, {}, device.token)).body.data!.walletState;
 
   it('when both devices follow the walkthrough, then every step answers as it reads', async () => {
     const account = await register(server, uniqueEmail('joe2'));
@@ -51,7 +52,8 @@ describe('the two-device walkthrough', () => {
     expect(conflict).toMatchObject({ __typename: 'WalletStateConflict', latest: { sequence: 6, encryptedWallet: 'w6-beaver-audi', hmac: 'hmac-6' } });
 
     // c1 merges what the conflict carried and retries at latest.sequence + 1.
-    const merged = await upload(server, c1, conflict.latest.sequence + 1, 'w7-beaver-toyota');
+    if (conflict.__typename !== 'WalletStateConflict') throw new Error('expected a conflict');
+    const merged = await upload(server, c1, conflict.latest!.sequence + 1, 'w7-beaver-toyota');
     expect(merged).toMatchObject({ __typename: 'WalletStateSuccess', walletState: { sequence: 7, encryptedWallet: 'w7-beaver-toyota' } });
     expect(await pull(c2)).toMatchObject({ sequence: 7, encryptedWallet: 'w7-beaver-toyota', hmac: 'hmac-7' });
   });

@@ -1,27 +1,16 @@
-import { errorCode, startTestServer, type TestServer } from '../helpers/app';
-import {
-  CHANGE_PASSWORD,
-  DELETE_ACCOUNT,
-  PASSWORD,
-  WALLET_HISTORY,
-  WALLET_VERSION,
-  login,
-  newSeed,
-  register,
-  registerAndLogin,
-  upload,
-  type Device,
-} from '../helpers/operations';
+import { errorCode, startTestServer, type TestServer, type Operation } from '../helpers/app';
+import { PASSWORD, login, newSeed, register, registerAndLogin, upload, type Device } from '../helpers/operations';
+import { ChangePasswordDocument, DeleteDocument, HistoryDocument, VersionDocument } from '../helpers/operations.generated';
 
 const history = async (server: TestServer, device: Device, variables: Record<string, unknown> = {}) => {
-  const response = await server.gql(WALLET_HISTORY, variables, device.token);
+  const response = await server.gql(HistoryDocument, variables, device.token);
   if (response.body.errors) throw new Error(JSON.stringify(response.body.errors));
-  return response.body.data.walletHistory as Array<{ sequence: number; hmac: string; deviceId: string | null; bytes: number; contentKept: boolean; updatedAt: string }>;
+  return response.body.data!.walletHistory as Array<{ sequence: number; hmac: string; deviceId: string | null; bytes: number; contentKept: boolean; updatedAt: string }>;
 };
 const version = async (server: TestServer, device: Device, sequence: number) => {
-  const response = await server.gql(WALLET_VERSION, { sequence }, device.token);
+  const response = await server.gql(VersionDocument, { sequence }, device.token);
   if (response.body.errors) throw new Error(JSON.stringify(response.body.errors));
-  return response.body.data.walletVersion as { sequence: number; encryptedWallet: string; hmac: string; updatedAt: string } | null;
+  return response.body.data!.walletVersion as { sequence: number; encryptedWallet: string; hmac: string; updatedAt: string } | null;
 };
 
 describe('wallet history over HTTP (WALLET_VERSIONS_KEPT=3)', () => {
@@ -96,10 +85,10 @@ describe('wallet history over HTTP (WALLET_VERSIONS_KEPT=3)', () => {
     const device = await registerAndLogin(server);
     await upload(server, device, 1);
     await upload(server, device, 2);
-    const response = await server.gql(CHANGE_PASSWORD, {
+    const response = await server.gql(ChangePasswordDocument, {
       input: { email: device.email, oldPassword: PASSWORD, newPassword: 'a brand new password', clientSaltSeed: newSeed(), wallet: { encryptedWallet: 'rekeyed', sequence: 3, hmac: 'h3' } },
     });
-    expect(response.body.data.changePassword.__typename).toBe('ChangePasswordSuccess');
+    expect(response.body.data!.changePassword.__typename).toBe('ChangePasswordSuccess');
     const again = await login(server, device.email, 'a brand new password', device.deviceId);
     expect((await history(server, again)).map((h) => [h.sequence, h.deviceId, h.contentKept])).toEqual([
       [1, 'device-1', false],
@@ -114,10 +103,10 @@ describe('wallet history over HTTP (WALLET_VERSIONS_KEPT=3)', () => {
     const device = await registerAndLogin(server);
     await upload(server, device, 1);
     await upload(server, device, 2);
-    const response = await server.gql(CHANGE_PASSWORD, {
+    const response = await server.gql(ChangePasswordDocument, {
       input: { email: device.email, oldPassword: PASSWORD, newPassword: 'a brand new password', clientSaltSeed: newSeed(), wallet: { encryptedWallet: 'x', sequence: 2, hmac: 'hx' } },
     });
-    expect(response.body.data.changePassword.__typename).toBe('WalletStateConflict');
+    expect(response.body.data!.changePassword.__typename).toBe('WalletStateConflict');
     expect((await history(server, device)).map((h) => [h.sequence, h.contentKept])).toEqual([
       [1, true],
       [2, true],
@@ -143,13 +132,13 @@ describe('wallet history over HTTP (WALLET_VERSIONS_KEPT=3)', () => {
     const count = async (table: string) =>
       Number((await server.app.db.run((m) => m.query(`SELECT COUNT(*) AS n FROM ${table} WHERE account_id = ?`, [id])))[0].n);
     for (const table of ['wallet_versions', 'account_events', 'known_devices']) expect(await count(table)).toBeGreaterThan(0);
-    expect((await server.gql(DELETE_ACCOUNT, { password: PASSWORD }, device.token)).body.data.deleteAccount).toBe(true);
+    expect((await server.gql(DeleteDocument, { password: PASSWORD }, device.token)).body.data!.deleteAccount).toBe(true);
     for (const table of ['wallet_versions', 'account_events', 'known_devices']) expect(await count(table)).toBe(0);
   });
 
-  it.each<[string, string, string, Record<string, unknown>]>([
-    ['walletHistory is asked without a token', 'UNAUTHENTICATED', WALLET_HISTORY, {}],
-    ['walletVersion is asked without a token', 'UNAUTHENTICATED', WALLET_VERSION, { sequence: 1 }],
+  it.each<[string, string, Operation, Record<string, unknown>]>([
+    ['walletHistory is asked without a token', 'UNAUTHENTICATED', HistoryDocument, {}],
+    ['walletVersion is asked without a token', 'UNAUTHENTICATED', VersionDocument, { sequence: 1 }],
   ])('when %s, then %s', async (_case, code, query, variables) => {
     expect(errorCode(await server.gql(query, variables))).toBe(code);
   });
@@ -161,7 +150,7 @@ describe('wallet history over HTTP (WALLET_VERSIONS_KEPT=3)', () => {
     ['sinceSequence -1', 'sinceSequence', { sinceSequence: -1 }],
   ])('when walletHistory gets %s, then BAD_USER_INPUT naming %s (never clamped)', async (_case, field, variables) => {
     const device = await registerAndLogin(server);
-    const response = await server.gql(WALLET_HISTORY, variables, device.token);
+    const response = await server.gql(HistoryDocument, variables, device.token);
     expect(errorCode(response)).toBe('BAD_USER_INPUT');
     expect(response.body.errors![0].message).toContain(field);
     expect(response.body.data ?? null).toBeNull();
@@ -169,11 +158,11 @@ describe('wallet history over HTTP (WALLET_VERSIONS_KEPT=3)', () => {
 
   it.each([[0], [-1]])('when walletVersion gets sequence %d, then BAD_USER_INPUT', async (sequence) => {
     const device = await registerAndLogin(server);
-    expect(errorCode(await server.gql(WALLET_VERSION, { sequence }, device.token))).toBe('BAD_USER_INPUT');
+    expect(errorCode(await server.gql(VersionDocument, { sequence }, device.token))).toBe('BAD_USER_INPUT');
   });
 
   it('when serverInfo is asked, then it tells how many versions keep their content', async () => {
-    expect((await server.gql('{ serverInfo { walletVersionsKept } }')).body.data.serverInfo.walletVersionsKept).toBe(3);
+    expect((await server.gql('{ serverInfo { walletVersionsKept } }')).body.data!.serverInfo.walletVersionsKept).toBe(3);
   });
 });
 
@@ -197,6 +186,6 @@ describe('wallet history with WALLET_VERSIONS_KEPT=0', () => {
     expect((await version(server, device, 3))!.encryptedWallet).toBe('wallet-3');
     const stored = await server.app.db.run((m) => m.query('SELECT COUNT(*) AS n FROM wallet_versions WHERE encrypted_wallet IS NOT NULL'));
     expect(Number(stored[0].n)).toBe(0);
-    expect((await server.gql('{ serverInfo { walletVersionsKept } }')).body.data.serverInfo.walletVersionsKept).toBe(0);
+    expect((await server.gql('{ serverInfo { walletVersionsKept } }')).body.data!.serverInfo.walletVersionsKept).toBe(0);
   });
 });

@@ -1,20 +1,8 @@
 import WebSocket from 'ws';
 import pino from 'pino';
-import { startTestServer, type TestServer } from '../helpers/app';
+import { operationText, startTestServer, unchecked, type TestServer } from '../helpers/app';
 import { ManualClock } from '../helpers/clock';
-import {
-  CHANGE_PASSWORD,
-  CLIENT_KEY_PARAMS,
-  CLIENT_SALT_SEED,
-  DELETE_ACCOUNT,
-  LOGIN,
-  LOGOUT,
-  ME,
-  REGISTER,
-  REVOKE_DEVICE,
-  UPDATE_WALLET,
-  WALLET_STATE,
-} from '../helpers/operations';
+import { ChangePasswordDocument, DeleteDocument, KeyParamsDocument, LoginDocument, LogoutDocument, MeDocument, RegisterDocument, RevokeDocument, SeedDocument, UpdateDocument, WalletStateDocument } from '../helpers/operations.generated';
 import { TestSmtpServer } from '../helpers/smtp';
 import { wsUrl } from '../helpers/subscriptions';
 import { WalletRepository } from '../../src/db/repositories/wallet.repository';
@@ -57,7 +45,7 @@ async function golden(name: string, env: Record<string, string> = {}, overrides:
 
 /** Logs in and records the token under the device's name. */
 async function loginAs(rec: GoldenRecorder, title: string, email: string, password: string, deviceId: string): Promise<string> {
-  const response = await rec.graphql(title, LOGIN, { input: { email, password, deviceId } });
+  const response = await rec.graphql(title, LoginDocument, { input: { email, password, deviceId } });
   const token = response.json?.data?.login?.token;
   if (typeof token !== 'string') throw new Error(`login failed: ${response.text}`);
   rec.redact(token, `token:${email}/${deviceId}`);
@@ -65,7 +53,7 @@ async function loginAs(rec: GoldenRecorder, title: string, email: string, passwo
 }
 
 const update = (rec: GoldenRecorder, title: string, token: string | undefined, input: Record<string, unknown>): Promise<GoldenResponse> =>
-  rec.graphql(title, UPDATE_WALLET, { input }, token);
+  rec.graphql(title, unchecked(UpdateDocument), { input }, token);
 
 describe('golden responses: what clients receive, byte for byte', () => {
   it('when accounts are registered and devices log in, out and are revoked, then every response is the recorded one', async () => {
@@ -73,8 +61,8 @@ describe('golden responses: what clients receive, byte for byte', () => {
     try {
       const email = 'alice@example.com';
       await rec.graphql('serverInfo', SERVER_INFO);
-      await rec.graphql('register: success (the seed is stored lower-cased)', REGISTER, { input: { email: 'Alice@Example.com', password: PASSWORD, clientSaltSeed: SEED } });
-      await rec.graphql('register: the same email in another case (EMAIL_TAKEN)', REGISTER, { input: { email: 'ALICE@example.com', password: PASSWORD, clientSaltSeed: SEED } });
+      await rec.graphql('register: success (the seed is stored lower-cased)', RegisterDocument, { input: { email: 'Alice@Example.com', password: PASSWORD, clientSaltSeed: SEED } });
+      await rec.graphql('register: the same email in another case (EMAIL_TAKEN)', RegisterDocument, { input: { email: 'ALICE@example.com', password: PASSWORD, clientSaltSeed: SEED } });
       for (const [title, input] of <Array<[string, Record<string, unknown>]>>[
         ['email with a display name', { email: 'Joe <joe@example.com>' }],
         ['email with surrounding spaces', { email: ' joe@example.com ' }],
@@ -85,42 +73,42 @@ describe('golden responses: what clients receive, byte for byte', () => {
         ['seed with a non-hex character', { clientSaltSeed: `${'a'.repeat(63)}g` }],
         ['every field wrong at once', { email: 'x', password: 'short', clientSaltSeed: 'z' }],
       ]) {
-        await rec.graphql(`register: ${title} (BAD_USER_INPUT)`, REGISTER, { input: { email: 'bob@example.com', password: PASSWORD, clientSaltSeed: SEED, ...input } });
+        await rec.graphql(`register: ${title} (BAD_USER_INPUT)`, RegisterDocument, { input: { email: 'bob@example.com', password: PASSWORD, clientSaltSeed: SEED, ...input } });
       }
-      await rec.graphql('clientSaltSeed: a registered email, in another case', CLIENT_SALT_SEED, { email: 'ALICE@example.com' });
-      await rec.graphql('clientSaltSeed: an unknown email (the decoy)', CLIENT_SALT_SEED, { email: 'nobody@example.com' });
-      await rec.graphql('clientSaltSeed: not an email (BAD_USER_INPUT)', CLIENT_SALT_SEED, { email: 'not-an-email' });
-      await rec.graphql('register: with key parameters', REGISTER, { input: { email: 'carol@example.com', password: PASSWORD, clientSaltSeed: SEED, keyParams: { n: 16384, r: 8, p: 1 } } });
-      await rec.graphql('register: key parameters out of bounds (BAD_USER_INPUT)', REGISTER, {
+      await rec.graphql('clientSaltSeed: a registered email, in another case', SeedDocument, { email: 'ALICE@example.com' });
+      await rec.graphql('clientSaltSeed: an unknown email (the decoy)', SeedDocument, { email: 'nobody@example.com' });
+      await rec.graphql('clientSaltSeed: not an email (BAD_USER_INPUT)', SeedDocument, { email: 'not-an-email' });
+      await rec.graphql('register: with key parameters', RegisterDocument, { input: { email: 'carol@example.com', password: PASSWORD, clientSaltSeed: SEED, keyParams: { n: 16384, r: 8, p: 1 } } });
+      await rec.graphql('register: key parameters out of bounds (BAD_USER_INPUT)', RegisterDocument, {
         input: { email: 'dave@example.com', password: PASSWORD, clientSaltSeed: SEED, keyParams: { n: 1000, r: 0, p: 5 } },
       });
-      await rec.graphql('clientKeyParams: an account registered without key parameters (the defaults)', CLIENT_KEY_PARAMS, { email: 'alice@example.com' });
-      await rec.graphql('clientKeyParams: an account registered with key parameters', CLIENT_KEY_PARAMS, { email: 'Carol@Example.com' });
-      await rec.graphql('clientKeyParams: an unknown email (the decoy with the defaults)', CLIENT_KEY_PARAMS, { email: 'nobody@example.com' });
+      await rec.graphql('clientKeyParams: an account registered without key parameters (the defaults)', KeyParamsDocument, { email: 'alice@example.com' });
+      await rec.graphql('clientKeyParams: an account registered with key parameters', KeyParamsDocument, { email: 'Carol@Example.com' });
+      await rec.graphql('clientKeyParams: an unknown email (the decoy with the defaults)', KeyParamsDocument, { email: 'nobody@example.com' });
       await rec.graphql('resendVerificationEmail: AllowAll mode', RESEND, { email });
       await rec.graphql('resendVerificationEmail: not an email', RESEND, { email: 'nope' });
 
       const phone = await loginAs(rec, 'login: phone', email, PASSWORD, 'phone');
       clock.advance(60_000);
       const laptop = await loginAs(rec, 'login: laptop, a minute later', 'ALICE@EXAMPLE.COM', PASSWORD, 'laptop');
-      await rec.graphql('login: wrong password (UNAUTHENTICATED)', LOGIN, { input: { email, password: 'wrong password', deviceId: 'x' } });
-      await rec.graphql('login: unknown email (the same UNAUTHENTICATED)', LOGIN, { input: { email: 'ghost@example.com', password: 'wrong password', deviceId: 'x' } });
-      await rec.graphql('login: empty deviceId (BAD_USER_INPUT)', LOGIN, { input: { email, password: PASSWORD, deviceId: '' } });
-      await rec.graphql('login: deviceId of 256 characters (BAD_USER_INPUT)', LOGIN, { input: { email, password: PASSWORD, deviceId: 'd'.repeat(256) } });
-      await rec.graphql('login: empty password (BAD_USER_INPUT)', LOGIN, { input: { email, password: '', deviceId: 'x' } });
+      await rec.graphql('login: wrong password (UNAUTHENTICATED)', LoginDocument, { input: { email, password: 'wrong password', deviceId: 'x' } });
+      await rec.graphql('login: unknown email (the same UNAUTHENTICATED)', LoginDocument, { input: { email: 'ghost@example.com', password: 'wrong password', deviceId: 'x' } });
+      await rec.graphql('login: empty deviceId (BAD_USER_INPUT)', LoginDocument, { input: { email, password: PASSWORD, deviceId: '' } });
+      await rec.graphql('login: deviceId of 256 characters (BAD_USER_INPUT)', LoginDocument, { input: { email, password: PASSWORD, deviceId: 'd'.repeat(256) } });
+      await rec.graphql('login: empty password (BAD_USER_INPUT)', LoginDocument, { input: { email, password: '', deviceId: 'x' } });
 
       clock.advance(60_000);
-      await rec.graphql('me: from the phone', ME, undefined, phone);
-      await rec.graphql('me: without a token (UNAUTHENTICATED)', ME);
-      await rec.graphql('revokeDevice: the laptop, from the phone', REVOKE_DEVICE, { deviceId: 'laptop' }, phone);
-      await rec.graphql('revokeDevice: a device that does not exist', REVOKE_DEVICE, { deviceId: 'tablet' }, phone);
-      await rec.graphql('revokeDevice: without a token (UNAUTHENTICATED)', REVOKE_DEVICE, { deviceId: 'phone' });
-      await rec.graphql('walletState: the revoked laptop token (UNAUTHENTICATED)', WALLET_STATE, undefined, laptop);
-      await rec.graphql('logout: the phone', LOGOUT, undefined, phone);
-      await rec.graphql('logout: the phone again (UNAUTHENTICATED)', LOGOUT, undefined, phone);
-      await rec.graphql('me: after logout (UNAUTHENTICATED)', ME, undefined, phone);
+      await rec.graphql('me: from the phone', MeDocument, undefined, phone);
+      await rec.graphql('me: without a token (UNAUTHENTICATED)', MeDocument);
+      await rec.graphql('revokeDevice: the laptop, from the phone', RevokeDocument, { deviceId: 'laptop' }, phone);
+      await rec.graphql('revokeDevice: a device that does not exist', RevokeDocument, { deviceId: 'tablet' }, phone);
+      await rec.graphql('revokeDevice: without a token (UNAUTHENTICATED)', RevokeDocument, { deviceId: 'phone' });
+      await rec.graphql('walletState: the revoked laptop token (UNAUTHENTICATED)', WalletStateDocument, undefined, laptop);
+      await rec.graphql('logout: the phone', LogoutDocument, undefined, phone);
+      await rec.graphql('logout: the phone again (UNAUTHENTICATED)', LogoutDocument, undefined, phone);
+      await rec.graphql('me: after logout (UNAUTHENTICATED)', MeDocument, undefined, phone);
       const again = await loginAs(rec, 'login: the phone again', email, PASSWORD, 'phone');
-      await rec.graphql('me: one device left', ME, undefined, again);
+      await rec.graphql('me: one device left', MeDocument, undefined, again);
       rec.check();
     } finally {
       await server.close();
@@ -131,29 +119,29 @@ describe('golden responses: what clients receive, byte for byte', () => {
     const { server, clock, rec } = await golden('wallet');
     try {
       const email = 'bob@example.com';
-      await rec.graphql('register', REGISTER, { input: { email, password: PASSWORD, clientSaltSeed: SEED } });
+      await rec.graphql('register', RegisterDocument, { input: { email, password: PASSWORD, clientSaltSeed: SEED } });
       const phone = await loginAs(rec, 'login: phone', email, PASSWORD, 'phone');
       const laptop = await loginAs(rec, 'login: laptop', email, PASSWORD, 'laptop');
-      await rec.graphql('walletState: none yet', WALLET_STATE, undefined, phone);
+      await rec.graphql('walletState: none yet', WalletStateDocument, undefined, phone);
       await rec.exchange('walletState: no Authorization header (UNAUTHENTICATED)', {
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: WALLET_STATE }),
+        body: JSON.stringify({ query: operationText(WalletStateDocument) }),
       });
-      await rec.graphql('walletState: an unknown token (UNAUTHENTICATED)', WALLET_STATE, undefined, 'not-a-real-token');
+      await rec.graphql('walletState: an unknown token (UNAUTHENTICATED)', WalletStateDocument, undefined, 'not-a-real-token');
       await rec.exchange('walletState: a Basic Authorization header (UNAUTHENTICATED)', {
         headers: { 'content-type': 'application/json', authorization: 'Basic dXNlcjpwYXNz' },
-        body: JSON.stringify({ query: WALLET_STATE }),
+        body: JSON.stringify({ query: operationText(WalletStateDocument) }),
       });
 
       clock.advance(1000);
       await update(rec, 'updateWalletState: sequence 1 (success)', phone, { encryptedWallet: 'wallet-1', sequence: 1, hmac: 'hmac-1' });
-      await rec.graphql('walletState: from the laptop', WALLET_STATE, undefined, laptop);
+      await rec.graphql('walletState: from the laptop', WalletStateDocument, undefined, laptop);
       clock.advance(1000);
       await update(rec, 'updateWalletState: exactly the current state again (a safe retry: success)', phone, { encryptedWallet: 'wallet-1', sequence: 1, hmac: 'hmac-1' });
       await update(rec, 'updateWalletState: sequence 1 with other content (conflict)', laptop, { encryptedWallet: 'other', sequence: 1, hmac: 'hmac-x' });
       await update(rec, 'updateWalletState: sequence 3, skipping 2 (conflict)', laptop, { encryptedWallet: 'wallet-3', sequence: 3, hmac: 'hmac-3' });
       await update(rec, 'updateWalletState: sequence 2 from the laptop (success)', laptop, { encryptedWallet: 'wallet-2 ✓ ünïcödé', sequence: 2, hmac: 'hmac-2' });
-      await rec.graphql('walletState: from the phone', WALLET_STATE, undefined, phone);
+      await rec.graphql('walletState: from the phone', WalletStateDocument, undefined, phone);
       await update(rec, 'updateWalletState: 34 × € is 102 bytes, over MAX_WALLET_BYTES (PAYLOAD_TOO_LARGE)', phone, { encryptedWallet: '€'.repeat(34), sequence: 3, hmac: 'h' });
       await update(rec, 'updateWalletState: exactly MAX_WALLET_BYTES (success)', phone, { encryptedWallet: 'x'.repeat(100), sequence: 3, hmac: 'hmac-3' });
       for (const [title, input] of <Array<[string, Record<string, unknown>]>>[
@@ -175,9 +163,9 @@ describe('golden responses: what clients receive, byte for byte', () => {
       ]) {
         await update(rec, `updateWalletState: variable with ${title} (coercion error)`, phone, input);
       }
-      await rec.graphql('updateWalletState: no input variable at all (coercion error)', UPDATE_WALLET, {}, phone);
+      await rec.graphql('updateWalletState: no input variable at all (coercion error)', unchecked(UpdateDocument), {}, phone);
       await update(rec, 'updateWalletState: without a token (UNAUTHENTICATED)', undefined, { encryptedWallet: 'e', sequence: 4, hmac: 'h' });
-      await rec.graphql('walletState: unchanged by all of the above', WALLET_STATE, undefined, laptop);
+      await rec.graphql('walletState: unchanged by all of the above', WalletStateDocument, undefined, laptop);
       rec.check();
     } finally {
       await server.close();
@@ -189,8 +177,8 @@ describe('golden responses: what clients receive, byte for byte', () => {
     try {
       const email = 'carol@example.com';
       const change = (title: string, input: Record<string, unknown>, token?: string) =>
-        rec.graphql(title, CHANGE_PASSWORD, { input: { email, oldPassword: PASSWORD, newPassword: 'a new password', clientSaltSeed: NEW_SEED, ...input } }, token);
-      await rec.graphql('register', REGISTER, { input: { email, password: PASSWORD, clientSaltSeed: SEED } });
+        rec.graphql(title, ChangePasswordDocument, { input: { email, oldPassword: PASSWORD, newPassword: 'a new password', clientSaltSeed: NEW_SEED, ...input } }, token);
+      await rec.graphql('register', RegisterDocument, { input: { email, password: PASSWORD, clientSaltSeed: SEED } });
       const phone = await loginAs(rec, 'login: phone', email, PASSWORD, 'phone');
       await change('changePassword: a wallet given while the server has none (conflict, latest null)', { wallet: { encryptedWallet: 'w', sequence: 1, hmac: 'h' } });
       await update(rec, 'updateWalletState: sequence 1', phone, { encryptedWallet: 'wallet-1', sequence: 1, hmac: 'hmac-1' });
@@ -204,20 +192,20 @@ describe('golden responses: what clients receive, byte for byte', () => {
       await change('changePassword: a bad wallet inside (BAD_USER_INPUT)', { wallet: { encryptedWallet: '', sequence: 2, hmac: 'h' } });
       clock.advance(5000);
       await change('changePassword: success, with the wallet re-encrypted at sequence 2', { wallet: { encryptedWallet: 'wallet-2-new-keys', sequence: 2, hmac: 'hmac-2' } });
-      await rec.graphql('walletState: the old token was revoked (UNAUTHENTICATED)', WALLET_STATE, undefined, phone);
-      await rec.graphql('login: the old password (UNAUTHENTICATED)', LOGIN, { input: { email, password: PASSWORD, deviceId: 'phone' } });
+      await rec.graphql('walletState: the old token was revoked (UNAUTHENTICATED)', WalletStateDocument, undefined, phone);
+      await rec.graphql('login: the old password (UNAUTHENTICATED)', LoginDocument, { input: { email, password: PASSWORD, deviceId: 'phone' } });
       const renewed = await loginAs(rec, 'login: the new password', email, 'a new password', 'phone');
-      await rec.graphql('walletState: after the change', WALLET_STATE, undefined, renewed);
-      await rec.graphql('clientSaltSeed: the new seed', CLIENT_SALT_SEED, { email });
-      await rec.graphql('deleteAccount: without a token (UNAUTHENTICATED)', DELETE_ACCOUNT, { password: 'a new password' });
-      await rec.graphql('deleteAccount: wrong password (UNAUTHENTICATED)', DELETE_ACCOUNT, { password: 'not the password' }, renewed);
-      await rec.graphql('deleteAccount: success', DELETE_ACCOUNT, { password: 'a new password' }, renewed);
-      await rec.graphql('walletState: the deleted account\'s token (UNAUTHENTICATED)', WALLET_STATE, undefined, renewed);
-      await rec.graphql('clientSaltSeed: the deleted email answers its decoy', CLIENT_SALT_SEED, { email });
+      await rec.graphql('walletState: after the change', WalletStateDocument, undefined, renewed);
+      await rec.graphql('clientSaltSeed: the new seed', SeedDocument, { email });
+      await rec.graphql('deleteAccount: without a token (UNAUTHENTICATED)', DeleteDocument, { password: 'a new password' });
+      await rec.graphql('deleteAccount: wrong password (UNAUTHENTICATED)', DeleteDocument, { password: 'not the password' }, renewed);
+      await rec.graphql('deleteAccount: success', DeleteDocument, { password: 'a new password' }, renewed);
+      await rec.graphql('walletState: the deleted account\'s token (UNAUTHENTICATED)', WalletStateDocument, undefined, renewed);
+      await rec.graphql('clientSaltSeed: the deleted email answers its decoy', SeedDocument, { email });
 
       const dave = 'dave@example.com';
-      await rec.graphql('register: an account that never uploads', REGISTER, { input: { email: dave, password: PASSWORD, clientSaltSeed: SEED } });
-      await rec.graphql('changePassword: no wallet anywhere (success, walletState null)', CHANGE_PASSWORD, {
+      await rec.graphql('register: an account that never uploads', RegisterDocument, { input: { email: dave, password: PASSWORD, clientSaltSeed: SEED } });
+      await rec.graphql('changePassword: no wallet anywhere (success, walletState null)', ChangePasswordDocument, {
         input: { email: dave, oldPassword: PASSWORD, newPassword: 'a new password', clientSaltSeed: NEW_SEED },
       });
       rec.check();
@@ -230,7 +218,7 @@ describe('golden responses: what clients receive, byte for byte', () => {
     // A depth limit of 3 lets the deepest real query of this schema (3) through and makes a deeper one reachable.
     const { server, rec } = await golden('documents', { GRAPHQL_MAX_DEPTH: '3' });
     try {
-      await rec.graphql('register', REGISTER, { input: { email: 'erin@example.com', password: PASSWORD, clientSaltSeed: SEED } });
+      await rec.graphql('register', RegisterDocument, { input: { email: 'erin@example.com', password: PASSWORD, clientSaltSeed: SEED } });
       const token = await loginAs(rec, 'login', 'erin@example.com', PASSWORD, 'phone');
       const cases: Array<[string, string, Record<string, unknown>?]> = [
         ['a document that does not parse (GRAPHQL_PARSE_FAILED)', '{ walletState { sequence '],
@@ -341,24 +329,24 @@ describe('golden responses: what clients receive, byte for byte', () => {
     try {
       await start({ ACCOUNT_VERIFICATION_MODE: 'Whitelist', ACCOUNT_WHITELIST: 'allowed@example.com,other@example.com' });
       await rec.graphql('Whitelist: serverInfo', SERVER_INFO);
-      await rec.graphql('Whitelist: an email outside the list (REGISTRATION_CLOSED)', REGISTER, { input: { email: 'outsider@example.com', password: PASSWORD, clientSaltSeed: SEED } });
-      await rec.graphql('Whitelist: a listed email, in another case', REGISTER, { input: { email: 'Allowed@Example.com', password: PASSWORD, clientSaltSeed: SEED } });
-      await rec.graphql('Whitelist: the listed email again (EMAIL_TAKEN)', REGISTER, { input: { email: 'allowed@example.com', password: PASSWORD, clientSaltSeed: SEED } });
+      await rec.graphql('Whitelist: an email outside the list (REGISTRATION_CLOSED)', RegisterDocument, { input: { email: 'outsider@example.com', password: PASSWORD, clientSaltSeed: SEED } });
+      await rec.graphql('Whitelist: a listed email, in another case', RegisterDocument, { input: { email: 'Allowed@Example.com', password: PASSWORD, clientSaltSeed: SEED } });
+      await rec.graphql('Whitelist: the listed email again (EMAIL_TAKEN)', RegisterDocument, { input: { email: 'allowed@example.com', password: PASSWORD, clientSaltSeed: SEED } });
 
       const smtpUrl = await smtp.start();
       await start({ ACCOUNT_VERIFICATION_MODE: 'EmailVerify', SMTP_URL: smtpUrl, MAIL_FROM: 'server@example.com', PUBLIC_URL: 'https://wallet.example.com' });
       await rec.graphql('EmailVerify: serverInfo', SERVER_INFO);
-      await rec.graphql('EmailVerify: register', REGISTER, { input: { email: 'frank@example.com', password: PASSWORD, clientSaltSeed: SEED } });
-      await rec.graphql('EmailVerify: login before verifying (ACCOUNT_NOT_VERIFIED)', LOGIN, { input: { email: 'frank@example.com', password: PASSWORD, deviceId: 'phone' } });
-      await rec.graphql('EmailVerify: login with a wrong code (UNAUTHENTICATED)', LOGIN, {
+      await rec.graphql('EmailVerify: register', RegisterDocument, { input: { email: 'frank@example.com', password: PASSWORD, clientSaltSeed: SEED } });
+      await rec.graphql('EmailVerify: login before verifying (ACCOUNT_NOT_VERIFIED)', LoginDocument, { input: { email: 'frank@example.com', password: PASSWORD, deviceId: 'phone' } });
+      await rec.graphql('EmailVerify: login with a wrong code (UNAUTHENTICATED)', LoginDocument, {
         input: { email: 'frank@example.com', password: PASSWORD, deviceId: 'phone', verificationCode: 'ZZZZ-ZZZZ' },
       });
-      await rec.graphql('EmailVerify: login with a malformed code (BAD_USER_INPUT)', LOGIN, {
+      await rec.graphql('EmailVerify: login with a malformed code (BAD_USER_INPUT)', LoginDocument, {
         input: { email: 'frank@example.com', password: PASSWORD, deviceId: 'phone', verificationCode: 'not a code' },
       });
       await rec.graphql('EmailVerify: resendVerificationEmail, pending', RESEND, { email: 'frank@example.com' });
       await rec.graphql('EmailVerify: resendVerificationEmail, unknown', RESEND, { email: 'nobody@example.com' });
-      await rec.graphql('EmailVerify: clientSaltSeed of a pending registration (the decoy)', CLIENT_SALT_SEED, { email: 'frank@example.com' });
+      await rec.graphql('EmailVerify: clientSaltSeed of a pending registration (the decoy)', SeedDocument, { email: 'frank@example.com' });
       rec.check();
     } finally {
       for (const server of servers) await server.close();
@@ -378,13 +366,13 @@ describe('golden responses: what clients receive, byte for byte', () => {
     const { server, rec } = await golden('failures', { RATE_LIMITS: 'on', RATE_LIMIT_PASSWORD_FAILURES_PER_ACCOUNT: '2/900' }, { repositories: { wallets: new BrokenWalletRepository() } });
     try {
       const email = 'gina@example.com';
-      await rec.graphql('register', REGISTER, { input: { email, password: PASSWORD, clientSaltSeed: SEED } });
+      await rec.graphql('register', RegisterDocument, { input: { email, password: PASSWORD, clientSaltSeed: SEED } });
       const token = await loginAs(rec, 'login', email, PASSWORD, 'phone');
-      await rec.graphql('walletState: the database fails (INTERNAL_SERVER_ERROR, nothing leaks)', WALLET_STATE, undefined, token);
+      await rec.graphql('walletState: the database fails (INTERNAL_SERVER_ERROR, nothing leaks)', WalletStateDocument, undefined, token);
       for (const attempt of [1, 2, 3]) {
-        await rec.graphql(`login: wrong password, attempt ${attempt}`, LOGIN, { input: { email, password: 'wrong password', deviceId: 'x' } });
+        await rec.graphql(`login: wrong password, attempt ${attempt}`, LoginDocument, { input: { email, password: 'wrong password', deviceId: 'x' } });
       }
-      await rec.graphql('login: the right password while locked (RATE_LIMITED)', LOGIN, { input: { email, password: PASSWORD, deviceId: 'x' } });
+      await rec.graphql('login: the right password while locked (RATE_LIMITED)', LoginDocument, { input: { email, password: PASSWORD, deviceId: 'x' } });
       rec.check();
     } finally {
       await server.close();
@@ -395,7 +383,7 @@ describe('golden responses: what clients receive, byte for byte', () => {
     const { server, clock, rec } = await golden('subscriptions');
     try {
       const email = 'hank@example.com';
-      await rec.graphql('register', REGISTER, { input: { email, password: PASSWORD, clientSaltSeed: SEED } });
+      await rec.graphql('register', RegisterDocument, { input: { email, password: PASSWORD, clientSaltSeed: SEED } });
       const phone = await loginAs(rec, 'login: phone', email, PASSWORD, 'phone');
       await update(rec, 'updateWalletState: sequence 1', phone, { encryptedWallet: 'wallet-1', sequence: 1, hmac: 'hmac-1' });
 
@@ -412,7 +400,7 @@ describe('golden responses: what clients receive, byte for byte', () => {
       await update(rec, 'updateWalletState: sequence 2, while subscribed', phone, { encryptedWallet: 'wallet-2', sequence: 2, hmac: 'hmac-2' });
       await socket.frames(6);
       socket.send({ id: '1', type: 'complete' });
-      await rec.graphql('logout: closes the connection', LOGOUT, undefined, phone);
+      await rec.graphql('logout: closes the connection', LogoutDocument, undefined, phone);
       const closed = await socket.closed;
       rec.note('WebSocket with a token: connection_init, subscribe, a validation error, a query, an update, logout', [...socket.log, `close ${closed}`]);
 

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { operationText, type Operation } from '../helpers/app';
 
 /**
  * Records HTTP exchanges as text, exactly as a client receives them, and
@@ -60,7 +61,8 @@ export class GoldenRecorder {
   }
 
   /** A GraphQL POST as a wallet app sends it. */
-  graphql(title: string, query: string, variables?: Record<string, unknown>, token?: string): Promise<GoldenResponse> {
+  graphql<TVariables>(title: string, operation: Operation<unknown, TVariables>, variables?: TVariables, token?: string): Promise<GoldenResponse> {
+    const query = operationText(operation);
     return this.exchange(title, {
       headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
       body: JSON.stringify(variables === undefined ? { query } : { query, variables }),

@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print } from 'graphql';
 import pino from 'pino';
 import { createApp, type App, type AppOverrides } from '../../src/app';
 import { loadConfig } from '../../src/config';
@@ -20,11 +23,28 @@ export interface GraphQLResponse<T = any> {
   body: { data?: T | null; errors?: Array<{ message: string; extensions?: Record<string, any>; path?: string[] }> };
 }
 
+/**
+ * What a test sends: a typed document from operations.generated.ts (the
+ * operations of operations.graphql), or raw text for a test of what the server
+ * does with a malformed or unusual request.
+ */
+export type Operation<TData = any, TVariables = any> = TypedDocumentNode<TData, TVariables> | string;
+
+/** `document` with its variables unchecked: for a test that sends what the types forbid, to see the server refuse it. */
+export const unchecked = <TData>(document: TypedDocumentNode<TData, any>): Operation<TData, Record<string, unknown>> => document;
+
+/** Sends `operation` to `baseUrl` as a wallet app would, with the bearer token when there is one. */
+export type SendOperation = <TData = any, TVariables = Record<string, unknown>>(
+  operation: Operation<TData, TVariables>,
+  variables?: TVariables,
+  token?: string,
+) => Promise<GraphQLResponse<TData>>;
+
 export interface TestServer {
   app: App;
   url: string;
   database: TestDatabase;
-  gql<T = any>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GraphQLResponse<T>>;
+  gql: SendOperation;
   close(): Promise<void>;
 }
 
@@ -38,7 +58,7 @@ export async function startTestServer(env: Record<string, string> = {}, override
     app,
     url,
     database,
-    gql: (query, variables, token) => postGraphQL(url, query, variables, token),
+    ...apiAt(url),
     async close() {
       await app.close();
       await database.drop();
@@ -46,19 +66,37 @@ export async function startTestServer(env: Record<string, string> = {}, override
   };
 }
 
-export async function postGraphQL<T = any>(
+/** The API of the server listening at `baseUrl`, for helpers that take a TestServer. */
+export function apiAt(baseUrl: string): Pick<TestServer, 'gql'> {
+  return { gql: (operation, variables, token) => postGraphQL(baseUrl, operation, variables, token) };
+}
+
+const printed = new WeakMap<object, string>();
+
+/** The text a document goes over the wire as. */
+export function operationText(operation: Operation<unknown, never>): string {
+  if (typeof operation === 'string') return operation;
+  let text = printed.get(operation);
+  if (text === undefined) printed.set(operation, (text = print(operation)));
+  return text;
+}
+
+export async function postGraphQL<TData = any, TVariables = Record<string, unknown>>(
   baseUrl: string,
-  query: string,
-  variables?: Record<string, unknown>,
+  operation: Operation<TData, TVariables>,
+  variables?: TVariables,
   token?: string,
-): Promise<GraphQLResponse<T>> {
+  /** More request headers, e.g. X-Forwarded-For for a client behind a proxy. */
+  headers: Record<string, string> = {},
+): Promise<GraphQLResponse<TData>> {
+  const query = operationText(operation as Operation<unknown, never>);
   const response = await fetch(`${baseUrl}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
     body: JSON.stringify({ query, variables }),
   });
   const text = await response.text();
-  let body: GraphQLResponse<T>['body'];
+  let body: GraphQLResponse<TData>['body'];
   try {
     body = JSON.parse(text);
   } catch {
@@ -66,6 +104,9 @@ export async function postGraphQL<T = any>(
   }
   return { status: response.status, headers: response.headers, body };
 }
+
+/** An address in 10/8 of its own, as X-Forwarded-For sets it: a rate-limit budget no other request has touched. */
+export const randomIp = () => `10.${randomBytes(1)[0]}.${randomBytes(1)[0]}.${randomBytes(1)[0]}`;
 
 /** The single error code of a response, for table tests. */
 export function errorCode(response: GraphQLResponse): string | undefined {

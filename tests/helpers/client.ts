@@ -1,22 +1,28 @@
-import { MemoryDeviceStateStore, WalletSyncClient, type DeviceStateStore, type WalletSyncClientOptions } from 'wallet-sync-client';
+import { MemoryDeviceStateStore, WalletSyncClient, type DeviceStateStore, type KeyParams, type WalletSyncClientOptions } from 'wallet-sync-client';
 import type { TestServer } from './app';
 import { uniqueEmail } from './operations';
 
-/** Cheap scrypt for tests; the PROTOCOL vectors check the real cost. */
-export const TEST_SCRYPT_COST = 2 ** 10;
+/**
+ * The cheapest key parameters the protocol allows (N=2^14 is its minimum; r=1
+ * makes a derivation 2 MiB and a few ms), so tests stay fast and still pass the
+ * bounds every client and the server check. The PROTOCOL vectors check the real costs.
+ */
+export const TEST_KEY_PARAMS: KeyParams = { n: 2 ** 14, r: 1, p: 1 };
+/** For the CLI's --scrypt-cost (it sets N; r stays 8): the protocol's minimum. */
+export const TEST_SCRYPT_COST = 2 ** 14;
 export const ROOT_PASSWORD = '123abc2 root password';
 
 export function openDevice(
-  server: TestServer,
+  server: Pick<TestServer, 'url'>,
   deviceId: string,
   options: Partial<WalletSyncClientOptions> & { store?: DeviceStateStore } = {},
 ): Promise<WalletSyncClient> {
-  return WalletSyncClient.open({ url: server.url, deviceId, store: new MemoryDeviceStateStore(), scryptCost: TEST_SCRYPT_COST, ...options });
+  return WalletSyncClient.open({ url: server.url, deviceId, store: new MemoryDeviceStateStore(), keyParams: TEST_KEY_PARAMS, ...options });
 }
 
 /** One account, two logged-in devices (c1 registered it), the way the walkthrough starts. */
 export async function twoDevices(
-  server: TestServer,
+  server: Pick<TestServer, 'url'>,
   options: Partial<Omit<WalletSyncClientOptions, 'store'>> = {},
   stores: [DeviceStateStore, DeviceStateStore] = [new MemoryDeviceStateStore(), new MemoryDeviceStateStore()],
 ) {

@@ -3,8 +3,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { rmSync } from 'node:fs';
 import mysql from 'mysql2/promise';
-import { loadConfig } from '../../src/config';
-import { openDatabase } from '../../src/db/data-source';
 import type { Database } from '../../src/db/database';
 import type { AccountRow } from '../../src/db/entities/account.entity';
 import { AccountRepository } from '../../src/db/repositories/account.repository';
@@ -63,30 +61,6 @@ export async function createTestDatabase(serverUrl = process.env.DATABASE_URL): 
       });
       await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
       await conn.end();
-    },
-  };
-}
-
-/**
- * A migrated database of this test file's own, opened as the server opens it,
- * for tests below HTTP (repositories, services): opened before the file's tests,
- * closed and dropped after them. Call at the top of a describe block.
- */
-export function useTestDatabase(): { readonly db: Database } {
-  let testDb: TestDatabase;
-  const opened: { db?: Database } = {};
-  beforeAll(async () => {
-    testDb = await createTestDatabase();
-    opened.db = await openDatabase(loadConfig({ DATABASE_URL: testDb.url }).database);
-  });
-  afterAll(async () => {
-    await opened.db?.close();
-    await testDb?.drop();
-  });
-  return {
-    get db() {
-      if (!opened.db) throw new Error('the test database opens in beforeAll');
-      return opened.db;
     },
   };
 }

@@ -24,7 +24,8 @@ export interface LiveClient {
   connected: Promise<void>;
   /** Resolves with the close code and reason of the socket. */
   closed: Promise<CloseInfo>;
-  subscribe(sinceSequence?: number | null): LiveSubscription;
+  /** `onSequence` hears each event as it arrives (the benchmark times deliveries with it). */
+  subscribe(sinceSequence?: number | null, onSequence?: (sequence: number) => void): LiveSubscription;
   dispose(): Promise<void>;
 }
 
@@ -35,6 +36,8 @@ export function wsUrl(httpUrl: string): string {
 /**
  * A graphql-ws client as a device runs it, except that it never retries, so a
  * test sees each close as it happened. `token: null` sends no authorization.
+ * The one graphql-ws client of the tests and the benchmark (the client package
+ * has its own, with its reconnection policy).
  */
 export function connectLive(httpUrl: string, token: string | null, extraParams: Record<string, unknown> = {}): LiveClient {
   let onConnected!: () => void;
@@ -61,7 +64,7 @@ export function connectLive(httpUrl: string, token: string | null, extraParams: 
     client,
     connected,
     closed,
-    subscribe(sinceSequence) {
+    subscribe(sinceSequence, onSequence) {
       const received: number[] = [];
       const waiting: Array<{ resolve: (n: number) => void; reject: (e: unknown) => void }> = [];
       let cursor = 0;
@@ -79,6 +82,7 @@ export function connectLive(httpUrl: string, token: string | null, extraParams: 
           next: (result) => {
             if (result.errors || !result.data) return fail(result.errors ?? new Error('no data'));
             received.push(result.data.walletUpdated.sequence);
+            onSequence?.(result.data.walletUpdated.sequence);
             const w = waiting.shift();
             if (w) w.resolve(received[cursor++]);
           },

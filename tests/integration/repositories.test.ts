@@ -1,7 +1,8 @@
 import { AccountRepository } from '../../src/db/repositories/account.repository';
 import { AuthTokenRepository } from '../../src/db/repositories/auth-token.repository';
 import { WalletRepository } from '../../src/db/repositories/wallet.repository';
-import { insertAccount, testDialect, useTestDatabase } from '../helpers/database';
+import { insertAccount, testDialect } from '../helpers/database';
+import { useTestDatabase } from '../helpers/hooks';
 
 /**
  * The repositories against the real database of this pass (SQLite, or MariaDB

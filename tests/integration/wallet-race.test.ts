@@ -1,5 +1,6 @@
 import { startTestServer, type TestServer } from '../helpers/app';
-import { CHANGE_PASSWORD, PASSWORD, WALLET_HISTORY, WALLET_STATE, login, newSeed, register, registerAndLogin, upload, type Device } from '../helpers/operations';
+import { PASSWORD, login, newSeed, register, registerAndLogin, upload, type Device } from '../helpers/operations';
+import { ChangePasswordDocument, HistoryDocument, WalletStateDocument } from '../helpers/operations.generated';
 
 /**
  * Real concurrent requests against the real database: the sequence check and
@@ -31,9 +32,9 @@ describe('concurrent uploads of the same sequence', () => {
     for (const loser of losers) {
       expect(loser.latest).toMatchObject({ sequence, encryptedWallet: winner.encryptedWallet, hmac: winner.hmac });
     }
-    const stored = (await server.gql(WALLET_STATE, {}, device.token)).body.data.walletState;
+    const stored = (await server.gql(WalletStateDocument, {}, device.token)).body.data!.walletState;
     expect(stored).toMatchObject({ sequence, encryptedWallet: winner.encryptedWallet, hmac: winner.hmac });
-    const headers = (await server.gql(WALLET_HISTORY, { sinceSequence: sequence - 1 }, device.token)).body.data.walletHistory;
+    const headers = (await server.gql(HistoryDocument, { sinceSequence: sequence - 1 }, device.token)).body.data!.walletHistory;
     expect(headers).toEqual([expect.objectContaining({ sequence, hmac: winner.hmac, bytes: Buffer.byteLength(winner.encryptedWallet) })]);
     const events = await server.app.db.run((m) =>
       m.query("SELECT COUNT(*) AS n FROM account_events WHERE kind = 'WALLET_UPDATED' AND sequence = ? AND device_id = ?", [sequence, device.deviceId]),
@@ -64,7 +65,7 @@ describe('concurrent uploads of the same sequence', () => {
         phone.token,
       ),
     );
-    const change = server.gql(CHANGE_PASSWORD, {
+    const change = server.gql(ChangePasswordDocument, {
       input: { email, oldPassword: PASSWORD, newPassword: 'the new password', clientSaltSeed: newSeed(), wallet: { encryptedWallet: 'rekeyed', sequence: 2, hmac: 'h-rekeyed' } },
     });
     const [changed, ...uploaded] = await Promise.all([change, ...uploads]);
@@ -74,10 +75,10 @@ describe('concurrent uploads of the same sequence', () => {
       const result = response.body.data?.updateWalletState;
       if (result?.__typename === 'WalletStateSuccess') acknowledged.push(result.walletState.hmac);
     }
-    if (changed.body.data.changePassword.__typename === 'ChangePasswordSuccess') acknowledged.push('h-rekeyed');
+    if (changed.body.data!.changePassword.__typename === 'ChangePasswordSuccess') acknowledged.push('h-rekeyed');
     expect(acknowledged).toHaveLength(2);
-    const reader = await login(server, email, changed.body.data.changePassword.__typename === 'ChangePasswordSuccess' ? 'the new password' : PASSWORD, 'reader');
-    const headers = (await server.gql(WALLET_HISTORY, {}, reader.token)).body.data.walletHistory;
+    const reader = await login(server, email, changed.body.data!.changePassword.__typename === 'ChangePasswordSuccess' ? 'the new password' : PASSWORD, 'reader');
+    const headers = (await server.gql(HistoryDocument, {}, reader.token)).body.data!.walletHistory;
     expect(headers.map((h: { sequence: number; hmac: string }) => [h.sequence, h.hmac])).toEqual(acknowledged.map((hmac, i) => [i + 1, hmac]));
   });
 });

@@ -1,8 +1,8 @@
 import { execSync } from 'node:child_process';
 import { errorCode, startTestServer, type TestServer } from '../helpers/app';
 import { testDialect } from '../helpers/database';
-import { WALLET_STATE, registerAndLogin, type Device } from '../helpers/operations';
-import { UPDATE_WALLET } from '../helpers/operations';
+import { registerAndLogin, type Device } from '../helpers/operations';
+import { UpdateDocument, WalletStateDocument } from '../helpers/operations.generated';
 
 /**
  * Stops the real MariaDB under a stream of requests and starts it again. It
@@ -38,14 +38,14 @@ describe('a MariaDB outage under load', () => {
   async function uploadNext() {
     const encryptedWallet = `wallet-${next}-${Date.now()}`;
     const started = Date.now();
-    const response = await server.gql(UPDATE_WALLET, { input: { encryptedWallet, sequence: next, hmac: `h-${next}` } }, device.token);
+    const response = await server.gql(UpdateDocument, { input: { encryptedWallet, sequence: next, hmac: `h-${next}` } }, device.token);
     const result = response.body.data?.updateWalletState;
     if (result?.__typename === 'WalletStateSuccess') {
       acknowledged.push({ sequence: next, encryptedWallet });
       next += 1;
     } else if (result?.__typename === 'WalletStateConflict') {
       // An upload whose answer was lost in the outage may have committed: continue from what the server holds.
-      next = result.latest.sequence + 1;
+      next = result.latest!.sequence + 1;
     }
     return { response, ms: Date.now() - started };
   }
@@ -91,7 +91,7 @@ describe('a MariaDB outage under load', () => {
     }
     expect(recovered).toBe(true);
     const last = acknowledged[acknowledged.length - 1];
-    const stored = (await server.gql(WALLET_STATE, {}, device.token)).body.data.walletState;
+    const stored = (await server.gql(WalletStateDocument, {}, device.token)).body.data!.walletState;
     expect(stored).toMatchObject({ sequence: last.sequence, encryptedWallet: last.encryptedWallet });
     expect(acknowledged.length).toBeGreaterThan(20);
     // Every acknowledged sequence is one of 1..current, each exactly once, in order.

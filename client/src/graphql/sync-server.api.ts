@@ -2,22 +2,36 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { ClientError, GraphQLClient, type RequestOptions, type Variables } from 'graphql-request';
 import { ClientErrorCode, WalletSyncError } from '../client.errors';
 import {
+  AccountActivityDocument,
   ChangePasswordDocument,
-  ClientSaltSeedDocument,
+  ClientKeyParamsDocument,
   DeleteAccountDocument,
   LoginDocument,
   LogoutDocument,
   RegisterDocument,
   UpdateWalletStateDocument,
+  WalletHistoryDocument,
   WalletStateDocument,
+  WalletVersionDocument,
+  type AccountActivityQuery,
   type ChangePasswordInput,
+  type ClientKeyParamsQuery,
   type LoginInput,
   type RegisterInput,
   type WalletStateFieldsFragment,
+  type WalletHistoryQuery,
   type WalletStateInput,
 } from './operations.generated';
 
 export type RemoteWalletState = WalletStateFieldsFragment;
+export type WalletStateHeader = WalletHistoryQuery['walletHistory'][number];
+export type AccountEvent = AccountActivityQuery['accountActivity'][number];
+
+/** The most headers walletHistory answers at once (PROTOCOL.md). */
+export const HISTORY_PAGE = 1000;
+
+/** An account's client salt seed and key parameters as the server hands them out (a decoy for an unknown email). */
+export type RemoteKeyParams = ClientKeyParamsQuery['clientKeyParams'];
 
 /** The server's answer to an upload: it landed, or a newer state (null: none) was there first. */
 export type UploadOutcome<Stored = RemoteWalletState> =
@@ -47,8 +61,9 @@ export class SyncServerApi {
     });
   }
 
-  async clientSaltSeed(email: string): Promise<string> {
-    return (await this.send(ClientSaltSeedDocument, { email })).clientSaltSeed;
+  async clientKeyParams(email: string): Promise<RemoteKeyParams> {
+    const { clientSaltSeed, algorithm, n, r, p } = (await this.send(ClientKeyParamsDocument, { email })).clientKeyParams;
+    return { clientSaltSeed, algorithm, n, r, p };
   }
 
   async register(input: RegisterInput): Promise<{ verified: boolean }> {
@@ -65,6 +80,21 @@ export class SyncServerApi {
 
   async walletState(): Promise<RemoteWalletState | null> {
     return (await this.send(WalletStateDocument, {})).walletState;
+  }
+
+  /** Headers with a sequence greater than `sinceSequence`, oldest first, at most `limit` (1 to HISTORY_PAGE). */
+  async walletHistory(sinceSequence: number, limit: number): Promise<WalletStateHeader[]> {
+    return (await this.send(WalletHistoryDocument, { sinceSequence, limit })).walletHistory;
+  }
+
+  /** An earlier (or the current) state, null once the server no longer keeps its content. */
+  async walletVersion(sequence: number): Promise<RemoteWalletState | null> {
+    return (await this.send(WalletVersionDocument, { sequence })).walletVersion;
+  }
+
+  /** The account's security log, newest first. */
+  async accountActivity(before: string | null, limit: number): Promise<AccountEvent[]> {
+    return (await this.send(AccountActivityDocument, { before, limit })).accountActivity;
   }
 
   async updateWalletState(input: WalletStateInput): Promise<UploadOutcome> {

@@ -16,7 +16,7 @@ describe('the device state file', () => {
 
   const sample = (): DeviceState => ({
     ...newDeviceState('test_wallet_1'),
-    account: { email: 'joe2@example.com', clientSaltSeed: 'ab'.repeat(32), scryptCost: 1024 },
+    account: { email: 'joe2@example.com', clientSaltSeed: 'ab'.repeat(32), keyParams: { n: 2 ** 14, r: 1, p: 1 } },
     base: { sequence: 5, hmac: 'cd'.repeat(32), document: { preferences: { animal: { value: 'horse', updatedAt: 1, deviceId: 'test_wallet_2' } } } },
     local: { preferences: { animal: { value: 'beaver', updatedAt: 2, deviceId: 'test_wallet_1' } } },
   });

@@ -1,6 +1,6 @@
 import { nodeScrypt } from '../../src/node/node-platform';
 import { portableScrypt, type ScryptFunction } from '../../src/platform';
-import { clientSalt, deriveWalletKeys, newClientSaltSeed, walletStateHmac } from '../../src/wallet-keys';
+import { DEFAULT_KEY_PARAMS, clientSalt, deriveWalletKeys, keyParamsOf, newClientSaltSeed, walletStateHmac, type KeyParams } from '../../src/wallet-keys';
 
 /** The test vectors of the protocol's "Keys" section (Node's crypto.scrypt, equal to Python's hashlib.scrypt). */
 const EMAIL = 'Joe2@Example.com';
@@ -32,7 +32,7 @@ const VECTORS = {
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
 async function expectVector(vector: keyof typeof VECTORS, cost: number, scrypt: ScryptFunction) {
-  const keys = await deriveWalletKeys(ROOT_PASSWORD, EMAIL, SEED, cost, scrypt);
+  const keys = await deriveWalletKeys(ROOT_PASSWORD, EMAIL, SEED, { n: cost, r: 8, p: 1 }, scrypt);
   const expected = VECTORS[vector];
   expect(keys.loginPassword).toBe(expected.loginPassword);
   expect(hex(keys.hmacKey)).toBe(expected.hmacKey);
@@ -73,15 +73,52 @@ describe('key derivation (PROTOCOL.md "Keys")', () => {
     ['email', { email: 'Joe3@Example.com' }],
     ['seed', { seed: SEED.replace(/^0f/, '0e') }],
   ])('when the %s differs, then every key differs', async (_what, change) => {
-    const same = await deriveWalletKeys(ROOT_PASSWORD, EMAIL, SEED, 2 ** 10);
-    const other = await deriveWalletKeys(change.rootPassword ?? ROOT_PASSWORD, change.email ?? EMAIL, change.seed ?? SEED, 2 ** 10);
+    const cheap = { n: 2 ** 14, r: 1, p: 1 };
+    const same = await deriveWalletKeys(ROOT_PASSWORD, EMAIL, SEED, cheap);
+    const other = await deriveWalletKeys(change.rootPassword ?? ROOT_PASSWORD, change.email ?? EMAIL, change.seed ?? SEED, cheap);
     expect(other.loginPassword).not.toBe(same.loginPassword);
     expect(hex(other.hmacKey)).not.toBe(hex(same.hmacKey));
     expect(hex(other.walletKey)).not.toBe(hex(same.walletKey));
   });
 
-  it.each([0, 1, 3, 1000, 2 ** 25])('when the scrypt cost is %p, then derivation refuses it', async (cost) => {
-    await expect(deriveWalletKeys(ROOT_PASSWORD, EMAIL, SEED, cost)).rejects.toThrow(RangeError);
+  it('when r or p differ, then every key differs (they are part of the derivation, not only of the cost)', async () => {
+    const base = await deriveWalletKeys(ROOT_PASSWORD, EMAIL, SEED, { n: 2 ** 14, r: 1, p: 1 });
+    for (const params of [{ n: 2 ** 14, r: 2, p: 1 }, { n: 2 ** 14, r: 1, p: 2 }]) {
+      expect((await deriveWalletKeys(ROOT_PASSWORD, EMAIL, SEED, params)).loginPassword).not.toBe(base.loginPassword);
+    }
+  });
+
+  // PROTOCOL.md "Keys": N a power of two from 2^14 to 2^20, r 1 to 16, p 1 to 4.
+  it.each<[string, Partial<KeyParams>, RegExp]>([
+    ['N below 2^14', { n: 2 ** 13 }, /N must be a power of two from 2\^14/],
+    ['N above 2^20', { n: 2 ** 21 }, /N must be a power of two/],
+    ['N not a power of two', { n: 3 * 2 ** 14 }, /N must be a power of two/],
+    ['N not an integer', { n: 16384.5 }, /N must be a power of two/],
+    ['r of 0', { r: 0 }, /r must be an integer from 1 to 16/],
+    ['r of 17', { r: 17 }, /r must be an integer from 1 to 16/],
+    ['p of 0', { p: 0 }, /p must be an integer from 1 to 4/],
+    ['p of 5', { p: 5 }, /p must be an integer from 1 to 4/],
+    ['N as a string', { n: '16384' as unknown as number }, /N must be a power of two/],
+    ['N=2^16 with r=1 (RFC 7914: N < 2^(16·r); OpenSSL refuses it)', { n: 2 ** 16, r: 1 }, /N must be below 2\^16 with r=1/],
+  ])('when the key parameters have %s, then derivation refuses them with INVALID_ARGUMENT before any scrypt', async (_what, params, message) => {
+    const scrypt = jest.fn<ReturnType<ScryptFunction>, Parameters<ScryptFunction>>();
+    await expect(deriveWalletKeys(ROOT_PASSWORD, EMAIL, SEED, { ...DEFAULT_KEY_PARAMS, ...params }, scrypt)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(message) });
+    expect(scrypt).not.toHaveBeenCalled();
+  });
+
+  it.each<[string, KeyParams]>([
+    ['the lowest', { n: 2 ** 14, r: 1, p: 1 }],
+    ['the highest', { n: 2 ** 20, r: 16, p: 4 }],
+    ['the highest N with r=1', { n: 2 ** 15, r: 1, p: 1 }],
+    ['the lowest r with N=2^20', { n: 2 ** 20, r: 2, p: 1 }],
+  ])('when the key parameters are %s the bounds allow, then they are accepted', (_what, params) => {
+    expect(keyParamsOf(params)).toEqual(params);
+  });
+
+  it('when only some key parameters are given, then the others are the protocol default N=2^17, r=8, p=1', () => {
+    expect(DEFAULT_KEY_PARAMS).toEqual({ n: 2 ** 17, r: 8, p: 1 });
+    expect(keyParamsOf({ n: 2 ** 20 })).toEqual({ n: 2 ** 20, r: 8, p: 1 });
+    expect(keyParamsOf()).toEqual(DEFAULT_KEY_PARAMS);
   });
 
   it('when a device makes a seed, then it is 64 lower-case hex characters and fresh each time', () => {
