@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { errorCode, startTestServer, type GraphQLResponse, type TestServer, postGraphQL } from '../helpers/app';
+import { errorCode, startTestServer, type TestServer, postGraphQL } from '../helpers/app';
 import { login, register, registerAndLogin, uniqueEmail, upload } from '../helpers/operations';
 import { LogoutDocument, SeedDocument } from '../helpers/operations.generated';
 import { assertRedisAnswers, describeWith, redisRequirement } from '../helpers/services';
