@@ -40,7 +40,11 @@ describe('two devices syncing concurrently', () => {
         const key = KEYS[Math.floor(random() * KEYS.length)];
         const entry = random() < 0.2 ? await device.deletePreference(key) : await device.setPreference(key, `${device.deviceId}#${i}`);
         edits.get(key)!.push(entry);
-        if (random() < 0.5) conflicts += await syncOrRetryLater(device);
+        // Read the count after the sync: `conflicts += await …` would read it before and drop the other device's additions meanwhile.
+        if (random() < 0.5) {
+          const found = await syncOrRetryLater(device);
+          conflicts += found;
+        }
         if (random() < 0.5) await yieldToOthers();
       }
     };

@@ -1,0 +1,74 @@
+import { KeyValueDeviceStateStore, WalletSyncClient, WalletSyncError, type KeyParams, type SyncResult } from '../../client/src/portable';
+
+/**
+ * The script of a test page in a real browser: one wallet device per page,
+ * built from the client's portable core with nothing but what the browser
+ * gives it: Web Crypto, its own WebSocket, `localStorage` for the device state
+ * and the portable (@noble/hashes) scrypt. The test calls these functions
+ * through Playwright (tests/helpers/browser.ts inPage).
+ */
+declare const localStorage: { getItem(key: string): string | null; setItem(key: string, value: string): void };
+declare const location: { origin: string };
+declare const navigator: { userAgent: string };
+
+let device: WalletSyncClient | undefined;
+const syncs: SyncResult[] = [];
+const waiting: Array<(result: SyncResult) => void> = [];
+
+function current(): WalletSyncClient {
+  if (!device) throw new Error('open() first');
+  return device;
+}
+
+/** A WalletSyncError keeps its code across the page boundary in the message. */
+async function run<T>(work: () => Promise<T> | T): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw error instanceof WalletSyncError ? new Error(`${error.code}: ${error.message}`) : error;
+  }
+}
+
+export const walletDevice = {
+  open: (deviceId: string, keyParams?: KeyParams) =>
+    run(async () => {
+      device = await WalletSyncClient.open({ url: location.origin, deviceId, store: new KeyValueDeviceStateStore(localStorage), keyParams });
+    }),
+  register: (email: string, rootPassword: string) =>
+    run(async () => {
+      await current().register(email, rootPassword);
+      await current().login();
+    }),
+  login: (email: string, rootPassword: string) => run(async () => void (await current().login({ email, rootPassword }))),
+  set: (key: string, value: string) => run(async () => void (await current().setPreference(key, value))),
+  sync: () => run(() => current().sync()),
+  preferences: () => current().preferences(),
+  /** Starts watch() and resolves once its WebSocket is up; each sync it triggers is kept for nextSync(). */
+  startWatch: () =>
+    run(
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const watch = current().watch({
+            onConnected: () => resolve(),
+            onSync: (result) => {
+              const waiter = waiting.shift();
+              if (waiter) waiter(result);
+              else syncs.push(result);
+            },
+          });
+          watch.done.catch(reject);
+        }),
+    ),
+  /** The next sync a live update triggered (or the oldest one not collected yet). */
+  nextSync: () => new Promise<SyncResult>((resolve) => (syncs.length ? resolve(syncs.shift()!) : waiting.push(resolve))),
+  storedState: () => localStorage.getItem('wallet-sync/device-state'),
+  environment: () => ({
+    userAgent: navigator.userAgent,
+    webCrypto: typeof globalThis.crypto?.subtle?.deriveBits === 'function',
+    nodeGlobals: ['process', 'Buffer', 'require'].filter((name) => name in globalThis),
+  }),
+};
+
+export type WalletDevicePage = typeof walletDevice;
+
+(globalThis as unknown as { walletDevice: WalletDevicePage }).walletDevice = walletDevice;
