@@ -95,7 +95,7 @@ export async function playWalkthrough(options: WalkthroughOptions): Promise<{ c1
   await expectPreferences('c1', c1, { animal: 'horse', car: 'Toyota' });
   await expectPush('c2', c2, 6);
   const conflict = await call('c1.push()', () => c1.push());
-  check(conflict.kind === 'conflict', 'c1 is behind: its push conflicts');
+  check(conflict.kind === 'conflict' && conflict.latest !== null, 'c1 is behind: its push conflicts with the latest state');
   check(conflict.latest.sequence === 6, `the conflict carries the latest state, sequence 6 (got ${conflict.latest.sequence})`);
   print('Wallet state out of date. Merged the latest wallet state it carried. Push again.');
   printState('Got new walletState', conflict.latest);

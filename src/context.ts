@@ -39,40 +39,68 @@ export function bearerToken(authorization: string | undefined): string | undefin
   return match?.[1];
 }
 
-export function createRequestContext(
-  deps: ContextDeps,
-  request: {
-    requestId: string;
-    ip: string;
-    authorization: string | undefined;
-    /** Already established: a WebSocket connection authenticates once, at connection_init. */
-    session?: AuthSession;
-  },
-): RequestContext {
-  let session: Promise<AuthSession> | undefined = request.session && Promise.resolve(request.session);
-  let known: AuthSession | undefined = request.session;
-  const context: RequestContext = {
-    requestId: request.requestId,
-    ip: request.ip,
-    session() {
-      if (!session) {
-        const token = bearerToken(request.authorization);
-        session = token ? deps.sessions.authenticate(token) : Promise.reject(unauthenticated());
-        session.then((resolved) => (known = resolved)).catch(() => {});
-      }
-      return session;
-    },
-    async wallet() {
-      const token = bearerToken(request.authorization);
-      if (session || !token) return deps.wallets.get((await context.session()).accountId);
-      const both = deps.sessions.authenticateWithWallet(token);
-      session = both.then((b) => b.session);
-      // The same failure reaches the caller through `both`.
-      session.then((resolved) => (known = resolved)).catch(() => {});
-      return (await both).wallet;
-    },
-    knownSession: () => known,
-    wallets: deps.wallets,
-  };
-  return context;
+/** A request's identity, with the bearer token when it arrived over HTTP, or the session a WebSocket connection already established. */
+export interface RequestFacts {
+  requestId: string;
+  ip: string;
+  authorization: string | undefined;
+  /** Already established: a WebSocket connection authenticates once, at connection_init. */
+  session?: AuthSession;
+}
+
+export function createRequestContext(deps: ContextDeps, request: RequestFacts): RequestContext {
+  return new LazyRequestContext(deps, request);
+}
+
+/**
+ * A class rather than an object of closures: a subscription keeps its context
+ * as long as it is open, and methods on the prototype cost nothing per context.
+ */
+class LazyRequestContext implements RequestContext {
+  readonly requestId: string;
+  readonly ip: string;
+  private readonly authorization: string | undefined;
+  private sessionLookup: Promise<AuthSession> | undefined;
+  private known: AuthSession | undefined;
+
+  constructor(
+    private readonly deps: ContextDeps,
+    request: RequestFacts,
+  ) {
+    this.requestId = request.requestId;
+    this.ip = request.ip;
+    this.authorization = request.authorization;
+    this.known = request.session;
+  }
+
+  get wallets(): ContextDeps['wallets'] {
+    return this.deps.wallets;
+  }
+
+  session(): Promise<AuthSession> {
+    if (!this.sessionLookup) {
+      if (this.known) return (this.sessionLookup = Promise.resolve(this.known));
+      const token = bearerToken(this.authorization);
+      this.remember(token ? this.deps.sessions.authenticate(token) : Promise.reject(unauthenticated()));
+    }
+    return this.sessionLookup!;
+  }
+
+  async wallet(): Promise<WalletState | null> {
+    const token = bearerToken(this.authorization);
+    if (this.sessionLookup || this.known || !token) return this.deps.wallets.get((await this.session()).accountId);
+    const both = this.deps.sessions.authenticateWithWallet(token);
+    this.remember(both.then((b) => b.session));
+    return (await both).wallet;
+  }
+
+  knownSession(): AuthSession | undefined {
+    return this.known;
+  }
+
+  private remember(lookup: Promise<AuthSession>): void {
+    this.sessionLookup = lookup;
+    // The failure reaches the caller through the promise it holds; here it is only not remembered.
+    lookup.then((resolved) => (this.known = resolved)).catch(() => {});
+  }
 }

@@ -11,7 +11,11 @@ export const ClientErrorCode = {
   NotLoggedIn: 'NOT_LOGGED_IN',
   /** A downloaded wallet state's hmac does not verify under this device's HMAC key. */
   HmacMismatch: 'WALLET_HMAC_MISMATCH',
-  /** The server offered a wallet state older than (or forked from) the one this device already synced. */
+  /**
+   * No longer raised (since 0.2.0): a server whose history went back or forked is
+   * healed and reported as a `divergence` in the result. Kept so apps that
+   * switch on it still compile.
+   */
   SequenceRollback: 'WALLET_SEQUENCE_ROLLBACK',
   /** The encrypted wallet does not decrypt under this device's wallet key, or is not a wallet document. */
   DecryptFailed: 'WALLET_DECRYPT_FAILED',
@@ -27,6 +31,10 @@ export const ClientErrorCode = {
   ConflictRetriesExhausted: 'CONFLICT_RETRIES_EXHAUSTED',
   /** The local device state file is unreadable, belongs to another account, or stayed locked by another process. */
   LocalState: 'LOCAL_STATE_INVALID',
+  /** restore(sequence): the server no longer keeps that version's content (only the most recent ones are kept), or never had it. */
+  VersionNotKept: 'WALLET_VERSION_NOT_KEPT',
+  /** restore(sequence): that version was encrypted under an earlier password, whose keys this device no longer has. */
+  VersionUnderEarlierPassword: 'WALLET_VERSION_EARLIER_PASSWORD',
   /**
    * The server handed out key parameters this client will not derive with: an
    * algorithm other than scrypt, or N, r, p outside the protocol's bounds (a

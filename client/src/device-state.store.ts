@@ -1,4 +1,5 @@
 import { ClientErrorCode, WalletSyncError } from './client.errors';
+import type { ChainMark } from './history-chain';
 import type { WalletDocument } from './wallet-document';
 import type { KeyParams } from './wallet-keys';
 
@@ -18,10 +19,20 @@ export interface DeviceState {
   /** Hex-encoded HMAC and wallet keys; null after logout. */
   keys: { hmacKey: string; walletKey: string } | null;
   authToken: { token: string; expiresAt: string } | null;
-  /** The last wallet state this device synced (pulled or pushed), decrypted: the merge base. */
-  base: { sequence: number; hmac: string; document: WalletDocument } | null;
+  /**
+   * The last wallet state this device synced (pulled or pushed), decrypted: the
+   * merge base. `chain`: its history chain (absent in state files from before
+   * the chain, until the next sync computes it).
+   */
+  base: { sequence: number; hmac: string; chain?: string; document: WalletDocument } | null;
   /** The working copy: the merge base plus this device's unsynced changes. */
   local: WalletDocument;
+  /**
+   * The (sequence, chain) of the last SEEN_STATES_KEPT states this device saw,
+   * oldest first: what tells a rollback (a state seen before) from a fork.
+   * Absent in state files from before the chain.
+   */
+  seen?: ChainMark[];
 }
 
 export interface DeviceStateStore {
@@ -37,7 +48,7 @@ export interface DeviceStateStore {
 }
 
 export function newDeviceState(deviceId: string): DeviceState {
-  return { format: 1, deviceId, account: null, keys: null, authToken: null, base: null, local: { preferences: {} } };
+  return { format: 1, deviceId, account: null, keys: null, authToken: null, base: null, local: { preferences: {} }, seen: [] };
 }
 
 /** For tests and short-lived apps: a copy in memory. */

@@ -7,12 +7,15 @@
  */
 export { WalletSyncClient } from './wallet-sync.client';
 export type {
+  AccountActivityEvent,
   DeviceStatus,
   LostEdit,
   PullResult,
   PushResult,
+  RestoreResult,
   SyncOptions,
   SyncResult,
+  WalletHistoryEntry,
   WalletStateInfo,
   WalletSyncClientOptions,
   WalletWatch,
@@ -32,3 +35,5 @@ export type { KeyParams, WalletKeys } from './wallet-keys';
 export { configurePlatform, portableScrypt } from './platform';
 export type { PlatformDefaults, ScryptFunction, ScryptParams, WebSocketConstructor } from './platform';
 export type { ReconnectBackoff } from './graphql/wallet-updates.subscription';
+export { SEEN_STATES_KEPT, chainOf } from './history-chain';
+export type { ChainMark, Divergence, StateLink } from './history-chain';

@@ -1,3 +1,5 @@
+import type { StateLink } from './history-chain';
+
 /**
  * The wallet document: what the encrypted wallet holds. Preferences are a map
  * of key → value where every entry remembers when and by which device it was
@@ -18,6 +20,13 @@ export interface PreferenceEntry {
 
 export interface WalletDocument {
   preferences: Readonly<Record<string, PreferenceEntry>>;
+  /**
+   * The state this document was built on (PROTOCOL.md "The history chain"), set
+   * on what a device uploads and read from what it downloads; absent in a
+   * document uploaded as sequence 1 of a fresh history (and in those of clients
+   * before the chain). Edits and merges make a new document without it.
+   */
+  prev?: StateLink;
 }
 
 export const EMPTY_DOCUMENT: WalletDocument = Object.freeze({ preferences: Object.freeze({}) });
@@ -64,9 +73,12 @@ export function entryOf(document: WalletDocument, key: string): PreferenceEntry 
   return Object.hasOwn(document.preferences, key) ? document.preferences[key] : undefined;
 }
 
-/** The plaintext inside the encrypted wallet. `format` lets a later client change the document shape. */
+/**
+ * The plaintext inside the encrypted wallet. `format` lets a later client change
+ * the document shape; `prev` is an addition clients before the chain ignore.
+ */
 export function serializeDocument(document: WalletDocument): string {
-  return JSON.stringify({ format: 1, preferences: document.preferences });
+  return JSON.stringify({ format: 1, ...(document.prev ? { prev: document.prev } : {}), preferences: document.preferences });
 }
 
 /** A decrypted document that is not a valid format-1 wallet document; `key` names the offending preference. */
@@ -110,7 +122,22 @@ function readDocument(json: string): { document: WalletDocument; malformed: stri
     if (isPreferenceKey(key) && isPreferenceEntry(entry)) kept.push([key, { value: entry.value, updatedAt: entry.updatedAt, deviceId: entry.deviceId }]);
     else malformed.push(key);
   }
-  return { document: { preferences: Object.fromEntries(kept) }, malformed };
+  const preferences = Object.fromEntries(kept);
+  if (parsed.prev === undefined) return { document: { preferences }, malformed };
+  if (!isStateLink(parsed.prev)) throw new InvalidDocumentError('prev is not a { sequence, hmac, chain } link to the parent state');
+  const { sequence, hmac, chain } = parsed.prev;
+  return { document: { preferences, prev: { sequence, hmac, chain } }, malformed };
+}
+
+function isStateLink(value: unknown): value is StateLink {
+  return (
+    isRecord(value) &&
+    Number.isInteger(value.sequence) &&
+    (value.sequence as number) >= 1 &&
+    typeof value.hmac === 'string' &&
+    typeof value.chain === 'string' &&
+    /^[0-9a-f]{64}$/.test(value.chain)
+  );
 }
 
 /** The longest preference key, in UTF-16 code units: keys are names, not data. */

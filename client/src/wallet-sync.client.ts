@@ -2,7 +2,8 @@ import { Mutex } from 'async-mutex';
 import { ClientErrorCode, ServerErrorCode, WalletSyncError } from './client.errors';
 import { newDeviceState, type DeviceState, type DeviceStateStore } from './device-state.store';
 import { equalBytes, fromHex, randomBytes, toHex } from './encoding';
-import { graphqlEndpoint, SyncServerApi, type RemoteKeyParams, type RemoteWalletState } from './graphql/sync-server.api';
+import { HISTORY_PAGE, graphqlEndpoint, SyncServerApi, type AccountEvent, type RemoteKeyParams, type RemoteWalletState, type WalletStateHeader } from './graphql/sync-server.api';
+import { ROOT_CHAIN, chainOf, extendChain, hasSeen, rememberStates, type ChainMark, type Divergence, type StateLink } from './history-chain';
 import { subscribeToWalletUpdates, webSocketEndpoint, type ReconnectBackoff, type WalletUpdatesSubscription } from './graphql/wallet-updates.subscription';
 import { openWalletState, salvageWalletState, sealWalletState, type SealedWalletState } from './wallet-cipher';
 import {
@@ -71,14 +72,19 @@ export interface LostEdit {
 export type PushResult =
   /** The upload landed: the server now holds this device's document at `walletState.sequence`. */
   | { kind: 'success'; walletState: WalletStateInfo }
-  /** A newer state was there first: it was merged into the local document; push again to upload the merge. */
-  | { kind: 'conflict'; latest: WalletStateInfo; lostEdits: LostEdit[] };
+  /**
+   * A newer state was there first (null: the server has no wallet any more): it was merged into the local document;
+   * push again to upload the merge. `divergence`: that state did not extend the history this device saw.
+   */
+  | { kind: 'conflict'; latest: WalletStateInfo | null; lostEdits: LostEdit[]; divergence: Divergence | null };
 
 export interface PullResult {
   /** The server's wallet state, null when it has none yet. */
   walletState: WalletStateInfo | null;
   /** Local, unsynced edits that lost to another device's in the merge. */
   lostEdits: LostEdit[];
+  /** The server's history diverged from what this device saw: merged onto it; sync to upload the merge. */
+  divergence: Divergence | null;
 }
 
 export interface SyncOptions {
@@ -103,6 +109,12 @@ export interface SyncResult {
   lostEdits: LostEdit[];
   /** With `repair`: the malformed preferences dropped from the server's wallet. */
   repairedKeys: string[];
+  /**
+   * The server's history diverged from what this device saw (restored from an
+   * old backup, or a different history): this device kept its data, merged it
+   * onto the server's state and uploaded the result. Null when it did not.
+   */
+  divergence: Divergence | null;
 }
 
 /** What taking in one downloaded wallet state did. */
@@ -111,11 +123,31 @@ interface Adoption {
   lostEdits: LostEdit[];
   /** Malformed preferences dropped (repair only); the result must be uploaded even if nothing else changed. */
   repairedKeys: string[];
+  divergence: Divergence | null;
+}
+
+/** One wallet state in history(): what the server keeps of every state. */
+export type WalletHistoryEntry = WalletStateHeader;
+
+/** An event of the account's security log (activity()). */
+export type AccountActivityEvent = AccountEvent;
+
+export interface RestoreResult {
+  /** The sequence whose content was restored. */
+  restoredFrom: number;
+  /** The new state that holds it (the current one when nothing differed). */
+  sequence: number;
+  /** The preferences the restore changed back (set, or deleted when the version did not have them). */
+  changedKeys: string[];
+  /** A divergence one of the syncs around the restore found and healed. */
+  divergence: Divergence | null;
 }
 
 export interface WatchOptions {
   /** After each sync that an update triggered. */
   onSync?(result: SyncResult): void;
+  /** A sync found (and healed) a server history that diverged from what this device saw; onSync follows. */
+  onDivergence?(divergence: Divergence): void;
   /** A failed sync or a bad event; watching goes on (the next update retries). */
   onError?(error: WalletSyncError): void;
   /** The live connection is up; `reconnected` after a drop. */
@@ -331,7 +363,7 @@ export class WalletSyncClient {
       const remote = await this.api.walletState();
       const adopted = await this.adopt(this.state, remote, keys);
       await this.commit(adopted.state);
-      return { walletState: remote, lostEdits: adopted.lostEdits };
+      return { walletState: remote, lostEdits: adopted.lostEdits, divergence: adopted.divergence };
     });
   }
 
@@ -343,16 +375,15 @@ export class WalletSyncClient {
   push(): Promise<PushResult> {
     return this.exclusive(async () => {
       const keys = this.session();
-      const sealed = await sealWalletState(this.state.local, (this.state.base?.sequence ?? 0) + 1, keys);
+      const { sealed, chain } = await this.seal(keys);
       const outcome = await this.api.updateWalletState(sealed);
       if (outcome.kind === 'success') {
-        await this.commit(withBase(this.state, sealed, this.state.local));
+        await this.commit(withBase(this.state, sealed, chain, this.state.local));
         return { kind: 'success', walletState: outcome.walletState };
       }
-      if (!outcome.latest) throw serverLostWallet(sealed.sequence - 1);
       const adopted = await this.adopt(this.state, outcome.latest, keys);
       await this.commit(adopted.state);
-      return { kind: 'conflict', latest: outcome.latest, lostEdits: adopted.lostEdits };
+      return { kind: 'conflict', latest: outcome.latest, lostEdits: adopted.lostEdits, divergence: adopted.divergence };
     });
   }
 
@@ -389,7 +420,8 @@ export class WalletSyncClient {
         await this.commit((await this.adopt(this.state, remote, oldKeys)).state);
         if (conflicts > this.maxConflictRetries) throw retriesExhausted('changePassword', conflicts);
         // The server takes a wallet exactly when it holds one: at the next sequence, under the new keys.
-        const wallet = this.state.base ? await sealWalletState(this.state.local, this.state.base.sequence + 1, newKeys) : null;
+        const next = this.state.base ? await this.seal(newKeys) : null;
+        const wallet = next?.sealed ?? null;
         const outcome = await this.api.changePassword({
           email: account.email,
           oldPassword: oldKeys.loginPassword,
@@ -404,11 +436,81 @@ export class WalletSyncClient {
           continue;
         }
         const changed: DeviceState = { ...this.state, account: { ...account, clientSaltSeed, keyParams }, keys: encodeKeys(newKeys), authToken: null };
-        await this.commit(wallet ? withBase(changed, wallet, this.state.local) : changed);
+        await this.commit(next ? withBase(changed, next.sealed, next.chain, this.state.local) : changed);
         const token = await this.api.login({ email: account.email, password: newKeys.loginPassword, deviceId: this.state.deviceId });
         await this.commit({ ...this.state, authToken: { token: token.token, expiresAt: token.expiresAt } });
         return;
       }
+    });
+  }
+
+  /**
+   * The headers of the account's wallet states, newest first, at most `limit`
+   * (default 20, at most 1000): sequence, hmac, the device that wrote it (null:
+   * a password change), when, size, and whether the server still keeps its
+   * content (what restore() can go back to).
+   */
+  history(options: { limit?: number } = {}): Promise<WalletHistoryEntry[]> {
+    const limit = options.limit ?? 20;
+    if (!Number.isInteger(limit) || limit < 1 || limit > HISTORY_PAGE) throw invalidArgument(`limit must be an integer from 1 to ${HISTORY_PAGE} (got ${describeType(limit)})`);
+    return this.exclusive(async () => {
+      this.session();
+      // Start a little before the sequence this device holds; a server that went back below it is read from the start.
+      let since = Math.max(0, (this.state.base?.sequence ?? 0) - limit);
+      let headers = await this.allHeadersAfter(since);
+      if (headers.length === 0 && since > 0) headers = await this.allHeadersAfter((since = 0));
+      return headers.slice(-limit).reverse();
+    });
+  }
+
+  /**
+   * Undo: takes the content of an earlier wallet state (history() says which
+   * are kept) and makes it the newest state, as edits of this device on top of
+   * the latest one, so every device takes it in like any other change and
+   * nothing on the server is rewritten. Syncs first, so nothing unsynced is
+   * lost and the undo lands on the latest state. Refused with
+   * WALLET_VERSION_NOT_KEPT when the server no longer keeps that content, and
+   * with WALLET_VERSION_EARLIER_PASSWORD when it was encrypted under a
+   * password changed since.
+   */
+  restore(sequence: number): Promise<RestoreResult> {
+    if (!Number.isInteger(sequence) || sequence < 1) throw invalidArgument(`sequence must be a positive integer (got ${describeType(sequence)})`);
+    return this.exclusive(async () => {
+      const keys = this.session();
+      const before = await this.syncExclusive({});
+      const current = before.sequence;
+      if (sequence > current) throw versionNotKept(sequence, `the wallet's latest sequence is ${current}`);
+      const since = (await this.headers(sequence - 1, current)) ?? [];
+      if (since.slice(1).some((header) => header.deviceId === null)) {
+        throw new WalletSyncError(
+          ClientErrorCode.VersionUnderEarlierPassword,
+          `Sequence ${sequence} was encrypted under an earlier password (the password was changed since): it cannot be restored`,
+        );
+      }
+      const version = await this.api.walletVersion(sequence);
+      if (!version) throw versionNotKept(sequence, 'the server keeps only the content of the most recent states');
+      const document = await openWalletState(version, keys);
+      let local = this.state.local;
+      const changedKeys: string[] = [];
+      const keysOf = (doc: WalletDocument) => Object.keys(doc.preferences);
+      for (const key of [...new Set([...keysOf(local), ...keysOf(document)])].sort()) {
+        const wanted = entryOf(document, key)?.value ?? null;
+        if ((entryOf(local, key)?.value ?? null) === wanted) continue;
+        local = withPreference(local, key, wanted, this.state.deviceId, this.now()).document;
+        changedKeys.push(key);
+      }
+      if (changedKeys.length === 0) return { restoredFrom: sequence, sequence: current, changedKeys, divergence: before.divergence };
+      await this.commit({ ...this.state, local });
+      const after = await this.syncExclusive({});
+      return { restoredFrom: sequence, sequence: after.sequence, changedKeys, divergence: before.divergence ?? after.divergence };
+    });
+  }
+
+  /** The account's security log, newest first (PROTOCOL.md): at most `limit` (default 50, at most 500) events, older than `before` when given. */
+  activity(options: { limit?: number; before?: string } = {}): Promise<AccountEvent[]> {
+    return this.exclusive(() => {
+      this.session();
+      return this.api.accountActivity(options.before ?? null, options.limit ?? 50);
     });
   }
 
@@ -458,18 +560,28 @@ export class WalletSyncClient {
       if (error) settle.reject(error);
       else settle.resolve();
     };
-    const catchUp = (sequence: number) => {
+    // Any sequence but the one this device holds means work: a newer one to take in, or an older one that tells the
+    // server went back (restored from a backup, and another device already re-uploaded onto it). null: check anyway.
+    const catchUp = (sequence: number | null) => {
       syncs = syncs.then(async () => {
         if (stopped) return;
         let result: SyncResult | null;
         try {
-          result = await this.exclusive(() => ((this.state.base?.sequence ?? 0) >= sequence ? null : this.syncExclusive({})));
+          result = await this.exclusive(async () => {
+            const held = this.state.base?.sequence ?? 0;
+            if (held === sequence) return null;
+            const synced = await this.syncExclusive({});
+            // An older sequence is usually just a late event: say nothing when the sync found nothing.
+            const quiet = sequence !== null && sequence < held && !synced.pulled && !synced.pushed && !synced.divergence;
+            return quiet ? null : synced;
+          });
         } catch (error) {
           const failure = error instanceof WalletSyncError ? error : new WalletSyncError(ClientErrorCode.Network, String(error), { cause: error });
           if (failure.code === ServerErrorCode.Unauthenticated) void end(failure);
           else notify(options.onError, failure);
           return;
         }
+        if (result?.divergence) notify(options.onDivergence, result.divergence);
         if (result) notify(options.onSync, result);
       });
     };
@@ -488,7 +600,11 @@ export class WalletSyncClient {
           onUpdate: catchUp,
           onError: (error) => notify(options.onError, error),
           onFatal: (error) => void onFatal(error),
-          onConnected: (reconnected) => notify(options.onConnected, reconnected),
+          onConnected: (reconnected) => {
+            notify(options.onConnected, reconnected);
+            // The subscription only announces a newer sequence; a server that came back older (a restore) says nothing.
+            if (reconnected) catchUp(null);
+          },
         },
         options.reconnect ?? {},
         webSocket,
@@ -503,23 +619,25 @@ export class WalletSyncClient {
     const startedAt = this.state.base?.sequence ?? 0;
     const lostEdits = new Map<string, LostEdit>();
     const repairedKeys = new Set<string>();
+    let divergence: Divergence | null = null;
     let remote = await this.api.walletState();
     for (let conflicts = 0; ; conflicts += 1) {
       const adopted = await this.adopt(this.state, remote, keys, options.repair);
       await this.commit(adopted.state);
+      divergence ??= adopted.divergence;
       for (const lost of adopted.lostEdits) lostEdits.set(lost.key, lost);
       for (const key of adopted.repairedKeys) repairedKeys.add(key);
       // A repaired state must replace the server's even when the merge changed nothing locally.
       const mustUpload = adopted.repairedKeys.length > 0;
       const base = this.state.base;
       const pulled = (base?.sequence ?? 0) > startedAt;
-      const report = { lostEdits: [...lostEdits.values()], repairedKeys: [...repairedKeys].sort() };
+      const report = { lostEdits: [...lostEdits.values()], repairedKeys: [...repairedKeys].sort(), divergence };
       if (base && !mustUpload && isSameDocument(base.document, this.state.local)) return { sequence: base.sequence, pulled, pushed: false, conflicts, ...report };
       if (conflicts >= this.maxConflictRetries) throw retriesExhausted('sync', conflicts);
-      const sealed = await sealWalletState(this.state.local, (base?.sequence ?? 0) + 1, keys);
+      const { sealed, chain } = await this.seal(keys);
       const outcome = await this.api.updateWalletState(sealed);
       if (outcome.kind === 'success') {
-        await this.commit(withBase(this.state, sealed, this.state.local));
+        await this.commit(withBase(this.state, sealed, chain, this.state.local));
         return { sequence: sealed.sequence, pulled, pushed: true, conflicts, ...report };
       }
       // The conflict carries the freshest state there is: retry on it at once. After that, wait, and since the
@@ -535,30 +653,25 @@ export class WalletSyncClient {
 
   /**
    * The device state after taking in a downloaded wallet state: verified,
-   * decrypted, merged into the local document, and made the merge base. Every
-   * check runs before anything changes, so a rejected state leaves the device
-   * exactly as it was.
+   * decrypted, checked against the history this device saw, merged into the
+   * local document, and made the merge base. Every check runs before anything
+   * changes, so a rejected state leaves the device exactly as it was.
+   *
+   * A server whose history diverged from what this device saw (it went back,
+   * or shows another history) is not refused: the device keeps its data, merges
+   * its latest content onto the server's state (so the next upload heals the
+   * server) and says so in `divergence`.
    */
   private async adopt(state: DeviceState, remote: RemoteWalletState | null, keys: StoredKeys, repair = false): Promise<Adoption> {
     const base = state.base;
-    const unchanged: Adoption = { state, lostEdits: [], repairedKeys: [] };
+    const unchanged: Adoption = { state, lostEdits: [], repairedKeys: [], divergence: null };
     if (!remote) {
       if (!base) return unchanged;
-      throw serverLostWallet(base.sequence);
+      // No wallet at all: a restore from before the first upload. The empty history is an ancestor of every other.
+      const divergence: Divergence = { kind: 'rollback', reason: 'sequence-went-back', seen: stateOf(base), server: null };
+      return { state: { ...state, base: null }, lostEdits: [], repairedKeys: [], divergence };
     }
-    if (base && remote.sequence < base.sequence) {
-      throw new WalletSyncError(
-        ClientErrorCode.SequenceRollback,
-        `The server offered sequence ${remote.sequence}, older than the ${base.sequence} this device already synced: refusing to go back`,
-      );
-    }
-    if (base && remote.sequence === base.sequence) {
-      if (remote.hmac === base.hmac) return unchanged;
-      throw new WalletSyncError(
-        ClientErrorCode.SequenceRollback,
-        `The server offered a different wallet state at sequence ${remote.sequence} than the one this device synced: refusing a forked history`,
-      );
-    }
+    if (base && remote.sequence === base.sequence && remote.hmac === base.hmac) return unchanged;
     let document: WalletDocument;
     let repairedKeys: string[] = [];
     try {
@@ -569,9 +682,128 @@ export class WalletSyncClient {
       // Not a malformed preference but no document at all: nothing to salvage, the local document replaces it.
       if (repairedKeys.length === 0) repairedKeys = ['(document)'];
     }
-    const baseDocument = base?.document ?? EMPTY_DOCUMENT;
-    const local = mergeDocuments(baseDocument, state.local, document, this.resolve);
-    return { state: { ...withBase(state, remote, document), local }, lostEdits: lostEdits(baseDocument, state.local, local), repairedKeys };
+    const seen = state.seen ?? [];
+    let marks: ChainMark[];
+    let divergence: Divergence | null = null;
+    const descent = base ? await this.descent(base, remote, document) : null;
+    if (descent && 'chain' in descent) {
+      marks = descent.marks;
+    } else {
+      // First use (a device that never synced trusts what it finds), or a divergence: the state's chain is the one
+      // its own document names, written by a device holding this account's keys.
+      const chain = await this.claimedChain(remote, document);
+      marks = [{ sequence: remote.sequence, chain }];
+      if (descent) divergence = { kind: hasSeen(seen, chain) ? 'rollback' : 'fork', reason: descent.reason, seen: stateOf(base!), server: stateOf(remote) };
+    }
+    // After a rollback the server's state is an ancestor of the local document, which then simply wins; after a fork
+    // nothing is known in common, so every preference that differs goes to the resolver (the later write by default).
+    const mergeBase = divergence ? (divergence.kind === 'rollback' ? document : EMPTY_DOCUMENT) : (base?.document ?? EMPTY_DOCUMENT);
+    const local = mergeDocuments(mergeBase, state.local, document, this.resolve);
+    const chain = marks[marks.length - 1].chain;
+    const next: DeviceState = {
+      ...state,
+      base: { sequence: remote.sequence, hmac: remote.hmac, chain, document },
+      local,
+      seen: rememberStates(seen, marks),
+    };
+    return { state: next, lostEdits: lostEdits(base?.document ?? EMPTY_DOCUMENT, state.local, local), repairedKeys, divergence };
+  }
+
+  /**
+   * Whether `remote`, newer or not, extends the history this device synced up
+   * to `base`: the headers in between, folded into the chain from the base's,
+   * must give the chain the new document names as its parent. Answers the
+   * (sequence, chain) of every state on the way, or why not.
+   */
+  private async descent(
+    base: NonNullable<DeviceState['base']>,
+    remote: RemoteWalletState,
+    document: WalletDocument,
+  ): Promise<{ chain: string; marks: ChainMark[] } | { reason: Divergence['reason'] }> {
+    if (remote.sequence <= base.sequence) return { reason: 'sequence-went-back' };
+    const baseChain = base.chain ?? (await this.chainFromServer(base));
+    if (baseChain === null) return { reason: 'history-incomplete' };
+    const between = remote.sequence - 1 > base.sequence ? await this.headers(base.sequence, remote.sequence - 1) : [];
+    if (between === null) return { reason: 'history-incomplete' };
+    const marks: ChainMark[] = [];
+    let chain = baseChain;
+    for (const header of between) {
+      chain = await chainOf(chain, header.hmac);
+      marks.push({ sequence: header.sequence, chain });
+    }
+    // A document from a client before the chain names no parent: nothing to compare, the headers are all there is.
+    if (document.prev && (document.prev.sequence !== remote.sequence - 1 || document.prev.chain !== chain)) return { reason: 'chain-mismatch' };
+    chain = await chainOf(chain, remote.hmac);
+    marks.push({ sequence: remote.sequence, chain });
+    return { chain, marks };
+  }
+
+  /** The chain a downloaded state claims through its own `prev`. */
+  private async claimedChain(remote: RemoteWalletState, document: WalletDocument): Promise<string> {
+    if (document.prev) return chainOf(document.prev.chain, remote.hmac);
+    if (remote.sequence === 1) return chainOf(ROOT_CHAIN, remote.hmac);
+    // Written by a client before the chain: the server's headers from the first state are the only account of it.
+    return (await this.chainFromServer(remote)) ?? chainOf(ROOT_CHAIN, remote.hmac);
+  }
+
+  /**
+   * The chain of `state` computed from the server's headers since the first
+   * state, for a state known from before the chain existed; null when the
+   * headers are incomplete or do not end in `state`.
+   */
+  private async chainFromServer(state: { sequence: number; hmac: string }): Promise<string | null> {
+    const headers = await this.headers(0, state.sequence);
+    if (!headers || headers[headers.length - 1].hmac !== state.hmac) return null;
+    return extendChain(ROOT_CHAIN, headers.map((header) => header.hmac));
+  }
+
+  /** Every header the server holds after `since`, page by page. */
+  private async allHeadersAfter(since: number): Promise<WalletStateHeader[]> {
+    const headers: WalletStateHeader[] = [];
+    for (let last = since; ; ) {
+      const page = await this.api.walletHistory(last, HISTORY_PAGE);
+      headers.push(...page);
+      if (page.length === 0) return headers;
+      last = page[page.length - 1].sequence;
+    }
+  }
+
+  /**
+   * Every header after `since` up to and including `until`, in order, or null
+   * when the server leaves any out: a gap is reported, never bridged.
+   */
+  private async headers(since: number, until: number): Promise<WalletStateHeader[] | null> {
+    const headers: WalletStateHeader[] = [];
+    let last = since;
+    while (last < until) {
+      const page = await this.api.walletHistory(last, Math.min(HISTORY_PAGE, until - last));
+      if (page.length === 0) return null;
+      for (const header of page) {
+        if (header.sequence !== last + 1) return null;
+        headers.push(header);
+        last = header.sequence;
+        if (last === until) break;
+      }
+    }
+    return headers;
+  }
+
+  /**
+   * The local document sealed as the state after the merge base, naming the
+   * base as its parent, with the chain the upload will have. A base from a
+   * state file older than the chain gets its chain from the server's headers
+   * first; when they are incomplete, the document names no parent, as before the chain.
+   */
+  private async seal(keys: StoredKeys): Promise<{ sealed: SealedWalletState; chain: string }> {
+    const base = this.state.base;
+    let prev: StateLink | undefined;
+    if (base) {
+      const chain = base.chain ?? (await this.chainFromServer(base));
+      if (chain !== null) prev = { sequence: base.sequence, hmac: base.hmac, chain };
+    }
+    const document: WalletDocument = prev ? { preferences: this.state.local.preferences, prev } : { preferences: this.state.local.preferences };
+    const sealed = await sealWalletState(document, (base?.sequence ?? 0) + 1, keys);
+    return { sealed, chain: await chainOf(prev?.chain ?? ROOT_CHAIN, sealed.hmac) };
   }
 
   /** The keys `rootPassword` derives for this account, refused when they are not the ones this device holds. */
@@ -654,8 +886,17 @@ function notify<T>(callback: ((value: T) => void) | undefined, value: T): void {
   }
 }
 
-function withBase(state: DeviceState, sealed: SealedWalletState, document: WalletDocument): DeviceState {
-  return { ...state, base: { sequence: sealed.sequence, hmac: sealed.hmac, document } };
+/** The state after an upload of `document` landed as `sealed`: it is the merge base, and seen. */
+function withBase(state: DeviceState, sealed: SealedWalletState, chain: string, document: WalletDocument): DeviceState {
+  return {
+    ...state,
+    base: { sequence: sealed.sequence, hmac: sealed.hmac, chain, document },
+    seen: rememberStates(state.seen ?? [], [{ sequence: sealed.sequence, chain }]),
+  };
+}
+
+function stateOf(state: { sequence: number; hmac: string }): { sequence: number; hmac: string } {
+  return { sequence: state.sequence, hmac: state.hmac };
 }
 
 /**
@@ -734,11 +975,8 @@ function invalidArgument(message: string): WalletSyncError {
   return new WalletSyncError(ClientErrorCode.InvalidArgument, message);
 }
 
-function serverLostWallet(syncedSequence: number): WalletSyncError {
-  return new WalletSyncError(
-    ClientErrorCode.SequenceRollback,
-    `The server has no wallet, but this device already synced sequence ${syncedSequence}: refusing to go back`,
-  );
+function versionNotKept(sequence: number, why: string): WalletSyncError {
+  return new WalletSyncError(ClientErrorCode.VersionNotKept, `The server does not keep the content of sequence ${sequence} (${why}): it cannot be restored`);
 }
 
 function notLoggedIn(message: string): WalletSyncError {

@@ -1,6 +1,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { GraphQLError, parse, specifiedRules, validate, type DocumentNode, type GraphQLSchema, type ValidationRule } from 'graphql';
+import { LRUCache } from 'lru-cache';
 import type { GraphQLLimits } from '../config';
 
 /**
@@ -20,6 +21,16 @@ export interface DocumentLimits {
    */
   check(schema: GraphQLSchema, query: unknown): { document: DocumentNode } | { errors: GraphQLError[] };
 }
+
+/**
+ * Documents that passed `check`, by query text, for each schema: every device
+ * subscribes with the same few documents, so each is parsed and validated once
+ * and one AST serves every subscription (a parsed document with its tokens and
+ * locations is about 4 KiB that a live subscription holds for its lifetime).
+ * Bounded by entries and by the total length of their texts.
+ */
+const VALID_DOCUMENTS_MAX = 1000;
+const VALID_DOCUMENTS_MAX_CHARS = 4 * 1024 * 1024;
 
 /** armor's mask, for the path that does not go through its Apollo plugin. */
 const SUGGESTION = /Did you mean ".+"\?/g;
@@ -47,6 +58,16 @@ export function documentLimits(limits: GraphQLLimits, options: { suggestions: bo
       extensions: { ...error.extensions, code },
     });
 
+  const validDocuments = new WeakMap<GraphQLSchema, LRUCache<string, DocumentNode>>();
+  const cacheFor = (schema: GraphQLSchema) => {
+    let cache = validDocuments.get(schema);
+    if (!cache) {
+      cache = new LRUCache({ max: VALID_DOCUMENTS_MAX, maxSize: VALID_DOCUMENTS_MAX_CHARS, sizeCalculation: (_document, query) => Math.max(1, query.length) });
+      validDocuments.set(schema, cache);
+    }
+    return cache;
+  };
+
   return {
     validationRules,
     apolloPlugins: armor.plugins as ApolloServerPlugin[],
@@ -55,6 +76,9 @@ export function documentLimits(limits: GraphQLLimits, options: { suggestions: bo
       if (typeof query !== 'string' || query.length === 0) {
         return { errors: [new GraphQLError('The operation carries no query document', { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })] };
       }
+      const cache = cacheFor(schema);
+      const known = cache.get(query);
+      if (known) return { document: known };
       let document: DocumentNode;
       try {
         document = parse(query, { maxTokens });
@@ -64,6 +88,7 @@ export function documentLimits(limits: GraphQLLimits, options: { suggestions: bo
       }
       const errors = validate(schema, document, rules);
       if (errors.length > 0) return { errors: errors.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED')) };
+      cache.set(query, document);
       return { document };
     },
   };

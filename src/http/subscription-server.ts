@@ -1,12 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { GraphQLError, GraphQLFormattedError, GraphQLSchema } from 'graphql';
-import { CloseCode, type Context } from 'graphql-ws';
-import { useServer, type Extra } from 'graphql-ws/use/ws';
+import { CloseCode, handleProtocols, makeServer, type Context, type WebSocket as GraphqlWsSocket } from 'graphql-ws';
 import type { Logger } from 'pino';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { bearerToken, createRequestContext, type ContextDeps } from '../context';
 import { ErrorCode, isDomainError } from '../errors';
 import { badRequest } from '../graphql/format-error';
@@ -38,6 +36,8 @@ const MAX_MESSAGE_BYTES = 64 * 1024;
 const MAX_SUBSCRIPTIONS_PER_CONNECTION = 8;
 /** setTimeout's longest delay; a later expiry re-arms the timer. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** The keep-alive sweep handles this many groups of sockets in turn, one group per tenth of WS_KEEPALIVE_MS. */
+const KEEPALIVE_SLICES = 10;
 /** How long shutdown waits for clients to answer the close frame before cutting them off. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -77,7 +77,57 @@ interface LiveConnection {
   expiryTimer?: NodeJS.Timeout;
 }
 
-type ConnectionContext = Context<Record<string, unknown>, Extra & { connection?: LiveConnection }>;
+/**
+ * One socket as graphql-ws sees it: the transport it sends on and reads from,
+ * and its `extra` (only what the hooks below use, not the upgrade request).
+ */
+class SocketBinding implements GraphqlWsSocket {
+  /** Whether the peer answered the last keep-alive ping. */
+  alive = true;
+  /** Which turn of the keep-alive sweep pings it. */
+  readonly slice: number;
+  /** Set once connection_init authenticated it. */
+  connection?: LiveConnection;
+  /** graphql-ws's handler of the socket's messages. */
+  handle?: (data: string) => Promise<void>;
+  /** Tells graphql-ws the socket closed. */
+  closed?: (code?: number, reason?: string) => Promise<void>;
+
+  /** The connection's key in the message budget. */
+  readonly budgetKey: string;
+
+  constructor(
+    readonly socket: WebSocket,
+    readonly ip: string,
+    /** The connection's number on this server; a counter, not a UUID, as a UUID string costs ten times the memory. */
+    id: number,
+  ) {
+    this.budgetKey = String(id);
+    this.slice = id % KEEPALIVE_SLICES;
+  }
+
+  get protocol(): string {
+    return this.socket.protocol;
+  }
+
+  send(data: string): Promise<void> {
+    const { socket } = this;
+    return new Promise((resolve, reject) => {
+      if (socket.readyState !== socket.OPEN) return resolve();
+      socket.send(data, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  close(code: number, reason: string): void {
+    this.socket.close(code, reason);
+  }
+
+  onMessage(handle: (data: string) => Promise<void>): void {
+    this.handle = handle;
+  }
+}
+
+type ConnectionContext = Context<Record<string, unknown>, SocketBinding>;
 
 /**
  * graphql-ws on the HTTP server's own port and path (/graphql). A connection
@@ -92,26 +142,18 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
   const byAccount = new Map<number, Set<LiveConnection>>();
   let closing = false;
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
-  // Registered before graphql-ws's own listener, so a message over the budget is refused before it is handled.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, handleProtocols });
   const messages = new RateLimiterMemory({ points: deps.messageBudget.points, duration: deps.messageBudget.durationSeconds });
-  wss.on('connection', (socket: WebSocket) => {
-    const key = randomUUID();
-    socket.on('message', () => {
-      messages.consume(key).catch(() => {
-        if (socket.readyState !== socket.OPEN) return;
-        logger.info({ limit: 'messages', budget: deps.messageBudget }, 'WebSocket connection over its message budget: closed');
-        socket.close(SubscriptionCloseCode.TooManyRequests, 'Too many messages');
-      });
-    });
-    socket.once('close', () => void messages.delete(key));
-  });
+  // The listeners below close over nothing: a listener that shared this scope would keep the upgrade request alive as long as the socket.
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroyOnError);
     if (closing) return rejectUpgrade(socket, 503, 'Service Unavailable');
     if (new URL(request.url ?? '/', 'http://localhost').pathname !== '/graphql') return rejectUpgrade(socket, 404, 'Not Found');
-    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+    wss.handleUpgrade(request, socket, head, emitConnection);
   };
+  function emitConnection(ws: WebSocket, request: IncomingMessage) {
+    wss.emit('connection', ws, request);
+  }
   httpServer.on('upgrade', onUpgrade);
 
   const track = (connection: LiveConnection) => {
@@ -178,11 +220,9 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
 
   const formatErrors = (errors: readonly GraphQLError[]) => errors.map((error) => deps.formatError(error.toJSON(), error));
 
-  const disposable = useServer<Record<string, unknown>, { connection?: LiveConnection }>(
+  const graphqlWs = makeServer<Record<string, unknown>, SocketBinding>(
     {
       schema: deps.schema,
-      // Errors that close a socket carry no internals in their close reason.
-      isProd: true,
       async onConnect(ctx: ConnectionContext) {
         const { socket } = ctx.extra;
         const authorization = ctx.connectionParams?.authorization;
@@ -242,8 +282,9 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
       },
       context(ctx: ConnectionContext) {
         return createRequestContext(deps.context, {
-          requestId: randomUUID(),
-          ip: ctx.extra.request.socket.remoteAddress ?? '',
+          // Numbered like Fastify's request ids (req-1, req-2, …): a subscription keeps its context for its lifetime, and a UUID string costs ten times the memory.
+          requestId: `ws-${(operationsStarted += 1)}`,
+          ip: ctx.extra.ip,
           authorization: undefined,
           session: ctx.extra.connection?.session,
         });
@@ -255,9 +296,75 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
       onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: formatErrors(result.errors) } : undefined),
       onError: (_ctx, _id, _payload, errors) => formatErrors(errors),
     },
-    wss,
-    deps.keepAliveMs,
   );
+
+  /**
+   * graphql-ws over `ws`, as graphql-ws's own ws adapter wires it, with what
+   * 10,000 open sockets need: one keep-alive sweep for all of them instead of
+   * two timers each, the message budget in the same listener, nothing of the
+   * upgrade request kept but the address, and listeners shared by every socket
+   * (each finds its binding), so a socket costs its binding and little else.
+   * Errors close with a bare reason.
+   */
+  const bindings = new WeakMap<WebSocket, SocketBinding>();
+  const sockets = new Set<SocketBinding>();
+  let connectionsOpened = 0;
+  let operationsStarted = 0;
+  const closeOnError = (binding: SocketBinding, error: unknown, what: string) => {
+    logger.error({ err: error }, what);
+    binding.close(CloseCode.InternalServerError, 'Internal server error');
+  };
+  function onSocketMessage(this: WebSocket, data: RawData) {
+    const binding = bindings.get(this)!;
+    messages.consume(binding.budgetKey).catch(() => {
+      if (this.readyState !== this.OPEN) return;
+      logger.info({ limit: 'messages', budget: deps.messageBudget }, 'WebSocket connection over its message budget: closed');
+      this.close(SubscriptionCloseCode.TooManyRequests, 'Too many messages');
+    });
+    binding.handle?.(String(data)).catch((error: unknown) => closeOnError(binding, error, 'handling a WebSocket message failed'));
+  }
+  function onSocketPong(this: WebSocket) {
+    bindings.get(this)!.alive = true;
+  }
+  function onSocketError(this: WebSocket, error: Error) {
+    closeOnError(bindings.get(this)!, error, 'WebSocket error: closing the connection');
+  }
+  function onSocketClose(this: WebSocket, code: number, reason: Buffer) {
+    const binding = bindings.get(this)!;
+    sockets.delete(binding);
+    void messages.delete(binding.budgetKey);
+    void binding.closed?.(code, String(reason));
+  }
+  wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
+    const binding = new SocketBinding(socket, request.socket.remoteAddress ?? '', (connectionsOpened += 1));
+    bindings.set(socket, binding);
+    sockets.add(binding);
+    socket.on('message', onSocketMessage);
+    socket.on('pong', onSocketPong);
+    socket.once('error', onSocketError);
+    socket.once('close', onSocketClose);
+    binding.closed = graphqlWs.opened(binding, binding);
+  });
+
+  // Each socket is pinged once per keep-alive interval, and a peer that has not answered its previous ping is
+  // cut off. The sockets are spread over KEEPALIVE_SLICES turns of the interval, so that 10,000 of them are not
+  // pinged in one burst that would hold up every event due meanwhile.
+  let slice = 0;
+  const keepAlive = setInterval(() => {
+    slice = (slice + 1) % KEEPALIVE_SLICES;
+    for (const binding of sockets) {
+      if (binding.slice !== slice) continue;
+      const { socket } = binding;
+      if (socket.readyState !== socket.OPEN) continue;
+      if (!binding.alive) {
+        socket.terminate();
+        continue;
+      }
+      binding.alive = false;
+      socket.ping();
+    }
+  }, deps.keepAliveMs / KEEPALIVE_SLICES);
+  keepAlive.unref();
 
   return {
     tokensRevoked({ accountId, deviceId }) {
@@ -270,13 +377,15 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
     async close() {
       closing = true;
       clearInterval(recheckTimer);
+      clearInterval(keepAlive);
       for (const set of byAccount.values()) for (const connection of set) clearTimeout(connection.expiryTimer);
-      // dispose() sends 1001 to every client and waits for their answers; a peer that never answers is cut off.
+      // Every client gets 1001 and the server waits for their answers; a peer that never answers is cut off.
       const cutOff = setTimeout(() => {
         for (const client of wss.clients) client.terminate();
       }, CLOSE_GRACE_MS);
       try {
-        await disposable.dispose();
+        for (const client of wss.clients) client.close(SubscriptionCloseCode.GoingAway, 'Going away');
+        await new Promise<void>((resolve, reject) => wss.close((error) => (error ? reject(error) : resolve())));
       } finally {
         clearTimeout(cutOff);
         httpServer.off('upgrade', onUpgrade);
@@ -293,6 +402,10 @@ function refuse(socket: WebSocket): false {
 
 function isUnauthenticated(error: unknown): boolean {
   return isDomainError(error, ErrorCode.Unauthenticated);
+}
+
+function destroyOnError(this: Duplex): void {
+  this.destroy();
 }
 
 function rejectUpgrade(socket: Duplex, status: number, text: string): void {

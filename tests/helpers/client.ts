@@ -13,7 +13,7 @@ export const TEST_SCRYPT_COST = 2 ** 14;
 export const ROOT_PASSWORD = '123abc2 root password';
 
 export function openDevice(
-  server: TestServer,
+  server: Pick<TestServer, 'url'>,
   deviceId: string,
   options: Partial<WalletSyncClientOptions> & { store?: DeviceStateStore } = {},
 ): Promise<WalletSyncClient> {
@@ -22,7 +22,7 @@ export function openDevice(
 
 /** One account, two logged-in devices (c1 registered it), the way the walkthrough starts. */
 export async function twoDevices(
-  server: TestServer,
+  server: Pick<TestServer, 'url'>,
   options: Partial<Omit<WalletSyncClientOptions, 'store'>> = {},
   stores: [DeviceStateStore, DeviceStateStore] = [new MemoryDeviceStateStore(), new MemoryDeviceStateStore()],
 ) {

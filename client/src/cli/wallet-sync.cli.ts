@@ -4,7 +4,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { read } from 'read';
 import { ClientErrorCode, ServerErrorCode, WalletSyncError, isIntegrityError } from '../client.errors';
 // The Node entry, for its defaults (native scrypt, the ws WebSocket) and the file store.
-import { FileDeviceStateStore, WalletSyncClient, type LostEdit, type SyncResult, type WalletStateInfo } from '../index';
+import { FileDeviceStateStore, WalletSyncClient, type Divergence, type LostEdit, type SyncResult, type WalletStateInfo } from '../index';
 import { DEFAULT_KEY_PARAMS, keyParamsProblem } from '../wallet-keys';
 
 /**
@@ -28,8 +28,17 @@ export const ExitCode = {
   Integrity: 6,
   /** The server refused the request (email taken, registration closed, rate limited, invalid input, too large). */
   Refused: 7,
-  /** `get <key>`: this device has no value for the key. */
+  /**
+   * What was asked for is not there: `get <key>` has no value for the key; `restore SEQ` names a version the
+   * server no longer keeps, or one encrypted under an earlier password.
+   */
   NotFound: 8,
+  /**
+   * The server's history diverged from what this device saw (restored from an old backup, or showing another
+   * history): this device kept its data and merged it onto the server's state (sync and watch also uploaded the
+   * merge). A warning says what was found. Nothing is lost; someone should find out why.
+   */
+  Diverged: 9,
 } as const;
 
 export interface CliIo {
@@ -49,6 +58,7 @@ interface GlobalOptions {
   scryptCost?: number;
   json: boolean;
   repair: boolean;
+  limit?: number;
 }
 
 class CliExit extends Error {
@@ -71,6 +81,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     )
     .option('--json', 'print results as JSON', false)
     .option('--repair', 'sync: when the server\'s wallet holds malformed preferences (exit 6, WALLET_DOCUMENT_INVALID), drop them and upload the repaired wallet', false)
+    .option('--limit <n>', 'history, activity: how many entries, newest first (default 20 for history, 50 for activity)', parsePositiveInteger)
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showHelpAfterError();
@@ -108,12 +119,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   });
 
   command('pull', 'download the server\'s wallet state and merge it into this device', async (client, print) => {
-    const { walletState: state, lostEdits } = await client.pull();
+    const { walletState: state, lostEdits, divergence } = await client.pull();
     print.result(withLostEdits(state ? `Got latest wallet state: sequence ${state.sequence}` : 'No wallet on the server yet', lostEdits), {
       walletState: state && describeState(state),
       lostEdits,
+      divergence,
       preferences: client.preferences(),
     });
+    return print.divergence(divergence, 'push or sync to upload the merge');
   });
 
   command('push', 'upload this device\'s wallet (exit 4 when the server had a newer one: merged, push again)', async (client, print) => {
@@ -122,18 +135,21 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       print.result(`Pushed: the server now holds sequence ${result.walletState.sequence}`, { result: 'success', walletState: describeState(result.walletState) });
       return ExitCode.Ok;
     }
-    print.result(withLostEdits(`Wallet state out of date: merged sequence ${result.latest.sequence} from the server. Push again.`, result.lostEdits), {
+    const merged = result.latest ? `merged sequence ${result.latest.sequence} from the server` : 'the server has no wallet any more';
+    print.result(withLostEdits(`Wallet state out of date: ${merged}. Push again.`, result.lostEdits), {
       result: 'conflict',
-      latest: describeState(result.latest),
+      latest: result.latest && describeState(result.latest),
       lostEdits: result.lostEdits,
+      divergence: result.divergence,
       preferences: client.preferences(),
     });
-    return ExitCode.Conflict;
+    return result.divergence ? print.divergence(result.divergence, 'push again to upload the merge') : ExitCode.Conflict;
   });
 
   command('sync', 'pull, merge and push until the upload lands (--repair: drop malformed preferences of the server\'s wallet and upload the repair)', async (client, print) => {
     const result = await client.sync({ repair: program.opts<GlobalOptions>().repair });
     print.result(describeSync(result), { ...result, preferences: client.preferences() });
+    return print.divergence(result.divergence, `uploaded as sequence ${result.sequence}`);
   });
 
   command('set <key> <value>', 'set a preference on this device (sync to upload it)', async (client, print, key, value) => {
@@ -175,7 +191,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   });
 
   command('watch', 'stay connected and sync on every update from another device, until interrupted', async (client, print) => {
+    let diverged = false;
     const watch = client.watch({
+      onDivergence: (divergence) => {
+        diverged = true;
+        print.divergence(divergence, 'healed; watching on');
+      },
       onSync: (result) => print.event(describeSync(result), { event: 'synced', ...result, preferences: client.preferences() }),
       onError: (error) => print.event(`Sync failed (${error.code}): ${error.message}; waiting for the next update`, { event: 'error', code: error.code, message: error.message }),
       onConnected: (reconnected) => print.event(reconnected ? 'Reconnected' : 'Watching for updates (Ctrl-C to stop)', { event: reconnected ? 'reconnected' : 'connected' }),
@@ -187,6 +208,36 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     } finally {
       io.stopSignal?.removeEventListener('abort', stop);
     }
+    return diverged ? ExitCode.Diverged : ExitCode.Ok;
+  });
+
+  command('history', 'list the wallet\'s states, newest first: sequence, device, time, size, whether restore can go back to it', async (client, print) => {
+    const entries = await client.history({ limit: program.opts<GlobalOptions>().limit });
+    const current = client.status().sequence;
+    const lines = entries.map(
+      (entry) =>
+        `${String(entry.sequence).padStart(6)}  ${entry.updatedAt}  ${(entry.deviceId ?? '(password change)').padEnd(20)} ${String(entry.bytes).padStart(7)} B` +
+        `${entry.contentKept ? '  restorable' : ''}${entry.sequence === current ? '  <- this device' : ''}`,
+    );
+    print.result(lines.length ? lines.join('\n') : '(no wallet on the server yet)', entries);
+  });
+
+  command('restore <sequence>', 'undo: make the content of an earlier state the newest one, as edits of this device, and sync it (exit 8 when that content is no longer kept)', async (client, print, sequence) => {
+    if (!/^\d+$/.test(sequence) || Number(sequence) < 1) throw new CliExit(ExitCode.Usage, `restore: the sequence must be a positive integer (got ${JSON.stringify(sequence)})`);
+    const result = await client.restore(Number(sequence));
+    const changed = result.changedKeys.length ? `changed back: ${result.changedKeys.join(', ')}` : 'nothing differed';
+    print.result(`Restored the content of sequence ${result.restoredFrom} as sequence ${result.sequence} (${changed})`, { ...result, preferences: client.preferences() });
+    return print.divergence(result.divergence, `the restore went on top, as sequence ${result.sequence}`);
+  });
+
+  command('activity', 'the account\'s security log, newest first: logins (new devices flagged), failed logins, password changes, wallet updates', async (client, print) => {
+    const events = await client.activity({ limit: program.opts<GlobalOptions>().limit });
+    const lines = events.map(
+      (event) =>
+        `${event.at}  ${event.kind.padEnd(15)} ${event.deviceId ?? ''}${event.newDevice ? ' (new device)' : ''}` +
+        `${event.sequence !== null ? ` sequence ${event.sequence}` : ''}${event.ipPrefix ? ` from ${event.ipPrefix}` : ''}`,
+    );
+    print.result(lines.length ? lines.join('\n') : '(no events)', events);
   });
 
   command(
@@ -247,6 +298,9 @@ export function exitCodeFor(error: unknown): number {
     case ClientErrorCode.LocalState:
     case ClientErrorCode.InvalidArgument:
       return ExitCode.Usage;
+    case ClientErrorCode.VersionNotKept:
+    case ClientErrorCode.VersionUnderEarlierPassword:
+      return ExitCode.NotFound;
     case 'INTERNAL_SERVER_ERROR':
       return ExitCode.Failure;
     default:
@@ -274,6 +328,24 @@ class Printer {
     if (this.json) this.io.stdout(`${JSON.stringify(value)}\n`);
     this.io.stderr(`wallet-sync: ${text}\n`);
   }
+
+  /** The warning for a diverged server history (on stderr; the JSON result carries `divergence`), and the exit code. */
+  divergence(divergence: Divergence | null, outcome: string): number {
+    if (!divergence) return ExitCode.Ok;
+    this.io.stderr(`wallet-sync: warning: ${describeDivergence(divergence)}; kept this device's data and merged it onto the server's state (${outcome})\n`);
+    return ExitCode.Diverged;
+  }
+}
+
+function describeDivergence({ kind, reason, seen, server }: Divergence): string {
+  const found = server ? `sequence ${server.sequence}` : 'no wallet at all';
+  const why = {
+    'sequence-went-back': `the server holds ${found}, not newer than the sequence ${seen.sequence} this device saw`,
+    'chain-mismatch': `the server's ${found} does not descend from the sequence ${seen.sequence} this device saw (its headers lead elsewhere)`,
+    'history-incomplete': `the server did not answer every header between the sequence ${seen.sequence} this device saw and its ${found}, so nothing could be checked`,
+  }[reason];
+  const what = kind === 'rollback' ? 'the server went back to a state this device saw before (restored from an old backup?)' : 'the server shows a history that differs from the one this device saw';
+  return `${what}: ${why}`;
 }
 
 function describeState(state: WalletStateInfo) {
@@ -329,6 +401,12 @@ function parseScryptCost(value: string): number {
   const n = power ? 2 ** Number(power[1]) : Number(value);
   const problem = keyParamsProblem({ ...DEFAULT_KEY_PARAMS, n });
   if (problem) throw new InvalidArgumentError(`${problem}; e.g. 131072 or 2^17`);
+  return n;
+}
+
+function parsePositiveInteger(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
   return n;
 }
 

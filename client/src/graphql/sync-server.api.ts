@@ -2,6 +2,7 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { ClientError, GraphQLClient, type RequestOptions, type Variables } from 'graphql-request';
 import { ClientErrorCode, WalletSyncError } from '../client.errors';
 import {
+  AccountActivityDocument,
   ChangePasswordDocument,
   ClientKeyParamsDocument,
   DeleteAccountDocument,
@@ -9,16 +10,25 @@ import {
   LogoutDocument,
   RegisterDocument,
   UpdateWalletStateDocument,
+  WalletHistoryDocument,
   WalletStateDocument,
+  WalletVersionDocument,
+  type AccountActivityQuery,
   type ChangePasswordInput,
   type ClientKeyParamsQuery,
   type LoginInput,
   type RegisterInput,
   type WalletStateFieldsFragment,
+  type WalletHistoryQuery,
   type WalletStateInput,
 } from './operations.generated';
 
 export type RemoteWalletState = WalletStateFieldsFragment;
+export type WalletStateHeader = WalletHistoryQuery['walletHistory'][number];
+export type AccountEvent = AccountActivityQuery['accountActivity'][number];
+
+/** The most headers walletHistory answers at once (PROTOCOL.md). */
+export const HISTORY_PAGE = 1000;
 
 /** An account's client salt seed and key parameters as the server hands them out (a decoy for an unknown email). */
 export type RemoteKeyParams = ClientKeyParamsQuery['clientKeyParams'];
@@ -70,6 +80,21 @@ export class SyncServerApi {
 
   async walletState(): Promise<RemoteWalletState | null> {
     return (await this.send(WalletStateDocument, {})).walletState;
+  }
+
+  /** Headers with a sequence greater than `sinceSequence`, oldest first, at most `limit` (1 to HISTORY_PAGE). */
+  async walletHistory(sinceSequence: number, limit: number): Promise<WalletStateHeader[]> {
+    return (await this.send(WalletHistoryDocument, { sinceSequence, limit })).walletHistory;
+  }
+
+  /** An earlier (or the current) state, null once the server no longer keeps its content. */
+  async walletVersion(sequence: number): Promise<RemoteWalletState | null> {
+    return (await this.send(WalletVersionDocument, { sequence })).walletVersion;
+  }
+
+  /** The account's security log, newest first. */
+  async accountActivity(before: string | null, limit: number): Promise<AccountEvent[]> {
+    return (await this.send(AccountActivityDocument, { before, limit })).accountActivity;
   }
 
   async updateWalletState(input: WalletStateInput): Promise<UploadOutcome> {

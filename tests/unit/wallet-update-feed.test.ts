@@ -1,0 +1,136 @@
+import { createPubSub } from '@graphql-yoga/subscription';
+import type { EventPubSub, EventTopics, WalletUpdatedEvent } from '../../src/events/topics';
+import type { EventTransport } from '../../src/events/transport';
+import { WalletUpdateFeed } from '../../src/events/wallet-updates';
+import { rethrow } from '../helpers/recorders';
+
+/**
+ * The walletUpdated streams of WalletUpdateFeed on a real in-process pub/sub,
+ * counting the topic subscriptions it opens: an account's devices share one, and
+ * a link recovery is one read per account, not one per device.
+ */
+describe('WalletUpdateFeed', () => {
+  let pubSub: EventPubSub;
+  let topicSubscriptions: string[];
+  let recoveryListeners: Set<() => void>;
+  let feed: WalletUpdateFeed;
+  let lifecycle: { started: number; ended: number };
+
+  beforeEach(() => {
+    const real = createPubSub<EventTopics>();
+    topicSubscriptions = [];
+    pubSub = {
+      publish: real.publish,
+      subscribe: ((...args: Parameters<EventPubSub['subscribe']>) => {
+        topicSubscriptions.push(args.join(':'));
+        return real.subscribe(...args);
+      }) as EventPubSub['subscribe'],
+    };
+    recoveryListeners = new Set();
+    const transport: EventTransport = {
+      pubSub,
+      health: () => 'up',
+      settled: async () => {},
+      onRecovered: (listener) => {
+        recoveryListeners.add(listener);
+        return () => recoveryListeners.delete(listener);
+      },
+      close: async () => {},
+    };
+    lifecycle = { started: 0, ended: 0 };
+    feed = new WalletUpdateFeed(transport, rethrow, { started: () => (lifecycle.started += 1), ended: () => (lifecycle.ended += 1) });
+  });
+
+  /** A stream's next event, or 'nothing' when none comes within a few event-loop turns. */
+  async function next(stream: AsyncIterator<WalletUpdatedEvent>): Promise<number | 'nothing'> {
+    const timeout = new Promise<'nothing'>((resolve) => setTimeout(() => resolve('nothing'), 50));
+    const event = stream.next().then((result) => (result.done ? 'nothing' : result.value.sequence));
+    return Promise.race([event, timeout]);
+  }
+
+  const publish = (accountId: number, sequence: number) => pubSub.publish('WALLET_UPDATED', String(accountId), { sequence });
+  const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('when two devices of one account subscribe, then they share one topic subscription and each receives every newer update', async () => {
+    let current = 3;
+    const phone = feed.stream(7, 0, async () => current);
+    const laptop = feed.stream(7, 3, async () => current);
+    expect(await next(phone)).toBe(3);
+    const laptopFirst = next(laptop);
+    await flush();
+    expect(topicSubscriptions).toEqual(['WALLET_UPDATED:7']);
+
+    current = 4;
+    publish(7, 4);
+    expect(await laptopFirst).toBe(4);
+    expect(await next(phone)).toBe(4);
+    // Another account's topic is another subscription, and its events reach only its own devices.
+    const other = feed.stream(8, undefined, async () => 1);
+    const otherFirst = next(other);
+    await flush();
+    publish(8, 9);
+    expect(await otherFirst).toBe(9);
+    expect(topicSubscriptions).toEqual(['WALLET_UPDATED:7', 'WALLET_UPDATED:8']);
+    await Promise.all([phone.return!(), laptop.return!(), other.return!()]);
+  });
+
+  it('when an update arrives late, after a newer one, then no device receives it', async () => {
+    const phone = feed.stream(7, undefined, async () => 1);
+    const first = next(phone);
+    await flush();
+    publish(7, 5);
+    expect(await first).toBe(5);
+    publish(7, 4);
+    publish(7, 6);
+    expect(await next(phone)).toBe(6);
+    await phone.return!();
+  });
+
+  it('when one device leaves, then the other keeps receiving; when the last leaves, the topic is left and a new device subscribes anew', async () => {
+    const phone = feed.stream(7, undefined, async () => 1);
+    const laptop = feed.stream(7, undefined, async () => 1);
+    const phoneFirst = next(phone);
+    const laptopFirst = next(laptop);
+    await flush();
+    await phone.return!();
+    publish(7, 2);
+    expect(await laptopFirst).toBe(2);
+    expect(await phoneFirst).toBe('nothing');
+    expect(topicSubscriptions).toHaveLength(1);
+
+    await laptop.return!();
+    await flush();
+    expect(lifecycle).toEqual({ started: 2, ended: 2 });
+
+    const tablet = feed.stream(7, undefined, async () => 2);
+    const tabletFirst = next(tablet);
+    await flush();
+    expect(topicSubscriptions).toEqual(['WALLET_UPDATED:7', 'WALLET_UPDATED:7']);
+    publish(7, 3);
+    expect(await tabletFirst).toBe(3);
+    await tablet.return!();
+  });
+
+  it('when the link between instances comes back, then each account is read once and its devices get what they missed', async () => {
+    let reads = 0;
+    let current = 1;
+    const read = async () => {
+      reads += 1;
+      return current;
+    };
+    const phone = feed.stream(7, undefined, read);
+    const laptop = feed.stream(7, undefined, read);
+    const phoneFirst = next(phone);
+    const laptopFirst = next(laptop);
+    await flush();
+    expect(reads).toBe(0);
+
+    // Sequence 2 was published while the link was down: nobody heard it.
+    current = 2;
+    for (const listener of recoveryListeners) listener();
+    expect(await phoneFirst).toBe(2);
+    expect(await laptopFirst).toBe(2);
+    expect(reads).toBe(1);
+    await Promise.all([phone.return!(), laptop.return!()]);
+  });
+});
