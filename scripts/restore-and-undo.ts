@@ -25,7 +25,7 @@ export async function playRestoreAndUndo({ c1, c2, operator, print }: RestoreAnd
     print(`>>> ${name}.sync()`);
     const result = await client.sync();
     print(`${result.pushed ? 'pushed' : result.pulled || result.divergence ? 'got' : 'up to date at'} sequence ${result.sequence}`);
-    if (result.divergence) print(`divergence: ${describe(result.divergence)}`);
+    if (result.divergence) print(`divergence: ${describeDivergence(result.divergence)}`);
     return result;
   };
   const set = async (name: string, client: WalletSyncClient, key: string, value: string) => {
@@ -93,7 +93,7 @@ export async function playRestoreAndUndo({ c1, c2, operator, print }: RestoreAnd
   print(`\nBoth devices hold ${shown} at sequence ${c1.status().sequence}.`);
 }
 
-function describe({ kind, reason, seen, server }: Divergence): string {
+function describeDivergence({ kind, reason, seen, server }: Divergence): string {
   return `${kind} (${reason}): this device had seen sequence ${seen.sequence}, the server holds ${server ? `sequence ${server.sequence}` : 'no wallet'}`;
 }
 

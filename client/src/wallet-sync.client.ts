@@ -668,7 +668,7 @@ export class WalletSyncClient {
     if (!remote) {
       if (!base) return unchanged;
       // No wallet at all: a restore from before the first upload. The empty history is an ancestor of every other.
-      const divergence: Divergence = { kind: 'rollback', reason: 'sequence-went-back', seen: describe(base), server: null };
+      const divergence: Divergence = { kind: 'rollback', reason: 'sequence-went-back', seen: stateOf(base), server: null };
       return { state: { ...state, base: null }, lostEdits: [], repairedKeys: [], divergence };
     }
     if (base && remote.sequence === base.sequence && remote.hmac === base.hmac) return unchanged;
@@ -693,7 +693,7 @@ export class WalletSyncClient {
       // its own document names, written by a device holding this account's keys.
       const chain = await this.claimedChain(remote, document);
       marks = [{ sequence: remote.sequence, chain }];
-      if (descent) divergence = { kind: hasSeen(seen, chain) ? 'rollback' : 'fork', reason: descent.reason, seen: describe(base!), server: describe(remote) };
+      if (descent) divergence = { kind: hasSeen(seen, chain) ? 'rollback' : 'fork', reason: descent.reason, seen: stateOf(base!), server: stateOf(remote) };
     }
     // After a rollback the server's state is an ancestor of the local document, which then simply wins; after a fork
     // nothing is known in common, so every preference that differs goes to the resolver (the later write by default).
@@ -895,7 +895,7 @@ function withBase(state: DeviceState, sealed: SealedWalletState, chain: string, 
   };
 }
 
-function describe(state: { sequence: number; hmac: string }): { sequence: number; hmac: string } {
+function stateOf(state: { sequence: number; hmac: string }): { sequence: number; hmac: string } {
   return { sequence: state.sequence, hmac: state.hmac };
 }
 

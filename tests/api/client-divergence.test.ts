@@ -1,9 +1,9 @@
-import { MemoryDeviceStateStore, type WalletSyncClient } from 'wallet-sync-client';
+import { MemoryDeviceStateStore, sealWalletState, type WalletSyncClient } from 'wallet-sync-client';
 import { startTestServer, type TestServer } from '../helpers/app';
 import { ROOT_PASSWORD, openDevice } from '../helpers/client';
 import { startGraphQLProxy, type GraphQLProxy } from '../helpers/graphql-proxy';
 import { uniqueEmail } from '../helpers/operations';
-import { VersionDocument } from '../helpers/operations.generated';
+import { UpdateDocument, VersionDocument } from '../helpers/operations.generated';
 
 /**
  * PROTOCOL.md "The history chain", black-box: a proxy in front of the real
@@ -170,5 +170,42 @@ describe('a device shown a server history that does not extend the one it saw', 
     await expect(c2.push()).resolves.toMatchObject({ kind: 'success', walletState: { sequence: 4 } });
     await converge(c1, c2);
     expect(c1.preferences()).toEqual({ animal: 'cow', car: 'c1#1', colour: 'green' });
+  });
+
+  describe('devices and documents from before the chain', () => {
+    it('when a device state file from before the chain (no chain, no memory) syncs and pushes, then its chain comes from the server\'s headers and nothing is reported', async () => {
+      const { c1, c2Store, c1Store } = await devices();
+      await advance(c1, 2);
+      const stored = (await c2Store.load())!;
+      const { seen: _seen, ...legacy } = stored;
+      const { chain: _chain, ...base } = stored.base!;
+      await c2Store.save({ ...legacy, base });
+      const reopened = await openDevice(server, 'test_wallet_2', { url: proxy.url, store: c2Store });
+
+      await expect(reopened.sync()).resolves.toMatchObject({ pulled: true, sequence: 3, divergence: null });
+      expect((await c2Store.load())!.base!.chain).toBe((await c1Store.load())!.base!.chain);
+      // And a push straight from a base without a chain names its parent correctly too.
+      await c2Store.save({ ...(await c2Store.load())!, base: { ...(await c2Store.load())!.base!, chain: undefined } });
+      const again = await openDevice(server, 'test_wallet_2', { url: proxy.url, store: c2Store });
+      await again.setPreference('colour', 'green');
+      await expect(again.push()).resolves.toMatchObject({ kind: 'success', walletState: { sequence: 4 } });
+      await expect(c1.sync()).resolves.toMatchObject({ pulled: true, sequence: 4, divergence: null });
+      expect(c1.preferences()).toEqual({ animal: 'cow', car: 'c1#1', colour: 'green' });
+    });
+
+    it('when a state was written by a client before the chain (no prev in its document), then devices take it in through the headers, and the chain goes on from it', async () => {
+      const { c1, c2, c1Store } = await devices();
+      const state = (await c1Store.load())!;
+      const keys = { hmacKey: Buffer.from(state.keys!.hmacKey, 'hex'), walletKey: Buffer.from(state.keys!.walletKey, 'hex') };
+      const document = { preferences: { ...c1.document().preferences, car: { value: 'old client', updatedAt: Date.now(), deviceId: 'old-app' } } };
+      const sealed = await sealWalletState(document, 2, keys);
+      const response = await server.gql(UpdateDocument, { input: sealed }, state.authToken!.token);
+      expect(response.body.data!.updateWalletState.__typename).toBe('WalletStateSuccess');
+
+      await expect(c2.sync()).resolves.toMatchObject({ pulled: true, sequence: 2, divergence: null });
+      await advance(c1, 2);
+      await expect(c2.sync()).resolves.toMatchObject({ pulled: true, sequence: 4, divergence: null });
+      expect(c2.preferences()).toEqual({ animal: 'cow', car: 'c1#1' });
+    });
   });
 });

@@ -1,5 +1,10 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { Divergence, WalletSyncClient } from 'wallet-sync-client';
-import { twoDevices } from '../helpers/client';
+import { ExitCode, runCli } from 'wallet-sync-client/cli';
+import { ROOT_PASSWORD, TEST_SCRYPT_COST, twoDevices } from '../helpers/client';
+import { uniqueEmail } from '../helpers/operations';
 import { testDialect } from '../helpers/database';
 import { startRestorableServer, type RestorableServer } from '../helpers/restorable-server';
 
@@ -116,6 +121,52 @@ import { startRestorableServer, type RestorableServer } from '../helpers/restora
       expect(c1.preferences()).toEqual({ animal: 'cow', car: 'Audi', city: 'Oslo' });
     } finally {
       await watch.stop();
+    }
+  });
+
+  it('when `wallet-sync watch` runs while its server comes back restored, then it prints the warning, heals the server, and exits 9 when stopped', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'wallet-sync-watch-restore-'));
+    const stop = new AbortController();
+    let stderr = '';
+    let stdout = '';
+    const cli = (device: string, ...args: string[]) =>
+      runCli(['--server', server.url, '--state', path.join(dir, `${device}.json`), '--device', device, '--scrypt-cost', String(TEST_SCRYPT_COST), ...args], {
+        env: { WALLET_SYNC_PASSWORD: ROOT_PASSWORD },
+        stdout: (text) => (stdout += text),
+        stderr: (text) => (stderr += text),
+        readSecret: () => Promise.reject(new Error('no terminal')),
+        stopSignal: stop.signal,
+      });
+    try {
+      const email = uniqueEmail('watch');
+      expect(await cli('laptop', 'register', email)).toBe(ExitCode.Ok);
+      await cli('laptop', 'set', 'animal', 'cow');
+      await cli('laptop', 'sync');
+      const backup = await server.backup();
+      await cli('laptop', 'set', 'car', 'Audi');
+      await cli('laptop', 'sync');
+
+      const until = async (condition: () => boolean, what: string) => {
+        for (const deadline = Date.now() + 10_000; !condition(); await new Promise((resolve) => setTimeout(resolve, 25))) {
+          if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${stdout} ${stderr}`);
+        }
+      };
+      const watching = cli('laptop', 'watch');
+      await until(() => stdout.includes('Watching for updates'), 'watch to connect');
+      await server.restore(backup);
+      await until(() => stderr.includes('warning'), 'the warning');
+      stop.abort();
+      expect(await watching).toBe(ExitCode.Diverged);
+      expect(stderr).toMatch(/warning: the server went back to a state this device saw before .*healed; watching on/);
+      // Healed: the server holds the edit made after the backup again, and another device gets it.
+      expect(await cli('phone', 'login', email)).toBe(ExitCode.Ok);
+      expect(await cli('phone', 'sync')).toBe(ExitCode.Ok);
+      stdout = '';
+      expect(await cli('phone', 'get', 'car')).toBe(ExitCode.Ok);
+      expect(stdout).toBe('Audi\n');
+    } finally {
+      stop.abort();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
