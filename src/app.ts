@@ -92,9 +92,10 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
   const redis = config.redisUrl ? await connectRedis(config.redisUrl, config.redisChannelPrefix, logger) : undefined;
   const mailer =
     overrides.mailer ?? (config.smtpUrl && config.mailFrom ? createSmtpMailer(config.smtpUrl, config.mailFrom) : noMailer);
+  // Two Redis connections per instance: `redis` for every command (rate limits, PUBLISH) and the transport's subscriber.
   const transport =
     overrides.transport ??
-    (config.redisUrl ? createRedisTransport({ url: config.redisUrl, channelPrefix: config.redisChannelPrefix, logger }) : inProcessTransport());
+    (config.redisUrl ? createRedisTransport({ url: config.redisUrl, commands: redis, channelPrefix: config.redisChannelPrefix, logger }) : inProcessTransport());
   const events: DomainEvents = publishDomainEvents(transport.pubSub);
   const clock = overrides.clock ?? systemClock;
   const reportError = (error: unknown, what: string) => logger.error({ err: error }, `failed while ${what}`);
@@ -186,7 +187,7 @@ export interface ServiceWiring {
   transport: EventTransport;
   reportError: (error: unknown, what: string) => void;
   metrics: Metrics;
-  /** Shared rate-limit counters; per-process without it. */
+  /** Shared rate-limit counters; per-process without it. The server's one command connection (pub/sub publishes on it too). */
   redis?: Redis;
   hasher?: PasswordHasher;
   repositories?: Partial<Repositories>;
@@ -278,15 +279,17 @@ export async function createServices(
 }
 
 /**
- * Redis for state shared across instances. Commands fail fast while it is away
- * (no offline queue), so callers fall back instead of hanging; ioredis keeps
- * reconnecting in the background.
+ * The instance's one Redis connection for commands: the rate limits' counters
+ * and the pub/sub PUBLISHes (only the transport's subscriber needs a
+ * connection of its own). Commands fail fast while Redis is away (no offline
+ * queue), so callers fall back, or drop the event, instead of hanging; ioredis
+ * keeps reconnecting in the background.
  */
 async function connectRedis(url: string, prefix: string, logger: Logger): Promise<Redis> {
   // Named after the deployment's prefix, so CLIENT LIST tells deployments sharing one Redis apart.
-  const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName: `${prefix}rate-limits` });
+  const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName: `${prefix}commands` });
   // Transitions are what matter: ioredis reports every failed reconnection attempt, so those go to debug.
-  redis.on('error', (error) => logger.debug({ err: error }, 'redis connection error (rate limits)'));
+  redis.on('error', (error) => logger.debug({ err: error }, 'redis connection error (commands)'));
   redis.on('ready', () => logger.info('redis connected'));
   // Start with Redis when it is there; start without it (and keep retrying) when it is not.
   const ready = await Promise.race([once(redis, 'ready').then(() => true), new Promise<false>((r) => setTimeout(r, REDIS_START_WAIT_MS, false))]);

@@ -8,6 +8,12 @@ import type { EventTransport, RedisHealth } from './transport';
 
 export interface RedisPubSubOptions {
   url: string;
+  /**
+   * The connection to PUBLISH on, shared with the rest of the instance's commands (the server's rate limits):
+   * only the subscriber needs a connection of its own, since a connection in subscriber mode can run nothing else.
+   * Its owner connects and closes it. Without it the transport opens (and closes) a publisher of its own.
+   */
+  commands?: Redis;
   /** Prepended to every channel, so deployments (or test runs) sharing one Redis don't hear each other. */
   channelPrefix: string;
   logger: Logger;
@@ -19,10 +25,10 @@ export interface RedisPubSubOptions {
  * serving; ioredis reconnects and resubscribes by itself, and onRecovered lets
  * the subscriptions read what they missed.
  */
-export function createRedisTransport({ url, channelPrefix, logger }: RedisPubSubOptions): EventTransport {
+export function createRedisTransport({ url, commands, channelPrefix, logger }: RedisPubSubOptions): EventTransport {
   const log = logger.child({ component: 'redis-pubsub' });
   // A publish waits for nobody: while Redis is away it fails at once instead of piling up in memory.
-  const publisher = new Redis(url, { enableOfflineQueue: false, connectionName: `${channelPrefix}publish` });
+  const publisher = commands ?? new Redis(url, { enableOfflineQueue: false, connectionName: `${channelPrefix}publish` });
   // SUBSCRIBE/UNSUBSCRIBE issued during an outage wait for the reconnection instead of failing.
   const subscriber = new SubscriberClient(url, { maxRetriesPerRequest: null, connectionName: `${channelPrefix}subscribe` });
 
@@ -99,7 +105,7 @@ export function createRedisTransport({ url, channelPrefix, logger }: RedisPubSub
     async close() {
       closed = true;
       recoveryListeners.clear();
-      publisher.disconnect();
+      if (!commands) publisher.disconnect();
       subscriber.disconnect();
     },
   };

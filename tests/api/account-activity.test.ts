@@ -1,4 +1,5 @@
-import { errorCode, startTestServer, type GraphQLResponse, type TestServer, postGraphQL, type Operation } from '../helpers/app';
+import { errorCode, type TestServer, postGraphQL, type Operation } from '../helpers/app';
+import { useTestServer } from '../helpers/hooks';
 import { ManualClock } from '../helpers/clock';
 import { PASSWORD, login, newSeed, register, registerAndLogin, upload, type Device } from '../helpers/operations';
 import { ActivityDocument, ChangePasswordDocument, LoginDocument, LogoutDocument, RevokeDocument } from '../helpers/operations.generated';
@@ -35,12 +36,7 @@ async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean
 
 describe('the account security log over HTTP', () => {
   const clock = new ManualClock(new Date('2026-11-01T12:00:00.000Z'));
-  let server: TestServer;
-
-  beforeAll(async () => {
-    server = await startTestServer({ TRUST_PROXY: 'on', ACTIVITY_RETENTION_DAYS: '30' }, { clock });
-  });
-  afterAll(() => server.close());
+  const server = useTestServer({ TRUST_PROXY: 'on', ACTIVITY_RETENTION_DAYS: '30' }, { clock });
 
   const tick = () => clock.advance(1000);
 
@@ -160,12 +156,7 @@ describe('the account security log over HTTP', () => {
 });
 
 describe('the security log when TRUST_PROXY is off', () => {
-  let server: TestServer;
-
-  beforeAll(async () => {
-    server = await startTestServer({ TRUST_PROXY: 'off' });
-  });
-  afterAll(() => server.close());
+  const server = useTestServer({ TRUST_PROXY: 'off' });
 
   it('when a client sends X-Forwarded-For, then it is ignored and the socket\'s network is logged', async () => {
     const { email, password } = await register(server);
@@ -176,12 +167,7 @@ describe('the security log when TRUST_PROXY is off', () => {
 });
 
 describe('the security log when it cannot be written', () => {
-  let server: TestServer;
-
-  beforeAll(async () => {
-    server = await startTestServer();
-  });
-  afterAll(() => server.close());
+  const server = useTestServer();
 
   it('when the log\'s table is gone, then login, upload, logout and password change still succeed (and the wallet is written)', async () => {
     const device = await registerAndLogin(server);

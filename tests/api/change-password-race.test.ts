@@ -1,5 +1,6 @@
 import pino from 'pino';
-import { startTestServer, type TestServer } from '../helpers/app';
+
+import { useTestServer } from '../helpers/hooks';
 import { testDialect } from '../helpers/database';
 import { login, newSeed, register, upload } from '../helpers/operations';
 import { ChangePasswordDocument, UpdateDocument } from '../helpers/operations.generated';
@@ -14,11 +15,7 @@ import { ChangePasswordDocument, UpdateDocument } from '../helpers/operations.ge
  * the client as INTERNAL_SERVER_ERROR.
  */
 describe(`changePassword racing an upload returns the winner's state (${testDialect()})`, () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer({}, { logger: pino({ level: 'error' }, pino.destination(2)) });
-  });
-  afterAll(() => server.close());
+  const server = useTestServer({}, { logger: pino({ level: 'error' }, pino.destination(2)) });
 
   it('when a password change and an upload of the same sequence race, then exactly one lands and the loser\'s latest is the winner\'s state', async () => {
     const account = await register(server);

@@ -2,6 +2,7 @@ import { loadConfig } from '../../src/config';
 import { WalletRepository } from '../../src/db/repositories/wallet.repository';
 import { PasswordHasher } from '../../src/lib/password';
 import { TEST_ENV, errorCode, startTestServer, type TestServer } from '../helpers/app';
+import { useTestServer } from '../helpers/hooks';
 import { ManualClock } from '../helpers/clock';
 import { login, newSeed, register, upload, type Device } from '../helpers/operations';
 import { ChangePasswordDocument, LoginDocument, SeedDocument, WalletStateDocument, type WalletStateInput } from '../helpers/operations.generated';
@@ -27,12 +28,7 @@ async function expectUnchanged(server: TestServer, account: { email: string; pas
 }
 
 describe('changePassword', () => {
-  let server: TestServer;
-
-  beforeAll(async () => {
-    server = await startTestServer();
-  });
-  afterAll(() => server.close());
+  const server = useTestServer();
 
   it('when the old password is right and the wallet is at current + 1, then password, seed and wallet change together and every token is revoked', async () => {
     const account = await setUp(server, true);
@@ -118,12 +114,7 @@ describe('a login overtaken by a password change', () => {
     }
   }
   const hasher = new GatedHasher(loadConfig(TEST_ENV).passwordHashing);
-  let server: TestServer;
-
-  beforeAll(async () => {
-    server = await startTestServer({}, { hasher });
-  });
-  afterAll(() => server.close());
+  const server = useTestServer({}, { hasher });
 
   it('when a login has checked the old password but the change commits before its token is written, then the login fails', async () => {
     const account = await setUp(server, false);
@@ -145,12 +136,7 @@ describe('changePassword atomicity', () => {
       throw new Error('disk full while writing the wallet');
     }
   }
-  let server: TestServer;
-
-  beforeAll(async () => {
-    server = await startTestServer({}, { repositories: { wallets: new FailingWalletRepository() } });
-  });
-  afterAll(() => server.close());
+  const server = useTestServer({}, { repositories: { wallets: new FailingWalletRepository() } });
 
   it('when the wallet step fails, then password, seed, tokens and wallet are all as before', async () => {
     const account = await register(server);

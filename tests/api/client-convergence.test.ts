@@ -1,6 +1,7 @@
 import { setImmediate as yieldToOthers } from 'node:timers/promises';
 import { compareEntries, type PreferenceEntry, type WalletSyncClient } from 'wallet-sync-client';
-import { startTestServer, type TestServer } from '../helpers/app';
+
+import { useTestServer } from '../helpers/hooks';
 import { seededRandom, twoDevices } from '../helpers/client';
 
 const EDITS_PER_DEVICE = 200;
@@ -15,12 +16,7 @@ const SEED = Number(process.env.CONVERGENCE_SEED ?? 20261126);
  * latest of all the edits made to it: no edit lost, none resurrected.
  */
 describe('two devices syncing concurrently', () => {
-  let server: TestServer;
-
-  beforeAll(async () => {
-    server = await startTestServer();
-  });
-  afterAll(() => server.close());
+  const server = useTestServer();
 
   it(`when each device makes ${EDITS_PER_DEVICE} random edits and syncs at random (seed ${SEED}), then both converge with no edit lost`, async () => {
     const { c1, c2 } = await twoDevices(server);

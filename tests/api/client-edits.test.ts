@@ -11,7 +11,8 @@ import {
   type WalletDocument,
 } from 'wallet-sync-client';
 import { runCli, ExitCode } from 'wallet-sync-client/cli';
-import { startTestServer, type TestServer } from '../helpers/app';
+import { type TestServer } from '../helpers/app';
+import { useTestServer } from '../helpers/hooks';
 import { ROOT_PASSWORD, TEST_SCRYPT_COST, openDevice, twoDevices } from '../helpers/client';
 import { uniqueEmail } from '../helpers/operations';
 import { UpdateDocument } from '../helpers/operations.generated';
@@ -33,12 +34,7 @@ async function uploadRaw(server: TestServer, store: DeviceStateStore, document: 
 }
 
 describe('the client: no edit lost without the app knowing, bad input stopped, bad remote data repairable', () => {
-  let server: TestServer;
-
-  beforeAll(async () => {
-    server = await startTestServer();
-  });
-  afterAll(() => server.close());
+  const server = useTestServer();
 
   describe('lost edits', () => {
     // One clock for both devices, set by the test: which write is later must not depend on the machine's timing.

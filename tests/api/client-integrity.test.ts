@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { MemoryDeviceStateStore, encryptWallet, walletStateHmac, type DeviceState, type WalletSyncClient } from 'wallet-sync-client';
-import { startTestServer, type TestServer } from '../helpers/app';
+
+import { useTestServer } from '../helpers/hooks';
 import { ROOT_PASSWORD, openDevice, twoDevices } from '../helpers/client';
 import { UpdateDocument } from '../helpers/operations.generated';
 
@@ -11,12 +12,7 @@ import { UpdateDocument } from '../helpers/operations.generated';
  * refused but healed (client-history.test.ts has the rest of that).
  */
 describe('downloaded wallet states the client refuses', () => {
-  let server: TestServer;
-
-  beforeAll(async () => {
-    server = await startTestServer();
-  });
-  afterAll(() => server.close());
+  const server = useTestServer();
 
   async function storedState(store: MemoryDeviceStateStore): Promise<DeviceState> {
     return (await store.load())!;

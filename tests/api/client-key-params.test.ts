@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MemoryDeviceStateStore, WalletSyncClient, nodeScrypt, type KeyParams, type ScryptFunction, type ScryptParams } from 'wallet-sync-client';
-import { startTestServer, type TestServer } from '../helpers/app';
+
+import { useTestServer } from '../helpers/hooks';
 import { ROOT_PASSWORD, TEST_KEY_PARAMS, openDevice } from '../helpers/client';
 import { uniqueEmail } from '../helpers/operations';
 import { KeyParamsDocument } from '../helpers/operations.generated';
@@ -22,11 +23,7 @@ function recordingScrypt(): { scrypt: ScryptFunction; calls: ScryptParams[] } {
  * refused: the app's before anything is sent, the server's before anything is derived.
  */
 describe('the client and per-account key parameters', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer();
-  });
-  afterAll(() => server.close());
+  const server = useTestServer();
 
   const serverKeyParams = async (email: string): Promise<KeyParams & { algorithm: string }> => {
     const { algorithm, n, r, p } = (await server.gql(KeyParamsDocument, { email })).body.data!.clientKeyParams;

@@ -1,5 +1,6 @@
 import { MemoryDeviceStateStore, WalletSyncError, type DeviceState } from 'wallet-sync-client';
-import { startTestServer, type TestServer } from '../helpers/app';
+
+import { useTestServer } from '../helpers/hooks';
 import { ROOT_PASSWORD, openDevice, twoDevices } from '../helpers/client';
 
 const NEW_ROOT_PASSWORD = 'a brand new root password';
@@ -17,12 +18,7 @@ class StoreWithHook extends MemoryDeviceStateStore {
 }
 
 describe('changePassword()', () => {
-  let server: TestServer;
-
-  beforeAll(async () => {
-    server = await startTestServer();
-  });
-  afterAll(() => server.close());
+  const server = useTestServer();
 
   it('when one device changes the password, then the other\'s next sync fails with UNAUTHENTICATED and recovers after login() with the new root password', async () => {
     const { email, c1, c2 } = await twoDevices(server);

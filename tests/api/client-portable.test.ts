@@ -7,7 +7,8 @@ import {
   type SyncResult,
   type WalletSyncClientOptions,
 } from 'wallet-sync-client/portable';
-import { startTestServer, type TestServer } from '../helpers/app';
+
+import { useTestServer } from '../helpers/hooks';
 import { ROOT_PASSWORD, TEST_KEY_PARAMS } from '../helpers/client';
 import { uniqueEmail } from '../helpers/operations';
 
@@ -29,12 +30,7 @@ class AsyncStorageLike implements KeyValueStorage {
  * come from Web Crypto. Nothing from the Node entry is loaded in this file.
  */
 describe('the portable client with app-provided adapters', () => {
-  let server: TestServer;
-
-  beforeAll(async () => {
-    server = await startTestServer();
-  });
-  afterAll(() => server.close());
+  const server = useTestServer();
 
   const open = (deviceId: string, storage: KeyValueStorage, extra: Partial<WalletSyncClientOptions> = {}) =>
     WalletSyncClient.open({

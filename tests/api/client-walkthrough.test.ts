@@ -1,17 +1,13 @@
 import { MemoryDeviceStateStore } from 'wallet-sync-client';
 import { playWalkthrough } from '../../scripts/walkthrough';
-import { startTestServer, type TestServer } from '../helpers/app';
+
+import { useTestServer } from '../helpers/hooks';
 import { TEST_KEY_PARAMS } from '../helpers/client';
 import { uniqueEmail } from '../helpers/operations';
 
 /** The reference walkthrough through the client, against a real server: every step checks itself. */
 describe('the walkthrough via the client', () => {
-  let server: TestServer;
-
-  beforeAll(async () => {
-    server = await startTestServer();
-  });
-  afterAll(() => server.close());
+  const server = useTestServer();
 
   it('when two devices play the walkthrough, then c1 conflicts at 6, merges, and both end at 7 with beaver and Toyota', async () => {
     const lines: string[] = [];

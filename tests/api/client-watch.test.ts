@@ -1,5 +1,6 @@
 import type { SyncResult, WalletSyncClient, WalletWatch, WatchOptions } from 'wallet-sync-client';
-import { startTestServer, type TestServer } from '../helpers/app';
+
+import { useTestServer } from '../helpers/hooks';
 import { ROOT_PASSWORD, openDevice, twoDevices } from '../helpers/client';
 import { startTcpProxy } from '../helpers/tcp-proxy';
 
@@ -8,12 +9,7 @@ import { startTcpProxy } from '../helpers/tcp-proxy';
  * calls pull() or sync() itself; every update reaches it through walletUpdated.
  */
 describe('watch(): live updates', () => {
-  let server: TestServer;
-
-  beforeAll(async () => {
-    server = await startTestServer();
-  });
-  afterAll(() => server.close());
+  const server = useTestServer();
 
   /** Starts watching and records what happens, with a way to wait for a given sequence. */
   function watching(device: WalletSyncClient, extra: WatchOptions = {}) {

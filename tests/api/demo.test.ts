@@ -1,18 +1,14 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { startTestServer, type TestServer } from '../helpers/app';
+
+import { useTestServer } from '../helpers/hooks';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
 /** `npm run demo` as a newcomer runs it: a separate process, its own output and exit code. */
 describe('npm run demo', () => {
-  let server: TestServer;
-
-  beforeAll(async () => {
-    server = await startTestServer();
-  });
-  afterAll(() => server.close());
+  const server = useTestServer();
 
   async function runDemo(env: Record<string, string>) {
     const { DATABASE_URL: _ignored, WALLET_SYNC_URL: _unset, ...inherited } = process.env;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { errorCode, startTestServer, type GraphQLResponse, type TestServer, postGraphQL, randomIp, type Operation } from '../helpers/app';
+import { errorCode, startTestServer, type TestServer, postGraphQL, randomIp, type Operation } from '../helpers/app';
 import { ManualClock } from '../helpers/clock';
 import { testDialect } from '../helpers/database';
 import { PASSWORD, login, newSeed, uniqueEmail, upload } from '../helpers/operations';

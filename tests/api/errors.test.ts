@@ -1,4 +1,5 @@
 import { startTestServer, errorCode, type TestServer, type Operation, unchecked } from '../helpers/app';
+import { useTestServer } from '../helpers/hooks';
 import { PASSWORD, newSeed, register, registerAndLogin, uniqueEmail, upload, type Device } from '../helpers/operations';
 import { ChangePasswordDocument, LoginDocument, RegisterDocument, SeedDocument, UpdateDocument, WalletStateDocument } from '../helpers/operations.generated';
 import { WalletRepository } from '../../src/db/repositories/wallet.repository';
@@ -167,12 +168,7 @@ describe('unexpected failures', () => {
       return this.find();
     }
   }
-  let server: TestServer;
-
-  beforeAll(async () => {
-    server = await startTestServer({}, { repositories: { wallets: new BrokenWalletRepository() } });
-  });
-  afterAll(() => server.close());
+  const server = useTestServer({}, { repositories: { wallets: new BrokenWalletRepository() } });
 
   it('when the database fails inside a resolver, then INTERNAL_SERVER_ERROR with no SQL, stack or path', async () => {
     const { email, password } = await register(server);

@@ -1,12 +1,8 @@
-import { startTestServer, type TestServer } from '../helpers/app';
+import { startTestServer } from '../helpers/app';
+import { useTestServer } from '../helpers/hooks';
 
 describe('the HTTP surface', () => {
-  let server: TestServer;
-
-  beforeAll(async () => {
-    server = await startTestServer({ BODY_LIMIT_BYTES: '4096' });
-  });
-  afterAll(() => server.close());
+  const server = useTestServer({ BODY_LIMIT_BYTES: '4096' });
 
   const post = (body: string, headers: Record<string, string>) => fetch(`${server.url}/graphql`, { method: 'POST', headers, body });
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { errorCode, startTestServer, type GraphQLResponse, type TestServer, postGraphQL, randomIp } from '../helpers/app';
+import { errorCode, startTestServer, type TestServer, postGraphQL, randomIp } from '../helpers/app';
+import { useTestServer } from '../helpers/hooks';
 import { testDialect } from '../helpers/database';
 import { PASSWORD, login, newSeed, register, upload } from '../helpers/operations';
 import { LoginDocument, MeDocument, RegisterDocument, RevokeDocument, SeedDocument, WalletStateDocument } from '../helpers/operations.generated';
@@ -121,11 +122,7 @@ describe(`identity: normalized emails and exact deviceIds (${testDialect()})`, (
 });
 
 describe(`identity: the failed-password lock-out counts under the normalized email (${testDialect()})`, () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer({ RATE_LIMITS: 'on', TRUST_PROXY: 'on', RATE_LIMIT_PASSWORD_FAILURES_PER_ACCOUNT: '3/600' });
-  });
-  afterAll(() => server.close());
+  const server = useTestServer({ RATE_LIMITS: 'on', TRUST_PROXY: 'on', RATE_LIMIT_PASSWORD_FAILURES_PER_ACCOUNT: '3/600' });
 
   const attempt = async (email: string, password: string): Promise<string | undefined> =>
     errorCode(await postGraphQL(server.url, LoginDocument, { input: { email, password, deviceId: 'd' } }, undefined, { 'x-forwarded-for': randomIp() }));

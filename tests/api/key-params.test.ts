@@ -1,4 +1,5 @@
-import { errorCode, startTestServer, type TestServer, unchecked } from '../helpers/app';
+import { errorCode, unchecked } from '../helpers/app';
+import { useTestServer } from '../helpers/hooks';
 import { testDialect } from '../helpers/database';
 import { PASSWORD, login, newSeed, register, uniqueEmail, upload } from '../helpers/operations';
 import { ChangePasswordDocument, KeyParamsDocument, RegisterDocument, SeedDocument } from '../helpers/operations.generated';
@@ -7,11 +8,7 @@ import { ChangePasswordDocument, KeyParamsDocument, RegisterDocument, SeedDocume
 const DEFAULTS = { algorithm: 'scrypt', n: 2 ** 17, r: 8, p: 1 };
 
 describe(`key parameters per account (${testDialect()})`, () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer();
-  });
-  afterAll(() => server.close());
+  const server = useTestServer();
 
   const keyParams = async (email: string) => {
     const response = await server.gql(KeyParamsDocument, { email });
@@ -117,11 +114,7 @@ describe(`key parameters per account (${testDialect()})`, () => {
 });
 
 describe(`key parameters below the API: AccountService on the real database (${testDialect()})`, () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer();
-  });
-  afterAll(() => server.close());
+  const server = useTestServer();
 
   it('when the service registers with and without parameters, then clientKeyParams reads back exactly what was stored', async () => {
     const accounts = server.app.services.accounts;

@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { errorCode, startTestServer, type GraphQLResponse, type TestServer, postGraphQL, randomIp, type Operation } from '../helpers/app';
+import { useTestServer } from '../helpers/hooks';
 import { PASSWORD, newSeed, uniqueEmail } from '../helpers/operations';
 import { ChangePasswordDocument, LoginDocument, RegisterDocument, SeedDocument } from '../helpers/operations.generated';
 import { assertRedisAnswers, describeWith, redisRequirement } from '../helpers/services';
@@ -35,12 +35,7 @@ async function login(server: TestServer, email: string, password: string, device
 }
 
 describe('rate limits', () => {
-  let server: TestServer;
-
-  beforeAll(async () => {
-    server = await startTestServer(LIMITED_ENV);
-  });
-  afterAll(() => server.close());
+  const server = useTestServer(LIMITED_ENV);
 
   async function exhaust(budget: number, attempt: (ip: string, i: number) => Promise<{ status: number; headers: Headers; body: GraphQLResponse['body'] }>) {
     const ip = randomIp();

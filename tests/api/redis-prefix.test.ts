@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { errorCode, startTestServer, type GraphQLResponse, type TestServer, postGraphQL } from '../helpers/app';
+import { errorCode, startTestServer, type TestServer, postGraphQL } from '../helpers/app';
 import { login, register, registerAndLogin, uniqueEmail, upload } from '../helpers/operations';
 import { LogoutDocument, SeedDocument } from '../helpers/operations.generated';
 import { assertRedisAnswers, describeWith, redisRequirement } from '../helpers/services';
-import { subscribedAtSequence1, type LiveClient } from '../helpers/subscriptions';
+import { subscribedAtSequence1, within, type LiveClient } from '../helpers/subscriptions';
 
 /**
  * Deployments sharing one Redis keep apart by REDIS_CHANNEL_PREFIX: every key
@@ -81,6 +81,32 @@ describeWith([redisRequirement()], 'REDIS_CHANNEL_PREFIX on a shared Redis', () 
     await upload(a, onA, 4);
     await upload(b, onB, 2);
     expect(await subscription.next()).toBe(expected);
+  });
+
+  it('when a server has rate-limited, published, subscribed and revoked, then it has held two Redis connections: its commands and its subscriber', async () => {
+    const prefix = newPrefix();
+    const server = await serverWith(prefix);
+    const device = await registerAndLogin(server);
+    await upload(server, device, 1);
+    const { client } = await subscribedAtSequence1(server.url, device.token, clients);
+    const codes: Array<string | undefined> = [];
+    for (let i = 0; i < 4; i += 1) codes.push(await seedFrom(server, '192.0.2.78'));
+    expect(codes).toEqual([undefined, undefined, undefined, 'RATE_LIMITED']);
+    expect((await server.gql(LogoutDocument, {}, device.token)).body.data!.logout).toBe(true);
+    // The revocation went out through Redis and came back to this server's subscriber.
+    expect(await within(client.closed, 5000, 'the revoked socket closes')).toEqual({ code: 4401, reason: 'Token revoked' });
+
+    const inspector = new Redis(redisUrl);
+    try {
+      const clientList = (await inspector.client('LIST')) as string;
+      const names = clientList
+        .split('\n')
+        .map((line) => /(?:^| )name=(\S*)/.exec(line)?.[1] ?? '')
+        .filter((name) => name.startsWith(prefix));
+      expect(names.sort()).toEqual([`${prefix}commands`, `${prefix}subscribe`]);
+    } finally {
+      inspector.disconnect();
+    }
   });
 
   it('when a server registers, logs in, rate-limits, publishes, subscribes and revokes, then every Redis key and channel it touched starts with its prefix', async () => {

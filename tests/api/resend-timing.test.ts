@@ -1,8 +1,8 @@
-import { startTestServer, type TestServer } from '../helpers/app';
 import { testDialect } from '../helpers/database';
+import { useEmailVerifyServer } from '../helpers/hooks';
 import { PASSWORD, newSeed, uniqueEmail } from '../helpers/operations';
 import { LoginDocument, RegisterDocument } from '../helpers/operations.generated';
-import { TestSmtpServer, codeMailTo, isCodeMail, verificationCode } from '../helpers/smtp';
+import { isCodeMail, verificationCode } from '../helpers/smtp';
 import { within } from '../helpers/subscriptions';
 
 /**
@@ -14,18 +14,7 @@ import { within } from '../helpers/subscriptions';
 const RESEND = 'mutation($e: String!) { resendVerificationEmail(email: $e) }';
 
 describe(`resendVerificationEmail answers without touching the database (${testDialect()})`, () => {
-  const smtp = new TestSmtpServer();
-  let server: TestServer;
-
-  beforeAll(async () => {
-    const smtpUrl = await smtp.start();
-    server = await startTestServer({ ACCOUNT_VERIFICATION_MODE: 'EmailVerify', SMTP_URL: smtpUrl, MAIL_FROM: 'noreply@example.org', PUBLIC_URL: 'https://w.example' });
-  });
-  afterAll(async () => {
-    await server.close();
-    await smtp.stop();
-  });
-  const mailed = (email: string) => codeMailTo(smtp, server.app, email);
+  const { server, smtp, mailed } = useEmailVerifyServer();
 
   /**
    * Holds the database until `release` is called: on SQLite the transaction

@@ -4,6 +4,7 @@ import { loadConfig } from '../../src/config';
 import { openDatabase } from '../../src/db/data-source';
 import { Database } from '../../src/db/database';
 import { startTestServer, type TestServer } from '../helpers/app';
+import { useTestServer } from '../helpers/hooks';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { login, register, registerAndLogin, upload } from '../helpers/operations';
 import { LogoutDocument } from '../helpers/operations.generated';
@@ -158,12 +159,7 @@ describeWith([redisRequirement()], 'the periodic token recheck', () => {
 });
 
 describe('SessionService.stillValid, the batched check below the recheck', () => {
-  let server: TestServer;
-
-  beforeAll(async () => {
-    server = await startTestServer();
-  });
-  afterAll(() => server.close());
+  const server = useTestServer();
 
   it('when tokens are live, logged out, replaced by a new login of the same device, or unknown, then only the live ones are returned, across batches', async () => {
     const { sessions } = server.app.services;

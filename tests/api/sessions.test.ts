@@ -4,6 +4,7 @@ import { AuthTokenRepository } from '../../src/db/repositories/auth-token.reposi
 import { loadConfig } from '../../src/config';
 import { PasswordHasher } from '../../src/lib/password';
 import { TEST_ENV, errorCode, startTestServer, type TestServer } from '../helpers/app';
+import { useTestServer } from '../helpers/hooks';
 import { ManualClock } from '../helpers/clock';
 import { login, register, uniqueEmail } from '../helpers/operations';
 import { LoginDocument, MeDocument, SeedDocument, WalletStateDocument } from '../helpers/operations.generated';
@@ -143,12 +144,7 @@ describe('auth tokens and devices', () => {
 });
 
 describe('client salt seeds', () => {
-  let server: TestServer;
-
-  beforeAll(async () => {
-    server = await startTestServer();
-  });
-  afterAll(() => server.close());
+  const server = useTestServer();
 
   const seedOf = async (email: string) => (await server.gql(SeedDocument, { email })).body.data!.clientSaltSeed as string;
 

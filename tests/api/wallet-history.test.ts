@@ -1,4 +1,5 @@
-import { errorCode, startTestServer, type TestServer, type Operation } from '../helpers/app';
+import { errorCode, type TestServer, type Operation } from '../helpers/app';
+import { useTestServer } from '../helpers/hooks';
 import { PASSWORD, login, newSeed, register, registerAndLogin, upload, type Device } from '../helpers/operations';
 import { ChangePasswordDocument, DeleteDocument, HistoryDocument, VersionDocument } from '../helpers/operations.generated';
 
@@ -14,12 +15,7 @@ const version = async (server: TestServer, device: Device, sequence: number) => 
 };
 
 describe('wallet history over HTTP (WALLET_VERSIONS_KEPT=3)', () => {
-  let server: TestServer;
-
-  beforeAll(async () => {
-    server = await startTestServer({ WALLET_VERSIONS_KEPT: '3' });
-  });
-  afterAll(() => server.close());
+  const server = useTestServer({ WALLET_VERSIONS_KEPT: '3' });
 
   it('when states are accepted, then each has a header (sequence, hmac, device, size) and the 3 most recent keep their content', async () => {
     const { email, password } = await register(server);
@@ -167,12 +163,7 @@ describe('wallet history over HTTP (WALLET_VERSIONS_KEPT=3)', () => {
 });
 
 describe('wallet history with WALLET_VERSIONS_KEPT=0', () => {
-  let server: TestServer;
-
-  beforeAll(async () => {
-    server = await startTestServer({ WALLET_VERSIONS_KEPT: '0' });
-  });
-  afterAll(() => server.close());
+  const server = useTestServer({ WALLET_VERSIONS_KEPT: '0' });
 
   it('when states are accepted, then only the current one answers walletVersion, and no earlier content is stored', async () => {
     const device = await registerAndLogin(server);

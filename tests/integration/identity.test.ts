@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { loadConfig } from '../../src/config';
 import { dataSourceOptions, openDatabase } from '../../src/db/data-source';
-import type { Database } from '../../src/db/database';
 import { AccountRepository } from '../../src/db/repositories/account.repository';
 import { AuthTokenRepository } from '../../src/db/repositories/auth-token.repository';
 import { normalizeEmail } from '../../src/lib/email';
 import { createTestDatabase, testDialect, type TestDatabase } from '../helpers/database';
+import { useTestDatabase } from '../helpers/hooks';
 
 /**
  * Below the API: the repositories compare identifying columns byte for byte on
@@ -26,19 +26,9 @@ const account = (email: string, emailNormalized = normalizeEmail(email)) => ({
 });
 
 describe(`identity in the database (${testDialect()})`, () => {
-  let testDb: TestDatabase;
-  let db: Database;
+  const database = useTestDatabase();
   const accounts = new AccountRepository();
   const tokens = new AuthTokenRepository();
-
-  beforeAll(async () => {
-    testDb = await createTestDatabase();
-    db = await openDatabase(loadConfig({ DATABASE_URL: testDb.url }).database);
-  });
-  afterAll(async () => {
-    await db.close();
-    await testDb.drop();
-  });
 
   it.each([
     ['an accented variant', 'j\u00f6e'],
@@ -46,32 +36,32 @@ describe(`identity in the database (${testDialect()})`, () => {
     ['a full-width letter', 'jo\uff45'],
   ])('when an account key is looked up with %s, then nothing is found and the variant may be inserted beside it', async (_case, local) => {
     const domain = `@${randomBytes(4).toString('hex')}.example`;
-    const id = await db.run((m) => accounts.insert(m, account(`joe${domain}`)));
+    const id = await database.db.run((m) => accounts.insert(m, account(`joe${domain}`)));
     const variant = `${local}${domain}`;
-    expect(await db.run((m) => accounts.findByEmail(m, variant))).toBeNull();
-    const other = await db.run((m) => accounts.insert(m, account(variant)));
+    expect(await database.db.run((m) => accounts.findByEmail(m, variant))).toBeNull();
+    const other = await database.db.run((m) => accounts.insert(m, account(variant)));
     expect(other).not.toBe(id);
-    expect((await db.run((m) => accounts.findByEmail(m, variant)))?.id).toBe(other);
-    expect((await db.run((m) => accounts.findByEmail(m, `joe${domain}`)))?.id).toBe(id);
+    expect((await database.db.run((m) => accounts.findByEmail(m, variant)))?.id).toBe(other);
+    expect((await database.db.run((m) => accounts.findByEmail(m, `joe${domain}`)))?.id).toBe(id);
   });
 
   it('when deviceIds differ in case, then they hold separate tokens and deleting one leaves the other', async () => {
-    const id = await db.run((m) => accounts.insert(m, account(`devices@${randomBytes(4).toString('hex')}.example`)));
+    const id = await database.db.run((m) => accounts.insert(m, account(`devices@${randomBytes(4).toString('hex')}.example`)));
     const token = (deviceId: string, tokenHash: string) => ({ accountId: id, deviceId, tokenHash, createdAt: NOW, lastUsedAt: NOW, expiresAt: NOW });
-    await db.run((m) => tokens.upsertForDevice(m, token('laptop', 'a'.repeat(64))));
-    await db.run((m) => tokens.upsertForDevice(m, token('LAPTOP', 'b'.repeat(64))));
-    expect((await db.run((m) => tokens.listForAccount(m, id))).map((t) => t.deviceId).sort()).toEqual(['LAPTOP', 'laptop']);
-    expect(await db.run((m) => tokens.deleteForDevice(m, id, 'Laptop'))).toBe(false);
-    expect(await db.run((m) => tokens.deleteForDevice(m, id, 'LAPTOP'))).toBe(true);
-    expect((await db.run((m) => tokens.listForAccount(m, id))).map((t) => t.deviceId)).toEqual(['laptop']);
+    await database.db.run((m) => tokens.upsertForDevice(m, token('laptop', 'a'.repeat(64))));
+    await database.db.run((m) => tokens.upsertForDevice(m, token('LAPTOP', 'b'.repeat(64))));
+    expect((await database.db.run((m) => tokens.listForAccount(m, id))).map((t) => t.deviceId).sort()).toEqual(['LAPTOP', 'laptop']);
+    expect(await database.db.run((m) => tokens.deleteForDevice(m, id, 'Laptop'))).toBe(false);
+    expect(await database.db.run((m) => tokens.deleteForDevice(m, id, 'LAPTOP'))).toBe(true);
+    expect((await database.db.run((m) => tokens.listForAccount(m, id))).map((t) => t.deviceId)).toEqual(['laptop']);
     // Token hashes are lower-case hex: another case is another (unknown) token.
-    expect(await db.run((m) => tokens.findByHash(m, 'A'.repeat(64)))).toBeNull();
-    expect((await db.run((m) => tokens.findByHash(m, 'a'.repeat(64))))?.deviceId).toBe('laptop');
+    expect(await database.db.run((m) => tokens.findByHash(m, 'A'.repeat(64)))).toBeNull();
+    expect((await database.db.run((m) => tokens.findByHash(m, 'a'.repeat(64))))?.deviceId).toBe('laptop');
   });
 
   if (testDialect() === 'mysql') {
     it('when the schema is inspected, then every identifying column has a binary collation', async () => {
-      const rows: Array<{ table: string; column: string; collation: string }> = await db.dataSource.query(
+      const rows: Array<{ table: string; column: string; collation: string }> = await database.db.dataSource.query(
         `SELECT TABLE_NAME AS \`table\`, COLUMN_NAME AS \`column\`, COLLATION_NAME AS collation FROM information_schema.COLUMNS
          WHERE TABLE_SCHEMA = DATABASE() AND COLUMN_NAME IN ('email_normalized', 'device_id', 'token_hash', 'code_hash')`,
       );

@@ -5,29 +5,18 @@ import { AccountRepository } from '../../src/db/repositories/account.repository'
 import { PendingRegistrationRepository } from '../../src/db/repositories/pending-registration.repository';
 import { DEFAULT_KEY_PARAMS } from '../../src/lib/key-params';
 import { hashVerificationCode } from '../../src/lib/verification-code';
-import { startTestServer, type TestServer } from '../helpers/app';
 import { createTestDatabase, testDialect, type TestDatabase } from '../helpers/database';
+import { useEmailVerifyServer } from '../helpers/hooks';
 import { uniqueEmail } from '../helpers/operations';
-import { TestSmtpServer, codeMailTo, verificationCode } from '../helpers/smtp';
+import { verificationCode } from '../helpers/smtp';
 
 /** Below the API: the pending registrations of EmailVerify mode in the service and the repository, on the real database. */
 const HOUR = 3600_000;
 
 describe(`pending registrations: service and repository (${testDialect()})`, () => {
-  const smtp = new TestSmtpServer();
-  let server: TestServer;
+  const { server, mailed } = useEmailVerifyServer();
   const pendings = new PendingRegistrationRepository();
   const accounts = new AccountRepository();
-
-  beforeAll(async () => {
-    const smtpUrl = await smtp.start();
-    server = await startTestServer({ ACCOUNT_VERIFICATION_MODE: 'EmailVerify', SMTP_URL: smtpUrl, MAIL_FROM: 'noreply@example.org', PUBLIC_URL: 'https://w.example' });
-  });
-  afterAll(async () => {
-    await server.close();
-    await smtp.stop();
-  });
-  const mailed = (email: string) => codeMailTo(smtp, server.app, email);
 
   const registration = (email: string, passwordHash: string) => ({ email, passwordHash, clientSaltSeed: 'ab'.repeat(32), keyParams: DEFAULT_KEY_PARAMS });
 

@@ -1,62 +1,25 @@
-import { AccountEventRepository } from '../../src/db/repositories/account-event.repository';
-import { AccountRepository } from '../../src/db/repositories/account.repository';
-import { KnownDeviceRepository } from '../../src/db/repositories/known-device.repository';
-import { AuthTokenRepository } from '../../src/db/repositories/auth-token.repository';
-import { WalletRepository } from '../../src/db/repositories/wallet.repository';
 import { loadConfig } from '../../src/config';
+import type { SessionService } from '../../src/services/session.service';
 import { ErrorCode } from '../../src/errors';
 import { DAY_MS } from '../../src/lib/clock';
 import { PasswordHasher } from '../../src/lib/password';
-import { noMailer } from '../../src/lib/mailer';
-import { RateLimits } from '../../src/lib/rate-limits';
-import { ActivityLog } from '../../src/services/activity.service';
-import { NewDeviceNotices } from '../../src/services/notices';
-import { CredentialsService } from '../../src/services/credentials.service';
-import { SessionService } from '../../src/services/session.service';
 import { TEST_ENV } from '../helpers/app';
-import { ManualClock } from '../helpers/clock';
 import { insertAccount, testDialect } from '../helpers/database';
-import { useTestDatabase } from '../helpers/hooks';
-import { RecordedEvents, rethrow } from '../helpers/recorders';
-import { PendingRegistrationRepository } from '../../src/db/repositories/pending-registration.repository';
-import { VerificationService } from '../../src/services/verification.service';
+import { useTestServices } from '../helpers/service-wiring';
 
 /** Tokens and sessions with a clock the test moves: expiry, the lastUsedAt refresh, revocation events. */
 describe(`SessionService on ${testDialect()}`, () => {
-  const config = loadConfig(TEST_ENV);
   const TTL_DAYS = 14;
-  const database = useTestDatabase();
-  const clock = new ManualClock(new Date('2026-03-01T08:00:00.000Z'));
-  const accounts = new AccountRepository();
-  const tokens = new AuthTokenRepository();
-  const hasher = new PasswordHasher(config.passwordHashing);
-  let events: RecordedEvents;
+  const t = useTestServices({ TOKEN_TTL_DAYS: String(TTL_DAYS), TOKEN_MAX_AGE_DAYS: '365' });
+  const hasher = new PasswordHasher(loadConfig(TEST_ENV).passwordHashing);
+  const { clock } = t;
   let sessions: SessionService;
   beforeEach(() => {
-    const { db } = database;
-    events = new RecordedEvents();
-    const limits = new RateLimits(config.rateLimitBudgets, false);
-    const activity = new ActivityLog(db, new AccountEventRepository(), clock, 90, rethrow);
-    const verification = new VerificationService(config, db, new PendingRegistrationRepository(), accounts, limits, clock, noMailer, rethrow, activity);
-    const credentials = new CredentialsService(db, accounts, hasher, limits, activity, verification);
-    sessions = new SessionService(
-      db,
-      accounts,
-      tokens,
-      new WalletRepository(),
-      credentials,
-      limits,
-      clock,
-      events,
-      { ttlDays: TTL_DAYS, maxAgeDays: 365 },
-      new KnownDeviceRepository(),
-      activity,
-      new NewDeviceNotices(noMailer, false, rethrow),
-    );
+    sessions = t.services.sessions;
   });
 
   async function newAccount(password = 'correct horse', verified = true) {
-    const { id, email } = await insertAccount(database.db, { email: `Session-${Math.random().toString(36).slice(2)}@Example.com`, passwordHash: await hasher.hash(password), verified });
+    const { id, email } = await insertAccount(t.db, { email: `Session-${Math.random().toString(36).slice(2)}@Example.com`, passwordHash: await hasher.hash(password), verified });
     return { id, email, password };
   }
 
@@ -65,7 +28,7 @@ describe(`SessionService on ${testDialect()}`, () => {
     const issued = await sessions.login(account.email.toUpperCase(), account.password, 'phone', '127.0.0.1');
     expect(issued.expiresAt).toEqual(new Date(clock.now().getTime() + TTL_DAYS * DAY_MS));
     expect(await sessions.authenticate(issued.token)).toMatchObject({ accountId: account.id, deviceId: 'phone', expiresAt: issued.expiresAt });
-    expect(events.log).toEqual([['tokensRevoked', account.id, 'phone']]);
+    expect(t.events.log).toEqual([['tokensRevoked', account.id, 'phone']]);
   });
 
   it('when the clock reaches the expiry unused, then the token is UNAUTHENTICATED; used a millisecond before, it slides TOKEN_TTL_DAYS on', async () => {
@@ -100,7 +63,7 @@ describe(`SessionService on ${testDialect()}`, () => {
     const account = stored ? await newAccount(stored, verified) : { id: 0, email: 'nobody@example.com' };
     await expect(sessions.login(account.email, given, 'phone', '127.0.0.1')).rejects.toMatchObject({ code: code });
     if (account.id) expect(await sessions.devices(account.id)).toEqual([]);
-    expect(events.log).toEqual([]);
+    expect(t.events.log).toEqual([]);
   });
 
   it('when a device is revoked, then its token stops working, the others stay, and the revocation is announced', async () => {
@@ -112,6 +75,6 @@ describe(`SessionService on ${testDialect()}`, () => {
     expect(await sessions.revokeDevice(session, 'phone')).toBe(false);
     await expect(sessions.authenticate(phone.token)).rejects.toMatchObject({ code: ErrorCode.Unauthenticated });
     await expect(sessions.authenticate(laptop.token)).resolves.toMatchObject({ deviceId: 'laptop' });
-    expect(events.log.at(-1)).toEqual(['tokensRevoked', account.id, 'phone']);
+    expect(t.events.log.at(-1)).toEqual(['tokensRevoked', account.id, 'phone']);
   });
 });
