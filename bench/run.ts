@@ -299,7 +299,10 @@ async function runDatabase(bench: Bench, kind: 'sqlite' | 'mariadb'): Promise<vo
   const database = await createTestDatabase(kind === 'mariadb' ? options.mysqlUrl : undefined);
   const services: Service[] = [];
   const start = async (name: string, args: string[], env: Record<string, string>) => {
-    const service = await startService(name, args, env, log);
+    // A server that logs below info prints no start-up line: it gets a port, and is ready when /healthz answers.
+    const quiet = env.LOG_LEVEL !== undefined && !['trace', 'debug', 'info'].includes(env.LOG_LEVEL);
+    const port = quiet ? await freePort() : undefined;
+    const service = await startService(name, args, port === undefined ? env : { ...env, PORT: String(port) }, log, port);
     services.push(service);
     return service;
   };
