@@ -1,11 +1,12 @@
 /**
  * npm run bench:subscriptions [-- --connections 10000 --updates 2000 --devices 2]
  *
- * Starts a server process (src/index.ts on a SQLite file on tmpfs, RATE_LIMITS=off,
- * cheap argon2 as in the tests), opens `connections` graphql-ws subscriptions to
+ * Starts the built server as a process (dist/src/index.js, as `npm start` runs it, on a
+ * SQLite file on tmpfs, RATE_LIMITS=off, cheap argon2 as in the tests), opens `connections` graphql-ws subscriptions to
  * it from this process (`devices` per account), fires `updates` wallet updates
  * through HTTP, and prints the delivery latency (from sending the mutation to a
- * subscriber receiving the event, over every delivery) and the server's RSS per
+ * subscriber receiving the event, over every delivery), the fan-out alone (from the
+ * write's answer to the event's arrival) and the server's RSS per
  * 1,000 connections. Loopback only; stops by itself (and kills the server) after
  * at most --max-seconds.
  */
@@ -51,7 +52,8 @@ async function main(): Promise<void> {
   deadline.unref();
 
   try {
-    server = await startServerProcess({ DATABASE_URL: `sqlite:${path.join(dataDir, 'bench.sqlite')}` }, 60_000);
+    // The built server, as `npm start` runs it: its memory is what is measured.
+    server = await startServerProcess({ DATABASE_URL: `sqlite:${path.join(dataDir, 'bench.sqlite')}` }, 60_000, 'built');
     log(`server pid ${server.pid} at ${server.url}; ${accounts} accounts × ${DEVICES} devices = ${CONNECTIONS} connections`);
 
     // Accounts, devices and a first wallet (sequence 1), so each subscription confirms itself with the catch-up event.
@@ -66,7 +68,7 @@ async function main(): Promise<void> {
     });
     log(`set up ${accounts} accounts in ${seconds(started)} s`);
 
-    const rssBefore = serverRssKib(server.pid);
+    const rssBefore = await restingRssKib(server.pid);
     started = performance.now();
     const arrivals = new Map<string, number[]>(); // `${account}:${sequence}` → receive times
     const subscribers: Subscriber[] = [];
@@ -75,11 +77,12 @@ async function main(): Promise<void> {
       await Promise.all(all.slice(i, i + CONNECT_BATCH).map(({ device, accountIndex }) => subscribe(server!.url, device, accountIndex, arrivals, subscribers)));
     }
     log(`${subscribers.length} subscriptions in effect after ${seconds(started)} s`);
-    await new Promise((resolve) => setTimeout(resolve, 2000));
-    const rssAfter = serverRssKib(server.pid);
+    const rssOpened = serverRssKib(server.pid);
+    const rssAfter = await restingRssKib(server.pid);
 
     // Updates on accounts picked round-robin, never two at once on one account; each fans out to its devices.
     const sent = new Map<string, number>();
+    const acknowledged = new Map<string, number>();
     const nextSequence = new Array<number>(accounts).fill(2);
     started = performance.now();
     await forEachLimited(UPDATES, UPDATE_CONCURRENCY, async (n) => {
@@ -88,6 +91,7 @@ async function main(): Promise<void> {
       const key = `${accountIndex}:${sequence}`;
       sent.set(key, performance.now());
       const result = await upload(server!, devices[accountIndex][0], sequence);
+      acknowledged.set(key, performance.now());
       if (result.__typename !== 'WalletStateSuccess') throw new Error(`update ${key} was not accepted`);
     }, (n) => (n * 7919) % accounts);
     const expected = [...sent.keys()].reduce((sum, key) => sum + devices[Number(key.split(':')[0])].length, 0);
@@ -98,6 +102,10 @@ async function main(): Promise<void> {
     const latencies: number[] = [];
     for (const [key, t0] of sent) for (const t of arrivals.get(key) ?? []) latencies.push(t - t0);
     latencies.sort((x, y) => x - y);
+    // The fan-out alone: how long after the write's answer reached its device the other devices had the event (0 when before).
+    const fanOut: number[] = [];
+    for (const [key, t0] of acknowledged) for (const t of arrivals.get(key) ?? []) fanOut.push(Math.max(0, t - t0));
+    fanOut.sort((x, y) => x - y);
     const duplicates = [...sent.keys()].filter((key) => (arrivals.get(key)?.length ?? 0) > devices[Number(key.split(':')[0])].length).length;
 
     const perThousand = (rssAfter - rssBefore) / (subscribers.length / 1000);
@@ -105,7 +113,9 @@ async function main(): Promise<void> {
     console.log(`connections (each with one walletUpdated subscription): ${subscribers.length} of ${CONNECTIONS} requested`);
     console.log(`updates: ${sent.size} in ${updateSeconds} s, ${UPDATE_CONCURRENCY} in flight; deliveries: ${latencies.length} of ${expected} expected; duplicates: ${duplicates}`);
     console.log(`delivery latency (mutation sent → event received): p50 ${ms(percentile(latencies, 0.5))} ms, p99 ${ms(percentile(latencies, 0.99))} ms, max ${ms(latencies.at(-1))} ms`);
-    console.log(`server RSS: ${mib(rssBefore)} MiB before the connections, ${mib(rssAfter)} MiB with them: ${mib(perThousand)} MiB per 1,000 connections`);
+    console.log(`fan-out (write acknowledged → event received, 0 when the event came first): p50 ${ms(percentile(fanOut, 0.5))} ms, p99 ${ms(percentile(fanOut, 0.99))} ms, max ${ms(fanOut.at(-1))} ms`);
+    console.log(`server RSS at rest: ${mib(rssBefore)} MiB before the connections, ${mib(rssAfter)} MiB with them: ${mib(perThousand)} MiB per 1,000 connections`);
+    console.log(`server RSS right after the last connection opened (garbage of the set-up not yet given back): ${mib(rssOpened)} MiB; peak RSS over the run: ${mib(serverRssKib(server.pid, 'VmHWM'))} MiB`);
 
     disposing = true;
     await Promise.all(subscribers.map((s) => s.client.dispose()));
@@ -169,10 +179,29 @@ function countArrivals(arrivals: Map<string, number[]>, sent: Map<string, number
   return total;
 }
 
-function serverRssKib(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+function serverRssKib(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
+  const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   if (!match) throw new Error('no VmRSS in /proc: this benchmark reads the server RSS the Linux way');
   return Number(match[1]);
+}
+
+/**
+ * The server's RSS once it has been idle long enough for V8 to give back the
+ * garbage of what came before (its memory reducer runs after some seconds
+ * without allocation): read every 2 s for at least 12 s, until three readings
+ * agree within 1 MiB, at most 40 s. What a server holding the connections
+ * costs, rather than the leftovers of the set-up that just ran.
+ */
+async function restingRssKib(pid: number): Promise<number> {
+  const readings: number[] = [];
+  const started = performance.now();
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    readings.push(serverRssKib(pid));
+    const last = readings.slice(-3);
+    const steady = last.length === 3 && Math.max(...last) - Math.min(...last) < 1024;
+    if ((steady && performance.now() - started >= 12_000) || performance.now() - started >= 40_000) return readings.at(-1)!;
+  }
 }
 
 /** Each connection is a socket in this process and one in the server: both need a file descriptor. */

@@ -137,12 +137,20 @@ export interface ServerProcess {
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
-/** Starts `node src/index.ts` with TEST_ENV and `env` on a free port and resolves once it listens. */
-export async function startServerProcess(env: Record<string, string>, startTimeoutMs = 30_000): Promise<ServerProcess> {
+/**
+ * Starts the server with TEST_ENV and `env` on a free port and resolves once it listens: `src/index.ts`
+ * through ts-node, or with `entry: 'built'` the build's `dist/src/index.js` as `npm start` runs it (for
+ * measuring memory, where the TypeScript compiler loaded by ts-node would count).
+ */
+export async function startServerProcess(
+  env: Record<string, string>,
+  startTimeoutMs = 30_000,
+  entry: 'source' | 'built' = 'source',
+): Promise<ServerProcess> {
   const output: string[] = [];
   const server = await startProcess({
     name: 'server process',
-    args: ['-r', 'ts-node/register/transpile-only', 'src/index.ts'],
+    args: entry === 'built' ? ['dist/src/index.js'] : ['-r', 'ts-node/register/transpile-only', 'src/index.ts'],
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...TEST_ENV, LOG_LEVEL: 'info', ...env },
     startTimeoutMs,

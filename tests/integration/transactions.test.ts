@@ -1,0 +1,89 @@
+import type { EntityManager } from 'typeorm';
+import { testDialect } from '../helpers/database';
+import { useTestDatabase } from '../helpers/hooks';
+
+/**
+ * Database.transaction on the real database of this pass: all of a transaction
+ * or none of it, answered only once it is committed. On SQLite the transactions
+ * of one turn of the event loop share one commit (a group commit, one fsync for
+ * all): there each is in a savepoint and fails alone, and a failed commit fails
+ * the whole group.
+ */
+describe(`Database.transaction on ${testDialect()}`, () => {
+  const database = useTestDatabase();
+  const sqlite = testDialect() === 'sqlite';
+
+  beforeAll(async () => {
+    await database.db.run(async (m) => {
+      await m.query('CREATE TABLE tx_parent (id INTEGER PRIMARY KEY)');
+      // A deferred foreign key is checked at COMMIT: the way to make a commit itself fail.
+      await m.query(
+        sqlite
+          ? 'CREATE TABLE tx_child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES tx_parent(id) DEFERRABLE INITIALLY DEFERRED)'
+          : 'CREATE TABLE tx_child (id INTEGER PRIMARY KEY, parent_id INTEGER)',
+      );
+    });
+  });
+  beforeEach(() => database.db.run((m) => m.query('DELETE FROM tx_child')));
+
+  const insertChild = (m: EntityManager, id: number, parentId: number | null = null) =>
+    m.query('INSERT INTO tx_child (id, parent_id) VALUES (?, ?)', [id, parentId]);
+  const children = async () =>
+    (await database.db.run((m) => m.query('SELECT id FROM tx_child ORDER BY id'))).map((row: { id: number | string }) => Number(row.id));
+
+  it('when 50 transactions run at once, then each is committed whole and answers with its own result', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        database.db.transaction(async (m) => {
+          await insertChild(m, 2 * i + 1);
+          await insertChild(m, 2 * i + 2);
+          return i;
+        }),
+      ),
+    );
+    expect(results).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(await children()).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+  });
+
+  it('when one of several concurrent transactions fails half-way, then it is undone and fails alone; the others are committed', async () => {
+    const outcomes = await Promise.allSettled([
+      database.db.transaction((m) => insertChild(m, 1)),
+      database.db.transaction(async (m) => {
+        await insertChild(m, 2);
+        await insertChild(m, 1); // a duplicate key: this transaction fails, after its first insert
+      }),
+      database.db.transaction((m) => insertChild(m, 3)),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(await children()).toEqual([1, 3]);
+  });
+
+  it('when a transaction throws an error of its own, then its writes are undone and the error reaches its caller unchanged', async () => {
+    const own = new Error('changed my mind');
+    await expect(
+      database.db.transaction(async (m) => {
+        await insertChild(m, 7);
+        throw own;
+      }),
+    ).rejects.toBe(own);
+    expect(await children()).toEqual([]);
+  });
+
+  (sqlite ? it : it.skip)(
+    'when the commit of a group fails (SQLite), then every transaction of the group fails, none is stored, and the next transaction commits',
+    async () => {
+      // Queued in the same turn: one commit carries all three, and the middle one breaks it at COMMIT.
+      const outcomes = await Promise.allSettled([
+        database.db.transaction((m) => insertChild(m, 1)),
+        database.db.transaction((m) => insertChild(m, 2, 999)),
+        database.db.transaction((m) => insertChild(m, 3)),
+      ]);
+      expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected']);
+      expect(await children()).toEqual([]);
+
+      await database.db.transaction((m) => insertChild(m, 4));
+      await database.db.transaction(async (m) => insertChild(m, 5));
+      expect(await children()).toEqual([4, 5]);
+    },
+  );
+});
