@@ -329,7 +329,7 @@ async function runDatabase(bench: Bench, kind: 'sqlite' | 'mariadb'): Promise<vo
 
     for (const connections of has('read') ? [16, 64] : []) {
       await bench.compare(
-        { database: kind, scenario: 'walletState read (10 KB)', connections, a: 'server', b: 'floor', target: { minRatio: 0.6, maxP99Ratio: 2, zeroErrors: true } },
+        { database: kind, scenario: 'walletState read (10 KB)', connections, a: 'server', b: 'floor', target: { minRatio: 0.65, zeroErrors: true } },
         ...targets((service) => bench.measure(service, connections, (i) => readConnection(accounts[i % ACCOUNTS].tokens[0]))),
       );
     }
@@ -390,7 +390,7 @@ async function runDatabase(bench: Bench, kind: 'sqlite' | 'mariadb'): Promise<vo
 
     for (const connections of has('write') ? [16, 64] : []) {
       await bench.compare(
-        { database: kind, scenario: 'updateWalletState, own account', connections, a: 'server', b: 'floor', target: { minRatio: 0.6, zeroErrors: true } },
+        { database: kind, scenario: 'updateWalletState, own account', connections, a: 'server', b: 'floor', target: { minRatio: 0.8, zeroErrors: true } },
         ...targets((service) => writes(service, connections, (i) => [accounts[i], 0])),
       );
     }
@@ -402,7 +402,7 @@ async function runDatabase(bench: Bench, kind: 'sqlite' | 'mariadb'): Promise<vo
           connections,
           a: 'server',
           b: 'floor',
-          target: { minRatio: 0.6, zeroErrors: true },
+          target: { minRatio: 0.65, zeroErrors: true },
         },
         ...targets((service) =>
           writes(service, connections, (i) => [accounts[Math.floor(i / DEVICES_PER_RACING_ACCOUNT)], i % DEVICES_PER_RACING_ACCOUNT]),
@@ -454,8 +454,8 @@ async function runDatabase(bench: Bench, kind: 'sqlite' | 'mariadb'): Promise<vo
             connections: 16,
             a: 'reads + 4 logins',
             b: 'reads alone',
-            // The issue asks that reads keep flowing and their p99 be reported; it sets no threshold.
-            target: { minRatio: Number.MIN_VALUE, zeroErrors: true },
+            // Issue 10: reads during a login storm keep at least half their rate alone.
+            target: { minRatio: 0.5, zeroErrors: true },
             note: 'server only; A runs 4 login connections alongside the 16 readers',
           },
           async () => {

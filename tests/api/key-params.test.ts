@@ -85,6 +85,8 @@ describe(`key parameters per account (${testDialect()})`, () => {
     ['N zero', { n: 0, r: 8, p: 1 }, 'keyParams.n'],
     ['r zero', { n: 2 ** 14, r: 0, p: 1 }, 'keyParams.r'],
     ['r above 16', { n: 2 ** 14, r: 17, p: 1 }, 'keyParams.r'],
+    ['r=1 with N=2^16 (scrypt needs N < 2^(16·r))', { n: 2 ** 16, r: 1, p: 1 }, 'keyParams.r'],
+    ['r=1 with N=2^20', { n: 2 ** 20, r: 1, p: 1 }, 'keyParams.r'],
     ['p zero', { n: 2 ** 14, r: 8, p: 0 }, 'keyParams.p'],
     ['p above 4', { n: 2 ** 14, r: 8, p: 5 }, 'keyParams.p'],
   ];
@@ -105,7 +107,9 @@ describe(`key parameters per account (${testDialect()})`, () => {
   });
 
   it('when the bounds themselves are given, then they are accepted', async () => {
-    for (const params of [{ n: 2 ** 14, r: 1, p: 1 }, { n: 2 ** 20, r: 16, p: 4 }]) expect(errorCode(await registerWith(params))).toBeUndefined();
+    for (const params of [{ n: 2 ** 14, r: 1, p: 1 }, { n: 2 ** 15, r: 1, p: 1 }, { n: 2 ** 16, r: 2, p: 1 }, { n: 2 ** 20, r: 16, p: 4 }]) {
+      expect(errorCode(await registerWith(params))).toBeUndefined();
+    }
   });
 
   it('when serverInfo is asked, then the API version is "2"', async () => {

@@ -1,6 +1,6 @@
 import { KEY_PARAMS_BOUNDS } from '../../lib/key-params';
 import { VERIFICATION_CODE_PATTERN } from '../../lib/verification-code';
-import { IsEmail, IsIn, IsInt, Length, Matches, Max, MaxLength, Min, applyDecorators } from './validators';
+import { IsEmail, IsIn, IsInt, Length, Matches, Max, MaxLength, Min, ValidateBy, applyDecorators } from './validators';
 
 /** The validation rules of docs/PROTOCOL.md ("Limits"), one decorator per domain word, shared by every input. */
 export const EmailRule = () =>
@@ -18,5 +18,21 @@ export const ScryptNRule = () =>
   IsIn(POWERS_OF_TWO_N, { message: `must be a power of two from 2^${KEY_PARAMS_BOUNDS.minLog2N} to 2^${KEY_PARAMS_BOUNDS.maxLog2N}` });
 const between = (min: number, max: number) =>
   applyDecorators(IsInt({ message: `must be ${min} to ${max}` }), Min(min, { message: `must be ${min} to ${max}` }), Max(max, { message: `must be ${min} to ${max}` }));
-export const ScryptRRule = () => between(1, KEY_PARAMS_BOUNDS.maxR);
+/**
+ * scrypt itself requires N < 2^(16·r) (RFC 7914): with r=1, N=2^16 or more is no
+ * valid scrypt (Node's crypto.scrypt refuses it), so an account registered with it
+ * could not be opened by such a client. Refused here with the other bounds.
+ */
+const NBelowTwoToSixteenR = () =>
+  ValidateBy({
+    name: 'scryptNBelowTwoToSixteenR',
+    validator: {
+      validate: (r: unknown, args) => {
+        const n = (args?.object as { n?: unknown } | undefined)?.n;
+        return typeof n !== 'number' || typeof r !== 'number' || n < 2 ** (16 * r);
+      },
+      defaultMessage: () => 'must be at least 2 when n is 2^16 or more (scrypt requires n < 2^(16·r), RFC 7914)',
+    },
+  });
+export const ScryptRRule = () => applyDecorators(between(1, KEY_PARAMS_BOUNDS.maxR), NBelowTwoToSixteenR());
 export const ScryptPRule = () => between(1, KEY_PARAMS_BOUNDS.maxP);

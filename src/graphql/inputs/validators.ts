@@ -1,4 +1,4 @@
-export { IsEmail, IsIn, IsInt, IsNotEmpty, IsOptional, Length, Matches, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
+export { IsEmail, IsIn, IsInt, IsNotEmpty, IsOptional, Length, Matches, Max, MaxLength, Min, MinLength, ValidateBy, ValidateNested } from 'class-validator';
 
 /** Stacks several property decorators into one. */
 export function applyDecorators(...decorators: PropertyDecorator[]): PropertyDecorator {
