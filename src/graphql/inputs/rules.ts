@@ -29,7 +29,9 @@ const NBelowTwoToSixteenR = () =>
     validator: {
       validate: (r: unknown, args) => {
         const n = (args?.object as { n?: unknown } | undefined)?.n;
-        return typeof n !== 'number' || typeof r !== 'number' || n < 2 ** (16 * r);
+        // Only between values that pass their own bounds: an out-of-bounds n or r has its own message already.
+        if (!POWERS_OF_TWO_N.includes(n as number) || !Number.isInteger(r) || (r as number) < 1 || (r as number) > KEY_PARAMS_BOUNDS.maxR) return true;
+        return (n as number) < 2 ** (16 * (r as number));
       },
       defaultMessage: () => 'must be at least 2 when n is 2^16 or more (scrypt requires n < 2^(16·r), RFC 7914)',
     },
