@@ -50,7 +50,7 @@ describe(`Database.transaction on ${testDialect()}`, () => {
       database.db.transaction((m) => insertChild(m, 1)),
       database.db.transaction(async (m) => {
         await insertChild(m, 2);
-        await insertChild(m, 1); // a duplicate key: this transaction fails, after its first insert
+        await insertChild(m, 2); // its own duplicate key: this transaction fails after its first insert, whatever the others do
       }),
       database.db.transaction((m) => insertChild(m, 3)),
     ]);
