@@ -86,20 +86,25 @@ export class Database {
   }
 
   private async commitGroup(): Promise<void> {
+    const group = this.pending.splice(0, MAX_GROUP_COMMIT);
     const runner = this.dataSource.createQueryRunner();
     const done: Array<{ transaction: PendingTransaction; result: unknown }> = [];
+    let ran = 0;
     try {
       await runner.startTransaction();
-      for (let count = 0; count < MAX_GROUP_COMMIT && this.pending.length > 0; count += 1) {
-        const transaction = this.pending.shift()!;
+      for (const transaction of group) {
+        ran += 1;
         const result = await runInSavepoint(runner, transaction);
         if (result.ok) done.push({ transaction, result: result.value });
       }
       await runner.commitTransaction();
     } catch (error) {
-      // The database transaction is lost (the commit failed, or a statement undid it whole): so is every transaction in it.
+      // The database transaction is lost (BEGIN or COMMIT failed, or a statement undid it whole): so is every
+      // transaction that ran in it. The ones that had not run yet go first in the next group.
       await abandon(runner);
       for (const { transaction } of done) transaction.reject(error);
+      if (ran === 0) for (const transaction of group) transaction.reject(error);
+      else this.pending.unshift(...group.slice(ran));
       return;
     } finally {
       await runner.release();

@@ -307,7 +307,6 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
    * Errors close with a bare reason.
    */
   const bindings = new WeakMap<WebSocket, SocketBinding>();
-  const sockets = new Set<SocketBinding>();
   let connectionsOpened = 0;
   let operationsStarted = 0;
   const closeOnError = (binding: SocketBinding, error: unknown, what: string) => {
@@ -331,14 +330,12 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
   }
   function onSocketClose(this: WebSocket, code: number, reason: Buffer) {
     const binding = bindings.get(this)!;
-    sockets.delete(binding);
     void messages.delete(binding.budgetKey);
     void binding.closed?.(code, String(reason));
   }
   wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
     const binding = new SocketBinding(socket, request.socket.remoteAddress ?? '', (connectionsOpened += 1));
     bindings.set(socket, binding);
-    sockets.add(binding);
     socket.on('message', onSocketMessage);
     socket.on('pong', onSocketPong);
     socket.once('error', onSocketError);
@@ -352,10 +349,9 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
   let slice = 0;
   const keepAlive = setInterval(() => {
     slice = (slice + 1) % KEEPALIVE_SLICES;
-    for (const binding of sockets) {
-      if (binding.slice !== slice) continue;
-      const { socket } = binding;
-      if (socket.readyState !== socket.OPEN) continue;
+    for (const socket of wss.clients) {
+      const binding = bindings.get(socket);
+      if (!binding || binding.slice !== slice || socket.readyState !== socket.OPEN) continue;
       if (!binding.alive) {
         socket.terminate();
         continue;
