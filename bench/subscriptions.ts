@@ -8,7 +8,8 @@
  * subscriber receiving the event, over every delivery), the fan-out alone (from the
  * write's answer to the event's arrival) and the server's RSS per
  * 1,000 connections. Loopback only; stops by itself (and kills the server) after
- * at most --max-seconds.
+ * at most --max-seconds. BENCH_NODE_OPTIONS, when set, is the server's NODE_OPTIONS
+ * (e.g. --heapsnapshot-signal=SIGUSR2 to see where a connection's memory goes).
  */
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -53,7 +54,8 @@ async function main(): Promise<void> {
 
   try {
     // The built server, as `npm start` runs it: its memory is what is measured.
-    server = await startServerProcess({ DATABASE_URL: `sqlite:${path.join(dataDir, 'bench.sqlite')}` }, 60_000, 'built');
+    const nodeOptions: Record<string, string> = process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {};
+    server = await startServerProcess({ DATABASE_URL: `sqlite:${path.join(dataDir, 'bench.sqlite')}`, ...nodeOptions }, 60_000, 'built');
     log(`server pid ${server.pid} at ${server.url}; ${accounts} accounts × ${DEVICES} devices = ${CONNECTIONS} connections`);
 
     // Accounts, devices and a first wallet (sequence 1), so each subscription confirms itself with the catch-up event.

@@ -1,4 +1,3 @@
-import { Repeater } from '@graphql-yoga/subscription';
 import type { WalletUpdatedEvent } from './topics';
 import type { EventTransport } from './transport';
 
@@ -51,43 +50,17 @@ export class WalletUpdateFeed {
     });
   }
 
-  /**
-   * A Repeater rather than an async generator: a generator parked on an awaited
-   * event cannot be returned until one arrives, so an idle subscription would
-   * outlive its closed socket.
-   */
+  /** The live updates of `accountId`; nothing is subscribed until the first next(). */
   stream(
     accountId: number,
     sinceSequence: number | null | undefined,
     currentSequence: () => Promise<number | null>,
   ): AsyncIterableIterator<WalletUpdatedEvent> {
-    const { transport, lifecycle } = this;
-    return new Repeater<WalletUpdatedEvent>(async (push, stop) => {
-      lifecycle.started();
-      let last = sinceSequence ?? 0;
-      const subscriber: Subscriber = {
-        offer(sequence) {
-          if (typeof sequence === 'number' && sequence > last) {
-            last = sequence;
-            void push({ sequence });
-          }
-        },
-      };
-      const leave = this.join(accountId, subscriber, currentSequence);
-      try {
-        await transport.settled();
-        if (sinceSequence !== undefined && sinceSequence !== null) subscriber.offer(await currentSequence());
-      } catch (error) {
-        stop(error);
-      }
-      await stop;
-      leave();
-      lifecycle.ended();
-    });
+    return new UpdateStream(this, accountId, sinceSequence, currentSequence);
   }
 
-  /** Adds `subscriber` to its account's subscribers, subscribing to the account's topic for the first one. Returns the leave. */
-  private join(accountId: number, subscriber: Subscriber, currentSequence: () => Promise<number | null>): () => void {
+  /** Adds `subscriber` to its account's subscribers, subscribing to the account's topic for the first one. */
+  join(accountId: number, subscriber: Subscriber, currentSequence: () => Promise<number | null>): void {
     let account = this.accounts.get(accountId);
     if (!account) {
       const subscribers = new Set<Subscriber>();
@@ -99,18 +72,124 @@ export class WalletUpdateFeed {
       account = { subscribers, currentSequence, unsubscribe: () => void events.return() };
       this.accounts.set(accountId, account);
     }
-    const joined = account;
-    joined.subscribers.add(subscriber);
-    return () => {
-      joined.subscribers.delete(subscriber);
-      if (joined.subscribers.size > 0 || this.accounts.get(accountId) !== joined) return;
-      this.accounts.delete(accountId);
-      joined.unsubscribe();
-    };
+    account.subscribers.add(subscriber);
+    this.lifecycle.started();
+  }
+
+  /** Removes `subscriber`; the account's topic is left with its last subscriber. */
+  leave(accountId: number, subscriber: Subscriber): void {
+    this.lifecycle.ended();
+    const account = this.accounts.get(accountId);
+    if (!account?.subscribers.delete(subscriber) || account.subscribers.size > 0) return;
+    this.accounts.delete(accountId);
+    account.unsubscribe();
+  }
+
+  /** Resolves once the pub/sub subscriptions asked for are in effect. */
+  settled(): Promise<void> {
+    return this.transport.settled();
   }
 
   private async catchUp(account: AccountSubscribers): Promise<void> {
     const sequence = await account.currentSequence();
     for (const subscriber of account.subscribers) subscriber.offer(sequence);
+  }
+}
+
+/** How many events a subscriber that does not read may have waiting; past that the oldest go (each says only "newer state"). */
+const MAX_WAITING_EVENTS = 64;
+
+type Waiter = { resolve: (result: IteratorResult<WalletUpdatedEvent>) => void; reject: (error: unknown) => void };
+
+/**
+ * One walletUpdated subscription: an async iterator over the sequences its
+ * account's pub/sub subscription offers, each newer than the one before. Plain
+ * fields rather than a generator or a Repeater: a generator parked on an awaited
+ * event cannot be returned until one arrives (an idle subscription would outlive
+ * its closed socket), and what a Repeater keeps per stream (bound push and stop,
+ * its executor's promises) is most of what 10,000 idle subscriptions weigh.
+ */
+class UpdateStream implements AsyncIterableIterator<WalletUpdatedEvent>, Subscriber {
+  private state: 'idle' | 'open' | 'closed' = 'idle';
+  private last: number;
+  /** Events not read yet, oldest first. */
+  private waiting: number[] | undefined;
+  /** Reads waiting for an event. */
+  private readers: Waiter[] | undefined;
+  /** Why the stream failed, for the read after the events already waiting. */
+  private failure: { error: unknown } | undefined;
+
+  constructor(
+    private readonly feed: WalletUpdateFeed,
+    private readonly accountId: number,
+    private readonly sinceSequence: number | null | undefined,
+    private readonly currentSequence: () => Promise<number | null>,
+  ) {
+    this.last = sinceSequence ?? 0;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<WalletUpdatedEvent>> {
+    if (this.state === 'idle') this.open();
+    const sequence = this.waiting?.shift();
+    if (sequence !== undefined) return Promise.resolve({ value: { sequence }, done: false });
+    if (this.failure) {
+      const { error } = this.failure;
+      this.failure = undefined;
+      return Promise.reject(error);
+    }
+    if (this.state === 'closed') return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve, reject) => (this.readers ??= []).push({ resolve, reject }));
+  }
+
+  return(): Promise<IteratorResult<WalletUpdatedEvent>> {
+    this.waiting = undefined;
+    this.failure = undefined;
+    this.close();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  throw(error: unknown): Promise<IteratorResult<WalletUpdatedEvent>> {
+    void this.return();
+    return Promise.reject(error);
+  }
+
+  offer(sequence: unknown): void {
+    if (this.state !== 'open' || typeof sequence !== 'number' || sequence <= this.last) return;
+    this.last = sequence;
+    const reader = this.readers?.shift();
+    if (reader) return reader.resolve({ value: { sequence }, done: false });
+    if ((this.waiting ??= []).push(sequence) > MAX_WAITING_EVENTS) this.waiting.shift();
+  }
+
+  private open(): void {
+    this.state = 'open';
+    this.feed.join(this.accountId, this, this.currentSequence);
+    void this.catchUp();
+  }
+
+  /** Once the subscription is in effect: the current sequence, when the subscriber asked to be caught up. */
+  private async catchUp(): Promise<void> {
+    try {
+      await this.feed.settled();
+      if (this.sinceSequence !== undefined && this.sinceSequence !== null) this.offer(await this.currentSequence());
+    } catch (error) {
+      if (this.state !== 'open') return;
+      const reader = this.readers?.shift();
+      if (reader) reader.reject(error);
+      else this.failure = { error };
+      this.close();
+    }
+  }
+
+  private close(): void {
+    if (this.state === 'open') this.feed.leave(this.accountId, this);
+    this.state = 'closed';
+    const readers = this.readers;
+    this.readers = undefined;
+    for (const reader of readers ?? []) reader.resolve({ value: undefined, done: true });
   }
 }

@@ -133,4 +133,45 @@ describe('WalletUpdateFeed', () => {
     expect(reads).toBe(1);
     await Promise.all([phone.return!(), laptop.return!()]);
   });
+
+  it('when a device reads slowly, then it gets the newer updates in order, and nothing is subscribed before its first read or after its return', async () => {
+    const phone = feed.stream(7, undefined, async () => 1);
+    await flush();
+    expect(topicSubscriptions).toEqual([]);
+    const first = next(phone);
+    await flush();
+    expect(topicSubscriptions).toEqual(['WALLET_UPDATED:7']);
+    publish(7, 2);
+    expect(await first).toBe(2);
+    publish(7, 3);
+    publish(7, 4);
+    expect(await next(phone)).toBe(3);
+    expect(await next(phone)).toBe(4);
+    await phone.return!();
+    expect(lifecycle).toEqual({ started: 1, ended: 1 });
+    expect(await phone.next()).toEqual({ value: undefined, done: true });
+    // Returned before its first read: it never subscribed, and never counted as started.
+    const unused = feed.stream(8, 0, async () => 1);
+    await unused.return!();
+    expect(await unused.next()).toEqual({ value: undefined, done: true });
+    expect(topicSubscriptions).toEqual(['WALLET_UPDATED:7']);
+    expect(lifecycle).toEqual({ started: 1, ended: 1 });
+  });
+
+  it('when the catch-up read fails, then the read fails with its error, the stream ends and the topic is left', async () => {
+    const failing = feed.stream(7, 0, async () => {
+      throw new Error('database away');
+    });
+    await expect(failing.next()).rejects.toThrow('database away');
+    expect(await failing.next()).toEqual({ value: undefined, done: true });
+    expect(lifecycle).toEqual({ started: 1, ended: 1 });
+    // The account's topic was left with its only subscriber: the next device subscribes anew.
+    const phone = feed.stream(7, undefined, async () => 1);
+    const first = next(phone);
+    await flush();
+    publish(7, 5);
+    expect(await first).toBe(5);
+    expect(topicSubscriptions).toEqual(['WALLET_UPDATED:7', 'WALLET_UPDATED:7']);
+    await phone.return!();
+  });
 });
