@@ -3,7 +3,6 @@ import type { Duplex } from 'node:stream';
 import type { GraphQLError, GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import { CloseCode, handleProtocols, makeServer, type Context, type WebSocket as GraphqlWsSocket } from 'graphql-ws';
 import type { Logger } from 'pino';
-import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { bearerToken, createRequestContext, type ContextDeps } from '../context';
 import { ErrorCode, isDomainError } from '../errors';
@@ -93,8 +92,9 @@ class SocketBinding implements GraphqlWsSocket {
   /** Tells graphql-ws the socket closed. */
   closed?: (code?: number, reason?: string) => Promise<void>;
 
-  /** The connection's key in the message budget. */
-  readonly budgetKey: string;
+  /** Messages counted in the budget's current window, and when that window ends (ms since the epoch). */
+  private budgetUsed = 0;
+  private budgetEnds = 0;
 
   constructor(
     readonly socket: WebSocket,
@@ -102,7 +102,6 @@ class SocketBinding implements GraphqlWsSocket {
     /** The connection's number on this server; a counter, not a UUID, as a UUID string costs ten times the memory. */
     id: number,
   ) {
-    this.budgetKey = String(id);
     this.slice = id % KEEPALIVE_SLICES;
   }
 
@@ -125,6 +124,21 @@ class SocketBinding implements GraphqlWsSocket {
   onMessage(handle: (data: string) => Promise<void>): void {
     this.handle = handle;
   }
+
+  /**
+   * Counts one message against `budget`, in fixed windows that start with a
+   * message; false once the window's points are spent. Two numbers on the
+   * socket rather than a rate limiter's keyed store, which holds a record and a
+   * timer for every open socket.
+   */
+  spend(budget: Budget, now: number): boolean {
+    if (now >= this.budgetEnds) {
+      this.budgetEnds = now + budget.durationSeconds * 1000;
+      this.budgetUsed = 0;
+    }
+    this.budgetUsed += 1;
+    return this.budgetUsed <= budget.points;
+  }
 }
 
 type ConnectionContext = Context<Record<string, unknown>, SocketBinding>;
@@ -143,7 +157,6 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
   let closing = false;
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, handleProtocols });
-  const messages = new RateLimiterMemory({ points: deps.messageBudget.points, duration: deps.messageBudget.durationSeconds });
   // The listeners below close over nothing: a listener that shared this scope would keep the upgrade request alive as long as the socket.
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', destroyOnError);
@@ -315,11 +328,11 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
   };
   function onSocketMessage(this: WebSocket, data: RawData) {
     const binding = bindings.get(this)!;
-    messages.consume(binding.budgetKey).catch(() => {
+    if (!binding.spend(deps.messageBudget, Date.now())) {
       if (this.readyState !== this.OPEN) return;
       logger.info({ limit: 'messages', budget: deps.messageBudget }, 'WebSocket connection over its message budget: closed');
-      this.close(SubscriptionCloseCode.TooManyRequests, 'Too many messages');
-    });
+      return this.close(SubscriptionCloseCode.TooManyRequests, 'Too many messages');
+    }
     binding.handle?.(String(data)).catch((error: unknown) => closeOnError(binding, error, 'handling a WebSocket message failed'));
   }
   function onSocketPong(this: WebSocket) {
@@ -329,17 +342,16 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
     closeOnError(bindings.get(this)!, error, 'WebSocket error: closing the connection');
   }
   function onSocketClose(this: WebSocket, code: number, reason: Buffer) {
-    const binding = bindings.get(this)!;
-    void messages.delete(binding.budgetKey);
-    void binding.closed?.(code, String(reason));
+    void bindings.get(this)!.closed?.(code, String(reason));
   }
   wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
     const binding = new SocketBinding(socket, request.socket.remoteAddress ?? '', (connectionsOpened += 1));
     bindings.set(socket, binding);
     socket.on('message', onSocketMessage);
     socket.on('pong', onSocketPong);
-    socket.once('error', onSocketError);
-    socket.once('close', onSocketClose);
+    // `on`, not `once`: a socket closes once anyway, and each `once` costs a wrapper and its state per socket.
+    socket.on('error', onSocketError);
+    socket.on('close', onSocketClose);
     binding.closed = graphqlWs.opened(binding, binding);
   });
 

@@ -163,22 +163,51 @@ describe('WebSocket connection limits', () => {
 
   it('when a connection sends more messages than WS_MESSAGE_BUDGET, then it is closed with 4429; a connection within it is not', async () => {
     const device = await registerAndLogin(server);
-    const raw = (count: number) =>
-      new Promise<{ code: number; reason: string } | 'open'>((resolve) => {
-        const socket = new WebSocket(wsUrl(server.url), 'graphql-transport-ws');
-        socket.on('open', () => {
-          socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${device.token}` } }));
-        });
-        let pongs = 0;
-        socket.on('message', (data) => {
-          const message = JSON.parse(String(data)) as { type: string };
-          // Once acknowledged, graphql-ws pings: each is a message of the budget (connection_init was the first).
-          if (message.type === 'connection_ack') for (let i = 1; i < count; i += 1) socket.send(JSON.stringify({ type: 'ping' }));
-          if (message.type === 'pong' && ++pongs === count - 1) setTimeout(() => (socket.close(), resolve('open')), 300);
-        });
-        socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
-      });
-    expect(await raw(6)).toBe('open');
-    expect(await raw(7)).toEqual({ code: 4429, reason: 'Too many messages' });
+    expect(await sendMessages(server.url, device.token, 6)).toBe('open');
+    expect(await sendMessages(server.url, device.token, 7)).toEqual({ code: 4429, reason: 'Too many messages' });
   });
 });
+
+describe('the WebSocket message budget is a window that starts again', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ WS_MESSAGE_BUDGET: '4/1' });
+  });
+  afterAll(() => server.close());
+
+  it('when a connection spends its budget, waits out the window and sends as much again, then it stays open', async () => {
+    const device = await registerAndLogin(server);
+    // connection_init and 3 pings fill the first second's budget; after it, 4 more pings fit in the next window.
+    expect(await sendMessages(server.url, device.token, 4, { pauseMs: 1100, more: 4 })).toBe('open');
+    expect(await sendMessages(server.url, device.token, 4, { pauseMs: 0, more: 1 })).toEqual({ code: 4429, reason: 'Too many messages' });
+  });
+});
+
+/**
+ * Opens a raw graphql-transport-ws connection and sends `count` messages (connection_init, then pings, each
+ * answered by a pong), then, after `then.pauseMs`, `then.more` pings. Resolves with its close, or 'open' when it
+ * was still open 300 ms after the last pong (and is then closed by the test).
+ */
+function sendMessages(url: string, token: string, count: number, then?: { pauseMs: number; more: number }): Promise<{ code: number; reason: string } | 'open'> {
+  return new Promise((resolve) => {
+    const socket = new WebSocket(wsUrl(url), 'graphql-transport-ws');
+    const pings = (n: number) => {
+      for (let i = 0; i < n; i += 1) socket.send(JSON.stringify({ type: 'ping' }));
+    };
+    const expected = count - 1 + (then?.more ?? 0);
+    socket.on('open', () => {
+      socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
+    });
+    let pongs = 0;
+    socket.on('message', (data) => {
+      const message = JSON.parse(String(data)) as { type: string };
+      // Once acknowledged, graphql-ws pings: each is a message of the budget (connection_init was the first).
+      if (message.type === 'connection_ack') pings(count - 1);
+      if (message.type !== 'pong') return;
+      pongs += 1;
+      if (then && pongs === count - 1) setTimeout(() => pings(then.more), then.pauseMs);
+      if (pongs === expected) setTimeout(() => (socket.close(), resolve('open')), 300);
+    });
+    socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+  });
+}
