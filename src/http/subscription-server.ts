@@ -34,7 +34,10 @@ const MAX_MESSAGE_BYTES = 64 * 1024;
 /** Subscriptions one socket may hold at once; a device needs one. */
 const MAX_SUBSCRIPTIONS_PER_CONNECTION = 8;
 /** setTimeout's longest delay; a later expiry re-arms the timer. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+/** How often every open socket is checked against its deadlines: connection_init, and its token's expiry. */
+const DEADLINE_CHECK_MS = 500;
+/** A socket that has not sent connection_init by then is closed with 4408 (graphql-ws's default wait). */
+const CONNECTION_INIT_WAIT_MS = 3000;
 /** The keep-alive sweep handles this many groups of sockets in turn, one group per tenth of WS_KEEPALIVE_MS. */
 const KEEPALIVE_SLICES = 10;
 /** How long shutdown waits for clients to answer the close frame before cutting them off. */
@@ -73,7 +76,6 @@ interface LiveConnection {
   token: string;
   session: AuthSession;
   socket: WebSocket;
-  expiryTimer?: NodeJS.Timeout;
 }
 
 /**
@@ -85,6 +87,9 @@ class SocketBinding implements GraphqlWsSocket {
   alive = true;
   /** Which turn of the keep-alive sweep pings it. */
   readonly slice: number;
+  /** When it opened (ms since the epoch), and whether its connection_init came: it has CONNECTION_INIT_WAIT_MS to send one. */
+  readonly openedAt = Date.now();
+  initReceived = false;
   /** Set once connection_init authenticated it. */
   connection?: LiveConnection;
   /** graphql-ws's handler of the socket's messages. */
@@ -173,7 +178,6 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
     let set = byAccount.get(connection.session.accountId);
     if (!set) byAccount.set(connection.session.accountId, (set = new Set()));
     set.add(connection);
-    armExpiry(connection);
     // A Set keeps insertion order: the first ones are the oldest.
     for (const oldest of [...set].slice(0, Math.max(0, set.size - deps.maxConnectionsPerAccount))) {
       untrack(oldest);
@@ -182,20 +186,9 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
     }
   };
   const untrack = (connection: LiveConnection) => {
-    clearTimeout(connection.expiryTimer);
     const set = byAccount.get(connection.session.accountId);
     set?.delete(connection);
     if (set?.size === 0) byAccount.delete(connection.session.accountId);
-  };
-  // The timer runs in real time; the clock decides whether the token has expired, so a test clock can move expiry closer.
-  const armExpiry = (connection: LiveConnection) => {
-    const remaining = connection.session.expiresAt.getTime() - clock.now().getTime();
-    if (remaining <= 0) {
-      connection.socket.close(SubscriptionCloseCode.Unauthorized, 'Token expired');
-      return;
-    }
-    connection.expiryTimer = setTimeout(() => armExpiry(connection), Math.min(remaining, MAX_TIMER_MS));
-    connection.expiryTimer.unref();
   };
   const recheck = async (connection: LiveConnection) => {
     try {
@@ -236,8 +229,11 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
   const graphqlWs = makeServer<Record<string, unknown>, SocketBinding>(
     {
       schema: deps.schema,
+      // The wait for connection_init is the deadline sweep's (below): graphql-ws's own timer would stay with every socket.
+      connectionInitWaitTimeout: Infinity,
       async onConnect(ctx: ConnectionContext) {
         const { socket } = ctx.extra;
+        ctx.extra.initReceived = true;
         const authorization = ctx.connectionParams?.authorization;
         const token = bearerToken(typeof authorization === 'string' ? authorization : undefined);
         if (!token) return refuse(socket);
@@ -374,6 +370,24 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
   }, deps.keepAliveMs / KEEPALIVE_SLICES);
   keepAlive.unref();
 
+  // Deadlines are checked by one sweep rather than a timer per socket (two timers each for 10,000 sockets). The
+  // sweep runs in real time; the clock decides whether a token has expired, so a test clock can move expiry closer.
+  const deadlines = setInterval(() => {
+    const now = Date.now();
+    const clockNow = clock.now().getTime();
+    for (const socket of wss.clients) {
+      const binding = bindings.get(socket);
+      if (!binding || socket.readyState !== socket.OPEN) continue;
+      if (!binding.initReceived) {
+        if (now - binding.openedAt >= CONNECTION_INIT_WAIT_MS) socket.close(CloseCode.ConnectionInitialisationTimeout, 'Connection initialisation timeout');
+      } else if (binding.connection && binding.connection.session.expiresAt.getTime() <= clockNow) {
+        untrack(binding.connection);
+        socket.close(SubscriptionCloseCode.Unauthorized, 'Token expired');
+      }
+    }
+  }, DEADLINE_CHECK_MS);
+  deadlines.unref();
+
   return {
     tokensRevoked({ accountId, deviceId }) {
       for (const connection of byAccount.get(accountId) ?? []) {
@@ -386,7 +400,7 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
       closing = true;
       clearInterval(recheckTimer);
       clearInterval(keepAlive);
-      for (const set of byAccount.values()) for (const connection of set) clearTimeout(connection.expiryTimer);
+      clearInterval(deadlines);
       // Every client gets 1001 and the server waits for their answers; a peer that never answers is cut off.
       const cutOff = setTimeout(() => {
         for (const client of wss.clients) client.terminate();

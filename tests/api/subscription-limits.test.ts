@@ -168,6 +168,26 @@ describe('WebSocket connection limits', () => {
   });
 });
 
+describe('a WebSocket connection that never says connection_init', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(() => server.close());
+
+  it('when a connection sends no connection_init, then it is closed with 4408 after 3 s, not before', async () => {
+    const socket = new WebSocket(wsUrl(server.url), 'graphql-transport-ws');
+    const opened = await new Promise<number>((resolve) => socket.on('open', () => resolve(Date.now())));
+    const closed = await within(
+      new Promise<{ code: number; reason: string }>((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() }))),
+      6000,
+      'close',
+    );
+    expect(closed).toEqual({ code: 4408, reason: 'Connection initialisation timeout' });
+    expect(Date.now() - opened).toBeGreaterThanOrEqual(2900);
+  });
+});
+
 describe('the WebSocket message budget is a window that starts again', () => {
   let server: TestServer;
   beforeAll(async () => {
