@@ -191,14 +191,15 @@ describe('a WebSocket connection that never says connection_init', () => {
 describe('the WebSocket message budget is a window that starts again', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ WS_MESSAGE_BUDGET: '4/1' });
+    server = await startTestServer({ WS_MESSAGE_BUDGET: '4/2' });
   });
   afterAll(() => server.close());
 
   it('when a connection spends its budget, waits out the window and sends as much again, then it stays open', async () => {
     const device = await registerAndLogin(server);
-    // connection_init and 3 pings fill the first second's budget; after it, 4 more pings fit in the next window.
-    expect(await sendMessages(server.url, device.token, 4, { pauseMs: 1100, more: 4 })).toBe('open');
+    // connection_init and 3 pings fill the window's budget; once its 2 s are over, 4 more pings fit in the next one.
+    // (2 s rather than 1, so that a slow connection_ack under load cannot split the first 4 messages over two windows.)
+    expect(await sendMessages(server.url, device.token, 4, { pauseMs: 2100, more: 4 })).toBe('open');
     expect(await sendMessages(server.url, device.token, 4, { pauseMs: 0, more: 1 })).toEqual({ code: 4429, reason: 'Too many messages' });
   });
 });
