@@ -184,7 +184,8 @@ describe('a WebSocket connection that never says connection_init', () => {
       'close',
     );
     expect(closed).toEqual({ code: 4408, reason: 'Connection initialisation timeout' });
-    expect(Date.now() - opened).toBeGreaterThanOrEqual(2900);
+    // Measured from the client's open event, which may come a little after the server counted the socket open.
+    expect(Date.now() - opened).toBeGreaterThanOrEqual(2500);
   });
 });
 
