@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { errorCode, startTestServer, type TestServer, postGraphQL } from '../helpers/app';
+import { errorCode, redisConnectionsUp, startTestServer, type TestServer, postGraphQL } from '../helpers/app';
 import { login, register, registerAndLogin, uniqueEmail, upload } from '../helpers/operations';
 import { LogoutDocument, SeedDocument } from '../helpers/operations.generated';
 import { assertRedisAnswers, describeWith, redisRequirement } from '../helpers/services';
@@ -42,14 +42,6 @@ describeWith([redisRequirement()], 'REDIS_CHANNEL_PREFIX on a shared Redis', () 
     }
     redis.disconnect();
   });
-
-  /** Resolves once the server's two Redis connections are both ready; fails after 10 s. */
-  const redisUp = async (server: TestServer) => {
-    for (const deadline = Date.now() + 10_000; server.app.transport.health() !== 'up'; ) {
-      if (Date.now() > deadline) throw new Error('the server\'s Redis connections were not ready within 10 s');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  };
 
   const seedFrom = async (server: TestServer, ip: string) =>
     errorCode(await postGraphQL(server.url, SeedDocument, { email: uniqueEmail() }, undefined, { 'x-forwarded-for': ip }));
@@ -102,7 +94,7 @@ describeWith([redisRequirement()], 'REDIS_CHANNEL_PREFIX on a shared Redis', () 
     expect(codes).toEqual([undefined, undefined, undefined, 'RATE_LIMITED']);
     // The rate limits fall back to memory while Redis is not ready, so the codes above do not show it is: wait until it is,
     // or a revocation published before then is lost (as documented) and only the periodic recheck, 60 s away, closes the socket.
-    await redisUp(server);
+    await redisConnectionsUp(server);
     expect((await server.gql(LogoutDocument, {}, device.token)).body.data!.logout).toBe(true);
     // The revocation went out through Redis and came back to this server's subscriber: well before the periodic recheck
     // (WS_TOKEN_RECHECK_SECONDS, 60 s), with room for a loaded machine.
