@@ -33,7 +33,6 @@ export const SubscriptionCloseCode = {
 const MAX_MESSAGE_BYTES = 64 * 1024;
 /** Subscriptions one socket may hold at once; a device needs one. */
 const MAX_SUBSCRIPTIONS_PER_CONNECTION = 8;
-/** setTimeout's longest delay; a later expiry re-arms the timer. */
 /** How often every open socket is checked against its deadlines: connection_init, and its token's expiry. */
 const DEADLINE_CHECK_MS = 500;
 /** A socket that has not sent connection_init by then is closed with 4408 (graphql-ws's default wait). */

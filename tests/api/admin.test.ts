@@ -3,12 +3,12 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { AuthTokenEntity } from '../../src/db/entities/auth-token.entity';
 import { admin } from '../helpers/admin';
-import { errorCode, redisConnectionsUp, startTestServer, type TestServer } from '../helpers/app';
+import { errorCode, startTestServer, type TestServer } from '../helpers/app';
 import { testDialect } from '../helpers/database';
 import { login, newSeed, register, registerAndLogin, uniqueEmail, upload } from '../helpers/operations';
 import { MeDocument, RegisterDocument, WalletStateDocument } from '../helpers/operations.generated';
 import { assertRedisAnswers, describeWith, redisRequirement } from '../helpers/services';
-import { connectLive, within, type LiveClient } from '../helpers/subscriptions';
+import { connectLive, eventually, within, type LiveClient } from '../helpers/subscriptions';
 
 /** wallet-sync-admin against a real server's database (SQLite or, in the MariaDB pass, MariaDB). */
 describe(`wallet-sync-admin on ${testDialect()}`, () => {
@@ -195,7 +195,7 @@ describeWith([redisRequirement()], 'tokens revoke through Redis', () => {
     await within(live.connected, 5000, 'connection_init acknowledged');
     live.subscribe(null);
     // Else a revocation could be lost (as documented), and only the periodic recheck, 60 s away, would close the socket.
-    await redisConnectionsUp(server);
+    await eventually(() => server.app.transport.health() === 'up', 10_000, "the server's Redis connections ready");
     const run = await admin(
       { DATABASE_URL: server.database.url, REDIS_URL: process.env.REDIS_URL!, REDIS_CHANNEL_PREFIX: prefix },
       'tokens',

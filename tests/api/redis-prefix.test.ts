@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { errorCode, redisConnectionsUp, startTestServer, type TestServer, postGraphQL } from '../helpers/app';
+import { errorCode, startTestServer, type TestServer, postGraphQL } from '../helpers/app';
 import { login, register, registerAndLogin, uniqueEmail, upload } from '../helpers/operations';
 import { LogoutDocument, SeedDocument } from '../helpers/operations.generated';
 import { assertRedisAnswers, describeWith, redisRequirement } from '../helpers/services';
-import { subscribedAtSequence1, within, type LiveClient } from '../helpers/subscriptions';
+import { eventually, subscribedAtSequence1, within, type LiveClient } from '../helpers/subscriptions';
 
 /**
  * Deployments sharing one Redis keep apart by REDIS_CHANNEL_PREFIX: every key
@@ -94,7 +94,7 @@ describeWith([redisRequirement()], 'REDIS_CHANNEL_PREFIX on a shared Redis', () 
     expect(codes).toEqual([undefined, undefined, undefined, 'RATE_LIMITED']);
     // The rate limits fall back to memory while Redis is not ready, so the codes above do not show it is: wait until it is,
     // or a revocation published before then is lost (as documented) and only the periodic recheck, 60 s away, closes the socket.
-    await redisConnectionsUp(server);
+    await eventually(() => server.app.transport.health() === 'up', 10_000, "the server's Redis connections ready");
     expect((await server.gql(LogoutDocument, {}, device.token)).body.data!.logout).toBe(true);
     // The revocation went out through Redis and came back to this server's subscriber: well before the periodic recheck
     // (WS_TOKEN_RECHECK_SECONDS, 60 s), with room for a loaded machine.

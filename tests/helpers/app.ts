@@ -66,17 +66,6 @@ export async function startTestServer(env: Record<string, string> = {}, override
   };
 }
 
-/**
- * Resolves once the server's two Redis connections (commands and subscriber) are both ready; fails after 10 s. A
- * revocation or wallet event published before then is lost (as documented), so a test of the Redis path waits for it.
- */
-export async function redisConnectionsUp(server: TestServer): Promise<void> {
-  for (const deadline = Date.now() + 10_000; server.app.transport.health() !== 'up'; ) {
-    if (Date.now() > deadline) throw new Error("the server's Redis connections were not ready within 10 s");
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 /** The API of the server listening at `baseUrl`, for helpers that take a TestServer. */
 export function apiAt(baseUrl: string): Pick<TestServer, 'gql'> {
   return { gql: (operation, variables, token) => postGraphQL(baseUrl, operation, variables, token) };
