@@ -194,7 +194,8 @@ describeWith([redisRequirement()], 'tokens revoke through Redis', () => {
     clients.push(live);
     await within(live.connected, 5000, 'connection_init acknowledged');
     live.subscribe(null);
-    // Else a revocation could be lost (as documented), and only the periodic recheck, 60 s away, would close the socket.
+    // Wait for the server's Redis connections: a revocation published before they are ready is lost (as documented),
+    // and only the periodic recheck, 60 s away, would close the socket.
     await eventually(() => server.app.transport.health() === 'up', 10_000, "the server's Redis connections ready");
     const run = await admin(
       { DATABASE_URL: server.database.url, REDIS_URL: process.env.REDIS_URL!, REDIS_CHANNEL_PREFIX: prefix },
