@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub, type PubSubEventTarget } from '@graphql-yoga/subscription';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { EventTopics } from './topics';
 import type { EventTransport, RedisHealth } from './transport';
@@ -114,15 +114,48 @@ export function createRedisTransport({ url, commands, channelPrefix, logger }: R
 const SUBSCRIBER_READY_WAIT_MS = 3000;
 
 /**
- * redis-event-target drops the promises of its SUBSCRIBE and UNSUBSCRIBE. Those
- * still queued when the connection ends (shutdown, or an outage) reject, and an
- * unhandled rejection ends the process: here each one is marked handled. The
- * subscription itself is kept by ioredis and renewed on reconnection.
+ * The subscriber connection. Two things ioredis 5 leaves to its user:
+ *
+ * - A SUBSCRIBE or UNSUBSCRIBE waits until the connection is ready. ioredis
+ *   writes one issued during the connection's handshake (connected, answers to
+ *   CLIENT SETNAME and the ready check still to come) at once; its answer puts
+ *   the connection in subscriber mode, the ready check's INFO is then refused,
+ *   and ioredis drops the connection and reconnects without the subscription,
+ *   since it only renews those of a connection that was ready (redis/ioredis#2037,
+ *   fixed in ioredis 6, which @graphql-yoga/redis-event-target does not accept
+ *   yet). Revocations then went unheard until the periodic recheck. Waiting
+ *   here keeps their order, so a topic dropped meanwhile stays dropped.
+ * - redis-event-target drops the promises of its SUBSCRIBE and UNSUBSCRIBE.
+ *   Those still waiting when the connection ends (shutdown) reject, and an
+ *   unhandled rejection ends the process: here each one is marked handled. The
+ *   subscription itself is kept by ioredis and renewed on reconnection.
  */
 class SubscriberClient extends Redis {
+  private readonly waitingForReady: Array<{ send: () => void; fail: (error: Error) => void }> = [];
+
+  constructor(url: string, options: RedisOptions) {
+    super(url, options);
+    // Registered before anyone else's 'ready' listener: settled() pings only after these are written.
+    this.on('ready', () => {
+      for (const { send } of this.waitingForReady.splice(0)) send();
+    });
+    this.on('end', () => {
+      for (const { fail } of this.waitingForReady.splice(0)) fail(new Error('Connection is closed.'));
+    });
+  }
+
   // ioredis declares these as overload sets; the override takes and passes on any of them.
-  override subscribe: Redis['subscribe'] = (...args: unknown[]) => handled((Redis.prototype.subscribe as Variadic).apply(this, args));
-  override unsubscribe: Redis['unsubscribe'] = (...args: unknown[]) => handled((Redis.prototype.unsubscribe as Variadic).apply(this, args));
+  override subscribe: Redis['subscribe'] = (...args: unknown[]) => this.whenReady(Redis.prototype.subscribe as Variadic, args);
+  override unsubscribe: Redis['unsubscribe'] = (...args: unknown[]) => this.whenReady(Redis.prototype.unsubscribe as Variadic, args);
+
+  private whenReady(command: Variadic, args: unknown[]): Promise<unknown> {
+    if (this.status === 'ready') return handled(command.apply(this, args));
+    return handled(
+      new Promise((resolve, reject) => {
+        this.waitingForReady.push({ send: () => command.apply(this, args).then(resolve, reject), fail: reject });
+      }),
+    );
+  }
 }
 
 type Variadic = (...args: unknown[]) => Promise<unknown>;

@@ -12,21 +12,36 @@ export interface TcpProxy {
   /** Accepts connections again, on the same port. */
   restore(): Promise<void>;
   close(): Promise<void>;
+  /** Resolves once the proxy has accepted `count` more connections. */
+  nextConnections(count?: number): Promise<void>;
 }
 
-export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
+export interface TcpProxyOptions {
+  /**
+   * The service's first bytes to each connection are held back this long (then
+   * passed on in order): the client stays in its connection handshake, waiting
+   * for the answers, for a known while.
+   */
+  holdRepliesMs?: number;
+}
+
+export async function startTcpProxy(targetHost: string, targetPort: number, { holdRepliesMs = 0 }: TcpProxyOptions = {}): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
   const track = (socket: net.Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
   };
+  let waiting: Array<{ remaining: number; resolve: () => void }> = [];
   const server = net.createServer((client) => {
+    for (const waiter of waiting) if ((waiter.remaining -= 1) === 0) waiter.resolve();
+    waiting = waiting.filter((waiter) => waiter.remaining > 0);
     const upstream = net.connect(targetPort, targetHost);
     track(client);
     track(upstream);
     client.pipe(upstream);
-    upstream.pipe(client);
+    if (holdRepliesMs > 0) holdThenPipe(upstream, client, holdRepliesMs);
+    else upstream.pipe(client);
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
   });
@@ -46,5 +61,24 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
 
   await listen(0);
   const port = (server.address() as net.AddressInfo).port;
-  return { port, cut: stop, restore: () => listen(port), close: stop };
+  return {
+    port,
+    cut: stop,
+    restore: () => listen(port),
+    close: stop,
+    nextConnections: (count = 1) => new Promise<void>((resolve) => waiting.push({ remaining: count, resolve })),
+  };
+}
+
+/** Pipes `from` into `to`, except that what arrives in the first `ms` is held and written, in order, only then. */
+function holdThenPipe(from: net.Socket, to: net.Socket, ms: number): void {
+  const held: Buffer[] = [];
+  const hold = (chunk: Buffer) => held.push(chunk);
+  from.on('data', hold);
+  setTimeout(() => {
+    from.off('data', hold);
+    if (to.destroyed) return;
+    for (const chunk of held) to.write(chunk);
+    from.pipe(to);
+  }, ms);
 }
