@@ -37,7 +37,7 @@ describeWith([redisRequirement()], 'a server whose Redis answers slowly when a c
   });
 
   it('when a device logs out, then its live subscription is closed with 4401 through Redis, long before the periodic recheck', async () => {
-    expect(server.app.transport.health()).toBe('up');
+    await eventually(() => server.app.transport.health() === 'up', 5000, 'Redis up');
     const device = await registerAndLogin(server);
     await upload(server, device, 1);
     const { client } = await subscribedAtSequence1(server.url, device.token, clients);
