@@ -1,6 +1,6 @@
 import { setTimeout as sleep, setImmediate as yieldToOthers } from 'node:timers/promises';
-import { compareEntries, type Divergence, type PreferenceEntry, type WalletSyncClient } from 'wallet-sync-client';
-import { seededRandom, twoDevices } from '../helpers/client';
+import type { Divergence, PreferenceEntry, WalletSyncClient } from 'wallet-sync-client';
+import { expectConverged, seededRandom, twoDevices } from '../helpers/client';
 import { testDialect } from '../helpers/database';
 import { startGraphQLProxy, type GraphQLProxy } from '../helpers/graphql-proxy';
 import { startRestorableServer, type RestorableServer } from '../helpers/restorable-server';
@@ -100,13 +100,7 @@ const SEED = Number(process.env.CHAOS_SEED ?? 20261202);
     await syncOrRetryLater(c2);
     await syncOrRetryLater(c1);
 
-    const expected = Object.fromEntries(
-      [...edits].filter(([, entries]) => entries.length > 0).map(([key, entries]) => [key, entries.reduce((a, b) => (compareEntries(a, b) >= 0 ? a : b))]),
-    );
-    expect(c1.document().preferences).toEqual(expected);
-    expect(c2.document().preferences).toEqual(expected);
-    expect(c1.status()).toMatchObject({ unsyncedKeys: [], sequence: c2.status().sequence });
-    expect(c2.status().unsyncedKeys).toEqual([]);
+    expectConverged(c1, c2, edits);
     // The chaos was real, and the devices noticed it. Which kind each divergence is depends on what the other
     // device did meanwhile (a swallowed upload reads as a rollback unless the other device moved the server on);
     // tests/api/client-divergence.test.ts pins each kind down through a proxy.

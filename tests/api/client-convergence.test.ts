@@ -1,8 +1,8 @@
 import { setImmediate as yieldToOthers } from 'node:timers/promises';
-import { compareEntries, type PreferenceEntry, type WalletSyncClient } from 'wallet-sync-client';
+import type { PreferenceEntry, WalletSyncClient } from 'wallet-sync-client';
 
 import { useTestServer } from '../helpers/hooks';
-import { seededRandom, twoDevices } from '../helpers/client';
+import { expectConverged, seededRandom, twoDevices } from '../helpers/client';
 
 const EDITS_PER_DEVICE = 200;
 const KEYS = ['animal', 'car', 'colour', 'city', 'fruit', 'sport'];
@@ -55,13 +55,7 @@ describe('two devices syncing concurrently', () => {
     await c2.sync();
     await c1.sync();
 
-    const expected = Object.fromEntries(
-      [...edits].filter(([, entries]) => entries.length > 0).map(([key, entries]) => [key, entries.reduce((a, b) => (compareEntries(a, b) >= 0 ? a : b))]),
-    );
-    expect(c1.document().preferences).toEqual(expected);
-    expect(c2.document().preferences).toEqual(expected);
-    expect(c1.status()).toMatchObject({ unsyncedKeys: [], sequence: c2.status().sequence });
-    expect(c2.status().unsyncedKeys).toEqual([]);
+    expectConverged(c1, c2, edits);
     // The races were real: some uploads lost and were merged and retried.
     expect(conflicts + exhausted).toBeGreaterThan(0);
     // 400 edits and about 200 syncs: minutes on a loaded machine with MariaDB.

@@ -1,4 +1,12 @@
-import { MemoryDeviceStateStore, WalletSyncClient, type DeviceStateStore, type KeyParams, type WalletSyncClientOptions } from 'wallet-sync-client';
+import {
+  compareEntries,
+  MemoryDeviceStateStore,
+  WalletSyncClient,
+  type DeviceStateStore,
+  type KeyParams,
+  type PreferenceEntry,
+  type WalletSyncClientOptions,
+} from 'wallet-sync-client';
 import type { TestServer } from './app';
 import { uniqueEmail } from './operations';
 
@@ -45,4 +53,20 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * Both devices hold the same preferences, and they are what the merge rule
+ * makes of every edit made (`edits`: each key's entries, from either device):
+ * each edited key's latest entry. Neither has anything left to upload, and both
+ * are at the same sequence.
+ */
+export function expectConverged(c1: WalletSyncClient, c2: WalletSyncClient, edits: ReadonlyMap<string, readonly PreferenceEntry[]>): void {
+  const expected = Object.fromEntries(
+    [...edits].filter(([, entries]) => entries.length > 0).map(([key, entries]) => [key, entries.reduce((a, b) => (compareEntries(a, b) >= 0 ? a : b))]),
+  );
+  expect(c1.document().preferences).toEqual(expected);
+  expect(c2.document().preferences).toEqual(expected);
+  expect(c1.status()).toMatchObject({ unsyncedKeys: [], sequence: c2.status().sequence });
+  expect(c2.status().unsyncedKeys).toEqual([]);
 }
