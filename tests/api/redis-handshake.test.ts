@@ -25,10 +25,7 @@ describeWith([redisRequirement()], 'a server whose Redis answers slowly when a c
   beforeAll(async () => {
     await assertRedisAnswers(redisUrl.toString());
     proxy = await startTcpProxy(redisUrl.hostname, Number(redisUrl.port || 6379), { holdRepliesMs: 1500 });
-    const viaProxy = new URL(redisUrl.toString());
-    viaProxy.hostname = '127.0.0.1';
-    viaProxy.port = String(proxy.port);
-    server = await startTestServer({ REDIS_URL: viaProxy.toString(), REDIS_CHANNEL_PREFIX: `wst-${randomBytes(4).toString('hex')}:` });
+    server = await startTestServer({ REDIS_URL: proxy.url(redisUrl), REDIS_CHANNEL_PREFIX: `wst-${randomBytes(4).toString('hex')}:` });
   });
   afterAll(async () => {
     await Promise.all(clients.map((client) => client.dispose()));

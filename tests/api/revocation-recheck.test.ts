@@ -106,12 +106,9 @@ describeWith([redisRequirement()], 'the periodic token recheck', () => {
     await assertRedisAnswers(redisUrl);
     const direct = new URL(redisUrl);
     proxy = await startTcpProxy(direct.hostname, Number(direct.port || 6379));
-    const viaProxy = new URL(redisUrl);
-    viaProxy.hostname = '127.0.0.1';
-    viaProxy.port = String(proxy.port);
     const shared = { REDIS_CHANNEL_PREFIX: `wst-${randomBytes(4).toString('hex')}:`, WS_TOKEN_RECHECK_SECONDS: String(RECHECK_SECONDS) };
     holding = await startTestServer({ ...shared, REDIS_URL: redisUrl });
-    revoking = await startTestServer({ ...shared, REDIS_URL: viaProxy.toString(), DATABASE_URL: holding.database.url });
+    revoking = await startTestServer({ ...shared, REDIS_URL: proxy.url(redisUrl), DATABASE_URL: holding.database.url });
   });
   afterAll(async () => {
     await Promise.all(clients.splice(0).map((c) => c.dispose()));

@@ -23,10 +23,7 @@ describeWith([redisRequirement()], 'walletUpdated through Redis', () => {
     const redisUrl = new URL(process.env.REDIS_URL!);
     await assertRedisAnswers(redisUrl.toString());
     proxy = await startTcpProxy(redisUrl.hostname, Number(redisUrl.port || 6379));
-    const viaProxy = new URL(redisUrl.toString());
-    viaProxy.hostname = '127.0.0.1';
-    viaProxy.port = String(proxy.port);
-    server = await startTestServer({ REDIS_URL: viaProxy.toString(), REDIS_CHANNEL_PREFIX: prefix });
+    server = await startTestServer({ REDIS_URL: proxy.url(redisUrl), REDIS_CHANNEL_PREFIX: prefix });
     await eventually(async () => (await readiness()).body.redis === 'up', 5000, 'Redis up at start');
     // Listens on Redis itself, to see that events really travel through it.
     watcher = new Redis(redisUrl.toString());

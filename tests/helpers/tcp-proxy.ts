@@ -12,6 +12,8 @@ export interface TcpProxy {
   /** Accepts connections again, on the same port. */
   restore(): Promise<void>;
   close(): Promise<void>;
+  /** `serviceUrl` (a URL of the proxied service) pointed at the proxy instead. */
+  url(serviceUrl: string | URL): string;
   /** Resolves once the proxy has accepted `count` more connections. */
   nextConnections(count?: number): Promise<void>;
 }
@@ -66,6 +68,12 @@ export async function startTcpProxy(targetHost: string, targetPort: number, { ho
     cut: stop,
     restore: () => listen(port),
     close: stop,
+    url(serviceUrl) {
+      const url = new URL(serviceUrl.toString());
+      url.hostname = '127.0.0.1';
+      url.port = String(port);
+      return url.toString();
+    },
     nextConnections: (count = 1) => new Promise<void>((resolve) => waiting.push({ remaining: count, resolve })),
   };
 }

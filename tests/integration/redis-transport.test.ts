@@ -40,16 +40,10 @@ describeWith([redisRequirement()], 'the Redis transport, subscribing during the 
     await proxy?.close();
   });
 
-  const viaProxy = () => {
-    const url = new URL(redisUrl.toString());
-    url.hostname = '127.0.0.1';
-    url.port = String(proxy.port);
-    return url.toString();
-  };
   /** A transport whose subscriber is connected and in its handshake when this resolves. */
   const transportInHandshake = async () => {
     const connecting = proxy.nextConnections();
-    const created = createRedisTransport({ url: viaProxy(), commands, channelPrefix: prefix, logger: pino({ level: 'silent' }) });
+    const created = createRedisTransport({ url: proxy.url(redisUrl), commands, channelPrefix: prefix, logger: pino({ level: 'silent' }) });
     transport = created;
     await connecting;
     // The client side of the connection is up within this; the answers stay held for HANDSHAKE_MS.
@@ -57,20 +51,19 @@ describeWith([redisRequirement()], 'the Redis transport, subscribing during the 
     expect(created.health()).toBe('down');
     return created;
   };
-  /** Each event of `topic` on `on`, as it arrives. */
-  const listen = (on: EventTransport, topic: 'TOKENS_REVOKED') => {
-    const events = on.pubSub.subscribe(topic);
+  /** Each of `events`, as it arrives. */
+  const listen = (events: AsyncIterableIterator<unknown>) => {
     const heard: unknown[] = [];
     void (async () => {
       for await (const event of events) heard.push(event);
     })();
-    return { heard, stop: () => events.return() };
+    return { heard, stop: () => events.return!() };
   };
   const subscribers = async (topic: string) => ((await inspector.pubsub('NUMSUB', prefix + topic)) as [string, number])[1];
 
   it('when a topic is subscribed during the handshake, then once the transport has settled it hears what is published', async () => {
     const inHandshake = await transportInHandshake();
-    const revocations = listen(inHandshake, 'TOKENS_REVOKED');
+    const revocations = listen(inHandshake.pubSub.subscribe('TOKENS_REVOKED'));
     await within(inHandshake.settled(), 5000, 'settled');
     expect(inHandshake.health()).toBe('up');
 
@@ -83,7 +76,7 @@ describeWith([redisRequirement()], 'the Redis transport, subscribing during the 
 
   it('when a topic is subscribed and dropped during the handshake, then once settled Redis has no subscriber for it', async () => {
     const inHandshake = await transportInHandshake();
-    const dropped = listen(inHandshake, 'TOKENS_REVOKED');
+    const dropped = listen(inHandshake.pubSub.subscribe('TOKENS_REVOKED'));
     await new Promise((resolve) => setTimeout(resolve, 10));
     await dropped.stop();
     await within(inHandshake.settled(), 5000, 'settled');
@@ -94,11 +87,7 @@ describeWith([redisRequirement()], 'the Redis transport, subscribing during the 
     const transportUp = await transportInHandshake();
     await within(transportUp.settled(), 5000, 'settled');
     // A per-account topic, subscribed before the outage (the walletUpdated streams subscribe such topics).
-    const before = transportUp.pubSub.subscribe('WALLET_UPDATED', '41');
-    const beforeHeard: unknown[] = [];
-    void (async () => {
-      for await (const event of before) beforeHeard.push(event);
-    })();
+    const before = listen(transportUp.pubSub.subscribe('WALLET_UPDATED', '41'));
     await within(transportUp.settled(), 5000, 'settled');
 
     await proxy.cut();
@@ -108,7 +97,7 @@ describeWith([redisRequirement()], 'the Redis transport, subscribing during the 
     await within(reconnecting, 10_000, 'the subscriber reconnecting');
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(transportUp.health()).toBe('down');
-    const revocations = listen(transportUp, 'TOKENS_REVOKED');
+    const revocations = listen(transportUp.pubSub.subscribe('TOKENS_REVOKED'));
     await eventually(() => transportUp.health() === 'up', 5000, 'the transport up again');
     await within(transportUp.settled(), 5000, 'settled');
 
@@ -116,10 +105,10 @@ describeWith([redisRequirement()], 'the Redis transport, subscribing during the 
     expect(await subscribers('WALLET_UPDATED:41')).toBe(1);
     await commands.publish(`${prefix}TOKENS_REVOKED`, JSON.stringify({ accountId: 7, deviceId: null }));
     await commands.publish(`${prefix}WALLET_UPDATED:41`, JSON.stringify({ sequence: 3 }));
-    await eventually(() => revocations.heard.length > 0 && beforeHeard.length > 0, 2000, 'both events heard');
+    await eventually(() => revocations.heard.length > 0 && before.heard.length > 0, 2000, 'both events heard');
     expect(revocations.heard).toEqual([{ accountId: 7, deviceId: null }]);
-    expect(beforeHeard).toEqual([{ sequence: 3 }]);
+    expect(before.heard).toEqual([{ sequence: 3 }]);
     await revocations.stop();
-    await before.return();
+    await before.stop();
   });
 });
