@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: the real server against its floor, side by side, on embedded
- * SQLite and on MariaDB. See the README's "Benchmarks" section for what is
+ * SQLite and on MariaDB. See docs/benchmarks.md for what is
  * measured and how to read the table. Everything runs on loopback; every
  * process and database the run creates is gone when it ends, even on failure.
  */
@@ -513,7 +513,7 @@ function writeResults(out: string, meta: RunMeta, comparisons: Comparison[]): vo
       '',
       `Run ${meta.startedAt} (${meta.seconds} s), Node ${meta.node}, ${meta.cpus}; ${meta.rounds} rounds of ${meta.durationS} s after ${meta.warmupS} s warm-up, A and B interleaved; server LOG_LEVEL=${meta.serverLogLevel}.`,
       `Medians over the rounds, the range in parentheses. A / B is the ratio per round. Errors count the server's (A's) answers over all rounds;`,
-      `conflicts are expected only where devices race. Produced by \`npm run bench\`; see the README's "Benchmarks" section.`,
+      `conflicts are expected only where devices race. Produced by \`npm run bench\`; see docs/benchmarks.md.`,
       '',
       table,
       '',

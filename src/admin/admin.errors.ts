@@ -1,4 +1,4 @@
-/** The admin command's exit codes (README: "The admin command"). */
+/** The admin command's exit codes (docs/operations.md: "The admin command"). */
 export const ExitCode = {
   Ok: 0,
   /** Anything unexpected: the database unreachable, a tool that failed. */

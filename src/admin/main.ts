@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { runAdmin } from './admin.cli';
 
-// The command's own process: its exit code is the result (README: "The admin command").
+// The command's own process: its exit code is the result (docs/operations.md: "The admin command").
 runAdmin(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin }).then(
   (code) => process.exit(code),
   (error) => {

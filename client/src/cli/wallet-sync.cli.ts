@@ -10,7 +10,7 @@ import { DEFAULT_KEY_PARAMS, keyParamsProblem } from '../wallet-keys';
 /**
  * `wallet-sync`: the client on the command line, one device per state file.
  * Human-readable output by default, one JSON document per result with --json,
- * and exit codes a script can branch on (README "Using the client").
+ * and exit codes a script can branch on (the client README, "The CLI").
  */
 export const ExitCode = {
   Ok: 0,
