@@ -17,12 +17,13 @@ import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy';
  * devices miss updates.
  */
 describeWith([redisRequirement()], 'a server whose Redis answers slowly when a connection opens', () => {
-  const redisUrl = new URL(process.env.REDIS_URL!);
+  let redisUrl: URL;
   let proxy: TcpProxy;
   let server: TestServer;
   const clients: LiveClient[] = [];
 
   beforeAll(async () => {
+    redisUrl = new URL(process.env.REDIS_URL!);
     await assertRedisAnswers(redisUrl.toString());
     proxy = await startTcpProxy(redisUrl.hostname, Number(redisUrl.port || 6379), { holdRepliesMs: 1500 });
     server = await startTestServer({ REDIS_URL: proxy.url(redisUrl), REDIS_CHANNEL_PREFIX: `wst-${randomBytes(4).toString('hex')}:` });

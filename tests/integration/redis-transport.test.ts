@@ -17,7 +17,7 @@ const HANDSHAKE_MS = 800;
  * test subscribes inside it: at start-up, and again after Redis comes back.
  */
 describeWith([redisRequirement()], 'the Redis transport, subscribing during the connection handshake', () => {
-  const redisUrl = new URL(process.env.REDIS_URL!);
+  let redisUrl: URL;
   const prefix = `wst-${randomBytes(4).toString('hex')}:`;
   let proxy: TcpProxy;
   let commands: Redis;
@@ -25,6 +25,7 @@ describeWith([redisRequirement()], 'the Redis transport, subscribing during the 
   let transport: EventTransport | undefined;
 
   beforeAll(async () => {
+    redisUrl = new URL(process.env.REDIS_URL!);
     await assertRedisAnswers(redisUrl.toString());
     proxy = await startTcpProxy(redisUrl.hostname, Number(redisUrl.port || 6379), { holdRepliesMs: HANDSHAKE_MS });
     commands = new Redis(redisUrl.toString());
