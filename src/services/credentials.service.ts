@@ -33,7 +33,8 @@ export class CredentialsService {
    * An email without an account may have pending registrations (EmailVerify):
    * with `verificationCode` the one it belongs to becomes the account when the
    * password is that registration's; without it, the newest one's password
-   * answers ACCOUNT_NOT_VERIFIED. A wrong code is a failed password attempt.
+   * answers ACCOUNT_NOT_VERIFIED. A wrong code is a failed password attempt, and
+   * only a confirmation clears the failures.
    * Every path pays exactly one argon2 verification.
    */
   async verify(email: string, password: string, ip: string, verificationCode?: string): Promise<AccountRow> {
@@ -49,10 +50,12 @@ export class CredentialsService {
       return this.failed(emailNormalized, ip);
     }
     if (!(await this.hasher.verify(registration.passwordHash, password))) return this.failed(emailNormalized, ip);
-    await this.limits.recordPasswordSuccess(emailNormalized);
+    // Only a confirmation clears the failures: a pending registration's password is the registrant's choice,
+    // so its match alone proves nothing, and clearing on it would reset the lock-out on code guesses.
     if (verificationCode === undefined) throw accountNotVerified();
     const created = await this.verification.confirm(registration, ip);
     if (!created) throw wrongCredentials();
+    await this.limits.recordPasswordSuccess(emailNormalized);
     return created;
   }
 

@@ -247,6 +247,18 @@ describe(`EmailVerify mode: a wrong code is a failed password attempt (${testDia
     for (const wrong of ['AAAA-AAAA', 'BBBB-BBBB', 'CCCC-CCCC']) expect(errorCode(await attempt(wrong))).toBe('UNAUTHENTICATED');
     expect(errorCode(await attempt(code))).toBe('RATE_LIMITED');
   });
+
+  it('when a login without a code matches the pending registration between wrong codes, then the failed attempts still add up to the lock-out', async () => {
+    const email = uniqueEmail();
+    await post(RegisterDocument, { input: { email, password: PASSWORD, clientSaltSeed: newSeed() } });
+    const code = verificationCode(await mailed(email));
+    const attempt = (verificationCode?: string) => post(LoginDocument, { input: { email, password: PASSWORD, deviceId: 'd', ...(verificationCode ? { verificationCode } : {}) } });
+    for (const wrong of ['AAAA-AAAA', 'BBBB-BBBB']) expect(errorCode(await attempt(wrong))).toBe('UNAUTHENTICATED');
+    // The attacker chose this registration's password: its match must not wipe the count of code guesses.
+    expect(errorCode(await attempt())).toBe('ACCOUNT_NOT_VERIFIED');
+    expect(errorCode(await attempt('CCCC-CCCC'))).toBe('UNAUTHENTICATED');
+    expect(errorCode(await attempt(code))).toBe('RATE_LIMITED');
+  });
 });
 
 describe('EmailVerify mode when the SMTP server is down', () => {
