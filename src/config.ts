@@ -41,7 +41,7 @@ export interface GraphQLLimits {
 
 /**
  * Who may read /metrics: anyone, only a client presenting the token, or nobody
- * (a non-loopback HOST with neither a token nor METRICS_PUBLIC=on).
+ * (a non-loopback HOST, or TRUST_PROXY not off, with neither a token nor METRICS_PUBLIC=on).
  */
 export type MetricsAccess = { kind: 'public' } | { kind: 'token'; token: string } | { kind: 'closed' };
 
@@ -124,9 +124,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const host = read('HOST') ?? '127.0.0.1';
   const port = integer(read, 'PORT', 8090, 0, 65535);
   const maxWalletBytes = integer(read, 'MAX_WALLET_BYTES', 1_000_000, 1, 64 * 1024 * 1024);
-  const loopback = isLoopback(host);
-  const accountVerificationMode = parseMode(read('ACCOUNT_VERIFICATION_MODE'), host);
-  // Whoever can reach a non-loopback bind may be a stranger: the schema is not described to them unless asked for, whatever NODE_ENV says.
+  const trustProxy = parseTrustProxy(read('TRUST_PROXY'));
+  // A proxy in front forwards strangers to a loopback bind: behind one, the server is as exposed as on a public address.
+  const exposed = !isLoopback(host) || trustProxy !== false;
+  const accountVerificationMode = parseMode(read('ACCOUNT_VERIFICATION_MODE'), host, exposed);
+  // Whoever can reach an exposed server may be a stranger: the schema is not described to them unless asked for, whatever NODE_ENV says.
   const schemaShown = optionalOnOff(read, 'INTROSPECTION');
   const accountWhitelist = parseWhitelist(read('ACCOUNT_WHITELIST'));
   if (accountVerificationMode === 'Whitelist' && accountWhitelist.size === 0) {
@@ -158,7 +160,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     bodyLimitBytes: integer(read, 'BODY_LIMIT_BYTES', 2 * maxWalletBytes + 64 * 1024, 1024, 512 * 1024 * 1024),
     rateLimits: onOff(read, 'RATE_LIMITS', true),
     rateLimitBudgets: parseBudgets(read),
-    trustProxy: parseTrustProxy(read('TRUST_PROXY')),
+    trustProxy,
     graphqlLimits: {
       maxDepth: integer(read, 'GRAPHQL_MAX_DEPTH', 8, 1, 100),
       maxAliases: integer(read, 'GRAPHQL_MAX_ALIASES', 10, 0, 1000),
@@ -167,11 +169,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     },
     shutdownTimeoutMs: integer(read, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     requestTimeoutMs: integer(read, 'REQUEST_TIMEOUT_MS', 30_000, 1000, 600_000),
-    metrics: parseMetricsAccess(read, loopback),
+    metrics: parseMetricsAccess(read, exposed),
     serverSecret: parseServerSecret(read('SERVER_SECRET')),
     logLevel: oneOf(read, 'LOG_LEVEL', LOG_LEVELS, 'info'),
-    introspection: schemaShown ?? (loopback && environment !== 'production'),
-    landingPageAndSuggestions: schemaShown ?? (loopback && environment === 'development'),
+    introspection: schemaShown ?? (!exposed && environment !== 'production'),
+    landingPageAndSuggestions: schemaShown ?? (!exposed && environment === 'development'),
     passwordHashing: {
       memoryKib: integer(read, 'ARGON2_MEMORY_KIB', 19_456, 64, 4 * 1024 * 1024),
       timeCost: integer(read, 'ARGON2_TIME_COST', 2, 1, 100),
@@ -193,14 +195,12 @@ function parseEnvironment(value: string | undefined): Environment {
   throw new ConfigError('NODE_ENV', `must be development, production or test, got "${value}"`);
 }
 
-function parseMode(value: string | undefined, host: string): AccountVerificationMode {
+function parseMode(value: string | undefined, host: string, exposed: boolean): AccountVerificationMode {
   if (value === undefined) {
     // The safe default: an open registration is only acceptable where nobody else can reach the server.
-    if (isLoopback(host)) return 'AllowAll';
-    throw new ConfigError(
-      'ACCOUNT_VERIFICATION_MODE',
-      `must be set (AllowAll, Whitelist or EmailVerify) when HOST is not a loopback address (HOST=${host})`,
-    );
+    if (!exposed) return 'AllowAll';
+    const where = isLoopback(host) ? 'behind a proxy (TRUST_PROXY is not off)' : `when HOST is not a loopback address (HOST=${host})`;
+    throw new ConfigError('ACCOUNT_VERIFICATION_MODE', `must be set (AllowAll, Whitelist or EmailVerify) ${where}`);
   }
   const mode = VERIFICATION_MODES.find((m) => m === value);
   if (!mode) throw new ConfigError('ACCOUNT_VERIFICATION_MODE', `must be one of ${VERIFICATION_MODES.join(', ')}, got "${value}"`);
@@ -325,11 +325,11 @@ function integer(read: (n: string) => string | undefined, name: string, fallback
 
 /**
  * /metrics tells how busy the server is and which errors it answers: on a
- * non-loopback bind it is closed unless a token is set or it is made public on
+ * non-loopback bind or behind a proxy it is closed unless a token is set or it is made public on
  * purpose. Closed rather than refusing to start: the server itself is useful
  * without metrics, and a scraper's 401 says what is missing.
  */
-function parseMetricsAccess(read: (n: string) => string | undefined, loopback: boolean): MetricsAccess {
+function parseMetricsAccess(read: (n: string) => string | undefined, exposed: boolean): MetricsAccess {
   const token = read('METRICS_TOKEN');
   const isPublic = onOff(read, 'METRICS_PUBLIC', false);
   if (token !== undefined && !/^[A-Za-z0-9._~+/-]{16,512}=*$/.test(token)) {
@@ -338,7 +338,7 @@ function parseMetricsAccess(read: (n: string) => string | undefined, loopback: b
   if (token !== undefined && isPublic) throw new ConfigError('METRICS_PUBLIC', 'cannot be on while METRICS_TOKEN is set: choose one');
   if (isPublic) return { kind: 'public' };
   if (token !== undefined) return { kind: 'token', token };
-  return loopback ? { kind: 'public' } : { kind: 'closed' };
+  return exposed ? { kind: 'closed' } : { kind: 'public' };
 }
 
 function onOff(read: (n: string) => string | undefined, name: string, fallback: boolean): boolean {

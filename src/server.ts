@@ -164,7 +164,7 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
   });
   const mayReadMetrics = metricsGate(config.metrics);
   if (config.metrics.kind === 'closed') {
-    logger.info('/metrics answers 401 on this non-loopback HOST: set METRICS_TOKEN (or METRICS_PUBLIC=on) to serve it');
+    logger.info('/metrics answers 401 on a non-loopback HOST or behind a proxy: set METRICS_TOKEN (or METRICS_PUBLIC=on) to serve it');
   }
   fastify.get('/metrics', async (request, reply) => {
     if (!mayReadMetrics(request.headers.authorization)) {

@@ -36,7 +36,7 @@ async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean
 
 describe('the account security log over HTTP', () => {
   const clock = new ManualClock(new Date('2026-11-01T12:00:00.000Z'));
-  const server = useTestServer({ TRUST_PROXY: 'on', ACTIVITY_RETENTION_DAYS: '30' }, { clock });
+  const server = useTestServer({ TRUST_PROXY: 'on', ACCOUNT_VERIFICATION_MODE: 'AllowAll', ACTIVITY_RETENTION_DAYS: '30' }, { clock });
 
   const tick = () => clock.advance(1000);
 

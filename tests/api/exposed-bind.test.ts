@@ -113,3 +113,22 @@ describe('a server bound to loopback (the control)', () => {
     }
   });
 });
+
+describe('a server on loopback behind a reverse proxy (TRUST_PROXY not off)', () => {
+  it.each<[string, Record<string, string>]>([
+    ['TRUST_PROXY=on', { TRUST_PROXY: 'on' }],
+    ['TRUST_PROXY=1, NODE_ENV unset (development)', { TRUST_PROXY: '1', NODE_ENV: '' }],
+  ])('when %s, then it is treated as exposed: no schema description, and /metrics needs its token', async (_case, env) => {
+    const server = await startTestServer({ ACCOUNT_VERIFICATION_MODE: 'AllowAll', ...env });
+    try {
+      expect(await schemaDescription(server.url)).toEqual({ introspection: false, suggestions: false, landingPage: false });
+      expect((await fetch(`${server.url}/metrics`, { headers: { 'x-forwarded-for': '203.0.113.9' } })).status).toBe(401);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('when no verification mode is set, then the start stops naming ACCOUNT_VERIFICATION_MODE and the proxy', async () => {
+    await expect(startTestServer({ TRUST_PROXY: 'on' })).rejects.toThrow(/ACCOUNT_VERIFICATION_MODE.*behind a proxy/);
+  });
+});

@@ -122,7 +122,7 @@ describe(`identity: normalized emails and exact deviceIds (${testDialect()})`, (
 });
 
 describe(`identity: the failed-password lock-out counts under the normalized email (${testDialect()})`, () => {
-  const server = useTestServer({ RATE_LIMITS: 'on', TRUST_PROXY: 'on', RATE_LIMIT_PASSWORD_FAILURES_PER_ACCOUNT: '3/600' });
+  const server = useTestServer({ RATE_LIMITS: 'on', TRUST_PROXY: 'on', ACCOUNT_VERIFICATION_MODE: 'AllowAll', RATE_LIMIT_PASSWORD_FAILURES_PER_ACCOUNT: '3/600' });
 
   const attempt = async (email: string, password: string): Promise<string | undefined> =>
     errorCode(await postGraphQL(server.url, LoginDocument, { input: { email, password, deviceId: 'd' } }, undefined, { 'x-forwarded-for': randomIp() }));

@@ -8,6 +8,8 @@ import { assertRedisAnswers, describeWith, redisRequirement } from '../helpers/s
 const LIMITED_ENV = {
   RATE_LIMITS: 'on',
   TRUST_PROXY: 'on',
+  // Behind a proxy the server is exposed: a verification mode must be chosen.
+  ACCOUNT_VERIFICATION_MODE: 'AllowAll',
   RATE_LIMIT_LOGIN_PER_IP: '6/60',
   RATE_LIMIT_LOGIN_FAILURES_PER_IP: '20/60',
   RATE_LIMIT_PASSWORD_FAILURES_PER_ACCOUNT: '3/1',

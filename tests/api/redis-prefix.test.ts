@@ -13,7 +13,7 @@ import { eventually, subscribedAtSequence1, within, type LiveClient } from '../h
  */
 describeWith([redisRequirement()], 'REDIS_CHANNEL_PREFIX on a shared Redis', () => {
   const redisUrl = process.env.REDIS_URL!;
-  const ENV = { REDIS_URL: redisUrl, RATE_LIMITS: 'on', TRUST_PROXY: 'on', RATE_LIMIT_CLIENT_SALT_SEED_PER_IP: '3/60' };
+  const ENV = { REDIS_URL: redisUrl, RATE_LIMITS: 'on', TRUST_PROXY: 'on', ACCOUNT_VERIFICATION_MODE: 'AllowAll', RATE_LIMIT_CLIENT_SALT_SEED_PER_IP: '3/60' };
   const servers: TestServer[] = [];
   const clients: LiveClient[] = [];
   const prefixes: string[] = [];

@@ -51,6 +51,9 @@ describe('loadConfig', () => {
   it.each<[string, Record<string, string>]>([
     ['ACCOUNT_VERIFICATION_MODE', { HOST: '0.0.0.0' }],
     ['ACCOUNT_VERIFICATION_MODE', { HOST: '10.1.2.3', ACCOUNT_VERIFICATION_MODE: '' }],
+    ['ACCOUNT_VERIFICATION_MODE', { TRUST_PROXY: 'on' }],
+    ['ACCOUNT_VERIFICATION_MODE', { HOST: '::1', TRUST_PROXY: '1' }],
+    ['ACCOUNT_VERIFICATION_MODE', { TRUST_PROXY: '127.0.0.1' }],
     ['ACCOUNT_VERIFICATION_MODE', { ACCOUNT_VERIFICATION_MODE: 'allowall' }],
     ['ACCOUNT_WHITELIST', { ACCOUNT_VERIFICATION_MODE: 'Whitelist' }],
     ['ACCOUNT_WHITELIST', { ACCOUNT_VERIFICATION_MODE: 'Whitelist', ACCOUNT_WHITELIST: 'a@example.com, b@example.com' }],
@@ -135,6 +138,9 @@ describe('loadConfig', () => {
     ['a non-loopback HOST with nothing set', 'closed', { HOST: '0.0.0.0' }, { kind: 'closed' }],
     ['a non-loopback HOST with METRICS_PUBLIC=on', 'public', { HOST: '::', METRICS_PUBLIC: 'on' }, { kind: 'public' }],
     ['any HOST with METRICS_TOKEN', 'behind the token', { HOST: '192.0.2.2', METRICS_TOKEN: 'a-long-enough-metrics-token' }, { kind: 'token', token: 'a-long-enough-metrics-token' }],
+    ['a loopback HOST behind a proxy (TRUST_PROXY=on)', 'closed', { TRUST_PROXY: 'on' }, { kind: 'closed' }],
+    ['a loopback HOST behind a proxy (TRUST_PROXY=10.0.0.0/8)', 'closed', { TRUST_PROXY: '10.0.0.0/8' }, { kind: 'closed' }],
+    ['a loopback HOST with TRUST_PROXY=off', 'public', { TRUST_PROXY: 'off' }, { kind: 'public' }],
     ['a loopback HOST with METRICS_TOKEN', 'behind the token', { METRICS_TOKEN: 'a-long-enough-metrics-token' }, { kind: 'token', token: 'a-long-enough-metrics-token' }],
   ])('when /metrics is configured on %s, then it is %s', (_case, _label, env, expected) => {
     expect(loadConfig({ ACCOUNT_VERIFICATION_MODE: 'AllowAll', ...env }).metrics).toEqual(expected);
@@ -150,6 +156,9 @@ describe('loadConfig', () => {
     ['192.0.2.2', {}, false, false],
     ['192.0.2.2', { INTROSPECTION: 'on', NODE_ENV: 'production' }, true, true],
     ['127.0.0.1', { INTROSPECTION: 'off' }, false, false],
+    ['127.0.0.1', { TRUST_PROXY: 'on' }, false, false],
+    ['127.0.0.1', { TRUST_PROXY: '2', NODE_ENV: 'development' }, false, false],
+    ['127.0.0.1', { TRUST_PROXY: 'on', INTROSPECTION: 'on' }, true, true],
   ])('when HOST=%s and %j, then introspection is %s and the landing page and suggestions %s', (host, env, introspection, aids) => {
     const config = loadConfig({ HOST: host, ACCOUNT_VERIFICATION_MODE: 'AllowAll', ...env });
     expect({ introspection: config.introspection, landingPageAndSuggestions: config.landingPageAndSuggestions }).toEqual({
