@@ -11,6 +11,7 @@ import { walletVersionEntity } from './entities/wallet-version.entity';
 import { accountEventEntity } from './entities/account-event.entity';
 import { knownDeviceEntity } from './entities/known-device.entity';
 import { whitelistEntryEntity } from './entities/whitelist-entry.entity';
+import { recoveryCodeEntity, totpEntity } from './entities/second-factor.entity';
 import { Database } from './database';
 import { mysqlMigrations, sqliteMigrations } from './migrations';
 import { sqliteDriver } from './sqlite-driver';
@@ -26,6 +27,8 @@ export function entitiesFor(dialect: DatabaseConfig['dialect']) {
     accountEventEntity(dialect),
     knownDeviceEntity(dialect),
     whitelistEntryEntity(dialect),
+    totpEntity(dialect),
+    recoveryCodeEntity(dialect),
   ];
 }
 

@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { transactionSurvived, type Database } from '../db/database';
-import type { AccountEventKind } from '../db/entities/account-event.entity';
+import type { AccountEventKind, LoginMethod, SecondFactorMethod } from '../db/entities/account-event.entity';
 import type { AccountEventEntry, AccountEventRepository } from '../db/repositories/account-event.repository';
 import { DAY_MS, type Clock } from '../lib/clock';
 import { networkPrefix } from '../lib/network-prefix';
@@ -11,6 +11,10 @@ export interface EventDetails {
   deviceId?: string | null;
   newDevice?: boolean;
   sequence?: number;
+  /** LOGIN: how the device signed in. */
+  loginMethod?: LoginMethod;
+  /** SECOND_FACTOR_*: which method. */
+  method?: SecondFactorMethod;
 }
 
 export type AccountEventData = Omit<AccountEventEntry, 'id'>;
@@ -74,6 +78,8 @@ export class ActivityLog {
       newDevice: details.newDevice ?? null,
       sequence: details.sequence ?? null,
       ipPrefix: networkPrefix(details.ip),
+      loginMethod: details.loginMethod ?? null,
+      method: details.method ?? null,
     };
   }
 }

@@ -80,7 +80,7 @@ export class SessionService {
       if (!(await accounts.lockIfPasswordHash(m, account.id, account.passwordHash))) return null;
       await tokens.upsertForDevice(m, { accountId: account.id, deviceId, tokenHash: hashToken(token), createdAt: now, lastUsedAt: now, expiresAt });
       const newDevice = await this.knownDevices.remember(m, account.id, deviceId, now);
-      await this.activity.recordIn(m, account.id, 'LOGIN', { deviceId, newDevice, ip });
+      await this.activity.recordIn(m, account.id, 'LOGIN', { deviceId, newDevice, ip, loginMethod: 'PASSWORD' });
       return { newDevice };
     });
     if (!issued) throw wrongCredentials();

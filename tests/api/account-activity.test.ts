@@ -11,6 +11,8 @@ interface Event {
   newDevice: boolean | null;
   sequence: number | null;
   ipPrefix: string | null;
+  loginMethod: string | null;
+  method: string | null;
 }
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -82,6 +84,9 @@ describe('the account security log over HTTP', () => {
       { kind: 'LOGIN', deviceId: 'phone', newDevice: true, sequence: null, ipPrefix: '127.0.0.0/24' },
       { kind: 'REGISTERED', deviceId: null, newDevice: null, sequence: null, ipPrefix: '127.0.0.0/24' },
     ]);
+    // Protocol 3: a login says how it signed in (by password alone here); no event of this account names a second-factor method.
+    expect(events.filter((e) => e.kind === 'LOGIN').map((e) => e.loginMethod)).toEqual(Array(5).fill('PASSWORD'));
+    expect(events.filter((e) => e.kind !== 'LOGIN').every((e) => e.loginMethod === null && e.method === null)).toBe(true);
     const times = events.map((e) => Date.parse(e.at));
     expect([...times].sort((a, b) => b - a)).toEqual(times);
     expect(JSON.stringify(events)).not.toContain('198.51.100.23');

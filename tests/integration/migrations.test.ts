@@ -49,6 +49,26 @@ describe(`migrations on ${testDialect()}`, () => {
   }
 });
 
+/**
+ * A database as it was before the migration named `name` (its class name without the timestamp): every earlier
+ * migration has run. `query` takes MySQL's quoting and adapts it to SQLite's; close it before opening the database.
+ */
+async function databaseBefore(url: string, name: string) {
+  const config = loadConfig({ DATABASE_URL: url }).database;
+  const options = dataSourceOptions(config);
+  const all = options.migrations as Function[];
+  const index = all.findIndex((m) => m.name.startsWith(name));
+  if (index < 0) throw new Error(`no migration ${name}`);
+  const before = new DataSource({ ...options, migrations: all.slice(0, index) } as typeof options);
+  await before.initialize();
+  await before.runMigrations({ transaction: 'each' });
+  return {
+    config,
+    query: (sql: string) => before.query(config.dialect === 'mysql' ? sql : sql.replace(/`/g, '"')),
+    close: () => before.destroy(),
+  };
+}
+
 describe(`the wallet history migration on ${testDialect()}`, () => {
   let testDb: TestDatabase;
 
@@ -58,17 +78,12 @@ describe(`the wallet history migration on ${testDialect()}`, () => {
   afterAll(() => testDb.drop());
 
   it('when a database from before wallet history is migrated, then each wallet\'s current state gets its header and each device with a token is known', async () => {
-    const config = loadConfig({ DATABASE_URL: testDb.url }).database;
-    const options = dataSourceOptions(config);
-    const before = new DataSource({ ...options, migrations: (options.migrations as Function[]).filter((m) => !m.name.startsWith('WalletHistory')) } as typeof options);
-    await before.initialize();
-    await before.runMigrations({ transaction: 'each' });
-    const q = (sql: string) => before.query(config.dialect === 'mysql' ? sql : sql.replace(/`/g, '"'));
+    const { config, query: q, close } = await databaseBefore(testDb.url, 'WalletHistory');
     await q("INSERT INTO accounts (id, email, email_normalized, password_hash, client_salt_seed, verified, created_at) VALUES (7, 'a@x.org', 'a@x.org', 'h', 's', 1, '2026-01-01 00:00:00.000')");
     await q("INSERT INTO accounts (id, email, email_normalized, password_hash, client_salt_seed, verified, created_at) VALUES (8, 'b@x.org', 'b@x.org', 'h', 's', 1, '2026-01-01 00:00:00.000')");
     await q("INSERT INTO wallets (account_id, encrypted_wallet, hmac, sequence, updated_at) VALUES (7, 'wället', 'hmac-42', 42, '2026-02-03 04:05:06.789')");
     await q("INSERT INTO auth_tokens (account_id, device_id, token_hash, created_at, last_used_at, expires_at) VALUES (7, 'Phone', 'th1', '2026-01-02 00:00:00.000', '2026-01-02 00:00:00.000', '2027-01-01 00:00:00.000')");
-    await before.destroy();
+    await close();
 
     const db = await openDatabase(config);
     try {
@@ -78,6 +93,34 @@ describe(`the wallet history migration on ${testDialect()}`, () => {
       ]);
       const known = await db.dataSource.query('SELECT account_id, device_id FROM known_devices');
       expect(known.map((k: Record<string, unknown>) => [Number(k.account_id), k.device_id])).toEqual([[7, 'Phone']]);
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+describe(`the second factor migration on ${testDialect()}`, () => {
+  let testDb: TestDatabase;
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase();
+  });
+  afterAll(() => testDb.drop());
+
+  it('when a database from before the second factor is migrated, then its LOGIN events say they were by password and the others name no method', async () => {
+    const { config, query: q, close } = await databaseBefore(testDb.url, 'SecondFactor');
+    await q("INSERT INTO accounts (id, email, email_normalized, password_hash, client_salt_seed, verified, created_at) VALUES (7, 'a@x.org', 'a@x.org', 'h', 's', 1, '2026-01-01 00:00:00.000')");
+    await q("INSERT INTO account_events (account_id, at, kind) VALUES (7, '2026-01-02 00:00:00.000', 'LOGIN')");
+    await q("INSERT INTO account_events (account_id, at, kind) VALUES (7, '2026-01-03 00:00:00.000', 'LOGOUT')");
+    await close();
+
+    const db = await openDatabase(config);
+    try {
+      const events = await db.dataSource.query('SELECT kind, login_method, method FROM account_events ORDER BY at');
+      expect(events.map((e: Record<string, unknown>) => ({ ...e }))).toEqual([
+        { kind: 'LOGIN', login_method: 'PASSWORD', method: null },
+        { kind: 'LOGOUT', login_method: null, method: null },
+      ]);
     } finally {
       await db.close();
     }

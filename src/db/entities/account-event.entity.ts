@@ -11,8 +11,19 @@ export const ACCOUNT_EVENT_KINDS = [
   'DEVICE_REVOKED',
   'PASSWORD_CHANGED',
   'WALLET_UPDATED',
+  'SECOND_FACTOR_ENABLED',
+  'SECOND_FACTOR_DISABLED',
+  'SECOND_FACTOR_FAILED',
+  'RECOVERY_CODE_USED',
 ] as const;
 export type AccountEventKind = (typeof ACCOUNT_EVENT_KINDS)[number];
+
+/** How a device signed in (LOGIN events). The passkey methods come with issue 22. */
+export const LOGIN_METHODS = ['PASSWORD', 'PASSWORD_AND_TOTP', 'PASSWORD_AND_WEBAUTHN', 'PASSWORD_AND_RECOVERY_CODE', 'PASSKEY'] as const;
+export type LoginMethod = (typeof LOGIN_METHODS)[number];
+
+export const SECOND_FACTOR_METHODS = ['TOTP', 'WEBAUTHN', 'RECOVERY_CODE'] as const;
+export type SecondFactorMethod = (typeof SECOND_FACTOR_METHODS)[number];
 
 /** One entry of the account's security log; purged ACTIVITY_RETENTION_DAYS after `at`. */
 export interface AccountEventRow {
@@ -27,6 +38,10 @@ export interface AccountEventRow {
   sequence: number | null;
   /** The client's network (IPv4 /24, IPv6 /48); never the full address. */
   ipPrefix: string | null;
+  /** LOGIN only (null for logins recorded before protocol 3 told them apart). */
+  loginMethod: LoginMethod | null;
+  /** SECOND_FACTOR_* only: which method. */
+  method: SecondFactorMethod | null;
 }
 
 export function accountEventEntity(dialect: Dialect): EntitySchema<AccountEventRow> {
@@ -42,6 +57,8 @@ export function accountEventEntity(dialect: Dialect): EntitySchema<AccountEventR
       newDevice: { name: 'new_device', type: 'boolean', ...nullable(dialect) },
       sequence: { name: 'sequence', type: 'integer', ...nullable(dialect) },
       ipPrefix: { name: 'ip_prefix', type: 'varchar', length: 64, ...nullable(dialect) },
+      loginMethod: { name: 'login_method', type: 'varchar', length: 32, ...nullable(dialect) },
+      method: { name: 'method', type: 'varchar', length: 16, ...nullable(dialect) },
     },
     indices: [
       // The log is read newest first per account, and purged by age.

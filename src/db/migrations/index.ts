@@ -5,6 +5,7 @@ import { AccountKeyParams1795700000101 as MysqlAccountKeyParams } from './mysql/
 import { WalletHistory1795840000000 as MysqlWalletHistory } from './mysql/1795840000000-wallet-history';
 import { AccountWhitelist1795843101077 as MysqlAccountWhitelist } from './mysql/1795843101077-account-whitelist';
 import { PendingRegistrations1795850000001 as MysqlPendingRegistrations } from './mysql/1795850000001-pending-registrations';
+import { SecondFactor1795900000001 as MysqlSecondFactor } from './mysql/1795900000001-second-factor';
 import { InitialSchema1795666894848 as SqliteInitialSchema } from './sqlite/1795666894848-initial-schema';
 import { VerificationTokens1795667096102 as SqliteVerificationTokens } from './sqlite/1795667096102-verification-tokens';
 import { ExactIdentity1795700000000 as SqliteExactIdentity } from './sqlite/1795700000000-exact-identity';
@@ -12,6 +13,7 @@ import { AccountKeyParams1795700000100 as SqliteAccountKeyParams } from './sqlit
 import { WalletHistory1795840000000 as SqliteWalletHistory } from './sqlite/1795840000000-wallet-history';
 import { AccountWhitelist1795843101076 as SqliteAccountWhitelist } from './sqlite/1795843101076-account-whitelist';
 import { PendingRegistrations1795850000000 as SqlitePendingRegistrations } from './sqlite/1795850000000-pending-registrations';
+import { SecondFactor1795900000000 as SqliteSecondFactor } from './sqlite/1795900000000-second-factor';
 
 /** Migrations are per dialect (their DDL differs); both lists run in CI, in timestamp order. */
 export const sqliteMigrations: Function[] = [
@@ -22,6 +24,7 @@ export const sqliteMigrations: Function[] = [
   SqliteWalletHistory,
   SqliteAccountWhitelist,
   SqlitePendingRegistrations,
+  SqliteSecondFactor,
 ];
 export const mysqlMigrations: Function[] = [
   MysqlInitialSchema,
@@ -31,4 +34,5 @@ export const mysqlMigrations: Function[] = [
   MysqlWalletHistory,
   MysqlAccountWhitelist,
   MysqlPendingRegistrations,
+  MysqlSecondFactor,
 ];

@@ -8,7 +8,8 @@ export type AccountEventEntry = Omit<AccountEventRow, 'accountId'>;
 /** The account's security log: appended to, read newest first, purged by age. */
 export class AccountEventRepository {
   async insert(m: EntityManager, event: NewAccountEvent): Promise<void> {
-    await execute(m, 'INSERT INTO account_events (account_id, at, kind, device_id, new_device, sequence, ip_prefix) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+    const sql = 'INSERT INTO account_events (account_id, at, kind, device_id, new_device, sequence, ip_prefix, login_method, method) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)';
+    await execute(m, sql, [
       event.accountId,
       toDatabase<AccountEventRow>(m, 'AccountEvent', 'at', event.at),
       event.kind,
@@ -16,12 +17,14 @@ export class AccountEventRepository {
       event.newDevice === null ? null : toDatabase<AccountEventRow>(m, 'AccountEvent', 'newDevice', event.newDevice),
       event.sequence,
       event.ipPrefix,
+      event.loginMethod,
+      event.method,
     ]);
   }
 
   /** Newest first; only events strictly older than `before` when it is given. */
   async list(m: EntityManager, accountId: number, before: Date | null, limit: number): Promise<AccountEventEntry[]> {
-    const columns = 'id, at, kind, device_id AS deviceId, new_device AS newDevice, sequence, ip_prefix AS ipPrefix';
+    const columns = 'id, at, kind, device_id AS deviceId, new_device AS newDevice, sequence, ip_prefix AS ipPrefix, login_method AS loginMethod, method';
     const result = before
       ? await execute(m, `SELECT ${columns} FROM account_events WHERE account_id = ? AND at < ? ORDER BY at DESC, id DESC LIMIT ?`, [
           accountId,

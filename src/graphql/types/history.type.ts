@@ -1,5 +1,5 @@
 import { Field, Int, ObjectType, registerEnumType } from 'type-graphql';
-import type { AccountEventKind as AccountEventKindName } from '../../db/entities/account-event.entity';
+import type { AccountEventKind as AccountEventKindName, LoginMethod as LoginMethodName, SecondFactorMethod as SecondFactorMethodName } from '../../db/entities/account-event.entity';
 import type { AccountEventData } from '../../services/activity.service';
 import type { WalletHeader } from '../../db/repositories/wallet-history.repository';
 
@@ -38,11 +38,33 @@ export enum AccountEventKind {
   DEVICE_REVOKED = 'DEVICE_REVOKED',
   PASSWORD_CHANGED = 'PASSWORD_CHANGED',
   WALLET_UPDATED = 'WALLET_UPDATED',
+  SECOND_FACTOR_ENABLED = 'SECOND_FACTOR_ENABLED',
+  SECOND_FACTOR_DISABLED = 'SECOND_FACTOR_DISABLED',
+  SECOND_FACTOR_FAILED = 'SECOND_FACTOR_FAILED',
+  RECOVERY_CODE_USED = 'RECOVERY_CODE_USED',
 }
 registerEnumType(AccountEventKind, { name: 'AccountEventKind' });
 
-// Every stored kind has its GraphQL value, checked by the compiler.
+export enum LoginMethod {
+  PASSWORD = 'PASSWORD',
+  PASSWORD_AND_TOTP = 'PASSWORD_AND_TOTP',
+  PASSWORD_AND_WEBAUTHN = 'PASSWORD_AND_WEBAUTHN',
+  PASSWORD_AND_RECOVERY_CODE = 'PASSWORD_AND_RECOVERY_CODE',
+  PASSKEY = 'PASSKEY',
+}
+registerEnumType(LoginMethod, { name: 'LoginMethod' });
+
+export enum SecondFactorMethod {
+  TOTP = 'TOTP',
+  WEBAUTHN = 'WEBAUTHN',
+  RECOVERY_CODE = 'RECOVERY_CODE',
+}
+registerEnumType(SecondFactorMethod, { name: 'SecondFactorMethod' });
+
+// Every stored kind and method has its GraphQL value, checked by the compiler.
 const KINDS: Record<AccountEventKindName, AccountEventKind> = AccountEventKind;
+const LOGIN_METHODS: Record<LoginMethodName, LoginMethod> = LoginMethod;
+export const SECOND_FACTOR_METHODS: Record<SecondFactorMethodName, SecondFactorMethod> = SecondFactorMethod;
 
 @ObjectType()
 export class AccountEvent {
@@ -67,6 +89,12 @@ export class AccountEvent {
   })
   ipPrefix!: string | null;
 
+  @Field(() => LoginMethod, { nullable: true, description: 'Protocol 3. For LOGIN events: how the device signed in.' })
+  loginMethod!: LoginMethod | null;
+
+  @Field(() => SecondFactorMethod, { nullable: true, description: 'Protocol 3. For SECOND_FACTOR_* events: which method.' })
+  method!: SecondFactorMethod | null;
+
   static from(event: AccountEventData): AccountEvent {
     return Object.assign(new AccountEvent(), {
       at: event.at,
@@ -75,6 +103,8 @@ export class AccountEvent {
       newDevice: event.newDevice,
       sequence: event.sequence,
       ipPrefix: event.ipPrefix,
+      loginMethod: event.loginMethod && LOGIN_METHODS[event.loginMethod],
+      method: event.method && SECOND_FACTOR_METHODS[event.method],
     });
   }
 }
