@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import Redis from 'ioredis';
 import type { Logger } from 'pino';
+import type { ContextDeps } from './context';
 import type { Config } from './config';
 import type { Database } from './db/database';
 import { openDatabase } from './db/data-source';
@@ -72,6 +73,8 @@ export interface App {
     history: WalletHistoryService;
     activity: ActivityLog;
   };
+  /** What every request context reaches, over HTTP and WebSocket alike. */
+  context: ContextDeps;
   transport: EventTransport;
   logger: Logger;
   metrics: Metrics;
@@ -104,7 +107,6 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
     clock,
     mailer,
     events,
-    transport,
     reportError,
     metrics,
     redis,
@@ -113,6 +115,13 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
   });
   const { sessions, wallets, verification, activity, history } = services;
 
+  // The live updates read the current state themselves: one hop from the subscription to the feed, none back up.
+  const walletUpdates = new WalletUpdateFeed(transport, (accountId) => wallets.get(accountId), reportError, {
+    started: () => metrics.activeSubscriptions.inc(),
+    ended: () => metrics.activeSubscriptions.dec(),
+  });
+  const context: ContextDeps = { sessions, wallets, walletUpdates };
+
   const schema = await createSchema({ config, ...services });
   const http = await createHttpServer({
     config,
@@ -120,7 +129,7 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
     metrics,
     schema,
     clock,
-    context: { sessions, wallets },
+    context,
     checkReady: () => db.ping(),
     redisHealth: () => transport.health(),
     stillValid: (tokens) => sessions.stillValid(tokens),
@@ -154,6 +163,7 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
     db,
     http,
     services,
+    context,
     transport,
     logger,
     metrics,
@@ -183,8 +193,6 @@ export interface ServiceWiring {
   clock: Clock;
   mailer: Mailer;
   events: DomainEvents;
-  /** Where the walletUpdated subscriptions listen (the one `events` publishes to). */
-  transport: EventTransport;
   reportError: (error: unknown, what: string) => void;
   metrics: Metrics;
   /** Shared rate-limit counters; per-process without it. The server's one command connection (pub/sub publishes on it too). */
@@ -199,7 +207,7 @@ export async function createServices(
   db: Database,
   wiring: ServiceWiring,
 ): Promise<App['services'] & { repositories: Repositories }> {
-  const { clock, mailer, events, transport, reportError, metrics, redis } = wiring;
+  const { clock, mailer, events, reportError, metrics, redis } = wiring;
   const hasher =
     wiring.hasher ?? new PasswordHasher(config.passwordHashing, (seconds, kind) => metrics.argon2Duration.observe({ kind }, seconds));
   const repositories: Repositories = {
@@ -230,17 +238,12 @@ export async function createServices(
     activity,
   );
   const credentials = new CredentialsService(db, repositories.accounts, hasher, limits, activity, verification);
-  const feed = new WalletUpdateFeed(transport, reportError, {
-    started: () => metrics.activeSubscriptions.inc(),
-    ended: () => metrics.activeSubscriptions.dec(),
-  });
   const wallets = new WalletService(
     db,
     repositories.wallets,
     commit,
     clock,
     events,
-    feed,
     (result) => metrics.walletWrites.inc({ result }),
     config.maxWalletBytes,
   );

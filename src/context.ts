@@ -3,6 +3,7 @@ import type { AuthSession } from './services/session';
 import type { SessionService } from './services/session.service';
 import type { WalletState } from './services/wallet-state';
 import type { WalletService } from './services/wallet.service';
+import type { WalletUpdateFeed } from './events/wallet-updates';
 
 /** What every resolver sees about the request it serves. */
 export interface RequestContext {
@@ -21,17 +22,18 @@ export interface RequestContext {
   /** The session if session() has already resolved it (for logs); never triggers a lookup. */
   knownSession(): AuthSession | undefined;
   /**
-   * The wallet service, for the walletUpdated subscription: type-graphql calls
-   * a subscription's `subscribe` without its resolver instance, so it reaches
-   * the service through the context (Apollo's place for data sources).
+   * The live wallet updates, for the walletUpdated subscription: type-graphql
+   * calls a subscription's `subscribe` without its resolver instance, so it
+   * reaches the feed through the context (Apollo's place for data sources).
    */
-  wallets: Pick<WalletService, 'updates'>;
+  walletUpdates: Pick<WalletUpdateFeed, 'stream'>;
 }
 
 /** The services a request context reaches. */
 export interface ContextDeps {
   sessions: Pick<SessionService, 'authenticate' | 'authenticateWithWallet'>;
-  wallets: Pick<WalletService, 'get' | 'updates'>;
+  wallets: Pick<WalletService, 'get'>;
+  walletUpdates: Pick<WalletUpdateFeed, 'stream'>;
 }
 
 export function bearerToken(authorization: string | undefined): string | undefined {
@@ -73,8 +75,8 @@ class LazyRequestContext implements RequestContext {
     this.known = request.session;
   }
 
-  get wallets(): ContextDeps['wallets'] {
-    return this.deps.wallets;
+  get walletUpdates(): ContextDeps['walletUpdates'] {
+    return this.deps.walletUpdates;
   }
 
   session(): Promise<AuthSession> {

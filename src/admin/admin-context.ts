@@ -61,7 +61,6 @@ export async function openAdminContext(config: Readonly<Config>, logger: Logger)
       clock: systemClock,
       mailer: noMailer,
       events,
-      transport,
       reportError: (error, what) => logger.error({ err: error }, `failed while ${what}`),
       metrics: new Metrics(),
     });

@@ -16,10 +16,11 @@ interface Subscriber {
 /** The live subscribers of one account, fed by one pub/sub subscription to its topic. */
 interface AccountSubscribers {
   subscribers: Set<Subscriber>;
-  /** Reads the account's current sequence (for catching up after an outage of the link). */
-  currentSequence: () => Promise<number | null>;
   unsubscribe(): void;
 }
+
+/** What the feed needs of an account's current wallet state: its sequence, or null while it has none. */
+export type CurrentStateReader = (accountId: number) => Promise<{ sequence: number } | null>;
 
 /**
  * The live wallet updates of one account, as a walletUpdated subscription
@@ -39,28 +40,31 @@ export class WalletUpdateFeed {
 
   constructor(
     private readonly transport: EventTransport,
+    /** Reads an account's current state: the catch-up of `sinceSequence`, and after an outage of the link. */
+    private readonly readCurrent: CurrentStateReader,
     private readonly reportError: (error: unknown, what: string) => void,
     private readonly lifecycle: StreamLifecycle = { started: () => {}, ended: () => {} },
   ) {
     transport.onRecovered(() => {
       transport
         .settled()
-        .then(() => Promise.all([...this.accounts.values()].map((account) => this.catchUp(account))))
+        .then(() => Promise.all([...this.accounts].map(([accountId, account]) => this.catchUp(accountId, account))))
         .catch((error) => reportError(error, 'catching subscriptions up after the pub/sub link came back'));
     });
   }
 
   /** The live updates of `accountId`; nothing is subscribed until the first next(). */
-  stream(
-    accountId: number,
-    sinceSequence: number | null | undefined,
-    currentSequence: () => Promise<number | null>,
-  ): AsyncIterableIterator<WalletUpdatedEvent> {
-    return new UpdateStream(this, accountId, sinceSequence, currentSequence);
+  stream(accountId: number, sinceSequence: number | null | undefined): AsyncIterableIterator<WalletUpdatedEvent> {
+    return new UpdateStream(this, accountId, sinceSequence);
+  }
+
+  /** The account's current sequence, or null while it has no wallet. */
+  async currentSequence(accountId: number): Promise<number | null> {
+    return (await this.readCurrent(accountId))?.sequence ?? null;
   }
 
   /** Adds `subscriber` to its account's subscribers, subscribing to the account's topic for the first one. */
-  join(accountId: number, subscriber: Subscriber, currentSequence: () => Promise<number | null>): void {
+  join(accountId: number, subscriber: Subscriber): void {
     let account = this.accounts.get(accountId);
     if (!account) {
       const subscribers = new Set<Subscriber>();
@@ -69,7 +73,7 @@ export class WalletUpdateFeed {
       void (async () => {
         for await (const event of events) for (const each of subscribers) each.offer(event?.sequence);
       })().catch((error) => this.reportError(error, 'forwarding wallet updates to subscriptions'));
-      account = { subscribers, currentSequence, unsubscribe: () => void events.return() };
+      account = { subscribers, unsubscribe: () => void events.return() };
       this.accounts.set(accountId, account);
     }
     account.subscribers.add(subscriber);
@@ -90,8 +94,8 @@ export class WalletUpdateFeed {
     return this.transport.settled();
   }
 
-  private async catchUp(account: AccountSubscribers): Promise<void> {
-    const sequence = await account.currentSequence();
+  private async catchUp(accountId: number, account: AccountSubscribers): Promise<void> {
+    const sequence = await this.currentSequence(accountId);
     for (const subscriber of account.subscribers) subscriber.offer(sequence);
   }
 }
@@ -123,7 +127,6 @@ class UpdateStream implements AsyncIterableIterator<WalletUpdatedEvent>, Subscri
     private readonly feed: WalletUpdateFeed,
     private readonly accountId: number,
     private readonly sinceSequence: number | null | undefined,
-    private readonly currentSequence: () => Promise<number | null>,
   ) {
     this.last = sinceSequence ?? 0;
   }
@@ -167,7 +170,7 @@ class UpdateStream implements AsyncIterableIterator<WalletUpdatedEvent>, Subscri
 
   private open(): void {
     this.state = 'open';
-    this.feed.join(this.accountId, this, this.currentSequence);
+    this.feed.join(this.accountId, this);
     void this.catchUp();
   }
 
@@ -175,7 +178,7 @@ class UpdateStream implements AsyncIterableIterator<WalletUpdatedEvent>, Subscri
   private async catchUp(): Promise<void> {
     try {
       await this.feed.settled();
-      if (this.sinceSequence !== undefined && this.sinceSequence !== null) this.offer(await this.currentSequence());
+      if (this.sinceSequence !== undefined && this.sinceSequence !== null) this.offer(await this.feed.currentSequence(this.accountId));
     } catch (error) {
       if (this.state !== 'open') return;
       const reader = this.readers?.shift();

@@ -2,8 +2,6 @@ import type { EntityManager } from 'typeorm';
 import { isDeadlock, type Database } from '../db/database';
 import type { WalletRepository } from '../db/repositories/wallet.repository';
 import type { DomainEvents } from '../events/domain-events';
-import type { WalletUpdatedEvent } from '../events/topics';
-import type { WalletUpdateFeed } from '../events/wallet-updates';
 import { payloadTooLarge } from '../errors';
 import type { Clock } from '../lib/clock';
 import type { AuthSession } from './session';
@@ -37,7 +35,6 @@ export class WalletService {
     private readonly commit: WalletCommit,
     private readonly clock: Clock,
     private readonly events: DomainEvents,
-    private readonly feed: WalletUpdateFeed,
     /** Told the result of every wallet write, for the metrics. */
     private readonly observeWrite: (result: WalletWriteResult) => void,
     /** MAX_WALLET_BYTES: the largest encryptedWallet accepted, in UTF-8 bytes. */
@@ -46,11 +43,6 @@ export class WalletService {
 
   get(accountId: number): Promise<WalletState | null> {
     return this.db.statement((m) => this.wallets.find(m, accountId));
-  }
-
-  /** The account's live updates (the walletUpdated subscription), caught up from `sinceSequence`. */
-  updates(accountId: number, sinceSequence: number | null | undefined): AsyncIterable<WalletUpdatedEvent> {
-    return this.feed.stream(accountId, sinceSequence, async () => (await this.get(accountId))?.sequence ?? null);
   }
 
   assertWithinSizeLimit(upload: WalletUpload): void {

@@ -2,7 +2,7 @@ import { createPubSub } from '@graphql-yoga/subscription';
 import WebSocket from 'ws';
 import type { EventTopics } from '../../src/events/topics';
 import { inProcessTransport } from '../../src/events/transport';
-import { SubscriptionCloseCode } from '../../src/http/subscription-server';
+import { SubscriptionCloseCode } from '../../src/http/socket-binding';
 import { DAY_MS, type Clock } from '../../src/lib/clock';
 import { startTestServer, type TestServer } from '../helpers/app';
 import { PASSWORD, login, newSeed, register, upload, type Device } from '../helpers/operations';

@@ -55,7 +55,7 @@ export async function startResolverTestServer(env: Record<string, string> = {}, 
     async execute(document, variables, caller = {}) {
       requests += 1;
       const contextValue = createRequestContext(
-        { sessions: app.services.sessions, wallets: app.services.wallets },
+        app.context,
         { requestId: `resolver-test-${requests}`, ip: caller.ip ?? '127.0.0.1', authorization: caller.token && `Bearer ${caller.token}` },
       );
       const response = await server.executeOperation({ query: document, variables }, { contextValue });

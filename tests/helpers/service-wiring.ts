@@ -1,6 +1,5 @@
 import { createServices, type App, type Repositories } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
-import { inProcessTransport } from '../../src/events/transport';
 import type { MailMessage, Mailer } from '../../src/lib/mailer';
 import { Metrics } from '../../src/lib/metrics';
 import { TEST_ENV } from './app';
@@ -59,7 +58,6 @@ export function useTestServices(env: Record<string, string> = {}, start = new Da
       clock,
       mailer: wired.mail,
       events: wired.events,
-      transport: inProcessTransport(),
       reportError: rethrow,
       metrics: new Metrics(() => undefined),
     });

@@ -38,7 +38,6 @@ describe(`WalletService on ${testDialect()}`, () => {
       commit,
       clock,
       events,
-      new WalletUpdateFeed(transport, rethrow),
       (result) => writes.push(result),
       MAX_WALLET_BYTES,
     );
@@ -134,12 +133,13 @@ describe(`WalletService on ${testDialect()}`, () => {
     });
   });
 
-  describe('updates (the walletUpdated stream)', () => {
+  describe('the walletUpdated stream, reading the current state from this service as the app wires it', () => {
     it('when a device subscribes behind the server, then the current sequence comes first and later writes follow in order', async () => {
       const id = await newAccount();
       await wallets.update(phone(id), upload(1));
       await wallets.update(phone(id), upload(2));
-      const stream = wallets.updates(id, 1)[Symbol.asyncIterator]();
+      const feed = new WalletUpdateFeed(transport, (accountId) => wallets.get(accountId), rethrow);
+      const stream = feed.stream(id, 1);
       expect((await stream.next()).value).toEqual({ sequence: 2 });
       // The wallet service announces to the recorder; the stream hears the transport.
       transport.pubSub.publish('WALLET_UPDATED', String(id), { sequence: 3 });

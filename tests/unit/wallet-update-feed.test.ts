@@ -15,6 +15,8 @@ describe('WalletUpdateFeed', () => {
   let recoveryListeners: Set<() => void>;
   let feed: WalletUpdateFeed;
   let lifecycle: { started: number; ended: number };
+  /** The current sequence the feed reads, per test. */
+  let readSequence: (accountId: number) => Promise<number | null>;
 
   beforeEach(() => {
     const real = createPubSub<EventTopics>();
@@ -38,7 +40,12 @@ describe('WalletUpdateFeed', () => {
       close: async () => {},
     };
     lifecycle = { started: 0, ended: 0 };
-    feed = new WalletUpdateFeed(transport, rethrow, { started: () => (lifecycle.started += 1), ended: () => (lifecycle.ended += 1) });
+    readSequence = async () => 1;
+    const readCurrent = async (accountId: number) => {
+      const sequence = await readSequence(accountId);
+      return sequence === null ? null : { sequence };
+    };
+    feed = new WalletUpdateFeed(transport, readCurrent, rethrow, { started: () => (lifecycle.started += 1), ended: () => (lifecycle.ended += 1) });
   });
 
   /** A stream's next event, or 'nothing' when none comes within a few event-loop turns. */
@@ -53,8 +60,9 @@ describe('WalletUpdateFeed', () => {
 
   it('when two devices of one account subscribe, then they share one topic subscription and each receives every newer update', async () => {
     let current = 3;
-    const phone = feed.stream(7, 0, async () => current);
-    const laptop = feed.stream(7, 3, async () => current);
+    readSequence = async () => current;
+    const phone = feed.stream(7, 0);
+    const laptop = feed.stream(7, 3);
     expect(await next(phone)).toBe(3);
     const laptopFirst = next(laptop);
     await flush();
@@ -65,7 +73,7 @@ describe('WalletUpdateFeed', () => {
     expect(await laptopFirst).toBe(4);
     expect(await next(phone)).toBe(4);
     // Another account's topic is another subscription, and its events reach only its own devices.
-    const other = feed.stream(8, undefined, async () => 1);
+    const other = feed.stream(8, undefined);
     const otherFirst = next(other);
     await flush();
     publish(8, 9);
@@ -75,7 +83,7 @@ describe('WalletUpdateFeed', () => {
   });
 
   it('when an update arrives late, after a newer one, then no device receives it', async () => {
-    const phone = feed.stream(7, undefined, async () => 1);
+    const phone = feed.stream(7, undefined);
     const first = next(phone);
     await flush();
     publish(7, 5);
@@ -87,8 +95,8 @@ describe('WalletUpdateFeed', () => {
   });
 
   it('when one device leaves, then the other keeps receiving; when the last leaves, the topic is left and a new device subscribes anew', async () => {
-    const phone = feed.stream(7, undefined, async () => 1);
-    const laptop = feed.stream(7, undefined, async () => 1);
+    const phone = feed.stream(7, undefined);
+    const laptop = feed.stream(7, undefined);
     const phoneFirst = next(phone);
     const laptopFirst = next(laptop);
     await flush();
@@ -102,7 +110,7 @@ describe('WalletUpdateFeed', () => {
     await flush();
     expect(lifecycle).toEqual({ started: 2, ended: 2 });
 
-    const tablet = feed.stream(7, undefined, async () => 2);
+    const tablet = feed.stream(7, undefined);
     const tabletFirst = next(tablet);
     await flush();
     expect(topicSubscriptions).toEqual(['WALLET_UPDATED:7', 'WALLET_UPDATED:7']);
@@ -114,12 +122,12 @@ describe('WalletUpdateFeed', () => {
   it('when the link between instances comes back, then each account is read once and its devices get what they missed', async () => {
     let reads = 0;
     let current = 1;
-    const read = async () => {
+    readSequence = async () => {
       reads += 1;
       return current;
     };
-    const phone = feed.stream(7, undefined, read);
-    const laptop = feed.stream(7, undefined, read);
+    const phone = feed.stream(7, undefined);
+    const laptop = feed.stream(7, undefined);
     const phoneFirst = next(phone);
     const laptopFirst = next(laptop);
     await flush();
@@ -135,7 +143,7 @@ describe('WalletUpdateFeed', () => {
   });
 
   it('when a device reads slowly, then it gets the newer updates in order, and nothing is subscribed before its first read or after its return', async () => {
-    const phone = feed.stream(7, undefined, async () => 1);
+    const phone = feed.stream(7, undefined);
     await flush();
     expect(topicSubscriptions).toEqual([]);
     const first = next(phone);
@@ -151,7 +159,7 @@ describe('WalletUpdateFeed', () => {
     expect(lifecycle).toEqual({ started: 1, ended: 1 });
     expect(await phone.next()).toEqual({ value: undefined, done: true });
     // Returned before its first read: it never subscribed, and never counted as started.
-    const unused = feed.stream(8, 0, async () => 1);
+    const unused = feed.stream(8, 0);
     await unused.return!();
     expect(await unused.next()).toEqual({ value: undefined, done: true });
     expect(topicSubscriptions).toEqual(['WALLET_UPDATED:7']);
@@ -159,14 +167,15 @@ describe('WalletUpdateFeed', () => {
   });
 
   it('when the catch-up read fails, then the read fails with its error, the stream ends and the topic is left', async () => {
-    const failing = feed.stream(7, 0, async () => {
+    readSequence = async () => {
       throw new Error('database away');
-    });
+    };
+    const failing = feed.stream(7, 0);
     await expect(failing.next()).rejects.toThrow('database away');
     expect(await failing.next()).toEqual({ value: undefined, done: true });
     expect(lifecycle).toEqual({ started: 1, ended: 1 });
     // The account's topic was left with its only subscriber: the next device subscribes anew.
-    const phone = feed.stream(7, undefined, async () => 1);
+    const phone = feed.stream(7, undefined);
     const first = next(phone);
     await flush();
     publish(7, 5);

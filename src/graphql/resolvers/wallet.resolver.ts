@@ -53,7 +53,7 @@ export class WalletResolver {
       'Emits after every accepted wallet update of the signed-in account (from any\ndevice and any server instance). The token goes in the graphql-ws\nconnection_init payload: { "authorization": "Bearer <token>" }.',
     subscribe: async ({ args, context }: SubscribeResolverData<unknown, WalletUpdatedArgs, RequestContext>) => {
       const { accountId } = await context.session();
-      return context.wallets.updates(accountId, args.sinceSequence);
+      return context.walletUpdates.stream(accountId, args.sinceSequence);
     },
   })
   walletUpdated(@Root() event: WalletUpdatedEvent, @Args() _args: WalletUpdatedArgs, @Ctx() _context: RequestContext): WalletUpdate {

@@ -1,0 +1,152 @@
+import type { IncomingMessage } from 'node:http';
+import { CloseCode, type WebSocket as GraphqlWsSocket } from 'graphql-ws';
+import type { Logger } from 'pino';
+import type { RawData, WebSocket, WebSocketServer } from 'ws';
+import type { Budget } from '../lib/rate-limits';
+import type { LiveConnection } from './live-connections';
+
+/**
+ * Close codes of a live connection, as the graphql-ws client reads them:
+ * 4401 (CloseCode.Unauthorized) is final, so a client does not retry with a
+ * token that will never work again; it must log in. 1013 and 1001 are retried.
+ */
+export const SubscriptionCloseCode = {
+  /** No, unknown, expired or revoked token: at connection_init, or later when the token is revoked or expires. */
+  Unauthorized: CloseCode.Unauthorized,
+  /** The token could not be checked (the database did not answer): retry later. */
+  TryAgainLater: 1013,
+  /** The server is shutting down. */
+  GoingAway: 1001,
+  /** Over a WebSocket limit: the account's newest connections exceed WS_MAX_CONNECTIONS_PER_ACCOUNT (the oldest goes), or the connection's message budget is spent. */
+  TooManyRequests: 4429,
+} as const;
+
+/** The keep-alive sweep handles this many groups of sockets in turn, one group per tenth of WS_KEEPALIVE_MS. */
+export const KEEPALIVE_SLICES = 10;
+
+/**
+ * One socket as graphql-ws sees it: the transport it sends on and reads from,
+ * and its `extra` (only what the hooks use, not the upgrade request). All of
+ * one socket's state is here; the live-connection registry and the sweep reach
+ * it through the socket.
+ */
+export class SocketBinding implements GraphqlWsSocket {
+  /** Whether the peer answered the last keep-alive ping. */
+  alive = true;
+  /** Which turn of the keep-alive sweep pings it. */
+  readonly slice: number;
+  /** When it opened (ms since the epoch), and whether its connection_init came: it has a deadline to send one. */
+  readonly openedAt = Date.now();
+  initReceived = false;
+  /** Set once connection_init authenticated it. */
+  connection?: LiveConnection;
+  /** graphql-ws's handler of the socket's messages. */
+  handle?: (data: string) => Promise<void>;
+  /** Tells graphql-ws the socket closed. */
+  closed?: (code?: number, reason?: string) => Promise<void>;
+
+  /** Messages counted in the budget's current window, and when that window ends (ms since the epoch). */
+  private budgetUsed = 0;
+  private budgetEnds = 0;
+
+  constructor(
+    readonly socket: WebSocket,
+    readonly ip: string,
+    /** The connection's number on this server; a counter, not a UUID, as a UUID string costs ten times the memory. */
+    id: number,
+  ) {
+    this.slice = id % KEEPALIVE_SLICES;
+  }
+
+  get protocol(): string {
+    return this.socket.protocol;
+  }
+
+  send(data: string): Promise<void> {
+    const { socket } = this;
+    return new Promise((resolve, reject) => {
+      if (socket.readyState !== socket.OPEN) return resolve();
+      socket.send(data, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  close(code: number, reason: string): void {
+    this.socket.close(code, reason);
+  }
+
+  onMessage(handle: (data: string) => Promise<void>): void {
+    this.handle = handle;
+  }
+
+  /**
+   * Counts one message against `budget`, in fixed windows that start with a
+   * message; false once the window's points are spent. Two numbers on the
+   * socket rather than a rate limiter's keyed store, which holds a record and a
+   * timer for every open socket.
+   */
+  spend(budget: Budget, now: number): boolean {
+    if (now >= this.budgetEnds) {
+      this.budgetEnds = now + budget.durationSeconds * 1000;
+      this.budgetUsed = 0;
+    }
+    this.budgetUsed += 1;
+    return this.budgetUsed <= budget.points;
+  }
+}
+
+export interface SocketBindingOptions {
+  logger: Logger;
+  /** Messages one connection may send per window. */
+  messageBudget: Budget;
+  /** Hands a new binding to graphql-ws; returns what tells graphql-ws it closed. */
+  opened(binding: SocketBinding): (code?: number, reason?: string) => Promise<void>;
+}
+
+/** Finds the binding of an open socket of the server. */
+export type BindingOf = (socket: WebSocket) => SocketBinding | undefined;
+
+/**
+ * graphql-ws over `ws`, as graphql-ws's own ws adapter wires it, with what
+ * 10,000 open sockets need: the message budget in the message listener,
+ * nothing of the upgrade request kept but the address, and listeners shared by
+ * every socket (each finds its binding), so a socket costs its binding and
+ * little else. Errors close with a bare reason.
+ */
+export function bindSockets(wss: WebSocketServer, options: SocketBindingOptions): BindingOf {
+  const { logger, messageBudget } = options;
+  const bindings = new WeakMap<WebSocket, SocketBinding>();
+  let connectionsOpened = 0;
+  const closeOnError = (binding: SocketBinding, error: unknown, what: string) => {
+    logger.error({ err: error }, what);
+    binding.close(CloseCode.InternalServerError, 'Internal server error');
+  };
+  function onSocketMessage(this: WebSocket, data: RawData) {
+    const binding = bindings.get(this)!;
+    if (!binding.spend(messageBudget, Date.now())) {
+      if (this.readyState !== this.OPEN) return;
+      logger.info({ limit: 'messages', budget: messageBudget }, 'WebSocket connection over its message budget: closed');
+      return this.close(SubscriptionCloseCode.TooManyRequests, 'Too many messages');
+    }
+    binding.handle?.(String(data)).catch((error: unknown) => closeOnError(binding, error, 'handling a WebSocket message failed'));
+  }
+  function onSocketPong(this: WebSocket) {
+    bindings.get(this)!.alive = true;
+  }
+  function onSocketError(this: WebSocket, error: Error) {
+    closeOnError(bindings.get(this)!, error, 'WebSocket error: closing the connection');
+  }
+  function onSocketClose(this: WebSocket, code: number, reason: Buffer) {
+    void bindings.get(this)!.closed?.(code, String(reason));
+  }
+  wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
+    const binding = new SocketBinding(socket, request.socket.remoteAddress ?? '', (connectionsOpened += 1));
+    bindings.set(socket, binding);
+    socket.on('message', onSocketMessage);
+    socket.on('pong', onSocketPong);
+    // `on`, not `once`: a socket closes once anyway, and each `once` costs a wrapper and its state per socket.
+    socket.on('error', onSocketError);
+    socket.on('close', onSocketClose);
+    binding.closed = options.opened(binding);
+  });
+  return (socket) => bindings.get(socket);
+}
