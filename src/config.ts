@@ -45,6 +45,13 @@ export interface GraphQLLimits {
  */
 export type MetricsAccess = { kind: 'public' } | { kind: 'token'; token: string } | { kind: 'closed' };
 
+/**
+ * Which pages on other origins (a web wallet on its own domain, a browser
+ * extension) may call the API and open its WebSocket: none (same-origin pages
+ * and native apps only), any, or exactly the listed origins.
+ */
+export type WebOrigins = { kind: 'none' } | { kind: 'any' } | { kind: 'listed'; origins: ReadonlySet<string> };
+
 /** Which proxies may set X-Forwarded-For: none, any (true), a hop count, or addresses/CIDRs. */
 export type TrustProxy = boolean | number | string[];
 
@@ -90,6 +97,8 @@ export interface Config {
   /** A request (headers and body) must arrive whole within this; a slower one is answered 408 and its connection closed. */
   requestTimeoutMs: number;
   metrics: MetricsAccess;
+  /** CORS_ORIGINS: the origins answered with CORS headers, and allowed to open a WebSocket besides the server's own. */
+  corsOrigins: WebOrigins;
   serverSecret: string | undefined;
   logLevel: string;
   introspection: boolean;
@@ -170,6 +179,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     shutdownTimeoutMs: integer(read, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     requestTimeoutMs: integer(read, 'REQUEST_TIMEOUT_MS', 30_000, 1000, 600_000),
     metrics: parseMetricsAccess(read, exposed),
+    corsOrigins: parseCorsOrigins(read('CORS_ORIGINS')),
     serverSecret: parseServerSecret(read('SERVER_SECRET')),
     logLevel: oneOf(read, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     introspection: schemaShown ?? (!exposed && environment !== 'production'),
@@ -299,6 +309,40 @@ function parseTrustProxy(value: string | undefined): TrustProxy {
     }
   }
   return entries;
+}
+
+/**
+ * Origins are compared byte for byte with the Origin header, so each must be
+ * written as a browser sends it: a typo, a trailing slash or a wildcard would
+ * otherwise match nothing and fail silently in every user's browser.
+ */
+function parseCorsOrigins(value: string | undefined): WebOrigins {
+  if (value === undefined) return { kind: 'none' };
+  if (value === '*') return { kind: 'any' };
+  const origins = value.split(',');
+  for (const origin of origins) {
+    if (origin.includes('*') || origin !== exactOrigin(origin)) {
+      throw new ConfigError(
+        'CORS_ORIGINS',
+        `"${origin}" is not an origin as a browser sends it: scheme://host[:port] in lower case, no path, no trailing slash, no wildcard ` +
+          '(e.g. https://wallet.example.com,chrome-extension://<id>), comma separated with no spaces, or * alone',
+      );
+    }
+  }
+  return { kind: 'listed', origins: new Set(origins) };
+}
+
+/** The origin a browser sends for a page at `value`, or undefined when `value` names none. */
+function exactOrigin(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return undefined;
+  }
+  if (url.host === '' || url.username !== '' || url.password !== '') return undefined;
+  // WHATWG URL gives extension schemes (chrome-extension:, moz-extension:) an opaque origin, "null"; browsers send scheme://host for them.
+  return url.origin === 'null' ? `${url.protocol}//${url.host}` : url.origin;
 }
 
 function parseChannelPrefix(value: string | undefined): string {

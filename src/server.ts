@@ -18,6 +18,7 @@ import { answerClientError, describeHttpError, sendHttpError } from './http/http
 import { registerGraphQLRoute } from './http/graphql-route';
 import { attachSubscriptionServer, type SubscriptionServer } from './http/subscription-server';
 import { metricsGate } from './http/metrics-gate';
+import { registerCors, upgradeOriginCheck } from './http/web-origins';
 import { documentLimits } from './graphql/document-limits';
 import { observabilityPlugin } from './graphql/plugins/observability.plugin';
 import type { RedisHealth } from './events/transport';
@@ -131,6 +132,7 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
     void sendHttpError(reply, 404, ErrorCode.NotFound, `No route ${request.method} ${request.url.split('?')[0]}`);
   });
 
+  await registerCors(fastify, config.corsOrigins);
   registerGraphQLRoute(fastify, apollo, '/graphql', (request) =>
     Promise.resolve(createRequestContext(deps.context, { requestId: request.id, ip: request.ip, authorization: request.headers.authorization })),
   );
@@ -147,6 +149,7 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
     stillValid: deps.stillValid,
     tokenRecheckMs: config.wsTokenRecheckSeconds * 1000,
     formatError,
+    acceptsOrigin: upgradeOriginCheck(config.corsOrigins, config.publicUrl),
   });
 
   fastify.get('/healthz', async () => ({ status: 'ok' }));

@@ -30,6 +30,8 @@ export interface SubscriptionServerDeps
   /** Messages one connection may send per window. */
   messageBudget: Budget;
   formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError;
+  /** Whether the upgrade's Origin may open a socket (CORS_ORIGINS; no Origin: a native app). */
+  acceptsOrigin(request: IncomingMessage): boolean;
 }
 
 /** A revocation closes the matching connections whose token no longer authenticates (revoked, or replaced by a new login). */
@@ -114,6 +116,7 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
     socket.on('error', destroyOnError);
     if (closing) return rejectUpgrade(socket, 503, 'Service Unavailable');
     if (new URL(request.url ?? '/', 'http://localhost').pathname !== '/graphql') return rejectUpgrade(socket, 404, 'Not Found');
+    if (!deps.acceptsOrigin(request)) return rejectUpgrade(socket, 403, 'Forbidden');
     wss.handleUpgrade(request, socket, head, emitConnection);
   };
   function emitConnection(ws: WebSocket, request: IncomingMessage) {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../helpers/app';
-import { bundleForBrowser, chromiumRequirement, inPage, launchChromium, startFront, type Front } from '../helpers/browser';
+import { bundleForBrowser, chromiumRequirement, expectLiveEdit, inPage, launchChromium, startFront, type Front } from '../helpers/browser';
 import { ROOT_PASSWORD, TEST_KEY_PARAMS } from '../helpers/client';
 import { uniqueEmail } from '../helpers/operations';
 import { KeyParamsDocument } from '../helpers/operations.generated';
@@ -64,12 +64,7 @@ describeWith([chromiumRequirement()], 'the client in a real browser (headless Ch
     await expect(inPage(phone, 'sync')).resolves.toMatchObject({ sequence: 1, pulled: true, pushed: false });
     expect(await inPage(phone, 'preferences')).toEqual({ animal: 'beaver' });
 
-    await inPage(phone, 'startWatch');
-    const update = inPage(phone, 'nextSync');
-    await inPage(laptop, 'set', 'car', 'Toyota');
-    await expect(inPage(laptop, 'sync')).resolves.toMatchObject({ sequence: 2, pushed: true });
-    await expect(update).resolves.toMatchObject({ sequence: 2, pulled: true });
-    expect(await inPage(phone, 'preferences')).toEqual({ animal: 'beaver', car: 'Toyota' });
+    await expectLiveEdit(laptop, phone);
 
     // The device state lives in the page's localStorage: keys and token, no password.
     const stored = JSON.parse((await inPage(phone, 'storedState'))!);

@@ -10,6 +10,11 @@ import { KeyValueDeviceStateStore, WalletSyncClient, WalletSyncError, type KeyPa
 declare const localStorage: { getItem(key: string): string | null; setItem(key: string, value: string): void };
 declare const location: { origin: string };
 declare const navigator: { userAgent: string };
+declare const WebSocket: new (url: string, protocol: string) => {
+  onopen: (() => void) | null;
+  onclose: ((event: { code: number }) => void) | null;
+  close(): void;
+};
 
 let device: WalletSyncClient | undefined;
 const syncs: SyncResult[] = [];
@@ -30,9 +35,10 @@ async function run<T>(work: () => Promise<T> | T): Promise<T> {
 }
 
 export const walletDevice = {
-  open: (deviceId: string, keyParams?: KeyParams) =>
+  /** `apiUrl`: the server, when it is not at the page's own origin (a web app on a domain of its own, CORS_ORIGINS). */
+  open: (deviceId: string, keyParams?: KeyParams, apiUrl?: string) =>
     run(async () => {
-      device = await WalletSyncClient.open({ url: location.origin, deviceId, store: new KeyValueDeviceStateStore(localStorage), keyParams });
+      device = await WalletSyncClient.open({ url: apiUrl ?? location.origin, deviceId, store: new KeyValueDeviceStateStore(localStorage), keyParams });
     }),
   register: (email: string, rootPassword: string) =>
     run(async () => {
@@ -61,6 +67,17 @@ export const walletDevice = {
     ),
   /** The next sync a live update triggered (or the oldest one not collected yet). */
   nextSync: () => new Promise<SyncResult>((resolve) => (syncs.length ? resolve(syncs.shift()!) : waiting.push(resolve))),
+  /** Whether the browser lets this page open a WebSocket to the API at `apiUrl`: "open", or how it closed before opening. */
+  openSocket: (apiUrl: string) =>
+    new Promise<string>((resolve) => {
+      const socket = new WebSocket(`${apiUrl.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
+      socket.onopen = () => {
+        socket.onclose = null;
+        socket.close();
+        resolve('open');
+      };
+      socket.onclose = (event) => resolve(`closed before opening (${event.code})`);
+    }),
   storedState: () => localStorage.getItem('wallet-sync/device-state'),
   environment: () => ({
     userAgent: navigator.userAgent,

@@ -61,11 +61,12 @@ export interface Front {
  * everything else (the API over HTTP, the WebSocket upgrade) to the server, as
  * a reverse proxy in front of both would. The page must come from a real
  * loopback address: Chromium's local network access checks block a WebSocket
- * to 127.0.0.1 from a page Playwright fulfilled itself, and the server sends no
- * CORS headers, so the API must be at the page's origin.
+ * to 127.0.0.1 from a page Playwright fulfilled itself. Without `serverUrl` it
+ * serves only the pages (a web app on an origin of its own, calling the API at
+ * another: CORS_ORIGINS) and answers anything else 404.
  */
-export async function startFront(serverUrl: string, pages: Record<string, { contentType: string; body: string }>): Promise<Front> {
-  const target = new URL(serverUrl);
+export async function startFront(serverUrl: string | undefined, pages: Record<string, { contentType: string; body: string }>): Promise<Front> {
+  const target = serverUrl === undefined ? undefined : new URL(serverUrl);
   const sockets = new Set<net.Socket>();
   const track = (socket: net.Socket) => {
     sockets.add(socket);
@@ -79,6 +80,10 @@ export async function startFront(serverUrl: string, pages: Record<string, { cont
       response.end(page.body);
       return;
     }
+    if (!target) {
+      response.writeHead(404).end();
+      return;
+    }
     const upstream = http.request({ host: target.hostname, port: target.port, method: request.method, path: request.url, headers: request.headers }, (answer) => {
       response.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(response);
@@ -88,6 +93,7 @@ export async function startFront(serverUrl: string, pages: Record<string, { cont
   });
   front.on('connection', track);
   front.on('upgrade', (request: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+    if (!target) return socket.destroy();
     const upstream = net.connect(Number(target.port), target.hostname, () => {
       const headers = [];
       for (let i = 0; i < request.rawHeaders.length; i += 2) headers.push(`${request.rawHeaders[i]}: ${request.rawHeaders[i + 1]}`);
@@ -109,6 +115,20 @@ export async function startFront(serverUrl: string, pages: Record<string, { cont
         front.close(() => resolve());
       }),
   };
+}
+
+/**
+ * Two device pages of one account, both at sequence 1 holding animal=beaver:
+ * `watcher` starts watch(), `writer` sets car=Toyota and syncs, and the watcher
+ * pulls it live over the browser's WebSocket.
+ */
+export async function expectLiveEdit(writer: Page, watcher: Page): Promise<void> {
+  await inPage(watcher, 'startWatch');
+  const update = inPage(watcher, 'nextSync');
+  await inPage(writer, 'set', 'car', 'Toyota');
+  await expect(inPage(writer, 'sync')).resolves.toMatchObject({ sequence: 2, pushed: true });
+  await expect(update).resolves.toMatchObject({ sequence: 2, pulled: true });
+  expect(await inPage(watcher, 'preferences')).toEqual({ animal: 'beaver', car: 'Toyota' });
 }
 
 /** Calls one of the page's `walletDevice` functions; a failure in the page rejects with its "CODE: message". */

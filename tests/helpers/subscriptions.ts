@@ -141,3 +141,37 @@ export async function subscribedAtSequence1(httpUrl: string, token: string, clie
   if (first !== 1) throw new Error(`expected the catch-up event for sequence 1, got ${first}`);
   return { client, subscription };
 }
+
+export interface UpgradeAnswer {
+  /** 101 when the upgrade was accepted, else the status it was refused with. */
+  status: number;
+  /** The graphql-ws messages received before the answer was known (a refusal must come before any). */
+  messages: string[];
+}
+
+/**
+ * A bare WebSocket to /graphql with `origin` as a browser page would send it
+ * (undefined: none, as a native app), which says connection_init with `token`:
+ * resolves with 101 once graphql-ws acknowledges, or with the HTTP status the
+ * upgrade was refused with.
+ */
+export function tryUpgrade(httpUrl: string, token: string, origin: string | undefined): Promise<UpgradeAnswer> {
+  return new Promise((resolve, reject) => {
+    const messages: string[] = [];
+    const socket = new WebSocket(wsUrl(httpUrl), 'graphql-transport-ws', origin === undefined ? {} : { origin });
+    socket.on('unexpected-response', (request, response) => {
+      request.destroy();
+      resolve({ status: response.statusCode ?? 0, messages });
+    });
+    socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })));
+    socket.on('message', (data) => {
+      messages.push(String(data));
+      if (JSON.parse(String(data)).type === 'connection_ack') {
+        socket.close();
+        resolve({ status: 101, messages });
+      }
+    });
+    socket.on('error', reject);
+    socket.on('close', (code) => reject(new Error(`closed with ${code} before connection_ack`)));
+  });
+}

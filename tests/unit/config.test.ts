@@ -89,6 +89,19 @@ describe('loadConfig', () => {
     ['WS_MESSAGE_BUDGET', { WS_MESSAGE_BUDGET: '100' }],
     ['WS_MESSAGE_BUDGET', { WS_MESSAGE_BUDGET: '0/60' }],
     ['WS_TOKEN_RECHECK_SECONDS', { WS_TOKEN_RECHECK_SECONDS: '0' }],
+    ['CORS_ORIGINS', { CORS_ORIGINS: 'wallet.example.com' }],
+    ['CORS_ORIGINS', { CORS_ORIGINS: 'https://wallet.example.com/' }],
+    ['CORS_ORIGINS', { CORS_ORIGINS: 'https://wallet.example.com/app' }],
+    ['CORS_ORIGINS', { CORS_ORIGINS: 'https://Wallet.example.com' }],
+    ['CORS_ORIGINS', { CORS_ORIGINS: 'https://wallet.example.com:443' }],
+    ['CORS_ORIGINS', { CORS_ORIGINS: 'https://*.example.com' }],
+    ['CORS_ORIGINS', { CORS_ORIGINS: '*,https://wallet.example.com' }],
+    ['CORS_ORIGINS', { CORS_ORIGINS: 'https://a.example.com, https://b.example.com' }],
+    ['CORS_ORIGINS', { CORS_ORIGINS: 'https://a.example.com,,https://b.example.com' }],
+    ['CORS_ORIGINS', { CORS_ORIGINS: 'chrome-extension://abcdefghijklmnop/' }],
+    ['CORS_ORIGINS', { CORS_ORIGINS: 'https://user@wallet.example.com' }],
+    ['CORS_ORIGINS', { CORS_ORIGINS: 'null' }],
+    ['CORS_ORIGINS', { CORS_ORIGINS: 'file:///home/joe/wallet.html' }],
   ])('when %s is missing or invalid, then start-up stops with an error naming it', (variable, env) => {
     let error: unknown;
     try {
@@ -99,6 +112,21 @@ describe('loadConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).variable).toBe(variable);
     expect((error as ConfigError).message).toContain(variable);
+  });
+
+  it.each<[string, string | undefined, unknown]>([
+    ['unset', undefined, { kind: 'none' }],
+    ['*', '*', { kind: 'any' }],
+    [
+      'a web app, an extension of each browser and a local port',
+      'https://wallet.example.com,chrome-extension://abcdefghijklmnopabcdefghijklmnop,moz-extension://0b7e4e1c-1f4d-4a8e-9c41-2f3d1c9b8a11,http://127.0.0.1:5173',
+      {
+        kind: 'listed',
+        origins: new Set(['https://wallet.example.com', 'chrome-extension://abcdefghijklmnopabcdefghijklmnop', 'moz-extension://0b7e4e1c-1f4d-4a8e-9c41-2f3d1c9b8a11', 'http://127.0.0.1:5173']),
+      },
+    ],
+  ])('when CORS_ORIGINS is %s, then the web origins are read as given', (_name, value, expected) => {
+    expect(loadConfig(value === undefined ? {} : { CORS_ORIGINS: value }).corsOrigins).toEqual(expected);
   });
 
   it.each([
