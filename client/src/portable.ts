@@ -6,21 +6,11 @@
  * global one, or WalletSyncClientOptions.webSocket) and a DeviceStateStore.
  */
 export { WalletSyncClient } from './wallet-sync.client';
-export type {
-  AccountActivityEvent,
-  DeviceStatus,
-  LostEdit,
-  PullResult,
-  PushResult,
-  RestoreResult,
-  SyncOptions,
-  SyncResult,
-  WalletHistoryEntry,
-  WalletStateInfo,
-  WalletSyncClientOptions,
-  WalletWatch,
-  WatchOptions,
-} from './wallet-sync.client';
+export type { WalletSyncClientOptions } from './wallet-sync.client';
+export type { DeviceStatus } from './device-session';
+export type { LostEdit, PullResult, PushResult, SyncOptions, SyncResult, WalletStateInfo } from './sync-engine';
+export type { AccountActivityEvent, RestoreResult, WalletHistoryEntry } from './wallet-history';
+export type { WalletWatch, WatchOptions } from './wallet-watch';
 export { ClientErrorCode, ServerErrorCode, WalletSyncError, isIntegrityError } from './client.errors';
 export { KeyValueDeviceStateStore, MemoryDeviceStateStore, newDeviceState } from './device-state.store';
 export type { DeviceState, DeviceStateStore, KeyValueStorage } from './device-state.store';

@@ -1,0 +1,272 @@
+import { Mutex } from 'async-mutex';
+import { assertEmail, assertRootPassword } from './client-arguments';
+import { ClientErrorCode, ServerErrorCode, WalletSyncError } from './client.errors';
+import { newDeviceState, type DeviceState, type DeviceStateStore } from './device-state.store';
+import { equalBytes, fromHex, randomBytes, toHex } from './encoding';
+import { SyncServerApi, type RemoteKeyParams } from './graphql/sync-server.api';
+import { EMPTY_DOCUMENT, entryOf, isSameEntry } from './wallet-document';
+import { deriveWalletKeys, keyParamsProblem, newClientSaltSeed, normalizeEmail, type KeyParams, type WalletKeys } from './wallet-keys';
+import type { ScryptFunction } from './platform';
+
+export interface DeviceStatus {
+  deviceId: string;
+  email: string | null;
+  loggedIn: boolean;
+  /** The sequence of the merge base, null before the first sync. */
+  sequence: number | null;
+  /** Keys changed here and not yet uploaded. */
+  unsyncedKeys: string[];
+}
+
+/** What a device keeps of its keys: never the login password. */
+export type StoredKeys = Pick<WalletKeys, 'hmacKey' | 'walletKey'>;
+
+export interface DeviceSessionDependencies {
+  store: DeviceStateStore;
+  /** The server's GraphQL endpoint. */
+  endpoint: URL;
+  /** The key parameters register() gives a new account. */
+  keyParams: KeyParams;
+  scrypt: ScryptFunction;
+}
+
+/**
+ * Why it exists: the one holder of a device's state and of the session with
+ * the server (account, keys, auth token). The other parts of the client read
+ * the state here and change it only through commit(), inside exclusive(), so
+ * what memory holds never runs ahead of what a restart would find and no two
+ * operations interleave.
+ */
+export class DeviceSession {
+  readonly api: SyncServerApi;
+  private readonly lock = new Mutex();
+  private current: DeviceState;
+  /**
+   * The login password register() derived, in memory only, so the login() that
+   * follows needs no password; never saved (a stolen state file must not be
+   * enough to change the password or delete the account).
+   */
+  private registeredLoginPassword: { email: string; loginPassword: string } | null = null;
+
+  constructor(
+    private readonly deps: DeviceSessionDependencies,
+    state: DeviceState,
+  ) {
+    this.current = state;
+    this.api = new SyncServerApi(deps.endpoint, () => this.current.authToken?.token ?? null);
+  }
+
+  /**
+   * This device's stored state, brought up to the current format, or a new
+   * one; refused when it belongs to another device than `deviceId`.
+   */
+  static async load(store: DeviceStateStore, deviceId: string | undefined): Promise<DeviceState> {
+    let stored = await store.load();
+    // State files from earlier versions kept the login password: drop it on first open.
+    if (stored?.keys && 'loginPassword' in stored.keys) {
+      const { hmacKey, walletKey } = stored.keys;
+      stored = { ...stored, keys: { hmacKey, walletKey } };
+      await store.save(stored);
+    }
+    // State files from before per-account key parameters kept only N (r=8, p=1 then).
+    const account = stored?.account as (DeviceState['account'] & { scryptCost?: number }) | null | undefined;
+    if (stored && account && !account.keyParams) {
+      const { email, clientSaltSeed, scryptCost } = account;
+      stored = { ...stored, account: { email, clientSaltSeed, keyParams: { n: scryptCost ?? 2 ** 20, r: 8, p: 1 } } };
+      await store.save(stored);
+    }
+    if (stored && deviceId && stored.deviceId !== deviceId) {
+      throw new WalletSyncError(
+        ClientErrorCode.LocalState,
+        `This device state belongs to device "${stored.deviceId}", not "${deviceId}": use another state file`,
+      );
+    }
+    return stored ?? newDeviceState(deviceId ?? `device-${toHex(randomBytes(6))}`);
+  }
+
+  get state(): DeviceState {
+    return this.current;
+  }
+
+  get endpoint(): URL {
+    return this.deps.endpoint;
+  }
+
+  status(): DeviceStatus {
+    const { base: stateBase, local, deviceId, account, authToken } = this.current;
+    const base = stateBase?.document ?? EMPTY_DOCUMENT;
+    const keys = new Set([...Object.keys(base.preferences), ...Object.keys(local.preferences)]);
+    return {
+      deviceId,
+      email: account?.email ?? null,
+      loggedIn: authToken !== null,
+      sequence: stateBase?.sequence ?? null,
+      unsyncedKeys: [...keys].filter((key) => !isSameEntry(entryOf(base, key), entryOf(local, key))).sort(),
+    };
+  }
+
+  register(email: string, rootPassword: string): Promise<{ verified: boolean }> {
+    assertEmail(email);
+    assertRootPassword(rootPassword, 'rootPassword');
+    return this.exclusive(async () => {
+      this.assertAccount(email);
+      const clientSaltSeed = newClientSaltSeed();
+      const keyParams = this.deps.keyParams;
+      const keys = await this.derive(rootPassword, email, clientSaltSeed, keyParams);
+      const result = await this.api.register({ email, password: keys.loginPassword, clientSaltSeed, keyParams });
+      await this.commit({ ...this.state, account: { email, clientSaltSeed, keyParams }, keys: encodeKeys(keys) });
+      this.registeredLoginPassword = { email, loginPassword: keys.loginPassword };
+      return result;
+    });
+  }
+
+  login(credentials?: { email: string; rootPassword: string }): Promise<{ deviceId: string; expiresAt: string }> {
+    if (credentials) {
+      assertEmail(credentials.email);
+      assertRootPassword(credentials.rootPassword, 'rootPassword');
+    }
+    return this.exclusive(async () => {
+      let account = this.state.account;
+      let keys: Pick<WalletKeys, 'loginPassword'> & Partial<WalletKeys>;
+      if (credentials) {
+        this.assertAccount(credentials.email);
+        const { clientSaltSeed, keyParams } = acceptedKeyParams(await this.api.clientKeyParams(credentials.email));
+        keys = await this.derive(credentials.rootPassword, credentials.email, clientSaltSeed, keyParams);
+        account = { email: credentials.email, clientSaltSeed, keyParams };
+      } else {
+        const registered = this.registeredLoginPassword;
+        if (!account || !this.state.keys || !registered || normalizeEmail(registered.email) !== normalizeEmail(account.email)) {
+          throw notLoggedIn('Log in with the email and root password');
+        }
+        keys = { loginPassword: registered.loginPassword };
+      }
+      const stored = keys.hmacKey && keys.walletKey ? encodeKeys({ hmacKey: keys.hmacKey, walletKey: keys.walletKey }) : this.state.keys;
+      return this.logIn(keys.loginPassword, { account, keys: stored });
+    });
+  }
+
+  /**
+   * Asks the server for this device's token with `loginPassword`, and keeps it
+   * together with `changes` (the account and keys it was derived with): a
+   * refused login leaves the state as it was.
+   */
+  async logIn(loginPassword: string, changes: Partial<Pick<DeviceState, 'account' | 'keys'>> = {}): Promise<{ deviceId: string; expiresAt: string }> {
+    const email = (changes.account ?? this.state.account)!.email;
+    const token = await this.api.login({ email, password: loginPassword, deviceId: this.state.deviceId });
+    await this.commit({ ...this.state, ...changes, authToken: { token: token.token, expiresAt: token.expiresAt } });
+    return { deviceId: this.state.deviceId, expiresAt: token.expiresAt };
+  }
+
+  logout(): Promise<void> {
+    return this.exclusive(async () => {
+      if (this.state.authToken) {
+        try {
+          await this.api.logout();
+        } catch (error) {
+          // A token the server no longer knows is as logged out as it gets.
+          if (!(error instanceof WalletSyncError && error.code === ServerErrorCode.Unauthenticated)) throw error;
+        }
+      }
+      await this.commit({ ...this.state, keys: null, authToken: null });
+    });
+  }
+
+  deleteAccount(rootPassword: string): Promise<void> {
+    assertRootPassword(rootPassword, 'rootPassword');
+    return this.exclusive(async () => {
+      this.keys();
+      const keys = await this.rootKeys(rootPassword);
+      await this.api.deleteAccount(keys.loginPassword);
+      this.registeredLoginPassword = null;
+      await this.commit(newDeviceState(this.state.deviceId));
+    });
+  }
+
+  /** The keys of a logged-in device; throws NOT_LOGGED_IN otherwise. */
+  keys(): StoredKeys {
+    if (!this.state.authToken || !this.state.keys || !this.state.account) throw notLoggedIn('This device is not logged in: log in first');
+    return decodeKeys(this.state.keys);
+  }
+
+  /** The keys `rootPassword` derives for this account, refused when they are not the ones this device holds. */
+  async rootKeys(rootPassword: string): Promise<WalletKeys> {
+    const account = this.state.account!;
+    const keys = await this.derive(rootPassword, account.email, account.clientSaltSeed, account.keyParams);
+    const held = this.state.keys && decodeKeys(this.state.keys);
+    if (held && !(equalBytes(held.walletKey, keys.walletKey) && equalBytes(held.hmacKey, keys.hmacKey))) {
+      // Checked here, so a typo costs no failed-login attempt on the server.
+      throw new WalletSyncError(ServerErrorCode.Unauthenticated, 'Wrong root password');
+    }
+    return keys;
+  }
+
+  derive(rootPassword: string, email: string, clientSaltSeed: string, keyParams: KeyParams): Promise<WalletKeys> {
+    return deriveWalletKeys(rootPassword, email, clientSaltSeed, keyParams, this.deps.scrypt);
+  }
+
+  /** Saved first, then taken: memory never runs ahead of what a restart would find. */
+  async commit(next: DeviceState): Promise<void> {
+    if (next === this.current) return;
+    await this.deps.store.save(next);
+    this.current = next;
+  }
+
+  /**
+   * One operation at a time in this process (the mutex) and, with a store that
+   * locks, across processes: the state is re-read under the lock, so an edit
+   * another process saved meanwhile is the starting point, never overwritten.
+   */
+  exclusive<T>(work: () => Promise<T> | T): Promise<T> {
+    return this.lock.runExclusive(async () => {
+      const release = await this.deps.store.lock?.();
+      try {
+        if (release) {
+          const stored = await this.deps.store.load();
+          if (stored && stored.deviceId === this.current.deviceId) this.current = stored;
+        }
+        return await work();
+      } finally {
+        await release?.();
+      }
+    });
+  }
+
+  private assertAccount(email: string): void {
+    const current = this.state.account?.email;
+    if (current !== undefined && normalizeEmail(current) !== normalizeEmail(email)) {
+      throw new WalletSyncError(
+        ClientErrorCode.LocalState,
+        `This device state belongs to ${current}; use another state file for ${email}`,
+      );
+    }
+  }
+}
+
+export function encodeKeys(keys: StoredKeys): NonNullable<DeviceState['keys']> {
+  return { hmacKey: toHex(keys.hmacKey), walletKey: toHex(keys.walletKey) };
+}
+
+function decodeKeys(keys: NonNullable<DeviceState['keys']>): StoredKeys {
+  return { hmacKey: fromHex(keys.hmacKey), walletKey: fromHex(keys.walletKey) };
+}
+
+/**
+ * The seed and parameters the server handed out, refused unless they are scrypt
+ * within the protocol's bounds: a server must not talk a device into a cost
+ * cheap to brute-force or one that exhausts its memory.
+ */
+function acceptedKeyParams(remote: RemoteKeyParams): { clientSaltSeed: string; keyParams: KeyParams } {
+  const keyParams = { n: remote.n, r: remote.r, p: remote.p };
+  const problem = remote.algorithm === 'scrypt' ? keyParamsProblem(keyParams) : `unknown key derivation algorithm ${JSON.stringify(remote.algorithm)}`;
+  if (problem) {
+    throw new WalletSyncError(
+      ClientErrorCode.KeyParamsUnsupported,
+      `The server's key parameters for this account are unusable (${problem}): refusing to derive; check the server URL`,
+    );
+  }
+  return { clientSaltSeed: remote.clientSaltSeed, keyParams };
+}
+
+function notLoggedIn(message: string): WalletSyncError {
+  return new WalletSyncError(ClientErrorCode.NotLoggedIn, message);
+}
