@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import type { Readable, Writable } from 'node:stream';
 import { ConfigError, loadConfig, parseDatabaseUrl, type Config } from '../config';
 import { createLogger } from '../lib/logger';
+import { terminalJson, terminalText } from '../lib/printable';
 import { AdminFailure, ExitCode, notFound, refused, usage } from './admin.errors';
 import { openAdminContext, type AdminContext } from './admin-context';
 import { migrateSqliteToMysql } from './migrate-to';
@@ -65,7 +66,7 @@ export async function runAdmin(argv: string[], io: AdminIo): Promise<number> {
       throw error;
     }
     const result = await dispatch(positionals, values, config, io);
-    io.stdout.write(json ? `${JSON.stringify(result.data)}\n` : `${result.text}\n`);
+    io.stdout.write(json ? `${terminalJson(result.data)}\n` : `${result.text}\n`);
     return ExitCode.Ok;
   } catch (error) {
     const failure =
@@ -74,7 +75,7 @@ export async function runAdmin(argv: string[], io: AdminIo): Promise<number> {
         : (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
           ? usage(`${(error as Error).message}\n\n${ADMIN_USAGE}`)
           : new AdminFailure(ExitCode.Failed, (error as Error).message ?? String(error), 'FAILED');
-    if (json) io.stdout.write(`${JSON.stringify({ error: { code: failure.code, message: failure.message } })}\n`);
+    if (json) io.stdout.write(`${terminalJson({ error: { code: failure.code, message: failure.message } })}\n`);
     io.stderr.write(`wallet-sync-admin: ${failure.message}\n`);
     return failure.exitCode;
   }
@@ -134,7 +135,7 @@ async function withServices(key: string, args: string[], options: Options, conte
       if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw usage('--limit must be a whole number from 1 to 10000');
       const accounts = await admin.listAccounts({ pendingOnly: Boolean(options.pending), limit });
       const lines = accounts.map(
-        (a) => `${a.id}\t${a.email}\t${a.verified ? 'verified' : 'pending'}\t${a.createdAt.toISOString()}\t${a.devices} devices\twallet ${a.walletSequence ?? '-'}`,
+        (a) => terminalText`${a.id}\t${a.email}\t${a.verified ? 'verified' : 'pending'}\t${a.createdAt.toISOString()}\t${a.devices} devices\twallet ${a.walletSequence ?? '-'}`,
       );
       return { data: { accounts }, text: lines.length > 0 ? lines.join('\n') : 'no accounts' };
     }
@@ -143,13 +144,13 @@ async function withServices(key: string, args: string[], options: Options, conte
       const account = await admin.showAccount(email);
       if (!account) throw notFound(`no account has the email ${email}`);
       const text = [
-        `account ${account.id}: ${account.email}`,
+        terminalText`account ${account.id}: ${account.email}`,
         `verified: ${account.verified}`,
         `created: ${account.createdAt.toISOString()}`,
         `wallet: ${account.wallet ? `sequence ${account.wallet.sequence}, ${account.wallet.bytes} bytes, updated ${account.wallet.updatedAt.toISOString()}` : 'none'}`,
         `history: ${account.wallet ? `${account.wallet.historyVersions} versions kept, ${account.wallet.historyWithContent} with their content` : 'none'}`,
         `devices: ${account.devices.length === 0 ? 'none' : ''}`,
-        ...account.devices.map((d) => `  ${d.deviceId}\tlast used ${d.lastUsedAt.toISOString()}\ttoken expires ${d.expiresAt.toISOString()}`),
+        ...account.devices.map((d) => terminalText`  ${d.deviceId}\tlast used ${d.lastUsedAt.toISOString()}\ttoken expires ${d.expiresAt.toISOString()}`),
       ];
       return { data: { account }, text: text.join('\n') };
     }
@@ -157,37 +158,37 @@ async function withServices(key: string, args: string[], options: Options, conte
       const email = one(args, 'EMAIL');
       const account = await admin.showAccount(email);
       if (!account) throw notFound(`no account has the email ${email}`);
-      await confirm(`Delete the account ${account.email} (id ${account.id}), its wallet, history and ${account.devices.length} device tokens for good?`, options, io);
+      await confirm(terminalText`Delete the account ${account.email} (id ${account.id}), its wallet, history and ${account.devices.length} device tokens for good?`, options, io);
       if (!(await admin.deleteAccount(email))) throw notFound(`no account has the email ${email}`);
       await context.delivered();
-      return { data: { deleted: { id: account.id, email: account.email }, liveConnections: liveConnections(context) }, text: `deleted account ${account.id} (${account.email})` };
+      return { data: { deleted: { id: account.id, email: account.email }, liveConnections: liveConnections(context) }, text: terminalText`deleted account ${account.id} (${account.email})` };
     }
     case 'tokens revoke': {
       const email = one(args, 'EMAIL');
       const revoked = await admin.revokeTokens(email, options.device);
       if (revoked === null) throw notFound(`no account has the email ${email}`);
-      if (options.device !== undefined && revoked === 0) throw notFound(`${email} has no token for the device ${options.device}`);
+      if (options.device !== undefined && revoked === 0) throw notFound(terminalText`${email} has no token for the device ${options.device}`);
       await context.delivered();
       return {
         data: { revoked, liveConnections: liveConnections(context) },
-        text: `revoked ${revoked} token${revoked === 1 ? '' : 's'} of ${email}${context.reachesServers ? '' : `\nnote: ${NO_REDIS}`}`,
+        text: [terminalText`revoked ${revoked} token${revoked === 1 ? '' : 's'} of ${email}`, ...(context.reachesServers ? [] : [`note: ${NO_REDIS}`])].join('\n'),
       };
     }
     case 'whitelist add': {
       if (args.length === 0) throw usage('whitelist add needs at least one EMAIL');
       const added = await admin.whitelistAdd(args);
-      return { data: { added }, text: added.length > 0 ? `added ${added.join(', ')}` : 'already on the list' };
+      return { data: { added }, text: added.length > 0 ? terminalText`added ${added.join(', ')}` : 'already on the list' };
     }
     case 'whitelist remove': {
       if (args.length === 0) throw usage('whitelist remove needs at least one EMAIL');
       const removed = await admin.whitelistRemove(args);
       if (removed.length === 0) throw notFound(`not on the list: ${args.join(', ')}`);
-      return { data: { removed }, text: `removed ${removed.join(', ')}` };
+      return { data: { removed }, text: terminalText`removed ${removed.join(', ')}` };
     }
     case 'whitelist list': {
       none(args);
       const entries = await admin.whitelistList();
-      return { data: { entries }, text: entries.length > 0 ? entries.map((e) => `${e.emailNormalized}\t${e.createdAt.toISOString()}`).join('\n') : 'the list is empty' };
+      return { data: { entries }, text: entries.length > 0 ? entries.map((e) => terminalText`${e.emailNormalized}\t${e.createdAt.toISOString()}`).join('\n') : 'the list is empty' };
     }
     case 'purge': {
       none(args);

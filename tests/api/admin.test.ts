@@ -92,6 +92,20 @@ describe(`wallet-sync-admin on ${testDialect()}`, () => {
     expect(stats.json.stats).toMatchObject({ accounts: 2, pendingAccounts: 0, devices: 1, wallets: 1, walletBytes: 100, historyRows: 1 });
   });
 
+  it('when a stored deviceId holds terminal escapes (a row from before the edge refused them), then accounts show prints them escaped, in text and in --json', async () => {
+    const device = await registerAndLogin(server, 'laptop');
+    const hostile = 'evil\u001b]52;c;ZWNobyBoaQ==\u0007\u001b[2J\u009b0m\u202e\nforged line';
+    await server.app.db.dataSource.getRepository(AuthTokenEntity).update({ deviceId: 'laptop' }, { deviceId: hostile });
+    const text = await admin(env, 'accounts', 'show', device.email);
+    expect(text.code).toBe(0);
+    expect(text.stdout).not.toMatch(/[\u0007\u001b\u009b\u202e]/);
+    expect(text.stdout).toContain('evil\\x1b]52;c;ZWNobyBoaQ==\\x07\\x1b[2J\\x9b0m\\u202e\\x0aforged line\tlast used');
+    expect(text.stdout.split('\n').filter((line) => line.startsWith('forged'))).toEqual([]);
+    const json = await admin(env, 'accounts', 'show', device.email, '--json');
+    expect(json.stdout).not.toMatch(/[\u0007\u001b\u007f-\u009f\u202e]/);
+    expect(json.json.account.devices.map((d: { deviceId: string }) => d.deviceId)).toEqual([hostile]);
+  });
+
   it('when accounts delete runs without --yes and no terminal, then it refuses (exit 4) and the account stays', async () => {
     const device = await registerAndLogin(server);
     const run = await admin(env, 'accounts', 'delete', device.email, '--json');

@@ -1,7 +1,7 @@
 import { startTestServer, errorCode, type TestServer, type Operation, unchecked } from '../helpers/app';
 import { useTestServer } from '../helpers/hooks';
 import { PASSWORD, newSeed, register, registerAndLogin, uniqueEmail, upload, type Device } from '../helpers/operations';
-import { ChangePasswordDocument, LoginDocument, RegisterDocument, SeedDocument, UpdateDocument, WalletStateDocument } from '../helpers/operations.generated';
+import { ChangePasswordDocument, LoginDocument, RegisterDocument, RevokeDocument, SeedDocument, UpdateDocument, WalletStateDocument } from '../helpers/operations.generated';
 import { WalletRepository } from '../../src/db/repositories/wallet.repository';
 
 /** Each document with variables its input validation refuses (they still match the variables' GraphQL types). */
@@ -36,6 +36,16 @@ describe('bad input and error codes', () => {
     ['clientSaltSeed with a non-hex character', RegisterDocument, registerWith({ clientSaltSeed: `${'a'.repeat(63)}g` }), 'clientSaltSeed'],
     ['empty deviceId', LoginDocument, loginWith({ deviceId: '' }), 'deviceId'],
     ['deviceId of 256 characters', LoginDocument, loginWith({ deviceId: 'd'.repeat(256) }), 'deviceId'],
+    ['deviceId with a trailing space', LoginDocument, loginWith({ deviceId: 'laptop ' }), 'deviceId'],
+    ['deviceId with a leading tab', LoginDocument, loginWith({ deviceId: '\tlaptop' }), 'deviceId'],
+    ['deviceId with a trailing no-break space', LoginDocument, loginWith({ deviceId: 'laptop\u00a0' }), 'deviceId'],
+    ['deviceId with a newline inside', LoginDocument, loginWith({ deviceId: 'lap\ntop' }), 'deviceId'],
+    ['deviceId that clears the screen (ESC [2J)', LoginDocument, loginWith({ deviceId: 'laptop\u001b[2J' }), 'deviceId'],
+    ['deviceId that writes the clipboard (OSC 52)', LoginDocument, loginWith({ deviceId: '\u001b]52;c;ZWNobyBoaQ==\u0007laptop' }), 'deviceId'],
+    ['deviceId with a C1 control (CSI)', LoginDocument, loginWith({ deviceId: 'laptop\u009b2J' }), 'deviceId'],
+    ['deviceId with DEL', LoginDocument, loginWith({ deviceId: 'laptop\u007f' }), 'deviceId'],
+    ['revokeDevice of a deviceId with a trailing space', RevokeDocument, () => ({ deviceId: 'laptop ' }), 'deviceId'],
+    ['revokeDevice of a deviceId with an escape', RevokeDocument, () => ({ deviceId: '\u001b]0;pwned\u0007' }), 'deviceId'],
     ['empty login password', LoginDocument, loginWith({ password: '' }), 'password'],
     ['sequence 0', UpdateDocument, walletWith({ sequence: 0 }), 'sequence'],
     ['negative sequence', UpdateDocument, walletWith({ sequence: -5 }), 'sequence'],

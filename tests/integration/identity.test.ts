@@ -59,14 +59,24 @@ describe(`identity in the database (${testDialect()})`, () => {
     expect((await database.db.run((m) => tokens.findByHash(m, 'a'.repeat(64))))?.deviceId).toBe('laptop');
   });
 
+  it.each([
+    ['a trailing space', 'laptop '],
+    ['two trailing spaces', 'laptop  '],
+  ])('when a deviceId is named with %s, then it is another device: deleting it leaves laptop\'s token', async (_case, variant) => {
+    const id = await database.db.run((m) => accounts.insert(m, account(`pad@${randomBytes(4).toString('hex')}.example`)));
+    await database.db.run((m) => tokens.upsertForDevice(m, { accountId: id, deviceId: 'laptop', tokenHash: randomBytes(32).toString('hex'), createdAt: NOW, lastUsedAt: NOW, expiresAt: NOW }));
+    expect(await database.db.run((m) => tokens.deleteForDevice(m, id, variant))).toBe(false);
+    expect((await database.db.run((m) => tokens.listForAccount(m, id))).map((t) => t.deviceId)).toEqual(['laptop']);
+  });
+
   if (testDialect() === 'mysql') {
-    it('when the schema is inspected, then every identifying column has a binary collation', async () => {
+    it('when the schema is inspected, then every identifying column has a binary no-pad collation', async () => {
       const rows: Array<{ table: string; column: string; collation: string }> = await database.db.dataSource.query(
         `SELECT TABLE_NAME AS \`table\`, COLUMN_NAME AS \`column\`, COLLATION_NAME AS collation FROM information_schema.COLUMNS
          WHERE TABLE_SCHEMA = DATABASE() AND COLUMN_NAME IN ('email_normalized', 'device_id', 'token_hash', 'code_hash')`,
       );
-      expect(rows.length).toBeGreaterThanOrEqual(3);
-      for (const row of rows) expect(`${row.table}.${row.column} ${row.collation}`).toBe(`${row.table}.${row.column} utf8mb4_bin`);
+      expect(rows.length).toBeGreaterThanOrEqual(9);
+      for (const row of rows) expect(`${row.table}.${row.column} ${row.collation}`).toBe(`${row.table}.${row.column} utf8mb4_nopad_bin`);
     });
   }
 });

@@ -7,7 +7,7 @@ export interface AccountRow {
   email: string;
   /**
    * The account's identity: the email in NFC, lower-cased (lib/email). Compared
-   * byte for byte: utf8mb4_bin on MySQL (set by migration; TypeORM neither
+   * byte for byte: utf8mb4_nopad_bin on MySQL (set by migration; TypeORM neither
    * compares nor needs collations, and SQLite has only BINARY, its default).
    */
   emailNormalized: string;

@@ -4,7 +4,7 @@ import { dateTime } from './column-types';
 export interface AuthTokenRow {
   id: number;
   accountId: number;
-  /** Compared exactly, case included (utf8mb4_bin on MySQL, as token_hash). */
+  /** Compared exactly, case included (utf8mb4_nopad_bin on MySQL, as token_hash). */
   deviceId: string;
   /** SHA-256 (hex) of the token: a stolen database yields no usable token. */
   tokenHash: string;

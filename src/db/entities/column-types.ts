@@ -5,11 +5,12 @@ export const dateTime: Pick<EntitySchemaColumnOptions, 'type' | 'precision'> = {
 
 /**
  * For a column that identifies (a deviceId): MySQL's default collations fold
- * case and accents, so "Phone" would equal "phone"; utf8mb4_bin compares bytes,
- * as SQLite's default BINARY collation already does.
+ * case and accents, so "Phone" would equal "phone", and utf8mb4_bin pads, so
+ * "laptop " equals "laptop"; utf8mb4_nopad_bin compares exactly, as SQLite's
+ * default BINARY collation already does (migration NoPadIdentity).
  */
 export function binaryCollation(dialect: 'sqlite' | 'mysql'): Pick<EntitySchemaColumnOptions, 'charset' | 'collation'> {
-  return dialect === 'mysql' ? { charset: 'utf8mb4', collation: 'utf8mb4_bin' } : {};
+  return dialect === 'mysql' ? { charset: 'utf8mb4', collation: 'utf8mb4_nopad_bin' } : {};
 }
 
 /**

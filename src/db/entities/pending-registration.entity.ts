@@ -10,7 +10,7 @@ import { dateTime } from './column-types';
 export interface PendingRegistrationRow {
   id: number;
   email: string;
-  /** As accounts.email_normalized, compared byte for byte (utf8mb4_bin on MySQL). */
+  /** As accounts.email_normalized, compared byte for byte (utf8mb4_nopad_bin on MySQL). */
   emailNormalized: string;
   passwordHash: string;
   clientSaltSeed: string;

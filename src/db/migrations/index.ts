@@ -6,6 +6,7 @@ import { WalletHistory1795840000000 as MysqlWalletHistory } from './mysql/179584
 import { AccountWhitelist1795843101077 as MysqlAccountWhitelist } from './mysql/1795843101077-account-whitelist';
 import { PendingRegistrations1795850000001 as MysqlPendingRegistrations } from './mysql/1795850000001-pending-registrations';
 import { SecondFactor1795900000001 as MysqlSecondFactor } from './mysql/1795900000001-second-factor';
+import { NoPadIdentity1795910000001 as MysqlNoPadIdentity } from './mysql/1795910000001-no-pad-identity';
 import { InitialSchema1795666894848 as SqliteInitialSchema } from './sqlite/1795666894848-initial-schema';
 import { VerificationTokens1795667096102 as SqliteVerificationTokens } from './sqlite/1795667096102-verification-tokens';
 import { ExactIdentity1795700000000 as SqliteExactIdentity } from './sqlite/1795700000000-exact-identity';
@@ -35,4 +36,5 @@ export const mysqlMigrations: Function[] = [
   MysqlAccountWhitelist,
   MysqlPendingRegistrations,
   MysqlSecondFactor,
+  MysqlNoPadIdentity,
 ];

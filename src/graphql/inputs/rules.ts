@@ -1,4 +1,5 @@
 import { KEY_PARAMS_BOUNDS } from '../../lib/key-params';
+import { hasControlCharacter, hasSurroundingWhitespace } from '../../lib/printable';
 import { VERIFICATION_CODE_PATTERN } from '../../lib/verification-code';
 import { IsEmail, IsIn, IsInt, Length, Matches, Max, MaxLength, Min, ValidateBy, applyDecorators } from './validators';
 
@@ -11,7 +12,22 @@ export const EmailRule = () =>
 export const PasswordRule = () => Length(8, 1024, { message: 'must be 8 to 1024 characters' });
 export const ClientSaltSeedRule = () => Matches(/^[0-9a-fA-F]{64}$/, { message: 'must be exactly 64 hex characters' });
 export const VerificationCodeRule = () => Matches(VERIFICATION_CODE_PATTERN, { message: 'must be the 8-character code from the verification email' });
-export const DeviceIdRule = () => Length(1, 255, { message: 'must be 1 to 255 characters' });
+/**
+ * A deviceId is printed by the admin CLI and compared exactly by the database: a
+ * control character could drive an operator's terminal, and surrounding
+ * whitespace names a device that looks like another one (docs/PROTOCOL.md, validation).
+ */
+export const DeviceIdRule = () =>
+  applyDecorators(
+    Length(1, 255, { message: 'must be 1 to 255 characters' }),
+    ValidateBy({
+      name: 'deviceIdPrintable',
+      validator: {
+        validate: (value: unknown) => typeof value !== 'string' || (!hasControlCharacter(value) && !hasSurroundingWhitespace(value)),
+        defaultMessage: () => 'must not contain control characters nor begin or end with whitespace',
+      },
+    }),
+  );
 
 const POWERS_OF_TWO_N = Array.from({ length: KEY_PARAMS_BOUNDS.maxLog2N - KEY_PARAMS_BOUNDS.minLog2N + 1 }, (_, i) => 2 ** (KEY_PARAMS_BOUNDS.minLog2N + i));
 export const ScryptNRule = () =>
