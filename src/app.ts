@@ -37,6 +37,11 @@ import { CredentialsService } from './services/credentials.service';
 import { SessionService } from './services/session.service';
 import { VerificationService } from './services/verification.service';
 import { WalletService } from './services/wallet.service';
+import { SecondFactorRepository } from './db/repositories/second-factor.repository';
+import { RecoveryCodeHasher } from './lib/recovery-codes';
+import { SecretBox } from './lib/secret-box';
+import { SecondFactorNotices } from './services/second-factor-notices';
+import { SecondFactorService, type SecurityLogNote } from './services/second-factor.service';
 
 export interface Repositories {
   accounts: AccountRepository;
@@ -47,6 +52,7 @@ export interface Repositories {
   accountEvents: AccountEventRepository;
   knownDevices: KnownDeviceRepository;
   whitelist: WhitelistRepository;
+  secondFactors: SecondFactorRepository;
 }
 
 /** What a test or the entry point may swap: every collaborator that does I/O. */
@@ -72,6 +78,7 @@ export interface App {
     verification: VerificationService;
     history: WalletHistoryService;
     activity: ActivityLog;
+    secondFactors: SecondFactorService;
   };
   /** What every request context reaches, over HTTP and WebSocket alike. */
   context: ContextDeps;
@@ -219,6 +226,7 @@ export async function createServices(
     accountEvents: wiring.repositories?.accountEvents ?? new AccountEventRepository(),
     knownDevices: wiring.repositories?.knownDevices ?? new KnownDeviceRepository(),
     whitelist: wiring.repositories?.whitelist ?? new WhitelistRepository(),
+    secondFactors: wiring.repositories?.secondFactors ?? new SecondFactorRepository(),
   };
   const limits = new RateLimits(config.rateLimitBudgets, config.rateLimits, redis && { client: redis, prefix: config.redisChannelPrefix });
   const serverSecret = config.serverSecret ?? (await db.run((m) => new ServerSettingRepository().getOrCreate(m, 'server_secret', randomHex(32))));
@@ -238,6 +246,25 @@ export async function createServices(
     activity,
   );
   const credentials = new CredentialsService(db, repositories.accounts, hasher, limits, activity, verification);
+  const secondFactors = new SecondFactorService({
+    db,
+    accounts: repositories.accounts,
+    secondFactors: repositories.secondFactors,
+    credentials: {
+      check: ({ account, password, ip }) => credentials.check(account, password, ip),
+      assertMayTry: ({ emailNormalized, ip }) => credentials.assertMayTry(emailNormalized, ip),
+    },
+    limits,
+    clock,
+    activity: {
+      recordIn: (m, { accountId, kind, ...details }: SecurityLogNote) => activity.recordIn(m, accountId, kind, details),
+      record: ({ accountId, kind, ...details }: SecurityLogNote) => activity.record(accountId, kind, details),
+    },
+    notices: new SecondFactorNotices({ mailer, enabled: mailer !== noMailer, reportError }),
+    totpSecrets: new SecretBox(serverSecret, 'totp secret'),
+    recoveryCodes: new RecoveryCodeHasher(serverSecret),
+    issuer: config.serverName,
+  });
   const wallets = new WalletService(
     db,
     repositories.wallets,
@@ -260,6 +287,7 @@ export async function createServices(
     repositories.knownDevices,
     activity,
     new NewDeviceNotices(mailer, mailer !== noMailer, reportError),
+    secondFactors,
   );
   const accounts = new AccountService(
     config,
@@ -277,8 +305,9 @@ export async function createServices(
     repositories.walletHistory,
     activity,
     repositories.whitelist,
+    secondFactors,
   );
-  return { accounts, sessions, wallets, verification, history, activity, repositories };
+  return { accounts, sessions, wallets, verification, history, activity, secondFactors, repositories };
 }
 
 /**

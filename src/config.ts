@@ -100,6 +100,8 @@ export interface Config {
   /** CORS_ORIGINS: the origins answered with CORS headers, and allowed to open a WebSocket besides the server's own. */
   corsOrigins: WebOrigins;
   serverSecret: string | undefined;
+  /** SERVER_NAME: the issuer in TOTP URIs (what an authenticator app shows beside the code). */
+  serverName: string;
   logLevel: string;
   introspection: boolean;
   /** Apollo's landing page and graphql-js's "Did you mean …?" suggestions: both describe the schema, like introspection. */
@@ -181,6 +183,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     metrics: parseMetricsAccess(read, exposed),
     corsOrigins: parseCorsOrigins(read('CORS_ORIGINS')),
     serverSecret: parseServerSecret(read('SERVER_SECRET')),
+    serverName: parseServerName(read('SERVER_NAME')),
     logLevel: oneOf(read, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     introspection: schemaShown ?? (!exposed && environment !== 'production'),
     landingPageAndSuggestions: schemaShown ?? (!exposed && environment === 'development'),
@@ -349,6 +352,15 @@ function parseChannelPrefix(value: string | undefined): string {
   if (value === undefined) return 'wallet-sync:';
   if (!/^[A-Za-z0-9:._-]{1,64}$/.test(value)) {
     throw new ConfigError('REDIS_CHANNEL_PREFIX', 'must be 1 to 64 characters among letters, digits and : . _ -');
+  }
+  return value;
+}
+
+function parseServerName(value: string | undefined): string {
+  if (value === undefined) return 'Wallet Sync';
+  // The issuer is written into the otpauth URI's label, where a colon separates issuer from account.
+  if (value.length > 64 || value.includes(':') || /\p{Cc}/u.test(value)) {
+    throw new ConfigError('SERVER_NAME', 'must be at most 64 characters, without a colon or control characters');
   }
   return value;
 }

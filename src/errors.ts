@@ -16,6 +16,10 @@ export const ErrorCode = {
   EmailTaken: 'EMAIL_TAKEN',
   RateLimited: 'RATE_LIMITED',
   PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
+  /** The password was right; the account needs its second factor (details.methods). */
+  SecondFactorRequired: 'SECOND_FACTOR_REQUIRED',
+  /** A wrong, used or expired TOTP code or recovery code. */
+  SecondFactorInvalid: 'SECOND_FACTOR_INVALID',
   InternalServerError: 'INTERNAL_SERVER_ERROR',
   /** A request the transport refuses before any operation runs (bad body, content type, over WebSocket). */
   BadRequest: 'BAD_REQUEST',
@@ -41,6 +45,8 @@ export interface ErrorDetails {
   fields?: string[];
   retryAfterSeconds?: number;
   maxWalletBytes?: number;
+  /** SECOND_FACTOR_REQUIRED: the methods the account has enabled. */
+  methods?: string[];
 }
 
 export class DomainError extends Error {
@@ -66,6 +72,10 @@ export const payloadTooLarge = (limit: number) =>
   new DomainError(ErrorCode.PayloadTooLarge, `encryptedWallet is larger than the ${limit} bytes this server accepts`, { maxWalletBytes: limit });
 export const rateLimited = (retryAfterSeconds: number) =>
   new DomainError(ErrorCode.RateLimited, `Too many attempts: retry in ${retryAfterSeconds} s`, { retryAfterSeconds });
+
+export const secondFactorRequired = (methods: string[]) =>
+  new DomainError(ErrorCode.SecondFactorRequired, `This account needs its second factor: send secondFactor with one of ${methods.join(', ')}`, { methods });
+export const secondFactorInvalid = () => new DomainError(ErrorCode.SecondFactorInvalid, 'The second factor is wrong, expired or already used');
 
 export const isDomainError = (error: unknown, code?: ErrorCode): error is DomainError =>
   error instanceof DomainError && (code === undefined || error.code === code);

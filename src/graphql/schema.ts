@@ -13,6 +13,8 @@ import { AccountResolver } from './resolvers/account.resolver';
 import { SessionResolver } from './resolvers/session.resolver';
 import { WalletResolver } from './resolvers/wallet.resolver';
 import { HistoryResolver } from './resolvers/history.resolver';
+import { SecondFactorResolver } from './resolvers/second-factor.resolver';
+import type { SecondFactorService } from '../services/second-factor.service';
 
 export interface SchemaServices {
   config: Readonly<Config>;
@@ -22,6 +24,7 @@ export interface SchemaServices {
   wallets: WalletService;
   history: WalletHistoryService;
   activity: ActivityLog;
+  secondFactors: SecondFactorService;
 }
 
 /**
@@ -37,11 +40,12 @@ export async function createSchema(services?: SchemaServices): Promise<GraphQLSc
           [SessionResolver, new SessionResolver(services.sessions)],
           [WalletResolver, new WalletResolver(services.wallets)],
           [HistoryResolver, new HistoryResolver(services.history, services.activity)],
+          [SecondFactorResolver, new SecondFactorResolver(services.secondFactors)],
         ]
       : [],
   );
   return buildSchema({
-    resolvers: [AccountResolver, SessionResolver, WalletResolver, HistoryResolver],
+    resolvers: [AccountResolver, SessionResolver, WalletResolver, HistoryResolver, SecondFactorResolver],
     validate: { forbidUnknownValues: true },
     authChecker,
     // type-graphql wants a pub/sub whenever the schema has a subscription. walletUpdated

@@ -19,6 +19,12 @@ export const LIMITS = {
   loginFailuresPerIp: { points: 100, durationSeconds: 3600 },
   /** Failed password checks against one account, from anywhere. */
   passwordFailuresPerAccount: { points: 10, durationSeconds: 900 },
+  /**
+   * Failed second factors against one account (after a right password). Only a
+   * successful second factor resets it, never a right password: whoever holds the
+   * password must not earn fresh guesses at a 6-digit code by logging in again.
+   */
+  secondFactorFailuresPerAccount: { points: 10, durationSeconds: 900 },
   registerPerIp: { points: 10, durationSeconds: 3600 },
   changePasswordPerIp: { points: 10, durationSeconds: 3600 },
   deleteAccountPerIp: { points: 10, durationSeconds: 3600 },
@@ -103,6 +109,12 @@ export class RateLimits {
   async recordPasswordSuccess(accountKey: string): Promise<void> {
     if (!this.enabled) return;
     await this.limiter('passwordFailuresPerAccount').delete(accountKey);
+  }
+
+  /** Forgets `key`'s spending of `name` (a success that earns a fresh budget). */
+  async reset(name: LimitName, key: string): Promise<void> {
+    if (!this.enabled) return;
+    await this.limiter(name).delete(this.key(name, key));
   }
 
   private key(name: LimitName, key: string): string {

@@ -17,6 +17,8 @@ import type { AuthSession } from './session';
 import type { VerificationService } from './verification.service';
 import type { WalletUpload, WalletWriteOutcome } from './wallet-state';
 import type { WalletService } from './wallet.service';
+import type { SecondFactor } from './second-factor';
+import type { SecondFactorService } from './second-factor.service';
 
 export type AccountConfig = Pick<Config, 'accountVerificationMode' | 'accountWhitelist'>;
 
@@ -36,6 +38,8 @@ export interface ChangePasswordData {
   wallet?: WalletUpload | null;
   /** Omitted: unchanged. */
   keyParams?: KeyParams | null;
+  /** Needed when the account has a second factor. */
+  secondFactor?: SecondFactor;
 }
 
 /** All a new device needs to derive the account's keys from the root password. */
@@ -74,6 +78,8 @@ export class AccountService {
     private readonly activity: ActivityLog,
     /** The operator's list (wallet-sync-admin whitelist), read at every registration beside ACCOUNT_WHITELIST. */
     private readonly whitelist: WhitelistRepository,
+    /** changePassword and deleteAccount on an account with a second factor need it too. */
+    private readonly secondFactors: SecondFactorService,
   ) {}
 
   async register(input: RegisterData, ip: string): Promise<{ verified: boolean }> {
@@ -154,6 +160,7 @@ export class AccountService {
     const { db, accounts, tokens, hasher, clock, events, limits } = this;
     await limits.consume('changePasswordPerIp', ip);
     const account = await this.credentials.verify(input.email, input.oldPassword, ip);
+    await this.secondFactors.check({ account, factor: input.secondFactor, ip });
     const passwordHash = await hasher.hash(input.newPassword);
     const now = clock.now();
 
@@ -196,13 +203,14 @@ export class AccountService {
    * is confirmed; its history, security log and known devices go with it (the
    * database cascades the delete to them).
    */
-  async deleteAccount(session: AuthSession, password: string, ip: string): Promise<boolean> {
+  async deleteAccount(session: AuthSession, password: string, ip: string, secondFactor?: SecondFactor): Promise<boolean> {
     const { db, accounts, limits } = this;
     await limits.consume('deleteAccountPerIp', ip);
     const account = await db.run((m) => accounts.findById(m, session.accountId));
     if (!account) throw wrongCredentials();
     await this.credentials.assertMayTry(account.emailNormalized, ip);
     await this.credentials.check(account, password, ip);
+    await this.secondFactors.check({ account, factor: secondFactor, ip, deviceId: session.deviceId });
     return this.deleteById(account.id);
   }
 

@@ -6,6 +6,7 @@ import type { AccountService } from './account.service';
 import { normalizeEmail } from './credentials.service';
 import type { DeviceInfo, SessionService } from './session.service';
 import type { VerificationService } from './verification.service';
+import type { SecondFactorService } from './second-factor.service';
 
 export interface AccountDetail {
   id: number;
@@ -36,6 +37,7 @@ export class AdminService {
     private readonly sessions: SessionService,
     private readonly verification: VerificationService,
     private readonly clock: Clock,
+    private readonly secondFactors: SecondFactorService,
   ) {}
 
   listAccounts(options: { pendingOnly: boolean; limit: number }): Promise<AccountSummary[]> {
@@ -60,6 +62,18 @@ export class AdminService {
   async revokeTokens(email: string, deviceId?: string): Promise<number | null> {
     const account = await this.db.run((m) => this.reports.findAccount(m, normalizeEmail(email)));
     return account ? this.sessions.revoke(account.id, deviceId) : null;
+  }
+
+  /**
+   * Turns the account's second factor off, for an owner who lost every factor
+   * and recovery code (after the operator checked who asks): through the same
+   * service as disableTotp, so the security log and the owner's mail say so.
+   * Null when no account has this email; false when it had no second factor.
+   */
+  async disableSecondFactor(email: string): Promise<{ id: number; email: string; disabled: boolean } | null> {
+    const account = await this.db.run((m) => this.reports.findAccount(m, normalizeEmail(email)));
+    if (!account) return null;
+    return { id: account.id, email: account.email, disabled: await this.secondFactors.disableByOperator(account.id) };
   }
 
   /** The normalized emails that were not on the list yet. */

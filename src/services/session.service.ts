@@ -12,6 +12,8 @@ import type { ActivityLog } from './activity.service';
 import type { CredentialsService } from './credentials.service';
 import type { NewDeviceNotices } from './notices';
 import type { AuthSession } from './session';
+import type { SecondFactor } from './second-factor';
+import type { SecondFactorService } from './second-factor.service';
 import type { WalletState } from './wallet-state';
 
 /**
@@ -62,13 +64,16 @@ export class SessionService {
     private readonly knownDevices: KnownDeviceRepository,
     private readonly activity: ActivityLog,
     private readonly newDeviceNotices: NewDeviceNotices,
+    /** After a right password, an account with a second factor needs it too. */
+    private readonly secondFactors: SecondFactorService,
   ) {}
 
   /** `verificationCode`: EmailVerify's code, needed once, at the login that turns a pending registration into the account. */
-  async login(email: string, password: string, deviceId: string, ip: string, verificationCode?: string): Promise<IssuedToken> {
+  async login(email: string, password: string, deviceId: string, ip: string, verificationCode?: string, secondFactor?: SecondFactor): Promise<IssuedToken> {
     const { db, accounts, tokens } = this;
     await this.limits.consume('loginPerIp', ip);
     const account = await this.credentials.verify(email, password, ip, verificationCode);
+    const loginMethod = await this.secondFactors.check({ account, factor: secondFactor, ip, deviceId });
 
     const token = newSecretToken();
     const now = this.clock.now();
@@ -80,7 +85,7 @@ export class SessionService {
       if (!(await accounts.lockIfPasswordHash(m, account.id, account.passwordHash))) return null;
       await tokens.upsertForDevice(m, { accountId: account.id, deviceId, tokenHash: hashToken(token), createdAt: now, lastUsedAt: now, expiresAt });
       const newDevice = await this.knownDevices.remember(m, account.id, deviceId, now);
-      await this.activity.recordIn(m, account.id, 'LOGIN', { deviceId, newDevice, ip, loginMethod: 'PASSWORD' });
+      await this.activity.recordIn(m, account.id, 'LOGIN', { deviceId, newDevice, ip, loginMethod });
       return { newDevice };
     });
     if (!issued) throw wrongCredentials();

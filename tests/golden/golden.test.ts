@@ -2,7 +2,25 @@ import WebSocket from 'ws';
 import pino from 'pino';
 import { operationText, startTestServer, unchecked, type TestServer } from '../helpers/app';
 import { ManualClock } from '../helpers/clock';
-import { ChangePasswordDocument, DeleteDocument, KeyParamsDocument, LoginDocument, LogoutDocument, MeDocument, RegisterDocument, RevokeDocument, SeedDocument, UpdateDocument, WalletStateDocument } from '../helpers/operations.generated';
+import {
+  BeginTotpDocument,
+  ChangePasswordDocument,
+  ConfirmTotpDocument,
+  DeleteDocument,
+  DeleteWithSecondFactorDocument,
+  KeyParamsDocument,
+  LoginDocument,
+  LogoutDocument,
+  MeDocument,
+  RegenerateRecoveryCodesDocument,
+  RegisterDocument,
+  RevokeDocument,
+  SecondFactorStatusDocument,
+  SeedDocument,
+  UpdateDocument,
+  WalletStateDocument,
+} from '../helpers/operations.generated';
+import { totpCode } from '../../src/lib/totp';
 import { TestSmtpServer } from '../helpers/smtp';
 import { wsUrl } from '../helpers/subscriptions';
 import { WalletRepository } from '../../src/db/repositories/wallet.repository';
@@ -373,6 +391,42 @@ describe('golden responses: what clients receive, byte for byte', () => {
         await rec.graphql(`login: wrong password, attempt ${attempt}`, LoginDocument, { input: { email, password: 'wrong password', deviceId: 'x' } });
       }
       await rec.graphql('login: the right password while locked (RATE_LIMITED)', LoginDocument, { input: { email, password: PASSWORD, deviceId: 'x' } });
+      rec.check();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('when an account has a second factor, then every response, the new errors included, is the recorded one', async () => {
+    const { server, clock, rec } = await golden('second-factor');
+    try {
+      const email = 'hank@example.com';
+      await rec.graphql('register', RegisterDocument, { input: { email, password: PASSWORD, clientSaltSeed: SEED } });
+      const token = await loginAs(rec, 'login', email, PASSWORD, 'phone');
+      await rec.graphql('me.secondFactor: none yet', SecondFactorStatusDocument, undefined, token);
+      await rec.graphql('confirmTotp: no beginTotp before (BAD_USER_INPUT)', ConfirmTotpDocument, { code: '123456' }, token);
+      await rec.graphql('beginTotp: wrong password (UNAUTHENTICATED)', BeginTotpDocument, { password: 'not the password' }, token);
+      await rec.graphql('regenerateRecoveryCodes: no second factor (BAD_USER_INPUT)', RegenerateRecoveryCodesDocument, { password: PASSWORD }, token);
+      // The secret is random: recorded by its name. Its codes are sent unrecorded, so no code (random too) is in the file.
+      const begun = await rec.graphql('beginTotp: success', BeginTotpDocument, { password: PASSWORD }, token);
+      const secret: string = begun.json.data.beginTotp.secret;
+      rec.redact(secret, 'totp-secret');
+      await rec.graphql('confirmTotp: 5 digits (BAD_USER_INPUT)', ConfirmTotpDocument, { code: '12345' }, token);
+      const confirmed = await server.gql(ConfirmTotpDocument, { code: totpCode(secret, clock.now()) }, token);
+      if (confirmed.body.errors) throw new Error(JSON.stringify(confirmed.body.errors));
+      await rec.graphql('me.secondFactor: TOTP and 10 recovery codes', SecondFactorStatusDocument, undefined, token);
+      const login = (secondFactor?: Record<string, unknown>) => ({ input: { email, password: PASSWORD, deviceId: 'laptop', ...(secondFactor ? { secondFactor } : {}) } });
+      await rec.graphql('login: wrong password (UNAUTHENTICATED, as without a second factor)', LoginDocument, { input: { email, password: 'wrong password', deviceId: 'laptop' } });
+      await rec.graphql('login: right password, no second factor (SECOND_FACTOR_REQUIRED with the methods)', LoginDocument, login());
+      await rec.graphql('login: a wrong recovery code (SECOND_FACTOR_INVALID)', LoginDocument, login({ recoveryCode: '00000-00000' }));
+      await rec.graphql('login: a TOTP code and a recovery code (BAD_USER_INPUT)', unchecked(LoginDocument), login({ totp: '123456', recoveryCode: '00000-00000' }));
+      await rec.graphql('login: a TOTP code with a space (BAD_USER_INPUT)', unchecked(LoginDocument), login({ totp: '123 456' }));
+      await rec.graphql('login: a recovery code outside the alphabet (BAD_USER_INPUT)', unchecked(LoginDocument), login({ recoveryCode: 'UUUUU-UUUUU' }));
+      await rec.graphql('changePassword: no second factor (SECOND_FACTOR_REQUIRED)', ChangePasswordDocument, {
+        input: { email, oldPassword: PASSWORD, newPassword: 'a new password', clientSaltSeed: NEW_SEED },
+      });
+      await rec.graphql('deleteAccount: no second factor (SECOND_FACTOR_REQUIRED)', DeleteDocument, { password: PASSWORD }, token);
+      await rec.graphql('deleteAccount: a wrong recovery code (SECOND_FACTOR_INVALID)', DeleteWithSecondFactorDocument, { password: PASSWORD, secondFactor: { recoveryCode: '00000-00000' } }, token);
       rec.check();
     } finally {
       await server.close();

@@ -16,8 +16,10 @@ describe('loadConfig', () => {
       activityRetentionDays: 90,
       rateLimits: true,
       logLevel: 'info',
+      serverName: 'Wallet Sync',
       passwordHashing: { memoryKib: 19_456, timeCost: 2, parallelism: 1 },
     });
+    expect(config.rateLimitBudgets.secondFactorFailuresPerAccount).toEqual({ points: 10, durationSeconds: 900 });
     expect(config.database.url).toMatch(/data[/\\]wallet-sync\.sqlite$/);
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -75,6 +77,9 @@ describe('loadConfig', () => {
     ['REDIS_URL', { REDIS_URL: 'http://localhost:6379' }],
     ['SMTP_URL', { SMTP_URL: 'not a url' }],
     ['SERVER_SECRET', { SERVER_SECRET: 'short' }],
+    ['SERVER_NAME', { SERVER_NAME: 'Wallet: Sync' }],
+    ['SERVER_NAME', { SERVER_NAME: 'n'.repeat(65) }],
+    ['RATE_LIMIT_SECOND_FACTOR_FAILURES_PER_ACCOUNT', { RATE_LIMIT_SECOND_FACTOR_FAILURES_PER_ACCOUNT: 'ten' }],
     ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
     ['NODE_ENV', { NODE_ENV: 'staging' }],
     ['ARGON2_MEMORY_KIB', { ARGON2_MEMORY_KIB: '8' }],

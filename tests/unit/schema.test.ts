@@ -14,18 +14,8 @@ const CONTRACT = path.resolve(ROOT, '..', 'shared', 'api', 'contract.graphql');
  * `Type.field(arg)` is one argument.
  */
 const NOT_YET_SERVED: ReadonlyArray<readonly [name: string, issue: number]> = [
-  ['Mutation.beginTotp', 21],
-  ['Mutation.confirmTotp', 21],
-  ['Mutation.disableTotp', 21],
-  ['Mutation.regenerateRecoveryCodes', 21],
-  ['Mutation.deleteAccount(secondFactor)', 21],
-  ['LoginInput.secondFactor', 21],
-  ['ChangePasswordInput.secondFactor', 21],
-  ['Account.secondFactor', 21],
-  ['SecondFactorInput', 21],
-  ['SecondFactorStatus', 21],
-  ['TotpEnrollment', 21],
-  ['RecoveryCodes', 21],
+  ['SecondFactorInput.webauthn', 22],
+  ['SecondFactorStatus.passkeys', 22],
   ['Query.passkeySignInOptions', 22],
   ['Mutation.beginPasskeyRegistration', 22],
   ['Mutation.finishPasskeyRegistration', 22],

@@ -25,6 +25,8 @@ export type ChangePasswordInput = {
   keyParams?: KeyParamsInput | null | undefined;
   newPassword: string;
   oldPassword: string;
+  /** Protocol 3. Required when the account has a second factor. */
+  secondFactor?: SecondFactorInput | null | undefined;
   wallet?: WalletStateInput | null | undefined;
 };
 
@@ -38,6 +40,8 @@ export type LoginInput = {
   deviceId: string;
   email: string;
   password: string;
+  /** Protocol 3. The second factor, when login answered SECOND_FACTOR_REQUIRED. */
+  secondFactor?: SecondFactorInput | null | undefined;
   /**
    * EmailVerify mode: the code mailed at registration. Needed once, on the
    * first login of a registration that is not verified yet; ignored afterwards.
@@ -51,6 +55,14 @@ export type RegisterInput = {
   /** The scrypt parameters the client derived with; omitted = the protocol default (N=2^17, r=8, p=1). */
   keyParams?: KeyParamsInput | null | undefined;
   password: string;
+};
+
+/** Exactly one of the fields. */
+export type SecondFactorInput = {
+  /** One of the account's unused recovery codes. */
+  recoveryCode?: string | null | undefined;
+  /** A 6-digit code of the account's authenticator app. */
+  totp?: string | null | undefined;
 };
 
 export type WalletStateInput = {

@@ -2,6 +2,7 @@ import { ArgsType, Field, InputType, Int } from 'type-graphql';
 import { IsOptional, Length, ValidateNested } from './validators';
 import { ClientSaltSeedRule, DeviceIdRule, EmailRule, PasswordRule, ScryptNRule, ScryptPRule, ScryptRRule, VerificationCodeRule } from './rules';
 import { WalletStateInput } from './wallet-state.input';
+import { SecondFactorInput } from './second-factor.input';
 
 @InputType()
 export class KeyParamsInput {
@@ -37,6 +38,10 @@ export class LoginInput {
   @IsOptional()
   @VerificationCodeRule()
   verificationCode?: string | null;
+
+  @Field(() => SecondFactorInput, { nullable: true, description: 'Protocol 3. The second factor, when login answered SECOND_FACTOR_REQUIRED.' })
+  @ValidateNested()
+  secondFactor?: SecondFactorInput | null;
 }
 
 @InputType()
@@ -49,6 +54,10 @@ export class ChangePasswordInput {
   @Field(() => KeyParamsInput, { nullable: true, description: 'New scrypt parameters; omitted = unchanged.' })
   @ValidateNested()
   keyParams?: KeyParamsInput | null;
+
+  @Field(() => SecondFactorInput, { nullable: true, description: 'Protocol 3. Required when the account has a second factor.' })
+  @ValidateNested()
+  secondFactor?: SecondFactorInput | null;
 }
 
 @ArgsType()
@@ -59,6 +68,13 @@ export class EmailArgs {
 @ArgsType()
 export class PasswordArgs {
   @Field() @Length(1, 1024, { message: 'must be 1 to 1024 characters' }) password!: string;
+}
+
+@ArgsType()
+export class DeleteAccountArgs extends PasswordArgs {
+  @Field(() => SecondFactorInput, { nullable: true, description: 'Protocol 3: required when the account has a second factor.' })
+  @ValidateNested()
+  secondFactor?: SecondFactorInput | null;
 }
 
 @ArgsType()

@@ -7,7 +7,8 @@ import type { AuthSession } from '../../services/session';
 import type { VerificationService } from '../../services/verification.service';
 import { unauthenticated } from '../../errors';
 import { CurrentSession } from '../auth-checker';
-import { ChangePasswordInput, EmailArgs, PasswordArgs, RegisterInput } from '../inputs/account.inputs';
+import { ChangePasswordInput, DeleteAccountArgs, EmailArgs, RegisterInput } from '../inputs/account.inputs';
+import { secondFactorOf } from '../inputs/second-factor.input';
 import { Account, ClientKeyParams, RegisterPayload } from '../types/account.type';
 import { AccountVerificationMode, ServerInfo } from '../types/server-info.type';
 import { ChangePasswordResult, toChangePasswordResult } from '../types/wallet-state.type';
@@ -79,7 +80,8 @@ export class AccountResolver {
     @Arg('input', () => ChangePasswordInput) input: ChangePasswordInput,
     @Ctx() { ip }: RequestContext,
   ): Promise<typeof ChangePasswordResult> {
-    return toChangePasswordResult(await this.accounts.changePassword(input, ip));
+    const secondFactor = secondFactorOf(input.secondFactor);
+    return toChangePasswordResult(await this.accounts.changePassword({ ...input, secondFactor }, ip));
   }
 
   @Mutation(() => Boolean, {
@@ -97,9 +99,9 @@ export class AccountResolver {
   })
   deleteAccount(
     @CurrentSession() session: AuthSession,
-    @Args(() => PasswordArgs) { password }: PasswordArgs,
+    @Args(() => DeleteAccountArgs) { password, secondFactor }: DeleteAccountArgs,
     @Ctx() { ip }: RequestContext,
   ): Promise<boolean> {
-    return this.accounts.deleteAccount(session, password, ip);
+    return this.accounts.deleteAccount(session, password, ip, secondFactorOf(secondFactor));
   }
 }

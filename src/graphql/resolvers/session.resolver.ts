@@ -5,6 +5,7 @@ import type { AuthSession } from '../../services/session';
 import { CurrentSession } from '../auth-checker';
 import { DeviceIdArgs, LoginInput } from '../inputs/account.inputs';
 import { AuthToken } from '../types/account.type';
+import { secondFactorOf } from '../inputs/second-factor.input';
 
 @Resolver()
 export class SessionResolver {
@@ -15,7 +16,8 @@ export class SessionResolver {
       "Exchanges email + password for an auth token bound to one device. Logging in\nagain from the same deviceId replaces that device's previous token.",
   })
   async login(@Arg('input', () => LoginInput) input: LoginInput, @Ctx() { ip }: RequestContext): Promise<AuthToken> {
-    return Object.assign(new AuthToken(), await this.sessions.login(input.email, input.password, input.deviceId, ip, input.verificationCode ?? undefined));
+    const secondFactor = secondFactorOf(input.secondFactor);
+    return Object.assign(new AuthToken(), await this.sessions.login(input.email, input.password, input.deviceId, ip, input.verificationCode ?? undefined, secondFactor));
   }
 
   @Authorized()

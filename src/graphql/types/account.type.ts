@@ -28,6 +28,8 @@ export class Account {
 
   @Field(() => [Device])
   devices!: Device[];
+
+  // secondFactor (protocol 3) is resolved by SecondFactorResolver, only when asked for.
 }
 
 @ObjectType()
