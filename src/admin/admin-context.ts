@@ -9,7 +9,7 @@ import { publishDomainEvents, type DomainEvents } from '../events/domain-events'
 import { createRedisTransport } from '../events/redis-transport';
 import { inProcessTransport, type EventTransport } from '../events/transport';
 import { systemClock } from '../lib/clock';
-import { noMailer } from '../lib/mailer';
+import { createSmtpMailer, noMailer } from '../lib/mailer';
 import { Metrics } from '../lib/metrics';
 import { AdminService } from '../services/admin.service';
 
@@ -27,6 +27,8 @@ export interface AdminContext {
   delivered(): Promise<void>;
   /** Whether the revocations reach running servers: only through Redis. */
   reachesServers: boolean;
+  /** Where the command logs what it did to an account (stderr). */
+  logger: Logger;
   close(): Promise<void>;
 }
 
@@ -57,9 +59,11 @@ export async function openAdminContext(config: Readonly<Config>, logger: Logger)
         published.tokensRevoked(accountId, deviceId);
       },
     };
+    // The owner is mailed of what the operator changed (a second factor turned off), as the server would mail it.
+    const mailer = config.smtpUrl && config.mailFrom ? createSmtpMailer(config.smtpUrl, config.mailFrom) : noMailer;
     const services = await createServices(config, db, {
       clock: systemClock,
-      mailer: noMailer,
+      mailer,
       events,
       reportError: (error, what) => logger.error({ err: error }, `failed while ${what}`),
       metrics: new Metrics(),
@@ -72,12 +76,14 @@ export async function openAdminContext(config: Readonly<Config>, logger: Logger)
       services.sessions,
       services.verification,
       systemClock,
+      services.secondFactors,
     );
     const openTransport = transport;
     return {
       admin,
       db,
       reachesServers: Boolean(config.redisUrl),
+      logger,
       delivered: () =>
         new Promise<void>((resolve, reject) => {
           if (heard >= announced) return resolve();
@@ -89,6 +95,8 @@ export async function openAdminContext(config: Readonly<Config>, logger: Logger)
           };
         }),
       async close() {
+        await services.secondFactors.idle();
+        mailer.close();
         await ownRevocations.return();
         await listening;
         await openTransport.close();

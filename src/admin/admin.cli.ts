@@ -16,6 +16,7 @@ export const ADMIN_USAGE = `wallet-sync-admin: manage a wallet sync server's dat
   accounts show EMAIL                     verified, created, devices with last use, wallet sequence, size and history kept
   accounts delete EMAIL [--yes]           deletes the account, its wallet, history and tokens (asks first)
   tokens revoke EMAIL [--device ID]       every device's token, or one; live connections close on every instance
+  2fa disable EMAIL [--yes]               turns the account's second factor off (lost every factor): logged, mailed to the owner
   whitelist add|remove EMAIL...           the database whitelist (Whitelist mode), beside ACCOUNT_WHITELIST
   whitelist list
   purge                                   removes expired tokens and links now (the server does it hourly)
@@ -95,8 +96,9 @@ interface Outcome {
 
 async function dispatch(positionals: string[], options: Options, config: Readonly<Config>, io: AdminIo): Promise<Outcome> {
   const [group, action, ...rest] = positionals;
-  const key = ['accounts', 'tokens', 'whitelist'].includes(group) ? `${group} ${action ?? ''}`.trim() : group;
-  const args = ['accounts', 'tokens', 'whitelist'].includes(group) ? rest : positionals.slice(1);
+  const grouped = ['accounts', 'tokens', 'whitelist', '2fa'].includes(group);
+  const key = grouped ? `${group} ${action ?? ''}`.trim() : group;
+  const args = grouped ? rest : positionals.slice(1);
   switch (key) {
     case 'backup':
       return backup(config, one(args, 'FILE'));
@@ -108,6 +110,7 @@ async function dispatch(positionals: string[], options: Options, config: Readonl
     case 'accounts show':
     case 'accounts delete':
     case 'tokens revoke':
+    case '2fa disable':
     case 'whitelist add':
     case 'whitelist remove':
     case 'whitelist list':
@@ -173,6 +176,17 @@ async function withServices(key: string, args: string[], options: Options, conte
         data: { revoked, liveConnections: liveConnections(context) },
         text: [terminalText`revoked ${revoked} token${revoked === 1 ? '' : 's'} of ${email}`, ...(context.reachesServers ? [] : [`note: ${NO_REDIS}`])].join('\n'),
       };
+    }
+    case '2fa disable': {
+      const email = one(args, 'EMAIL');
+      const account = await admin.showAccount(email);
+      if (!account) throw notFound(`no account has the email ${email}`);
+      await confirm(`Turn off the second factor of ${account.email} (id ${account.id}): its TOTP and recovery codes? Check first who asks.`, options, io);
+      const result = await admin.disableSecondFactor(email);
+      if (!result) throw notFound(`no account has the email ${email}`);
+      if (!result.disabled) throw notFound(`${account.email} has no second factor`);
+      context.logger.warn({ accountId: result.id }, 'second factor turned off by the operator (wallet-sync-admin 2fa disable)');
+      return { data: { secondFactorDisabled: { id: result.id, email: result.email } }, text: `turned off the second factor of account ${result.id} (${result.email}); the owner is mailed when mail is configured` };
     }
     case 'whitelist add': {
       if (args.length === 0) throw usage('whitelist add needs at least one EMAIL');
