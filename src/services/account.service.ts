@@ -93,8 +93,8 @@ export class AccountService {
     const keyParams = input.keyParams ?? DEFAULT_KEY_PARAMS;
     const clientSaltSeed = input.clientSaltSeed.toLowerCase();
     if (mode === 'EmailVerify') {
-      // Not an account yet: a pending registration, whatever the email (a taken one answers alike).
-      await this.verification.register({ email: input.email, passwordHash, clientSaltSeed, keyParams });
+      // Not an account yet: a pending registration, whatever the email (a taken one answers alike, as fast).
+      this.verification.register({ email: input.email, passwordHash, clientSaltSeed, keyParams });
       return { verified: false };
     }
     let accountId: number;

@@ -1,3 +1,4 @@
+import { Mutex } from 'async-mutex';
 import type { Config } from '../config';
 import { isDuplicateKey, type Database } from '../db/database';
 import type { AccountRow } from '../db/entities/account.entity';
@@ -37,6 +38,7 @@ export interface PendingRegistrationData {
  */
 export class VerificationService {
   private readonly background = new Set<Promise<void>>();
+  private readonly registering = new Mutex();
 
   constructor(
     private readonly config: Readonly<VerificationConfig>,
@@ -54,9 +56,18 @@ export class VerificationService {
   /**
    * A registration in EmailVerify mode. For an email with a (verified) account
    * nothing is stored and the owner is told; otherwise a pending registration
-   * is stored (the oldest beyond five goes) and its code mailed.
+   * is stored (the oldest beyond five goes) and its code mailed. All of it runs
+   * in the background, as a resend does: a taken email needs one read, a new
+   * one a durable write, and an answer that waited on either would tell them
+   * apart by its timing. One at a time, so registrations of an email keep their
+   * order (the oldest beyond five is the first one made).
    */
-  async register(data: PendingRegistrationData): Promise<void> {
+  register(data: PendingRegistrationData): void {
+    const now = this.clock.now();
+    this.runInBackground(() => this.registering.runExclusive(() => this.registerNow(data, now)), 'storing a pending registration');
+  }
+
+  private async registerNow(data: PendingRegistrationData, now: Date): Promise<void> {
     const emailNormalized = normalizeEmail(data.email);
     const existing = await this.db.run((m) => this.accounts.findByEmail(m, emailNormalized));
     if (existing) {
@@ -64,7 +75,6 @@ export class VerificationService {
       return;
     }
     const code = newVerificationCode();
-    const now = this.clock.now();
     await this.db.transaction(async (m) => {
       await this.pendings.insert(m, {
         email: data.email,
@@ -139,7 +149,8 @@ export class VerificationService {
   async resend(email: string, ip: string): Promise<void> {
     await this.limits.consume('resendVerificationEmailPerIp', ip);
     if (this.config.accountVerificationMode !== 'EmailVerify') return;
-    this.runInBackground(() => this.resendNow(normalizeEmail(email)), 'resending a verification email');
+    // After any registration still being stored: a resend right after register finds it.
+    this.runInBackground(() => this.registering.runExclusive(() => this.resendNow(normalizeEmail(email))), 'resending a verification email');
   }
 
   private async resendNow(emailNormalized: string): Promise<void> {
