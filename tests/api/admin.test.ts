@@ -1,14 +1,9 @@
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import { AuthTokenEntity } from '../../src/db/entities/auth-token.entity';
 import { admin } from '../helpers/admin';
 import { errorCode, startTestServer, type TestServer } from '../helpers/app';
 import { testDialect } from '../helpers/database';
 import { login, newSeed, register, registerAndLogin, uniqueEmail, upload } from '../helpers/operations';
 import { MeDocument, RegisterDocument, WalletStateDocument } from '../helpers/operations.generated';
-import { assertRedisAnswers, describeWith, redisRequirement } from '../helpers/services';
-import { connectLive, eventually, within, type LiveClient } from '../helpers/subscriptions';
 
 /** wallet-sync-admin against a real server's database (SQLite or, in the MariaDB pass, MariaDB). */
 describe(`wallet-sync-admin on ${testDialect()}`, () => {
@@ -40,24 +35,6 @@ describe(`wallet-sync-admin on ${testDialect()}`, () => {
     if (code) expect(run.json.error.code).toBe(code);
     expect(run.stderr).toMatch(/wallet-sync-admin/);
   });
-
-  it('when run as its own process, then the exit code is the command\'s', async () => {
-    const run = (...argv: string[]) =>
-      new Promise<{ code: number | null; stdout: string }>((resolve) => {
-        const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/admin/main.ts', ...argv], {
-          cwd: path.resolve(__dirname, '..', '..'),
-          env: { PATH: process.env.PATH ?? '', ...env },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let stdout = '';
-        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-        child.on('close', (code) => resolve({ code, stdout }));
-      });
-    const stats = await run('stats', '--json');
-    expect(stats.code).toBe(0);
-    expect(JSON.parse(stats.stdout).stats.accounts).toEqual(expect.any(Number));
-    expect((await run('accounts', 'show', 'nobody@example.com')).code).toBe(3);
-  }, 180_000); // two processes compiling the sources with ts-node: tens of seconds on a loaded machine
 
   it('when the configuration is invalid, then it exits 2 naming the variable, as the server would refuse to start', async () => {
     const run = await admin({ DATABASE_URL: 'ftp://nope' }, 'stats');
@@ -185,44 +162,5 @@ describe(`the database whitelist on ${testDialect()}`, () => {
     expect(removed.json.removed).toEqual([other]);
     expect(errorCode(await registerAs(other))).toBe('REGISTRATION_CLOSED');
     expect(errorCode(await registerAs(listed))).toBeUndefined();
-  });
-});
-
-describeWith([redisRequirement()], 'tokens revoke through Redis', () => {
-  const prefix = `wst-admin-${randomBytes(4).toString('hex')}:`;
-  let server: TestServer;
-  const clients: LiveClient[] = [];
-
-  beforeAll(async () => {
-    await assertRedisAnswers(process.env.REDIS_URL!);
-    server = await startTestServer({ REDIS_URL: process.env.REDIS_URL!, REDIS_CHANNEL_PREFIX: prefix });
-  });
-  afterAll(async () => {
-    await Promise.all(clients.map((client) => client.dispose()));
-    await server?.close();
-  });
-
-  it('when an operator revokes a device, then its live subscription on the server is closed with 4401 Token revoked', async () => {
-    const device = await registerAndLogin(server, 'watcher');
-    const live = connectLive(server.url, device.token);
-    clients.push(live);
-    await within(live.connected, 5000, 'connection_init acknowledged');
-    live.subscribe(null);
-    // Wait for the server's Redis connections: a revocation published before they are ready is lost (as documented),
-    // and only the periodic recheck, 60 s away, would close the socket.
-    await eventually(() => server.app.transport.health() === 'up', 10_000, "the server's Redis connections ready");
-    const run = await admin(
-      { DATABASE_URL: server.database.url, REDIS_URL: process.env.REDIS_URL!, REDIS_CHANNEL_PREFIX: prefix },
-      'tokens',
-      'revoke',
-      device.email,
-      '--device',
-      'watcher',
-      '--json',
-    );
-    expect(run.code).toBe(0);
-    expect(run.json.liveConnections).toMatch(/every instance/);
-    // Through Redis, well before the periodic recheck (WS_TOKEN_RECHECK_SECONDS, 60 s), with room for a loaded machine.
-    expect(await within(live.closed, 15_000, 'socket closed')).toEqual({ code: 4401, reason: 'Token revoked' });
   });
 });

@@ -2,7 +2,6 @@ import { errorCode, startTestServer, type GraphQLResponse, type TestServer, post
 import { useTestServer } from '../helpers/hooks';
 import { PASSWORD, newSeed, uniqueEmail } from '../helpers/operations';
 import { ChangePasswordDocument, LoginDocument, RegisterDocument, SeedDocument } from '../helpers/operations.generated';
-import { assertRedisAnswers, describeWith, redisRequirement } from '../helpers/services';
 
 /** Budgets small enough to exhaust in a test; every request comes from its own made-up client IP. */
 const LIMITED_ENV = {
@@ -167,28 +166,6 @@ describe('per-IP budgets: an IPv6 client counts by its /64, an IPv4 client by it
       expect(answers).toEqual([undefined, undefined, undefined, 'RATE_LIMITED']);
     } finally {
       await direct.close();
-    }
-  });
-});
-
-describeWith([redisRequirement()], 'rate limits shared through Redis', () => {
-  const redisUrl = process.env.REDIS_URL;
-
-  beforeAll(() => assertRedisAnswers(redisUrl!));
-
-  it('when two instances share Redis, then a budget spent on one is spent on the other', async () => {
-    const a = await startTestServer({ ...LIMITED_ENV, REDIS_URL: redisUrl! });
-    const b = await startTestServer({ ...LIMITED_ENV, REDIS_URL: redisUrl! });
-    try {
-      const ip = randomIp();
-      const seed = (server: TestServer) => from(server, ip, SeedDocument, { email: uniqueEmail() });
-      expect(errorCode((await seed(a)) as GraphQLResponse)).toBeUndefined();
-      expect(errorCode((await seed(b)) as GraphQLResponse)).toBeUndefined();
-      expect(errorCode((await seed(a)) as GraphQLResponse)).toBeUndefined();
-      expect(errorCode((await seed(b)) as GraphQLResponse)).toBe('RATE_LIMITED');
-    } finally {
-      await a.close();
-      await b.close();
     }
   });
 });

@@ -31,7 +31,7 @@ class ObservedEventTarget extends EventTarget {
 /**
  * walletUpdated over real WebSockets (graphql-ws) against a server on a random
  * port, with the in-process pub/sub. The same behaviour across instances over
- * Redis is in subscriptions-redis.test.ts and two-instances.test.ts.
+ * Redis is in tests/redis/subscriptions-redis.test.ts and tests/processes/two-instances.test.ts.
  */
 describe('walletUpdated over graphql-ws', () => {
   let server: TestServer;

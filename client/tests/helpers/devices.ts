@@ -7,8 +7,8 @@ import {
   type PreferenceEntry,
   type WalletSyncClientOptions,
 } from 'wallet-sync-client';
-import type { TestServer } from './app';
-import { uniqueEmail } from './operations';
+import type { TestServer } from '../../../tests/helpers/app';
+import { uniqueEmail } from '../../../tests/helpers/operations';
 
 /**
  * The cheapest key parameters the protocol allows (N=2^14 is its minimum; r=1

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Divergence, WalletSyncClient } from 'wallet-sync-client';
 import { ExitCode, runCli } from 'wallet-sync-client/cli';
-import { ROOT_PASSWORD, TEST_SCRYPT_COST, twoDevices } from '../helpers/client';
-import { uniqueEmail } from '../helpers/operations';
-import { testDialect } from '../helpers/database';
+import { ROOT_PASSWORD, TEST_SCRYPT_COST, twoDevices } from '../helpers/devices';
+import { uniqueEmail } from '../../../tests/helpers/operations';
+import { testDialect } from '../../../tests/helpers/database';
 import { startRestorableServer, type RestorableServer } from '../helpers/restorable-server';
 
 /**

@@ -2,10 +2,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MemoryDeviceStateStore, WalletSyncClient, nodeScrypt, type KeyParams, type ScryptFunction, type ScryptParams } from 'wallet-sync-client';
 
-import { useTestServer } from '../helpers/hooks';
-import { ROOT_PASSWORD, TEST_KEY_PARAMS, openDevice } from '../helpers/client';
-import { uniqueEmail } from '../helpers/operations';
-import { KeyParamsDocument } from '../helpers/operations.generated';
+import { useTestServer } from '../../../tests/helpers/hooks';
+import { ROOT_PASSWORD, TEST_KEY_PARAMS, openDevice } from '../helpers/devices';
+import { uniqueEmail } from '../../../tests/helpers/operations';
+import { KeyParamsDocument } from '../../../tests/helpers/operations.generated';
 
 const NEW_ROOT_PASSWORD = 'a brand new root password';
 

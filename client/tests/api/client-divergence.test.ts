@@ -1,9 +1,9 @@
 import { MemoryDeviceStateStore, sealWalletState, type WalletSyncClient } from 'wallet-sync-client';
-import { startTestServer, type TestServer } from '../helpers/app';
-import { ROOT_PASSWORD, openDevice } from '../helpers/client';
+import { startTestServer, type TestServer } from '../../../tests/helpers/app';
+import { ROOT_PASSWORD, openDevice } from '../helpers/devices';
 import { startGraphQLProxy, type GraphQLProxy } from '../helpers/graphql-proxy';
-import { uniqueEmail } from '../helpers/operations';
-import { UpdateDocument, VersionDocument } from '../helpers/operations.generated';
+import { uniqueEmail } from '../../../tests/helpers/operations';
+import { UpdateDocument, VersionDocument } from '../../../tests/helpers/operations.generated';
 
 /**
  * PROTOCOL.md "The history chain", black-box: a proxy in front of the real

@@ -1,7 +1,7 @@
 import { MemoryDeviceStateStore, WalletSyncError, type DeviceState } from 'wallet-sync-client';
 
-import { useTestServer } from '../helpers/hooks';
-import { ROOT_PASSWORD, openDevice, twoDevices } from '../helpers/client';
+import { useTestServer } from '../../../tests/helpers/hooks';
+import { ROOT_PASSWORD, openDevice, twoDevices } from '../helpers/devices';
 
 const NEW_ROOT_PASSWORD = 'a brand new root password';
 

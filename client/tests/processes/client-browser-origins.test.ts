@@ -1,10 +1,10 @@
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { startTestServer, type TestServer } from '../helpers/app';
+import { startTestServer, type TestServer } from '../../../tests/helpers/app';
 import { bundleForBrowser, chromiumRequirement, expectLiveEdit, inPage, launchChromium, startFront, type Front } from '../helpers/browser';
-import { ROOT_PASSWORD, TEST_KEY_PARAMS } from '../helpers/client';
-import { uniqueEmail } from '../helpers/operations';
-import { describeWith } from '../helpers/services';
+import { ROOT_PASSWORD, TEST_KEY_PARAMS } from '../helpers/devices';
+import { uniqueEmail } from '../../../tests/helpers/operations';
+import { describeWith } from '../../../tests/helpers/services';
 
 const PAGE = '<!doctype html><meta charset="utf-8"><title>web wallet</title><script src="/device.js"></script>';
 

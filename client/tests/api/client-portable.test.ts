@@ -8,9 +8,9 @@ import {
   type WalletSyncClientOptions,
 } from 'wallet-sync-client/portable';
 
-import { useTestServer } from '../helpers/hooks';
-import { ROOT_PASSWORD, TEST_KEY_PARAMS } from '../helpers/client';
-import { uniqueEmail } from '../helpers/operations';
+import { useTestServer } from '../../../tests/helpers/hooks';
+import { ROOT_PASSWORD, TEST_KEY_PARAMS } from '../helpers/devices';
+import { uniqueEmail } from '../../../tests/helpers/operations';
 
 /** React Native's AsyncStorage, as far as the client uses it: string values under string keys, behind promises. */
 class AsyncStorageLike implements KeyValueStorage {

@@ -3,10 +3,10 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { startTestServer, type TestServer } from '../helpers/app';
-import { uniqueEmail } from '../helpers/operations';
+import { startTestServer, type TestServer } from '../../../tests/helpers/app';
+import { uniqueEmail } from '../../../tests/helpers/operations';
 
-const ROOT = path.resolve(__dirname, '..', '..');
+const ROOT = path.resolve(__dirname, '..', '..', '..');
 const run = promisify(execFile);
 
 /**

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { MemoryDeviceStateStore, encryptWallet, walletStateHmac, type DeviceState, type WalletSyncClient } from 'wallet-sync-client';
 
-import { useTestServer } from '../helpers/hooks';
-import { ROOT_PASSWORD, openDevice, twoDevices } from '../helpers/client';
-import { UpdateDocument } from '../helpers/operations.generated';
+import { useTestServer } from '../../../tests/helpers/hooks';
+import { ROOT_PASSWORD, openDevice, twoDevices } from '../helpers/devices';
+import { UpdateDocument } from '../../../tests/helpers/operations.generated';
 
 /**
  * What a device does with a wallet state it must not trust: one that is forged

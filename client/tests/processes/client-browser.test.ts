@@ -1,11 +1,11 @@
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { startTestServer, type TestServer } from '../helpers/app';
+import { startTestServer, type TestServer } from '../../../tests/helpers/app';
 import { bundleForBrowser, chromiumRequirement, expectLiveEdit, inPage, launchChromium, startFront, type Front } from '../helpers/browser';
-import { ROOT_PASSWORD, TEST_KEY_PARAMS } from '../helpers/client';
-import { uniqueEmail } from '../helpers/operations';
-import { KeyParamsDocument } from '../helpers/operations.generated';
-import { describeWith } from '../helpers/services';
+import { ROOT_PASSWORD, TEST_KEY_PARAMS } from '../helpers/devices';
+import { uniqueEmail } from '../../../tests/helpers/operations';
+import { KeyParamsDocument } from '../../../tests/helpers/operations.generated';
+import { describeWith } from '../../../tests/helpers/services';
 
 const PAGE = '<!doctype html><meta charset="utf-8"><title>wallet device</title><script src="/device.js"></script>';
 
@@ -15,7 +15,7 @@ const PAGE = '<!doctype html><meta charset="utf-8"><title>wallet device</title><
  * its own browser context (its own localStorage), register, log in, sync, and
  * one gets the other's edit live over the browser's WebSocket. The pages come
  * from the API's origin, through a loopback front that serves them and passes
- * the rest to the server (tests/helpers/browser.ts startFront).
+ * the rest to the server (client/tests/helpers/browser.ts startFront).
  */
 describeWith([chromiumRequirement()], 'the client in a real browser (headless Chromium)', () => {
   let server: TestServer;

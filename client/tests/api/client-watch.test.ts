@@ -1,8 +1,8 @@
 import type { SyncResult, WalletSyncClient, WalletWatch, WatchOptions } from 'wallet-sync-client';
 
-import { useTestServer } from '../helpers/hooks';
-import { ROOT_PASSWORD, openDevice, twoDevices } from '../helpers/client';
-import { startTcpProxy } from '../helpers/tcp-proxy';
+import { useTestServer } from '../../../tests/helpers/hooks';
+import { ROOT_PASSWORD, openDevice, twoDevices } from '../helpers/devices';
+import { startTcpProxy } from '../../../tests/helpers/tcp-proxy';
 
 /**
  * watch() over the server's real graphql-ws endpoint: the watching device never

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ExitCode, runCli } from 'wallet-sync-client/cli';
-import { startTestServer, type TestServer } from '../helpers/app';
-import { ROOT_PASSWORD, TEST_SCRYPT_COST, openDevice } from '../helpers/client';
-import { uniqueEmail } from '../helpers/operations';
+import { startTestServer, type TestServer } from '../../../tests/helpers/app';
+import { ROOT_PASSWORD, TEST_SCRYPT_COST, openDevice } from '../helpers/devices';
+import { uniqueEmail } from '../../../tests/helpers/operations';
 
-const ROOT = path.resolve(__dirname, '..', '..');
+const ROOT = path.resolve(__dirname, '..', '..', '..');
 const CLI = path.join(ROOT, 'client', 'scripts', 'wallet-sync.ts');
 
 /**

@@ -1,11 +1,11 @@
-import { KeyValueDeviceStateStore, WalletSyncClient, WalletSyncError, type KeyParams, type SyncResult } from '../../client/src/portable';
+import { KeyValueDeviceStateStore, WalletSyncClient, WalletSyncError, type KeyParams, type SyncResult } from '../../src/portable';
 
 /**
  * The script of a test page in a real browser: one wallet device per page,
  * built from the client's portable core with nothing but what the browser
  * gives it: Web Crypto, its own WebSocket, `localStorage` for the device state
  * and the portable (@noble/hashes) scrypt. The test calls these functions
- * through Playwright (tests/helpers/browser.ts inPage).
+ * through Playwright (client/tests/helpers/browser.ts inPage).
  */
 declare const localStorage: { getItem(key: string): string | null; setItem(key: string, value: string): void };
 declare const location: { origin: string };

@@ -1,9 +1,9 @@
 import { MemoryDeviceStateStore } from 'wallet-sync-client';
-import { playWalkthrough } from '../../scripts/walkthrough';
+import { playWalkthrough } from '../../../scripts/walkthrough';
 
-import { useTestServer } from '../helpers/hooks';
-import { TEST_KEY_PARAMS } from '../helpers/client';
-import { uniqueEmail } from '../helpers/operations';
+import { useTestServer } from '../../../tests/helpers/hooks';
+import { TEST_KEY_PARAMS } from '../helpers/devices';
+import { uniqueEmail } from '../../../tests/helpers/operations';
 
 /** The reference walkthrough through the client, against a real server: every step checks itself. */
 describe('the walkthrough via the client', () => {

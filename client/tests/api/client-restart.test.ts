@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FileDeviceStateStore } from 'wallet-sync-client';
-import { startTestServer, type TestServer } from '../helpers/app';
-import { openDevice, twoDevices } from '../helpers/client';
+import { startTestServer, type TestServer } from '../../../tests/helpers/app';
+import { openDevice, twoDevices } from '../helpers/devices';
 
 /** The merge base must survive a restart, or the next merge cannot tell which side changed a key. */
 describe('a device restarting from its state file', () => {

@@ -1,7 +1,7 @@
 import { setTimeout as sleep, setImmediate as yieldToOthers } from 'node:timers/promises';
 import type { Divergence, PreferenceEntry, WalletSyncClient } from 'wallet-sync-client';
-import { expectConverged, seededRandom, twoDevices } from '../helpers/client';
-import { testDialect } from '../helpers/database';
+import { expectConverged, seededRandom, twoDevices } from '../helpers/devices';
+import { testDialect } from '../../../tests/helpers/database';
 import { startGraphQLProxy, type GraphQLProxy } from '../helpers/graphql-proxy';
 import { startRestorableServer, type RestorableServer } from '../helpers/restorable-server';
 
@@ -103,7 +103,7 @@ const SEED = Number(process.env.CHAOS_SEED ?? 20261202);
     expectConverged(c1, c2, edits);
     // The chaos was real, and the devices noticed it. Which kind each divergence is depends on what the other
     // device did meanwhile (a swallowed upload reads as a rollback unless the other device moved the server on);
-    // tests/api/client-divergence.test.ts pins each kind down through a proxy.
+    // client/tests/api/client-divergence.test.ts pins each kind down through a proxy.
     expect(chaos.restores).toBeGreaterThan(0);
     expect(chaos.forks).toBeGreaterThan(0);
     expect(divergences.length).toBeGreaterThan(0);

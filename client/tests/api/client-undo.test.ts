@@ -1,5 +1,5 @@
-import { startTestServer, type TestServer } from '../helpers/app';
-import { ROOT_PASSWORD, twoDevices } from '../helpers/client';
+import { startTestServer, type TestServer } from '../../../tests/helpers/app';
+import { ROOT_PASSWORD, twoDevices } from '../helpers/devices';
 
 /** Undo (issue 14): history(), restore(sequence) and activity() against the real server. */
 describe('undoing a change with history() and restore()', () => {

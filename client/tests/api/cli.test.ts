@@ -2,9 +2,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ExitCode, runCli } from 'wallet-sync-client/cli';
-import { startTestServer, type TestServer } from '../helpers/app';
-import { uniqueEmail } from '../helpers/operations';
-import { KeyParamsDocument, UpdateDocument } from '../helpers/operations.generated';
+import { startTestServer, type TestServer } from '../../../tests/helpers/app';
+import { uniqueEmail } from '../../../tests/helpers/operations';
+import { KeyParamsDocument, UpdateDocument } from '../../../tests/helpers/operations.generated';
 
 /** The CLI in-process (real arguments, real state files, a real server), one device per state file. */
 describe('the wallet-sync CLI', () => {

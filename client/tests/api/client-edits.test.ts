@@ -11,11 +11,11 @@ import {
   type WalletDocument,
 } from 'wallet-sync-client';
 import { runCli, ExitCode } from 'wallet-sync-client/cli';
-import { type TestServer } from '../helpers/app';
-import { useTestServer } from '../helpers/hooks';
-import { ROOT_PASSWORD, TEST_SCRYPT_COST, openDevice, twoDevices } from '../helpers/client';
-import { uniqueEmail } from '../helpers/operations';
-import { UpdateDocument } from '../helpers/operations.generated';
+import { type TestServer } from '../../../tests/helpers/app';
+import { useTestServer } from '../../../tests/helpers/hooks';
+import { ROOT_PASSWORD, TEST_SCRYPT_COST, openDevice, twoDevices } from '../helpers/devices';
+import { uniqueEmail } from '../../../tests/helpers/operations';
+import { UpdateDocument } from '../../../tests/helpers/operations.generated';
 
 async function stored(store: DeviceStateStore): Promise<DeviceState> {
   return (await store.load())!;

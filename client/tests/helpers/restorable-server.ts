@@ -2,10 +2,10 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { backupSqlite } from '../../src/admin/sqlite-files';
-import { createApp, type App } from '../../src/app';
-import { loadConfig } from '../../src/config';
-import { TEST_ENV } from './app';
+import { backupSqlite } from '../../../src/admin/sqlite-files';
+import { createApp, type App } from '../../../src/app';
+import { loadConfig } from '../../../src/config';
+import { TEST_ENV } from '../../../tests/helpers/app';
 
 /**
  * A real server on a SQLite file of its own that a test can restore from a

@@ -1,8 +1,8 @@
 import { setImmediate as yieldToOthers } from 'node:timers/promises';
 import type { PreferenceEntry, WalletSyncClient } from 'wallet-sync-client';
 
-import { useTestServer } from '../helpers/hooks';
-import { expectConverged, seededRandom, twoDevices } from '../helpers/client';
+import { useTestServer } from '../../../tests/helpers/hooks';
+import { expectConverged, seededRandom, twoDevices } from '../helpers/devices';
 
 const EDITS_PER_DEVICE = 200;
 const KEYS = ['animal', 'car', 'colour', 'city', 'fruit', 'sport'];
