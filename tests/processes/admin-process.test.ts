@@ -1,26 +1,17 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { startTestServer, type TestServer } from '../helpers/app';
+import { useTestServer } from '../helpers/hooks';
 
 /** wallet-sync-admin as an operator runs it: its own process, against a real server's database. */
 describe('wallet-sync-admin as its own process', () => {
-  let server: TestServer;
-  let env: Record<string, string>;
-
-  beforeAll(async () => {
-    server = await startTestServer();
-    env = { DATABASE_URL: server.database.url };
-  });
-  afterAll(async () => {
-    await server?.close();
-  });
+  const server = useTestServer();
 
   it('when run as its own process, then the exit code is the command\'s', async () => {
     const run = (...argv: string[]) =>
       new Promise<{ code: number | null; stdout: string }>((resolve) => {
         const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/admin/main.ts', ...argv], {
           cwd: path.resolve(__dirname, '..', '..'),
-          env: { PATH: process.env.PATH ?? '', ...env },
+          env: { PATH: process.env.PATH ?? '', DATABASE_URL: server.database.url },
           stdio: ['ignore', 'pipe', 'pipe'],
         });
         let stdout = '';
