@@ -53,7 +53,17 @@ export const ServerErrorCode = {
   Unauthenticated: 'UNAUTHENTICATED',
   AccountNotVerified: 'ACCOUNT_NOT_VERIFIED',
   RateLimited: 'RATE_LIMITED',
+  /** The password was right; the account needs its second factor: `methods` says which it has. Retry with one (SecondFactorRequiredError.retry). */
+  SecondFactorRequired: 'SECOND_FACTOR_REQUIRED',
+  /** A wrong, used or expired TOTP code or recovery code. */
+  SecondFactorInvalid: 'SECOND_FACTOR_INVALID',
 } as const;
+
+/** A second factor as login(), deleteAccount() and the server take it: exactly one of the fields. */
+export type SecondFactor = { totp: string } | { recoveryCode: string };
+
+/** The methods an account may have enabled (PROTOCOL.md "Second factor"). */
+export type SecondFactorMethod = 'TOTP' | 'WEBAUTHN' | 'RECOVERY_CODE';
 
 export class WalletSyncError extends Error {
   override readonly name = 'WalletSyncError';
@@ -61,16 +71,34 @@ export class WalletSyncError extends Error {
   readonly retryAfterSeconds?: number;
   /** WALLET_DOCUMENT_INVALID: the preference at fault. */
   readonly key?: string;
+  /** SECOND_FACTOR_REQUIRED: the methods the account has enabled. */
+  readonly methods?: SecondFactorMethod[];
 
   constructor(
     /** A ClientErrorCode, or the server's `extensions.code`. */
     readonly code: string,
     message: string,
-    options: { cause?: unknown; retryAfterSeconds?: number; key?: string } = {},
+    options: { cause?: unknown; retryAfterSeconds?: number; key?: string; methods?: SecondFactorMethod[] } = {},
   ) {
     super(message, { cause: options.cause });
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.key = options.key;
+    this.methods = options.methods;
+  }
+}
+
+/**
+ * login() on an account with a second factor, without one: the password was
+ * right. `retry(factor)` sends the same login again with the factor, with the
+ * keys already derived (the root password is not asked for, nor scrypt run, again).
+ */
+export class SecondFactorRequiredError extends WalletSyncError {
+  constructor(
+    methods: SecondFactorMethod[],
+    message: string,
+    readonly retry: (factor: SecondFactor) => Promise<{ deviceId: string; expiresAt: string }>,
+  ) {
+    super(ServerErrorCode.SecondFactorRequired, message, { methods });
   }
 }
 

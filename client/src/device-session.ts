@@ -1,6 +1,16 @@
 import { Mutex } from 'async-mutex';
 import { assertEmail, assertRootPassword } from './client-arguments';
-import { ClientErrorCode, ServerErrorCode, WalletSyncError } from './client.errors';
+import { ClientErrorCode, SecondFactorRequiredError, ServerErrorCode, WalletSyncError, type SecondFactor, type SecondFactorMethod } from './client.errors';
+
+export interface LoginOptions {
+  /**
+   * For an account with a second factor: the factor itself (e.g. from --totp),
+   * or a callback that is asked for one, with the account's methods, only when
+   * the server answers SECOND_FACTOR_REQUIRED. Without it, login() throws a
+   * SecondFactorRequiredError whose retry(factor) finishes the login.
+   */
+  secondFactor?: SecondFactor | ((methods: SecondFactorMethod[]) => Promise<SecondFactor>);
+}
 import { newDeviceState, type DeviceState, type DeviceStateStore } from './device-state.store';
 import { equalBytes, fromHex, randomBytes, toHex } from './encoding';
 import { SyncServerApi, type RemoteKeyParams } from './graphql/sync-server.api';
@@ -120,7 +130,7 @@ export class DeviceSession {
     });
   }
 
-  login(credentials?: { email: string; rootPassword: string }): Promise<{ deviceId: string; expiresAt: string }> {
+  login(credentials?: { email: string; rootPassword: string }, options: LoginOptions = {}): Promise<{ deviceId: string; expiresAt: string }> {
     if (credentials) {
       assertEmail(credentials.email);
       assertRootPassword(credentials.rootPassword, 'rootPassword');
@@ -141,8 +151,30 @@ export class DeviceSession {
         keys = { loginPassword: registered.loginPassword };
       }
       const stored = keys.hmacKey && keys.walletKey ? encodeKeys({ hmacKey: keys.hmacKey, walletKey: keys.walletKey }) : this.state.keys;
-      return this.logIn(keys.loginPassword, { account, keys: stored });
+      return this.logInWithFactor(keys.loginPassword, { account, keys: stored }, options);
     });
+  }
+
+  /**
+   * logIn, for an account that may have a second factor: the one given, or the
+   * callback's answer to SECOND_FACTOR_REQUIRED, or, without a callback, a
+   * SecondFactorRequiredError whose retry() logs in with the factor. Each try
+   * reuses `loginPassword`: the root password is derived once.
+   */
+  private async logInWithFactor(
+    loginPassword: string,
+    changes: Partial<Pick<DeviceState, 'account' | 'keys'>>,
+    { secondFactor }: LoginOptions,
+  ): Promise<{ deviceId: string; expiresAt: string }> {
+    const given = typeof secondFactor === 'function' ? undefined : secondFactor;
+    try {
+      return await this.logIn(loginPassword, changes, given);
+    } catch (error) {
+      if (!(error instanceof WalletSyncError) || error.code !== ServerErrorCode.SecondFactorRequired || given) throw error;
+      const methods = error.methods ?? [];
+      if (typeof secondFactor === 'function') return this.logIn(loginPassword, changes, await secondFactor(methods));
+      throw new SecondFactorRequiredError(methods, error.message, (factor) => this.exclusive(() => this.logIn(loginPassword, changes, factor)));
+    }
   }
 
   /**
@@ -150,9 +182,13 @@ export class DeviceSession {
    * together with `changes` (the account and keys it was derived with): a
    * refused login leaves the state as it was.
    */
-  async logIn(loginPassword: string, changes: Partial<Pick<DeviceState, 'account' | 'keys'>> = {}): Promise<{ deviceId: string; expiresAt: string }> {
+  async logIn(
+    loginPassword: string,
+    changes: Partial<Pick<DeviceState, 'account' | 'keys'>> = {},
+    secondFactor?: SecondFactor,
+  ): Promise<{ deviceId: string; expiresAt: string }> {
     const email = (changes.account ?? this.state.account)!.email;
-    const token = await this.api.login({ email, password: loginPassword, deviceId: this.state.deviceId });
+    const token = await this.api.login({ email, password: loginPassword, deviceId: this.state.deviceId, secondFactor });
     await this.commit({ ...this.state, ...changes, authToken: { token: token.token, expiresAt: token.expiresAt } });
     return { deviceId: this.state.deviceId, expiresAt: token.expiresAt };
   }
@@ -171,12 +207,12 @@ export class DeviceSession {
     });
   }
 
-  deleteAccount(rootPassword: string): Promise<void> {
+  deleteAccount(rootPassword: string, secondFactor?: SecondFactor): Promise<void> {
     assertRootPassword(rootPassword, 'rootPassword');
     return this.exclusive(async () => {
       this.keys();
       const keys = await this.rootKeys(rootPassword);
-      await this.api.deleteAccount(keys.loginPassword);
+      await this.api.deleteAccount(keys.loginPassword, secondFactor);
       this.registeredLoginPassword = null;
       await this.commit(newDeviceState(this.state.deviceId));
     });

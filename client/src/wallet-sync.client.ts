@@ -1,5 +1,6 @@
 import { invalidArgument } from './client-arguments';
-import { DeviceSession, type DeviceStatus } from './device-session';
+import { DeviceSession, type DeviceStatus, type LoginOptions } from './device-session';
+import type { SecondFactor } from './client.errors';
 import { graphqlEndpoint } from './graphql/sync-server.api';
 import { SyncEngine, type PullResult, type PushResult, type SyncOptions, type SyncResult } from './sync-engine';
 import { WalletHistory, type AccountActivityEvent, type RestoreResult, type WalletHistoryEntry } from './wallet-history';
@@ -121,8 +122,46 @@ export class WalletSyncClient {
    * Without, it uses what register() derived in this process (a device that
    * restarted, or whose token expired, logs in with the root password again).
    */
-  login(credentials?: { email: string; rootPassword: string }): Promise<{ deviceId: string; expiresAt: string }> {
-    return this.session.login(credentials);
+  login(credentials?: { email: string; rootPassword: string }, options: LoginOptions = {}): Promise<{ deviceId: string; expiresAt: string }> {
+    return this.session.login(credentials, options);
+  }
+
+  /** The account's second factor, as the server has it. */
+  secondFactorStatus(): Promise<{ enabled: boolean; totp: boolean; recoveryCodesLeft: number }> {
+    this.session.keys();
+    return this.session.api.secondFactorStatus();
+  }
+
+  /**
+   * Starts TOTP enrolment: the secret and its otpauth:// URI for an
+   * authenticator app (show the URI as a QR code). Nothing is enabled until
+   * confirmTotp() gets a code of it. Needs the root password (the server asks
+   * for the login password, derived from it).
+   */
+  async enableTotp(rootPassword: string): Promise<{ secret: string; uri: string }> {
+    return this.session.api.beginTotp(await this.loginPassword(rootPassword));
+  }
+
+  /** Enables TOTP with a code of the app; the recovery codes, shown once (empty when the account already had some). */
+  confirmTotp(code: string): Promise<string[]> {
+    this.session.keys();
+    return this.session.api.confirmTotp(code);
+  }
+
+  /** Turns TOTP off (its recovery codes go with it); false when it was not on. */
+  async disableTotp(rootPassword: string): Promise<boolean> {
+    return this.session.api.disableTotp(await this.loginPassword(rootPassword));
+  }
+
+  /** Ten new recovery codes, shown once; the earlier ones stop working. */
+  async regenerateRecoveryCodes(rootPassword: string): Promise<string[]> {
+    return this.session.api.regenerateRecoveryCodes(await this.loginPassword(rootPassword));
+  }
+
+  /** The login password `rootPassword` derives for this device's account (refused when it is not this account's). */
+  private async loginPassword(rootPassword: string): Promise<string> {
+    this.session.keys();
+    return (await this.session.rootKeys(rootPassword)).loginPassword;
   }
 
   /** Revokes this device's auth token and forgets its keys; the documents stay for the next login. */
@@ -208,8 +247,8 @@ export class WalletSyncClient {
    * and forgets everything this device held, keeping only its deviceId. Asks
    * for the root password again: a stolen device state must not be enough.
    */
-  deleteAccount(rootPassword: string): Promise<void> {
-    return this.session.deleteAccount(rootPassword);
+  deleteAccount(rootPassword: string, options: { secondFactor?: SecondFactor } = {}): Promise<void> {
+    return this.session.deleteAccount(rootPassword, options.secondFactor);
   }
 
   /**

@@ -1,9 +1,14 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { ClientError, GraphQLClient, type RequestOptions, type Variables } from 'graphql-request';
-import { ClientErrorCode, WalletSyncError } from '../client.errors';
+import { ClientErrorCode, WalletSyncError, type SecondFactor, type SecondFactorMethod } from '../client.errors';
 import {
   AccountActivityDocument,
+  BeginTotpDocument,
   ChangePasswordDocument,
+  ConfirmTotpDocument,
+  DisableTotpDocument,
+  RegenerateRecoveryCodesDocument,
+  SecondFactorStatusDocument,
   ClientKeyParamsDocument,
   DeleteAccountDocument,
   LoginDocument,
@@ -113,8 +118,31 @@ export class SyncServerApi {
   }
 
   /** Requires the token; `password` is the login password, derived again from the root password. */
-  async deleteAccount(password: string): Promise<void> {
-    await this.send(DeleteAccountDocument, { password });
+  async deleteAccount(password: string, secondFactor?: SecondFactor): Promise<void> {
+    await this.send(DeleteAccountDocument, { password, secondFactor });
+  }
+
+  /** The second factor's operations: each requires the token, and those that change a factor the login password too. */
+  async beginTotp(password: string): Promise<{ secret: string; uri: string }> {
+    const { secret, uri } = (await this.send(BeginTotpDocument, { password })).beginTotp;
+    return { secret, uri };
+  }
+
+  async confirmTotp(code: string): Promise<string[]> {
+    return (await this.send(ConfirmTotpDocument, { code })).confirmTotp.codes;
+  }
+
+  async disableTotp(password: string): Promise<boolean> {
+    return (await this.send(DisableTotpDocument, { password })).disableTotp;
+  }
+
+  async regenerateRecoveryCodes(password: string): Promise<string[]> {
+    return (await this.send(RegenerateRecoveryCodesDocument, { password })).regenerateRecoveryCodes.codes;
+  }
+
+  async secondFactorStatus(): Promise<{ enabled: boolean; totp: boolean; recoveryCodesLeft: number }> {
+    const { enabled, totp, recoveryCodesLeft } = (await this.send(SecondFactorStatusDocument, {})).me.secondFactor;
+    return { enabled, totp, recoveryCodesLeft };
   }
 
   private async send<R, V extends Variables>(document: TypedDocumentNode<R, V>, variables: V): Promise<R> {
@@ -136,9 +164,10 @@ function toWalletSyncError(error: unknown): WalletSyncError {
   if (error instanceof ClientError) {
     const first = error.response.errors?.[0];
     if (first) {
-      const extensions = (first.extensions ?? {}) as { code?: unknown; retryAfterSeconds?: unknown };
+      const extensions = (first.extensions ?? {}) as { code?: unknown; retryAfterSeconds?: unknown; methods?: unknown };
       return new WalletSyncError(typeof extensions.code === 'string' ? extensions.code : 'INTERNAL_SERVER_ERROR', first.message, {
         retryAfterSeconds: typeof extensions.retryAfterSeconds === 'number' ? extensions.retryAfterSeconds : undefined,
+        methods: Array.isArray(extensions.methods) ? (extensions.methods.filter((m) => typeof m === 'string') as SecondFactorMethod[]) : undefined,
       });
     }
     return new WalletSyncError(ClientErrorCode.Network, `The server answered HTTP ${error.response.status} without a GraphQL result`);
