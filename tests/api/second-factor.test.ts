@@ -1,13 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import pino from 'pino';
-import { createApp, type App } from '../../src/app';
-import { loadConfig } from '../../src/config';
 import { totpCode } from '../../src/lib/totp';
-import { TEST_ENV, apiAt, errorCode, startTestServer, type GraphQLResponse, type Operation, type TestServer } from '../helpers/app';
+import { errorCode, startTestServer, type Operation, type TestServer } from '../helpers/app';
 import { ManualClock } from '../helpers/clock';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { useTestServer } from '../helpers/hooks';
-import { login, newSeed, register, type Device } from '../helpers/operations';
+import { login, newSeed, register } from '../helpers/operations';
 import {
   ActivityDocument,
   BeginTotpDocument,
@@ -17,9 +12,8 @@ import {
   DisableTotpDocument,
   LoginDocument,
   RegenerateRecoveryCodesDocument,
-  SecondFactorStatusDocument,
 } from '../helpers/operations.generated';
-import { describeWith, redisRequirement } from '../helpers/services';
+import { BUDGET_ENV, START, STEP_MS, loginWith, ok, spendBudget, status, withTotp, wrongCode, type SecondFactor } from '../helpers/second-factor';
 import { TestSmtpServer } from '../helpers/smtp';
 
 /**
@@ -28,33 +22,9 @@ import { TestSmtpServer } from '../helpers/smtp';
  * and no more, no replay of a used step, single-use recovery codes and their
  * exhaustion, the factor on login, changePassword and deleteAccount, the
  * security log and the owner's mail; then the race of two logins with one code,
- * and the per-account budget of failed factors, across two instances via Redis.
+ * and the per-account budget of failed factors (across two instances via Redis:
+ * tests/redis/second-factor-budget.test.ts).
  */
-
-const STEP_MS = 30_000;
-const START = new Date('2026-06-01T12:00:10.000Z');
-
-type Api = Pick<TestServer, 'gql'>;
-type SecondFactor = { totp?: string; recoveryCode?: string };
-
-const ok = <T>(response: GraphQLResponse<T>): T => {
-  if (response.body.errors) throw new Error(JSON.stringify(response.body.errors));
-  return response.body.data!;
-};
-
-/** Registers, logs in as `deviceId`, and enables TOTP at the clock's time: the device, the TOTP secret and the recovery codes. */
-async function withTotp(api: Api, clock: ManualClock, deviceId = 'phone'): Promise<{ device: Device; secret: string; codes: string[] }> {
-  const { email, password } = await register(api);
-  const device = await login(api, email, password, deviceId);
-  const { secret } = ok(await api.gql(BeginTotpDocument, { password }, device.token)).beginTotp;
-  const { codes } = ok(await api.gql(ConfirmTotpDocument, { code: totpCode(secret, clock.now()) }, device.token)).confirmTotp;
-  return { device, secret, codes };
-}
-
-const loginWith = (api: Api, device: Pick<Device, 'email' | 'password'>, secondFactor?: SecondFactor, deviceId = 'laptop') =>
-  api.gql(LoginDocument, { input: { email: device.email, password: device.password, deviceId, ...(secondFactor ? { secondFactor } : {}) } });
-
-const status = async (api: Api, device: Device) => ok(await api.gql(SecondFactorStatusDocument, {}, device.token)).me.secondFactor;
 
 describe('the second factor over HTTP', () => {
   const clock = new ManualClock(START);
@@ -263,31 +233,6 @@ describe('two logins with the same TOTP code at once', () => {
   });
 });
 
-/** Budgets on, except the per-IP ones, which every test login here shares. */
-const BUDGET_ENV = {
-  RATE_LIMITS: 'on',
-  RATE_LIMIT_LOGIN_PER_IP: '10000/60',
-  RATE_LIMIT_LOGIN_FAILURES_PER_IP: '10000/60',
-};
-
-/** Ten failed factors against the account, through `apis` in turn: each SECOND_FACTOR_INVALID; a right password before each never refills the budget. */
-async function spendBudget(apis: Api[], device: Device, wrong: string) {
-  for (let i = 0; i < 10; i += 1) {
-    const api = apis[i % apis.length];
-    expect(errorCode(await loginWith(api, device))).toBe('SECOND_FACTOR_REQUIRED');
-    expect(errorCode(await loginWith(api, device, { totp: wrong }))).toBe('SECOND_FACTOR_INVALID');
-  }
-}
-
-/** A 6-digit code that is none of the secret's codes within two steps of now. */
-function wrongCode(secret: string, clock: ManualClock): string {
-  const near = new Set([-2, -1, 0, 1, 2].map((steps) => totpCode(secret, new Date(clock.now().getTime() + steps * STEP_MS))));
-  for (let n = 0; ; n += 1) {
-    const code = String(n).padStart(6, '0');
-    if (!near.has(code)) return code;
-  }
-}
-
 describe('the budget of failed second factors', () => {
   const clock = new ManualClock(START);
   const server = useTestServer(BUDGET_ENV, { clock });
@@ -320,42 +265,3 @@ describe('the budget of failed second factors', () => {
     expect(errorCode(await server.gql(LoginDocument, { input: { email, password, deviceId: 'laptop' } }))).toBe('RATE_LIMITED');
   });
 });
-
-describeWith([redisRequirement()], 'the budget of failed second factors across two instances sharing Redis', () => {
-  const clock = new ManualClock(START);
-  let database: TestDatabase;
-  const apps: App[] = [];
-  const apis: Api[] = [];
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    const config = loadConfig({
-      ...TEST_ENV,
-      ...BUDGET_ENV,
-      DATABASE_URL: database.url,
-      REDIS_URL: process.env.REDIS_URL!,
-      REDIS_CHANNEL_PREFIX: `wst-${randomBytes(4).toString('hex')}:`,
-      SERVER_SECRET: randomBytes(32).toString('hex'),
-    });
-    // One after the other: the first migrates the fresh database.
-    for (let i = 0; i < 2; i += 1) {
-      const app = await createApp(config, { clock, logger: pino({ level: 'silent' }) });
-      apps.push(app);
-      apis.push(apiAt(await app.listen()));
-    }
-  });
-  afterAll(async () => {
-    for (const app of apps) await app.close();
-    await database?.drop();
-  });
-
-  it('when the failures are spread over both instances, then either one refuses the next attempt', async () => {
-    const [a, b] = apis;
-    const { device, secret } = await withTotp(a, clock);
-    await spendBudget([a, b], device, wrongCode(secret, clock));
-    clock.advance(STEP_MS);
-    expect(errorCode(await loginWith(b, device, { totp: totpCode(secret, clock.now()) }))).toBe('RATE_LIMITED');
-    expect(errorCode(await loginWith(a, device, { totp: totpCode(secret, clock.now()) }))).toBe('RATE_LIMITED');
-  });
-});
-

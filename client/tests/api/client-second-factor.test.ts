@@ -1,8 +1,8 @@
 import { SecondFactorRequiredError, WalletSyncError, nodeScrypt, type ScryptFunction, type SecondFactorMethod } from 'wallet-sync-client';
-import { totpCode } from '../../src/lib/totp';
-import { ROOT_PASSWORD, openDevice } from '../helpers/client';
-import { useTestServer } from '../helpers/hooks';
-import { uniqueEmail } from '../helpers/operations';
+import { totpCode } from '../../../src/lib/totp';
+import { ROOT_PASSWORD, openDevice } from '../helpers/devices';
+import { useTestServer } from '../../../tests/helpers/hooks';
+import { uniqueEmail } from '../../../tests/helpers/operations';
 
 /** Node's scrypt, counting derivations: a retried login must not derive again. */
 function countingScrypt(): { scrypt: ScryptFunction; count: () => number } {
