@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { sqliteDriver } from '../src/db/sqlite-driver';
+import { sqliteDriver } from '../src/db/dialects/sqlite-driver';
 import mysql from 'mysql2/promise';
 
 const Sqlite = sqliteDriver();

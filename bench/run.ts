@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { sqliteDriver } from '../src/db/sqlite-driver';
+import { sqliteDriver } from '../src/db/dialects/sqlite-driver';
 import mysql from 'mysql2/promise';
 import { defaultArgon2Concurrency } from '../src/config';
 import { operationText, type Operation } from '../tests/helpers/app';

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { backupSqlite, restoreSqlite } from '../src/admin/sqlite-files';
+import { backupSqlite, restoreSqlite } from '../src/db/dialects/sqlite-files';
 import { createApp, type App } from '../src/app';
 import { loadConfig } from '../src/config';
 import { FileDeviceStateStore } from '../client/src';

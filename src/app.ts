@@ -18,7 +18,7 @@ import { createSchema } from './graphql/schema';
 import { systemClock, type Clock } from './lib/clock';
 import { createSmtpMailer, noMailer, type Mailer } from './lib/mailer';
 import { createLogger } from './lib/logger';
-import { Metrics, type PoolStats } from './lib/metrics';
+import { Metrics } from './lib/metrics';
 import { PasswordHasher } from './lib/password';
 import { RateLimits } from './lib/rate-limits';
 import { randomHex } from './lib/tokens';
@@ -98,7 +98,7 @@ const MAINTENANCE_INTERVAL_MS = 60 * 60 * 1000;
 export async function createApp(config: Readonly<Config>, overrides: AppOverrides = {}): Promise<App> {
   const logger = overrides.logger ?? createLogger(config.logLevel);
   const db = overrides.database ?? (await openDatabase(config.database));
-  const metrics = new Metrics(() => poolStats(db));
+  const metrics = new Metrics(() => db.dialect.poolStats(db.dataSource));
   const redis = config.redisUrl ? await connectRedis(config.redisUrl, config.redisChannelPrefix, logger) : undefined;
   const mailer =
     overrides.mailer ?? (config.smtpUrl && config.mailFrom ? createSmtpMailer(config.smtpUrl, config.mailFrom) : noMailer);
@@ -330,11 +330,3 @@ async function connectRedis(url: string, prefix: string, logger: Logger): Promis
 }
 
 const REDIS_START_WAIT_MS = 3000;
-
-/** mysql2's pool keeps its counts in underscored fields; read them defensively for the metrics. */
-function poolStats(db: Database): PoolStats | undefined {
-  const pool = (db.dataSource.driver as { pool?: Record<string, unknown> }).pool;
-  const size = (value: unknown) => (Array.isArray(value) ? value.length : (value as { length?: number } | undefined)?.length ?? 0);
-  if (!pool || !('_allConnections' in pool)) return undefined;
-  return { total: size(pool._allConnections), free: size(pool._freeConnections), queued: size(pool._connectionQueue) };
-}

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
-import path from 'node:path';
+import { parseDatabaseUrl as parseDatabaseUrlOf, type DatabaseConfig } from './db/dialects';
 import { normalizeEmail } from './lib/email';
 import ipaddr from 'ipaddr.js';
 import { LIMITS, type Budget, type Budgets, type LimitName } from './lib/rate-limits';
@@ -11,14 +11,9 @@ import { LIMITS, type Budget, type Budgets, type LimitName } from './lib/rate-li
  */
 
 export type AccountVerificationMode = 'AllowAll' | 'Whitelist' | 'EmailVerify';
-export type Dialect = 'sqlite' | 'mysql';
 export type Environment = 'development' | 'production' | 'test';
 
-export interface DatabaseConfig {
-  dialect: Dialect;
-  /** The SQLite file path, or the mysql:// URL. */
-  url: string;
-}
+export type { DatabaseConfig };
 
 export interface PasswordHashingConfig {
   /** argon2id memory cost in KiB (OWASP: 19456 = 19 MiB). */
@@ -241,19 +236,11 @@ function parseWhitelist(value: string | undefined): ReadonlySet<string> {
 
 /** DATABASE_URL's syntax; also how the admin command reads the URL of migrate-to's target. */
 export function parseDatabaseUrl(value: string | undefined): DatabaseConfig {
-  if (value === undefined) return { dialect: 'sqlite', url: path.resolve('data', 'wallet-sync.sqlite') };
-  if (value.startsWith('mysql://') || value.startsWith('mariadb://')) {
-    try {
-      const url = new URL(value);
-      if (url.pathname.length <= 1) throw new ConfigError('DATABASE_URL', 'the mysql:// URL must name a database, e.g. mysql://user:pass@host:3306/wallet_sync');
-      return { dialect: 'mysql', url: value.replace(/^mariadb:/, 'mysql:') };
-    } catch (error) {
-      if (error instanceof ConfigError) throw error;
-      throw new ConfigError('DATABASE_URL', 'is not a valid URL');
-    }
+  try {
+    return parseDatabaseUrlOf(value);
+  } catch (error) {
+    throw new ConfigError('DATABASE_URL', (error as Error).message);
   }
-  if (value.startsWith('sqlite:')) return { dialect: 'sqlite', url: path.resolve(value.replace(/^sqlite:(\/\/)?/, '')) };
-  throw new ConfigError('DATABASE_URL', 'must be mysql://user:pass@host:port/db or sqlite:path/to/file.sqlite');
 }
 
 function optionalUrl(read: (n: string) => string | undefined, name: string, protocols: string[]): string | undefined {

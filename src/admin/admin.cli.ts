@@ -6,9 +6,8 @@ import { createLogger } from '../lib/logger';
 import { terminalJson, terminalText } from '../lib/printable';
 import { AdminFailure, ExitCode, notFound, refused, usage } from './admin.errors';
 import { openAdminContext, type AdminContext } from './admin-context';
-import { migrateSqliteToMysql } from './migrate-to';
-import { mysqlDump, mysqlDumpRecipe } from './mysql-dump';
-import { backupSqlite, restoreSqlite } from './sqlite-files';
+import { dialectNamed } from '../db/dialects';
+import { migrateToServer } from './migrate-to';
 
 export const ADMIN_USAGE = `wallet-sync-admin: manage a wallet sync server's data (same configuration as the server: DATABASE_URL, REDIS_URL, ...)
 
@@ -21,9 +20,9 @@ export const ADMIN_USAGE = `wallet-sync-admin: manage a wallet sync server's dat
   whitelist list
   purge                                   removes expired tokens and links now (the server does it hourly)
   stats                                   accounts, devices, wallets, bytes, history rows
-  backup FILE                             SQLite: online backup + integrity check; MySQL: mysqldump --single-transaction
-  restore FILE [--yes]                    SQLite only, server stopped: checks FILE, keeps the replaced database aside
-  migrate-to URL                          copies every table from SQLite into an empty MySQL/MariaDB, verified
+  backup FILE                             embedded database: online backup + integrity check; a server: its dump tool, one snapshot
+  restore FILE [--yes]                    embedded database only, server stopped: checks FILE, keeps the replaced database aside
+  migrate-to URL                          copies every table from the embedded database into an empty server database, verified
 
 Every command takes --json. Exit codes: 0 done, 1 failed, 2 usage or configuration, 3 not found,
 4 refused (declined, database in use, not possible here), 5 a check failed.`;
@@ -225,20 +224,18 @@ function liveConnections(context: AdminContext): string {
 }
 
 async function backup(config: Readonly<Config>, file: string): Promise<Outcome> {
-  if (config.database.dialect === 'sqlite') {
-    const result = await backupSqlite(config.database.url, file);
-    return { data: { backup: result }, text: `backed up ${config.database.url} to ${result.file} (${result.bytes} bytes, integrity ok)` };
-  }
-  const result = await mysqlDump(config.database.url, file);
-  return { data: { backup: result }, text: `dumped the database with ${result.tool} to ${result.file} (${result.bytes} bytes)` };
+  const result = await dialectNamed(config.database.dialect).admin.backup(config.database.url, file);
+  if (result.tool) return { data: { backup: result }, text: `dumped the database with ${result.tool} to ${result.file} (${result.bytes} bytes)` };
+  return { data: { backup: result }, text: `backed up ${config.database.url} to ${result.file} (${result.bytes} bytes, integrity ok)` };
 }
 
 async function restore(config: Readonly<Config>, file: string, options: Options, io: AdminIo): Promise<Outcome> {
-  if (config.database.dialect !== 'sqlite') {
-    throw refused(`restore is for SQLite; restore MySQL/MariaDB with its own client:\n${mysqlDumpRecipe(config.database.url, file)}`, 'NOT_SQLITE');
+  const dialect = dialectNamed(config.database.dialect);
+  if (!dialect.admin.restore) {
+    throw refused(`restore is for the embedded database; restore ${dialect.title} with its own client:\n${dialect.admin.restoreRecipe(config.database.url, file)}`, 'NOT_EMBEDDED');
   }
   await confirm(`Replace ${config.database.url} with ${file}? (the current file is kept beside it)`, options, io);
-  const result = restoreSqlite(config.database.url, file, new Date());
+  const result = dialect.admin.restore(config.database.url, file, new Date());
   return {
     data: { restore: result },
     text: `restored ${result.database} from ${result.restoredFrom}${result.replacedKeptAt ? `; the replaced database is at ${result.replacedKeptAt}` : ''}`,
@@ -252,7 +249,7 @@ async function migrateTo(config: Readonly<Config>, url: string): Promise<Outcome
   } catch (error) {
     throw usage(`migrate-to URL: ${(error as Error).message.replace(/^DATABASE_URL:?\s*/, '')}`);
   }
-  const report = await migrateSqliteToMysql(config.database, target);
+  const report = await migrateToServer(config.database, target);
   return {
     data: { migration: report },
     text: [...report.tables.map((t) => `${t.table}\t${t.rows} rows\tsha256 ${t.checksum.slice(0, 16)}… (same on both sides)`), 'copy verified: point DATABASE_URL at the new database'].join('\n'),

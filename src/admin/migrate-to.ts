@@ -3,8 +3,8 @@ import type { DataSource, EntityManager, EntityMetadata, ObjectLiteral } from 't
 import type { DatabaseConfig } from '../config';
 import { openDatabase } from '../db/data-source';
 import type { Database } from '../db/database';
+import { dialectNamed, type DialectName } from '../db/dialects';
 import { checkFailed, refused } from './admin.errors';
-import { holdAlone } from './sqlite-files';
 
 export interface TableCopy {
   table: string;
@@ -14,8 +14,8 @@ export interface TableCopy {
 }
 
 export interface MigrationReport {
-  from: 'sqlite';
-  to: 'mysql';
+  from: DialectName;
+  to: DialectName;
   tables: TableCopy[];
 }
 
@@ -25,17 +25,21 @@ const BATCH_BYTES = 4 * 1024 * 1024;
 const PAGE_ROWS = 500;
 
 /**
- * Copies every table of an SQLite database into an empty MySQL/MariaDB one,
+ * Copies every table of the embedded database into an empty server database,
  * then proves the copy: the same row count and the same checksum on both sides
  * for each table, each computed from the rows as that database reads them back.
  * The target's schema comes from its own migrations, run first. Refused while a
- * server holds the SQLite file (its later writes would be lost) and when the
+ * server holds the embedded database (its later writes would be lost) and when the
  * target already holds data. Nothing is written to the source.
  */
-export async function migrateSqliteToMysql(source: DatabaseConfig, target: DatabaseConfig): Promise<MigrationReport> {
-  if (source.dialect !== 'sqlite') throw refused('migrate-to copies from SQLite: DATABASE_URL must be the SQLite database', 'NOT_SQLITE');
-  if (target.dialect !== 'mysql') throw refused('migrate-to copies into MySQL/MariaDB: the URL must start with mysql:// or mariadb://', 'NOT_MYSQL');
-  holdAlone(source.url).close();
+export async function migrateToServer(source: DatabaseConfig, target: DatabaseConfig): Promise<MigrationReport> {
+  const fromDialect = dialectNamed(source.dialect);
+  const toDialect = dialectNamed(target.dialect);
+  if (!fromDialect.admin.assertAlone) {
+    throw refused(`migrate-to copies from the embedded database: DATABASE_URL is ${fromDialect.title}, a server database`, 'NOT_EMBEDDED');
+  }
+  if (toDialect.admin.assertAlone) throw refused(`migrate-to copies into a server database: the URL is ${toDialect.title}, an embedded one`, 'TARGET_EMBEDDED');
+  fromDialect.admin.assertAlone(source.url);
 
   const from = await openDatabase(source);
   let to: Database | undefined;
@@ -53,6 +57,7 @@ export async function migrateSqliteToMysql(source: DatabaseConfig, target: Datab
           const into = targetMetadata(to!.dataSource, metadata.tableName).target;
           for await (const rows of pages(read, metadata)) for (const batch of batches(rows)) await write.insert(into, batch);
         }
+        await toDialect.admin.afterCopy?.(write, tables.map((metadata) => metadata.tableName));
       });
     });
 
@@ -62,12 +67,12 @@ export async function migrateSqliteToMysql(source: DatabaseConfig, target: Datab
       const landed = await tableDigest(to.dataSource, targetMetadata(to.dataSource, metadata.tableName));
       if (copied.rows !== landed.rows || copied.checksum !== landed.checksum) {
         throw checkFailed(
-          `${metadata.tableName} differs after the copy: ${copied.rows} rows (${copied.checksum.slice(0, 12)}) in SQLite, ${landed.rows} (${landed.checksum.slice(0, 12)}) in MySQL`,
+          `${metadata.tableName} differs after the copy: ${copied.rows} rows (${copied.checksum.slice(0, 12)}) in ${fromDialect.title}, ${landed.rows} (${landed.checksum.slice(0, 12)}) in ${toDialect.title}`,
         );
       }
       report.push({ table: metadata.tableName, rows: copied.rows, checksum: copied.checksum });
     }
-    return { from: 'sqlite', to: 'mysql', tables: report };
+    return { from: source.dialect, to: target.dialect, tables: report };
   } finally {
     await to?.close();
     await from.close();

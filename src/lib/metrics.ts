@@ -46,7 +46,7 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'wallet_sync_', eventLoopMonitoringPrecision: 20 });
     const pool = new Gauge({
       name: 'wallet_sync_db_pool_connections',
-      help: 'MySQL pool connections by state: total, free, and requests queued waiting for one',
+      help: 'Database pool connections by state: total, free, and requests queued waiting for one (databases with a pool)',
       labelNames: ['state'] as const,
       registers: [this.registry],
       collect() {

@@ -1,5 +1,5 @@
 import type { Config } from '../config';
-import { isDeadlock, isDuplicateKey, type Database } from '../db/database';
+import type { Database } from '../db/database';
 import type { AccountRepository } from '../db/repositories/account.repository';
 import type { AuthTokenRepository } from '../db/repositories/auth-token.repository';
 import type { WhitelistRepository } from '../db/repositories/whitelist.repository';
@@ -97,25 +97,20 @@ export class AccountService {
       this.verification.register({ email: input.email, passwordHash, clientSaltSeed, keyParams });
       return { verified: false };
     }
-    let accountId: number;
-    try {
-      accountId = await db.run((m) =>
-        accounts.insert(m, {
-          email: input.email,
-          emailNormalized,
-          passwordHash,
-          clientSaltSeed,
-          verified: true,
-          keyN: keyParams.n,
-          keyR: keyParams.r,
-          keyP: keyParams.p,
-          createdAt: clock.now(),
-        }),
-      );
-    } catch (error) {
-      if (isDuplicateKey(error)) throw emailTaken();
-      throw error;
-    }
+    const accountId = await db.run((m) =>
+      accounts.insert(m, {
+        email: input.email,
+        emailNormalized,
+        passwordHash,
+        clientSaltSeed,
+        verified: true,
+        keyN: keyParams.n,
+        keyR: keyParams.r,
+        keyP: keyParams.p,
+        createdAt: clock.now(),
+      }),
+    );
+    if (accountId === 'taken') throw emailTaken();
     await this.activity.record(accountId, 'REGISTERED', { ip });
     return { verified: true };
   }
@@ -164,7 +159,10 @@ export class AccountService {
     const passwordHash = await hasher.hash(input.newPassword);
     const now = clock.now();
 
-    const change = () => db.transaction(async (m): Promise<WalletWriteOutcome> => {
+    // A concurrent upload may make the database give this transaction up (its history rows reference the account
+    // this one has locked): Database.transaction runs it again, and the second run sees the winner: the upload's
+    // state as a conflict, or nothing in the way.
+    const outcome = await db.transaction(async (m): Promise<WalletWriteOutcome> => {
       // Locks the row and catches a concurrent change that committed first.
       if (!(await accounts.lockIfPasswordHash(m, account.id, account.passwordHash))) throw wrongCredentials();
       // The wallet first: on a conflict nothing has been written, and the transaction ends with nothing changed.
@@ -178,13 +176,6 @@ export class AccountService {
       await tokens.deleteAllForAccount(m, account.id);
       await this.activity.recordIn(m, account.id, 'PASSWORD_CHANGED', { ip });
       return swapped;
-    });
-    // MySQL may pick this transaction as a deadlock's victim when an upload races it (the upload's history rows
-    // reference the account this one has locked). It was rolled back whole, so running it again is safe, and the
-    // second run sees the winner: the upload's state as a conflict, or nothing in the way.
-    const outcome = await change().catch((error: unknown) => {
-      if (!isDeadlock(error)) throw error;
-      return change();
     });
     if (outcome.kind === 'conflict') return outcome;
     // The new wallet is announced before the revocation closes the account's live connections.

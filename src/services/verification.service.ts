@@ -1,6 +1,6 @@
 import { Mutex } from 'async-mutex';
 import type { Config } from '../config';
-import { isDuplicateKey, type Database } from '../db/database';
+import type { Database } from '../db/database';
 import type { AccountRow } from '../db/entities/account.entity';
 import type { PendingRegistrationRow } from '../db/entities/pending-registration.entity';
 import type { AccountRepository } from '../db/repositories/account.repository';
@@ -113,31 +113,27 @@ export class VerificationService {
    */
   async confirm(registration: PendingRegistrationRow, ip: string): Promise<AccountRow | null> {
     const now = this.clock.now();
-    try {
-      return await this.db.transaction(async (m) => {
-        const waiting = await this.pendings.lockForEmail(m, registration.emailNormalized);
-        if (!waiting.includes(registration.id)) return null;
-        const account: Omit<AccountRow, 'id'> = {
-          email: registration.email,
-          emailNormalized: registration.emailNormalized,
-          passwordHash: registration.passwordHash,
-          clientSaltSeed: registration.clientSaltSeed,
-          verified: true,
-          keyN: registration.keyN,
-          keyR: registration.keyR,
-          keyP: registration.keyP,
-          createdAt: now,
-        };
-        const id = await this.accounts.insert(m, account);
-        await this.pendings.deleteForEmail(m, registration.emailNormalized);
-        await this.activity.recordIn(m, id, 'REGISTERED', { ip });
-        await this.activity.recordIn(m, id, 'VERIFIED', { ip });
-        return { id, ...account };
-      });
-    } catch (error) {
-      if (isDuplicateKey(error)) return null;
-      throw error;
-    }
+    return this.db.transaction(async (m) => {
+      const waiting = await this.pendings.lockForEmail(m, registration.emailNormalized);
+      if (!waiting.includes(registration.id)) return null;
+      const account: Omit<AccountRow, 'id'> = {
+        email: registration.email,
+        emailNormalized: registration.emailNormalized,
+        passwordHash: registration.passwordHash,
+        clientSaltSeed: registration.clientSaltSeed,
+        verified: true,
+        keyN: registration.keyN,
+        keyR: registration.keyR,
+        keyP: registration.keyP,
+        createdAt: now,
+      };
+      const id = await this.accounts.insert(m, account);
+      if (id === 'taken') return null;
+      await this.pendings.deleteForEmail(m, registration.emailNormalized);
+      await this.activity.recordIn(m, id, 'REGISTERED', { ip });
+      await this.activity.recordIn(m, id, 'VERIFIED', { ip });
+      return { id, ...account };
+    });
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import { isDeadlock, type Database } from '../db/database';
+import type { Database } from '../db/database';
 import type { WalletRepository } from '../db/repositories/wallet.repository';
 import type { DomainEvents } from '../events/domain-events';
 import { payloadTooLarge } from '../errors';
@@ -53,14 +53,9 @@ export class WalletService {
     this.assertWithinSizeLimit(upload);
     const { accountId, deviceId } = session;
     const now = this.clock.now();
-    const written = await this.db
-      .transaction((m) => this.write(m, accountId, upload, now, 'upload', { deviceId, ip }))
-      // MySQL may pick this write as a deadlock's victim (a concurrent password change locks the
-      // account, then the wallet): it was rolled back whole, so it is answered as the write it lost.
-      .catch((error: unknown) => {
-        if (!isDeadlock(error)) throw error;
-        return this.db.run((m) => this.lost(m, accountId, upload, 'upload'));
-      });
+    // A concurrent password change (it locks the account, then the wallet) may make the database give this write
+    // up: Database.transaction runs it again, and the compare-and-set then answers against the winner's state.
+    const written = await this.db.transaction((m) => this.write(m, accountId, upload, now, 'upload', { deviceId, ip }));
     if (written.result === 'success') this.events.walletUpdated(accountId, upload.sequence);
     return written;
   }

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { mysqlDump } from '../../src/admin/mysql-dump';
+import { mysqlDump } from '../../src/db/dialects/mysql-dump';
 import { admin } from '../helpers/admin';
 import pino from 'pino';
 import { createApp } from '../../src/app';
@@ -123,7 +123,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** An SQLite file with one table, made with the driver this Node loads. */
 function emptySqlite(): string {
   const file = path.join(dir, `empty-${Date.now()}.sqlite`);
-  const Sqlite = require('../../src/db/sqlite-driver').sqliteDriver();
+  const Sqlite = require('../../src/db/dialects/sqlite-driver').sqliteDriver();
   const db = new Sqlite(file);
   db.exec('CREATE TABLE notes (text TEXT)');
   db.close();

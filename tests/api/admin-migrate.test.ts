@@ -74,6 +74,6 @@ describeWith([mariaDbRequirement()], 'migrate-to: SQLite into MariaDB', () => {
   it('when the source is not SQLite, then migrate-to refuses (exit 4)', async () => {
     const run = await admin({ DATABASE_URL: target.url }, 'migrate-to', target.url, '--json');
     expect(run.code).toBe(4);
-    expect(run.json.error.code).toBe('NOT_SQLITE');
+    expect(run.json.error.code).toBe('NOT_EMBEDDED');
   });
 });

@@ -10,19 +10,22 @@ import { normalizeEmail } from '../../src/lib/email';
 
 /**
  * Each test file gets a database of its own: a temporary SQLite file, or, when
- * DATABASE_URL points at MySQL/MariaDB, a fresh database on that server that is
- * dropped afterwards. A MySQL server that is not there fails the test: it never
- * silently falls back to SQLite.
+ * DATABASE_URL points at a database server, a fresh database on that
+ * server that is dropped afterwards. A server that is not there fails the
+ * test: it never silently falls back to SQLite.
  */
 export interface TestDatabase {
-  dialect: 'sqlite' | 'mysql';
+  dialect: TestDialect;
   /** The DATABASE_URL for this test's own database. */
   url: string;
   drop(): Promise<void>;
 }
 
-export function testDialect(url = process.env.DATABASE_URL): 'sqlite' | 'mysql' {
-  return url && /^(mysql|mariadb):/.test(url) ? 'mysql' : 'sqlite';
+export type TestDialect = 'sqlite' | 'mysql';
+
+export function testDialect(url = process.env.DATABASE_URL): TestDialect {
+  if (url && /^(mysql|mariadb):/.test(url)) return 'mysql';
+  return 'sqlite';
 }
 
 /** `serverUrl`: a mysql:// URL whose server hosts the new database; unset for SQLite. The benchmark passes its own. */
@@ -88,5 +91,6 @@ export async function insertAccount(
       ...fields,
     }),
   );
+  if (id === 'taken') throw new Error(`${email} has an account already`);
   return { id, email };
 }

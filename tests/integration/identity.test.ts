@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { loadConfig } from '../../src/config';
 import { dataSourceOptions, openDatabase } from '../../src/db/data-source';
 import { AccountRepository } from '../../src/db/repositories/account.repository';
@@ -28,6 +28,12 @@ const account = (email: string, emailNormalized = normalizeEmail(email)) => ({
 describe(`identity in the database (${testDialect()})`, () => {
   const database = useTestDatabase();
   const accounts = new AccountRepository();
+  /** Every insert here has an email of its own. */
+  const insert = async (m: EntityManager, row: ReturnType<typeof account>) => {
+    const id = await accounts.insert(m, row);
+    if (id === 'taken') throw new Error(`${row.email} is taken`);
+    return id;
+  };
   const tokens = new AuthTokenRepository();
 
   it.each([
@@ -36,17 +42,17 @@ describe(`identity in the database (${testDialect()})`, () => {
     ['a full-width letter', 'jo\uff45'],
   ])('when an account key is looked up with %s, then nothing is found and the variant may be inserted beside it', async (_case, local) => {
     const domain = `@${randomBytes(4).toString('hex')}.example`;
-    const id = await database.db.run((m) => accounts.insert(m, account(`joe${domain}`)));
+    const id = await database.db.run((m) => insert(m, account(`joe${domain}`)));
     const variant = `${local}${domain}`;
     expect(await database.db.run((m) => accounts.findByEmail(m, variant))).toBeNull();
-    const other = await database.db.run((m) => accounts.insert(m, account(variant)));
+    const other = await database.db.run((m) => insert(m, account(variant)));
     expect(other).not.toBe(id);
     expect((await database.db.run((m) => accounts.findByEmail(m, variant)))?.id).toBe(other);
     expect((await database.db.run((m) => accounts.findByEmail(m, `joe${domain}`)))?.id).toBe(id);
   });
 
   it('when deviceIds differ in case, then they hold separate tokens and deleting one leaves the other', async () => {
-    const id = await database.db.run((m) => accounts.insert(m, account(`devices@${randomBytes(4).toString('hex')}.example`)));
+    const id = await database.db.run((m) => insert(m, account(`devices@${randomBytes(4).toString('hex')}.example`)));
     const token = (deviceId: string, tokenHash: string) => ({ accountId: id, deviceId, tokenHash, createdAt: NOW, lastUsedAt: NOW, expiresAt: NOW });
     await database.db.run((m) => tokens.upsertForDevice(m, token('laptop', 'a'.repeat(64))));
     await database.db.run((m) => tokens.upsertForDevice(m, token('LAPTOP', 'b'.repeat(64))));
@@ -63,7 +69,7 @@ describe(`identity in the database (${testDialect()})`, () => {
     ['a trailing space', 'laptop '],
     ['two trailing spaces', 'laptop  '],
   ])('when a deviceId is named with %s, then it is another device: deleting it leaves laptop\'s token', async (_case, variant) => {
-    const id = await database.db.run((m) => accounts.insert(m, account(`pad@${randomBytes(4).toString('hex')}.example`)));
+    const id = await database.db.run((m) => insert(m, account(`pad@${randomBytes(4).toString('hex')}.example`)));
     await database.db.run((m) => tokens.upsertForDevice(m, { accountId: id, deviceId: 'laptop', tokenHash: randomBytes(32).toString('hex'), createdAt: NOW, lastUsedAt: NOW, expiresAt: NOW }));
     expect(await database.db.run((m) => tokens.deleteForDevice(m, id, variant))).toBe(false);
     expect((await database.db.run((m) => tokens.listForAccount(m, id))).map((t) => t.deviceId)).toEqual(['laptop']);

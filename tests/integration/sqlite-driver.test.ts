@@ -1,5 +1,5 @@
 import { openDatabase } from '../../src/db/data-source';
-import { sqliteDriverModule } from '../../src/db/sqlite-driver';
+import { sqliteDriverModule } from '../../src/db/dialects/sqlite-driver';
 import { loadConfig } from '../../src/config';
 import { createTestDatabase } from '../helpers/database';
 

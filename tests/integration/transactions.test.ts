@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { execute } from '../../src/db/repositories/statements';
 import { testDialect } from '../helpers/database';
 import { useTestDatabase } from '../helpers/hooks';
 
@@ -27,7 +28,7 @@ describe(`Database.transaction on ${testDialect()}`, () => {
   beforeEach(() => database.db.run((m) => m.query('DELETE FROM tx_child')));
 
   const insertChild = (m: EntityManager, id: number, parentId: number | null = null) =>
-    m.query('INSERT INTO tx_child (id, parent_id) VALUES (?, ?)', [id, parentId]);
+    execute(m, 'INSERT INTO tx_child (id, parent_id) VALUES (?, ?)', [id, parentId]);
   const children = async () =>
     (await database.db.run((m) => m.query('SELECT id FROM tx_child ORDER BY id'))).map((row: { id: number | string }) => Number(row.id));
 
@@ -86,4 +87,30 @@ describe(`Database.transaction on ${testDialect()}`, () => {
       expect(await children()).toEqual([4, 5]);
     },
   );
+
+  (sqlite ? it.skip : it)('when two transactions deadlock, then the one the database gives up runs again and both commit', async () => {
+    await database.db.run((m) => execute(m, 'DELETE FROM tx_parent', []));
+    await database.db.run((m) => execute(m, 'INSERT INTO tx_parent (id) VALUES (1), (2)', []));
+    // Each locks its first row, waits until the other holds its own, then asks for the other's: a deadlock, once.
+    let holding = 0;
+    const bothHolding: Array<() => void> = [];
+    const waitForBoth = () =>
+      new Promise<void>((resolve) => {
+        bothHolding.push(resolve);
+        if ((holding += 1) === 2) for (const release of bothHolding) release();
+      });
+    let runs = 0;
+    const lockBoth = (first: number, second: number) =>
+      database.db.transaction(async (m) => {
+        runs += 1;
+        await execute(m, 'SELECT id FROM tx_parent WHERE id = ? FOR UPDATE', [first]);
+        if (holding < 2) await waitForBoth();
+        await execute(m, 'SELECT id FROM tx_parent WHERE id = ? FOR UPDATE', [second]);
+        await insertChild(m, first * 10 + second);
+        return first;
+      });
+    expect(await Promise.all([lockBoth(1, 2), lockBoth(2, 1)])).toEqual([1, 2]);
+    expect(runs).toBe(3);
+    expect(await children()).toEqual([12, 21]);
+  });
 });

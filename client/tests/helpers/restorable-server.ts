@@ -2,7 +2,7 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { backupSqlite } from '../../../src/admin/sqlite-files';
+import { backupSqlite } from '../../../src/db/dialects/sqlite-files';
 import { createApp, type App } from '../../../src/app';
 import { loadConfig } from '../../../src/config';
 import { TEST_ENV } from '../../../tests/helpers/app';

@@ -1,6 +1,5 @@
 import { EntitySchema } from 'typeorm';
-import type { Dialect } from '../../config';
-import { binaryCollation, dateTime, nullable } from './column-types';
+import type { ColumnTypes } from '../dialects/dialect';
 
 export const ACCOUNT_EVENT_KINDS = [
   'REGISTERED',
@@ -44,21 +43,21 @@ export interface AccountEventRow {
   method: SecondFactorMethod | null;
 }
 
-export function accountEventEntity(dialect: Dialect): EntitySchema<AccountEventRow> {
+export function accountEventEntity(columns: ColumnTypes): EntitySchema<AccountEventRow> {
   return new EntitySchema<AccountEventRow>({
     name: 'AccountEvent',
     tableName: 'account_events',
     columns: {
       id: { name: 'id', type: 'integer', primary: true, generated: 'increment' },
       accountId: { name: 'account_id', type: 'integer' },
-      at: { name: 'at', ...dateTime },
+      at: { name: 'at', ...columns.dateTime },
       kind: { name: 'kind', type: 'varchar', length: 32 },
-      deviceId: { name: 'device_id', type: 'varchar', length: 255, ...nullable(dialect), ...binaryCollation(dialect) },
-      newDevice: { name: 'new_device', type: 'boolean', ...nullable(dialect) },
-      sequence: { name: 'sequence', type: 'integer', ...nullable(dialect) },
-      ipPrefix: { name: 'ip_prefix', type: 'varchar', length: 64, ...nullable(dialect) },
-      loginMethod: { name: 'login_method', type: 'varchar', length: 32, ...nullable(dialect) },
-      method: { name: 'method', type: 'varchar', length: 16, ...nullable(dialect) },
+      deviceId: { name: 'device_id', type: 'varchar', length: 255, ...columns.nullable, ...columns.exact },
+      newDevice: { name: 'new_device', type: 'boolean', ...columns.nullable },
+      sequence: { name: 'sequence', type: 'integer', ...columns.nullable },
+      ipPrefix: { name: 'ip_prefix', type: 'varchar', length: 64, ...columns.nullable },
+      loginMethod: { name: 'login_method', type: 'varchar', length: 32, ...columns.nullable },
+      method: { name: 'method', type: 'varchar', length: 16, ...columns.nullable },
     },
     indices: [
       // The log is read newest first per account, and purged by age.

@@ -1,6 +1,5 @@
 import { EntitySchema } from 'typeorm';
-import type { Dialect } from '../../config';
-import { binaryCollation, dateTime } from './column-types';
+import type { ColumnTypes } from '../dialects/dialect';
 
 /**
  * Every deviceId that ever logged in to the account. Tokens come and go (logout,
@@ -13,14 +12,14 @@ export interface KnownDeviceRow {
   firstLoginAt: Date;
 }
 
-export function knownDeviceEntity(dialect: Dialect): EntitySchema<KnownDeviceRow> {
+export function knownDeviceEntity(columns: ColumnTypes): EntitySchema<KnownDeviceRow> {
   return new EntitySchema<KnownDeviceRow>({
     name: 'KnownDevice',
     tableName: 'known_devices',
     columns: {
       accountId: { name: 'account_id', type: 'integer', primary: true },
-      deviceId: { name: 'device_id', type: 'varchar', length: 255, primary: true, ...binaryCollation(dialect) },
-      firstLoginAt: { name: 'first_login_at', ...dateTime },
+      deviceId: { name: 'device_id', type: 'varchar', length: 255, primary: true, ...columns.exact },
+      firstLoginAt: { name: 'first_login_at', ...columns.dateTime },
     },
     foreignKeys: [
       { name: 'fk_known_devices_account', columnNames: ['account_id'], target: 'Account', referencedColumnNames: ['id'], onDelete: 'CASCADE' },

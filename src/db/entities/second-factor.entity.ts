@@ -1,6 +1,5 @@
 import { EntitySchema } from 'typeorm';
-import type { Dialect } from '../../config';
-import { binaryCollation, dateTime, nullable } from './column-types';
+import type { ColumnTypes } from '../dialects/dialect';
 
 /**
  * An account's TOTP: the enabled secret, the last step a code was accepted for
@@ -19,17 +18,17 @@ export interface TotpRow {
   pendingExpiresAt: Date | null;
 }
 
-export function totpEntity(dialect: Dialect): EntitySchema<TotpRow> {
+export function totpEntity(columns: ColumnTypes): EntitySchema<TotpRow> {
   return new EntitySchema<TotpRow>({
     name: 'Totp',
     tableName: 'account_totp',
     columns: {
       accountId: { name: 'account_id', type: 'integer', primary: true },
-      secret: { name: 'secret', type: 'varchar', length: 255, ...nullable(dialect) },
-      enabledAt: { name: 'enabled_at', ...dateTime, ...nullable(dialect) },
-      lastUsedStep: { name: 'last_used_step', type: 'integer', ...nullable(dialect) },
-      pendingSecret: { name: 'pending_secret', type: 'varchar', length: 255, ...nullable(dialect) },
-      pendingExpiresAt: { name: 'pending_expires_at', ...dateTime, ...nullable(dialect) },
+      secret: { name: 'secret', type: 'varchar', length: 255, ...columns.nullable },
+      enabledAt: { name: 'enabled_at', ...columns.dateTime, ...columns.nullable },
+      lastUsedStep: { name: 'last_used_step', type: 'integer', ...columns.nullable },
+      pendingSecret: { name: 'pending_secret', type: 'varchar', length: 255, ...columns.nullable },
+      pendingExpiresAt: { name: 'pending_expires_at', ...columns.dateTime, ...columns.nullable },
     },
     foreignKeys: [{ name: 'fk_account_totp_account', columnNames: ['account_id'], target: 'Account', referencedColumnNames: ['id'], onDelete: 'CASCADE' }],
   });
@@ -42,14 +41,14 @@ export interface RecoveryCodeRow {
   createdAt: Date;
 }
 
-export function recoveryCodeEntity(dialect: Dialect): EntitySchema<RecoveryCodeRow> {
+export function recoveryCodeEntity(columns: ColumnTypes): EntitySchema<RecoveryCodeRow> {
   return new EntitySchema<RecoveryCodeRow>({
     name: 'RecoveryCode',
     tableName: 'recovery_codes',
     columns: {
       accountId: { name: 'account_id', type: 'integer', primary: true },
-      codeHash: { name: 'code_hash', type: 'varchar', length: 64, primary: true, ...binaryCollation(dialect) },
-      createdAt: { name: 'created_at', ...dateTime },
+      codeHash: { name: 'code_hash', type: 'varchar', length: 64, primary: true, ...columns.exact },
+      createdAt: { name: 'created_at', ...columns.dateTime },
     },
     foreignKeys: [
       { name: 'fk_recovery_codes_account', columnNames: ['account_id'], target: 'Account', referencedColumnNames: ['id'], onDelete: 'CASCADE' },

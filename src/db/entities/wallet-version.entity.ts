@@ -1,6 +1,5 @@
 import { EntitySchema } from 'typeorm';
-import type { Dialect } from '../../config';
-import { binaryCollation, dateTime, nullable } from './column-types';
+import type { ColumnTypes } from '../dialects/dialect';
 
 /**
  * One accepted wallet state of an account: its header, kept for good, and its
@@ -20,7 +19,7 @@ export interface WalletVersionRow {
   encryptedWallet: string | null;
 }
 
-export function walletVersionEntity(dialect: Dialect): EntitySchema<WalletVersionRow> {
+export function walletVersionEntity(columns: ColumnTypes): EntitySchema<WalletVersionRow> {
   return new EntitySchema<WalletVersionRow>({
     name: 'WalletVersion',
     tableName: 'wallet_versions',
@@ -28,10 +27,10 @@ export function walletVersionEntity(dialect: Dialect): EntitySchema<WalletVersio
       accountId: { name: 'account_id', type: 'integer', primary: true },
       sequence: { name: 'sequence', type: 'integer', primary: true },
       hmac: { name: 'hmac', type: 'varchar', length: 255 },
-      deviceId: { name: 'device_id', type: 'varchar', length: 255, ...nullable(dialect), ...binaryCollation(dialect) },
-      updatedAt: { name: 'updated_at', ...dateTime },
+      deviceId: { name: 'device_id', type: 'varchar', length: 255, ...columns.nullable, ...columns.exact },
+      updatedAt: { name: 'updated_at', ...columns.dateTime },
       bytes: { name: 'bytes', type: 'integer' },
-      encryptedWallet: { name: 'encrypted_wallet', type: dialect === 'mysql' ? 'longtext' : 'text', ...nullable(dialect) },
+      encryptedWallet: { name: 'encrypted_wallet', type: columns.longText, ...columns.nullable },
     },
     foreignKeys: [
       { name: 'fk_wallet_versions_account', columnNames: ['account_id'], target: 'Account', referencedColumnNames: ['id'], onDelete: 'CASCADE' },

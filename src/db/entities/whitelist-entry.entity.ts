@@ -1,6 +1,5 @@
 import { EntitySchema } from 'typeorm';
-import type { Dialect } from '../../config';
-import { binaryCollation, dateTime } from './column-types';
+import type { ColumnTypes } from '../dialects/dialect';
 
 /**
  * An email allowed to register in Whitelist mode, kept in the database so that an
@@ -14,13 +13,13 @@ export interface WhitelistEntryRow {
 
 export const WHITELIST_ENTRY = 'WhitelistEntry';
 
-export function whitelistEntryEntity(dialect: Dialect): EntitySchema<WhitelistEntryRow> {
+export function whitelistEntryEntity(columns: ColumnTypes): EntitySchema<WhitelistEntryRow> {
   return new EntitySchema<WhitelistEntryRow>({
     name: WHITELIST_ENTRY,
     tableName: 'account_whitelist',
     columns: {
-      emailNormalized: { name: 'email_normalized', type: 'varchar', length: 254, primary: true, ...binaryCollation(dialect) },
-      createdAt: { name: 'created_at', ...dateTime },
+      emailNormalized: { name: 'email_normalized', type: 'varchar', length: 254, primary: true, ...columns.exact },
+      createdAt: { name: 'created_at', ...columns.dateTime },
     },
   });
 }

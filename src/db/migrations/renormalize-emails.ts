@@ -4,7 +4,7 @@ import { normalizeEmail } from '../../lib/email';
 /**
  * Recomputes accounts.email_normalized from the email as given, with protocol
  * 2's NFC + lower-case rule (the keys were lower-cased only). Two accounts may now claim the same key (the same
- * address typed once precomposed and once decomposed, possible on SQLite). No
+ * address typed once precomposed and once decomposed, possible where keys compared bytes). No
  * account is deleted or merged: the one already holding the key keeps it,
  * otherwise the oldest (lowest id) takes it; any other keeps its previous key,
  * which no login can reach any more (logins look up the NFC form). Its row,

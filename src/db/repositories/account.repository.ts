@@ -1,13 +1,21 @@
 import type { EntityManager } from 'typeorm';
 import type { KeyParams } from '../../lib/key-params';
+import { dialectOf } from '../dialects';
 import { AccountEntity, type AccountRow } from '../entities/account.entity';
 
 export type NewAccount = Omit<AccountRow, 'id'>;
 
 export class AccountRepository {
-  async insert(m: EntityManager, account: NewAccount): Promise<number> {
-    const result = await m.createQueryBuilder().insert().into(AccountEntity).values(account).execute();
-    return Number(result.identifiers[0]?.id ?? result.raw?.insertId);
+  /** The new account's id, or 'taken' when an account already has the email (its normalized form). */
+  async insert(m: EntityManager, account: NewAccount): Promise<number | 'taken'> {
+    const dialect = dialectOf(m);
+    try {
+      const result = await dialect.recoverable(m, () => m.createQueryBuilder().insert().into(AccountEntity).values(account).execute());
+      return Number(result.identifiers[0]?.id ?? result.raw?.insertId);
+    } catch (error) {
+      if (dialect.classify(error) === 'duplicate') return 'taken';
+      throw error;
+    }
   }
 
   findById(m: EntityManager, id: number): Promise<AccountRow | null> {
@@ -19,13 +27,11 @@ export class AccountRepository {
   }
 
   /**
-   * Locks the account row for the rest of the transaction (MySQL; SQLite's
-   * transactions are already serialized) and answers whether its password hash
+   * Locks the account row for the rest of the transaction (Dialect.lockRows) and answers whether its password hash
    * is still `expected`: a password change that committed meanwhile makes it false.
    */
   async lockIfPasswordHash(m: EntityManager, id: number, expected: string): Promise<boolean> {
-    const query = m.createQueryBuilder(AccountEntity, 'a').select('a.passwordHash', 'passwordHash').where('a.id = :id', { id });
-    if (m.connection.options.type === 'mysql') query.setLock('pessimistic_write');
+    const query = dialectOf(m).lockRows(m.createQueryBuilder(AccountEntity, 'a').select('a.passwordHash', 'passwordHash').where('a.id = :id', { id }));
     const row = await query.getRawOne<{ passwordHash: string }>();
     return row?.passwordHash === expected;
   }

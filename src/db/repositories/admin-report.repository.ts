@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { AccountEntity, type AccountRow } from '../entities/account.entity';
-import { execute } from './statements';
+import { dialectOf } from '../dialects';
+import { execute, toDatabase } from './statements';
 
 export interface AccountSummary {
   id: number;
@@ -60,7 +61,7 @@ export class AdminReportRepository {
 
   /** The wallet's sequence, size in bytes (UTF-8, as MAX_WALLET_BYTES counts) and last change, without reading the blob out. */
   async wallet(m: EntityManager, accountId: number): Promise<WalletSummary | null> {
-    const sizeOf = m.connection.options.type === 'mysql' ? 'LENGTH(encrypted_wallet)' : 'LENGTH(CAST(encrypted_wallet AS BLOB))';
+    const sizeOf = dialectOf(m).octetLength('encrypted_wallet');
     const result = await execute(m, `SELECT sequence, ${sizeOf} AS bytes, updated_at AS updatedAt FROM wallets WHERE account_id = ?`, [accountId]);
     const row = (result.records as Array<Record<string, unknown>>)[0];
     if (!row) return null;
@@ -78,18 +79,18 @@ export class AdminReportRepository {
   }
 
   async stats(m: EntityManager): Promise<ServerStats> {
-    const sizeOf = m.connection.options.type === 'mysql' ? 'LENGTH(encrypted_wallet)' : 'LENGTH(CAST(encrypted_wallet AS BLOB))';
+    const sizeOf = dialectOf(m).octetLength('encrypted_wallet');
     const [row] = (
       await execute(
         m,
         `SELECT (SELECT COUNT(*) FROM accounts) AS accounts,
-                (SELECT COUNT(*) FROM accounts WHERE verified = 0) AS pendingAccounts,
+                (SELECT COUNT(*) FROM accounts WHERE verified = ?) AS pendingAccounts,
                 (SELECT COUNT(*) FROM auth_tokens) AS devices,
                 (SELECT COUNT(*) FROM wallets) AS wallets,
                 (SELECT COALESCE(SUM(${sizeOf}), 0) FROM wallets) AS walletBytes,
                 (SELECT COUNT(*) FROM wallet_versions) AS historyRows,
                 (SELECT COUNT(*) FROM account_whitelist) AS whitelisted`,
-        [],
+        [toDatabase(m, AccountEntity, 'verified', false)],
       )
     ).records as Array<Record<string, unknown>>;
     return {

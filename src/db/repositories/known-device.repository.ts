@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import type { KnownDeviceRow } from '../entities/known-device.entity';
-import { execute, toDatabase } from './statements';
+import { dialectOf } from '../dialects';
+import { toDatabase } from './statements';
 
 /** The deviceIds that ever logged in to each account. */
 export class KnownDeviceRepository {
@@ -10,12 +11,10 @@ export class KnownDeviceRepository {
    * device exactly one is told it is new.
    */
   async remember(m: EntityManager, accountId: number, deviceId: string, at: Date): Promise<boolean> {
-    const verb = m.connection.options.type === 'mysql' ? 'INSERT IGNORE' : 'INSERT OR IGNORE';
-    const result = await execute(m, `${verb} INTO known_devices (account_id, device_id, first_login_at) VALUES (?, ?, ?)`, [
-      accountId,
-      deviceId,
-      toDatabase<KnownDeviceRow>(m, 'KnownDevice', 'firstLoginAt', at),
-    ]);
-    return result.affected === 1;
+    return dialectOf(m).insertIfAbsent(m, 'known_devices', {
+      account_id: accountId,
+      device_id: deviceId,
+      first_login_at: toDatabase<KnownDeviceRow>(m, 'KnownDevice', 'firstLoginAt', at),
+    });
   }
 }

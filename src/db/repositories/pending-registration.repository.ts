@@ -1,4 +1,5 @@
 import { LessThanOrEqual, MoreThan, type EntityManager } from 'typeorm';
+import { dialectOf } from '../dialects';
 import { PendingRegistrationEntity, type PendingRegistrationRow } from '../entities/pending-registration.entity';
 
 export type NewPendingRegistration = Omit<PendingRegistrationRow, 'id'>;
@@ -35,17 +36,18 @@ export class PendingRegistrationRepository {
 
   /**
    * The ids of the email's registrations, locked for the rest of the
-   * transaction (MySQL; SQLite's transactions are serialized already). Two
+   * transaction (Dialect.lockRows). Two
    * confirmations for one email then queue on the same rows in the same order
    * instead of each locking its own row and deadlocking on the other's.
    */
   async lockForEmail(m: EntityManager, emailNormalized: string): Promise<number[]> {
-    const query = m
-      .createQueryBuilder(PendingRegistrationEntity, 'p')
-      .select('p.id', 'id')
-      .where('p.email_normalized = :emailNormalized', { emailNormalized })
-      .orderBy('p.id', 'ASC');
-    if (m.connection.options.type === 'mysql') query.setLock('pessimistic_write');
+    const query = dialectOf(m).lockRows(
+      m
+        .createQueryBuilder(PendingRegistrationEntity, 'p')
+        .select('p.id', 'id')
+        .where('p.email_normalized = :emailNormalized', { emailNormalized })
+        .orderBy('p.id', 'ASC'),
+    );
     return (await query.getRawMany<{ id: number | string }>()).map((row) => Number(row.id));
   }
 

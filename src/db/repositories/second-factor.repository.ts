@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { dialectOf } from '../dialects';
 import type { RecoveryCodeRow, TotpRow } from '../entities/second-factor.entity';
 import { execute, firstRow, toDatabase } from './statements';
 
@@ -23,8 +24,7 @@ export class SecondFactorRepository {
 
   /** A new enrolment replaces any pending one; an enabled secret stays until the new one is confirmed. */
   async beginEnrolment(m: EntityManager, accountId: number, sealedSecret: string, expiresAt: Date): Promise<void> {
-    const verb = m.connection.options.type === 'mysql' ? 'INSERT IGNORE' : 'INSERT OR IGNORE';
-    await execute(m, `${verb} INTO account_totp (account_id) VALUES (?)`, [accountId]);
+    await dialectOf(m).insertIfAbsent(m, 'account_totp', { account_id: accountId });
     await execute(m, 'UPDATE account_totp SET pending_secret = ?, pending_expires_at = ? WHERE account_id = ?', [
       sealedSecret,
       totpDate(m, 'pendingExpiresAt', expiresAt),

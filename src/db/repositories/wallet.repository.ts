@@ -1,5 +1,5 @@
-import { isDuplicateKey } from '../database';
 import type { EntityManager } from 'typeorm';
+import { dialectOf } from '../dialects';
 import { AuthTokenEntity } from '../entities/auth-token.entity';
 import type { WalletRow } from '../entities/wallet.entity';
 import { TOKEN_COLUMNS, type ActiveToken } from './auth-token.repository';
@@ -47,19 +47,13 @@ export class WalletRepository {
   async compareAndSet(m: EntityManager, accountId: number, wallet: Omit<WalletRow, 'accountId'>): Promise<boolean> {
     const updatedAt = toDatabase<WalletRow>(m, 'Wallet', 'updatedAt', wallet.updatedAt);
     if (wallet.sequence === 1) {
-      try {
-        await execute(m, 'INSERT INTO wallets (account_id, encrypted_wallet, hmac, sequence, updated_at) VALUES (?, ?, ?, ?, ?)', [
-          accountId,
-          wallet.encryptedWallet,
-          wallet.hmac,
-          wallet.sequence,
-          updatedAt,
-        ]);
-        return true;
-      } catch (error) {
-        if (isDuplicateKey(error)) return false;
-        throw error;
-      }
+      return dialectOf(m).insertIfAbsent(m, 'wallets', {
+        account_id: accountId,
+        encrypted_wallet: wallet.encryptedWallet,
+        hmac: wallet.hmac,
+        sequence: wallet.sequence,
+        updated_at: updatedAt,
+      });
     }
     const result = await execute(
       m,

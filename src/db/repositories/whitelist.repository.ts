@@ -1,18 +1,16 @@
 import type { EntityManager } from 'typeorm';
-import { isDuplicateKey } from '../database';
+import { dialectOf } from '../dialects';
+import { toDatabase } from './statements';
 import { WHITELIST_ENTRY, type WhitelistEntryRow } from '../entities/whitelist-entry.entity';
 
 /** The emails an operator allowed to register, beside ACCOUNT_WHITELIST; read at every registration, so a change counts at once everywhere. */
 export class WhitelistRepository {
   /** False when the email was already on the list (adding twice is not an error). */
   async add(m: EntityManager, entry: WhitelistEntryRow): Promise<boolean> {
-    try {
-      await m.insert<WhitelistEntryRow>(WHITELIST_ENTRY, entry);
-      return true;
-    } catch (error) {
-      if (isDuplicateKey(error)) return false;
-      throw error;
-    }
+    return dialectOf(m).insertIfAbsent(m, 'account_whitelist', {
+      email_normalized: entry.emailNormalized,
+      created_at: toDatabase<WhitelistEntryRow>(m, WHITELIST_ENTRY, 'createdAt', entry.createdAt),
+    });
   }
 
   async remove(m: EntityManager, emailNormalized: string): Promise<boolean> {

@@ -1,20 +1,8 @@
 import { copyFileSync, existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import type { Database as SqliteConnection } from 'better-sqlite3';
-import { sqliteDriver } from '../db/sqlite-driver';
-import { checkFailed, refused } from './admin.errors';
-
-export interface BackupResult {
-  file: string;
-  bytes: number;
-  integrity: 'ok';
-}
-
-export interface RestoreResult {
-  database: string;
-  restoredFrom: string;
-  /** Where the database that was replaced now lies, or null when there was none. */
-  replacedKeptAt: string | null;
-}
+import { checkFailed, refused } from '../../admin/admin.errors';
+import type { BackupResult, RestoreResult } from './dialect';
+import { sqliteDriver } from './sqlite-driver';
 
 /**
  * A consistent copy of the live database through SQLite's online backup API,

@@ -1,14 +1,9 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { AdminFailure, ExitCode, refused } from './admin.errors';
-
-export interface DumpResult {
-  file: string;
-  bytes: number;
-  tool: string;
-}
+import { AdminFailure, ExitCode, refused } from '../../admin/admin.errors';
+import type { BackupResult } from './dialect';
+import { runTool } from './dump-tool';
 
 /** The documented way to back up MySQL/MariaDB, for when no dump tool is installed here. */
 export function mysqlDumpRecipe(url: string, file: string): string {
@@ -28,7 +23,7 @@ export function mysqlDumpRecipe(url: string, file: string): string {
  * password goes through a private option file, never the command line (which
  * every local user can read). No tool installed: refused, with the recipe.
  */
-export async function mysqlDump(url: string, file: string, tools = ['mysqldump', 'mariadb-dump']): Promise<DumpResult> {
+export async function mysqlDump(url: string, file: string, tools = ['mysqldump', 'mariadb-dump']): Promise<BackupResult> {
   if (existsSync(file)) throw refused(`${file} exists already: name a new file`, 'FILE_EXISTS');
   const { host, port, user, password, database } = connectionOf(url);
   const dir = mkdtempSync(path.join(tmpdir(), 'wallet-sync-dump-'));
@@ -47,7 +42,7 @@ export async function mysqlDump(url: string, file: string, tools = ['mysqldump',
         `--result-file=${file}`,
         database,
       ];
-      const outcome = await run(tool, args);
+      const outcome = await runTool(tool, args);
       if (outcome === 'missing') continue;
       if (outcome.code !== 0) {
         rmSync(file, { force: true });
@@ -59,16 +54,6 @@ export async function mysqlDump(url: string, file: string, tools = ['mysqldump',
     rmSync(dir, { recursive: true, force: true });
   }
   throw refused(`Neither ${tools.join(' nor ')} is installed here.\n${mysqlDumpRecipe(url, file)}`, 'NO_DUMP_TOOL');
-}
-
-function run(tool: string, args: string[]): Promise<'missing' | { code: number; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(tool, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? resolve('missing') : reject(error)));
-    child.on('close', (code) => resolve({ code: code ?? 1, stderr }));
-  });
 }
 
 function connectionOf(url: string) {

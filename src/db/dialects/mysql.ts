@@ -1,0 +1,138 @@
+import { QueryFailedError, type DataSource, type EntityManager } from 'typeorm';
+import { InitialSchema1795666896627 } from '../migrations/mysql/1795666896627-initial-schema';
+import { VerificationTokens1795667099515 } from '../migrations/mysql/1795667099515-verification-tokens';
+import { ExactIdentity1795700000001 } from '../migrations/mysql/1795700000001-exact-identity';
+import { AccountKeyParams1795700000101 } from '../migrations/mysql/1795700000101-account-key-params';
+import { WalletHistory1795840000000 } from '../migrations/mysql/1795840000000-wallet-history';
+import { AccountWhitelist1795843101077 } from '../migrations/mysql/1795843101077-account-whitelist';
+import { PendingRegistrations1795850000001 } from '../migrations/mysql/1795850000001-pending-registrations';
+import { SecondFactor1795900000001 } from '../migrations/mysql/1795900000001-second-factor';
+import { NoPadIdentity1795910000001 } from '../migrations/mysql/1795910000001-no-pad-identity';
+import type { Dialect, Executor } from './dialect';
+import { mysqlDump, mysqlDumpRecipe } from './mysql-dump';
+
+/** MySQL error numbers the server reacts to. */
+const ER_DUP_ENTRY = 1062;
+/** A deadlock's victim; also how Galera reports a certification conflict (the transaction lost to one on another node). */
+const ER_LOCK_DEADLOCK = 1213;
+const ER_LOCK_WAIT_TIMEOUT = 1205;
+/** Connection errors that mysql2 reports by code rather than by a server error number. */
+const LOST = new Set(['PROTOCOL_CONNECTION_LOST', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'POOL_CLOSED', 'ER_CON_COUNT_ERROR']);
+
+/** MySQL and MariaDB (mysql2), including a Galera cluster's nodes. Every call gets a pooled connection; transactions are real ones. */
+export const mysql: Dialect = {
+  name: 'mysql',
+  title: 'MySQL/MariaDB',
+  schemes: ['mysql:', 'mariadb:'],
+  exampleUrl: 'mysql://user:pass@host:3306/wallet_sync',
+  driverType: 'mysql',
+  parseUrl(value) {
+    if (new URL(value).pathname.length <= 1) throw new Error(`the mysql:// URL must name a database, e.g. ${mysql.exampleUrl}`);
+    return value.replace(/^mariadb:/, 'mysql:');
+  },
+
+  connectionOptions: (url, overrides) => ({
+    type: 'mysql',
+    url,
+    timezone: 'Z',
+    charset: 'utf8mb4_unicode_ci',
+    supportBigNumbers: true,
+    migrations: [...mysql.migrations],
+    poolSize: overrides.poolSize ?? 10,
+    connectTimeout: 5000,
+    // Fail fast while the database is away instead of queueing requests without bound.
+    extra: { waitForConnections: true, queueLimit: 1000, enableKeepAlive: true },
+  }),
+  migrations: [
+    InitialSchema1795666896627,
+    VerificationTokens1795667099515,
+    ExactIdentity1795700000001,
+    AccountKeyParams1795700000101,
+    WalletHistory1795840000000,
+    AccountWhitelist1795843101077,
+    PendingRegistrations1795850000001,
+    SecondFactor1795900000001,
+    NoPadIdentity1795910000001,
+  ],
+  columns: {
+    // The driver runs with timezone 'Z': stored in UTC.
+    dateTime: { type: 'datetime', precision: 3 },
+    // TEXT stops at 64 KiB.
+    longText: 'longtext',
+    // The default collations fold case and accents, so "Phone" would equal "phone", and utf8mb4_bin pads, so
+    // "laptop " equals "laptop"; utf8mb4_nopad_bin compares exactly (migration NoPadIdentity).
+    exact: { charset: 'utf8mb4', collation: 'utf8mb4_nopad_bin' },
+    // MariaDB reports a nullable column's default as the text NULL, which TypeORM's mysql driver (unlike its mariadb
+    // one) takes for a changed default; declaring DEFAULT NULL, which the column has anyway, keeps the schema check quiet.
+    nullable: { nullable: true, default: () => 'NULL' },
+  },
+  /** mysql2's pool keeps its counts in underscored fields; read them defensively. */
+  poolStats(dataSource: DataSource) {
+    const pool = (dataSource.driver as { pool?: Record<string, unknown> }).pool;
+    const size = (value: unknown) => (Array.isArray(value) ? value.length : (value as { length?: number } | undefined)?.length ?? 0);
+    if (!pool || !('_allConnections' in pool)) return undefined;
+    return { total: size(pool._allConnections), free: size(pool._freeConnections), queued: size(pool._connectionQueue) };
+  },
+
+  executor: (dataSource): Executor => ({
+    run: (work) => work(dataSource.manager),
+    statement: (work) => work(dataSource.manager),
+    transaction: (work) => dataSource.transaction(work),
+  }),
+  /**
+   * `execute`, i.e. a server-side prepared statement that mysql2 caches per
+   * pooled connection; on the transaction's connection when there is one, else
+   * on any pooled connection (one statement is atomic). `affected` counts the
+   * rows matched (TypeORM connects with FOUND_ROWS).
+   */
+  execute(m, sql, parameters) {
+    const connection =
+      (m.queryRunner as unknown as { databaseConnection?: MysqlExecutor } | undefined)?.databaseConnection ??
+      (m.connection.driver as unknown as { pool: MysqlExecutor }).pool;
+    return new Promise((resolve, reject) => {
+      connection.execute(sql, parameters, (error, result) => {
+        if (error) return reject(new QueryFailedError(sql, parameters, error));
+        resolve(Array.isArray(result) ? { records: result as Array<Record<string, unknown>>, affected: 0 } : { records: [], affected: result.affectedRows });
+      });
+    });
+  },
+  classify(error) {
+    const errno = errnoOf(error);
+    if (errno === ER_DUP_ENTRY) return 'duplicate';
+    if (errno === ER_LOCK_DEADLOCK || errno === ER_LOCK_WAIT_TIMEOUT) return 'contention';
+    const code = codeOf(error);
+    if (code !== undefined && LOST.has(code)) return 'connection';
+    return undefined;
+  },
+  // A failed statement is undone on its own, except that a deadlock (or a lock wait timeout) rolls back the whole transaction.
+  transactionSurvived: (_m: EntityManager, error) => mysql.classify(error) !== 'contention',
+  async insertIfAbsent(m, table, row) {
+    // Not INSERT IGNORE: that would also turn a truncation or a foreign key failure into a silent skip.
+    // A duplicate key fails only its statement; the transaction goes on.
+    const columns = Object.keys(row);
+    const sql = `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
+    try {
+      await mysql.execute(m, sql, Object.values(row));
+      return true;
+    } catch (error) {
+      if (mysql.classify(error) === 'duplicate') return false;
+      throw error;
+    }
+  },
+  recoverable: (_m, work) => work(),
+  lockRows: (query) => query.setLock('pessimistic_write'),
+  octetLength: (column) => `LENGTH(${column})`,
+
+  admin: {
+    backup: (url, file) => mysqlDump(url, file),
+    restoreRecipe: mysqlDumpRecipe,
+  },
+};
+
+interface MysqlExecutor {
+  execute(sql: string, values: unknown[], callback: (error: Error | null, result: unknown[] | { affectedRows: number }) => void): void;
+}
+
+const driverErrorOf = (error: unknown) => ((error as { driverError?: unknown })?.driverError ?? error) as { errno?: number; code?: string } | undefined;
+const errnoOf = (error: unknown) => driverErrorOf(error)?.errno;
+const codeOf = (error: unknown) => driverErrorOf(error)?.code;
