@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { CloseCode, type WebSocket as GraphqlWsSocket } from 'graphql-ws';
 import type { Logger } from 'pino';
@@ -17,9 +18,22 @@ export const SubscriptionCloseCode = {
   TryAgainLater: 1013,
   /** The server is shutting down. */
   GoingAway: 1001,
-  /** Over a WebSocket limit: the account's newest connections exceed WS_MAX_CONNECTIONS_PER_ACCOUNT (the oldest goes), or the connection's message budget is spent. */
+  /**
+   * Over a WebSocket limit: the account's newest connections exceed WS_MAX_CONNECTIONS_PER_ACCOUNT (the oldest goes),
+   * the connection's message budget is spent, or it does not read what it is sent (MAX_BUFFERED_BYTES).
+   */
   TooManyRequests: 4429,
 } as const;
+
+/**
+ * What may wait to go out to one socket. A peer that does not read would
+ * otherwise make the server hold everything sent to it (issue 25: twenty such
+ * sockets took the server from 118 to 454 MiB); past this it is closed with 4429.
+ */
+export const MAX_BUFFERED_BYTES = 256 * 1024;
+
+/** graphql-ws's pong, without the ping's payload: echoing it let a peer that never reads make the server queue 64 KiB per ping. */
+const PONG = JSON.stringify({ type: 'pong' });
 
 /** The keep-alive sweep handles this many groups of sockets in turn, one group per tenth of WS_KEEPALIVE_MS. */
 export const KEEPALIVE_SLICES = 10;
@@ -33,6 +47,8 @@ export const KEEPALIVE_SLICES = 10;
 export class SocketBinding implements GraphqlWsSocket {
   /** Whether the peer answered the last keep-alive ping. */
   alive = true;
+  /** The payload of the keep-alive ping awaiting its pong: only that pong counts (a peer cannot keep itself alive with unasked pongs). */
+  private pingNonce = 0;
   /** Which turn of the keep-alive sweep pings it. */
   readonly slice: number;
   /** When it opened (ms since the epoch), and whether its connection_init came: it has a deadline to send one. */
@@ -66,8 +82,33 @@ export class SocketBinding implements GraphqlWsSocket {
     const { socket } = this;
     return new Promise((resolve, reject) => {
       if (socket.readyState !== socket.OPEN) return resolve();
+      if (this.closeIfNotReading()) return resolve();
       socket.send(data, (error) => (error ? reject(error) : resolve()));
     });
+  }
+
+  /** Closes with 4429 a socket whose peer leaves more than MAX_BUFFERED_BYTES unread; true when it did. */
+  closeIfNotReading(): boolean {
+    if (this.socket.bufferedAmount <= MAX_BUFFERED_BYTES) return false;
+    this.close(SubscriptionCloseCode.TooManyRequests, 'Not reading: too much waiting to be sent');
+    return true;
+  }
+
+  /** A keep-alive ping whose pong alone will count as an answer. */
+  ping(): void {
+    this.alive = false;
+    this.pingNonce = randomBytes(4).readUInt32BE(0) || 1;
+    const payload = Buffer.alloc(4);
+    payload.writeUInt32BE(this.pingNonce, 0);
+    this.socket.ping(payload);
+  }
+
+  /** A pong from the peer: it proves the peer alive only when it answers our own last ping. */
+  ponged(payload: Buffer): void {
+    if (this.pingNonce !== 0 && payload.length === 4 && payload.readUInt32BE(0) === this.pingNonce) {
+      this.alive = true;
+      this.pingNonce = 0;
+    }
   }
 
   close(code: number, reason: string): void {
@@ -127,10 +168,19 @@ export function bindSockets(wss: WebSocketServer, options: SocketBindingOptions)
       logger.info({ limit: 'messages', budget: messageBudget }, 'WebSocket connection over its message budget: closed');
       return this.close(SubscriptionCloseCode.TooManyRequests, 'Too many messages');
     }
-    binding.handle?.(String(data)).catch((error: unknown) => closeOnError(binding, error, 'handling a WebSocket message failed'));
+    const text = String(data);
+    if (isPing(text)) {
+      binding.send(PONG).catch((error: unknown) => closeOnError(binding, error, 'answering a WebSocket ping failed'));
+      return;
+    }
+    binding.handle?.(text).catch((error: unknown) => closeOnError(binding, error, 'handling a WebSocket message failed'));
   }
-  function onSocketPong(this: WebSocket) {
-    bindings.get(this)!.alive = true;
+  function onSocketPong(this: WebSocket, payload: Buffer) {
+    bindings.get(this)!.ponged(payload);
+  }
+  /** A protocol-level ping is answered with an empty pong (ws's own answer, autoPong, would echo its payload). */
+  function onSocketPing(this: WebSocket) {
+    if (this.readyState === this.OPEN && !bindings.get(this)!.closeIfNotReading()) this.pong();
   }
   function onSocketError(this: WebSocket, error: Error) {
     closeOnError(bindings.get(this)!, error, 'WebSocket error: closing the connection');
@@ -143,10 +193,21 @@ export function bindSockets(wss: WebSocketServer, options: SocketBindingOptions)
     bindings.set(socket, binding);
     socket.on('message', onSocketMessage);
     socket.on('pong', onSocketPong);
+    socket.on('ping', onSocketPing);
     // `on`, not `once`: a socket closes once anyway, and each `once` costs a wrapper and its state per socket.
     socket.on('error', onSocketError);
     socket.on('close', onSocketClose);
     binding.closed = options.opened(binding);
   });
   return (socket) => bindings.get(socket);
+}
+
+/** graphql-ws's ping message (`{"type":"ping", payload?}`), answered here so its payload is never echoed. Only text that names "ping" is parsed. */
+function isPing(text: string): boolean {
+  if (!text.includes('"ping"')) return false;
+  try {
+    return (JSON.parse(text) as { type?: unknown } | null)?.type === 'ping';
+  } catch {
+    return false;
+  }
 }

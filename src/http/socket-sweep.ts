@@ -73,8 +73,7 @@ export function startSweep(options: SweepOptions): () => void {
           socket.terminate();
           continue;
         }
-        binding.alive = false;
-        socket.ping();
+        if (!binding.closeIfNotReading()) binding.ping();
       }
     }
     if (now >= nextRecheck && !rechecking) {

@@ -107,7 +107,8 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
     onError: (_ctx, _id, _payload, errors) => formatErrors(errors),
   });
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, handleProtocols });
+  // autoPong off: ws would echo a ping's payload; the binding answers with an empty pong.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, handleProtocols, autoPong: false });
   const bindingOf = bindSockets(wss, { logger, messageBudget: deps.messageBudget, opened: (binding) => graphqlWs.opened(binding, binding) });
   const stopSweep = startSweep({ ...deps, sockets: wss.clients, bindingOf, connections });
 

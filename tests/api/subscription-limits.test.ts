@@ -233,3 +233,60 @@ function sendMessages(url: string, token: string, count: number, then?: { pauseM
     socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
   });
 }
+
+/**
+ * Issue 25, item 1: a peer that never reads must not grow the server's memory. PROTOCOL.md "Limits": past 256 KiB
+ * waiting to go out the connection is closed with 4429, pings are answered without their payload, and only the pong
+ * that answers the server's own ping keeps a connection alive.
+ */
+describe('a WebSocket peer that does not read, or answers pings it was not sent', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ WS_KEEPALIVE_MS: '300' });
+  });
+  afterAll(() => server.close());
+
+  /** A raw graphql-transport-ws connection past connection_ack; `options` go to ws (e.g. autoPong). */
+  async function initialised(token: string, options: WebSocket.ClientOptions = {}) {
+    const socket = new WebSocket(wsUrl(server.url), 'graphql-transport-ws', options);
+    const messages: Array<Record<string, unknown>> = [];
+    socket.on('message', (data) => messages.push(JSON.parse(String(data))));
+    const closed = new Promise<{ code: number; reason: string }>((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    await new Promise((resolve) => socket.on('open', resolve));
+    socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
+    await within((async () => { while (!messages.some((m) => m.type === 'connection_ack')) await new Promise((r) => setTimeout(r, 20)); })(), 5000, 'connection_ack');
+    return { socket, messages, closed };
+  }
+
+  it('when a graphql-ws ping carries a payload, then the pong carries none', async () => {
+    const device = await registerAndLogin(server);
+    const { socket, messages } = await initialised(device.token);
+    socket.send(JSON.stringify({ type: 'ping', payload: { filler: 'x'.repeat(60_000) } }));
+    await within((async () => { while (!messages.some((m) => m.type === 'pong')) await new Promise((r) => setTimeout(r, 20)); })(), 5000, 'pong');
+    expect(messages.find((m) => m.type === 'pong')).toEqual({ type: 'pong' });
+    socket.close();
+  });
+
+  it('when a protocol-level ping carries a payload, then the pong frame carries none', async () => {
+    const device = await registerAndLogin(server);
+    const { socket } = await initialised(device.token);
+    const pong = new Promise<Buffer>((resolve) => socket.on('pong', resolve));
+    socket.ping(Buffer.from('p'.repeat(100)));
+    expect((await within(pong, 5000, 'pong frame')).length).toBe(0);
+    socket.close();
+  });
+
+  it('when a peer never answers the server\'s pings but sends pongs of its own, then it is cut off; a peer that answers stays', async () => {
+    const device = await registerAndLogin(server);
+    const faking = await initialised(device.token, { autoPong: false });
+    const unasked = setInterval(() => faking.socket.readyState === faking.socket.OPEN && faking.socket.pong(), 30);
+    const answering = await initialised(device.token);
+    try {
+      expect(await within(faking.closed, 5000, 'the faking peer cut off')).toMatchObject({ code: 1006 });
+      expect(answering.socket.readyState).toBe(WebSocket.OPEN);
+    } finally {
+      clearInterval(unasked);
+      answering.socket.close();
+    }
+  });
+});
