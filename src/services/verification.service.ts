@@ -93,8 +93,19 @@ export class VerificationService {
     this.sendInBackground(verificationMail(data.email, code, this.config));
   }
 
-  /** The email's pending registrations that have not expired, newest first (none once it has an account). */
-  live(emailNormalized: string): Promise<PendingRegistrationRow[]> {
+  /**
+   * The email's pending registrations that have not expired, newest first (none once it has an account).
+   * It waits for the registrations still being stored in the background (of any email, so the wait tells
+   * nothing about this one): a login right after register finds its registration, as before register
+   * moved its write into the background.
+   */
+  async live(emailNormalized: string): Promise<PendingRegistrationRow[]> {
+    await this.registering.waitForUnlock();
+    return this.liveNow(emailNormalized);
+  }
+
+  /** `live` for work that already holds the registering lock (waiting for it there would never end). */
+  private liveNow(emailNormalized: string): Promise<PendingRegistrationRow[]> {
     return this.db.run((m) => this.pendings.listLive(m, emailNormalized, this.clock.now()));
   }
 
@@ -150,7 +161,7 @@ export class VerificationService {
   }
 
   private async resendNow(emailNormalized: string): Promise<void> {
-    const [newest] = await this.live(emailNormalized);
+    const [newest] = await this.liveNow(emailNormalized);
     if (!newest) return;
     const code = newVerificationCode();
     const replaced = await this.db.run((m) => this.pendings.replaceCode(m, newest.id, hashVerificationCode(code), this.expiryFrom(this.clock.now())));

@@ -48,6 +48,15 @@ describe(`EmailVerify mode, over real SMTP (${testDialect()})`, () => {
   const accountCount = async (email: string) =>
     Number((await server.app.db.dataSource.query('SELECT COUNT(*) AS n FROM accounts WHERE email_normalized = ?', [email.normalize('NFC').toLowerCase()]))[0].n);
 
+  it('when a login follows register at once, then it finds the registration (ACCOUNT_NOT_VERIFIED, not UNAUTHENTICATED), though register stores it in the background', async () => {
+    for (let round = 0; round < 8; round++) {
+      const email = uniqueEmail();
+      const registered = await server.gql(RegisterDocument, { input: { email, password: PASSWORD, clientSaltSeed: newSeed() } });
+      expect(registered.body).toEqual({ data: { register: { verified: false } } });
+      expect(await loginCode(email, PASSWORD)).toBe('ACCOUNT_NOT_VERIFIED');
+    }
+  });
+
   it('when an account lives its whole life, then register → code by mail → login with it → other device → change password → delete all work', async () => {
     const email = uniqueEmail();
     const registered = await server.gql(RegisterDocument, { input: { email, password: PASSWORD, clientSaltSeed: newSeed() } });
