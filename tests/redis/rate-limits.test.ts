@@ -4,7 +4,7 @@ import { SeedDocument } from '../helpers/operations.generated';
 import { assertRedisAnswers, describeWith, redisRequirement } from '../helpers/services';
 
 /** A clientSaltSeed budget of 3 per client IP, the client IP taken from X-Forwarded-For. */
-const SEED_LIMITED_ENV = { RATE_LIMITS: 'on', TRUST_PROXY: 'on', RATE_LIMIT_CLIENT_SALT_SEED_PER_IP: '3/60' };
+const SEED_LIMITED_ENV = { ACCOUNT_VERIFICATION_MODE: 'AllowAll', RATE_LIMITS: 'on', TRUST_PROXY: 'on', RATE_LIMIT_CLIENT_SALT_SEED_PER_IP: '3/60' };
 
 describeWith([redisRequirement()], 'rate limits shared through Redis', () => {
   const redisUrl = process.env.REDIS_URL;
