@@ -150,7 +150,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     redisChannelPrefix: parseChannelPrefix(read('REDIS_CHANNEL_PREFIX')),
     wsKeepAliveMs: integer(read, 'WS_KEEPALIVE_MS', 12_000, 100, 10 * 60 * 1000),
     wsMaxConnectionsPerAccount: integer(read, 'WS_MAX_CONNECTIONS_PER_ACCOUNT', 20, 1, 10_000),
-    wsMessageBudget: budget(read, 'WS_MESSAGE_BUDGET') ?? { points: 100, durationSeconds: 60 },
+    wsMessageBudget: budget(read, 'WS_MESSAGE_BUDGET') ?? { points: 600, durationSeconds: 60 },
     wsTokenRecheckSeconds: integer(read, 'WS_TOKEN_RECHECK_SECONDS', 60, 1, 86_400),
     accountVerificationMode,
     accountWhitelist,

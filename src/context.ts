@@ -41,13 +41,23 @@ export function bearerToken(authorization: string | undefined): string | undefin
   return match?.[1];
 }
 
+/**
+ * A session a WebSocket connection established at connection_init. `ended` is
+ * set when its token is revoked or expires: the close is then on its way, and
+ * nothing may run as that session meanwhile.
+ */
+export interface EstablishedSession {
+  readonly session: AuthSession;
+  ended?: boolean;
+}
+
 /** A request's identity, with the bearer token when it arrived over HTTP, or the session a WebSocket connection already established. */
 export interface RequestFacts {
   requestId: string;
   ip: string;
   authorization: string | undefined;
   /** Already established: a WebSocket connection authenticates once, at connection_init. */
-  session?: AuthSession;
+  established?: EstablishedSession;
 }
 
 export function createRequestContext(deps: ContextDeps, request: RequestFacts): RequestContext {
@@ -64,6 +74,7 @@ class LazyRequestContext implements RequestContext {
   private readonly authorization: string | undefined;
   private sessionLookup: Promise<AuthSession> | undefined;
   private known: AuthSession | undefined;
+  private readonly established: EstablishedSession | undefined;
 
   constructor(
     private readonly deps: ContextDeps,
@@ -72,7 +83,7 @@ class LazyRequestContext implements RequestContext {
     this.requestId = request.requestId;
     this.ip = request.ip;
     this.authorization = request.authorization;
-    this.known = request.session;
+    this.established = request.established;
   }
 
   get walletUpdates(): ContextDeps['walletUpdates'] {
@@ -80,8 +91,10 @@ class LazyRequestContext implements RequestContext {
   }
 
   session(): Promise<AuthSession> {
+    const { established } = this;
+    // Not remembered: a connection's session may end between two operations, or during one.
+    if (established) return established.ended ? Promise.reject(unauthenticated()) : Promise.resolve(established.session);
     if (!this.sessionLookup) {
-      if (this.known) return (this.sessionLookup = Promise.resolve(this.known));
       const token = bearerToken(this.authorization);
       this.remember(token ? this.deps.sessions.authenticate(token) : Promise.reject(unauthenticated()));
     }
@@ -89,15 +102,15 @@ class LazyRequestContext implements RequestContext {
   }
 
   async wallet(): Promise<WalletState | null> {
-    const token = bearerToken(this.authorization);
-    if (this.sessionLookup || this.known || !token) return this.deps.wallets.get((await this.session()).accountId);
+    const token = this.established ? undefined : bearerToken(this.authorization);
+    if (this.sessionLookup || !token) return this.deps.wallets.get((await this.session()).accountId);
     const both = this.deps.sessions.authenticateWithWallet(token);
     this.remember(both.then((b) => b.session));
     return (await both).wallet;
   }
 
   knownSession(): AuthSession | undefined {
-    return this.known;
+    return this.established?.session ?? this.known;
   }
 
   private remember(lookup: Promise<AuthSession>): void {

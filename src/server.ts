@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import proxyAddr from '@fastify/proxy-addr';
 import { ApolloServer } from '@apollo/server';
 import {
   ApolloServerPluginCacheControlDisabled,
@@ -20,7 +22,7 @@ import { attachSubscriptionServer, type SubscriptionServer } from './http/subscr
 import { metricsGate } from './http/metrics-gate';
 import { registerCors, upgradeOriginCheck } from './http/web-origins';
 import { documentLimits } from './graphql/document-limits';
-import { observabilityPlugin } from './graphql/plugins/observability.plugin';
+import { observabilityPlugin, operationObserver } from './graphql/plugins/observability.plugin';
 import type { RedisHealth } from './events/transport';
 import type { Clock } from './lib/clock';
 import type { Metrics } from './lib/metrics';
@@ -48,6 +50,7 @@ export interface HttpServer {
 /** Builds the HTTP server: Apollo on Fastify at /graphql, graphql-ws on the same path, plus /healthz, /readyz and /metrics. */
 export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
   const { config, logger } = deps;
+  const trust = trustedProxies(config.trustProxy);
   const fastify = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // Our own request line (below) logs the path without its query string; Fastify's would log the full URL.
@@ -57,7 +60,7 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
     requestIdHeader: false,
     return503OnClosing: true,
     // X-Forwarded-For is believed only from the proxies the operator named (TRUST_PROXY).
-    trustProxy: typeof config.trustProxy === 'number' ? hopsOf(config.trustProxy) : config.trustProxy,
+    trustProxy: trust,
     // A client trickling its headers or body would otherwise hold a connection (and a slot of the proxy's) forever.
     requestTimeout: config.requestTimeoutMs,
     http: {
@@ -72,6 +75,7 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
     },
   });
 
+  const observe = operationObserver(deps.metrics, logger);
   const formatError = createFormatError((error, formatted) =>
     logger.error({ err: error, path: formatted.path }, 'unexpected error while resolving a request'),
   );
@@ -88,7 +92,7 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
     formatError,
     plugins: [
       ...limits.apolloPlugins,
-      observabilityPlugin(deps.metrics, logger),
+      observabilityPlugin(observe),
       errorHttpStatusPlugin(),
       fastifyApolloDrainPlugin(fastify),
       ApolloServerPluginUsageReportingDisabled(),
@@ -145,11 +149,14 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
     keepAliveMs: config.wsKeepAliveMs,
     documentLimits: limits,
     maxConnectionsPerAccount: config.wsMaxConnectionsPerAccount,
-    messageBudget: config.wsMessageBudget,
+    // RATE_LIMITS=off lifts it with the per-IP budgets (benchmarks).
+    messageBudget: config.rateLimits ? config.wsMessageBudget : undefined,
+    clientIp: clientAddress(trust),
     stillValid: deps.stillValid,
     tokenRecheckMs: config.wsTokenRecheckSeconds * 1000,
     formatError,
     acceptsOrigin: upgradeOriginCheck(config.corsOrigins, config.publicUrl),
+    observe,
   });
 
   fastify.get('/healthz', async () => ({ status: 'ok' }));
@@ -180,6 +187,19 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
 }
 
 const hopsOf = (hops: number) => (_address: string, hop: number) => hop < hops;
+
+type Trust = boolean | string[] | ((address: string, hop: number) => boolean);
+
+function trustedProxies(trustProxy: Readonly<Config>['trustProxy']): Trust {
+  return typeof trustProxy === 'number' ? hopsOf(trustProxy) : trustProxy;
+}
+
+/** The client of an upgrade request, as Fastify's request.ip reads it (the same proxy-addr and trust). */
+function clientAddress(trust: Trust): (request: IncomingMessage) => string {
+  if (trust === false) return (request) => request.socket.remoteAddress ?? '';
+  const trusted = trust === true ? () => true : Array.isArray(trust) ? proxyAddr.compile(trust) : trust;
+  return (request) => proxyAddr(request, trusted);
+}
 
 const TIMEOUT_CHECK_MS = 500;
 

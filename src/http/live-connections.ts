@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
-import { bearerToken } from '../context';
+import { bearerToken, type EstablishedSession } from '../context';
 import { ErrorCode, isDomainError } from '../errors';
 import type { RevocationTarget } from '../events/revocations';
 import type { TokensRevokedEvent } from '../events/topics';
@@ -8,10 +8,9 @@ import type { AuthSession } from '../services/session';
 import type { SessionService } from '../services/session.service';
 import { SubscriptionCloseCode } from './socket-binding';
 
-/** An authenticated socket: the session its connection_init's token opened. */
-export interface LiveConnection {
+/** An authenticated socket: the session its connection_init's token opened, `ended` once the socket is being closed for it. */
+export interface LiveConnection extends EstablishedSession {
   token: string;
-  session: AuthSession;
   socket: WebSocket;
 }
 
@@ -76,8 +75,7 @@ export class LiveConnections implements RevocationTarget {
   /** Closes the connection with 4401 when its token has expired by `now` (ms since the epoch, the clock's). */
   expireAt(connection: LiveConnection, now: number): void {
     if (connection.session.expiresAt.getTime() > now) return;
-    this.release(connection);
-    connection.socket.close(SubscriptionCloseCode.Unauthorized, 'Token expired');
+    this.end(connection, SubscriptionCloseCode.Unauthorized, 'Token expired');
   }
 
   tokensRevoked({ accountId, deviceId }: TokensRevokedEvent): void {
@@ -92,9 +90,7 @@ export class LiveConnections implements RevocationTarget {
     if (all.length === 0) return;
     const valid = await this.deps.stillValid([...new Set(all.map((connection) => connection.token))]);
     for (const connection of all) {
-      if (valid.has(connection.token)) continue;
-      this.release(connection);
-      connection.socket.close(SubscriptionCloseCode.Unauthorized, 'Token revoked');
+      if (!valid.has(connection.token)) this.end(connection, SubscriptionCloseCode.Unauthorized, 'Token revoked');
     }
   }
 
@@ -106,9 +102,8 @@ export class LiveConnections implements RevocationTarget {
     set.add(connection);
     // A Set keeps insertion order: the first ones are the oldest.
     for (const oldest of [...set].slice(0, Math.max(0, set.size - limit))) {
-      this.release(oldest);
       logger.info({ accountId, limit }, 'an account opened more WebSocket connections than allowed: the oldest is closed');
-      oldest.socket.close(SubscriptionCloseCode.TooManyRequests, 'Too many connections for this account');
+      this.end(oldest, SubscriptionCloseCode.TooManyRequests, 'Too many connections for this account');
     }
   }
 
@@ -117,12 +112,19 @@ export class LiveConnections implements RevocationTarget {
       await this.deps.sessions.authenticate(connection.token);
     } catch (error) {
       if (isUnauthenticated(error)) {
-        connection.socket.close(SubscriptionCloseCode.Unauthorized, 'Token revoked');
+        this.end(connection, SubscriptionCloseCode.Unauthorized, 'Token revoked');
       } else {
         this.deps.logger.error({ err: error }, 'checking the token of a live connection failed; closing it');
-        connection.socket.close(SubscriptionCloseCode.TryAgainLater, 'Try again later');
+        this.end(connection, SubscriptionCloseCode.TryAgainLater, 'Try again later');
       }
     }
+  }
+
+  /** Nothing runs as the connection's session from here on (an operation in flight fails UNAUTHENTICATED), and its socket closes. */
+  private end(connection: LiveConnection, code: number, reason: string): void {
+    connection.ended = true;
+    this.release(connection);
+    connection.socket.close(code, reason);
   }
 
   private failed(socket: WebSocket, error: unknown, what: string): undefined {

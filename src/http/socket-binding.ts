@@ -54,6 +54,8 @@ export class SocketBinding implements GraphqlWsSocket {
   /** When it opened (ms since the epoch), and whether its connection_init came: it has a deadline to send one. */
   readonly openedAt = Date.now();
   initReceived = false;
+  /** Subscriptions accepted whose stream graphql-ws does not hold yet (they count against the per-connection cap meanwhile). */
+  subscribing = 0;
   /** Set once connection_init authenticated it. */
   connection?: LiveConnection;
   /** graphql-ws's handler of the socket's messages. */
@@ -137,8 +139,10 @@ export class SocketBinding implements GraphqlWsSocket {
 
 export interface SocketBindingOptions {
   logger: Logger;
-  /** Messages one connection may send per window. */
-  messageBudget: Budget;
+  /** Messages one connection may send per window; none when rate limits are off. */
+  messageBudget: Budget | undefined;
+  /** The client's address, as HTTP reads it. */
+  clientIp(request: IncomingMessage): string;
   /** Hands a new binding to graphql-ws; returns what tells graphql-ws it closed. */
   opened(binding: SocketBinding): (code?: number, reason?: string) => Promise<void>;
 }
@@ -163,7 +167,7 @@ export function bindSockets(wss: WebSocketServer, options: SocketBindingOptions)
   };
   function onSocketMessage(this: WebSocket, data: RawData) {
     const binding = bindings.get(this)!;
-    if (!binding.spend(messageBudget, Date.now())) {
+    if (messageBudget && !binding.spend(messageBudget, Date.now())) {
       if (this.readyState !== this.OPEN) return;
       logger.info({ limit: 'messages', budget: messageBudget }, 'WebSocket connection over its message budget: closed');
       return this.close(SubscriptionCloseCode.TooManyRequests, 'Too many messages');
@@ -189,7 +193,7 @@ export function bindSockets(wss: WebSocketServer, options: SocketBindingOptions)
     void bindings.get(this)!.closed?.(code, String(reason));
   }
   wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
-    const binding = new SocketBinding(socket, request.socket.remoteAddress ?? '', (connectionsOpened += 1));
+    const binding = new SocketBinding(socket, options.clientIp(request), (connectionsOpened += 1));
     bindings.set(socket, binding);
     socket.on('message', onSocketMessage);
     socket.on('pong', onSocketPong);

@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { GraphQLError, GraphQLFormattedError, GraphQLSchema } from 'graphql';
+import { getOperationAST, OperationTypeNode, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { handleProtocols, makeServer, type Context } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { createRequestContext, type ContextDeps } from '../context';
@@ -8,6 +8,8 @@ import { badRequest } from '../graphql/format-error';
 import type { DocumentLimits } from '../graphql/document-limits';
 import type { RevocationTarget } from '../events/revocations';
 import type { Budget } from '../lib/rate-limits';
+import type { ObserveOperation } from '../graphql/plugins/observability.plugin';
+import { socketOperations } from './socket-operations';
 import { LiveConnections, type LiveConnectionsDeps } from './live-connections';
 import { bindSockets, SubscriptionCloseCode, type SocketBinding } from './socket-binding';
 import { startSweep, type SweepOptions } from './socket-sweep';
@@ -27,11 +29,15 @@ export interface SubscriptionServerDeps
   context: ContextDeps;
   /** The document limits HTTP applies, applied to every subscribe message too. */
   documentLimits: DocumentLimits;
-  /** Messages one connection may send per window. */
-  messageBudget: Budget;
+  /** Messages one connection may send per window; none when rate limits are off. */
+  messageBudget: Budget | undefined;
+  /** The client's address, as HTTP reads it (X-Forwarded-For only from TRUST_PROXY): the per-IP budgets count it. */
+  clientIp(request: IncomingMessage): string;
   formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError;
   /** Whether the upgrade's Origin may open a socket (CORS_ORIGINS; no Origin: a native app). */
   acceptsOrigin(request: IncomingMessage): boolean;
+  /** The one log line and metrics per operation (graphql/plugins/observability.plugin.ts). */
+  observe: ObserveOperation;
 }
 
 /** A revocation closes the matching connections whose token no longer authenticates (revoked, or replaced by a new login). */
@@ -46,16 +52,18 @@ type ConnectionContext = Context<Record<string, unknown>, SocketBinding>;
  * graphql-ws on the HTTP server's own port and path (/graphql). A connection
  * authenticates once, with the token in its connection_init payload (never the
  * URL, which ends up in access logs), and is then tracked per account
- * (LiveConnections), so a revocation or the token's expiry closes it. Only
- * subscriptions run over the socket: queries and mutations go through HTTP,
- * where the limits and error masking of the HTTP layer apply.
+ * (LiveConnections), so a revocation or the token's expiry closes it. Its
+ * device's queries and mutations run over it too (socket-operations.ts), with
+ * the limits and error masking of HTTP.
  */
 export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionServerDeps): SubscriptionServer {
   const { logger, schema } = deps;
   const connections = new LiveConnections({ ...deps, sessions: deps.context.sessions });
   let closing = false;
   let operationsStarted = 0;
-  const formatErrors = (errors: readonly GraphQLError[]) => errors.map((error) => deps.formatError(error.toJSON(), error));
+  const requestId = () => `ws-${(operationsStarted += 1)}`;
+  const operations = socketOperations(deps);
+  const { formatErrors } = operations;
 
   const graphqlWs = makeServer<Record<string, unknown>, SocketBinding>({
     schema,
@@ -70,46 +78,41 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
       if (ctx.extra.connection) connections.release(ctx.extra.connection);
     },
     onSubscribe(ctx: ConnectionContext, _id, payload) {
-      if (Object.keys(ctx.subscriptions).length > MAX_SUBSCRIPTIONS_PER_CONNECTION) {
-        return [badRequest(`At most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions per connection`)];
-      }
       const checked = deps.documentLimits.check(schema, payload.query);
       if ('errors' in checked) {
         // One line per refused document, as HTTP writes one per request: a hundred validation errors are one line, not a hundred stacks.
-        logger.info(
-          {
-            transport: 'websocket',
-            accountId: ctx.extra.connection?.session.accountId,
-            operationName: payload.operationName?.slice(0, 64),
-            outcome: 'error',
-            errorCodes: [...new Set(checked.errors.map((error) => String(error.extensions.code)))],
-          },
-          'graphql subscription refused',
-        );
+        operations.refusedDocument(requestId(), payload.operationName, ctx.extra.connection?.session.accountId, checked.errors);
         return checked.errors;
+      }
+      if (isSubscription(checked.document, payload.operationName)) {
+        // Queries and mutations in flight do not count: a device may send several at once.
+        if (heldSubscriptions(ctx) + ctx.extra.subscribing >= MAX_SUBSCRIPTIONS_PER_CONNECTION) {
+          return [badRequest(`At most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions per connection`)];
+        }
+        ctx.extra.subscribing += 1;
       }
       return { schema, document: checked.document, operationName: payload.operationName, variableValues: payload.variables };
     },
     context(ctx: ConnectionContext) {
       return createRequestContext(deps.context, {
         // Numbered like Fastify's request ids (req-1, req-2, …): a subscription keeps its context for its lifetime, and a UUID string costs ten times the memory.
-        requestId: `ws-${(operationsStarted += 1)}`,
+        requestId: requestId(),
         ip: ctx.extra.ip,
         authorization: undefined,
-        session: ctx.extra.connection?.session,
+        established: ctx.extra.connection,
       });
     },
-    // Only subscriptions are subscribed; this answers queries and mutations sent over the socket.
-    execute: () => ({
-      errors: [badRequest('Only subscriptions run over WebSocket: send queries and mutations over HTTP')],
-    }),
+    onOperation(ctx: ConnectionContext, _id, _payload, args) {
+      if (isSubscription(args.document, args.operationName)) ctx.extra.subscribing -= 1;
+    },
+    execute: (args) => operations.execute(args),
     onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: formatErrors(result.errors) } : undefined),
     onError: (_ctx, _id, _payload, errors) => formatErrors(errors),
   });
 
   // autoPong off: ws would echo a ping's payload; the binding answers with an empty pong.
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, handleProtocols, autoPong: false });
-  const bindingOf = bindSockets(wss, { logger, messageBudget: deps.messageBudget, opened: (binding) => graphqlWs.opened(binding, binding) });
+  const bindingOf = bindSockets(wss, { ...deps, opened: (binding) => graphqlWs.opened(binding, binding) });
   const stopSweep = startSweep({ ...deps, sockets: wss.clients, bindingOf, connections });
 
   // The listeners below close over nothing: a listener that shared this scope would keep the upgrade request alive as long as the socket.
@@ -145,6 +148,17 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
       }
     },
   };
+}
+
+function isSubscription(document: DocumentNode, operationName: string | null | undefined): boolean {
+  return getOperationAST(document, operationName)?.operation === OperationTypeNode.SUBSCRIPTION;
+}
+
+/** Subscriptions running on the connection: graphql-ws holds their streams (a query or mutation in flight holds null). */
+function heldSubscriptions(ctx: ConnectionContext): number {
+  let held = 0;
+  for (const id in ctx.subscriptions) if (ctx.subscriptions[id]) held += 1;
+  return held;
 }
 
 function destroyOnError(this: Duplex): void {

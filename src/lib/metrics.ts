@@ -1,5 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** How an operation reached the server: an HTTP request, or a message on an authenticated graphql-ws connection. */
+export type Transport = 'http' | 'websocket';
+
 /**
  * The Prometheus metrics served at /metrics. One registry per app instance, so
  * several servers in one process (tests) never share or double-register.
@@ -9,8 +12,8 @@ export class Metrics {
 
   readonly graphqlRequests = new Counter({
     name: 'wallet_sync_graphql_requests_total',
-    help: 'GraphQL operations by root field and outcome (success, error)',
-    labelNames: ['operation', 'outcome'] as const,
+    help: 'GraphQL operations by root field, outcome (success, error) and transport (http, websocket)',
+    labelNames: ['operation', 'outcome', 'transport'] as const,
     registers: [this.registry],
   });
 

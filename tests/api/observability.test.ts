@@ -66,7 +66,7 @@ describe('logs and metrics over a full walkthrough', () => {
     expect(response.status).toBe(200);
     const text = await response.text();
     const value = (pattern: string) => Number(new RegExp(`^${pattern} (\\S+)$`, 'm').exec(text)?.[1]);
-    expect(value('wallet_sync_graphql_requests_total\\{operation="updateWalletState",outcome="success"\\}')).toBe(3);
+    expect(value('wallet_sync_graphql_requests_total\\{operation="updateWalletState",outcome="success",transport="http"\\}')).toBe(3);
     // Two uploads and the wallet the password change carried.
     expect(value('wallet_sync_wallet_writes_total\\{result="success"\\}')).toBe(3);
     expect(value('wallet_sync_wallet_writes_total\\{result="conflict"\\}')).toBe(1);

@@ -8,6 +8,7 @@ import {
   ConfirmTotpDocument,
   DeleteDocument,
   DeleteWithSecondFactorDocument,
+  HistoryDocument,
   KeyParamsDocument,
   LoginDocument,
   LogoutDocument,
@@ -469,6 +470,48 @@ describe('golden responses: what clients receive, byte for byte', () => {
       await server.close();
     }
   });
+
+  it('when a device sends its queries and mutations over its live connection, then each answer is the one HTTP gives, frame by frame', async () => {
+    const { server, clock, rec } = await golden('socket-operations');
+    try {
+      const email = 'ivy@example.com';
+      await rec.graphql('register', RegisterDocument, { input: { email, password: PASSWORD, clientSaltSeed: SEED } });
+      const phone = await loginAs(rec, 'login: phone', email, PASSWORD, 'phone');
+      await update(rec, 'updateWalletState: sequence 1', phone, { encryptedWallet: 'wallet-1', sequence: 1, hmac: 'hmac-1' });
+      const socket = await openSocket(server.url);
+      socket.send({ type: 'connection_init', payload: { authorization: `Bearer ${phone}` } });
+      await socket.frames(1);
+
+      // Each operation over the socket, then the same over HTTP: the socket's answer is HTTP's body.
+      const cases: Array<[title: string, query: string, variables?: Record<string, unknown>]> = [
+        ['walletState', operationText(WalletStateDocument)],
+        ['me', operationText(MeDocument)],
+        ['walletHistory', operationText(HistoryDocument), { sinceSequence: 0, limit: 10 }],
+        ['updateWalletState: sequence 2', operationText(unchecked(UpdateDocument)), { input: { encryptedWallet: 'wallet-2', sequence: 2, hmac: 'hmac-2' } }],
+        ['updateWalletState: sequence 2 again, the same state (a safe retry)', operationText(unchecked(UpdateDocument)), { input: { encryptedWallet: 'wallet-2', sequence: 2, hmac: 'hmac-2' } }],
+        ['updateWalletState: sequence 2, another state (conflict)', operationText(unchecked(UpdateDocument)), { input: { encryptedWallet: 'other', sequence: 2, hmac: 'other' } }],
+        ['updateWalletState: sequence 0 (BAD_USER_INPUT)', operationText(unchecked(UpdateDocument)), { input: { encryptedWallet: 'w', sequence: 0, hmac: 'h' } }],
+        ['updateWalletState: a sequence that is not a number (BAD_USER_INPUT)', operationText(unchecked(UpdateDocument)), { input: { encryptedWallet: 'w', sequence: 'three', hmac: 'h' } }],
+        ['updateWalletState: a wallet over MAX_WALLET_BYTES (PAYLOAD_TOO_LARGE)', operationText(unchecked(UpdateDocument)), { input: { encryptedWallet: 'x'.repeat(101), sequence: 3, hmac: 'h' } }],
+        ['login takes no token (BAD_REQUEST)', operationText(LoginDocument), { input: { email, password: PASSWORD, deviceId: 'tablet' } }],
+        ['serverInfo takes no token (BAD_REQUEST)', SERVER_INFO],
+      ];
+      let id = 0;
+      for (const [title, query, variables] of cases) {
+        id += 1;
+        clock.advance(1000);
+        const answer = await socket.operation(String(id), { query, variables });
+        rec.note(`WebSocket: ${title}`, socket.log.splice(0));
+        if (title.includes('BAD_REQUEST')) continue;
+        clock.advance(0);
+        const http = await rec.graphql(`HTTP: ${title}`, query, variables, phone);
+        expect(answer).toEqual(http.json);
+      }
+      rec.check();
+    } finally {
+      await server.close();
+    }
+  });
 });
 
 interface RecordedSocket {
@@ -476,6 +519,8 @@ interface RecordedSocket {
   send(message: unknown): void;
   /** Resolves once `count` frames have arrived. */
   frames(count: number): Promise<void>;
+  /** Sends one operation and resolves with its answer: the payload of its next frame, or its error frame's errors as { errors }. */
+  operation(id: string, payload: { query: string; variables?: Record<string, unknown> }): Promise<unknown>;
   closed: Promise<string>;
 }
 
@@ -485,21 +530,33 @@ async function openSocket(baseUrl: string): Promise<RecordedSocket> {
   let received = 0;
   let waiters: Array<{ count: number; resolve: () => void }> = [];
   const closed = new Promise<string>((resolve) => socket.on('close', (code, reason) => resolve(`${code} ${reason.toString()}`)));
+  const answers = new Map<string, { next?: unknown; resolve: (answer: unknown) => void }>();
   socket.on('message', (data) => {
     log.push(`< ${data.toString()}`);
     received += 1;
+    const message = JSON.parse(data.toString());
+    const waiting = answers.get(message.id);
+    if (waiting && message.type === 'next') waiting.next = message.payload;
+    if (waiting && message.type === 'error') waiting.resolve({ errors: message.payload });
+    if (waiting && message.type === 'complete') waiting.resolve(waiting.next);
     waiters = waiters.filter((w) => (w.count <= received ? (w.resolve(), false) : true));
   });
   await new Promise<void>((resolve, reject) => {
     socket.once('open', () => resolve());
     socket.once('error', reject);
   });
+  const send = (message: unknown) => {
+    const text = JSON.stringify(message);
+    log.push(`> ${text}`);
+    socket.send(text);
+  };
   return {
     log,
-    send(message) {
-      const text = JSON.stringify(message);
-      log.push(`> ${text}`);
-      socket.send(text);
+    send,
+    operation(id, payload) {
+      const answer = new Promise<unknown>((resolve) => answers.set(id, { resolve }));
+      send({ id, type: 'subscribe', payload });
+      return answer;
     },
     frames: (count) => (received >= count ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ count, resolve }))),
     closed,
