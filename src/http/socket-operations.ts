@@ -3,6 +3,8 @@ import {
   getOperationAST,
   GraphQLError,
   Kind,
+  OperationTypeNode,
+  type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
   type GraphQLFormattedError,
@@ -108,4 +110,15 @@ function isVariableError(error: GraphQLError): boolean {
 
 function errorCodes(errors: readonly GraphQLFormattedError[] | undefined): string[] {
   return (errors ?? []).map((error) => String(error.extensions?.code ?? ErrorCode.InternalServerError));
+}
+
+export function isSubscription(document: DocumentNode, operationName: string | null | undefined): boolean {
+  return getOperationAST(document, operationName)?.operation === OperationTypeNode.SUBSCRIPTION;
+}
+
+/** Subscriptions running on the connection: graphql-ws holds their streams (a query or mutation in flight holds null). */
+export function heldSubscriptions(ctx: { subscriptions: Record<string, unknown> }): number {
+  let held = 0;
+  for (const id in ctx.subscriptions) if (ctx.subscriptions[id]) held += 1;
+  return held;
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { getOperationAST, OperationTypeNode, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import type { GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import { handleProtocols, makeServer, type Context } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { createRequestContext, type ContextDeps } from '../context';
@@ -9,7 +9,7 @@ import type { DocumentLimits } from '../graphql/document-limits';
 import type { RevocationTarget } from '../events/revocations';
 import type { Budget } from '../lib/rate-limits';
 import type { ObserveOperation } from '../graphql/plugins/observability.plugin';
-import { socketOperations } from './socket-operations';
+import { heldSubscriptions, isSubscription, socketOperations } from './socket-operations';
 import { LiveConnections, type LiveConnectionsDeps } from './live-connections';
 import { bindSockets, SubscriptionCloseCode, type SocketBinding } from './socket-binding';
 import { startSweep, type SweepOptions } from './socket-sweep';
@@ -148,17 +148,6 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
       }
     },
   };
-}
-
-function isSubscription(document: DocumentNode, operationName: string | null | undefined): boolean {
-  return getOperationAST(document, operationName)?.operation === OperationTypeNode.SUBSCRIPTION;
-}
-
-/** Subscriptions running on the connection: graphql-ws holds their streams (a query or mutation in flight holds null). */
-function heldSubscriptions(ctx: ConnectionContext): number {
-  let held = 0;
-  for (const id in ctx.subscriptions) if (ctx.subscriptions[id]) held += 1;
-  return held;
 }
 
 function destroyOnError(this: Duplex): void {
