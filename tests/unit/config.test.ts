@@ -152,10 +152,10 @@ describe('loadConfig', () => {
     expect(loadConfig({}).introspection).toBe(true);
   });
 
-  it('when the WebSocket limits are unset, then 20 connections per account, 100 messages per minute, a token recheck every minute', () => {
+  it('when the WebSocket limits are unset, then 20 connections per account, 600 messages per minute (a device's operations), a token recheck every minute', () => {
     expect(loadConfig({})).toMatchObject({
       wsMaxConnectionsPerAccount: 20,
-      wsMessageBudget: { points: 100, durationSeconds: 60 },
+      wsMessageBudget: { points: 600, durationSeconds: 60 },
       wsTokenRecheckSeconds: 60,
     });
     expect(loadConfig({ WS_MESSAGE_BUDGET: '5/10' }).wsMessageBudget).toEqual({ points: 5, durationSeconds: 10 });
