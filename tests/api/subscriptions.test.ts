@@ -184,14 +184,16 @@ describe('walletUpdated over graphql-ws', () => {
     });
   });
 
-  it('when a query or mutation is sent over the socket, then it is refused with an error and nothing runs', async () => {
+  it('when an operation that takes no token is sent over the socket, then it is refused with BAD_REQUEST and nothing runs', async () => {
     const [phone] = await account(['phone']);
     const client = live(phone);
+    const query = `mutation { login(input: { email: "${phone.email}", password: "${PASSWORD}", deviceId: "tablet" }) { token } }`;
     const result = await new Promise<unknown>((resolve) => {
-      client.client.subscribe({ query: 'mutation { logout }' }, { next: resolve, error: resolve, complete: () => {} });
+      client.client.subscribe({ query }, { next: resolve, error: resolve, complete: () => {} });
     });
-    expect(result).toMatchObject({ errors: [{ message: expect.stringContaining('Only subscriptions'), extensions: { code: 'BAD_REQUEST' } }] });
-    expect((await server.gql('{ me { email } }', {}, phone.token)).body.data!.me.email).toBe(phone.email);
+    expect(result).toMatchObject({ errors: [{ message: 'login takes no token: send it over HTTP', extensions: { code: 'BAD_REQUEST' } }] });
+    const devices = (await server.gql('{ me { devices { deviceId } } }', {}, phone.token)).body.data!.me.devices;
+    expect(devices.map((device: { deviceId: string }) => device.deviceId)).toEqual(['phone']);
   });
 
   describe('revocation closes live connections', () => {

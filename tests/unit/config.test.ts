@@ -152,7 +152,7 @@ describe('loadConfig', () => {
     expect(loadConfig({}).introspection).toBe(true);
   });
 
-  it('when the WebSocket limits are unset, then 20 connections per account, 600 messages per minute (a device's operations), a token recheck every minute', () => {
+  it("when the WebSocket limits are unset, then 20 connections per account, 600 messages per minute (sized for a device's operations), a token recheck every minute", () => {
     expect(loadConfig({})).toMatchObject({
       wsMaxConnectionsPerAccount: 20,
       wsMessageBudget: { points: 600, durationSeconds: 60 },
