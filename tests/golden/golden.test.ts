@@ -74,6 +74,17 @@ async function loginAs(rec: GoldenRecorder, title: string, email: string, passwo
 const update = (rec: GoldenRecorder, title: string, token: string | undefined, input: Record<string, unknown>): Promise<GoldenResponse> =>
   rec.graphql(title, unchecked(UpdateDocument), { input }, token);
 
+/** A phone of a new account with sequence 1 uploaded, and its socket past connection_init (the first frame read). */
+async function phoneWithSocket(rec: GoldenRecorder, serverUrl: string, email: string): Promise<{ phone: string; socket: RecordedSocket }> {
+  await rec.graphql('register', RegisterDocument, { input: { email, password: PASSWORD, clientSaltSeed: SEED } });
+  const phone = await loginAs(rec, 'login: phone', email, PASSWORD, 'phone');
+  await update(rec, 'updateWalletState: sequence 1', phone, { encryptedWallet: 'wallet-1', sequence: 1, hmac: 'hmac-1' });
+  const socket = await openSocket(serverUrl);
+  socket.send({ type: 'connection_init', payload: { authorization: `Bearer ${phone}` } });
+  await socket.frames(1);
+  return { phone, socket };
+}
+
 describe('golden responses: what clients receive, byte for byte', () => {
   it('when accounts are registered and devices log in, out and are revoked, then every response is the recorded one', async () => {
     const { server, clock, rec } = await golden('accounts');
@@ -437,14 +448,7 @@ describe('golden responses: what clients receive, byte for byte', () => {
   it('when live updates are subscribed to over WebSocket, then every frame is the recorded one', async () => {
     const { server, clock, rec } = await golden('subscriptions');
     try {
-      const email = 'hank@example.com';
-      await rec.graphql('register', RegisterDocument, { input: { email, password: PASSWORD, clientSaltSeed: SEED } });
-      const phone = await loginAs(rec, 'login: phone', email, PASSWORD, 'phone');
-      await update(rec, 'updateWalletState: sequence 1', phone, { encryptedWallet: 'wallet-1', sequence: 1, hmac: 'hmac-1' });
-
-      const socket = await openSocket(server.url);
-      socket.send({ type: 'connection_init', payload: { authorization: `Bearer ${phone}` } });
-      await socket.frames(1);
+      const { phone, socket } = await phoneWithSocket(rec, server.url, 'hank@example.com');
       socket.send({ id: '1', type: 'subscribe', payload: { query: 'subscription W($s: Int) { walletUpdated(sinceSequence: $s) { sequence } }', variables: { s: 0 } } });
       await socket.frames(2);
       socket.send({ id: '2', type: 'subscribe', payload: { query: 'subscription { walletUpdated { sequence color } }' } });
@@ -475,12 +479,7 @@ describe('golden responses: what clients receive, byte for byte', () => {
     const { server, clock, rec } = await golden('socket-operations');
     try {
       const email = 'ivy@example.com';
-      await rec.graphql('register', RegisterDocument, { input: { email, password: PASSWORD, clientSaltSeed: SEED } });
-      const phone = await loginAs(rec, 'login: phone', email, PASSWORD, 'phone');
-      await update(rec, 'updateWalletState: sequence 1', phone, { encryptedWallet: 'wallet-1', sequence: 1, hmac: 'hmac-1' });
-      const socket = await openSocket(server.url);
-      socket.send({ type: 'connection_init', payload: { authorization: `Bearer ${phone}` } });
-      await socket.frames(1);
+      const { phone, socket } = await phoneWithSocket(rec, server.url, email);
 
       // Each operation over the socket, then the same over HTTP: the socket's answer is HTTP's body.
       const cases: Array<[title: string, query: string, variables?: Record<string, unknown>]> = [
