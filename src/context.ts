@@ -26,14 +26,14 @@ export interface RequestContext {
    * calls a subscription's `subscribe` without its resolver instance, so it
    * reaches the feed through the context (Apollo's place for data sources).
    */
-  walletUpdates: Pick<WalletUpdateFeed, 'stream'>;
+  walletUpdates: Pick<WalletUpdateFeed<WalletState>, 'stream'>;
 }
 
 /** The services a request context reaches. */
 export interface ContextDeps {
   sessions: Pick<SessionService, 'authenticate' | 'authenticateWithWallet'>;
   wallets: Pick<WalletService, 'get'>;
-  walletUpdates: Pick<WalletUpdateFeed, 'stream'>;
+  walletUpdates: Pick<WalletUpdateFeed<WalletState>, 'stream'>;
 }
 
 export function bearerToken(authorization: string | undefined): string | undefined {

@@ -78,6 +78,28 @@ describe('walletUpdated over graphql-ws', () => {
     expect(onPhone.subscription.received).toEqual([1, 2, 3]);
   });
 
+  it('when subscribers select walletState, then each event carries the state itself (the catch-up too), and a device needs no read', async () => {
+    const [phone, laptop, tablet] = await account(['phone', 'laptop', 'tablet']);
+    await upload(server, phone, 1);
+    const query = 'subscription W($since: Int) { walletUpdated(sinceSequence: $since) { sequence walletState { sequence encryptedWallet hmac updatedAt } } }';
+    type WalletUpdatedData = { walletUpdated: { sequence: number; walletState: Record<string, unknown> | null } };
+    const onPhone = live(phone).client.iterate<WalletUpdatedData>({ query, variables: { since: 0 } });
+    const onLaptop = live(laptop).client.iterate<WalletUpdatedData>({ query, variables: { since: 0 } });
+    const event = (sequence: number) => ({
+      data: { walletUpdated: { sequence, walletState: { sequence, encryptedWallet: `wallet-${sequence}`, hmac: `hmac-${sequence}`, updatedAt: expect.any(String) } } },
+    });
+
+    // The catch-up: both subscriptions are in effect once it arrived.
+    expect((await onPhone.next()).value).toEqual(event(1));
+    expect((await onLaptop.next()).value).toEqual(event(1));
+    const written = await upload(server, tablet, 2);
+    const atPhone = (await onPhone.next()).value;
+    expect(atPhone).toEqual(event(2));
+    expect((await onLaptop.next()).value).toEqual(atPhone);
+    expect(atPhone!.data!.walletUpdated.walletState!.updatedAt).toBe((written as { walletState: { updatedAt: string } }).walletState.updatedAt);
+    await Promise.all([onPhone.return!(), onLaptop.return!()]);
+  });
+
   it("when another account uploads, then nothing reaches this account's subscriptions", async () => {
     const [mine] = await account(['phone']);
     const [theirs] = await account(['phone']);

@@ -29,7 +29,6 @@ const NOT_YET_SERVED: ReadonlyArray<readonly [name: string, issue: number]> = [
   ['PasskeyLogin', 22],
   ['AccountEventKind.PASSKEY_ADDED', 22],
   ['AccountEventKind.PASSKEY_REMOVED', 22],
-  ['WalletUpdate.walletState', 23],
 ];
 
 const isSkipped = (name: string) => NOT_YET_SERVED.some(([skipped]) => skipped === name);

@@ -1,7 +1,7 @@
 import { createPubSub } from '@graphql-yoga/subscription';
-import type { EventPubSub, EventTopics, WalletUpdatedEvent } from '../../src/events/topics';
+import type { EventPubSub, EventTopics } from '../../src/events/topics';
 import type { EventTransport } from '../../src/events/transport';
-import { WalletUpdateFeed } from '../../src/events/wallet-updates';
+import { WalletUpdateFeed, type LiveWalletUpdate } from '../../src/events/wallet-updates';
 import { rethrow } from '../helpers/recorders';
 
 /**
@@ -13,7 +13,10 @@ describe('WalletUpdateFeed', () => {
   let pubSub: EventPubSub;
   let topicSubscriptions: string[];
   let recoveryListeners: Set<() => void>;
-  let feed: WalletUpdateFeed;
+  /** The state the feed reads: the sequence, and the read that produced it (counted from 1). */
+  type State = { sequence: number; read: number };
+  let feed: WalletUpdateFeed<State>;
+  let reads: number;
   let lifecycle: { started: number; ended: number };
   /** The current sequence the feed reads, per test. */
   let readSequence: (accountId: number) => Promise<number | null>;
@@ -41,15 +44,17 @@ describe('WalletUpdateFeed', () => {
     };
     lifecycle = { started: 0, ended: 0 };
     readSequence = async () => 1;
-    const readCurrent = async (accountId: number) => {
+    reads = 0;
+    const readCurrent = async (accountId: number): Promise<State | null> => {
+      reads += 1;
       const sequence = await readSequence(accountId);
-      return sequence === null ? null : { sequence };
+      return sequence === null ? null : { sequence, read: reads };
     };
     feed = new WalletUpdateFeed(transport, readCurrent, rethrow, { started: () => (lifecycle.started += 1), ended: () => (lifecycle.ended += 1) });
   });
 
   /** A stream's next event, or 'nothing' when none comes within a few event-loop turns. */
-  async function next(stream: AsyncIterator<WalletUpdatedEvent>): Promise<number | 'nothing'> {
+  async function next(stream: AsyncIterator<LiveWalletUpdate<State>>): Promise<number | 'nothing'> {
     const timeout = new Promise<'nothing'>((resolve) => setTimeout(() => resolve('nothing'), 50));
     const event = stream.next().then((result) => (result.done ? 'nothing' : result.value.sequence));
     return Promise.race([event, timeout]);
@@ -120,12 +125,8 @@ describe('WalletUpdateFeed', () => {
   });
 
   it('when the link between instances comes back, then each account is read once and its devices get what they missed', async () => {
-    let reads = 0;
     let current = 1;
-    readSequence = async () => {
-      reads += 1;
-      return current;
-    };
+    readSequence = async () => current;
     const phone = feed.stream(7, undefined);
     const laptop = feed.stream(7, undefined);
     const phoneFirst = next(phone);
@@ -181,6 +182,47 @@ describe('WalletUpdateFeed', () => {
     publish(7, 5);
     expect(await first).toBe(5);
     expect(topicSubscriptions).toEqual(['WALLET_UPDATED:7', 'WALLET_UPDATED:7']);
+    await phone.return!();
+  });
+
+  it('when several devices of an account ask for the state of one event, then it is read once, after the event, and not at all when none asks', async () => {
+    let current = 4;
+    readSequence = async () => current;
+    const phone = feed.stream(7, undefined);
+    const laptop = feed.stream(7, undefined);
+    const phoneFirst = phone.next();
+    const laptopFirst = laptop.next();
+    await flush();
+
+    publish(7, 4);
+    const [atPhone, atLaptop] = [(await phoneFirst).value!, (await laptopFirst).value!];
+    expect(reads).toBe(0);
+    // Another device wrote meanwhile: the state is the one current when it is asked for, newer than the event.
+    current = 5;
+    const [seenByPhone, seenByLaptop] = await Promise.all([atPhone.state(), atLaptop.state()]);
+    expect(seenByPhone).toEqual({ sequence: 5, read: 1 });
+    expect(seenByLaptop).toBe(seenByPhone);
+    expect(await atPhone.state()).toBe(seenByPhone);
+    expect(reads).toBe(1);
+
+    // The next event is a read of its own; an event whose state nobody asks for costs none.
+    publish(7, 5);
+    publish(7, 6);
+    const [fifth, sixth] = [(await phone.next()).value!, (await phone.next()).value!];
+    expect([fifth.sequence, sixth.sequence]).toEqual([5, 6]);
+    current = 6;
+    expect(await sixth.state()).toEqual({ sequence: 6, read: 2 });
+    expect(reads).toBe(2);
+    await Promise.all([phone.return!(), laptop.return!()]);
+  });
+
+  it('when a device catches up with sinceSequence, then the state it is given is the one the catch-up read, with no second read', async () => {
+    readSequence = async () => 3;
+    const phone = feed.stream(7, 1);
+    const first = (await phone.next()).value!;
+    expect(first.sequence).toBe(3);
+    expect(await first.state()).toEqual({ sequence: 3, read: 1 });
+    expect(reads).toBe(1);
     await phone.return!();
   });
 });

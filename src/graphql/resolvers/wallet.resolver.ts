@@ -5,9 +5,9 @@ import type { WalletService } from '../../services/wallet.service';
 import type { AuthSession } from '../../services/session';
 import { CurrentSession } from '../auth-checker';
 import { WalletStateInput } from '../inputs/wallet-state.input';
-import type { WalletUpdatedEvent } from '../../events/topics';
-import { WalletUpdate } from '../types/server-info.type';
-import { UpdateWalletStateResult, WalletState, toUpdateWalletStateResult } from '../types/wallet-state.type';
+import type { LiveWalletUpdate } from '../../events/wallet-updates';
+import type { WalletState as WalletStateData } from '../../services/wallet-state';
+import { UpdateWalletStateResult, WalletState, WalletUpdate, toUpdateWalletStateResult } from '../types/wallet-state.type';
 
 @ArgsType()
 class WalletUpdatedArgs {
@@ -56,7 +56,7 @@ export class WalletResolver {
       return context.walletUpdates.stream(accountId, args.sinceSequence);
     },
   })
-  walletUpdated(@Root() event: WalletUpdatedEvent, @Args() _args: WalletUpdatedArgs, @Ctx() _context: RequestContext): WalletUpdate {
-    return Object.assign(new WalletUpdate(), { sequence: event.sequence });
+  walletUpdated(@Root() update: LiveWalletUpdate<WalletStateData>, @Args() _args: WalletUpdatedArgs, @Ctx() _context: RequestContext): WalletUpdate {
+    return WalletUpdate.of(update);
   }
 }

@@ -21,9 +21,3 @@ export class ServerInfo {
   @Field(() => Int, { description: 'How many of the most recent wallet states keep their content (walletVersion).' })
   walletVersionsKept!: number;
 }
-
-@ObjectType()
-export class WalletUpdate {
-  @Field(() => Int)
-  sequence!: number;
-}

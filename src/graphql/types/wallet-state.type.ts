@@ -1,5 +1,6 @@
 import { Field, Int, ObjectType, createUnionType } from 'type-graphql';
-import type { WalletWriteOutcome } from '../../services/wallet-state';
+import type { LiveWalletUpdate } from '../../events/wallet-updates';
+import type { WalletState as WalletStateData, WalletWriteOutcome } from '../../services/wallet-state';
 
 @ObjectType({ description: "An encrypted wallet as the server stores it. The server can't read it." })
 export class WalletState {
@@ -75,4 +76,26 @@ export function toUpdateWalletStateResult(outcome: WalletWriteOutcome): typeof U
 export function toChangePasswordResult(outcome: WalletWriteOutcome): typeof ChangePasswordResult {
   if (outcome.kind === 'conflict') return WalletStateConflict.of(outcome.latest);
   return Object.assign(new ChangePasswordSuccess(), { walletState: WalletState.fromNullable(outcome.wallet) });
+}
+
+@ObjectType()
+export class WalletUpdate {
+  @Field(() => Int)
+  sequence!: number;
+
+  private update!: LiveWalletUpdate<WalletStateData>;
+
+  static of(update: LiveWalletUpdate<WalletStateData>): WalletUpdate {
+    return Object.assign(new WalletUpdate(), { sequence: update.sequence, update });
+  }
+
+  // A getter, so the state is read only for the subscriptions that select it.
+  @Field(() => WalletState, {
+    nullable: true,
+    description:
+      'Protocol 3. The account\'s state when the event is delivered (its sequence\nis >= sequence), so a listening device needs no read.',
+  })
+  get walletState(): Promise<WalletState | null> {
+    return this.update.state().then(WalletState.fromNullable);
+  }
 }
