@@ -15,8 +15,9 @@ import { defaultArgon2Concurrency } from '../src/config';
 import { operationText, type Operation } from '../tests/helpers/app';
 import { createTestDatabase, type TestDatabase } from '../tests/helpers/database';
 import { LoginDocument, RegisterDocument, WalletStateDocument } from '../tests/helpers/operations.generated';
-import { runLoad, type Connection, type LoadResult } from './lib/load';
+import { runLoad, runSocketLoad, type Connection, type LoadResult, type SocketConnection } from './lib/load';
 import { freePort, runJson, startService, type Service } from './lib/processes';
+import { startWatchers } from './lib/watchers';
 import { markdownTable, summarize, type Comparison, type Measurement } from './lib/report';
 
 const Sqlite = sqliteDriver();
@@ -33,7 +34,7 @@ const USAGE = `npm run bench -- [options]   (each option also as an environment 
   --duration S            measured seconds per run (default 4)                                  (BENCH_DURATION)
   --warmup S              unmeasured seconds before each run (default 1)                        (BENCH_WARMUP)
   --databases LIST        sqlite,mariadb (default both)                                         (BENCH_DATABASES)
-  --scenarios LIST        read,ceiling,logging,write,race,history,login,storm,sync (default all)        (BENCH_SCENARIOS)
+  --scenarios LIST        read,socket,ceiling,logging,write,race,history,login,storm,sync (default all) (BENCH_SCENARIOS)
   --mysql URL             the MariaDB server (default mysql://root@127.0.0.1:3306/)             (BENCH_MYSQL_URL)
   --log-level LEVEL       the server's LOG_LEVEL (default info, as in production: a line per request) (BENCH_LOG_LEVEL)
   --profile               server and floor under --cpu-prof, to bench/results/profiles       (BENCH_PROFILE=1)
@@ -91,7 +92,7 @@ function parseOptions(): Options {
     durationMs: 1000 * number(values.duration ?? env.BENCH_DURATION, quick ? 2 : 4, '--duration'),
     warmupMs: 1000 * number(values.warmup ?? env.BENCH_WARMUP, quick ? 0.5 : 1, '--warmup'),
     databases: list(values.databases ?? env.BENCH_DATABASES, ['sqlite', 'mariadb'], '--databases') as Options['databases'],
-    scenarios: new Set(list(values.scenarios ?? env.BENCH_SCENARIOS, ['read', 'ceiling', 'logging', 'write', 'race', 'history', 'login', 'storm', 'sync'], '--scenarios')),
+    scenarios: new Set(list(values.scenarios ?? env.BENCH_SCENARIOS, ['read', 'socket', 'ceiling', 'logging', 'write', 'race', 'history', 'login', 'storm', 'sync'], '--scenarios')),
     mysqlUrl: values.mysql ?? env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/',
     profile: values.profile ?? env.BENCH_PROFILE === '1',
     logLevel: values['log-level'] ?? env.BENCH_LOG_LEVEL ?? 'info',
@@ -239,6 +240,28 @@ function writeConnection(index: number, account: Account, token: string, stored:
   };
 }
 
+const READ_QUERY = operationText(WalletStateDocument);
+
+/** The same read as readConnection, over the device's live connection. */
+function socketReadConnection(token: string): SocketConnection {
+  return {
+    token,
+    operation: () => ({ query: READ_QUERY }),
+    answer: (result) => ((result.data as { walletState?: unknown } | undefined)?.walletState && !result.errors ? 'ok' : 'graphqlError'),
+  };
+}
+
+/** writeConnection over the live connection: the same device, the same wallets, the same handling of conflicts. */
+function socketWriteConnection(index: number, account: Account, token: string, stored: number, acked: Map<number, number>): SocketConnection {
+  const http = writeConnection(index, account, token, stored, acked);
+  return {
+    token,
+    // The HTTP body is built for the wire; the socket sends the same operation as an object.
+    operation: () => JSON.parse(http.body()) as { query: string; variables: Record<string, unknown> },
+    answer: (result) => http.answer(JSON.stringify(result)),
+  };
+}
+
 function loginConnection(account: Account): Connection {
   const body = JSON.stringify({ query: operationText(LoginDocument), variables: { input: { email: account.email, password: PASSWORD, deviceId: 'bench-login' } } });
   return { headers: jsonHeaders(), body: () => body, answer: (text) => (text.includes('"token":"') ? 'ok' : 'graphqlError') };
@@ -249,15 +272,31 @@ class Bench {
 
   constructor(readonly options: Options) {}
 
-  /** One run against one target, with its peak RSS sampled alongside. */
-  async measure(service: Service, connections: number, connection: (i: number) => Connection): Promise<Measurement> {
+  /** One run over HTTP against one target. */
+  measure(service: Service, connections: number, connection: (i: number) => Connection): Promise<Measurement> {
+    return this.measureLoad(service, (window) => runLoad({ origin: service.origin, connections, connection, ...window }));
+  }
+
+  /** One run over the live connection (graphql-ws) against one target. */
+  measureSocket(service: Service, connections: number, connection: (i: number) => SocketConnection): Promise<Measurement> {
+    return this.measureLoad(service, (window) => runSocketLoad({ origin: service.origin, connections, connection, ...window }));
+  }
+
+  /** One run, with the target's peak RSS sampled alongside and its CPU time over the measured window. */
+  private async measureLoad(service: Service, load: (window: { warmupMs: number; durationMs: number }) => Promise<LoadResult>): Promise<Measurement> {
+    const { warmupMs, durationMs } = this.options;
     let rssMib = service.rssMib();
     const sampler = setInterval(() => (rssMib = Math.max(rssMib, service.rssMib())), 250);
+    const cpu = { from: NaN, to: NaN };
+    const marks = [setTimeout(() => (cpu.from = service.cpuSeconds()), warmupMs), setTimeout(() => (cpu.to = service.cpuSeconds()), warmupMs + durationMs)];
     try {
-      const result = await runLoad({ origin: service.origin, connections, connection, warmupMs: this.options.warmupMs, durationMs: this.options.durationMs });
-      return { ...result, rssMib: Math.max(rssMib, service.rssMib()) };
+      const result = await load({ warmupMs, durationMs });
+      // The last requests end just after the window: the mark may not have fired yet.
+      if (Number.isNaN(cpu.to)) cpu.to = service.cpuSeconds();
+      return { ...result, rssMib: Math.max(rssMib, service.rssMib()), cpuUsPerOp: ((cpu.to - cpu.from) * 1e6) / result.requests };
     } finally {
       clearInterval(sampler);
+      marks.forEach(clearTimeout);
     }
   }
 
@@ -334,6 +373,24 @@ async function runDatabase(bench: Bench, kind: 'sqlite' | 'mariadb'): Promise<vo
       );
     }
 
+    if (has('socket')) {
+      // Protocol 3: the same read over the device's live connection. What counts is the server's CPU per read (issue 23:
+      // ≤ 60 µs on SQLite, at or under the floor's), since on this machine the load generator's share of the CPU bounds the rates.
+      for (const connections of [16, 64]) {
+        const overSocket = () => bench.measureSocket(server, connections, (i) => socketReadConnection(accounts[i % ACCOUNTS].tokens[0]));
+        await bench.compare(
+          { database: kind, scenario: 'walletState read (10 KB)', connections, a: 'socket', b: 'HTTP', target: { zeroErrors: true, maxCpuRatio: 1, ...(kind === 'sqlite' ? { maxCpuUsA: 60 } : {}) } },
+          overSocket,
+          () => bench.measure(server, connections, (i) => readConnection(accounts[i % ACCOUNTS].tokens[0])),
+        );
+        await bench.compare(
+          { database: kind, scenario: 'walletState read (10 KB)', connections, a: 'server over the socket', b: 'floor (HTTP)', target: { zeroErrors: true, maxCpuRatio: 1 } },
+          overSocket,
+          () => bench.measure(floor, connections, (i) => readConnection(accounts[i % ACCOUNTS].tokens[0])),
+        );
+      }
+    }
+
     if (has('logging') && kind === 'sqlite' && options.logLevel !== 'warn') {
       // The price of the per-request log line (info): the same server with LOG_LEVEL=warn beside it.
       const port = await freePort();
@@ -350,14 +407,18 @@ async function runDatabase(bench: Bench, kind: 'sqlite' | 'mariadb'): Promise<vo
     }
 
     /** Each connection a device; `deviceOf(i)` says whose. Afterwards, the database must hold every acknowledged update. */
-    const writes = async (service: Service, connections: number, deviceOf: (i: number) => [Account, number], withHistory = true) => {
+    const writes = async (service: Service, connections: number, deviceOf: (i: number) => [Account, number], withHistory = true, over: 'http' | 'socket' = 'http') => {
       const before = await db.sequences();
       const headersBefore = await db.headers();
       const acked = new Map<number, number>();
-      const measurement = await bench.measure(service, connections, (i) => {
-        const [account, device] = deviceOf(i);
-        return writeConnection(i, account, account.tokens[device], before.get(account.id) ?? 0, acked);
-      });
+      const device = (i: number) => {
+        const [account, d] = deviceOf(i);
+        return [i, account, account.tokens[d], before.get(account.id) ?? 0, acked] as const;
+      };
+      const measurement =
+        over === 'socket'
+          ? await bench.measureSocket(service, connections, (i) => socketWriteConnection(...device(i)))
+          : await bench.measure(service, connections, (i) => writeConnection(...device(i)));
       const after = await db.sequences();
       let lost = 0;
       for (const [id, count] of acked) lost += Math.max(0, (before.get(id) ?? 0) + count - (after.get(id) ?? 0));
@@ -392,6 +453,43 @@ async function runDatabase(bench: Bench, kind: 'sqlite' | 'mariadb'): Promise<vo
       await bench.compare(
         { database: kind, scenario: 'updateWalletState, own account', connections, a: 'server', b: 'floor', target: { minRatio: 0.8, zeroErrors: true } },
         ...targets((service) => writes(service, connections, (i) => [accounts[i], 0])),
+      );
+    }
+    for (const connections of has('socket') ? [16, 64] : []) {
+      await bench.compare(
+        { database: kind, scenario: 'updateWalletState, own account', connections, a: 'socket', b: 'HTTP', target: { zeroErrors: true, maxCpuRatio: 0.8 } },
+        () => writes(server, connections, (i) => [accounts[i], 0], true, 'socket'),
+        () => writes(server, connections, (i) => [accounts[i], 0]),
+      );
+    }
+    if (has('socket')) {
+      // A device writes; the account's 3 other devices watch. The event carries the state (A), or each watcher reads it
+      // over HTTP after the event (B). CPU per write includes the fan-out to the watchers.
+      const watchers = DEVICES_PER_RACING_ACCOUNT - 1;
+      const watching = (mode: 'state' | 'read') => async () => {
+        const tokens = accounts.slice(0, RACE_ACCOUNTS).flatMap((account) => account.tokens.slice(1));
+        const watch = await startWatchers(server.origin, tokens, mode);
+        try {
+          const measurement = await writes(server, RACE_ACCOUNTS, (i) => [accounts[i], 0]);
+          const { events, states, errors } = watch.counts();
+          log(`    watchers (${mode}): ${events} events, ${states} states received, ${errors} errors`);
+          return { ...measurement, graphqlErrors: measurement.graphqlErrors + errors };
+        } finally {
+          await watch.stop();
+        }
+      };
+      await bench.compare(
+        {
+          database: kind,
+          scenario: `updateWalletState with ${watchers} devices watching`,
+          connections: RACE_ACCOUNTS,
+          a: 'state in the event',
+          b: 'read after the event',
+          target: { zeroErrors: true, maxCpuRatio: 1 },
+          note: `${RACE_ACCOUNTS} writing devices, ${RACE_ACCOUNTS * watchers} watching over graphql-ws; CPU per write includes delivering it`,
+        },
+        watching('state'),
+        watching('read'),
       );
     }
     for (const connections of has('race') ? [16, 64] : []) {

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
@@ -20,6 +20,8 @@ export interface Service {
   origin: string;
   /** Resident memory now, in MiB (from /proc). */
   rssMib(): number;
+  /** CPU time the process has used so far, user + system, in seconds (from /proc). */
+  cpuSeconds(): number;
   /** SIGTERM, then SIGKILL if it has not exited in time (a --cpu-prof profile is written on a clean exit). */
   stop(): Promise<void>;
 }
@@ -54,8 +56,18 @@ export async function startService(
       const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${service.pid}/status`, 'utf8'));
       return match ? Math.round(Number(match[1]) / 1024) : NaN;
     },
+    cpuSeconds: () => cpuSeconds(service.pid),
     stop: () => service.stop(15_000),
   };
+}
+
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/** utime + stime of `pid`: fields 14 and 15 of /proc/PID/stat, counted after the command name's closing parenthesis. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
 /** pino's trace, debug and info lines: the server logs one per request, which nobody reads here. */

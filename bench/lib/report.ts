@@ -6,6 +6,8 @@ export interface Measurement extends LoadResult {
   rssMib?: number;
   /** Writes only: acknowledged updates that the database does not hold afterwards (must be 0). */
   lostUpdates?: number;
+  /** The target process's CPU time (user + system) over the measured window, per request served, in µs. */
+  cpuUsPerOp?: number;
 }
 
 /** A scenario on one database: the real server (A) against its floor (B), round by round. */
@@ -18,7 +20,7 @@ export interface Comparison {
   b: string;
   rounds: Array<{ a: Measurement; b: Measurement }>;
   /** What the scenario asks of the ratio, for the table's verdict column. */
-  target?: { minRatio?: number; maxP99Ratio?: number; zeroErrors?: boolean };
+  target?: { minRatio?: number; maxP99Ratio?: number; zeroErrors?: boolean; maxCpuUsA?: number; maxCpuRatio?: number };
   note?: string;
 }
 
@@ -59,6 +61,8 @@ export interface Summary {
   lostUpdates: number;
   rssA: Spread;
   rssB: Spread;
+  cpuA: Spread;
+  cpuB: Spread;
   verdict: string;
   note?: string;
 }
@@ -98,6 +102,8 @@ export function summarize(c: Comparison): Summary {
     lostUpdates: sum([...as, ...bs].map((m) => m.lostUpdates ?? 0)),
     rssA: spread(as.map((m) => m.rssMib ?? NaN)),
     rssB: spread(bs.map((m) => m.rssMib ?? NaN)),
+    cpuA: spread(as.map((m) => m.cpuUsPerOp ?? NaN)),
+    cpuB: spread(bs.map((m) => m.cpuUsPerOp ?? NaN)),
     verdict: '',
     note: c.note,
   };
@@ -110,6 +116,8 @@ function verdict(s: Summary, target: Comparison['target']): string {
   const failures: string[] = [];
   if (target.minRatio !== undefined && !(s.ratio.median >= target.minRatio)) failures.push(`ratio < ${pct(target.minRatio)}`);
   if (target.maxP99Ratio !== undefined && !(s.p99Ratio.median <= target.maxP99Ratio)) failures.push(`p99 > ${target.maxP99Ratio}×`);
+  if (target.maxCpuUsA !== undefined && !(s.cpuA.median <= target.maxCpuUsA)) failures.push(`A CPU > ${target.maxCpuUsA} µs/op`);
+  if (target.maxCpuRatio !== undefined && !(s.cpuA.median / s.cpuB.median <= target.maxCpuRatio)) failures.push(`CPU A / B > ${pct(target.maxCpuRatio)}`);
   const e = s.errorsA;
   if (target.zeroErrors && e.non2xx + e.graphql + e.network > 0) failures.push('errors');
   if (s.lostUpdates > 0) failures.push('lost updates');
@@ -137,6 +145,7 @@ export function markdownTable(summaries: Summary[]): string {
     'A errors: non-2xx / GraphQL / net',
     'conflicts A / B',
     'RSS MiB A / B',
+    'CPU µs/op A / B',
     'target',
   ];
   const rows = summaries.map((s) => [
@@ -152,6 +161,7 @@ export function markdownTable(summaries: Summary[]): string {
     errs(s.errorsA) + (s.errorsA.status5xx ? ` (${s.errorsA.status5xx} 5xx)` : ''),
     `${s.conflictsA} / ${s.conflictsB}`,
     `${int(s.rssA.max)} / ${int(s.rssB.max)}`,
+    `${range(s.cpuA, int)} / ${range(s.cpuB, int)}`,
     s.verdict + (s.lostUpdates ? ` (${s.lostUpdates} lost)` : ''),
   ]);
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
