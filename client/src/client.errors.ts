@@ -87,6 +87,17 @@ export class WalletSyncError extends Error {
   }
 }
 
+/** The first of a GraphQL result's errors as a WalletSyncError with the server's code (over HTTP and the live connection alike). */
+export function fromGraphQLErrors(errors: ReadonlyArray<{ message: string; extensions?: Record<string, unknown> }>): WalletSyncError {
+  const first = errors[0];
+  const extensions = first?.extensions ?? {};
+  const { code, retryAfterSeconds, methods } = extensions as { code?: unknown; retryAfterSeconds?: unknown; methods?: unknown };
+  return new WalletSyncError(typeof code === 'string' ? code : 'INTERNAL_SERVER_ERROR', first?.message ?? 'The server answered with an error', {
+    retryAfterSeconds: typeof retryAfterSeconds === 'number' ? retryAfterSeconds : undefined,
+    methods: Array.isArray(methods) ? (methods.filter((m) => typeof m === 'string') as SecondFactorMethod[]) : undefined,
+  });
+}
+
 /**
  * login() on an account with a second factor, without one: the password was
  * right. `retry(factor)` sends the same login again with the factor, with the

@@ -56,6 +56,7 @@ export function watchWallet(deps: WalletWatchDependencies, options: WatchOptions
   const end = async (error?: WalletSyncError) => {
     if (stopped) return;
     stopped = true;
+    session.api.useLiveConnection(null);
     await subscription.dispose();
     await syncs;
     if (error) settle.reject(error);
@@ -110,6 +111,8 @@ export function watchWallet(deps: WalletWatchDependencies, options: WatchOptions
       options.reconnect ?? {},
       webSocket,
     );
+    // While the connection is up, the syncs it triggers (and the app's own) read and write over it.
+    session.api.useLiveConnection(subscription);
   };
   start();
   return { done, stop: () => end() };

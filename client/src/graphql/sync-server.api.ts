@@ -1,6 +1,7 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { ClientError, GraphQLClient, type RequestOptions, type Variables } from 'graphql-request';
-import { ClientErrorCode, WalletSyncError, type SecondFactor, type SecondFactorMethod } from '../client.errors';
+import { ClientErrorCode, WalletSyncError, fromGraphQLErrors, type SecondFactor } from '../client.errors';
+import { LiveConnectionLost, type LiveConnection } from './wallet-updates.subscription';
 import {
   AccountActivityDocument,
   BeginTotpDocument,
@@ -56,8 +57,13 @@ export function graphqlEndpoint(serverUrl: string): URL {
  */
 export class SyncServerApi {
   private readonly http: GraphQLClient;
+  /** The device's live connection while it holds one (watch()): the sync's operations go over it. */
+  private live: LiveConnection | null = null;
 
-  constructor(endpoint: URL, authToken: () => string | null) {
+  constructor(
+    endpoint: URL,
+    private readonly authToken: () => string | null,
+  ) {
     this.http = new GraphQLClient(endpoint.toString(), {
       headers: (): Record<string, string> => {
         const token = authToken();
@@ -145,7 +151,23 @@ export class SyncServerApi {
     return { enabled, totp, recoveryCodesLeft };
   }
 
+  /** From now on the sync's reads and writes go over `connection` while it is up (null: HTTP only). */
+  useLiveConnection(connection: LiveConnection | null): void {
+    this.live = connection;
+  }
+
   private async send<R, V extends Variables>(document: TypedDocumentNode<R, V>, variables: V): Promise<R> {
+    const token = this.authToken();
+    const overSocket = token && OVER_LIVE_CONNECTION.has(document) ? this.live?.execute(document, variables, token) : null;
+    if (overSocket) {
+      try {
+        return await overSocket;
+      } catch (error) {
+        // Dropped mid-operation: each of these is safe to send again. A read is a read, and an upload that did land is
+        // answered WalletStateSuccess when the same state comes again (PROTOCOL.md, "Wallet updates").
+        if (!(error instanceof LiveConnectionLost)) throw error;
+      }
+    }
     try {
       // RequestOptions makes `variables` optional or required through a conditional type that a generic V cannot resolve.
       return await this.http.request<R, V>({ document, variables } as unknown as RequestOptions<V, R>);
@@ -156,20 +178,28 @@ export class SyncServerApi {
 }
 
 /**
+ * The operations a device's sync, history and restore send often, which go
+ * over its live connection while it holds one: each is safe to send again over
+ * HTTP when the connection drops mid-way. The rest (sign-in, password change,
+ * the second factor, deleteAccount) always go over HTTP: those that take no
+ * token must, and those that end the session must not race its socket.
+ */
+const OVER_LIVE_CONNECTION: ReadonlySet<unknown> = new Set([
+  WalletStateDocument,
+  UpdateWalletStateDocument,
+  WalletHistoryDocument,
+  WalletVersionDocument,
+  AccountActivityDocument,
+]);
+
+/**
  * graphql-request's ClientError message embeds the whole request, passwords
  * included, so it is never passed on (not even as `cause`): only the server's
  * message and code are.
  */
 function toWalletSyncError(error: unknown): WalletSyncError {
   if (error instanceof ClientError) {
-    const first = error.response.errors?.[0];
-    if (first) {
-      const extensions = (first.extensions ?? {}) as { code?: unknown; retryAfterSeconds?: unknown; methods?: unknown };
-      return new WalletSyncError(typeof extensions.code === 'string' ? extensions.code : 'INTERNAL_SERVER_ERROR', first.message, {
-        retryAfterSeconds: typeof extensions.retryAfterSeconds === 'number' ? extensions.retryAfterSeconds : undefined,
-        methods: Array.isArray(extensions.methods) ? (extensions.methods.filter((m) => typeof m === 'string') as SecondFactorMethod[]) : undefined,
-      });
-    }
+    if (error.response.errors?.length) return fromGraphQLErrors(error.response.errors as ReadonlyArray<{ message: string; extensions?: Record<string, unknown> }>);
     return new WalletSyncError(ClientErrorCode.Network, `The server answered HTTP ${error.response.status} without a GraphQL result`);
   }
   const reason = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);

@@ -1,6 +1,7 @@
-import { print } from 'graphql';
-import { CloseCode, createClient, type Client } from 'graphql-ws';
-import { ClientErrorCode, ServerErrorCode, WalletSyncError } from '../client.errors';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print, type DocumentNode } from 'graphql';
+import { CloseCode, createClient, type Client, type ExecutionResult } from 'graphql-ws';
+import { ClientErrorCode, ServerErrorCode, WalletSyncError, fromGraphQLErrors } from '../client.errors';
 import { WalletUpdatedDocument, type WalletUpdatedSubscription } from './operations.generated';
 
 export interface ReconnectBackoff {
@@ -21,13 +22,44 @@ export interface WalletUpdatesHandlers {
   onConnected?(reconnected: boolean): void;
 }
 
-export interface WalletUpdatesSubscription {
+export interface WalletUpdatesSubscription extends LiveConnection {
   /** The token the current (or last) connection authenticated with. */
   authToken(): string | null;
   dispose(): Promise<void>;
 }
 
-const WALLET_UPDATED_QUERY = print(WalletUpdatedDocument);
+/**
+ * A device's authenticated graphql-ws connection, for its queries and
+ * mutations (protocol 3, "Operations over the live connection").
+ */
+export interface LiveConnection {
+  /**
+   * Runs the operation over the connection as its session, or answers null at
+   * once when the connection is not up or authenticated with another token
+   * than `token`. Rejects with LiveConnectionLost when the connection drops
+   * before the result came (the caller may send it again over HTTP), and with
+   * the server's WalletSyncError for an error result.
+   */
+  execute<R, V>(document: TypedDocumentNode<R, V>, variables: V, token: string): Promise<R> | null;
+}
+
+/** The live connection dropped while an operation was in flight: whether the server ran it is unknown. */
+export class LiveConnectionLost extends Error {
+  constructor(readonly reason: unknown) {
+    super('The live connection dropped before the result came');
+  }
+}
+
+const printedDocuments = new WeakMap<DocumentNode, string>();
+
+/** A document's text, printed once. */
+function printed(document: DocumentNode): string {
+  let text = printedDocuments.get(document);
+  if (text === undefined) printedDocuments.set(document, (text = print(document)));
+  return text;
+}
+
+const WALLET_UPDATED_QUERY = printed(WalletUpdatedDocument);
 const AUTH_CLOSE_CODES: number[] = [CloseCode.Unauthorized, CloseCode.Forbidden];
 
 /** ws:// or wss:// for the GraphQL endpoint's http:// or https://. */
@@ -58,6 +90,13 @@ export function subscribeToWalletUpdates(
   const disposed = new AbortController();
   let resubscribes = 0;
   let connectedWith: string | null = null;
+  /** The token of the connection that is up and acknowledged now; null while there is none. */
+  let liveWith: string | null = null;
+  /**
+   * The operations in flight, each ended when the connection closes: graphql-ws would send them again on the next
+   * connection, however long that takes, while the device can send them over HTTP at once.
+   */
+  const inFlight = new Set<(reason: unknown) => void>();
 
   const wait = async (retries: number) => {
     const delay = Math.min(maxDelayMs, initialDelayMs * 2 ** retries);
@@ -76,7 +115,14 @@ export function subscribeToWalletUpdates(
     retryWait: wait,
     shouldRetry: (errorOrClose) => !isAuthClose(errorOrClose),
     on: {
-      connected: (_socket, _payload, wasRetry) => handlers.onConnected?.(Boolean(wasRetry)),
+      connected: (_socket, _payload, wasRetry) => {
+        liveWith = connectedWith;
+        handlers.onConnected?.(Boolean(wasRetry));
+      },
+      closed: (event) => {
+        liveWith = null;
+        for (const abandon of [...inFlight]) abandon(event);
+      },
     },
   });
 
@@ -107,8 +153,39 @@ export function subscribeToWalletUpdates(
 
   return {
     authToken: () => connectedWith,
+    execute<R, V>(document: TypedDocumentNode<R, V>, variables: V, token: string): Promise<R> | null {
+      if (disposed.signal.aborted || liveWith === null || liveWith !== token) return null;
+      return new Promise<R>((resolve, reject) => {
+        let result: ExecutionResult<R> | undefined;
+        const settle = (outcome: () => void) => {
+          inFlight.delete(abandon);
+          outcome();
+        };
+        const cancel = client.subscribe<R>(
+          { query: printed(document), variables: variables as Record<string, unknown> },
+          {
+            next: (value) => (result = value as ExecutionResult<R>),
+            // An array is the server's `error` message (the operation was refused); anything else is the connection.
+            error: (error) => settle(() => reject(Array.isArray(error) ? fromGraphQLErrors(error) : new LiveConnectionLost(error))),
+            complete: () =>
+              settle(() => {
+                if (result?.errors?.length) reject(fromGraphQLErrors(result.errors));
+                else if (result?.data) resolve(result.data);
+                else reject(new LiveConnectionLost('completed without a result'));
+              }),
+          },
+        );
+        const abandon = (reason: unknown) =>
+          settle(() => {
+            cancel();
+            reject(new LiveConnectionLost(reason));
+          });
+        inFlight.add(abandon);
+      });
+    },
     async dispose() {
       disposed.abort();
+      liveWith = null;
       unsubscribe();
       // graphql-ws's dispose() awaits the pending connection attempt and rejects when that attempt fails
       // (server unreachable): there is no socket to close then, and stopping must not fail.
@@ -148,8 +225,3 @@ function toWalletSyncError(error: unknown): WalletSyncError {
   return new WalletSyncError(ClientErrorCode.Network, `The live-update connection failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
 }
 
-function fromGraphQLErrors(errors: ReadonlyArray<{ message: string; extensions?: Record<string, unknown> }>): WalletSyncError {
-  const first = errors[0];
-  const code = typeof first?.extensions?.code === 'string' ? first.extensions.code : 'INTERNAL_SERVER_ERROR';
-  return new WalletSyncError(code, first?.message ?? 'The subscription failed');
-}
