@@ -6,6 +6,7 @@
 //   client, client-processes: the client package's own (client/jest.config.js)
 // `npm test` runs the server and client projects (the fast set); `npm run test:all` (CI) runs every project.
 // tests/outage stops MariaDB for the whole machine: only `npm run test:outage` runs it (jest.outage.config.js).
+// tests/cluster starts a 3-node Galera cluster of its own: only `npm run test:cluster` runs it (jest.cluster.config.js).
 const client = require('./client/jest.config');
 
 /** A project of the folder `root`; `ignore` are folders under tests/ it leaves to other projects. */
@@ -28,7 +29,7 @@ module.exports = {
   testTimeout: 30_000,
   maxWorkers: 2,
   projects: [
-    project('server', 'tests', ['processes', 'redis', 'outage']),
+    project('server', 'tests', ['processes', 'redis', 'outage', 'cluster']),
     project('server-processes', 'tests/processes'),
     project('server-redis', 'tests/redis'),
     ...client.projects,

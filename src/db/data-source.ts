@@ -46,6 +46,11 @@ export function dataSourceOptions(config: DatabaseConfig, overrides: ConnectionO
 
 /** Connects and brings the schema up to date with this dialect's migrations. */
 export async function openDatabase(config: DatabaseConfig): Promise<Database> {
+  const dialect = dialectNamed(config.dialect);
+  // Before TypeORM's first read, which would wait on a database that answers but cannot serve.
+  const { unavailableReason, connectOnce } = dialect;
+  const unavailable = unavailableReason && connectOnce ? await connectOnce(config.url, (query) => unavailableReason(query)) : undefined;
+  if (unavailable) throw new Error(`DATABASE_URL: ${unavailable}`);
   const dataSource = createDataSource(config);
   await dataSource.initialize();
   try {

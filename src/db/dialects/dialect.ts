@@ -58,6 +58,16 @@ export interface Dialect {
   lockRows<T extends ObjectLiteral>(query: SelectQueryBuilder<T>): SelectQueryBuilder<T>;
   /** SQL for the size in bytes of a text column's UTF-8 value. */
   octetLength(column: string): string;
+  /**
+   * Why the database cannot serve now although it answers (a Galera node
+   * outside a primary component), or undefined; read with `query`, from status
+   * only (a read of data may wait there). Asked before anything else at
+   * start-up (on a connection of `connectOnce`) and by the readiness check.
+   * Absent where it cannot happen.
+   */
+  unavailableReason?(query: (sql: string) => Promise<unknown>): Promise<string | undefined>;
+  /** Runs `work` on a connection of its own to `url`, closed afterwards: for what must be asked before TypeORM's first read. */
+  connectOnce?<T>(url: string, work: (query: (sql: string) => Promise<unknown>) => Promise<T>): Promise<T>;
 
   readonly admin: DialectAdmin;
 }

@@ -8,6 +8,7 @@ import { AccountWhitelist1795843101077 } from '../migrations/mysql/1795843101077
 import { PendingRegistrations1795850000001 } from '../migrations/mysql/1795850000001-pending-registrations';
 import { SecondFactor1795900000001 } from '../migrations/mysql/1795900000001-second-factor';
 import { NoPadIdentity1795910000001 } from '../migrations/mysql/1795910000001-no-pad-identity';
+import { createConnection } from 'mysql2/promise';
 import type { Dialect, Executor } from './dialect';
 import { mysqlDump, mysqlDumpRecipe } from './mysql-dump';
 
@@ -16,6 +17,8 @@ const ER_DUP_ENTRY = 1062;
 /** A deadlock's victim; also how Galera reports a certification conflict (the transaction lost to one on another node). */
 const ER_LOCK_DEADLOCK = 1213;
 const ER_LOCK_WAIT_TIMEOUT = 1205;
+/** "WSREP has not yet prepared node for application use": a Galera node outside a primary component refuses statements. */
+const ER_UNKNOWN_COM_ERROR = 1047;
 /** Connection errors that mysql2 reports by code rather than by a server error number. */
 const LOST = new Set(['PROTOCOL_CONNECTION_LOST', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'POOL_CLOSED', 'ER_CON_COUNT_ERROR']);
 
@@ -101,7 +104,7 @@ export const mysql: Dialect = {
     if (errno === ER_DUP_ENTRY) return 'duplicate';
     if (errno === ER_LOCK_DEADLOCK || errno === ER_LOCK_WAIT_TIMEOUT) return 'contention';
     const code = codeOf(error);
-    if (code !== undefined && LOST.has(code)) return 'connection';
+    if ((code !== undefined && LOST.has(code)) || errno === ER_UNKNOWN_COM_ERROR) return 'connection';
     return undefined;
   },
   // A failed statement is undone on its own, except that a deadlock (or a lock wait timeout) rolls back the whole transaction.
@@ -122,6 +125,25 @@ export const mysql: Dialect = {
   recoverable: (_m, work) => work(),
   lockRows: (query) => query.setLock('pessimistic_write'),
   octetLength: (column) => `LENGTH(${column})`,
+  async unavailableReason(query) {
+    // Status variables answer at once even on a node that refuses statements (where a SELECT of data waits for the
+    // cluster, wsrep_sync_wait, until it times out). Without a Galera provider there are none to read.
+    const rows = (await query(
+      "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_provider_name', 'wsrep_cluster_status', 'wsrep_ready', 'wsrep_local_state_comment')",
+    )) as Array<{ Variable_name: string; Value: string }>;
+    const status = Object.fromEntries(rows.map((row) => [row.Variable_name, row.Value]));
+    if (!status.wsrep_provider_name) return undefined;
+    if (status.wsrep_cluster_status === 'Primary' && status.wsrep_ready === 'ON') return undefined;
+    return `the Galera node is not in a primary component (wsrep_cluster_status=${status.wsrep_cluster_status}, wsrep_ready=${status.wsrep_ready}, state ${status.wsrep_local_state_comment}): it refuses reads and writes until it rejoins a primary component`;
+  },
+  async connectOnce(url, work) {
+    const connection = await createConnection({ uri: url, connectTimeout: 5000 });
+    try {
+      return await work(async (sql) => (await connection.query(sql))[0]);
+    } finally {
+      await connection.end().catch(() => connection.destroy());
+    }
+  },
 
   admin: {
     backup: (url, file) => mysqlDump(url, file),

@@ -1,0 +1,216 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import mysql from 'mysql2/promise';
+
+/**
+ * A MariaDB Galera cluster of its own on this one machine, for the cluster
+ * tests: each node a `mariadbd` with its own data directory, SQL port, Galera
+ * ports and `wsrep_cluster_address` naming the others, all on loopback. The
+ * first node starts the cluster (`--wsrep-new-cluster`); the others join it
+ * with a state transfer (rsync). The nodes run as the `mysql` user: the rsync
+ * state transfer's daemon drops to `nobody` when started as root, and fails.
+ * Everything is removed by stop(), also after a failed start.
+ */
+export interface GaleraNode {
+  index: number;
+  port: number;
+  /** A mysql:// URL of this node for `database`. */
+  url(database: string): string;
+  running(): boolean;
+}
+
+export interface GaleraCluster {
+  nodes: GaleraNode[];
+  /** Stops node `index` (a clean shutdown: it leaves the cluster), e.g. to take it away under load. */
+  stopNode(index: number): Promise<void>;
+  /** Kills node `index` (SIGKILL): it vanishes without leaving, as a crashed machine or a cut network does. */
+  killNode(index: number): Promise<void>;
+  /** Starts node `index` again; resolves once it has rejoined and is synced. */
+  startNode(index: number): Promise<void>;
+  /** Runs `sql` on node `index` as root. */
+  query<T = mysql.RowDataPacket[]>(index: number, sql: string): Promise<T>;
+  stop(): Promise<void>;
+}
+
+export const GALERA_PROVIDER = '/usr/lib/galera/libgalera_smm.so';
+
+/** Why a cluster cannot start on this machine, or undefined when it can. */
+export function galeraMissing(): string | undefined {
+  if (!existsSync(GALERA_PROVIDER)) return `Galera is not installed (${GALERA_PROVIDER} is missing: apt-get install galera-4)`;
+  if (!existsSync('/usr/sbin/mariadbd')) return 'mariadbd is not installed';
+  if (!existsSync('/usr/bin/rsync')) return 'rsync (the state transfer) is not installed';
+  return undefined;
+}
+
+const run = promisify(execFile);
+
+interface NodeRuntime extends GaleraNode {
+  dir: string;
+  galeraPort: number;
+  sstPort: number;
+  process?: ChildProcess;
+}
+
+export async function startGaleraCluster(size = 3): Promise<GaleraCluster> {
+  const missing = galeraMissing();
+  if (missing) throw new Error(missing);
+  // Under /tmp (world-passable): every parent of a node's directory must be passable by `mysql`.
+  const root = mkdtempSync('/tmp/wallet-sync-galera-');
+  chmodSync(root, 0o755);
+  // Per node: its SQL port, then 3 more for Galera: replication (gcomm), incremental state transfer (+1), rsync (+2).
+  const base = 20000 + (process.pid % 400) * 100;
+  const nodes: NodeRuntime[] = Array.from({ length: size }, (_, i) => {
+    const port = base + i;
+    const node: NodeRuntime = {
+      index: i,
+      port,
+      galeraPort: base + 10 + i * 3,
+      sstPort: base + 12 + i * 3,
+      dir: path.join(root, `node${i}`),
+      url: (database: string) => `mysql://root@127.0.0.1:${port}/${database}`,
+      running: () => node.process !== undefined && node.process.exitCode === null,
+    };
+    return node;
+  });
+  const address = `gcomm://${nodes.map((n) => `127.0.0.1:${n.galeraPort}`).join(',')}`;
+  const { uid, gid } = mysqlUser();
+
+  const args = (node: NodeRuntime, first: boolean) => [
+    '--no-defaults',
+    '--user=mysql',
+    `--datadir=${node.dir}/data`,
+    `--socket=${node.dir}/mysqld.sock`,
+    `--pid-file=${node.dir}/mysqld.pid`,
+    `--log-error=${node.dir}/error.log`,
+    `--port=${node.port}`,
+    '--bind-address=127.0.0.1',
+    '--skip-name-resolve',
+    '--innodb-buffer-pool-size=64M',
+    '--innodb-log-file-size=16M',
+    '--max-connections=300',
+    '--binlog-format=ROW',
+    '--default-storage-engine=InnoDB',
+    '--innodb-autoinc-lock-mode=2',
+    '--wsrep-on=ON',
+    `--wsrep-provider=${GALERA_PROVIDER}`,
+    `--wsrep-cluster-address=${address}`,
+    '--wsrep-cluster-name=wallet-sync-test',
+    `--wsrep-node-name=node${node.index}`,
+    `--wsrep-node-address=127.0.0.1:${node.galeraPort}`,
+    `--wsrep-provider-options=base_port=${node.galeraPort};gmcast.listen_addr=tcp://127.0.0.1:${node.galeraPort};ist.recv_addr=127.0.0.1:${node.galeraPort + 1}`,
+    '--wsrep-sst-method=rsync',
+    `--wsrep-sst-receive-address=127.0.0.1:${node.sstPort}`,
+    // Reads see every write the cluster committed before them, on whichever node (docs/scaling.md says why).
+    '--wsrep-sync-wait=1',
+    ...(first ? ['--wsrep-new-cluster'] : []),
+  ];
+
+  const start = async (node: NodeRuntime, first: boolean) => {
+    node.process = spawn('/usr/sbin/mariadbd', args(node, first), { stdio: 'ignore' });
+    await waitForSynced(node, 120_000);
+  };
+
+  try {
+    for (const node of nodes) {
+      mkdirSync(`${node.dir}/data`, { recursive: true });
+      chownSync(node.dir, uid, gid);
+      chownSync(`${node.dir}/data`, uid, gid);
+    }
+    // One data directory is initialised; the joiners receive theirs from the cluster (a state transfer).
+    await run('/usr/bin/mariadb-install-db', ['--no-defaults', '--user=mysql', `--datadir=${nodes[0].dir}/data`, '--auth-root-authentication-method=normal', '--skip-test-db'], { timeout: 120_000 });
+    await start(nodes[0], true);
+    await connectAs(nodes[0], (c) => c.query("CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'; GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION"), true);
+    for (const node of nodes.slice(1)) await start(node, false);
+  } catch (error) {
+    const logs = nodes.map((n) => `node${n.index}: ${tail(`${n.dir}/error.log`)}`).join('\n');
+    await stopAll(nodes);
+    rmSync(root, { recursive: true, force: true });
+    throw new Error(`the Galera cluster did not start: ${error instanceof Error ? error.message : String(error)}\n${logs}`);
+  }
+
+  return {
+    nodes,
+    async stopNode(index) {
+      await stopNode(nodes[index]);
+    },
+    killNode: (index) => stopAll([nodes[index]]),
+    async startNode(index) {
+      await start(nodes[index], false);
+    },
+    query: <T>(index: number, sql: string) => connectAs(nodes[index], async (c) => (await c.query(sql))[0] as T),
+    async stop() {
+      await stopAll(nodes);
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+function mysqlUser(): { uid: number; gid: number } {
+  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('mysql:'));
+  if (!line) throw new Error('there is no mysql user to run the Galera nodes as');
+  const [, , uid, gid] = line.split(':');
+  return { uid: Number(uid), gid: Number(gid) };
+}
+
+async function connectAs<T>(node: NodeRuntime, work: (c: mysql.Connection) => Promise<T>, overSocket = false): Promise<T> {
+  const connection = await mysql.createConnection(
+    overSocket ? { socketPath: `${node.dir}/mysqld.sock`, user: 'root', multipleStatements: true } : { host: '127.0.0.1', port: node.port, user: 'root', multipleStatements: true },
+  );
+  try {
+    return await work(connection);
+  } finally {
+    await connection.end();
+  }
+}
+
+/** Until the node answers and says it is synced with a primary component. */
+async function waitForSynced(node: NodeRuntime, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    if (node.process?.exitCode !== null && node.process?.exitCode !== undefined) throw new Error(`node${node.index} exited with ${node.process.exitCode}`);
+    try {
+      const rows = await connectAs(node, async (c) => (await c.query("SHOW STATUS WHERE Variable_name IN ('wsrep_local_state_comment', 'wsrep_cluster_status', 'wsrep_ready')"))[0] as mysql.RowDataPacket[], true);
+      const status = Object.fromEntries(rows.map((r) => [r.Variable_name as string, r.Value as string]));
+      last = JSON.stringify(status);
+      if (status.wsrep_local_state_comment === 'Synced' && status.wsrep_cluster_status === 'Primary' && status.wsrep_ready === 'ON') return;
+    } catch (error) {
+      last = error instanceof Error ? error.message : String(error);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`node${node.index} was not synced within ${timeoutMs} ms (${last})`);
+}
+
+async function stopNode(node: NodeRuntime): Promise<void> {
+  const child = node.process;
+  if (!child || child.exitCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** The cluster is thrown away: killed, not shut down (a node without a primary component can take a minute to stop). */
+async function stopAll(nodes: NodeRuntime[]): Promise<void> {
+  await Promise.all(
+    nodes.map(async ({ process: child }) => {
+      if (!child || child.exitCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGKILL');
+      await exited;
+    }),
+  );
+}
+
+function tail(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-15).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
