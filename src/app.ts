@@ -41,7 +41,7 @@ import { SecondFactorRepository } from './db/repositories/second-factor.reposito
 import { RecoveryCodeHasher } from './lib/recovery-codes';
 import { SecretBox } from './lib/secret-box';
 import { SecondFactorNotices } from './services/second-factor-notices';
-import { SecondFactorService, type SecurityLogNote } from './services/second-factor.service';
+import { SecondFactorService } from './services/second-factor.service';
 
 export interface Repositories {
   accounts: AccountRepository;
@@ -231,69 +231,76 @@ export async function createServices(
   const limits = new RateLimits(config.rateLimitBudgets, config.rateLimits, redis && { client: redis, prefix: config.redisChannelPrefix });
   const serverSecret = config.serverSecret ?? (await db.run((m) => new ServerSettingRepository().getOrCreate(m, 'server_secret', randomHex(32))));
 
-  const activity = new ActivityLog(db, repositories.accountEvents, clock, config.activityRetentionDays, reportError);
+  const activity = new ActivityLog({
+    db,
+    accountEvents: repositories.accountEvents,
+    clock,
+    retentionDays: config.activityRetentionDays,
+    reportError,
+  });
   const history = new WalletHistoryService(db, repositories.walletHistory, config.walletVersionsKept);
-  const commit = new WalletCommit(repositories.wallets, repositories.walletHistory, activity, config.walletVersionsKept);
-  const verification = new VerificationService(
+  const commit = new WalletCommit({
+    wallets: repositories.wallets,
+    history: repositories.walletHistory,
+    activity,
+    versionsKept: config.walletVersionsKept,
+  });
+  const verification = new VerificationService({
     config,
     db,
-    repositories.pendingRegistrations,
-    repositories.accounts,
+    pendings: repositories.pendingRegistrations,
+    accounts: repositories.accounts,
     limits,
     clock,
     mailer,
     reportError,
     activity,
-  );
-  const credentials = new CredentialsService(db, repositories.accounts, hasher, limits, activity, verification);
+  });
+  const credentials = new CredentialsService({ db, accounts: repositories.accounts, hasher, limits, activity, verification });
   const secondFactors = new SecondFactorService({
     db,
     accounts: repositories.accounts,
     secondFactors: repositories.secondFactors,
-    credentials: {
-      check: ({ account, password, ip }) => credentials.check(account, password, ip),
-      assertMayTry: ({ emailNormalized, ip }) => credentials.assertMayTry(emailNormalized, ip),
-    },
+    credentials,
     limits,
     clock,
-    activity: {
-      recordIn: (m, { accountId, kind, ...details }: SecurityLogNote) => activity.recordIn(m, accountId, kind, details),
-      record: ({ accountId, kind, ...details }: SecurityLogNote) => activity.record(accountId, kind, details),
-    },
+    activity,
     notices: new SecondFactorNotices({ mailer, enabled: mailer !== noMailer, reportError }),
     totpSecrets: new SecretBox(serverSecret, 'totp secret'),
     recoveryCodes: new RecoveryCodeHasher(serverSecret),
     issuer: config.serverName,
   });
-  const wallets = new WalletService(
+  const wallets = new WalletService({
     db,
-    repositories.wallets,
+    wallets: repositories.wallets,
     commit,
     clock,
     events,
-    (result) => metrics.walletWrites.inc({ result }),
-    config.maxWalletBytes,
-  );
-  const sessions = new SessionService(
+    observeWrite: (result) => metrics.walletWrites.inc({ result }),
+    maxWalletBytes: config.maxWalletBytes,
+  });
+  const sessions = new SessionService({
     db,
-    repositories.accounts,
-    repositories.tokens,
-    repositories.wallets,
+    accounts: repositories.accounts,
+    tokens: repositories.tokens,
+    wallets: repositories.wallets,
+    knownDevices: repositories.knownDevices,
     credentials,
+    secondFactors,
     limits,
     clock,
     events,
-    { ttlDays: config.tokenTtlDays, maxAgeDays: config.tokenMaxAgeDays },
-    repositories.knownDevices,
     activity,
-    new NewDeviceNotices(mailer, mailer !== noMailer, reportError),
-    secondFactors,
-  );
-  const accounts = new AccountService(
+    newDeviceNotices: new NewDeviceNotices({ mailer, enabled: mailer !== noMailer, reportError }),
+    tokenLifetime: { ttlDays: config.tokenTtlDays, maxAgeDays: config.tokenMaxAgeDays },
+  });
+  const accounts = new AccountService({
     config,
     db,
-    repositories.accounts,
-    repositories.tokens,
+    accounts: repositories.accounts,
+    tokens: repositories.tokens,
+    walletHistory: repositories.walletHistory,
+    whitelist: repositories.whitelist,
     credentials,
     hasher,
     limits,
@@ -301,12 +308,10 @@ export async function createServices(
     events,
     verification,
     wallets,
-    serverSecret,
-    repositories.walletHistory,
     activity,
-    repositories.whitelist,
     secondFactors,
-  );
+    serverSecret,
+  });
   return { accounts, sessions, wallets, verification, history, activity, secondFactors, repositories };
 }
 

@@ -32,7 +32,7 @@ describe(`VerificationService on ${testDialect()}`, () => {
   }
   const live = (email: string) => t.services.verification.live(normalizeEmail(email));
   const accountOf = (email: string) => t.db.run((m) => t.services.repositories.accounts.findByEmail(m, normalizeEmail(email)));
-  const login = (email: string, password: string, code?: string) => t.services.sessions.login(email, password, 'phone', IP, code);
+  const login = (email: string, password: string, code?: string) => t.services.sessions.login({ email, password, deviceId: 'phone', ip: IP, verificationCode: code });
 
   describe('register', () => {
     it('when an email registers, then a pending registration (not an account) is stored expiring VERIFY_TOKEN_TTL_HOURS later, and its code is mailed', async () => {
