@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { createServices } from '../app';
+import { createServices } from '../services/wiring';
 import type { Config } from '../config';
 import { openDatabase } from '../db/data-source';
 import type { Database } from '../db/database';

@@ -1,4 +1,5 @@
-import { createServices, type App, type Repositories } from '../../src/app';
+import { createServices, type WiredServices } from '../../src/services/wiring';
+import type { Database } from '../../src/db/database';
 import { loadConfig, type Config } from '../../src/config';
 import type { MailMessage, Mailer } from '../../src/lib/mailer';
 import { Metrics } from '../../src/lib/metrics';
@@ -28,8 +29,8 @@ export function mailedCode(message: MailMessage | undefined): string {
 }
 
 export interface ServicesUnderTest {
-  readonly services: App['services'] & { repositories: Repositories };
-  readonly db: App['db'];
+  readonly services: WiredServices;
+  readonly db: Database;
   readonly config: Readonly<Config>;
   /** The clock every service reads; the test moves it. */
   readonly clock: ManualClock;
