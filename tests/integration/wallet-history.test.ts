@@ -2,9 +2,9 @@ import pino from 'pino';
 import { createApp, type App } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { KnownDeviceRepository } from '../../src/db/repositories/known-device.repository';
-import { TEST_ENV } from '../helpers/app';
+import { TEST_ENV } from '../../test-support/test-env';
 import { ManualClock } from '../helpers/clock';
-import { createTestDatabase, testDialect, type TestDatabase } from '../helpers/database';
+import { createTestDatabase, testDialect, type TestDatabase } from '../../test-support/database';
 
 const DAY = 24 * 60 * 60 * 1000;
 

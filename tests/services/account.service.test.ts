@@ -2,9 +2,9 @@ import { ErrorCode } from '../../src/errors';
 import { DEFAULT_KEY_PARAMS, KEY_ALGORITHM } from '../../src/lib/key-params';
 import { normalizeEmail } from '../../src/lib/email';
 import type { AuthSession } from '../../src/services/session';
-import { testDialect } from '../helpers/database';
-import { uniqueEmail } from '../helpers/operations';
-import { useTestServices } from '../helpers/service-wiring';
+import { testDialect } from '../../test-support/database';
+import { uniqueEmail } from '../../test-support/operations';
+import { useTestServices } from '../helpers/services-under-test';
 
 const IP = '127.0.0.1';
 const PASSWORD = 'correct horse battery staple';

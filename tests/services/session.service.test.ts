@@ -3,9 +3,9 @@ import type { SessionService } from '../../src/services/session.service';
 import { ErrorCode } from '../../src/errors';
 import { DAY_MS } from '../../src/lib/clock';
 import { PasswordHasher } from '../../src/lib/password';
-import { TEST_ENV } from '../helpers/app';
-import { insertAccount, testDialect } from '../helpers/database';
-import { useTestServices } from '../helpers/service-wiring';
+import { TEST_ENV } from '../../test-support/test-env';
+import { insertAccount, testDialect } from '../../test-support/database';
+import { useTestServices } from '../helpers/services-under-test';
 
 /** Tokens and sessions with a clock the test moves: expiry, the lastUsedAt refresh, revocation events. */
 describe(`SessionService on ${testDialect()}`, () => {

@@ -3,9 +3,10 @@ import { HOUR_MS } from '../../src/lib/clock';
 import { DEFAULT_KEY_PARAMS } from '../../src/lib/key-params';
 import { normalizeEmail } from '../../src/lib/email';
 import { MAX_PENDING_PER_EMAIL } from '../../src/services/verification.service';
-import { testDialect } from '../helpers/database';
-import { uniqueEmail } from '../helpers/operations';
-import { mailedCode, useTestServices } from '../helpers/service-wiring';
+import { testDialect } from '../../test-support/database';
+import { uniqueEmail } from '../../test-support/operations';
+import { mailedCode } from '../helpers/recorders';
+import { useTestServices } from '../helpers/services-under-test';
 
 /**
  * EmailVerify's pending registrations in VerificationService, wired as the

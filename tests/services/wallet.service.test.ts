@@ -8,7 +8,7 @@ import { ActivityLog } from '../../src/services/activity.service';
 import { WalletCommit } from '../../src/services/wallet-commit';
 import { WalletService, type WalletWriteKind, type WalletWriteResult } from '../../src/services/wallet.service';
 import { ManualClock } from '../helpers/clock';
-import { insertAccount, testDialect } from '../helpers/database';
+import { insertAccount, testDialect } from '../../test-support/database';
 import { useTestDatabase } from '../helpers/hooks';
 import { RecordedEvents, rethrow } from '../helpers/recorders';
 
