@@ -37,7 +37,7 @@ export class NewDeviceNotices {
   constructor(private readonly deps: NewDeviceNoticesDeps) {}
 
   /** In the background, like every mail: no answer waits on the SMTP server. */
-  send(email: string, deviceId: string, at: Date, ip: string): void {
+  send({ email, deviceId, at, ip }: { email: string; deviceId: string; at: Date; ip: string }): void {
     if (!this.deps.enabled) return;
     this.deps.mailer.send(newDeviceMail(email, deviceId, at, networkPrefix(ip))).catch((error) => this.deps.reportError(error, 'sending the new-device notice'));
   }

@@ -102,7 +102,7 @@ export class SessionService {
       return { newDevice };
     });
     if (!issued) throw wrongCredentials();
-    if (issued.newDevice) newDeviceNotices.send(account.email, deviceId, now, ip);
+    if (issued.newDevice) newDeviceNotices.send({ email: account.email, deviceId, at: now, ip });
     // The device's previous token, if any, was just replaced and stopped working.
     events.tokensRevoked(account.id, deviceId);
     return { token, deviceId, expiresAt };
