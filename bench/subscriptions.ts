@@ -16,9 +16,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { login, register, upload, type Device } from '../tests/helpers/operations';
-import { startServerProcess, type ServerProcess } from '../tests/helpers/server-process';
-import { connectLive, type LiveClient } from '../tests/helpers/subscriptions';
+import { login, register, upload, type Device } from '../test-support/operations';
+import { startServerProcess, type ServerProcess } from '../test-support/server-process';
+import { connectLive, type LiveClient } from '../test-support/subscriptions';
 
 const { values } = parseArgs({
   options: {

@@ -5,55 +5,19 @@ import type { ContextDeps } from './context';
 import type { Config } from './config';
 import type { Database } from './db/database';
 import { openDatabase } from './db/data-source';
-import { AccountRepository } from './db/repositories/account.repository';
-import { AuthTokenRepository } from './db/repositories/auth-token.repository';
-import { ServerSettingRepository } from './db/repositories/server-setting.repository';
-import { PendingRegistrationRepository } from './db/repositories/pending-registration.repository';
-import { WalletRepository } from './db/repositories/wallet.repository';
-import { WhitelistRepository } from './db/repositories/whitelist.repository';
-import { WalletHistoryRepository } from './db/repositories/wallet-history.repository';
-import { AccountEventRepository } from './db/repositories/account-event.repository';
-import { KnownDeviceRepository } from './db/repositories/known-device.repository';
 import { createSchema } from './graphql/schema';
 import { systemClock, type Clock } from './lib/clock';
 import { createSmtpMailer, noMailer, type Mailer } from './lib/mailer';
 import { createLogger } from './lib/logger';
 import { Metrics } from './lib/metrics';
-import { PasswordHasher } from './lib/password';
-import { RateLimits } from './lib/rate-limits';
-import { randomHex } from './lib/tokens';
+import type { PasswordHasher } from './lib/password';
 import { createHttpServer, type HttpServer } from './server';
 import { publishDomainEvents, type DomainEvents } from './events/domain-events';
 import { createRedisTransport } from './events/redis-transport';
 import { listenForRevocations } from './events/revocations';
 import { inProcessTransport, type EventTransport } from './events/transport';
 import { WalletUpdateFeed } from './events/wallet-updates';
-import { AccountService } from './services/account.service';
-import { ActivityLog } from './services/activity.service';
-import { NewDeviceNotices } from './services/notices';
-import { WalletCommit } from './services/wallet-commit';
-import { WalletHistoryService } from './services/wallet-history.service';
-import { CredentialsService } from './services/credentials.service';
-import { SessionService } from './services/session.service';
-import { VerificationService } from './services/verification.service';
-import { WalletService } from './services/wallet.service';
-import { SecondFactorRepository } from './db/repositories/second-factor.repository';
-import { RecoveryCodeHasher } from './lib/recovery-codes';
-import { SecretBox } from './lib/secret-box';
-import { SecondFactorNotices } from './services/second-factor-notices';
-import { SecondFactorService, type SecurityLogNote } from './services/second-factor.service';
-
-export interface Repositories {
-  accounts: AccountRepository;
-  tokens: AuthTokenRepository;
-  wallets: WalletRepository;
-  pendingRegistrations: PendingRegistrationRepository;
-  walletHistory: WalletHistoryRepository;
-  accountEvents: AccountEventRepository;
-  knownDevices: KnownDeviceRepository;
-  whitelist: WhitelistRepository;
-  secondFactors: SecondFactorRepository;
-}
+import { createServices, type Repositories, type Services } from './services/wiring';
 
 /** What a test or the entry point may swap: every collaborator that does I/O. */
 export interface AppOverrides {
@@ -71,15 +35,7 @@ export interface App {
   config: Readonly<Config>;
   db: Database;
   http: HttpServer;
-  services: {
-    accounts: AccountService;
-    sessions: SessionService;
-    wallets: WalletService;
-    verification: VerificationService;
-    history: WalletHistoryService;
-    activity: ActivityLog;
-    secondFactors: SecondFactorService;
-  };
+  services: Services;
   /** What every request context reaches, over HTTP and WebSocket alike. */
   context: ContextDeps;
   transport: EventTransport;
@@ -194,120 +150,6 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
       await db.close();
     },
   };
-}
-
-export interface ServiceWiring {
-  clock: Clock;
-  mailer: Mailer;
-  events: DomainEvents;
-  reportError: (error: unknown, what: string) => void;
-  metrics: Metrics;
-  /** Shared rate-limit counters; per-process without it. The server's one command connection (pub/sub publishes on it too). */
-  redis?: Redis;
-  hasher?: PasswordHasher;
-  repositories?: Partial<Repositories>;
-}
-
-/** The services, each given its collaborators by name: the server and the admin command wire them the same way. */
-export async function createServices(
-  config: Readonly<Config>,
-  db: Database,
-  wiring: ServiceWiring,
-): Promise<App['services'] & { repositories: Repositories }> {
-  const { clock, mailer, events, reportError, metrics, redis } = wiring;
-  const hasher =
-    wiring.hasher ?? new PasswordHasher(config.passwordHashing, (seconds, kind) => metrics.argon2Duration.observe({ kind }, seconds));
-  const repositories: Repositories = {
-    accounts: wiring.repositories?.accounts ?? new AccountRepository(),
-    tokens: wiring.repositories?.tokens ?? new AuthTokenRepository(),
-    wallets: wiring.repositories?.wallets ?? new WalletRepository(),
-    pendingRegistrations: wiring.repositories?.pendingRegistrations ?? new PendingRegistrationRepository(),
-    walletHistory: wiring.repositories?.walletHistory ?? new WalletHistoryRepository(),
-    accountEvents: wiring.repositories?.accountEvents ?? new AccountEventRepository(),
-    knownDevices: wiring.repositories?.knownDevices ?? new KnownDeviceRepository(),
-    whitelist: wiring.repositories?.whitelist ?? new WhitelistRepository(),
-    secondFactors: wiring.repositories?.secondFactors ?? new SecondFactorRepository(),
-  };
-  const limits = new RateLimits(config.rateLimitBudgets, config.rateLimits, redis && { client: redis, prefix: config.redisChannelPrefix });
-  const serverSecret = config.serverSecret ?? (await db.run((m) => new ServerSettingRepository().getOrCreate(m, 'server_secret', randomHex(32))));
-
-  const activity = new ActivityLog(db, repositories.accountEvents, clock, config.activityRetentionDays, reportError);
-  const history = new WalletHistoryService(db, repositories.walletHistory, config.walletVersionsKept);
-  const commit = new WalletCommit(repositories.wallets, repositories.walletHistory, activity, config.walletVersionsKept);
-  const verification = new VerificationService(
-    config,
-    db,
-    repositories.pendingRegistrations,
-    repositories.accounts,
-    limits,
-    clock,
-    mailer,
-    reportError,
-    activity,
-  );
-  const credentials = new CredentialsService(db, repositories.accounts, hasher, limits, activity, verification);
-  const secondFactors = new SecondFactorService({
-    db,
-    accounts: repositories.accounts,
-    secondFactors: repositories.secondFactors,
-    credentials: {
-      check: ({ account, password, ip }) => credentials.check(account, password, ip),
-      assertMayTry: ({ emailNormalized, ip }) => credentials.assertMayTry(emailNormalized, ip),
-    },
-    limits,
-    clock,
-    activity: {
-      recordIn: (m, { accountId, kind, ...details }: SecurityLogNote) => activity.recordIn(m, accountId, kind, details),
-      record: ({ accountId, kind, ...details }: SecurityLogNote) => activity.record(accountId, kind, details),
-    },
-    notices: new SecondFactorNotices({ mailer, enabled: mailer !== noMailer, reportError }),
-    totpSecrets: new SecretBox(serverSecret, 'totp secret'),
-    recoveryCodes: new RecoveryCodeHasher(serverSecret),
-    issuer: config.serverName,
-  });
-  const wallets = new WalletService(
-    db,
-    repositories.wallets,
-    commit,
-    clock,
-    events,
-    (result) => metrics.walletWrites.inc({ result }),
-    config.maxWalletBytes,
-  );
-  const sessions = new SessionService(
-    db,
-    repositories.accounts,
-    repositories.tokens,
-    repositories.wallets,
-    credentials,
-    limits,
-    clock,
-    events,
-    { ttlDays: config.tokenTtlDays, maxAgeDays: config.tokenMaxAgeDays },
-    repositories.knownDevices,
-    activity,
-    new NewDeviceNotices(mailer, mailer !== noMailer, reportError),
-    secondFactors,
-  );
-  const accounts = new AccountService(
-    config,
-    db,
-    repositories.accounts,
-    repositories.tokens,
-    credentials,
-    hasher,
-    limits,
-    clock,
-    events,
-    verification,
-    wallets,
-    serverSecret,
-    repositories.walletHistory,
-    activity,
-    repositories.whitelist,
-    secondFactors,
-  );
-  return { accounts, sessions, wallets, verification, history, activity, secondFactors, repositories };
 }
 
 /**

@@ -4,6 +4,7 @@ import { parseDatabaseUrl as parseDatabaseUrlOf, type DatabaseConfig } from './d
 import { normalizeEmail } from './lib/email';
 import ipaddr from 'ipaddr.js';
 import { LIMITS, type Budget, type Budgets, type LimitName } from './lib/rate-limits';
+import type { PasswordHashingConfig } from './lib/password';
 
 /**
  * The only reader of the environment. Everything is read and checked once, at
@@ -14,18 +15,6 @@ export type AccountVerificationMode = 'AllowAll' | 'Whitelist' | 'EmailVerify';
 export type Environment = 'development' | 'production' | 'test';
 
 export type { DatabaseConfig };
-
-export interface PasswordHashingConfig {
-  /** argon2id memory cost in KiB (OWASP: 19456 = 19 MiB). */
-  memoryKib: number;
-  /** argon2id iterations (OWASP: 2). */
-  timeCost: number;
-  parallelism: number;
-  /** Hashes allowed to run at once; further ones wait in a queue. */
-  maxConcurrent: number;
-  /** Hashes allowed to wait; beyond that a request is refused (RATE_LIMITED) instead of queueing without bound. */
-  maxQueued: number;
-}
 
 export interface GraphQLLimits {
   maxDepth: number;

@@ -2,7 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
-import { killStartedProcesses, startProcess, trackProcess } from '../../tests/helpers/server-process';
+import { killStartedProcesses, startProcess, trackProcess } from '../../test-support/server-process';
 
 // Every process the benchmark started is ended on the way out, whatever happens: the shared helper does it on
 // exit; an interrupted benchmark exits through here.
@@ -27,7 +27,7 @@ export interface Service {
 }
 
 /**
- * Starts `node args…` (tests/helpers/server-process.ts: the tests start theirs the same way) and waits until
+ * Starts `node args…` (test-support/server-process.ts: the tests start theirs the same way) and waits until
  * it listens. Its stderr and its output other than routine log lines go to the benchmark's log.
  */
 export async function startService(

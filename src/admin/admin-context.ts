@@ -1,10 +1,9 @@
 import type { Logger } from 'pino';
-import { createServices } from '../app';
+import { createServices } from '../services/wiring';
 import type { Config } from '../config';
 import { openDatabase } from '../db/data-source';
 import type { Database } from '../db/database';
 import { AdminReportRepository } from '../db/repositories/admin-report.repository';
-import { WhitelistRepository } from '../db/repositories/whitelist.repository';
 import { publishDomainEvents, type DomainEvents } from '../events/domain-events';
 import { createRedisTransport } from '../events/redis-transport';
 import { inProcessTransport, type EventTransport } from '../events/transport';
@@ -68,16 +67,16 @@ export async function openAdminContext(config: Readonly<Config>, logger: Logger)
       reportError: (error, what) => logger.error({ err: error }, `failed while ${what}`),
       metrics: new Metrics(),
     });
-    const admin = new AdminService(
+    const admin = new AdminService({
       db,
-      new AdminReportRepository(),
-      new WhitelistRepository(),
-      services.accounts,
-      services.sessions,
-      services.verification,
-      systemClock,
-      services.secondFactors,
-    );
+      reports: new AdminReportRepository(),
+      whitelist: services.repositories.whitelist,
+      accounts: services.accounts,
+      sessions: services.sessions,
+      verification: services.verification,
+      secondFactors: services.secondFactors,
+      clock: systemClock,
+    });
     const openTransport = transport;
     return {
       admin,

@@ -1,8 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import argon2 from 'argon2';
 import { Semaphore } from 'async-mutex';
-import type { PasswordHashingConfig } from '../config';
 import { rateLimited } from '../errors';
+
+/** PASSWORD_HASH_* (config.ts reads them): argon2id's costs and how many hashes may run and wait. */
+export interface PasswordHashingConfig {
+  /** argon2id memory cost in KiB (OWASP: 19456 = 19 MiB). */
+  memoryKib: number;
+  /** argon2id iterations (OWASP: 2). */
+  timeCost: number;
+  parallelism: number;
+  /** Hashes allowed to run at once; further ones wait in a queue. */
+  maxConcurrent: number;
+  /** Hashes allowed to wait; beyond that a request is refused (RATE_LIMITED) instead of queueing without bound. */
+  maxQueued: number;
+}
 
 /**
  * Slow hashing of login passwords with argon2id. Each hash holds memoryKib of

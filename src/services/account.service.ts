@@ -55,35 +55,45 @@ export interface AccountData {
   createdAt: Date;
 }
 
+export interface AccountServiceDeps {
+  config: Readonly<AccountConfig>;
+  db: Database;
+  accounts: AccountRepository;
+  tokens: AuthTokenRepository;
+  walletHistory: WalletHistoryRepository;
+  /** The operator's list (wallet-sync-admin whitelist), read at every registration beside ACCOUNT_WHITELIST. */
+  whitelist: WhitelistRepository;
+  credentials: CredentialsService;
+  hasher: PasswordHasher;
+  limits: RateLimits;
+  clock: Clock;
+  events: DomainEvents;
+  verification: VerificationService;
+  wallets: WalletService;
+  activity: ActivityLog;
+  /** changePassword and deleteAccount on an account with a second factor need it too. */
+  secondFactors: SecondFactorService;
+  /** Keys the decoy seeds; stable across restarts and instances. */
+  serverSecret: string;
+}
+
+/** deleteAccount: the password (and second factor) confirm it is the owner who asks. */
+export interface DeleteAccountData {
+  session: AuthSession;
+  password: string;
+  ip: string;
+  secondFactor?: SecondFactor;
+}
+
 /**
  * Why it exists: who may have an account, how its credentials change, and what
  * the server tells (and hides) about which accounts exist.
  */
 export class AccountService {
-  constructor(
-    private readonly config: Readonly<AccountConfig>,
-    private readonly db: Database,
-    private readonly accounts: AccountRepository,
-    private readonly tokens: AuthTokenRepository,
-    private readonly credentials: CredentialsService,
-    private readonly hasher: PasswordHasher,
-    private readonly limits: RateLimits,
-    private readonly clock: Clock,
-    private readonly events: DomainEvents,
-    private readonly verification: VerificationService,
-    private readonly wallets: WalletService,
-    /** Keys the decoy seeds; stable across restarts and instances. */
-    private readonly serverSecret: string,
-    private readonly walletHistory: WalletHistoryRepository,
-    private readonly activity: ActivityLog,
-    /** The operator's list (wallet-sync-admin whitelist), read at every registration beside ACCOUNT_WHITELIST. */
-    private readonly whitelist: WhitelistRepository,
-    /** changePassword and deleteAccount on an account with a second factor need it too. */
-    private readonly secondFactors: SecondFactorService,
-  ) {}
+  constructor(private readonly deps: AccountServiceDeps) {}
 
   async register(input: RegisterData, ip: string): Promise<{ verified: boolean }> {
-    const { config, db, accounts, hasher, clock, limits } = this;
+    const { config, db, accounts, hasher, clock, limits, verification, activity } = this.deps;
     await limits.consume('registerPerIp', ip);
     const emailNormalized = normalizeEmail(input.email);
     const mode = config.accountVerificationMode;
@@ -94,7 +104,7 @@ export class AccountService {
     const clientSaltSeed = input.clientSaltSeed.toLowerCase();
     if (mode === 'EmailVerify') {
       // Not an account yet: a pending registration, whatever the email (a taken one answers alike, as fast).
-      this.verification.register({ email: input.email, passwordHash, clientSaltSeed, keyParams });
+      verification.register({ email: input.email, passwordHash, clientSaltSeed, keyParams });
       return { verified: false };
     }
     const accountId = await db.run((m) =>
@@ -111,7 +121,7 @@ export class AccountService {
       }),
     );
     if (accountId === 'taken') throw emailTaken();
-    await this.activity.record(accountId, 'REGISTERED', { ip });
+    await activity.record({ accountId, kind: 'REGISTERED', ip });
     return { verified: true };
   }
 
@@ -128,19 +138,21 @@ export class AccountService {
    * with the default parameters, which is what a fresh registration would show.
    */
   async clientKeyParams(email: string, ip: string): Promise<ClientKeyParamsData> {
-    await this.limits.consume('clientSaltSeedPerIp', ip);
+    const { db, accounts, limits } = this.deps;
+    await limits.consume('clientSaltSeedPerIp', ip);
     const emailNormalized = normalizeEmail(email);
-    const account = await this.db.run((m) => this.accounts.findByEmail(m, emailNormalized));
+    const account = await db.run((m) => accounts.findByEmail(m, emailNormalized));
     if (!account) return { clientSaltSeed: this.decoySeed(emailNormalized), algorithm: KEY_ALGORITHM, ...DEFAULT_KEY_PARAMS };
     return { clientSaltSeed: account.clientSaltSeed, algorithm: KEY_ALGORITHM, n: account.keyN, r: account.keyR, p: account.keyP };
   }
 
   decoySeed(emailNormalized: string): string {
-    return hmacHex(this.serverSecret, `client-salt-seed:${emailNormalized}`);
+    return hmacHex(this.deps.serverSecret, `client-salt-seed:${emailNormalized}`);
   }
 
   async get(accountId: number): Promise<AccountData | null> {
-    const account = await this.db.run((m) => this.accounts.findById(m, accountId));
+    const { db, accounts } = this.deps;
+    const account = await db.run((m) => accounts.findById(m, accountId));
     return account && { id: account.id, email: account.email, verified: account.verified, createdAt: account.createdAt };
   }
 
@@ -151,11 +163,11 @@ export class AccountService {
    */
   async changePassword(input: ChangePasswordData, ip: string): Promise<WalletWriteOutcome> {
     if (input.oldPassword === input.newPassword) throw badUserInput('newPassword', 'must differ from oldPassword');
-    if (input.wallet) this.wallets.assertWithinSizeLimit(input.wallet);
-    const { db, accounts, tokens, hasher, clock, events, limits } = this;
+    const { db, accounts, tokens, walletHistory, credentials, secondFactors, wallets, activity, hasher, clock, events, limits } = this.deps;
+    if (input.wallet) wallets.assertWithinSizeLimit(input.wallet);
     await limits.consume('changePasswordPerIp', ip);
-    const account = await this.credentials.verify(input.email, input.oldPassword, ip);
-    await this.secondFactors.check({ account, factor: input.secondFactor, ip });
+    const account = await credentials.verify({ email: input.email, password: input.oldPassword, ip });
+    await secondFactors.check({ account, factor: input.secondFactor, ip });
     const passwordHash = await hasher.hash(input.newPassword);
     const now = clock.now();
 
@@ -167,14 +179,14 @@ export class AccountService {
       if (!(await accounts.lockIfPasswordHash(m, account.id, account.passwordHash))) throw wrongCredentials();
       // The wallet first: on a conflict nothing has been written, and the transaction ends with nothing changed.
       const swapped = input.wallet
-        ? await this.wallets.write(m, account.id, input.wallet, now, 'reencryption', { deviceId: null, ip })
-        : await this.wallets.expectNone(m, account.id);
+        ? await wallets.write(m, { accountId: account.id, upload: input.wallet, now, kind: 'reencryption', writer: { deviceId: null, ip } })
+        : await wallets.expectNone(m, account.id);
       if (swapped.kind === 'conflict') return swapped;
       // Earlier contents were encrypted under the old keys; their headers stay.
-      if (input.wallet) await this.walletHistory.dropContentBefore(m, account.id, input.wallet.sequence);
+      if (input.wallet) await walletHistory.dropContentBefore(m, account.id, input.wallet.sequence);
       await accounts.updateCredentials(m, account.id, passwordHash, input.clientSaltSeed.toLowerCase(), input.keyParams ?? undefined);
       await tokens.deleteAllForAccount(m, account.id);
-      await this.activity.recordIn(m, account.id, 'PASSWORD_CHANGED', { ip });
+      await activity.recordIn(m, { accountId: account.id, kind: 'PASSWORD_CHANGED', ip });
       return swapped;
     });
     if (outcome.kind === 'conflict') return outcome;
@@ -186,7 +198,8 @@ export class AccountService {
 
   /** In ACCOUNT_WHITELIST, or put on the list in the database (which every instance reads, so a change counts at once). */
   private async whitelisted(emailNormalized: string): Promise<boolean> {
-    return this.config.accountWhitelist.has(emailNormalized) || (await this.db.run((m) => this.whitelist.contains(m, emailNormalized)));
+    const { config, db, whitelist } = this.deps;
+    return config.accountWhitelist.has(emailNormalized) || (await db.run((m) => whitelist.contains(m, emailNormalized)));
   }
 
   /**
@@ -194,14 +207,14 @@ export class AccountService {
    * is confirmed; its history, security log and known devices go with it (the
    * database cascades the delete to them).
    */
-  async deleteAccount(session: AuthSession, password: string, ip: string, secondFactor?: SecondFactor): Promise<boolean> {
-    const { db, accounts, limits } = this;
+  async deleteAccount({ session, password, ip, secondFactor }: DeleteAccountData): Promise<boolean> {
+    const { db, accounts, limits, credentials, secondFactors } = this.deps;
     await limits.consume('deleteAccountPerIp', ip);
     const account = await db.run((m) => accounts.findById(m, session.accountId));
     if (!account) throw wrongCredentials();
-    await this.credentials.assertMayTry(account.emailNormalized, ip);
-    await this.credentials.check(account, password, ip);
-    await this.secondFactors.check({ account, factor: secondFactor, ip, deviceId: session.deviceId });
+    await credentials.assertMayTry({ emailNormalized: account.emailNormalized, ip });
+    await credentials.check({ account, password, ip });
+    await secondFactors.check({ account, factor: secondFactor, ip, deviceId: session.deviceId });
     return this.deleteById(account.id);
   }
 
@@ -211,7 +224,7 @@ export class AccountService {
    * only through deleteAccount, the operator through wallet-sync-admin.
    */
   async deleteById(accountId: number): Promise<boolean> {
-    const { db, accounts, tokens, events } = this;
+    const { db, accounts, tokens, events } = this.deps;
     const deleted = await db.transaction(async (m) => {
       await tokens.deleteAllForAccount(m, accountId);
       return accounts.delete(m, accountId);

@@ -19,60 +19,68 @@ export interface EventDetails {
 
 export type AccountEventData = Omit<AccountEventEntry, 'id'>;
 
+/** One entry of the account's security log: what happened to which account, and its details. */
+export type SecurityLogNote = EventDetails & { accountId: number; kind: AccountEventKind };
+
+export interface ActivityLogDeps {
+  db: Database;
+  accountEvents: AccountEventRepository;
+  clock: Clock;
+  /** ACTIVITY_RETENTION_DAYS: how long an event is kept. */
+  retentionDays: number;
+  /** Where a failure to record is reported: the operation goes on. */
+  reportError: (error: unknown, what: string) => void;
+}
+
 /**
  * Why it exists: the account's security log. Recording never fails the operation
  * it describes (a failure is logged instead), and is part of the operation's
  * transaction where there is one, so a rolled-back operation leaves no event.
  */
 export class ActivityLog {
-  constructor(
-    private readonly db: Database,
-    private readonly accountEvents: AccountEventRepository,
-    private readonly clock: Clock,
-    /** ACTIVITY_RETENTION_DAYS: how long an event is kept. */
-    private readonly retentionDays: number,
-    /** Where a failure to record is reported: the operation goes on. */
-    private readonly reportError: (error: unknown, what: string) => void,
-  ) {}
+  constructor(private readonly deps: ActivityLogDeps) {}
 
   /** Inside the operation's transaction. Throws only when the transaction itself is gone. */
-  async recordIn(m: EntityManager, accountId: number, kind: AccountEventKind, details: EventDetails = {}): Promise<void> {
+  async recordIn(m: EntityManager, note: SecurityLogNote): Promise<void> {
     try {
-      await this.accountEvents.insert(m, this.row(accountId, kind, details));
+      await this.deps.accountEvents.insert(m, this.row(note));
     } catch (error) {
       if (!transactionSurvived(m, error)) throw error;
-      this.reportError(error, `recording ${kind} in the security log`);
+      this.deps.reportError(error, `recording ${note.kind} in the security log`);
     }
   }
 
   /** After an operation that has no transaction of its own. */
-  async record(accountId: number, kind: AccountEventKind, details: EventDetails = {}): Promise<void> {
+  async record(note: SecurityLogNote): Promise<void> {
+    const { db, accountEvents, reportError } = this.deps;
     try {
-      await this.db.run((m) => this.accountEvents.insert(m, this.row(accountId, kind, details)));
+      await db.run((m) => accountEvents.insert(m, this.row(note)));
     } catch (error) {
-      this.reportError(error, `recording ${kind} in the security log`);
+      reportError(error, `recording ${note.kind} in the security log`);
     }
   }
 
   /** Not awaited: where waiting for the write would show in the answer's timing (a failed login). */
-  recordInBackground(accountId: number, kind: AccountEventKind, details: EventDetails = {}): void {
-    void this.record(accountId, kind, details);
+  recordInBackground(note: SecurityLogNote): void {
+    void this.record(note);
   }
 
   async list(accountId: number, before: Date | null, limit: number): Promise<AccountEventData[]> {
-    const rows = await this.db.run((m) => this.accountEvents.list(m, accountId, before, limit));
+    const { db, accountEvents } = this.deps;
+    const rows = await db.run((m) => accountEvents.list(m, accountId, before, limit));
     return rows.map(({ id: _id, ...event }) => event);
   }
 
   async purgeExpired(): Promise<number> {
-    const cutoff = new Date(this.clock.now().getTime() - this.retentionDays * DAY_MS);
-    return this.db.run((m) => this.accountEvents.purgeOlderThan(m, cutoff));
+    const { db, accountEvents, clock, retentionDays } = this.deps;
+    const cutoff = new Date(clock.now().getTime() - retentionDays * DAY_MS);
+    return db.run((m) => accountEvents.purgeOlderThan(m, cutoff));
   }
 
-  private row(accountId: number, kind: AccountEventKind, details: EventDetails) {
+  private row({ accountId, kind, ...details }: SecurityLogNote) {
     return {
       accountId,
-      at: this.clock.now(),
+      at: this.deps.clock.now(),
       kind,
       deviceId: details.deviceId ?? null,
       newDevice: details.newDevice ?? null,

@@ -22,6 +22,17 @@ export interface PurgeResult {
   pendingRegistrations: number;
 }
 
+export interface AdminServiceDeps {
+  db: Database;
+  reports: AdminReportRepository;
+  whitelist: WhitelistRepository;
+  accounts: AccountService;
+  sessions: SessionService;
+  verification: VerificationService;
+  secondFactors: SecondFactorService;
+  clock: Clock;
+}
+
 /**
  * Why it exists: what an operator does to accounts without writing SQL. It goes
  * through the same services as the API wherever a rule applies (deleting an
@@ -29,39 +40,30 @@ export interface PurgeResult {
  * line cannot do what the API would refuse or forget what the API would announce.
  */
 export class AdminService {
-  constructor(
-    private readonly db: Database,
-    private readonly reports: AdminReportRepository,
-    private readonly whitelist: WhitelistRepository,
-    private readonly accounts: AccountService,
-    private readonly sessions: SessionService,
-    private readonly verification: VerificationService,
-    private readonly clock: Clock,
-    private readonly secondFactors: SecondFactorService,
-  ) {}
+  constructor(private readonly deps: AdminServiceDeps) {}
 
   listAccounts(options: { pendingOnly: boolean; limit: number }): Promise<AccountSummary[]> {
-    return this.db.run((m) => this.reports.listAccounts(m, options));
+    return this.deps.db.run((m) => this.deps.reports.listAccounts(m, options));
   }
 
   /** Null when no account has this email. */
   async showAccount(email: string): Promise<AccountDetail | null> {
-    const account = await this.db.run((m) => this.reports.findAccount(m, normalizeEmail(email)));
+    const account = await this.deps.db.run((m) => this.deps.reports.findAccount(m, normalizeEmail(email)));
     if (!account) return null;
-    const [devices, wallet] = await Promise.all([this.sessions.devices(account.id), this.db.run((m) => this.reports.wallet(m, account.id))]);
+    const [devices, wallet] = await Promise.all([this.deps.sessions.devices(account.id), this.deps.db.run((m) => this.deps.reports.wallet(m, account.id))]);
     return { id: account.id, email: account.email, verified: account.verified, createdAt: account.createdAt, devices, wallet };
   }
 
   /** False when no account has this email. */
   async deleteAccount(email: string): Promise<boolean> {
-    const account = await this.db.run((m) => this.reports.findAccount(m, normalizeEmail(email)));
-    return account ? this.accounts.deleteById(account.id) : false;
+    const account = await this.deps.db.run((m) => this.deps.reports.findAccount(m, normalizeEmail(email)));
+    return account ? this.deps.accounts.deleteById(account.id) : false;
   }
 
   /** How many tokens stopped working (every device's, or `deviceId`'s); null when no account has this email. */
   async revokeTokens(email: string, deviceId?: string): Promise<number | null> {
-    const account = await this.db.run((m) => this.reports.findAccount(m, normalizeEmail(email)));
-    return account ? this.sessions.revoke(account.id, deviceId) : null;
+    const account = await this.deps.db.run((m) => this.deps.reports.findAccount(m, normalizeEmail(email)));
+    return account ? this.deps.sessions.revoke(account.id, deviceId) : null;
   }
 
   /**
@@ -71,16 +73,16 @@ export class AdminService {
    * Null when no account has this email; false when it had no second factor.
    */
   async disableSecondFactor(email: string): Promise<{ id: number; email: string; disabled: boolean } | null> {
-    const account = await this.db.run((m) => this.reports.findAccount(m, normalizeEmail(email)));
+    const account = await this.deps.db.run((m) => this.deps.reports.findAccount(m, normalizeEmail(email)));
     if (!account) return null;
-    return { id: account.id, email: account.email, disabled: await this.secondFactors.disableByOperator(account.id) };
+    return { id: account.id, email: account.email, disabled: await this.deps.secondFactors.disableByOperator(account.id) };
   }
 
   /** The normalized emails that were not on the list yet. */
   async whitelistAdd(emails: string[]): Promise<string[]> {
     const added: string[] = [];
     for (const emailNormalized of new Set(emails.map(normalizeEmail))) {
-      if (await this.db.run((m) => this.whitelist.add(m, { emailNormalized, createdAt: this.clock.now() }))) added.push(emailNormalized);
+      if (await this.deps.db.run((m) => this.deps.whitelist.add(m, { emailNormalized, createdAt: this.deps.clock.now() }))) added.push(emailNormalized);
     }
     return added;
   }
@@ -89,21 +91,21 @@ export class AdminService {
   async whitelistRemove(emails: string[]): Promise<string[]> {
     const removed: string[] = [];
     for (const emailNormalized of new Set(emails.map(normalizeEmail))) {
-      if (await this.db.run((m) => this.whitelist.remove(m, emailNormalized))) removed.push(emailNormalized);
+      if (await this.deps.db.run((m) => this.deps.whitelist.remove(m, emailNormalized))) removed.push(emailNormalized);
     }
     return removed;
   }
 
   whitelistList(): Promise<Array<{ emailNormalized: string; createdAt: Date }>> {
-    return this.db.run((m) => this.whitelist.list(m));
+    return this.deps.db.run((m) => this.deps.whitelist.list(m));
   }
 
   /** What the server's hourly maintenance purges, now. */
   async purge(): Promise<PurgeResult> {
-    return { authTokens: await this.sessions.purgeExpired(), pendingRegistrations: await this.verification.purgeExpired() };
+    return { authTokens: await this.deps.sessions.purgeExpired(), pendingRegistrations: await this.deps.verification.purgeExpired() };
   }
 
   stats(): Promise<ServerStats> {
-    return this.db.run((m) => this.reports.stats(m));
+    return this.deps.db.run((m) => this.deps.reports.stats(m));
   }
 }

@@ -24,19 +24,21 @@ export function newDeviceMail(to: string, deviceId: string, at: Date, ipPrefix: 
   };
 }
 
+export interface NewDeviceNoticesDeps {
+  mailer: Mailer;
+  /** False when no mail is configured (SMTP_URL, MAIL_FROM): then nothing is sent. */
+  enabled: boolean;
+  /** Where a failed background mail is reported: nobody awaits it. */
+  reportError: (error: unknown, what: string) => void;
+}
+
 /** Why it exists: tells the owner, by mail, of a login from a device the account had never seen. */
 export class NewDeviceNotices {
-  constructor(
-    private readonly mailer: Mailer,
-    /** False when no mail is configured (SMTP_URL, MAIL_FROM): then nothing is sent. */
-    private readonly enabled: boolean,
-    /** Where a failed background mail is reported: nobody awaits it. */
-    private readonly reportError: (error: unknown, what: string) => void,
-  ) {}
+  constructor(private readonly deps: NewDeviceNoticesDeps) {}
 
   /** In the background, like every mail: no answer waits on the SMTP server. */
-  send(email: string, deviceId: string, at: Date, ip: string): void {
-    if (!this.enabled) return;
-    this.mailer.send(newDeviceMail(email, deviceId, at, networkPrefix(ip))).catch((error) => this.reportError(error, 'sending the new-device notice'));
+  send({ email, deviceId, at, ip }: { email: string; deviceId: string; at: Date; ip: string }): void {
+    if (!this.deps.enabled) return;
+    this.deps.mailer.send(newDeviceMail(email, deviceId, at, networkPrefix(ip))).catch((error) => this.deps.reportError(error, 'sending the new-device notice'));
   }
 }

@@ -10,8 +10,7 @@ import { newRecoveryCodes, type RecoveryCodeHasher } from '../lib/recovery-codes
 import type { SecretBox } from '../lib/secret-box';
 import { matchingTotpStep, newTotpSecret, totpUri } from '../lib/totp';
 import type { EntityManager } from 'typeorm';
-import type { AccountEventKind } from '../db/entities/account-event.entity';
-import type { EventDetails } from './activity.service';
+import type { SecurityLogNote } from './activity.service';
 import type { SecondFactor } from './second-factor';
 import type { SecondFactorChange, SecondFactorNotices } from './second-factor-notices';
 import type { AuthSession } from './session';
@@ -39,9 +38,6 @@ export interface PasswordConfirmed {
   password: string;
   ip: string;
 }
-
-/** One entry of the account's security log. */
-export type SecurityLogNote = EventDetails & { accountId: number; kind: AccountEventKind };
 
 /** What this service needs of the security log (ActivityLog). */
 export interface SecurityLog {

@@ -48,35 +48,48 @@ export interface DeviceInfo {
   expiresAt: Date;
 }
 
+export interface SessionServiceDeps {
+  db: Database;
+  accounts: AccountRepository;
+  tokens: AuthTokenRepository;
+  wallets: WalletRepository;
+  knownDevices: KnownDeviceRepository;
+  credentials: CredentialsService;
+  /** After a right password, an account with a second factor needs it too. */
+  secondFactors: SecondFactorService;
+  limits: RateLimits;
+  clock: Clock;
+  events: DomainEvents;
+  activity: ActivityLog;
+  newDeviceNotices: NewDeviceNotices;
+  /** TOKEN_TTL_DAYS and TOKEN_MAX_AGE_DAYS: how long a token works after its last use, and after its login at the latest. */
+  tokenLifetime: TokenLifetime;
+}
+
+/** What a login presents: the credentials, the device it is for and the client's address. */
+export interface LoginData {
+  email: string;
+  password: string;
+  deviceId: string;
+  ip: string;
+  /** EmailVerify's code, needed once, at the login that turns a pending registration into the account. */
+  verificationCode?: string;
+  /** Needed when the account has a second factor. */
+  secondFactor?: SecondFactor;
+}
+
 /** Why it exists: trades a password for a per-device auth token, and turns a token back into a session. */
 export class SessionService {
-  constructor(
-    private readonly db: Database,
-    private readonly accounts: AccountRepository,
-    private readonly tokens: AuthTokenRepository,
-    private readonly wallets: WalletRepository,
-    private readonly credentials: CredentialsService,
-    private readonly limits: RateLimits,
-    private readonly clock: Clock,
-    private readonly events: DomainEvents,
-    /** TOKEN_TTL_DAYS and TOKEN_MAX_AGE_DAYS: how long a token works after its last use, and after its login at the latest. */
-    private readonly tokenLifetime: TokenLifetime,
-    private readonly knownDevices: KnownDeviceRepository,
-    private readonly activity: ActivityLog,
-    private readonly newDeviceNotices: NewDeviceNotices,
-    /** After a right password, an account with a second factor needs it too. */
-    private readonly secondFactors: SecondFactorService,
-  ) {}
+  constructor(private readonly deps: SessionServiceDeps) {}
 
-  /** `verificationCode`: EmailVerify's code, needed once, at the login that turns a pending registration into the account. */
-  async login(email: string, password: string, deviceId: string, ip: string, verificationCode?: string, secondFactor?: SecondFactor): Promise<IssuedToken> {
-    const { db, accounts, tokens } = this;
-    await this.limits.consume('loginPerIp', ip);
-    const account = await this.credentials.verify(email, password, ip, verificationCode);
-    const loginMethod = await this.secondFactors.check({ account, factor: secondFactor, ip, deviceId });
+  async login({ email, password, deviceId, ip, verificationCode, secondFactor }: LoginData): Promise<IssuedToken> {
+    const { db, accounts, tokens, knownDevices, credentials, secondFactors, limits, clock, events, activity, newDeviceNotices } = this.deps;
+    await limits.consume('loginPerIp', ip);
+    const account = await credentials.verify({ email, password, ip, verificationCode });
+    const loginMethod = await secondFactors.check({ account, factor: secondFactor, ip, deviceId });
 
     const token = newSecretToken();
-    const now = this.clock.now();
+    const now = clock.now();
     const expiresAt = this.expiryAt(now, now);
     // The password was checked against the hash read above. If a password change
     // committed since, that hash is gone and so must be this login: the token is
@@ -84,20 +97,20 @@ export class SessionService {
     const issued = await db.transaction(async (m) => {
       if (!(await accounts.lockIfPasswordHash(m, account.id, account.passwordHash))) return null;
       await tokens.upsertForDevice(m, { accountId: account.id, deviceId, tokenHash: hashToken(token), createdAt: now, lastUsedAt: now, expiresAt });
-      const newDevice = await this.knownDevices.remember(m, account.id, deviceId, now);
-      await this.activity.recordIn(m, account.id, 'LOGIN', { deviceId, newDevice, ip, loginMethod });
+      const newDevice = await knownDevices.remember(m, account.id, deviceId, now);
+      await activity.recordIn(m, { accountId: account.id, kind: 'LOGIN', deviceId, newDevice, ip, loginMethod });
       return { newDevice };
     });
     if (!issued) throw wrongCredentials();
-    if (issued.newDevice) this.newDeviceNotices.send(account.email, deviceId, now, ip);
+    if (issued.newDevice) newDeviceNotices.send({ email: account.email, deviceId, at: now, ip });
     // The device's previous token, if any, was just replaced and stopped working.
-    this.events.tokensRevoked(account.id, deviceId);
+    events.tokensRevoked(account.id, deviceId);
     return { token, deviceId, expiresAt };
   }
 
   /** Bearer token → session; UNAUTHENTICATED for anything unknown, expired or revoked. */
   async authenticate(rawToken: string): Promise<AuthSession> {
-    const token = await this.db.statement((m) => this.tokens.findByHash(m, hashToken(rawToken)));
+    const token = await this.deps.db.statement((m) => this.deps.tokens.findByHash(m, hashToken(rawToken)));
     return this.sessionOf(token);
   }
 
@@ -106,7 +119,7 @@ export class SessionService {
    * walletState request, the commonest of all, costs one query instead of two.
    */
   async authenticateWithWallet(rawToken: string): Promise<{ session: AuthSession; wallet: WalletState | null }> {
-    const found = await this.db.statement((m) => this.wallets.findWithToken(m, hashToken(rawToken)));
+    const found = await this.deps.db.statement((m) => this.deps.wallets.findWithToken(m, hashToken(rawToken)));
     const session = await this.sessionOf(found?.token ?? null);
     return { session, wallet: found!.wallet };
   }
@@ -117,42 +130,42 @@ export class SessionService {
    * statement per batch.
    */
   async stillValid(rawTokens: readonly string[]): Promise<Set<string>> {
-    const now = this.clock.now();
+    const now = this.deps.clock.now();
     const valid = new Set<string>();
     for (let i = 0; i < rawTokens.length; i += STILL_VALID_BATCH) {
       const batch = rawTokens.slice(i, i + STILL_VALID_BATCH);
       const hashes = new Map(batch.map((raw) => [hashToken(raw), raw]));
-      const found = await this.db.run((m) => this.tokens.findByHashes(m, [...hashes.keys()]));
+      const found = await this.deps.db.run((m) => this.deps.tokens.findByHashes(m, [...hashes.keys()]));
       for (const [hash, token] of found) if (isLive(token, now)) valid.add(hashes.get(hash)!);
     }
     return valid;
   }
 
   private async sessionOf(token: ActiveToken | null): Promise<AuthSession> {
-    const now = this.clock.now();
+    const now = this.deps.clock.now();
     if (!token || !isLive(token, now)) {
       throw unauthenticated('This token is unknown, expired or revoked: log in again');
     }
     let expiresAt = token.expiresAt;
     if (now.getTime() - token.lastUsedAt.getTime() >= TOUCH_INTERVAL_MS) {
       expiresAt = this.expiryAt(now, token.createdAt);
-      await this.db.statement((m) => this.tokens.touch(m, token.id, now, expiresAt));
+      await this.deps.db.statement((m) => this.deps.tokens.touch(m, token.id, now, expiresAt));
     }
     return { tokenId: token.id, accountId: token.accountId, deviceId: token.deviceId, expiresAt };
   }
 
   /** TOKEN_TTL_DAYS after `usedAt` (sliding), but never past TOKEN_MAX_AGE_DAYS after the login at `issuedAt`. */
   private expiryAt(usedAt: Date, issuedAt: Date): Date {
-    const sliding = addMilliseconds(usedAt, this.tokenLifetime.ttlDays * DAY_MS);
-    const cap = addMilliseconds(issuedAt, this.tokenLifetime.maxAgeDays * DAY_MS);
+    const sliding = addMilliseconds(usedAt, this.deps.tokenLifetime.ttlDays * DAY_MS);
+    const cap = addMilliseconds(issuedAt, this.deps.tokenLifetime.maxAgeDays * DAY_MS);
     return sliding.getTime() < cap.getTime() ? sliding : cap;
   }
 
   async logout(session: AuthSession, ip?: string): Promise<boolean> {
-    const revoked = await this.db.run((m) => this.tokens.deleteById(m, session.tokenId));
+    const revoked = await this.deps.db.run((m) => this.deps.tokens.deleteById(m, session.tokenId));
     if (revoked) {
-      this.events.tokensRevoked(session.accountId, session.deviceId);
-      await this.activity.record(session.accountId, 'LOGOUT', { deviceId: session.deviceId, ip });
+      this.deps.events.tokensRevoked(session.accountId, session.deviceId);
+      await this.deps.activity.record({ accountId: session.accountId, kind: 'LOGOUT', deviceId: session.deviceId, ip });
     }
     return revoked;
   }
@@ -164,7 +177,7 @@ export class SessionService {
 
   /** The operator's revocation (wallet-sync-admin): `deviceId`'s token, or every device's; how many stopped working. */
   async revoke(accountId: number, deviceId?: string): Promise<number> {
-    const devices = deviceId !== undefined ? [deviceId] : (await this.db.run((m) => this.tokens.listForAccount(m, accountId))).map((row) => row.deviceId);
+    const devices = deviceId !== undefined ? [deviceId] : (await this.deps.db.run((m) => this.deps.tokens.listForAccount(m, accountId))).map((row) => row.deviceId);
     let revoked = 0;
     for (const device of devices) if (await this.revokeOne(accountId, device)) revoked += 1;
     return revoked;
@@ -172,23 +185,23 @@ export class SessionService {
 
   /** The token goes, every instance closes the device's live connections, and the security log says so. */
   private async revokeOne(accountId: number, deviceId: string, ip?: string): Promise<boolean> {
-    const revoked = await this.db.run((m) => this.tokens.deleteForDevice(m, accountId, deviceId));
+    const revoked = await this.deps.db.run((m) => this.deps.tokens.deleteForDevice(m, accountId, deviceId));
     if (revoked) {
-      this.events.tokensRevoked(accountId, deviceId);
-      await this.activity.record(accountId, 'DEVICE_REVOKED', { deviceId, ip });
+      this.deps.events.tokensRevoked(accountId, deviceId);
+      await this.deps.activity.record({ accountId, kind: 'DEVICE_REVOKED', deviceId, ip });
     }
     return revoked;
   }
 
   async devices(accountId: number): Promise<DeviceInfo[]> {
-    const now = this.clock.now().getTime();
-    const rows = await this.db.run((m) => this.tokens.listForAccount(m, accountId));
+    const now = this.deps.clock.now().getTime();
+    const rows = await this.deps.db.run((m) => this.deps.tokens.listForAccount(m, accountId));
     return rows
       .filter((row) => row.expiresAt.getTime() > now)
       .map(({ deviceId, createdAt, lastUsedAt, expiresAt }) => ({ deviceId, createdAt, lastUsedAt, expiresAt }));
   }
 
   async purgeExpired(): Promise<number> {
-    return this.db.run((m) => this.tokens.purgeExpired(m, this.clock.now()));
+    return this.deps.db.run((m) => this.deps.tokens.purgeExpired(m, this.deps.clock.now()));
   }
 }

@@ -25,6 +25,19 @@ export interface PendingRegistrationData {
   keyParams: KeyParams;
 }
 
+export interface VerificationServiceDeps {
+  config: Readonly<VerificationConfig>;
+  db: Database;
+  pendings: PendingRegistrationRepository;
+  accounts: AccountRepository;
+  limits: RateLimits;
+  clock: Clock;
+  mailer: Mailer;
+  /** Where a failed background task (mail, resend) is reported: nobody awaits it. */
+  reportError: (error: unknown, what: string) => void;
+  activity: ActivityLog;
+}
+
 /**
  * Why it exists: in EmailVerify mode a registration becomes an account only
  * when someone proves they read the mail sent to the address AND knows that
@@ -40,18 +53,7 @@ export class VerificationService {
   private readonly background = new Set<Promise<void>>();
   private readonly registering = new Mutex();
 
-  constructor(
-    private readonly config: Readonly<VerificationConfig>,
-    private readonly db: Database,
-    private readonly pendings: PendingRegistrationRepository,
-    private readonly accounts: AccountRepository,
-    private readonly limits: RateLimits,
-    private readonly clock: Clock,
-    private readonly mailer: Mailer,
-    /** Where a failed background task (mail, resend) is reported: nobody awaits it. */
-    private readonly reportError: (error: unknown, what: string) => void,
-    private readonly activity: ActivityLog,
-  ) {}
+  constructor(private readonly deps: VerificationServiceDeps) {}
 
   /**
    * A registration in EmailVerify mode. For an email with a (verified) account
@@ -63,20 +65,20 @@ export class VerificationService {
    * order (the oldest beyond five is the first one made).
    */
   register(data: PendingRegistrationData): void {
-    const now = this.clock.now();
+    const now = this.deps.clock.now();
     this.runInBackground(() => this.registering.runExclusive(() => this.registerNow(data, now)), 'storing a pending registration');
   }
 
   private async registerNow(data: PendingRegistrationData, now: Date): Promise<void> {
     const emailNormalized = normalizeEmail(data.email);
-    const existing = await this.db.run((m) => this.accounts.findByEmail(m, emailNormalized));
+    const existing = await this.deps.db.run((m) => this.deps.accounts.findByEmail(m, emailNormalized));
     if (existing) {
       this.sendInBackground(registrationAttemptMail(existing.email));
       return;
     }
     const code = newVerificationCode();
-    await this.db.transaction(async (m) => {
-      await this.pendings.insert(m, {
+    await this.deps.db.transaction(async (m) => {
+      await this.deps.pendings.insert(m, {
         email: data.email,
         emailNormalized,
         passwordHash: data.passwordHash,
@@ -88,9 +90,9 @@ export class VerificationService {
         createdAt: now,
         expiresAt: this.expiryFrom(now),
       });
-      await this.pendings.keepNewest(m, emailNormalized, MAX_PENDING_PER_EMAIL);
+      await this.deps.pendings.keepNewest(m, emailNormalized, MAX_PENDING_PER_EMAIL);
     });
-    this.sendInBackground(verificationMail(data.email, code, this.config));
+    this.sendInBackground(verificationMail(data.email, code, this.deps.config));
   }
 
   /**
@@ -106,7 +108,7 @@ export class VerificationService {
 
   /** `live` for work that already holds the registering lock (waiting for it there would never end). */
   private liveNow(emailNormalized: string): Promise<PendingRegistrationRow[]> {
-    return this.db.run((m) => this.pendings.listLive(m, emailNormalized, this.clock.now()));
+    return this.deps.db.run((m) => this.deps.pendings.listLive(m, emailNormalized, this.deps.clock.now()));
   }
 
   /** The registration among `pending` that this code belongs to, if any. */
@@ -123,9 +125,9 @@ export class VerificationService {
    * security log starts with the account: registered and verified, at once.
    */
   async confirm(registration: PendingRegistrationRow, ip: string): Promise<AccountRow | null> {
-    const now = this.clock.now();
-    return this.db.transaction(async (m) => {
-      const waiting = await this.pendings.lockForEmail(m, registration.emailNormalized);
+    const now = this.deps.clock.now();
+    return this.deps.db.transaction(async (m) => {
+      const waiting = await this.deps.pendings.lockForEmail(m, registration.emailNormalized);
       if (!waiting.includes(registration.id)) return null;
       const account: Omit<AccountRow, 'id'> = {
         email: registration.email,
@@ -138,11 +140,11 @@ export class VerificationService {
         keyP: registration.keyP,
         createdAt: now,
       };
-      const id = await this.accounts.insert(m, account);
+      const id = await this.deps.accounts.insert(m, account);
       if (id === 'taken') return null;
-      await this.pendings.deleteForEmail(m, registration.emailNormalized);
-      await this.activity.recordIn(m, id, 'REGISTERED', { ip });
-      await this.activity.recordIn(m, id, 'VERIFIED', { ip });
+      await this.deps.pendings.deleteForEmail(m, registration.emailNormalized);
+      await this.deps.activity.recordIn(m, { accountId: id, kind: 'REGISTERED', ip });
+      await this.deps.activity.recordIn(m, { accountId: id, kind: 'VERIFIED', ip });
       return { id, ...account };
     });
   }
@@ -154,8 +156,8 @@ export class VerificationService {
    * neither the answer nor its timing tells a pending email from any other.
    */
   async resend(email: string, ip: string): Promise<void> {
-    await this.limits.consume('resendVerificationEmailPerIp', ip);
-    if (this.config.accountVerificationMode !== 'EmailVerify') return;
+    await this.deps.limits.consume('resendVerificationEmailPerIp', ip);
+    if (this.deps.config.accountVerificationMode !== 'EmailVerify') return;
     // After any registration still being stored: a resend right after register finds it.
     this.runInBackground(() => this.registering.runExclusive(() => this.resendNow(normalizeEmail(email))), 'resending a verification email');
   }
@@ -164,12 +166,12 @@ export class VerificationService {
     const [newest] = await this.liveNow(emailNormalized);
     if (!newest) return;
     const code = newVerificationCode();
-    const replaced = await this.db.run((m) => this.pendings.replaceCode(m, newest.id, hashVerificationCode(code), this.expiryFrom(this.clock.now())));
-    if (replaced) this.sendInBackground(verificationMail(newest.email, code, this.config));
+    const replaced = await this.deps.db.run((m) => this.deps.pendings.replaceCode(m, newest.id, hashVerificationCode(code), this.expiryFrom(this.deps.clock.now())));
+    if (replaced) this.sendInBackground(verificationMail(newest.email, code, this.deps.config));
   }
 
   async purgeExpired(): Promise<number> {
-    return this.db.run((m) => this.pendings.purgeExpired(m, this.clock.now()));
+    return this.deps.db.run((m) => this.deps.pendings.purgeExpired(m, this.deps.clock.now()));
   }
 
   /** Resolves once the background work started so far (resends, mail) has finished: for shutdown and tests. */
@@ -178,17 +180,17 @@ export class VerificationService {
   }
 
   private expiryFrom(now: Date): Date {
-    return addMilliseconds(now, this.config.verifyTokenTtlHours * HOUR_MS);
+    return addMilliseconds(now, this.deps.config.verifyTokenTtlHours * HOUR_MS);
   }
 
   private sendInBackground(message: MailMessage): void {
-    this.runInBackground(() => this.mailer.send(message), 'sending mail');
+    this.runInBackground(() => this.deps.mailer.send(message), 'sending mail');
   }
 
   private runInBackground(work: () => Promise<unknown>, what: string): void {
     const task = work().then(
       () => undefined,
-      (error) => this.reportError(error, what),
+      (error) => this.deps.reportError(error, what),
     );
     this.background.add(task);
     void task.finally(() => this.background.delete(task));

@@ -10,6 +10,14 @@ export interface StateWriter {
   ip?: string;
 }
 
+export interface WalletCommitDeps {
+  wallets: WalletRepository;
+  history: WalletHistoryRepository;
+  activity: ActivityLog;
+  /** WALLET_VERSIONS_KEPT. */
+  versionsKept: number;
+}
+
 /**
  * Why it exists: the one place a wallet state is accepted, used by upload and
  * changePassword alike, inside the caller's transaction. The compare-and-set
@@ -19,30 +27,25 @@ export interface StateWriter {
  * acknowledged state has its header, and a state that lost its race has none.
  */
 export class WalletCommit {
-  constructor(
-    private readonly wallets: WalletRepository,
-    private readonly history: WalletHistoryRepository,
-    private readonly activity: ActivityLog,
-    /** WALLET_VERSIONS_KEPT. */
-    private readonly versionsKept: number,
-  ) {}
+  constructor(private readonly deps: WalletCommitDeps) {}
 
   /** True when `state` is now the account's wallet. */
   async commit(m: EntityManager, accountId: number, state: WalletState, writer: StateWriter): Promise<boolean> {
-    if (!(await this.wallets.compareAndSet(m, accountId, state))) return false;
-    await this.history.insert(m, accountId, {
+    const { wallets, history, activity, versionsKept } = this.deps;
+    if (!(await wallets.compareAndSet(m, accountId, state))) return false;
+    await history.insert(m, accountId, {
       sequence: state.sequence,
       hmac: state.hmac,
       deviceId: writer.deviceId,
       updatedAt: state.updatedAt,
       bytes: Buffer.byteLength(state.encryptedWallet, 'utf8'),
       // With 0 kept, the current state's content is read from the wallet itself.
-      encryptedWallet: this.versionsKept > 0 ? state.encryptedWallet : null,
+      encryptedWallet: versionsKept > 0 ? state.encryptedWallet : null,
     });
     // Each write moves the window by one state, so exactly one content leaves it.
-    const leaving = state.sequence - Math.max(this.versionsKept, 1);
-    if (leaving >= 1) await this.history.dropContentOf(m, accountId, leaving);
-    await this.activity.recordIn(m, accountId, 'WALLET_UPDATED', { deviceId: writer.deviceId, sequence: state.sequence, ip: writer.ip });
+    const leaving = state.sequence - Math.max(versionsKept, 1);
+    if (leaving >= 1) await history.dropContentOf(m, accountId, leaving);
+    await activity.recordIn(m, { accountId, kind: 'WALLET_UPDATED', deviceId: writer.deviceId, sequence: state.sequence, ip: writer.ip });
     return true;
   }
 }

@@ -21,6 +21,26 @@ export type WalletWriteResult = 'success' | 'retry' | 'conflict';
  */
 export type WalletWriteKind = 'upload' | 'reencryption';
 
+export interface WalletServiceDeps {
+  db: Database;
+  wallets: WalletRepository;
+  commit: WalletCommit;
+  clock: Clock;
+  events: DomainEvents;
+  /** Told the result of every wallet write, for the metrics. */
+  observeWrite: (result: WalletWriteResult) => void;
+  /** MAX_WALLET_BYTES: the largest encryptedWallet accepted, in UTF-8 bytes. */
+  maxWalletBytes: number;
+}
+
+/** One wallet write: which account, what the client sent, when, why, and by whom. */
+export interface WalletWrite {
+  accountId: number;
+  upload: WalletUpload;
+  now: Date;
+  kind: WalletWriteKind;
+  writer: StateWriter;
+}
 
 /**
  * Why it exists: the sequence rule. A wallet write lands only at exactly the
@@ -29,34 +49,24 @@ export type WalletWriteKind = 'upload' | 'reencryption';
  * retry). Every write, an upload or a password change's, goes through write().
  */
 export class WalletService {
-  constructor(
-    private readonly db: Database,
-    private readonly wallets: WalletRepository,
-    private readonly commit: WalletCommit,
-    private readonly clock: Clock,
-    private readonly events: DomainEvents,
-    /** Told the result of every wallet write, for the metrics. */
-    private readonly observeWrite: (result: WalletWriteResult) => void,
-    /** MAX_WALLET_BYTES: the largest encryptedWallet accepted, in UTF-8 bytes. */
-    private readonly maxWalletBytes: number,
-  ) {}
+  constructor(private readonly deps: WalletServiceDeps) {}
 
   get(accountId: number): Promise<WalletState | null> {
-    return this.db.statement((m) => this.wallets.find(m, accountId));
+    return this.deps.db.statement((m) => this.deps.wallets.find(m, accountId));
   }
 
   assertWithinSizeLimit(upload: WalletUpload): void {
-    if (Buffer.byteLength(upload.encryptedWallet, 'utf8') > this.maxWalletBytes) throw payloadTooLarge(this.maxWalletBytes);
+    if (Buffer.byteLength(upload.encryptedWallet, 'utf8') > this.deps.maxWalletBytes) throw payloadTooLarge(this.deps.maxWalletBytes);
   }
 
   async update(session: Pick<AuthSession, 'accountId' | 'deviceId'>, upload: WalletUpload, ip?: string): Promise<WalletWriteOutcome> {
     this.assertWithinSizeLimit(upload);
     const { accountId, deviceId } = session;
-    const now = this.clock.now();
+    const now = this.deps.clock.now();
     // A concurrent password change (it locks the account, then the wallet) may make the database give this write
     // up: Database.transaction runs it again, and the compare-and-set then answers against the winner's state.
-    const written = await this.db.transaction((m) => this.write(m, accountId, upload, now, 'upload', { deviceId, ip }));
-    if (written.result === 'success') this.events.walletUpdated(accountId, upload.sequence);
+    const written = await this.deps.db.transaction((m) => this.write(m, { accountId, upload, now, kind: 'upload', writer: { deviceId, ip } }));
+    if (written.result === 'success') this.deps.events.walletUpdated(accountId, upload.sequence);
     return written;
   }
 
@@ -70,36 +80,29 @@ export class WalletService {
    * back with the rest. Counts every result for the metric; announcing a stored
    * write is the caller's, after its commit.
    */
-  async write(
-    m: EntityManager,
-    accountId: number,
-    upload: WalletUpload,
-    now: Date,
-    kind: WalletWriteKind,
-    writer: StateWriter,
-  ): Promise<WalletWriteOutcome & { result: WalletWriteResult }> {
+  async write(m: EntityManager, { accountId, upload, now, kind, writer }: WalletWrite): Promise<WalletWriteOutcome & { result: WalletWriteResult }> {
     const state = walletState(upload, now);
     // A re-encryption never creates the wallet: sequence 1 would be an insert.
-    const landed = kind === 'reencryption' && state.sequence === 1 ? false : await this.commit.commit(m, accountId, state, writer);
+    const landed = kind === 'reencryption' && state.sequence === 1 ? false : await this.deps.commit.commit(m, accountId, state, writer);
     if (!landed) return this.lost(m, accountId, upload, kind);
-    this.observeWrite('success');
+    this.deps.observeWrite('success');
     return { kind: 'success', wallet: state, result: 'success' };
   }
 
   /** A write that did not land: a retry when the current state is the one sent (uploads only), else a conflict with it. */
   private async lost(m: EntityManager, accountId: number, upload: WalletUpload, kind: WalletWriteKind): Promise<WalletWriteOutcome & { result: WalletWriteResult }> {
-    const latest = await this.wallets.find(m, accountId);
+    const latest = await this.deps.wallets.find(m, accountId);
     if (kind === 'upload' && latest && isSameState(latest, upload)) {
-      this.observeWrite('retry');
+      this.deps.observeWrite('retry');
       return { kind: 'success', wallet: latest, result: 'retry' };
     }
-    this.observeWrite('conflict');
+    this.deps.observeWrite('conflict');
     return { kind: 'conflict', latest, result: 'conflict' };
   }
 
   /** A password change that carries no wallet: right only while the account has none (else the client has not seen it). */
   async expectNone(m: EntityManager, accountId: number): Promise<WalletWriteOutcome> {
-    const current = await this.wallets.find(m, accountId);
+    const current = await this.deps.wallets.find(m, accountId);
     return current ? { kind: 'conflict', latest: current } : { kind: 'success', wallet: null };
   }
 }

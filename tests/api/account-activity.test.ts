@@ -1,8 +1,9 @@
-import { errorCode, type TestServer, postGraphQL, type Operation } from '../helpers/app';
+import { errorCode, postGraphQL, type Operation } from '../../test-support/graphql-http';
+import { type TestServer } from '../helpers/app';
 import { useTestServer } from '../helpers/hooks';
 import { ManualClock } from '../helpers/clock';
-import { PASSWORD, login, newSeed, register, registerAndLogin, upload, type Device } from '../helpers/operations';
-import { ActivityDocument, ChangePasswordDocument, LoginDocument, LogoutDocument, RevokeDocument } from '../helpers/operations.generated';
+import { PASSWORD, login, newSeed, register, registerAndLogin, upload, type Device } from '../../test-support/operations';
+import { ActivityDocument, ChangePasswordDocument, LoginDocument, LogoutDocument, RevokeDocument } from '../../test-support/operations.generated';
 
 interface Event {
   at: string;

@@ -6,10 +6,12 @@ import { admin } from '../helpers/admin';
 import pino from 'pino';
 import { createApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
-import { TEST_ENV, apiAt, startTestServer, type TestServer } from '../helpers/app';
-import { testDialect } from '../helpers/database';
-import { registerAndLogin, type Device } from '../helpers/operations';
-import { HistoryDocument, WalletStateDocument } from '../helpers/operations.generated';
+import { TEST_ENV } from '../../test-support/test-env';
+import { apiAt } from '../../test-support/graphql-http';
+import { startTestServer, type TestServer } from '../helpers/app';
+import { testDialect } from '../../test-support/database';
+import { registerAndLogin, type Device } from '../../test-support/operations';
+import { HistoryDocument, WalletStateDocument } from '../../test-support/operations.generated';
 
 const sqlite = testDialect() === 'sqlite';
 const dir = mkdtempSync(path.join(tmpdir(), 'wallet-sync-backup-test-'));

@@ -5,11 +5,12 @@ import pino from 'pino';
 import { createApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { admin } from '../helpers/admin';
-import { TEST_ENV, apiAt } from '../helpers/app';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
-import { login, registerAndLogin, upload } from '../helpers/operations';
-import { HistoryDocument, MeDocument, WalletStateDocument } from '../helpers/operations.generated';
-import { describeWith, mariaDbRequirement } from '../helpers/services';
+import { TEST_ENV } from '../../test-support/test-env';
+import { apiAt } from '../../test-support/graphql-http';
+import { createTestDatabase, type TestDatabase } from '../../test-support/database';
+import { login, registerAndLogin, upload } from '../../test-support/operations';
+import { HistoryDocument, MeDocument, WalletStateDocument } from '../../test-support/operations.generated';
+import { describeWith, mariaDbRequirement } from '../helpers/required-services';
 
 /** SQLite → MariaDB with the admin command: runs in the MariaDB pass (it needs a MariaDB to copy into). */
 describeWith([mariaDbRequirement()], 'migrate-to: SQLite into MariaDB', () => {

@@ -1,9 +1,10 @@
 import { totpCode } from '../../src/lib/totp';
 import { admin } from '../helpers/admin';
-import { errorCode, startTestServer, type TestServer } from '../helpers/app';
-import { testDialect } from '../helpers/database';
-import { login, register, registerAndLogin } from '../helpers/operations';
-import { ActivityDocument, BeginTotpDocument, ConfirmTotpDocument, LoginDocument, SecondFactorStatusDocument } from '../helpers/operations.generated';
+import { errorCode } from '../../test-support/graphql-http';
+import { startTestServer, type TestServer } from '../helpers/app';
+import { testDialect } from '../../test-support/database';
+import { login, register, registerAndLogin } from '../../test-support/operations';
+import { ActivityDocument, BeginTotpDocument, ConfirmTotpDocument, LoginDocument, SecondFactorStatusDocument } from '../../test-support/operations.generated';
 import { TestSmtpServer } from '../helpers/smtp';
 
 /** wallet-sync-admin 2fa disable, for an owner who lost every factor: against a real server's database, mailing through a real SMTP server. */

@@ -1,9 +1,10 @@
 import { AuthTokenEntity } from '../../src/db/entities/auth-token.entity';
 import { admin } from '../helpers/admin';
-import { errorCode, startTestServer, type TestServer } from '../helpers/app';
-import { testDialect } from '../helpers/database';
-import { login, newSeed, register, registerAndLogin, uniqueEmail, upload } from '../helpers/operations';
-import { MeDocument, RegisterDocument, WalletStateDocument } from '../helpers/operations.generated';
+import { errorCode } from '../../test-support/graphql-http';
+import { startTestServer, type TestServer } from '../helpers/app';
+import { testDialect } from '../../test-support/database';
+import { login, newSeed, register, registerAndLogin, uniqueEmail, upload } from '../../test-support/operations';
+import { MeDocument, RegisterDocument, WalletStateDocument } from '../../test-support/operations.generated';
 
 /** wallet-sync-admin against a real server's database (SQLite or, in the MariaDB pass, MariaDB). */
 describe(`wallet-sync-admin on ${testDialect()}`, () => {

@@ -1,9 +1,9 @@
 import pino from 'pino';
 
 import { useTestServer } from '../helpers/hooks';
-import { testDialect } from '../helpers/database';
-import { login, newSeed, register, upload } from '../helpers/operations';
-import { ChangePasswordDocument, UpdateDocument } from '../helpers/operations.generated';
+import { testDialect } from '../../test-support/database';
+import { login, newSeed, register, upload } from '../../test-support/operations';
+import { ChangePasswordDocument, UpdateDocument } from '../../test-support/operations.generated';
 
 /**
  * Issue 11, item 10: a changePassword that loses to a concurrent upload answers

@@ -1,11 +1,13 @@
 import { loadConfig } from '../../src/config';
 import { WalletRepository } from '../../src/db/repositories/wallet.repository';
 import { PasswordHasher } from '../../src/lib/password';
-import { TEST_ENV, errorCode, startTestServer, type TestServer } from '../helpers/app';
+import { TEST_ENV } from '../../test-support/test-env';
+import { errorCode } from '../../test-support/graphql-http';
+import { startTestServer, type TestServer } from '../helpers/app';
 import { useTestServer } from '../helpers/hooks';
 import { ManualClock } from '../helpers/clock';
-import { login, newSeed, register, upload, type Device } from '../helpers/operations';
-import { ChangePasswordDocument, LoginDocument, SeedDocument, WalletStateDocument, type WalletStateInput } from '../helpers/operations.generated';
+import { login, newSeed, register, upload, type Device } from '../../test-support/operations';
+import { ChangePasswordDocument, LoginDocument, SeedDocument, WalletStateDocument, type WalletStateInput } from '../../test-support/operations.generated';
 
 const NEW_PASSWORD = 'the new password';
 

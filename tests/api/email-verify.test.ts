@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { errorCode, startTestServer, type TestServer, postGraphQL, randomIp, type Operation } from '../helpers/app';
+import { errorCode, postGraphQL, randomIp, type Operation } from '../../test-support/graphql-http';
+import { startTestServer, type TestServer } from '../helpers/app';
 import { ManualClock } from '../helpers/clock';
-import { testDialect } from '../helpers/database';
-import { PASSWORD, login, newSeed, uniqueEmail, upload } from '../helpers/operations';
-import { ChangePasswordDocument, LoginDocument, MeDocument, RegisterDocument, SeedDocument, WalletStateDocument } from '../helpers/operations.generated';
+import { testDialect } from '../../test-support/database';
+import { PASSWORD, login, newSeed, uniqueEmail, upload } from '../../test-support/operations';
+import { ChangePasswordDocument, LoginDocument, MeDocument, RegisterDocument, SeedDocument, WalletStateDocument } from '../../test-support/operations.generated';
 import { TestSmtpServer, codeMailTo, isCodeMail, verificationCode } from '../helpers/smtp';
 
 /**

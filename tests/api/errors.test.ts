@@ -1,7 +1,8 @@
-import { startTestServer, errorCode, type TestServer, type Operation, unchecked } from '../helpers/app';
+import { startTestServer, type TestServer } from '../helpers/app';
+import { errorCode, type Operation, unchecked } from '../../test-support/graphql-http';
 import { useTestServer } from '../helpers/hooks';
-import { PASSWORD, newSeed, register, registerAndLogin, uniqueEmail, upload, type Device } from '../helpers/operations';
-import { ChangePasswordDocument, LoginDocument, RegisterDocument, RevokeDocument, SeedDocument, UpdateDocument, WalletStateDocument } from '../helpers/operations.generated';
+import { PASSWORD, newSeed, register, registerAndLogin, uniqueEmail, upload, type Device } from '../../test-support/operations';
+import { ChangePasswordDocument, LoginDocument, RegisterDocument, RevokeDocument, SeedDocument, UpdateDocument, WalletStateDocument } from '../../test-support/operations.generated';
 import { WalletRepository } from '../../src/db/repositories/wallet.repository';
 
 /** Each document with variables its input validation refuses (they still match the variables' GraphQL types). */

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
-import { startTestServer, type TestServer, unchecked, type Operation } from '../helpers/app';
-import { registerAndLogin, upload, type Device } from '../helpers/operations';
-import { ChangePasswordDocument, LoginDocument, RegisterDocument, SeedDocument, UpdateDocument, WalletStateDocument } from '../helpers/operations.generated';
+import { startTestServer, type TestServer } from '../helpers/app';
+import { unchecked, type Operation } from '../../test-support/graphql-http';
+import { registerAndLogin, upload, type Device } from '../../test-support/operations';
+import { ChangePasswordDocument, LoginDocument, RegisterDocument, SeedDocument, UpdateDocument, WalletStateDocument } from '../../test-support/operations.generated';
 
 /**
  * Arbitrary values thrown at every operation's variables: strings of any

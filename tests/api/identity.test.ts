@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { errorCode, startTestServer, type TestServer, postGraphQL, randomIp } from '../helpers/app';
+import { errorCode, postGraphQL, randomIp } from '../../test-support/graphql-http';
+import { startTestServer, type TestServer } from '../helpers/app';
 import { useTestServer } from '../helpers/hooks';
-import { testDialect } from '../helpers/database';
-import { PASSWORD, login, newSeed, register, upload } from '../helpers/operations';
-import { LoginDocument, MeDocument, RegisterDocument, RevokeDocument, SeedDocument, WalletStateDocument } from '../helpers/operations.generated';
-import { subscribedAtSequence1, within, type LiveClient } from '../helpers/subscriptions';
+import { testDialect } from '../../test-support/database';
+import { PASSWORD, login, newSeed, register, upload } from '../../test-support/operations';
+import { LoginDocument, MeDocument, RegisterDocument, RevokeDocument, SeedDocument, WalletStateDocument } from '../../test-support/operations.generated';
+import { subscribedAtSequence1, within, type LiveClient } from '../../test-support/subscriptions';
 
 /**
  * PROTOCOL.md, "Accounts and tokens": an account is identified by its normalized

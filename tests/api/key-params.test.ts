@@ -1,8 +1,8 @@
-import { errorCode, unchecked } from '../helpers/app';
+import { errorCode, unchecked } from '../../test-support/graphql-http';
 import { useTestServer } from '../helpers/hooks';
-import { testDialect } from '../helpers/database';
-import { PASSWORD, login, newSeed, register, uniqueEmail, upload } from '../helpers/operations';
-import { ChangePasswordDocument, KeyParamsDocument, RegisterDocument, SeedDocument } from '../helpers/operations.generated';
+import { testDialect } from '../../test-support/database';
+import { PASSWORD, login, newSeed, register, uniqueEmail, upload } from '../../test-support/operations';
+import { ChangePasswordDocument, KeyParamsDocument, RegisterDocument, SeedDocument } from '../../test-support/operations.generated';
 
 /** PROTOCOL.md, "Keys": the scrypt parameters belong to the account; the server stores and hands them out. */
 const DEFAULTS = { algorithm: 'scrypt', n: 2 ** 17, r: 8, p: 1 };

@@ -1,7 +1,7 @@
 import { startTestServer, type TestServer } from '../helpers/app';
 import { ManualClock } from '../helpers/clock';
-import { PASSWORD, login, newSeed, register, uniqueEmail } from '../helpers/operations';
-import { ActivityDocument, LoginDocument, LogoutDocument, RegisterDocument } from '../helpers/operations.generated';
+import { PASSWORD, login, newSeed, register, uniqueEmail } from '../../test-support/operations';
+import { ActivityDocument, LoginDocument, LogoutDocument, RegisterDocument } from '../../test-support/operations.generated';
 import { TestSmtpServer, isCodeMail, verificationCode as readCode } from '../helpers/smtp';
 
 describe('new-device login notices, over real SMTP', () => {

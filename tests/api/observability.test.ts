@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
 import { createLogger } from '../../src/lib/logger';
 import { startTestServer, type TestServer } from '../helpers/app';
-import { login, newSeed, uniqueEmail, upload } from '../helpers/operations';
-import { ChangePasswordDocument, LoginDocument, MeDocument, RegisterDocument, SeedDocument, WalletStateDocument } from '../helpers/operations.generated';
+import { login, newSeed, uniqueEmail, upload } from '../../test-support/operations';
+import { ChangePasswordDocument, LoginDocument, MeDocument, RegisterDocument, SeedDocument, WalletStateDocument } from '../../test-support/operations.generated';
 
 describe('logs and metrics over a full walkthrough', () => {
   const lines: string[] = [];

@@ -1,7 +1,8 @@
-import { errorCode, startTestServer, type GraphQLResponse, type TestServer, postGraphQL, randomIp, type Operation } from '../helpers/app';
+import { errorCode, type GraphQLResponse, postGraphQL, randomIp, type Operation } from '../../test-support/graphql-http';
+import { startTestServer, type TestServer } from '../helpers/app';
 import { useTestServer } from '../helpers/hooks';
-import { PASSWORD, newSeed, uniqueEmail } from '../helpers/operations';
-import { ChangePasswordDocument, LoginDocument, RegisterDocument, SeedDocument } from '../helpers/operations.generated';
+import { PASSWORD, newSeed, uniqueEmail } from '../../test-support/operations';
+import { ChangePasswordDocument, LoginDocument, RegisterDocument, SeedDocument } from '../../test-support/operations.generated';
 
 /** Budgets small enough to exhaust in a test; every request comes from its own made-up client IP. */
 const LIMITED_ENV = {

@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { startTestServer, type TestServer } from '../helpers/app';
-import { registerAndLogin, upload } from '../helpers/operations';
-import { subscribedAtSequence1, type LiveClient } from '../helpers/subscriptions';
+import { registerAndLogin, upload } from '../../test-support/operations';
+import { subscribedAtSequence1, type LiveClient } from '../../test-support/subscriptions';
 
 const TIMEOUT_MS = 1500;
 /** Node looks for late requests every 500 ms; the rest is room for a loaded machine. */

@@ -1,9 +1,9 @@
-import { testDialect } from '../helpers/database';
+import { testDialect } from '../../test-support/database';
 import { useEmailVerifyServer } from '../helpers/hooks';
-import { PASSWORD, newSeed, uniqueEmail } from '../helpers/operations';
-import { LoginDocument, RegisterDocument } from '../helpers/operations.generated';
+import { PASSWORD, newSeed, uniqueEmail } from '../../test-support/operations';
+import { LoginDocument, RegisterDocument } from '../../test-support/operations.generated';
 import { isCodeMail, verificationCode } from '../helpers/smtp';
-import { within } from '../helpers/subscriptions';
+import { within } from '../../test-support/subscriptions';
 
 /**
  * Issue 11, item 5: resendVerificationEmail's answer must not depend on the

@@ -5,10 +5,10 @@ import { openDatabase } from '../../src/db/data-source';
 import { Database } from '../../src/db/database';
 import { startTestServer, type TestServer } from '../helpers/app';
 import { useTestServer } from '../helpers/hooks';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
-import { login, register, registerAndLogin } from '../helpers/operations';
-import { LogoutDocument } from '../helpers/operations.generated';
-import { connectLive, within, type LiveClient } from '../helpers/subscriptions';
+import { createTestDatabase, type TestDatabase } from '../../test-support/database';
+import { login, register, registerAndLogin } from '../../test-support/operations';
+import { LogoutDocument } from '../../test-support/operations.generated';
+import { connectLive, within, type LiveClient } from '../../test-support/subscriptions';
 
 /**
  * The real database, with a gate a test can close: the next token look-up (the

@@ -1,8 +1,9 @@
 import { totpCode } from '../../src/lib/totp';
-import { errorCode, startTestServer, type Operation, type TestServer } from '../helpers/app';
+import { errorCode, type Operation } from '../../test-support/graphql-http';
+import { startTestServer, type TestServer } from '../helpers/app';
 import { ManualClock } from '../helpers/clock';
 import { useTestServer } from '../helpers/hooks';
-import { login, newSeed, register } from '../helpers/operations';
+import { login, newSeed, register } from '../../test-support/operations';
 import {
   ActivityDocument,
   BeginTotpDocument,
@@ -12,7 +13,7 @@ import {
   DisableTotpDocument,
   LoginDocument,
   RegenerateRecoveryCodesDocument,
-} from '../helpers/operations.generated';
+} from '../../test-support/operations.generated';
 import { BUDGET_ENV, START, STEP_MS, loginWith, ok, spendBudget, status, withTotp, wrongCode, type SecondFactor } from '../helpers/second-factor';
 import { TestSmtpServer } from '../helpers/smtp';
 

@@ -3,11 +3,13 @@ import { createApp } from '../../src/app';
 import { AuthTokenRepository } from '../../src/db/repositories/auth-token.repository';
 import { loadConfig } from '../../src/config';
 import { PasswordHasher } from '../../src/lib/password';
-import { TEST_ENV, errorCode, startTestServer, type TestServer } from '../helpers/app';
+import { TEST_ENV } from '../../test-support/test-env';
+import { errorCode } from '../../test-support/graphql-http';
+import { startTestServer, type TestServer } from '../helpers/app';
 import { useTestServer } from '../helpers/hooks';
 import { ManualClock } from '../helpers/clock';
-import { login, register, uniqueEmail } from '../helpers/operations';
-import { LoginDocument, MeDocument, SeedDocument, WalletStateDocument } from '../helpers/operations.generated';
+import { login, register, uniqueEmail } from '../../test-support/operations';
+import { LoginDocument, MeDocument, SeedDocument, WalletStateDocument } from '../../test-support/operations.generated';
 import pino from 'pino';
 
 const DAY = 24 * 60 * 60 * 1000;

@@ -1,8 +1,9 @@
 import WebSocket from 'ws';
-import { operationText, postGraphQL, startTestServer, type TestServer } from '../helpers/app';
-import { login, registerAndLogin, type Device } from '../helpers/operations';
-import { DeleteDocument, RevokeDocument } from '../helpers/operations.generated';
-import { within, wsUrl } from '../helpers/subscriptions';
+import { operationText, postGraphQL } from '../../test-support/graphql-http';
+import { startTestServer, type TestServer } from '../helpers/app';
+import { login, registerAndLogin, type Device } from '../../test-support/operations';
+import { DeleteDocument, RevokeDocument } from '../../test-support/operations.generated';
+import { within, wsUrl } from '../../test-support/subscriptions';
 
 /**
  * Queries and mutations over an authenticated graphql-ws connection (PROTOCOL.md,

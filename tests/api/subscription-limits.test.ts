@@ -2,9 +2,10 @@ import { Writable } from 'node:stream';
 import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { createLogger } from '../../src/lib/logger';
-import { postGraphQL, startTestServer, type TestServer } from '../helpers/app';
-import { registerAndLogin, upload, type Device } from '../helpers/operations';
-import { connectLive, subscribedAtSequence1, within, wsUrl, type LiveClient } from '../helpers/subscriptions';
+import { postGraphQL } from '../../test-support/graphql-http';
+import { startTestServer, type TestServer } from '../helpers/app';
+import { registerAndLogin, upload, type Device } from '../../test-support/operations';
+import { connectLive, subscribedAtSequence1, within, wsUrl, type LiveClient } from '../../test-support/subscriptions';
 
 /** Limits small enough to reach with the one subscription this schema has (`walletUpdated { sequence }`: depth 2). */
 const LIMITED = {

@@ -5,9 +5,9 @@ import { inProcessTransport } from '../../src/events/transport';
 import { SubscriptionCloseCode } from '../../src/http/socket-binding';
 import { DAY_MS, type Clock } from '../../src/lib/clock';
 import { startTestServer, type TestServer } from '../helpers/app';
-import { PASSWORD, login, newSeed, register, upload, type Device } from '../helpers/operations';
-import { ChangePasswordDocument, DeleteDocument, LogoutDocument, RevokeDocument } from '../helpers/operations.generated';
-import { connectLive, eventually, subscribedAtSequence1, within, wsUrl, type LiveClient } from '../helpers/subscriptions';
+import { PASSWORD, login, newSeed, register, upload, type Device } from '../../test-support/operations';
+import { ChangePasswordDocument, DeleteDocument, LogoutDocument, RevokeDocument } from '../../test-support/operations.generated';
+import { connectLive, eventually, subscribedAtSequence1, within, wsUrl, type LiveClient } from '../../test-support/subscriptions';
 
 /** The in-process pub/sub's own EventTarget, recording what it carries: a subscription in effect is one listener added. */
 class ObservedEventTarget extends EventTarget {

@@ -1,6 +1,6 @@
 import { startTestServer, type TestServer } from '../helpers/app';
-import { login, register, upload, uniqueEmail, type Device } from '../helpers/operations';
-import { WalletStateDocument } from '../helpers/operations.generated';
+import { login, register, upload, uniqueEmail, type Device } from '../../test-support/operations';
+import { WalletStateDocument } from '../../test-support/operations.generated';
 
 /**
  * The walkthrough of ../shared/reference/test-client-walkthrough.txt over HTTP:

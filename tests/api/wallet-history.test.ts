@@ -1,7 +1,8 @@
-import { errorCode, type TestServer, type Operation } from '../helpers/app';
+import { errorCode, type Operation } from '../../test-support/graphql-http';
+import { type TestServer } from '../helpers/app';
 import { useTestServer } from '../helpers/hooks';
-import { PASSWORD, login, newSeed, register, registerAndLogin, upload, type Device } from '../helpers/operations';
-import { ChangePasswordDocument, DeleteDocument, HistoryDocument, VersionDocument } from '../helpers/operations.generated';
+import { PASSWORD, login, newSeed, register, registerAndLogin, upload, type Device } from '../../test-support/operations';
+import { ChangePasswordDocument, DeleteDocument, HistoryDocument, VersionDocument } from '../../test-support/operations.generated';
 
 const history = async (server: TestServer, device: Device, variables: Record<string, unknown> = {}) => {
   const response = await server.gql(HistoryDocument, variables, device.token);

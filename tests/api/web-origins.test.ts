@@ -1,7 +1,7 @@
 import type { TestServer } from '../helpers/app';
 import { useTestServer } from '../helpers/hooks';
-import { registerAndLogin } from '../helpers/operations';
-import { tryUpgrade } from '../helpers/subscriptions';
+import { registerAndLogin } from '../../test-support/operations';
+import { tryUpgrade } from '../../test-support/subscriptions';
 
 const WEB_APP = 'https://wallet.example.com';
 const EXTENSION = 'chrome-extension://abcdefghijklmnopabcdefghijklmnop';

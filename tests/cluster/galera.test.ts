@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { createApp, type App } from '../../src/app';
 import { loadConfig } from '../../src/config';
-import { TEST_ENV, apiAt, errorCode, type GraphQLResponse } from '../helpers/app';
-import { PASSWORD, login, newSeed, register, upload, type Device } from '../helpers/operations';
-import { ChangePasswordDocument, HistoryDocument, UpdateDocument, WalletStateDocument } from '../helpers/operations.generated';
-import { assertRedisAnswers, describeWith, redisRequirement, type ServiceRequirement } from '../helpers/services';
-import { subscribedAtSequence1, type LiveClient } from '../helpers/subscriptions';
+import { apiAt, errorCode, type GraphQLResponse } from '../../test-support/graphql-http';
+import { PASSWORD, login, newSeed, register, upload, type Device } from '../../test-support/operations';
+import { ChangePasswordDocument, HistoryDocument, UpdateDocument, WalletStateDocument } from '../../test-support/operations.generated';
+import { subscribedAtSequence1, type LiveClient } from '../../test-support/subscriptions';
+import { TEST_ENV } from '../../test-support/test-env';
+import { assertRedisAnswers, describeWith, redisRequirement, type ServiceRequirement } from '../helpers/required-services';
 import { galeraMissing, startGaleraCluster, type GaleraCluster } from './galera-cluster';
 
 /**

@@ -1,6 +1,7 @@
 import WebSocket from 'ws';
 import pino from 'pino';
-import { operationText, startTestServer, unchecked, type TestServer } from '../helpers/app';
+import { operationText, unchecked } from '../../test-support/graphql-http';
+import { startTestServer, type TestServer } from '../helpers/app';
 import { ManualClock } from '../helpers/clock';
 import {
   BeginTotpDocument,
@@ -20,10 +21,10 @@ import {
   SeedDocument,
   UpdateDocument,
   WalletStateDocument,
-} from '../helpers/operations.generated';
+} from '../../test-support/operations.generated';
 import { totpCode } from '../../src/lib/totp';
 import { TestSmtpServer } from '../helpers/smtp';
-import { wsUrl } from '../helpers/subscriptions';
+import { wsUrl } from '../../test-support/subscriptions';
 import { WalletRepository } from '../../src/db/repositories/wallet.repository';
 import { GoldenRecorder, type GoldenResponse } from './recorder';
 

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { operationText, type Operation } from '../helpers/app';
+import { operationText, type Operation } from '../../test-support/graphql-http';
 
 /**
  * Records HTTP exchanges as text, exactly as a client receives them, and

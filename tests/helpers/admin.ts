@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { runAdmin } from '../../src/admin/admin.cli';
-import { TEST_ENV } from './app';
+import { TEST_ENV } from '../../test-support/test-env';
 
 export interface AdminRun {
   code: number;

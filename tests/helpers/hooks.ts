@@ -3,10 +3,10 @@ import { openDatabase } from '../../src/db/data-source';
 import type { Database } from '../../src/db/database';
 import type { AppOverrides } from '../../src/app';
 import { startTestServer, type TestServer } from './app';
-import { createTestDatabase, type TestDatabase } from './database';
+import { createTestDatabase, type TestDatabase } from '../../test-support/database';
 import { TestSmtpServer, codeMailTo } from './smtp';
 
-// The helpers that register jest hooks (beforeAll, afterAll): apart from database.ts and app.ts, which the benchmark
+// The helpers that register jest hooks (beforeAll, afterAll): kept apart from test-support/, which the benchmark
 // shares and compiles without jest's types.
 
 /**

@@ -7,8 +7,8 @@ import { loadConfig } from '../../src/config';
 import { createRequestContext, type RequestContext } from '../../src/context';
 import { createFormatError } from '../../src/graphql/format-error';
 import { createSchema } from '../../src/graphql/schema';
-import { TEST_ENV } from './app';
-import { createTestDatabase, type TestDatabase } from './database';
+import { TEST_ENV } from '../../test-support/test-env';
+import { createTestDatabase, type TestDatabase } from '../../test-support/database';
 
 export interface OperationResult<TData> {
   data?: TData | null;
@@ -25,7 +25,7 @@ export interface OperationResult<TData> {
 export interface ResolverTestServer {
   server: ApolloServer<RequestContext>;
   app: App;
-  /** Runs a typed document (tests/helpers/operations.graphql) as the holder of `token`, or anonymously. */
+  /** Runs a typed document (test-support/operations.graphql) as the holder of `token`, or anonymously. */
   execute<TData, TVariables extends Record<string, unknown>>(
     document: TypedDocumentNode<TData, TVariables>,
     variables: TVariables,

@@ -1,8 +1,9 @@
 import { totpCode } from '../../src/lib/totp';
-import { errorCode, type GraphQLResponse, type TestServer } from './app';
+import { errorCode, type GraphQLResponse } from '../../test-support/graphql-http';
+import { type TestServer } from './app';
 import type { ManualClock } from './clock';
-import { login, register, type Device } from './operations';
-import { BeginTotpDocument, ConfirmTotpDocument, LoginDocument, SecondFactorStatusDocument } from './operations.generated';
+import { login, register, type Device } from '../../test-support/operations';
+import { BeginTotpDocument, ConfirmTotpDocument, LoginDocument, SecondFactorStatusDocument } from '../../test-support/operations.generated';
 
 /** Steps for the second factor's tests (tests/api/second-factor.test.ts, tests/redis/second-factor-budget.test.ts). */
 export const STEP_MS = 30_000;

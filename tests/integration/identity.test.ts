@@ -5,7 +5,7 @@ import { dataSourceOptions, openDatabase } from '../../src/db/data-source';
 import { AccountRepository } from '../../src/db/repositories/account.repository';
 import { AuthTokenRepository } from '../../src/db/repositories/auth-token.repository';
 import { normalizeEmail } from '../../src/lib/email';
-import { createTestDatabase, testDialect, type TestDatabase } from '../helpers/database';
+import { createTestDatabase, testDialect, type TestDatabase } from '../../test-support/database';
 import { useTestDatabase } from '../helpers/hooks';
 
 /**

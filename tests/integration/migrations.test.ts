@@ -2,7 +2,7 @@ import { DataSource } from 'typeorm';
 import { dataSourceOptions, openDatabase } from '../../src/db/data-source';
 import type { Database } from '../../src/db/database';
 import { loadConfig } from '../../src/config';
-import { createTestDatabase, testDialect, type TestDatabase } from '../helpers/database';
+import { createTestDatabase, testDialect, type TestDatabase } from '../../test-support/database';
 
 describe(`migrations on ${testDialect()}`, () => {
   let testDb: TestDatabase;

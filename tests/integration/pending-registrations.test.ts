@@ -5,9 +5,9 @@ import { AccountRepository } from '../../src/db/repositories/account.repository'
 import { PendingRegistrationRepository } from '../../src/db/repositories/pending-registration.repository';
 import { DEFAULT_KEY_PARAMS } from '../../src/lib/key-params';
 import { hashVerificationCode } from '../../src/lib/verification-code';
-import { createTestDatabase, testDialect, type TestDatabase } from '../helpers/database';
+import { createTestDatabase, testDialect, type TestDatabase } from '../../test-support/database';
 import { useEmailVerifyServer } from '../helpers/hooks';
-import { uniqueEmail } from '../helpers/operations';
+import { uniqueEmail } from '../../test-support/operations';
 import { verificationCode } from '../helpers/smtp';
 
 /** Below the API: the pending registrations of EmailVerify mode in the service and the repository, on the real database. */

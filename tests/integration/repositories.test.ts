@@ -1,7 +1,7 @@
 import { AccountRepository } from '../../src/db/repositories/account.repository';
 import { AuthTokenRepository } from '../../src/db/repositories/auth-token.repository';
 import { WalletRepository } from '../../src/db/repositories/wallet.repository';
-import { insertAccount, testDialect } from '../helpers/database';
+import { insertAccount, testDialect } from '../../test-support/database';
 import { useTestDatabase } from '../helpers/hooks';
 
 /**

@@ -1,5 +1,5 @@
 import { SecondFactorRepository } from '../../src/db/repositories/second-factor.repository';
-import { insertAccount, testDialect } from '../helpers/database';
+import { insertAccount, testDialect } from '../../test-support/database';
 import { useTestDatabase } from '../helpers/hooks';
 
 /**

@@ -1,7 +1,7 @@
 import { openDatabase } from '../../src/db/data-source';
 import { sqliteDriverModule } from '../../src/db/dialects/sqlite-driver';
 import { loadConfig } from '../../src/config';
-import { createTestDatabase } from '../helpers/database';
+import { createTestDatabase } from '../../test-support/database';
 
 describe('the better-sqlite3 build each Node loads', () => {
   it.each([

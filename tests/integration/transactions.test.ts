@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { execute } from '../../src/db/repositories/statements';
-import { testDialect } from '../helpers/database';
+import { testDialect } from '../../test-support/database';
 import { useTestDatabase } from '../helpers/hooks';
 
 /**

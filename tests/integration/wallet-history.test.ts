@@ -2,9 +2,9 @@ import pino from 'pino';
 import { createApp, type App } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { KnownDeviceRepository } from '../../src/db/repositories/known-device.repository';
-import { TEST_ENV } from '../helpers/app';
+import { TEST_ENV } from '../../test-support/test-env';
 import { ManualClock } from '../helpers/clock';
-import { createTestDatabase, testDialect, type TestDatabase } from '../helpers/database';
+import { createTestDatabase, testDialect, type TestDatabase } from '../../test-support/database';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -79,9 +79,9 @@ describe(`wallet history and the security log below the API (${testDialect()})`,
   it('when events age past the retention, then purgeExpired removes exactly those', async () => {
     const app = await open({ ACTIVITY_RETENTION_DAYS: '10' });
     const accountId = await newAccount(app);
-    await app.services.activity.record(accountId, 'LOGOUT', { deviceId: 'old' });
+    await app.services.activity.record({ accountId, kind: 'LOGOUT', deviceId: 'old' });
     clock.advance(5 * DAY);
-    await app.services.activity.record(accountId, 'LOGOUT', { deviceId: 'young' });
+    await app.services.activity.record({ accountId, kind: 'LOGOUT', deviceId: 'young' });
     clock.advance(6 * DAY);
     expect(await app.services.activity.purgeExpired()).toBeGreaterThanOrEqual(2); // the registration and 'old'
     expect((await app.services.activity.list(accountId, null, 10)).map((e) => e.deviceId)).toEqual(['young']);
@@ -92,7 +92,7 @@ describe(`wallet history and the security log below the API (${testDialect()})`,
     const accountId = await newAccount(app);
     await expect(
       app.db.transaction(async (m) => {
-        await app.services.activity.recordIn(m, accountId, 'PASSWORD_CHANGED', { ip: '192.0.2.1' });
+        await app.services.activity.recordIn(m, { accountId, kind: 'PASSWORD_CHANGED', ip: '192.0.2.1' });
         throw new Error('the operation failed');
       }),
     ).rejects.toThrow('the operation failed');

@@ -1,6 +1,6 @@
 import { startTestServer, type TestServer } from '../helpers/app';
-import { PASSWORD, login, newSeed, register, registerAndLogin, upload, type Device } from '../helpers/operations';
-import { ChangePasswordDocument, HistoryDocument, WalletStateDocument } from '../helpers/operations.generated';
+import { PASSWORD, login, newSeed, register, registerAndLogin, upload, type Device } from '../../test-support/operations';
+import { ChangePasswordDocument, HistoryDocument, WalletStateDocument } from '../../test-support/operations.generated';
 
 /**
  * Real concurrent requests against the real database: the sequence check and

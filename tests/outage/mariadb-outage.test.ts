@@ -1,8 +1,9 @@
 import { execSync } from 'node:child_process';
-import { errorCode, startTestServer, type TestServer } from '../helpers/app';
-import { testDialect } from '../helpers/database';
-import { registerAndLogin, type Device } from '../helpers/operations';
-import { UpdateDocument, WalletStateDocument } from '../helpers/operations.generated';
+import { errorCode } from '../../test-support/graphql-http';
+import { startTestServer, type TestServer } from '../helpers/app';
+import { testDialect } from '../../test-support/database';
+import { registerAndLogin, type Device } from '../../test-support/operations';
+import { UpdateDocument, WalletStateDocument } from '../../test-support/operations.generated';
 
 /**
  * Stops the real MariaDB under a stream of requests and starts it again. It

@@ -1,7 +1,7 @@
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
-import { newSeed, uniqueEmail } from '../helpers/operations';
-import { LoginDocument, RegisterDocument } from '../helpers/operations.generated';
-import { startServerProcess, type ServerProcess } from '../helpers/server-process';
+import { createTestDatabase, type TestDatabase } from '../../test-support/database';
+import { newSeed, uniqueEmail } from '../../test-support/operations';
+import { LoginDocument, RegisterDocument } from '../../test-support/operations.generated';
+import { startServerProcess, type ServerProcess } from '../../test-support/server-process';
 
 describe('graceful shutdown', () => {
   let database: TestDatabase;

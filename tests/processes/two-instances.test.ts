@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
-import { PASSWORD, login, newSeed, register, upload, type Device } from '../helpers/operations';
-import { ActivityDocument, ChangePasswordDocument, HistoryDocument, LogoutDocument, VersionDocument } from '../helpers/operations.generated';
-import { startServerProcess, type ServerProcess } from '../helpers/server-process';
-import { assertRedisAnswers, describeWith, mariaDbRequirement, redisRequirement } from '../helpers/services';
-import { subscribedAtSequence1, within, type LiveClient } from '../helpers/subscriptions';
+import { createTestDatabase, type TestDatabase } from '../../test-support/database';
+import { PASSWORD, login, newSeed, register, upload, type Device } from '../../test-support/operations';
+import { ActivityDocument, ChangePasswordDocument, HistoryDocument, LogoutDocument, VersionDocument } from '../../test-support/operations.generated';
+import { startServerProcess, type ServerProcess } from '../../test-support/server-process';
+import { assertRedisAnswers, describeWith, mariaDbRequirement, redisRequirement } from '../helpers/required-services';
+import { subscribedAtSequence1, within, type LiveClient } from '../../test-support/subscriptions';
 
 /**
  * Two server processes sharing one MariaDB database and the real Redis, as

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { admin } from '../helpers/admin';
 import { startTestServer, type TestServer } from '../helpers/app';
-import { registerAndLogin } from '../helpers/operations';
-import { assertRedisAnswers, describeWith, redisRequirement } from '../helpers/services';
-import { connectLive, eventually, within, type LiveClient } from '../helpers/subscriptions';
+import { registerAndLogin } from '../../test-support/operations';
+import { assertRedisAnswers, describeWith, redisRequirement } from '../helpers/required-services';
+import { connectLive, eventually, within, type LiveClient } from '../../test-support/subscriptions';
 
 /** wallet-sync-admin revoking a device's token while the device is connected to a server that shares its Redis. */
 describeWith([redisRequirement()], 'tokens revoke through Redis', () => {

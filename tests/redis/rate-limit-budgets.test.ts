@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { RateLimits } from '../../src/lib/rate-limits';
 import { BUDGETS, outcome } from '../helpers/rate-limits';
-import { assertRedisAnswers, describeWith, redisRequirement } from '../helpers/services';
+import { assertRedisAnswers, describeWith, redisRequirement } from '../helpers/required-services';
 
 describeWith([redisRequirement()], 'budgets in a shared Redis', () => {
   const redisUrl = process.env.REDIS_URL!;

@@ -1,7 +1,8 @@
-import { errorCode, postGraphQL, randomIp, startTestServer, type GraphQLResponse, type TestServer } from '../helpers/app';
-import { uniqueEmail } from '../helpers/operations';
-import { SeedDocument } from '../helpers/operations.generated';
-import { assertRedisAnswers, describeWith, redisRequirement } from '../helpers/services';
+import { errorCode, postGraphQL, randomIp, type GraphQLResponse } from '../../test-support/graphql-http';
+import { startTestServer, type TestServer } from '../helpers/app';
+import { uniqueEmail } from '../../test-support/operations';
+import { SeedDocument } from '../../test-support/operations.generated';
+import { assertRedisAnswers, describeWith, redisRequirement } from '../helpers/required-services';
 
 /** A clientSaltSeed budget of 3 per client IP, the client IP taken from X-Forwarded-For. */
 const SEED_LIMITED_ENV = { ACCOUNT_VERIFICATION_MODE: 'AllowAll', RATE_LIMITS: 'on', TRUST_PROXY: 'on', RATE_LIMIT_CLIENT_SALT_SEED_PER_IP: '3/60' };

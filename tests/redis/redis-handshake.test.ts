@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { startTestServer, type TestServer } from '../helpers/app';
-import { registerAndLogin, upload } from '../helpers/operations';
-import { LogoutDocument } from '../helpers/operations.generated';
-import { assertRedisAnswers, describeWith, redisRequirement } from '../helpers/services';
-import { eventually, subscribedAtSequence1, within, type LiveClient } from '../helpers/subscriptions';
+import { registerAndLogin, upload } from '../../test-support/operations';
+import { LogoutDocument } from '../../test-support/operations.generated';
+import { assertRedisAnswers, describeWith, redisRequirement } from '../helpers/required-services';
+import { eventually, subscribedAtSequence1, within, type LiveClient } from '../../test-support/subscriptions';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy';
 
 /**

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { errorCode, startTestServer, type TestServer, postGraphQL } from '../helpers/app';
-import { login, register, registerAndLogin, uniqueEmail, upload } from '../helpers/operations';
-import { LogoutDocument, SeedDocument } from '../helpers/operations.generated';
-import { assertRedisAnswers, describeWith, redisRequirement } from '../helpers/services';
-import { eventually, subscribedAtSequence1, within, type LiveClient } from '../helpers/subscriptions';
+import { errorCode, postGraphQL } from '../../test-support/graphql-http';
+import { startTestServer, type TestServer } from '../helpers/app';
+import { login, register, registerAndLogin, uniqueEmail, upload } from '../../test-support/operations';
+import { LogoutDocument, SeedDocument } from '../../test-support/operations.generated';
+import { assertRedisAnswers, describeWith, redisRequirement } from '../helpers/required-services';
+import { eventually, subscribedAtSequence1, within, type LiveClient } from '../../test-support/subscriptions';
 
 /**
  * Deployments sharing one Redis keep apart by REDIS_CHANNEL_PREFIX: every key

@@ -3,8 +3,8 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import { createRedisTransport } from '../../src/events/redis-transport';
 import type { EventTransport } from '../../src/events/transport';
-import { assertRedisAnswers, describeWith, redisRequirement } from '../helpers/services';
-import { eventually, within } from '../helpers/subscriptions';
+import { assertRedisAnswers, describeWith, redisRequirement } from '../helpers/required-services';
+import { eventually, within } from '../../test-support/subscriptions';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy';
 
 /** How long the proxy holds back Redis's first answers on each connection: the subscriber's handshake lasts that long. */

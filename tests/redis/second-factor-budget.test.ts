@@ -3,11 +3,12 @@ import pino from 'pino';
 import { createApp, type App } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { totpCode } from '../../src/lib/totp';
-import { TEST_ENV, apiAt, errorCode } from '../helpers/app';
+import { TEST_ENV } from '../../test-support/test-env';
+import { apiAt, errorCode } from '../../test-support/graphql-http';
 import { ManualClock } from '../helpers/clock';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { createTestDatabase, type TestDatabase } from '../../test-support/database';
 import { BUDGET_ENV, START, STEP_MS, loginWith, spendBudget, withTotp, wrongCode, type Api } from '../helpers/second-factor';
-import { describeWith, redisRequirement } from '../helpers/services';
+import { describeWith, redisRequirement } from '../helpers/required-services';
 
 /** The per-account budget of failed second factors holds across instances: two servers on one database, sharing Redis. */
 describeWith([redisRequirement()], 'the budget of failed second factors across two instances sharing Redis', () => {

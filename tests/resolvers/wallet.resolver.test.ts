@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { ErrorCode } from '../../src/errors';
 import { ManualClock } from '../helpers/clock';
-import { LoginDocument, MeDocument, RegisterDocument, ServerInfoDocument, UpdateDocument, WalletStateDocument } from '../helpers/operations.generated';
+import { LoginDocument, MeDocument, RegisterDocument, ServerInfoDocument, UpdateDocument, WalletStateDocument } from '../../test-support/operations.generated';
 import { startResolverTestServer, type ResolverTestServer } from '../helpers/resolvers';
 
 /**
  * The resolvers through Apollo's executeOperation over the real schema and
  * services: typed documents in, typed results out. Adding a resolver means
- * adding its operation to tests/helpers/operations.graphql and a test here.
+ * adding its operation to test-support/operations.graphql and a test here.
  */
 describe('wallet and account resolvers (executeOperation)', () => {
   let api: ResolverTestServer;

@@ -2,9 +2,9 @@ import { ErrorCode } from '../../src/errors';
 import { DEFAULT_KEY_PARAMS, KEY_ALGORITHM } from '../../src/lib/key-params';
 import { normalizeEmail } from '../../src/lib/email';
 import type { AuthSession } from '../../src/services/session';
-import { testDialect } from '../helpers/database';
-import { uniqueEmail } from '../helpers/operations';
-import { useTestServices } from '../helpers/service-wiring';
+import { testDialect } from '../../test-support/database';
+import { uniqueEmail } from '../../test-support/operations';
+import { useTestServices } from '../helpers/services-under-test';
 
 const IP = '127.0.0.1';
 const PASSWORD = 'correct horse battery staple';
@@ -25,7 +25,7 @@ describe(`AccountService on ${testDialect()}`, () => {
     return { id: account!.id, email, password };
   }
   const loggedIn = async (account: { email: string; password: string }, deviceId = 'phone') => {
-    const issued = await t.services.sessions.login(account.email, account.password, deviceId, IP);
+    const issued = await t.services.sessions.login({ email: account.email, password: account.password, deviceId, ip: IP });
     return { ...issued, session: await t.services.sessions.authenticate(issued.token) };
   };
   const wallet = (sequence: number, tag = '') => ({ encryptedWallet: `encrypted-${sequence}${tag}`, sequence, hmac: `hmac-${sequence}${tag}` });
@@ -47,7 +47,7 @@ describe(`AccountService on ${testDialect()}`, () => {
       await expect(t.services.accounts.register({ email: again(first.email), password: 'another password', clientSaltSeed: NEW_SEED }, IP)).rejects.toMatchObject({
         code: ErrorCode.EmailTaken,
       });
-      await expect(t.services.sessions.login(first.email, first.password, 'phone', IP)).resolves.toMatchObject({ deviceId: 'phone' });
+      await expect(t.services.sessions.login({ email: first.email, password: first.password, deviceId: 'phone', ip: IP })).resolves.toMatchObject({ deviceId: 'phone' });
     });
   });
 
@@ -87,8 +87,8 @@ describe(`AccountService on ${testDialect()}`, () => {
         ['tokensRevoked', account.id, undefined],
       ]);
       for (const { token } of [phone, laptop]) await expect(t.services.sessions.authenticate(token)).rejects.toMatchObject({ code: ErrorCode.Unauthenticated });
-      await expect(t.services.sessions.login(account.email, PASSWORD, 'phone', IP)).rejects.toMatchObject({ code: ErrorCode.Unauthenticated });
-      await expect(t.services.sessions.login(account.email, 'a new password', 'phone', IP)).resolves.toMatchObject({ deviceId: 'phone' });
+      await expect(t.services.sessions.login({ email: account.email, password: PASSWORD, deviceId: 'phone', ip: IP })).rejects.toMatchObject({ code: ErrorCode.Unauthenticated });
+      await expect(t.services.sessions.login({ email: account.email, password: 'a new password', deviceId: 'phone', ip: IP })).resolves.toMatchObject({ deviceId: 'phone' });
       expect(await t.services.accounts.clientKeyParams(account.email, IP)).toMatchObject({ clientSaltSeed: NEW_SEED, n: 2 ** 15, r: 8, p: 1 });
       expect(await t.services.wallets.get(account.id)).toMatchObject(wallet(2, 'new keys'));
     });
@@ -120,7 +120,7 @@ describe(`AccountService on ${testDialect()}`, () => {
       await expect(t.services.sessions.authenticate(phone.token)).resolves.toMatchObject({ accountId: account.id });
       expect(await t.services.accounts.clientSaltSeed(account.email, IP)).toBe(SEED);
       expect(await t.services.wallets.get(account.id)).toEqual(stored);
-      await expect(t.services.sessions.login(account.email, PASSWORD, 'laptop', IP)).resolves.toMatchObject({ deviceId: 'laptop' });
+      await expect(t.services.sessions.login({ email: account.email, password: PASSWORD, deviceId: 'laptop', ip: IP })).resolves.toMatchObject({ deviceId: 'laptop' });
     });
 
     it.each([
@@ -146,7 +146,7 @@ describe(`AccountService on ${testDialect()}`, () => {
       const phone = await loggedIn(account);
       await t.services.wallets.update(phone.session, wallet(1));
       t.events.log.length = 0;
-      expect(await t.services.accounts.deleteAccount(phone.session, PASSWORD, IP)).toBe(true);
+      expect(await t.services.accounts.deleteAccount({ session: phone.session, password: PASSWORD, ip: IP })).toBe(true);
       expect(t.events.log).toEqual([['tokensRevoked', account.id, undefined]]);
       expect(await t.services.accounts.get(account.id)).toBeNull();
       expect(await t.services.wallets.get(account.id)).toBeNull();
@@ -160,7 +160,7 @@ describe(`AccountService on ${testDialect()}`, () => {
       const account = await registered();
       const phone = await loggedIn(account);
       t.events.log.length = 0;
-      await expect(t.services.accounts.deleteAccount(phone.session, 'wrong password', IP)).rejects.toMatchObject({ code: ErrorCode.Unauthenticated });
+      await expect(t.services.accounts.deleteAccount({ session: phone.session, password: 'wrong password', ip: IP })).rejects.toMatchObject({ code: ErrorCode.Unauthenticated });
       expect(t.events.log).toEqual([]);
       expect(await t.services.accounts.get(account.id)).toMatchObject({ id: account.id });
       await expect(t.services.sessions.authenticate(phone.token)).resolves.toMatchObject({ accountId: account.id });
@@ -172,7 +172,7 @@ describe(`AccountService on ${testDialect()}`, () => {
       expect(await t.services.accounts.deleteById(account.id)).toBe(true);
       t.events.log.length = 0;
       const stale: AuthSession = phone.session;
-      await expect(t.services.accounts.deleteAccount(stale, PASSWORD, IP)).rejects.toMatchObject({ code: ErrorCode.Unauthenticated });
+      await expect(t.services.accounts.deleteAccount({ session: stale, password: PASSWORD, ip: IP })).rejects.toMatchObject({ code: ErrorCode.Unauthenticated });
       expect(await t.services.accounts.deleteById(account.id)).toBe(false);
       expect(t.events.log).toEqual([]);
     });

@@ -3,9 +3,9 @@ import type { SessionService } from '../../src/services/session.service';
 import { ErrorCode } from '../../src/errors';
 import { DAY_MS } from '../../src/lib/clock';
 import { PasswordHasher } from '../../src/lib/password';
-import { TEST_ENV } from '../helpers/app';
-import { insertAccount, testDialect } from '../helpers/database';
-import { useTestServices } from '../helpers/service-wiring';
+import { TEST_ENV } from '../../test-support/test-env';
+import { insertAccount, testDialect } from '../../test-support/database';
+import { useTestServices } from '../helpers/services-under-test';
 
 /** Tokens and sessions with a clock the test moves: expiry, the lastUsedAt refresh, revocation events. */
 describe(`SessionService on ${testDialect()}`, () => {
@@ -25,7 +25,7 @@ describe(`SessionService on ${testDialect()}`, () => {
 
   it('when a device logs in, then its token authenticates as that account and device and expires TOKEN_TTL_DAYS later', async () => {
     const account = await newAccount();
-    const issued = await sessions.login(account.email.toUpperCase(), account.password, 'phone', '127.0.0.1');
+    const issued = await sessions.login({ email: account.email.toUpperCase(), password: account.password, deviceId: 'phone', ip: '127.0.0.1' });
     expect(issued.expiresAt).toEqual(new Date(clock.now().getTime() + TTL_DAYS * DAY_MS));
     expect(await sessions.authenticate(issued.token)).toMatchObject({ accountId: account.id, deviceId: 'phone', expiresAt: issued.expiresAt });
     expect(t.events.log).toEqual([['tokensRevoked', account.id, 'phone']]);
@@ -33,8 +33,8 @@ describe(`SessionService on ${testDialect()}`, () => {
 
   it('when the clock reaches the expiry unused, then the token is UNAUTHENTICATED; used a millisecond before, it slides TOKEN_TTL_DAYS on', async () => {
     const account = await newAccount();
-    const unused = await sessions.login(account.email, account.password, 'tablet', '127.0.0.1');
-    const used = await sessions.login(account.email, account.password, 'phone', '127.0.0.1');
+    const unused = await sessions.login({ email: account.email, password: account.password, deviceId: 'tablet', ip: '127.0.0.1' });
+    const used = await sessions.login({ email: account.email, password: account.password, deviceId: 'phone', ip: '127.0.0.1' });
     clock.advance(TTL_DAYS * DAY_MS - 1);
     await expect(sessions.authenticate(used.token)).resolves.toMatchObject({ accountId: account.id, expiresAt: new Date(clock.now().getTime() + TTL_DAYS * DAY_MS) });
     clock.advance(1);
@@ -45,7 +45,7 @@ describe(`SessionService on ${testDialect()}`, () => {
   it('when a token is used, then lastUsedAt moves only once a minute has passed', async () => {
     const account = await newAccount();
     const loggedInAt = clock.now();
-    const issued = await sessions.login(account.email, account.password, 'phone', '127.0.0.1');
+    const issued = await sessions.login({ email: account.email, password: account.password, deviceId: 'phone', ip: '127.0.0.1' });
     const lastUsed = async () => (await sessions.devices(account.id))[0].lastUsedAt;
     clock.advance(59_999);
     await sessions.authenticate(issued.token);
@@ -61,15 +61,15 @@ describe(`SessionService on ${testDialect()}`, () => {
     ['an unverified account with the right password', 'correct horse', 'correct horse', false, ErrorCode.AccountNotVerified],
   ])('when logging in with %s, then %s and no token is issued', async (_name, stored, given, verified, code) => {
     const account = stored ? await newAccount(stored, verified) : { id: 0, email: 'nobody@example.com' };
-    await expect(sessions.login(account.email, given, 'phone', '127.0.0.1')).rejects.toMatchObject({ code: code });
+    await expect(sessions.login({ email: account.email, password: given, deviceId: 'phone', ip: '127.0.0.1' })).rejects.toMatchObject({ code: code });
     if (account.id) expect(await sessions.devices(account.id)).toEqual([]);
     expect(t.events.log).toEqual([]);
   });
 
   it('when a device is revoked, then its token stops working, the others stay, and the revocation is announced', async () => {
     const account = await newAccount();
-    const phone = await sessions.login(account.email, account.password, 'phone', '127.0.0.1');
-    const laptop = await sessions.login(account.email, account.password, 'laptop', '127.0.0.1');
+    const phone = await sessions.login({ email: account.email, password: account.password, deviceId: 'phone', ip: '127.0.0.1' });
+    const laptop = await sessions.login({ email: account.email, password: account.password, deviceId: 'laptop', ip: '127.0.0.1' });
     const session = await sessions.authenticate(laptop.token);
     expect(await sessions.revokeDevice(session, 'phone')).toBe(true);
     expect(await sessions.revokeDevice(session, 'phone')).toBe(false);

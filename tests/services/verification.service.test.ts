@@ -3,9 +3,10 @@ import { HOUR_MS } from '../../src/lib/clock';
 import { DEFAULT_KEY_PARAMS } from '../../src/lib/key-params';
 import { normalizeEmail } from '../../src/lib/email';
 import { MAX_PENDING_PER_EMAIL } from '../../src/services/verification.service';
-import { testDialect } from '../helpers/database';
-import { uniqueEmail } from '../helpers/operations';
-import { mailedCode, useTestServices } from '../helpers/service-wiring';
+import { testDialect } from '../../test-support/database';
+import { uniqueEmail } from '../../test-support/operations';
+import { mailedCode } from '../helpers/recorders';
+import { useTestServices } from '../helpers/services-under-test';
 
 /**
  * EmailVerify's pending registrations in VerificationService, wired as the
@@ -32,7 +33,7 @@ describe(`VerificationService on ${testDialect()}`, () => {
   }
   const live = (email: string) => t.services.verification.live(normalizeEmail(email));
   const accountOf = (email: string) => t.db.run((m) => t.services.repositories.accounts.findByEmail(m, normalizeEmail(email)));
-  const login = (email: string, password: string, code?: string) => t.services.sessions.login(email, password, 'phone', IP, code);
+  const login = (email: string, password: string, code?: string) => t.services.sessions.login({ email, password, deviceId: 'phone', ip: IP, verificationCode: code });
 
   describe('register', () => {
     it('when an email registers, then a pending registration (not an account) is stored expiring VERIFY_TOKEN_TTL_HOURS later, and its code is mailed', async () => {

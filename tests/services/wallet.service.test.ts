@@ -8,7 +8,7 @@ import { ActivityLog } from '../../src/services/activity.service';
 import { WalletCommit } from '../../src/services/wallet-commit';
 import { WalletService, type WalletWriteKind, type WalletWriteResult } from '../../src/services/wallet.service';
 import { ManualClock } from '../helpers/clock';
-import { insertAccount, testDialect } from '../helpers/database';
+import { insertAccount, testDialect } from '../../test-support/database';
 import { useTestDatabase } from '../helpers/hooks';
 import { RecordedEvents, rethrow } from '../helpers/recorders';
 
@@ -31,16 +31,17 @@ describe(`WalletService on ${testDialect()}`, () => {
     writes = [];
     const rows = new WalletRepository();
     const history = new WalletHistoryRepository();
-    const commit = new WalletCommit(rows, history, new ActivityLog(db, new AccountEventRepository(), clock, 90, rethrow), 10);
-    wallets = new WalletService(
+    const activity = new ActivityLog({ db, accountEvents: new AccountEventRepository(), clock, retentionDays: 90, reportError: rethrow });
+    const commit = new WalletCommit({ wallets: rows, history, activity, versionsKept: 10 });
+    wallets = new WalletService({
       db,
-      rows,
+      wallets: rows,
       commit,
       clock,
       events,
-      (result) => writes.push(result),
-      MAX_WALLET_BYTES,
-    );
+      observeWrite: (result) => writes.push(result),
+      maxWalletBytes: MAX_WALLET_BYTES,
+    });
   });
 
   const newAccount = async () => (await insertAccount(database.db)).id;
@@ -110,7 +111,7 @@ describe(`WalletService on ${testDialect()}`, () => {
       const id = await newAccount();
       if (existing) await wallets.update(phone(id), upload(existing));
       writes = [];
-      const written = await database.db.transaction((m) => wallets.write(m, id, state, clock.now(), kind, { deviceId: 'phone' }));
+      const written = await database.db.transaction((m) => wallets.write(m, { accountId: id, upload: state, now: clock.now(), kind, writer: { deviceId: 'phone' } }));
       expect(written.result).toBe(expected);
       expect(written.kind).toBe(expected === 'conflict' ? 'conflict' : 'success');
       expect(writes).toEqual([expected]);
@@ -124,7 +125,7 @@ describe(`WalletService on ${testDialect()}`, () => {
       await wallets.update(phone(id), upload(1));
       await expect(
         database.db.transaction(async (m) => {
-          const written = await wallets.write(m, id, upload(2), clock.now(), 'reencryption', { deviceId: null });
+          const written = await wallets.write(m, { accountId: id, upload: upload(2), now: clock.now(), kind: 'reencryption', writer: { deviceId: null } });
           expect(written.result).toBe('success');
           throw new Error('a later step of the transaction failed');
         }),

@@ -1,4 +1,4 @@
-import { describeWith } from '../helpers/services';
+import { describeWith } from '../helpers/required-services';
 
 // A block whose service is missing here, with a body that fails the way one reading the missing service's
 // settings does (new URL(process.env.REDIS_URL!) with REDIS_URL unset): if its body ran, this file would fail to run.

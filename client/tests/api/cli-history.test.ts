@@ -5,8 +5,8 @@ import { ExitCode, runCli } from 'wallet-sync-client/cli';
 import { startTestServer, type TestServer } from '../../../tests/helpers/app';
 import { TEST_SCRYPT_COST } from '../helpers/devices';
 import { startGraphQLProxy, type GraphQLProxy } from '../helpers/graphql-proxy';
-import { uniqueEmail } from '../../../tests/helpers/operations';
-import { VersionDocument } from '../../../tests/helpers/operations.generated';
+import { uniqueEmail } from '../../../test-support/operations';
+import { VersionDocument } from '../../../test-support/operations.generated';
 
 /** `wallet-sync history`, `restore`, `activity`, and the warning and exit code of a diverged server, in-process against a real server. */
 describe('the wallet-sync CLI: history, undo and a server that went back', () => {

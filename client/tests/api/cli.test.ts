@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ExitCode, runCli } from 'wallet-sync-client/cli';
 import { startTestServer, type TestServer } from '../../../tests/helpers/app';
-import { uniqueEmail } from '../../../tests/helpers/operations';
-import { KeyParamsDocument, UpdateDocument } from '../../../tests/helpers/operations.generated';
+import { uniqueEmail } from '../../../test-support/operations';
+import { KeyParamsDocument, UpdateDocument } from '../../../test-support/operations.generated';
 
 /** The CLI in-process (real arguments, real state files, a real server), one device per state file. */
 describe('the wallet-sync CLI', () => {

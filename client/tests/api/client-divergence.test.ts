@@ -2,8 +2,8 @@ import { MemoryDeviceStateStore, sealWalletState, type WalletSyncClient } from '
 import { startTestServer, type TestServer } from '../../../tests/helpers/app';
 import { ROOT_PASSWORD, openDevice } from '../helpers/devices';
 import { startGraphQLProxy, type GraphQLProxy } from '../helpers/graphql-proxy';
-import { uniqueEmail } from '../../../tests/helpers/operations';
-import { UpdateDocument, VersionDocument } from '../../../tests/helpers/operations.generated';
+import { uniqueEmail } from '../../../test-support/operations';
+import { UpdateDocument, VersionDocument } from '../../../test-support/operations.generated';
 
 /**
  * PROTOCOL.md "The history chain", black-box: a proxy in front of the real

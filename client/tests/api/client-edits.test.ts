@@ -14,8 +14,8 @@ import { runCli, ExitCode } from 'wallet-sync-client/cli';
 import { type TestServer } from '../../../tests/helpers/app';
 import { useTestServer } from '../../../tests/helpers/hooks';
 import { ROOT_PASSWORD, TEST_SCRYPT_COST, openDevice, twoDevices } from '../helpers/devices';
-import { uniqueEmail } from '../../../tests/helpers/operations';
-import { UpdateDocument } from '../../../tests/helpers/operations.generated';
+import { uniqueEmail } from '../../../test-support/operations';
+import { UpdateDocument } from '../../../test-support/operations.generated';
 
 async function stored(store: DeviceStateStore): Promise<DeviceState> {
   return (await store.load())!;

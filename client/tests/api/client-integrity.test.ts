@@ -3,7 +3,7 @@ import { MemoryDeviceStateStore, encryptWallet, walletStateHmac, type DeviceStat
 
 import { useTestServer } from '../../../tests/helpers/hooks';
 import { ROOT_PASSWORD, openDevice, twoDevices } from '../helpers/devices';
-import { UpdateDocument } from '../../../tests/helpers/operations.generated';
+import { UpdateDocument } from '../../../test-support/operations.generated';
 
 /**
  * What a device does with a wallet state it must not trust: one that is forged

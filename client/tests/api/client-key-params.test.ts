@@ -4,8 +4,8 @@ import { MemoryDeviceStateStore, WalletSyncClient, nodeScrypt, type KeyParams, t
 
 import { useTestServer } from '../../../tests/helpers/hooks';
 import { ROOT_PASSWORD, TEST_KEY_PARAMS, openDevice } from '../helpers/devices';
-import { uniqueEmail } from '../../../tests/helpers/operations';
-import { KeyParamsDocument } from '../../../tests/helpers/operations.generated';
+import { uniqueEmail } from '../../../test-support/operations';
+import { KeyParamsDocument } from '../../../test-support/operations.generated';
 
 const NEW_ROOT_PASSWORD = 'a brand new root password';
 

@@ -10,7 +10,7 @@ import {
 
 import { useTestServer } from '../../../tests/helpers/hooks';
 import { ROOT_PASSWORD, TEST_KEY_PARAMS } from '../helpers/devices';
-import { uniqueEmail } from '../../../tests/helpers/operations';
+import { uniqueEmail } from '../../../test-support/operations';
 
 /** React Native's AsyncStorage, as far as the client uses it: string values under string keys, behind promises. */
 class AsyncStorageLike implements KeyValueStorage {

@@ -2,7 +2,7 @@ import { SecondFactorRequiredError, WalletSyncError, nodeScrypt, type ScryptFunc
 import { totpCode } from '../../../src/lib/totp';
 import { ROOT_PASSWORD, openDevice } from '../helpers/devices';
 import { useTestServer } from '../../../tests/helpers/hooks';
-import { uniqueEmail } from '../../../tests/helpers/operations';
+import { uniqueEmail } from '../../../test-support/operations';
 
 /** Node's scrypt, counting derivations: a retried login must not derive again. */
 function countingScrypt(): { scrypt: ScryptFunction; count: () => number } {

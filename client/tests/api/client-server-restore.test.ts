@@ -4,8 +4,8 @@ import path from 'node:path';
 import type { Divergence, WalletSyncClient } from 'wallet-sync-client';
 import { ExitCode, runCli } from 'wallet-sync-client/cli';
 import { ROOT_PASSWORD, TEST_SCRYPT_COST, twoDevices } from '../helpers/devices';
-import { uniqueEmail } from '../../../tests/helpers/operations';
-import { testDialect } from '../../../tests/helpers/database';
+import { uniqueEmail } from '../../../test-support/operations';
+import { testDialect } from '../../../test-support/database';
 import { startRestorableServer, type RestorableServer } from '../helpers/restorable-server';
 
 /**

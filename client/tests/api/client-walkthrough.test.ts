@@ -3,7 +3,7 @@ import { playWalkthrough } from '../../../scripts/walkthrough';
 
 import { useTestServer } from '../../../tests/helpers/hooks';
 import { TEST_KEY_PARAMS } from '../helpers/devices';
-import { uniqueEmail } from '../../../tests/helpers/operations';
+import { uniqueEmail } from '../../../test-support/operations';
 
 /** The reference walkthrough through the client, against a real server: every step checks itself. */
 describe('the walkthrough via the client', () => {

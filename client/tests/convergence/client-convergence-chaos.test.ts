@@ -1,7 +1,7 @@
 import { setTimeout as sleep, setImmediate as yieldToOthers } from 'node:timers/promises';
 import type { Divergence, PreferenceEntry, WalletSyncClient } from 'wallet-sync-client';
 import { expectConverged, seededRandom, twoDevices } from '../helpers/devices';
-import { testDialect } from '../../../tests/helpers/database';
+import { testDialect } from '../../../test-support/database';
 import { startGraphQLProxy, type GraphQLProxy } from '../helpers/graphql-proxy';
 import { startRestorableServer, type RestorableServer } from '../helpers/restorable-server';
 

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import type { ServiceRequirement } from '../../../tests/helpers/services';
+import type { ServiceRequirement } from '../../../tests/helpers/required-services';
 import type { WalletDevicePage } from './browser-device.page';
 
 /** Debian's Chromium (`apt-get install -y chromium`): Playwright's own browser downloads are not used. */

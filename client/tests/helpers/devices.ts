@@ -8,7 +8,7 @@ import {
   type WalletSyncClientOptions,
 } from 'wallet-sync-client';
 import type { TestServer } from '../../../tests/helpers/app';
-import { uniqueEmail } from '../../../tests/helpers/operations';
+import { uniqueEmail } from '../../../test-support/operations';
 
 /**
  * The cheapest key parameters the protocol allows (N=2^14 is its minimum; r=1

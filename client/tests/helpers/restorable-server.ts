@@ -5,7 +5,7 @@ import pino from 'pino';
 import { backupSqlite } from '../../../src/db/dialects/sqlite-files';
 import { createApp, type App } from '../../../src/app';
 import { loadConfig } from '../../../src/config';
-import { TEST_ENV } from '../../../tests/helpers/app';
+import { TEST_ENV } from '../../../test-support/test-env';
 
 /**
  * A real server on a SQLite file of its own that a test can restore from a

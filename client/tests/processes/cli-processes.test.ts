@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { ExitCode, runCli } from 'wallet-sync-client/cli';
 import { startTestServer, type TestServer } from '../../../tests/helpers/app';
 import { ROOT_PASSWORD, TEST_SCRYPT_COST, openDevice } from '../helpers/devices';
-import { uniqueEmail } from '../../../tests/helpers/operations';
+import { uniqueEmail } from '../../../test-support/operations';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const CLI = path.join(ROOT, 'client', 'scripts', 'wallet-sync.ts');

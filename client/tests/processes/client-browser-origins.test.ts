@@ -3,8 +3,8 @@ import type { Browser, Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../../../tests/helpers/app';
 import { bundleForBrowser, chromiumRequirement, expectLiveEdit, inPage, launchChromium, startFront, type Front } from '../helpers/browser';
 import { ROOT_PASSWORD, TEST_KEY_PARAMS } from '../helpers/devices';
-import { uniqueEmail } from '../../../tests/helpers/operations';
-import { describeWith } from '../../../tests/helpers/services';
+import { uniqueEmail } from '../../../test-support/operations';
+import { describeWith } from '../../../tests/helpers/required-services';
 
 const PAGE = '<!doctype html><meta charset="utf-8"><title>web wallet</title><script src="/device.js"></script>';
 

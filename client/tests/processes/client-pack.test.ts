@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startTestServer, type TestServer } from '../../../tests/helpers/app';
-import { uniqueEmail } from '../../../tests/helpers/operations';
+import { uniqueEmail } from '../../../test-support/operations';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const run = promisify(execFile);

@@ -102,6 +102,6 @@ export class AccountResolver {
     @Args(() => DeleteAccountArgs) { password, secondFactor }: DeleteAccountArgs,
     @Ctx() { ip }: RequestContext,
   ): Promise<boolean> {
-    return this.accounts.deleteAccount(session, password, ip, secondFactorOf(secondFactor));
+    return this.accounts.deleteAccount({ session, password, ip, secondFactor: secondFactorOf(secondFactor) });
   }
 }

@@ -16,8 +16,9 @@ export class SessionResolver {
       "Exchanges email + password for an auth token bound to one device. Logging in\nagain from the same deviceId replaces that device's previous token.",
   })
   async login(@Arg('input', () => LoginInput) input: LoginInput, @Ctx() { ip }: RequestContext): Promise<AuthToken> {
-    const secondFactor = secondFactorOf(input.secondFactor);
-    return Object.assign(new AuthToken(), await this.sessions.login(input.email, input.password, input.deviceId, ip, input.verificationCode ?? undefined, secondFactor));
+    const { email, password, deviceId, verificationCode } = input;
+    const issued = await this.sessions.login({ email, password, deviceId, ip, verificationCode: verificationCode ?? undefined, secondFactor: secondFactorOf(input.secondFactor) });
+    return Object.assign(new AuthToken(), issued);
   }
 
   @Authorized()

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { TestServer } from './app';
+import type { GraphQLApi } from './graphql-http';
 import { LoginDocument, RegisterDocument, UpdateDocument } from './operations.generated';
 
 /** The operations themselves are the typed documents of operations.generated.ts (from operations.graphql); these are the steps most tests start with. */
@@ -15,24 +15,24 @@ export interface Device {
   token: string;
 }
 
-export async function register(server: Pick<TestServer, 'gql'>, email = uniqueEmail(), password = PASSWORD, clientSaltSeed = newSeed()) {
+export async function register(server: GraphQLApi, email = uniqueEmail(), password = PASSWORD, clientSaltSeed = newSeed()) {
   const response = await server.gql(RegisterDocument, { input: { email, password, clientSaltSeed } });
   if (response.body.errors) throw new Error(`register failed: ${JSON.stringify(response.body.errors)}`);
   return { email, password, clientSaltSeed };
 }
 
-export async function login(server: Pick<TestServer, 'gql'>, email: string, password: string, deviceId: string): Promise<Device> {
+export async function login(server: GraphQLApi, email: string, password: string, deviceId: string): Promise<Device> {
   const response = await server.gql(LoginDocument, { input: { email, password, deviceId } });
   if (response.body.errors) throw new Error(`login failed: ${JSON.stringify(response.body.errors)}`);
   return { email, password, deviceId, token: response.body.data!.login.token };
 }
 
-export async function registerAndLogin(server: Pick<TestServer, 'gql'>, deviceId = 'device-1'): Promise<Device> {
+export async function registerAndLogin(server: GraphQLApi, deviceId = 'device-1'): Promise<Device> {
   const { email, password } = await register(server);
   return login(server, email, password, deviceId);
 }
 
-export async function upload(server: Pick<TestServer, 'gql'>, device: Device, sequence: number, encryptedWallet = `wallet-${sequence}`, hmac = `hmac-${sequence}`) {
+export async function upload(server: GraphQLApi, device: Device, sequence: number, encryptedWallet = `wallet-${sequence}`, hmac = `hmac-${sequence}`) {
   const response = await server.gql(UpdateDocument, { input: { encryptedWallet, sequence, hmac } }, device.token);
   if (response.body.errors) throw new Error(`update failed: ${JSON.stringify(response.body.errors)}`);
   return response.body.data!.updateWalletState;

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { testDialect } from './database';
+import { testDialect } from '../../test-support/database';
 
 /**
  * Which tests may run, given the services this machine offers. A test that

@@ -1,35 +1,15 @@
-import { createServices, type App, type Repositories } from '../../src/app';
+import { createServices, type WiredServices } from '../../src/services/wiring';
+import type { Database } from '../../src/db/database';
 import { loadConfig, type Config } from '../../src/config';
-import type { MailMessage, Mailer } from '../../src/lib/mailer';
 import { Metrics } from '../../src/lib/metrics';
-import { TEST_ENV } from './app';
+import { TEST_ENV } from '../../test-support/test-env';
 import { ManualClock } from './clock';
 import { useTestDatabase } from './hooks';
-import { RecordedEvents, rethrow } from './recorders';
-
-/** Mail as a list, in the order the services handed it over; nothing leaves the process. */
-export class RecordedMail implements Mailer {
-  readonly sent: MailMessage[] = [];
-  async send(message: MailMessage): Promise<void> {
-    this.sent.push(message);
-  }
-  close(): void {}
-  /** The messages to `to`, oldest first. */
-  to(to: string): MailMessage[] {
-    return this.sent.filter((message) => message.to === to);
-  }
-}
-
-/** The code a verification mail carries (its subject ends with it). */
-export function mailedCode(message: MailMessage | undefined): string {
-  const code = /verification code: (\S+)$/.exec(message?.subject ?? '')?.[1];
-  if (!code) throw new Error(`not a verification mail: ${message?.subject}`);
-  return code;
-}
+import { RecordedEvents, RecordedMail, rethrow } from './recorders';
 
 export interface ServicesUnderTest {
-  readonly services: App['services'] & { repositories: Repositories };
-  readonly db: App['db'];
+  readonly services: WiredServices;
+  readonly db: Database;
   readonly config: Readonly<Config>;
   /** The clock every service reads; the test moves it. */
   readonly clock: ManualClock;

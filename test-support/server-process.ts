@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { TEST_ENV, apiAt, type TestServer } from './app';
+import { TEST_ENV } from './test-env';
+import { apiAt, type GraphQLApi } from './graphql-http';
 
 /**
  * "Start a server process and wait for it", once, for the tests and the
@@ -126,7 +127,7 @@ function startUrl(line: string): URL | undefined {
 export interface ServerProcess {
   url: string;
   pid: number;
-  gql: TestServer['gql'];
+  gql: GraphQLApi['gql'];
   /** Everything the process wrote, stdout and stderr. */
   output(): string;
   /** Sends a signal; `exited` then tells how the process ended. */
@@ -135,7 +136,7 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-const ROOT = path.resolve(__dirname, '..', '..');
+const ROOT = path.resolve(__dirname, '..');
 
 /**
  * Starts the server with TEST_ENV and `env` on a free port and resolves once it listens: `src/index.ts`

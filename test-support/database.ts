@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { rmSync } from 'node:fs';
 import mysql from 'mysql2/promise';
-import type { Database } from '../../src/db/database';
-import type { AccountRow } from '../../src/db/entities/account.entity';
-import { AccountRepository } from '../../src/db/repositories/account.repository';
-import { normalizeEmail } from '../../src/lib/email';
+import type { Database } from '../src/db/database';
+import type { AccountRow } from '../src/db/entities/account.entity';
+import { AccountRepository } from '../src/db/repositories/account.repository';
+import { normalizeEmail } from '../src/lib/email';
 
 /**
  * Each test file gets a database of its own: a temporary SQLite file, or, when
