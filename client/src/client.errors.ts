@@ -42,6 +42,11 @@ export const ClientErrorCode = {
    * password; one above them would exhaust the device's memory). Nothing was derived or sent.
    */
   KeyParamsUnsupported: 'KEY_PARAMS_UNSUPPORTED',
+  /**
+   * history(): the server's answer does not move forward (a page repeats
+   * sequences already read, or goes back), so reading on would never end.
+   */
+  HistoryInvalid: 'WALLET_HISTORY_INVALID',
   /** An argument the app passed is unusable (a preference value that is not a string, an empty root password, a URL without http(s)://). */
   InvalidArgument: 'INVALID_ARGUMENT',
 } as const;

@@ -290,6 +290,7 @@ export function exitCodeFor(error: unknown): number {
     case ServerErrorCode.AccountNotVerified:
       return ExitCode.Unauthenticated;
     case ClientErrorCode.KeyParamsUnsupported:
+    case ClientErrorCode.HistoryInvalid:
       return ExitCode.Integrity;
     case ClientErrorCode.ConflictRetriesExhausted:
       return ExitCode.Conflict;
