@@ -58,6 +58,11 @@ export const ServerErrorCode = {
   Unauthenticated: 'UNAUTHENTICATED',
   AccountNotVerified: 'ACCOUNT_NOT_VERIFIED',
   RateLimited: 'RATE_LIMITED',
+  /**
+   * The wallet is over the server's limit (serverInfo.maxWalletBytes). The
+   * client checks before uploading and names the largest preference in `key`.
+   */
+  PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
   /** The password was right; the account needs its second factor: `methods` says which it has. Retry with one (SecondFactorRequiredError.retry). */
   SecondFactorRequired: 'SECOND_FACTOR_REQUIRED',
   /** A wrong, used or expired TOTP code or recovery code. */

@@ -1,5 +1,6 @@
 import { assertKey, assertRootPassword, describeType, invalidArgument } from './client-arguments';
-import { ClientErrorCode, WalletSyncError } from './client.errors';
+import { ClientErrorCode, ServerErrorCode, WalletSyncError } from './client.errors';
+import { utf8 } from './encoding';
 import type { DeviceState } from './device-state.store';
 import { encodeKeys, type DeviceSession, type StoredKeys } from './device-session';
 import { HISTORY_PAGE, type RemoteWalletState, type WalletStateHeader } from './graphql/sync-server.api';
@@ -390,7 +391,31 @@ export class SyncEngine {
     }
     const document: WalletDocument = prev ? { preferences: this.state.local.preferences, prev } : { preferences: this.state.local.preferences };
     const sealed = await sealWalletState(document, (base?.sequence ?? 0) + 1, keys);
+    await this.assertFits(sealed);
     return { sealed, chain: await chainOf(prev?.chain ?? ROOT_CHAIN, sealed.hmac) };
+  }
+
+  /**
+   * Refuses an upload over the server's limit before sending it: the server
+   * would refuse it too, but a body that large can reach it as a reset
+   * connection (NETWORK_ERROR, which apps retry forever) rather than as its
+   * PAYLOAD_TOO_LARGE, and the user needs to know which preference to shrink.
+   */
+  private async assertFits(sealed: SealedWalletState): Promise<void> {
+    const size = utf8(sealed.encryptedWallet).length;
+    const limit = await this.session.api.maxWalletBytes();
+    if (size <= limit) return;
+    const [key, bytes] = Object.entries(this.state.local.preferences)
+      .map(([name, entry]): [string, number] => [name, utf8(name).length + utf8(entry.value ?? '').length])
+      .reduce((largest, candidate) => (candidate[1] > largest[1] ? candidate : largest), ['', 0]);
+    const over = `The wallet would be ${size} bytes encrypted, over this server's limit of ${limit} bytes`;
+    throw new WalletSyncError(
+      ServerErrorCode.PayloadTooLarge,
+      key
+        ? `${over}; its largest preference is ${JSON.stringify(key)} (${bytes} bytes): delete or shorten it, then sync. Nothing was uploaded`
+        : `${over}, with no preferences in it. Nothing was uploaded`,
+      { key: key || undefined },
+    );
   }
 }
 

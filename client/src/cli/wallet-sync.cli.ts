@@ -273,7 +273,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
     const json = program.opts<GlobalOptions>().json;
     const code = exitCodeFor(error);
-    const message = error instanceof Error ? error.message : String(error);
+    let message = error instanceof Error ? error.message : String(error);
+    if (error instanceof WalletSyncError && error.code === ServerErrorCode.PayloadTooLarge && error.key !== undefined) {
+      message += `; to delete it: wallet-sync unset ${shellWord(error.key)}`;
+    }
     if (json) io.stdout(`${JSON.stringify({ error: { code: error instanceof WalletSyncError ? error.code : 'FAILURE', message } })}\n`);
     io.stderr(`wallet-sync: ${message}\n`);
     return code;
@@ -403,6 +406,11 @@ function parseScryptCost(value: string): number {
   const problem = keyParamsProblem({ ...DEFAULT_KEY_PARAMS, n });
   if (problem) throw new InvalidArgumentError(`${problem}; e.g. 131072 or 2^17`);
   return n;
+}
+
+/** `word` as one shell argument: bare when it is plain, else single-quoted. */
+function shellWord(word: string): string {
+  return /^[\w.@%+=:,/-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
 function parsePositiveInteger(value: string): number {

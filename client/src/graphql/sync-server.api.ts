@@ -9,6 +9,7 @@ import {
   DisableTotpDocument,
   RegenerateRecoveryCodesDocument,
   SecondFactorStatusDocument,
+  ServerInfoDocument,
   ClientKeyParamsDocument,
   DeleteAccountDocument,
   LoginDocument,
@@ -143,6 +144,20 @@ export class SyncServerApi {
   async secondFactorStatus(): Promise<{ enabled: boolean; totp: boolean; recoveryCodesLeft: number }> {
     const { enabled, totp, recoveryCodesLeft } = (await this.send(SecondFactorStatusDocument, {})).me.secondFactor;
     return { enabled, totp, recoveryCodesLeft };
+  }
+
+  private maxWalletBytesAnswer: Promise<number> | null = null;
+
+  /** serverInfo.maxWalletBytes, asked once per client (a failed ask is asked again): what an upload must fit in. */
+  maxWalletBytes(): Promise<number> {
+    this.maxWalletBytesAnswer ??= this.send(ServerInfoDocument, {}).then(
+      ({ serverInfo }) => serverInfo.maxWalletBytes,
+      (error: unknown) => {
+        this.maxWalletBytesAnswer = null;
+        throw error;
+      },
+    );
+    return this.maxWalletBytesAnswer;
   }
 
   private async send<R, V extends Variables>(document: TypedDocumentNode<R, V>, variables: V): Promise<R> {
