@@ -6,6 +6,7 @@ import { ClientErrorCode, ServerErrorCode, WalletSyncError, isIntegrityError } f
 // The Node entry, for its defaults (native scrypt, the ws WebSocket) and the file store.
 import { FileDeviceStateStore, WalletSyncClient, type Divergence, type LostEdit, type SyncResult, type WalletStateInfo } from '../index';
 import { DEFAULT_KEY_PARAMS, keyParamsProblem } from '../wallet-keys';
+import { escapeForTerminal, terminalJson, terminalText as t, truncated } from './terminal-text';
 
 /**
  * `wallet-sync`: the client on the command line, one device per state file.
@@ -107,7 +108,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const { verified } = await client.register(email, rootPassword);
     const token = verified ? await client.login() : null;
     print.result(
-      verified ? `Registered ${email}; logged in as device ${client.deviceId}` : `Registered ${email}: follow the link in the verification email, then log in`,
+      verified ? t`Registered ${email}; logged in as device ${client.deviceId}` : t`Registered ${email}: follow the link in the verification email, then log in`,
       { email, verified, deviceId: client.deviceId, loggedIn: verified, expiresAt: token?.expiresAt ?? null },
     );
   });
@@ -115,12 +116,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   command('login <email>', 'log this device in (root password: prompt or WALLET_SYNC_PASSWORD)', async (client, print, email) => {
     const rootPassword = await secret(io, 'WALLET_SYNC_PASSWORD', 'Root password');
     const token = await client.login({ email, rootPassword });
-    print.result(`Logged in as ${email} on device ${client.deviceId} (token valid until ${token.expiresAt})`, { email, ...token });
+    print.result(t`Logged in as ${email} on device ${client.deviceId} (token valid until ${token.expiresAt})`, { email, ...token });
   });
 
   command('pull', 'download the server\'s wallet state and merge it into this device', async (client, print) => {
     const { walletState: state, lostEdits, divergence } = await client.pull();
-    print.result(withLostEdits(state ? `Got latest wallet state: sequence ${state.sequence}` : 'No wallet on the server yet', lostEdits), {
+    print.result(withLostEdits(state ? t`Got latest wallet state: sequence ${state.sequence}` : 'No wallet on the server yet', lostEdits), {
       walletState: state && describeState(state),
       lostEdits,
       divergence,
@@ -132,10 +133,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   command('push', 'upload this device\'s wallet (exit 4 when the server had a newer one: merged, push again)', async (client, print) => {
     const result = await client.push();
     if (result.kind === 'success') {
-      print.result(`Pushed: the server now holds sequence ${result.walletState.sequence}`, { result: 'success', walletState: describeState(result.walletState) });
+      print.result(t`Pushed: the server now holds sequence ${result.walletState.sequence}`, { result: 'success', walletState: describeState(result.walletState) });
       return ExitCode.Ok;
     }
-    const merged = result.latest ? `merged sequence ${result.latest.sequence} from the server` : 'the server has no wallet any more';
+    const merged = result.latest ? t`merged sequence ${result.latest.sequence} from the server` : 'the server has no wallet any more';
     print.result(withLostEdits(`Wallet state out of date: ${merged}. Push again.`, result.lostEdits), {
       result: 'conflict',
       latest: result.latest && describeState(result.latest),
@@ -149,31 +150,32 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   command('sync', 'pull, merge and push until the upload lands (--repair: drop malformed preferences of the server\'s wallet and upload the repair)', async (client, print) => {
     const result = await client.sync({ repair: program.opts<GlobalOptions>().repair });
     print.result(describeSync(result), { ...result, preferences: client.preferences() });
-    return print.divergence(result.divergence, `uploaded as sequence ${result.sequence}`);
+    return print.divergence(result.divergence, t`uploaded as sequence ${result.sequence}`);
   });
 
   command('set <key> <value>', 'set a preference on this device (sync to upload it)', async (client, print, key, value) => {
     const entry = await client.setPreference(key, value);
-    print.result(`${key} = ${value} (not synced yet)`, { key, ...entry });
+    print.result(t`${key} = ${truncated(value)} (not synced yet)`, { key, ...entry });
   });
 
   command('unset <key>', 'delete a preference on this device (sync to upload it)', async (client, print, key) => {
     const entry = await client.deletePreference(key);
-    print.result(`${key} deleted (not synced yet)`, { key, ...entry });
+    print.result(t`${key} deleted (not synced yet)`, { key, ...entry });
   });
 
   command('get [key]', 'print one preference, or all of them (exit 8 when the key has no value)', async (client, print, key) => {
     const preferences = client.preferences();
     if (key === undefined) {
-      const lines = Object.entries(preferences).map(([name, value]) => `${name} = ${value}`);
+      const lines = Object.entries(preferences).map(([name, value]) => t`${name} = ${value}`);
       print.result(lines.length ? lines.join('\n') : '(no preferences)', preferences);
       return ExitCode.Ok;
     }
     if (!Object.hasOwn(preferences, key)) {
-      print.error(`No preference ${key} on this device`, { key, value: null });
+      print.error(t`No preference ${key} on this device`, { key, value: null });
       return ExitCode.NotFound;
     }
-    print.result(preferences[key], { key, value: preferences[key] });
+    // Printed whole, its own lines kept: `get KEY > file` gives back what `set KEY --file` took.
+    print.result(escapeForTerminal(preferences[key], { keepLines: true }), { key, value: preferences[key] });
     return ExitCode.Ok;
   });
 
@@ -181,10 +183,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const status = client.status();
     print.result(
       [
-        `device:   ${status.deviceId}`,
-        `account:  ${status.email ?? '(none)'}${status.loggedIn ? '' : ' (logged out)'}`,
-        `sequence: ${status.sequence ?? '(never synced)'}`,
-        `unsynced: ${status.unsyncedKeys.join(', ') || '(nothing)'}`,
+        t`device:   ${status.deviceId}`,
+        t`account:  ${status.email ?? '(none)'}${status.loggedIn ? '' : ' (logged out)'}`,
+        t`sequence: ${status.sequence ?? '(never synced)'}`,
+        t`unsynced: ${status.unsyncedKeys.join(', ') || '(nothing)'}`,
       ].join('\n'),
       status,
     );
@@ -198,7 +200,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         print.divergence(divergence, 'healed; watching on');
       },
       onSync: (result) => print.event(describeSync(result), { event: 'synced', ...result, preferences: client.preferences() }),
-      onError: (error) => print.event(`Sync failed (${error.code}): ${error.message}; waiting for the next update`, { event: 'error', code: error.code, message: error.message }),
+      onError: (error) => print.event(t`Sync failed (${error.code}): ${error.message}; waiting for the next update`, { event: 'error', code: error.code, message: error.message }),
       onConnected: (reconnected) => print.event(reconnected ? 'Reconnected' : 'Watching for updates (Ctrl-C to stop)', { event: reconnected ? 'reconnected' : 'connected' }),
     });
     const stop = () => void watch.stop();
@@ -216,7 +218,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const current = client.status().sequence;
     const lines = entries.map(
       (entry) =>
-        `${String(entry.sequence).padStart(6)}  ${entry.updatedAt}  ${(entry.deviceId ?? '(password change)').padEnd(20)} ${String(entry.bytes).padStart(7)} B` +
+        t`${String(entry.sequence).padStart(6)}  ${entry.updatedAt}  ${(entry.deviceId ?? '(password change)').padEnd(20)} ${String(entry.bytes).padStart(7)} B` +
         `${entry.contentKept ? '  restorable' : ''}${entry.sequence === current ? '  <- this device' : ''}`,
     );
     print.result(lines.length ? lines.join('\n') : '(no wallet on the server yet)', entries);
@@ -225,17 +227,17 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   command('restore <sequence>', 'undo: make the content of an earlier state the newest one, as edits of this device, and sync it (exit 8 when that content is no longer kept)', async (client, print, sequence) => {
     if (!/^\d+$/.test(sequence) || Number(sequence) < 1) throw new CliExit(ExitCode.Usage, `restore: the sequence must be a positive integer (got ${JSON.stringify(sequence)})`);
     const result = await client.restore(Number(sequence));
-    const changed = result.changedKeys.length ? `changed back: ${result.changedKeys.join(', ')}` : 'nothing differed';
-    print.result(`Restored the content of sequence ${result.restoredFrom} as sequence ${result.sequence} (${changed})`, { ...result, preferences: client.preferences() });
-    return print.divergence(result.divergence, `the restore went on top, as sequence ${result.sequence}`);
+    const changed = result.changedKeys.length ? t`changed back: ${result.changedKeys.join(', ')}` : 'nothing differed';
+    print.result(t`Restored the content of sequence ${result.restoredFrom} as sequence ${result.sequence} (` + changed + ')', { ...result, preferences: client.preferences() });
+    return print.divergence(result.divergence, t`the restore went on top, as sequence ${result.sequence}`);
   });
 
   command('activity', 'the account\'s security log, newest first: logins (new devices flagged), failed logins, password changes, wallet updates', async (client, print) => {
     const events = await client.activity({ limit: program.opts<GlobalOptions>().limit });
     const lines = events.map(
       (event) =>
-        `${event.at}  ${event.kind.padEnd(15)} ${event.deviceId ?? ''}${event.newDevice ? ' (new device)' : ''}` +
-        `${event.sequence !== null ? ` sequence ${event.sequence}` : ''}${event.ipPrefix ? ` from ${event.ipPrefix}` : ''}`,
+        t`${event.at}  ${String(event.kind).padEnd(15)} ${event.deviceId ?? ''}` +
+        `${event.newDevice ? ' (new device)' : ''}${event.sequence !== null ? t` sequence ${event.sequence}` : ''}${event.ipPrefix ? t` from ${event.ipPrefix}` : ''}`,
     );
     print.result(lines.length ? lines.join('\n') : '(no events)', events);
   });
@@ -258,7 +260,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const email = client.email;
     const rootPassword = await secret(io, 'WALLET_SYNC_PASSWORD', 'Root password');
     await client.deleteAccount(rootPassword);
-    print.result(`Deleted the account ${email} and its wallet; this device forgot it`, { deleted: true, email });
+    print.result(t`Deleted the account ${email} and its wallet; this device forgot it`, { deleted: true, email });
   });
 
   command('logout', 'revoke this device\'s auth token and forget its keys', async (client, print) => {
@@ -277,8 +279,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     if (error instanceof WalletSyncError && error.code === ServerErrorCode.PayloadTooLarge && error.key !== undefined) {
       message += `; to delete it: wallet-sync unset ${shellWord(error.key)}`;
     }
-    if (json) io.stdout(`${JSON.stringify({ error: { code: error instanceof WalletSyncError ? error.code : 'FAILURE', message } })}\n`);
-    io.stderr(`wallet-sync: ${message}\n`);
+    if (json) io.stdout(`${terminalJson({ error: { code: error instanceof WalletSyncError ? error.code : 'FAILURE', message } })}\n`);
+    // The message can be the server's own words: escaped like anything else it sends.
+    io.stderr(`wallet-sync: ${escapeForTerminal(message)}\n`);
     return code;
   }
 }
@@ -320,7 +323,7 @@ class Printer {
   ) {}
 
   result(text: string, value: unknown): void {
-    this.io.stdout(this.json ? `${JSON.stringify(value)}\n` : `${text}\n`);
+    this.io.stdout(this.json ? `${terminalJson(value)}\n` : `${text}\n`);
   }
 
   /** One line per event, so `watch --json` is a stream of JSON lines. */
@@ -329,7 +332,7 @@ class Printer {
   }
 
   error(text: string, value: unknown): void {
-    if (this.json) this.io.stdout(`${JSON.stringify(value)}\n`);
+    if (this.json) this.io.stdout(`${terminalJson(value)}\n`);
     this.io.stderr(`wallet-sync: ${text}\n`);
   }
 
@@ -342,11 +345,11 @@ class Printer {
 }
 
 function describeDivergence({ kind, reason, seen, server }: Divergence): string {
-  const found = server ? `sequence ${server.sequence}` : 'no wallet at all';
+  const found = server ? t`sequence ${server.sequence}` : 'no wallet at all';
   const why = {
-    'sequence-went-back': `the server holds ${found}, not newer than the sequence ${seen.sequence} this device saw`,
-    'chain-mismatch': `the server's ${found} does not descend from the sequence ${seen.sequence} this device saw (its headers lead elsewhere)`,
-    'history-incomplete': `the server did not answer every header between the sequence ${seen.sequence} this device saw and its ${found}, so nothing could be checked`,
+    'sequence-went-back': `the server holds ${found}, not newer than the sequence ${t`${seen.sequence}`} this device saw`,
+    'chain-mismatch': `the server's ${found} does not descend from the sequence ${t`${seen.sequence}`} this device saw (its headers lead elsewhere)`,
+    'history-incomplete': `the server did not answer every header between the sequence ${t`${seen.sequence}`} this device saw and its ${found}, so nothing could be checked`,
   }[reason];
   const what = kind === 'rollback' ? 'the server went back to a state this device saw before (restored from an old backup?)' : 'the server shows a history that differs from the one this device saw';
   return `${what}: ${why}`;
@@ -358,20 +361,20 @@ function describeState(state: WalletStateInfo) {
 
 function describeSync(result: SyncResult): string {
   const merged = result.conflicts ? ` after merging ${result.conflicts} newer state${result.conflicts > 1 ? 's' : ''}` : '';
-  const repaired = result.repairedKeys.length ? ` (repaired: dropped malformed ${result.repairedKeys.join(', ')})` : '';
+  const repaired = result.repairedKeys.length ? t` (repaired: dropped malformed ${result.repairedKeys.join(', ')})` : '';
   let text: string;
-  if (result.pushed) text = `Synced: pushed sequence ${result.sequence}${merged}${repaired}`;
-  else text = result.pulled ? `Synced: got sequence ${result.sequence} from the server` : `Synced: up to date at sequence ${result.sequence}`;
+  if (result.pushed) text = t`Synced: pushed sequence ${result.sequence}` + merged + repaired;
+  else text = result.pulled ? t`Synced: got sequence ${result.sequence} from the server` : t`Synced: up to date at sequence ${result.sequence}`;
   return withLostEdits(text, result.lostEdits);
 }
 
 /** One line per edit of this device that another device's write replaced: nothing is lost without a word. */
 function withLostEdits(text: string, lostEdits: LostEdit[]): string {
-  const show = (value: string | null) => (value === null ? '(deleted)' : value);
+  const show = (value: string | null) => (value === null ? '(deleted)' : truncated(value));
   const lines = lostEdits.map(
     (lost) =>
-      `Overwritten: your unsynced ${lost.key} = ${show(lost.localValue)} lost to ${show(lost.winningValue)}` +
-      (lost.winningDeviceId ? ` from device ${lost.winningDeviceId}` : ''),
+      t`Overwritten: your unsynced ${lost.key} = ${show(lost.localValue)} lost to ${show(lost.winningValue)}` +
+      (lost.winningDeviceId ? t` from device ${lost.winningDeviceId}` : ''),
   );
   return [text, ...lines].join('\n');
 }
