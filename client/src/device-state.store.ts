@@ -98,13 +98,17 @@ export class KeyValueDeviceStateStore implements DeviceStateStore {
 
 /** Parses a stored device state; `what` names it in the LOCAL_STATE_INVALID error. */
 export function parseDeviceState(text: string, what: string): DeviceState {
+  // The user's way out, since nothing can be read from it: what to do, and what it costs.
+  const recovery =
+    'To recover, move it aside and log in again: this device then starts from the wallet on the server, and edits made ' +
+    'on this device and not yet synced are lost (they may still be read in the moved file)';
   let state: unknown;
   try {
     state = JSON.parse(text);
   } catch (error) {
-    throw new WalletSyncError(ClientErrorCode.LocalState, `${what} is not valid JSON`, { cause: error });
+    throw new WalletSyncError(ClientErrorCode.LocalState, `${what} is not valid JSON (damaged?). ${recovery}`, { cause: error });
   }
-  if (!isDeviceState(state)) throw new WalletSyncError(ClientErrorCode.LocalState, `${what} is not a format-1 device state`);
+  if (!isDeviceState(state)) throw new WalletSyncError(ClientErrorCode.LocalState, `${what} is not a format-1 device state. ${recovery}`);
   return state;
 }
 

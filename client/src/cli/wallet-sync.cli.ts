@@ -150,7 +150,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   command('sync', 'pull, merge and push until the upload lands (--repair: drop malformed preferences of the server\'s wallet and upload the repair)', async (client, print) => {
     const result = await client.sync({ repair: program.opts<GlobalOptions>().repair });
     print.result(describeSync(result), { ...result, preferences: client.preferences() });
-    return print.divergence(result.divergence, t`uploaded as sequence ${result.sequence}`);
+    return print.divergence(result.divergence, result.pushed ? t`uploaded as sequence ${result.sequence}` : t`nothing to upload; at sequence ${result.sequence}`);
   });
 
   command('set <key> <value>', 'set a preference on this device (sync to upload it)', async (client, print, key, value) => {
@@ -229,7 +229,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const result = await client.restore(Number(sequence));
     const changed = result.changedKeys.length ? t`changed back: ${result.changedKeys.join(', ')}` : 'nothing differed';
     print.result(t`Restored the content of sequence ${result.restoredFrom} as sequence ${result.sequence} (` + changed + ')', { ...result, preferences: client.preferences() });
-    return print.divergence(result.divergence, t`the restore went on top, as sequence ${result.sequence}`);
+    return print.divergence(result.divergence, result.changedKeys.length ? t`the restore went on top, as sequence ${result.sequence}` : t`nothing to upload; at sequence ${result.sequence}`);
   });
 
   command('activity', 'the account\'s security log, newest first: logins (new devices flagged), failed logins, password changes, wallet updates', async (client, print) => {
