@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
@@ -50,6 +51,8 @@ export interface CliIo {
   readSecret(prompt: string): Promise<string>;
   /** Ends `watch`. */
   stopSignal?: AbortSignal;
+  /** All of standard input, for `set KEY -`; absent: there is none to read. */
+  readStdin?(): Promise<Uint8Array>;
 }
 
 interface GlobalOptions {
@@ -153,10 +156,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return print.divergence(result.divergence, result.pushed ? t`uploaded as sequence ${result.sequence}` : t`nothing to upload; at sequence ${result.sequence}`);
   });
 
-  command('set <key> <value>', 'set a preference on this device (sync to upload it)', async (client, print, key, value) => {
+  const set = command('set <key> [value]', 'set a preference on this device (sync to upload it); the value as an argument, from a file (--file F), or from standard input (-)', async (client, print, key, given) => {
+    const value = await valueToSet(io, given, set.opts<{ file?: string }>().file);
     const entry = await client.setPreference(key, value);
     print.result(t`${key} = ${truncated(value)} (not synced yet)`, { key, ...entry });
-  });
+  }).option('--file <path>', 'set the value to the content of this file (UTF-8, exactly as it is)');
 
   command('unset <key>', 'delete a preference on this device (sync to upload it)', async (client, print, key) => {
     const entry = await client.deletePreference(key);
@@ -393,13 +397,57 @@ async function secret(io: CliIo, variable: string, prompt: string): Promise<stri
   return typed;
 }
 
-/** A password being chosen: asked twice when typed, so a typo cannot lock the wallet away. */
+/** Root passwords shorter than this are refused: the wallet's encryption rests on nothing else. */
+export const MIN_ROOT_PASSWORD_LENGTH = 8;
+/** Shorter than this (and not refused): a warning. */
+export const RECOMMENDED_ROOT_PASSWORD_LENGTH = 12;
+
+/**
+ * A password being chosen: asked twice when typed, so a typo cannot lock the
+ * wallet away. Its length is checked as the server checks the derived one's:
+ * whoever gets the encrypted wallet (a server's backup, say) can guess the root
+ * password offline, at the speed of scrypt.
+ */
 async function newSecret(io: CliIo, variable: string, prompt: string): Promise<string> {
   const first = await secret(io, variable, prompt);
+  const length = [...first].length;
+  if (length < MIN_ROOT_PASSWORD_LENGTH) {
+    throw new CliExit(ExitCode.Usage, `The ${prompt.toLowerCase()} has ${length} characters: it needs at least ${MIN_ROOT_PASSWORD_LENGTH} (${RECOMMENDED_ROOT_PASSWORD_LENGTH} or more recommended)`);
+  }
+  if (length < RECOMMENDED_ROOT_PASSWORD_LENGTH) {
+    io.stderr(`wallet-sync: warning: the ${prompt.toLowerCase()} has ${length} characters; ${RECOMMENDED_ROOT_PASSWORD_LENGTH} or more are recommended, since anyone holding the encrypted wallet can try to guess it offline\n`);
+  }
   if (io.env[variable]) return first;
   const again = await secret(io, variable, `${prompt} (again)`);
   if (again !== first) throw new CliExit(ExitCode.Usage, 'The two passwords differ');
   return first;
+}
+
+/** The value `set` was given: the argument itself, a file's content (--file), or standard input (`-`), exactly as UTF-8. */
+async function valueToSet(io: CliIo, given: string | undefined, file: string | undefined): Promise<string> {
+  if (file !== undefined && given !== undefined) throw new CliExit(ExitCode.Usage, 'set: give the value as an argument, or --file, not both');
+  if (file === undefined && given === undefined) throw new CliExit(ExitCode.Usage, 'set: give a value, --file FILE, or - to read standard input');
+  let bytes: Uint8Array;
+  let source: string;
+  if (file !== undefined) {
+    source = file;
+    try {
+      bytes = await readFile(file);
+    } catch (error) {
+      throw new CliExit(ExitCode.Usage, `set: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
+  } else if (given === '-') {
+    if (!io.readStdin) throw new CliExit(ExitCode.Usage, 'set: there is no standard input to read');
+    source = 'standard input';
+    bytes = await io.readStdin();
+  } else {
+    return given!;
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new CliExit(ExitCode.Usage, `set: ${source} is not UTF-8 text (a preference value is a string)`);
+  }
 }
 
 /** N as a number (131072) or a power of two (2^17), within the protocol's bounds. */
@@ -432,14 +480,29 @@ export async function readSecretFromTerminal(prompt: string): Promise<string> {
   return read({ prompt, silent: true, replace: '', output: process.stderr });
 }
 
+/** All of standard input, as bytes. */
+async function readAllStdin(): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
 /** The `wallet-sync` executable: real streams, Ctrl-C ends `watch`. */
 export async function main(): Promise<void> {
   const stop = new AbortController();
   process.once('SIGINT', () => stop.abort());
   process.once('SIGTERM', () => stop.abort());
+  // `wallet-sync --json history | head`: once the reader is gone, what is left to print has nobody to read it.
+  // Without a listener the EPIPE would crash the process with a stack trace.
+  let stdoutClosed = false;
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    stdoutClosed = true;
+  });
   process.exitCode = await runCli(process.argv.slice(2), {
     env: process.env,
-    stdout: (text) => process.stdout.write(text),
+    readStdin: readAllStdin,
+    stdout: (text) => void (stdoutClosed || process.stdout.write(text)),
     stderr: (text) => process.stderr.write(text),
     readSecret: readSecretFromTerminal,
     stopSignal: stop.signal,

@@ -86,4 +86,28 @@ describe('the wallet-sync CLI: several processes on one state file', () => {
     expect(await runCli([...args('laptop.json'), '--json', 'get'], { ...io, stdout: (text) => printed.push(text) })).toBe(ExitCode.Ok);
     expect(JSON.parse(printed.join(''))).toEqual(expected);
   }, 240_000);
+
+  /** The CLI as its own process, with `input` on its standard input; `closeStdout` closes the reading end at once (`| head`). */
+  function run(cliArgs: string[], options: { input?: string; closeStdout?: boolean } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', CLI, ...cliArgs], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    if (options.closeStdout) child.stdout.destroy();
+    else child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdin.end(options.input ?? '');
+    return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
+  }
+
+  it('when --json output goes to a reader that already closed (`| head`), then the CLI exits with its own code and no EPIPE crash', async () => {
+    const result = await run([...args('epipe.json'), '--json', 'get'], { closeStdout: true });
+    expect(result).toMatchObject({ code: ExitCode.Ok, stderr: '' });
+  }, 60_000);
+
+  it('when `set KEY -` reads a pipe, then the preference is exactly what was piped', async () => {
+    const piped = 'first line\nsecond line ✓\n';
+    expect(await run([...args('stdin.json'), 'set', 'note', '-'], { input: piped })).toMatchObject({ code: ExitCode.Ok, stderr: '' });
+    const got = await run([...args('stdin.json'), '--json', 'get', 'note']);
+    expect(JSON.parse(got.stdout)).toEqual({ key: 'note', value: piped });
+  }, 60_000);
 });
