@@ -15,7 +15,17 @@ export interface DeviceState {
   format: 1;
   deviceId: string;
   /** The account as this device last derived its keys: the seed and key parameters the server holds for it. */
-  account: { email: string; clientSaltSeed: string; keyParams: KeyParams } | null;
+  account: {
+    email: string;
+    clientSaltSeed: string;
+    keyParams: KeyParams;
+    /**
+     * EmailVerify: this device registered the account and it waits for its code.
+     * Its seed is known only here (the server hands out a decoy for a pending
+     * registration), so the first login derives with it; cleared by that login.
+     */
+    pending?: true;
+  } | null;
   /** Hex-encoded HMAC and wallet keys; null after logout. */
   keys: { hmacKey: string; walletKey: string } | null;
   authToken: { token: string; expiresAt: string } | null;

@@ -7,7 +7,7 @@
  */
 export { WalletSyncClient } from './wallet-sync.client';
 export type { WalletSyncClientOptions } from './wallet-sync.client';
-export type { DeviceStatus, LoginOptions } from './device-session';
+export type { DeviceStatus, LoginOptions, RegisterResult } from './device-session';
 export type { LostEdit, PullResult, PushResult, SyncOptions, SyncResult, WalletStateInfo } from './sync-engine';
 export type { AccountActivityEvent, RestoreResult, WalletHistoryEntry } from './wallet-history';
 export type { WalletWatch, WatchOptions } from './wallet-watch';

@@ -1,5 +1,5 @@
-import { invalidArgument } from './client-arguments';
-import { DeviceSession, type DeviceStatus, type LoginOptions } from './device-session';
+import { assertEmail, invalidArgument } from './client-arguments';
+import { DeviceSession, type DeviceStatus, type LoginOptions, type RegisterResult } from './device-session';
 import type { SecondFactor } from './client.errors';
 import { graphqlEndpoint } from './graphql/sync-server.api';
 import { SyncEngine, type PullResult, type PushResult, type SyncOptions, type SyncResult } from './sync-engine';
@@ -110,8 +110,18 @@ export class WalletSyncClient {
    * parameters (WalletSyncClientOptions.keyParams), which the server stores for
    * the other devices. This device keeps the keys, so login() needs no password afterwards.
    */
-  register(email: string, rootPassword: string): Promise<{ verified: boolean }> {
+  register(email: string, rootPassword: string): Promise<RegisterResult> {
     return this.session.register(email, rootPassword);
+  }
+
+  /**
+   * EmailVerify: asks the server to mail a fresh code for the newest pending
+   * registration of `email` (earlier codes of it stop working). The server
+   * answers the same whether or not anything was pending, so nothing is learnt.
+   */
+  resendVerificationEmail(email: string): Promise<void> {
+    assertEmail(email);
+    return this.session.api.resendVerificationEmail(email);
   }
 
   /**

@@ -53,6 +53,8 @@ export interface CliIo {
   stopSignal?: AbortSignal;
   /** All of standard input, for `set KEY -`; absent: there is none to read. */
   readStdin?(): Promise<Uint8Array>;
+  /** Asks for something that is not secret (a verification code), echoing it; absent: readSecret asks. */
+  ask?(prompt: string): Promise<string>;
 }
 
 interface GlobalOptions {
@@ -106,20 +108,38 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         exitCode = (await action(client, new Printer(io, options.json), ...positional)) ?? ExitCode.Ok;
       });
 
-  command('register <email>', 'create the account (root password: prompt or WALLET_SYNC_PASSWORD) and log this device in', async (client, print, email) => {
-    const rootPassword = await newSecret(io, 'WALLET_SYNC_PASSWORD', 'Root password');
-    const { verified } = await client.register(email, rootPassword);
-    const token = verified ? await client.login() : null;
-    print.result(
-      verified ? t`Registered ${email}; logged in as device ${client.deviceId}` : t`Registered ${email}: follow the link in the verification email, then log in`,
-      { email, verified, deviceId: client.deviceId, loggedIn: verified, expiresAt: token?.expiresAt ?? null },
-    );
-  });
+  command(
+    'register <email>',
+    'create the account (root password: prompt or WALLET_SYNC_PASSWORD) and log this device in; on a server that verifies emails, with the code it mails (asked for in a terminal)',
+    async (client, print, email) => {
+      const rootPassword = await newSecret(io, 'WALLET_SYNC_PASSWORD', 'Root password');
+      const { verified, pending } = await client.register(email, rootPassword);
+      // Pending (EmailVerify): the code is in the mail now; in a terminal it is asked for at once, else `login --code` takes it.
+      const code = pending ? await askForCode(io, email).catch(() => null) : null;
+      const token = verified || code !== null ? await client.login(undefined, { verificationCode: code ?? undefined }) : null;
+      const text = token
+        ? t`Registered ${email}${pending ? ' and verified it' : ''}; logged in as device ${client.deviceId}`
+        : t`Registered ${email}: the server mailed a verification code to it. Log in with it: wallet-sync login ${email} --code CODE ` +
+          t`(or in a terminal, which asks for it; a new code: wallet-sync resend-code ${email})`;
+      print.result(text, { email, verified: verified || token !== null, pending: pending && token === null, deviceId: client.deviceId, loggedIn: token !== null, expiresAt: token?.expiresAt ?? null });
+    },
+  );
 
-  command('login <email>', 'log this device in (root password: prompt or WALLET_SYNC_PASSWORD)', async (client, print, email) => {
-    const rootPassword = await secret(io, 'WALLET_SYNC_PASSWORD', 'Root password');
-    const token = await client.login({ email, rootPassword });
-    print.result(t`Logged in as ${email} on device ${client.deviceId} (token valid until ${token.expiresAt})`, { email, ...token });
+  const login = command(
+    'login <email>',
+    'log this device in (root password: prompt or WALLET_SYNC_PASSWORD; the verification code of a new account: --code, WALLET_SYNC_VERIFICATION_CODE or a prompt)',
+    async (client, print, email) => {
+      const rootPassword = await secret(io, 'WALLET_SYNC_PASSWORD', 'Root password');
+      const given = login.opts<{ code?: string }>().code ?? (io.env.WALLET_SYNC_VERIFICATION_CODE || undefined);
+      const verificationCode = given ?? ((account: string) => askForCode(io, account));
+      const token = await client.login({ email, rootPassword }, { verificationCode });
+      print.result(t`Logged in as ${email} on device ${client.deviceId} (token valid until ${token.expiresAt})`, { email, ...token });
+    },
+  ).option('--code <code>', 'the verification code the server mailed at registration (EmailVerify; needed once; or WALLET_SYNC_VERIFICATION_CODE)');
+
+  command('resend-code <email>', 'ask the server to mail a fresh verification code for a registration waiting for one (earlier codes stop working)', async (client, print, email) => {
+    await client.resendVerificationEmail(email);
+    print.result(t`If ${email} has a registration waiting for verification, a new code is on its way to it (earlier codes no longer work)`, { email, requested: true });
   });
 
   command('pull', 'download the server\'s wallet state and merge it into this device', async (client, print) => {
@@ -397,6 +417,21 @@ async function secret(io: CliIo, variable: string, prompt: string): Promise<stri
   return typed;
 }
 
+/** The verification code of a pending registration, asked for in the terminal; refuses (NOT VERIFIED, exit 3) without one. */
+async function askForCode(io: CliIo, email: string): Promise<string> {
+  const prompt = t`Enter the code from the email to ${email}: `;
+  let typed: string;
+  try {
+    typed = await (io.ask ?? io.readSecret)(prompt);
+  } catch {
+    throw new WalletSyncError(
+      ServerErrorCode.AccountNotVerified,
+      t`The account ${email} is not verified yet: give the code from the email with --code CODE or WALLET_SYNC_VERIFICATION_CODE, or run in a terminal to be asked (a new code: wallet-sync resend-code ${email})`,
+    );
+  }
+  return typed.trim();
+}
+
 /** Root passwords shorter than this are refused: the wallet's encryption rests on nothing else. */
 export const MIN_ROOT_PASSWORD_LENGTH = 8;
 /** Shorter than this (and not refused): a warning. */
@@ -474,6 +509,12 @@ function defaultStateFile(env: NodeJS.ProcessEnv): string {
   return path.join(env.XDG_CONFIG_HOME || path.join(homedir(), '.config'), 'wallet-sync', 'device.json');
 }
 
+/** Asks in the terminal, echoing what is typed; refuses when stdin is not a terminal. */
+export async function askInTerminal(prompt: string): Promise<string> {
+  if (!process.stdin.isTTY) throw new Error('stdin is not a terminal');
+  return read({ prompt, output: process.stderr });
+}
+
 /** Reads a secret from the terminal without echo; refuses when stdin is not a terminal. */
 export async function readSecretFromTerminal(prompt: string): Promise<string> {
   if (!process.stdin.isTTY) throw new Error('stdin is not a terminal');
@@ -505,6 +546,7 @@ export async function main(): Promise<void> {
     stdout: (text) => void (stdoutClosed || process.stdout.write(text)),
     stderr: (text) => process.stderr.write(text),
     readSecret: readSecretFromTerminal,
+    ask: askInTerminal,
     stopSignal: stop.signal,
   });
 }

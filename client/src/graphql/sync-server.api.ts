@@ -10,6 +10,7 @@ import {
   RegenerateRecoveryCodesDocument,
   SecondFactorStatusDocument,
   ServerInfoDocument,
+  ResendVerificationEmailDocument,
   ClientKeyParamsDocument,
   DeleteAccountDocument,
   LoginDocument,
@@ -78,6 +79,11 @@ export class SyncServerApi {
 
   async login(input: LoginInput): Promise<{ token: string; expiresAt: string }> {
     return (await this.send(LoginDocument, { input })).login;
+  }
+
+  /** EmailVerify: a fresh code for the newest pending registration of `email`; the server answers the same for every email. */
+  async resendVerificationEmail(email: string): Promise<void> {
+    await this.send(ResendVerificationEmailDocument, { email });
   }
 
   async logout(): Promise<void> {
