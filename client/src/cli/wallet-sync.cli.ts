@@ -3,7 +3,8 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { read } from 'read';
-import { ClientErrorCode, ServerErrorCode, WalletSyncError, isIntegrityError } from '../client.errors';
+import { renderUnicodeCompact } from 'uqr';
+import { ClientErrorCode, ServerErrorCode, WalletSyncError, isIntegrityError, type SecondFactor, type SecondFactorMethod } from '../client.errors';
 // The Node entry, for its defaults (native scrypt, the ws WebSocket) and the file store.
 import { FileDeviceStateStore, WalletSyncClient, type Divergence, type LostEdit, type SyncResult, type WalletStateInfo } from '../index';
 import { DEFAULT_KEY_PARAMS, keyParamsProblem } from '../wallet-keys';
@@ -41,6 +42,11 @@ export const ExitCode = {
    * merge). A warning says what was found. Nothing is lost; someone should find out why.
    */
   Diverged: 9,
+  /**
+   * The account has a second factor and none was given (no --totp, --recovery-code or WALLET_SYNC_TOTP, and no
+   * terminal to ask in: SECOND_FACTOR_REQUIRED), or the one given was wrong or used (SECOND_FACTOR_INVALID).
+   */
+  SecondFactor: 10,
 } as const;
 
 export interface CliIo {
@@ -92,8 +98,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showHelpAfterError();
 
-  const command = (name: string, description: string, action: (client: WalletSyncClient, print: Printer, ...args: string[]) => Promise<number | void>) =>
-    program
+  const command = (
+    name: string,
+    description: string,
+    action: (client: WalletSyncClient, print: Printer, ...args: string[]) => Promise<number | void>,
+    parent: Command = program,
+  ) =>
+    parent
       .command(name)
       .description(description)
       .action(async (...args: unknown[]) => {
@@ -132,10 +143,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       const rootPassword = await secret(io, 'WALLET_SYNC_PASSWORD', 'Root password');
       const given = login.opts<{ code?: string }>().code ?? (io.env.WALLET_SYNC_VERIFICATION_CODE || undefined);
       const verificationCode = given ?? ((account: string) => askForCode(io, account));
-      const token = await client.login({ email, rootPassword }, { verificationCode });
+      const secondFactor = givenSecondFactor(io, login.opts<SecondFactorOptions>()) ?? ((methods: SecondFactorMethod[]) => askForSecondFactor(io, methods));
+      const token = await client.login({ email, rootPassword }, { verificationCode, secondFactor });
       print.result(t`Logged in as ${email} on device ${client.deviceId} (token valid until ${token.expiresAt})`, { email, ...token });
     },
-  ).option('--code <code>', 'the verification code the server mailed at registration (EmailVerify; needed once; or WALLET_SYNC_VERIFICATION_CODE)');
+  )
+    .option('--code <code>', 'the verification code the server mailed at registration (EmailVerify; needed once; or WALLET_SYNC_VERIFICATION_CODE)')
+    .option('--totp <code>', 'the 6-digit code of the authenticator app, for an account with a second factor (or WALLET_SYNC_TOTP)')
+    .option('--recovery-code <code>', 'one of the account\'s recovery codes, instead of a TOTP code (each works once)');
 
   command('resend-code <email>', 'ask the server to mail a fresh verification code for a registration waiting for one (earlier codes stop working)', async (client, print, email) => {
     await client.resendVerificationEmail(email);
@@ -287,6 +302,71 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     print.result(t`Deleted the account ${email} and its wallet; this device forgot it`, { deleted: true, email });
   });
 
+  const twoFactor = program.command('2fa').description('the account\'s second factor (TOTP and recovery codes): status, enable, disable, recovery-codes');
+
+  command(
+    'status',
+    'whether the account has a second factor; --json prints the server\'s secondFactor object',
+    async (client, print) => {
+      const status = await client.secondFactorStatus();
+      print.result(
+        status.enabled ? `Second factor: on (${status.totp ? 'TOTP; ' : ''}${status.recoveryCodesLeft} recovery codes left)` : 'Second factor: off',
+        status,
+      );
+    },
+    twoFactor,
+  );
+
+  command(
+    'enable',
+    'turn on TOTP: shows the otpauth URI and its QR code for an authenticator app, asks for a code of it (read from standard input when that is not a terminal), then prints the recovery codes once',
+    async (client, print) => {
+      const rootPassword = await secret(io, 'WALLET_SYNC_PASSWORD', 'Root password');
+      const { secret: totpSecret, uri } = await client.enableTotp(rootPassword);
+      // The QR code is for a person; --json gives a script the secret first, so it can answer with a code.
+      print.event(
+        [renderUnicodeCompact(uri), '', t`Scan it with an authenticator app, or enter this key: ${totpSecret}`, t`(${uri})`].join('\n'),
+        { event: 'totp-secret', secret: totpSecret, uri },
+      );
+      const code = await readCode(io, 'Enter the 6-digit code the app shows: ');
+      const recoveryCodes = await client.confirmTotp(code);
+      print.result(
+        [
+          'Second factor on: logging in now needs a code of the app.',
+          'Recovery codes (each signs in once, without the app; store them somewhere safe, they are not shown again):',
+          ...recoveryCodes.map((recovery) => t`  ${recovery}`),
+        ].join('\n'),
+        { enabled: true, recoveryCodes },
+      );
+    },
+    twoFactor,
+  );
+
+  command(
+    'disable',
+    'turn TOTP off (root password: prompt or WALLET_SYNC_PASSWORD)',
+    async (client, print) => {
+      const rootPassword = await secret(io, 'WALLET_SYNC_PASSWORD', 'Root password');
+      await client.disableTotp(rootPassword);
+      print.result('Second factor off: logging in needs the root password alone', { enabled: false });
+    },
+    twoFactor,
+  );
+
+  command(
+    'recovery-codes',
+    'replace the recovery codes with 10 new ones, printed once (the earlier ones stop working)',
+    async (client, print) => {
+      const rootPassword = await secret(io, 'WALLET_SYNC_PASSWORD', 'Root password');
+      const recoveryCodes = await client.regenerateRecoveryCodes(rootPassword);
+      print.result(
+        ['New recovery codes (the earlier ones no longer work; these are not shown again):', ...recoveryCodes.map((recovery) => t`  ${recovery}`)].join('\n'),
+        { recoveryCodes },
+      );
+    },
+    twoFactor,
+  );
+
   command('logout', 'revoke this device\'s auth token and forget its keys', async (client, print) => {
     await client.logout();
     print.result('Logged out', { loggedOut: true });
@@ -319,6 +399,9 @@ export function exitCodeFor(error: unknown): number {
     case ServerErrorCode.Unauthenticated:
     case ServerErrorCode.AccountNotVerified:
       return ExitCode.Unauthenticated;
+    case ServerErrorCode.SecondFactorRequired:
+    case ServerErrorCode.SecondFactorInvalid:
+      return ExitCode.SecondFactor;
     case ClientErrorCode.KeyParamsUnsupported:
     case ClientErrorCode.HistoryInvalid:
       return ExitCode.Integrity;
@@ -415,6 +498,47 @@ async function secret(io: CliIo, variable: string, prompt: string): Promise<stri
   }
   if (typed === '') throw new CliExit(ExitCode.Usage, `The ${prompt.toLowerCase()} is empty`);
   return typed;
+}
+
+interface SecondFactorOptions {
+  totp?: string;
+  recoveryCode?: string;
+}
+
+/** The factor given on the command line or in WALLET_SYNC_TOTP, if any. */
+function givenSecondFactor(io: CliIo, options: SecondFactorOptions): SecondFactor | undefined {
+  if (options.totp !== undefined && options.recoveryCode !== undefined) throw new CliExit(ExitCode.Usage, 'Give --totp or --recovery-code, not both');
+  if (options.recoveryCode !== undefined) return { recoveryCode: options.recoveryCode.trim() };
+  const totp = options.totp ?? (io.env.WALLET_SYNC_TOTP || undefined);
+  return totp === undefined ? undefined : { totp: totp.trim() };
+}
+
+/** The second factor, asked for in the terminal when the server wants one: six digits are a TOTP code, anything else a recovery code. */
+async function askForSecondFactor(io: CliIo, methods: SecondFactorMethod[]): Promise<SecondFactor> {
+  const recovery = methods.includes('RECOVERY_CODE') ? ' (or a recovery code)' : '';
+  let typed: string;
+  try {
+    typed = (await (io.ask ?? io.readSecret)(`Enter the code of your authenticator app${recovery}: `)).trim();
+  } catch {
+    throw new WalletSyncError(
+      ServerErrorCode.SecondFactorRequired,
+      'This account has a second factor: give --totp CODE (or WALLET_SYNC_TOTP) or --recovery-code CODE, or run in a terminal to be asked',
+      { methods },
+    );
+  }
+  return /^\d{6}$/.test(typed) ? { totp: typed } : { recoveryCode: typed };
+}
+
+/** A code asked for in the terminal, or else the first line of standard input, so a script can answer. */
+async function readCode(io: CliIo, prompt: string): Promise<string> {
+  try {
+    return (await (io.ask ?? io.readSecret)(prompt)).trim();
+  } catch {
+    if (!io.readStdin) throw new CliExit(ExitCode.Usage, 'No code: run in a terminal, or give it on standard input');
+    const line = new TextDecoder().decode(await io.readStdin()).split('\n')[0].trim();
+    if (line === '') throw new CliExit(ExitCode.Usage, 'No code: standard input was empty');
+    return line;
+  }
 }
 
 /** The verification code of a pending registration, asked for in the terminal; refuses (NOT VERIFIED, exit 3) without one. */
