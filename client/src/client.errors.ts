@@ -72,6 +72,28 @@ export const ServerErrorCode = {
 /** A second factor as login(), deleteAccount() and the server take it: exactly one of the fields. */
 export type SecondFactor = { totp: string } | { recoveryCode: string };
 
+/**
+ * A factor given at once, or a callback asked for one, with the account's
+ * methods, only when the server answers SECOND_FACTOR_REQUIRED (the keys are
+ * not derived again).
+ */
+export type SecondFactorSource = SecondFactor | ((methods: SecondFactorMethod[]) => Promise<SecondFactor>);
+
+/**
+ * Runs `request` with the factor `source` gives at once; when the server
+ * answers SECOND_FACTOR_REQUIRED and `source` is a callback, asks it and runs
+ * the request once more with its answer.
+ */
+export async function withSecondFactor<T>(source: SecondFactorSource | undefined, request: (factor?: SecondFactor) => Promise<T>): Promise<T> {
+  if (typeof source !== 'function') return request(source);
+  try {
+    return await request(undefined);
+  } catch (error) {
+    if (!(error instanceof WalletSyncError) || error.code !== ServerErrorCode.SecondFactorRequired) throw error;
+    return request(await source(error.methods ?? []));
+  }
+}
+
 /** The methods an account may have enabled (PROTOCOL.md "Second factor"). */
 export type SecondFactorMethod = 'TOTP' | 'WEBAUTHN' | 'RECOVERY_CODE';
 

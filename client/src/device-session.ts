@@ -1,6 +1,6 @@
 import { Mutex } from 'async-mutex';
 import { assertEmail, assertRootPassword } from './client-arguments';
-import { ClientErrorCode, SecondFactorRequiredError, ServerErrorCode, WalletSyncError, type SecondFactor, type SecondFactorMethod } from './client.errors';
+import { ClientErrorCode, SecondFactorRequiredError, ServerErrorCode, WalletSyncError, withSecondFactor, type SecondFactor, type SecondFactorMethod, type SecondFactorSource } from './client.errors';
 
 export interface LoginOptions {
   /**
@@ -244,12 +244,12 @@ export class DeviceSession {
     });
   }
 
-  deleteAccount(rootPassword: string, secondFactor?: SecondFactor): Promise<void> {
+  deleteAccount(rootPassword: string, secondFactor?: SecondFactorSource): Promise<void> {
     assertRootPassword(rootPassword, 'rootPassword');
     return this.exclusive(async () => {
       this.keys();
       const keys = await this.rootKeys(rootPassword);
-      await this.api.deleteAccount(keys.loginPassword, secondFactor);
+      await withSecondFactor(secondFactor, (factor) => this.api.deleteAccount(keys.loginPassword, factor));
       this.registeredLoginPassword = null;
       await this.commit(newDeviceState(this.state.deviceId));
     });

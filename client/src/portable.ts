@@ -12,7 +12,7 @@ export type { LostEdit, PullResult, PushResult, SyncOptions, SyncResult, WalletS
 export type { AccountActivityEvent, RestoreResult, WalletHistoryEntry } from './wallet-history';
 export type { WalletWatch, WatchOptions } from './wallet-watch';
 export { ClientErrorCode, SecondFactorRequiredError, ServerErrorCode, WalletSyncError, isIntegrityError } from './client.errors';
-export type { SecondFactor, SecondFactorMethod } from './client.errors';
+export type { SecondFactor, SecondFactorMethod, SecondFactorSource } from './client.errors';
 export { KeyValueDeviceStateStore, MemoryDeviceStateStore, newDeviceState } from './device-state.store';
 export type { DeviceState, DeviceStateStore, KeyValueStorage } from './device-state.store';
 export { compareEntries, laterWriteWins, mergeDocuments } from './wallet-merge';

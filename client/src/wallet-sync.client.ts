@@ -1,6 +1,6 @@
 import { assertEmail, invalidArgument } from './client-arguments';
 import { DeviceSession, type DeviceStatus, type LoginOptions, type RegisterResult } from './device-session';
-import type { SecondFactor } from './client.errors';
+import type { SecondFactorSource } from './client.errors';
 import { graphqlEndpoint } from './graphql/sync-server.api';
 import { SyncEngine, type PullResult, type PushResult, type SyncOptions, type SyncResult } from './sync-engine';
 import { WalletHistory, type AccountActivityEvent, type RestoreResult, type WalletHistoryEntry } from './wallet-history';
@@ -219,7 +219,7 @@ export class WalletSyncClient {
    * `keyParams` changes the account's key parameters (raise N once phones can
    * afford it); missing ones stay as they are.
    */
-  changePassword(currentRootPassword: string, newRootPassword: string, options: { keyParams?: Partial<KeyParams> } = {}): Promise<void> {
+  changePassword(currentRootPassword: string, newRootPassword: string, options: { keyParams?: Partial<KeyParams>; secondFactor?: SecondFactorSource } = {}): Promise<void> {
     return this.engine.changePassword(currentRootPassword, newRootPassword, options);
   }
 
@@ -257,7 +257,7 @@ export class WalletSyncClient {
    * and forgets everything this device held, keeping only its deviceId. Asks
    * for the root password again: a stolen device state must not be enough.
    */
-  deleteAccount(rootPassword: string, options: { secondFactor?: SecondFactor } = {}): Promise<void> {
+  deleteAccount(rootPassword: string, options: { secondFactor?: SecondFactorSource } = {}): Promise<void> {
     return this.session.deleteAccount(rootPassword, options.secondFactor);
   }
 

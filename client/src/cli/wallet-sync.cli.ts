@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { read } from 'read';
 import { renderUnicodeCompact } from 'uqr';
-import { ClientErrorCode, ServerErrorCode, WalletSyncError, isIntegrityError, type SecondFactor, type SecondFactorMethod } from '../client.errors';
+import { ClientErrorCode, ServerErrorCode, WalletSyncError, isIntegrityError, type SecondFactor, type SecondFactorMethod, type SecondFactorSource } from '../client.errors';
 // The Node entry, for its defaults (native scrypt, the ws WebSocket) and the file store.
 import { FileDeviceStateStore, WalletSyncClient, type Divergence, type LostEdit, type SyncResult, type WalletStateInfo } from '../index';
 import { DEFAULT_KEY_PARAMS, keyParamsProblem } from '../wallet-keys';
@@ -143,7 +143,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       const rootPassword = await secret(io, 'WALLET_SYNC_PASSWORD', 'Root password');
       const given = login.opts<{ code?: string }>().code ?? (io.env.WALLET_SYNC_VERIFICATION_CODE || undefined);
       const verificationCode = given ?? ((account: string) => askForCode(io, account));
-      const secondFactor = givenSecondFactor(io, login.opts<SecondFactorOptions>()) ?? ((methods: SecondFactorMethod[]) => askForSecondFactor(io, methods));
+      const secondFactor = secondFactorOf(login.opts<SecondFactorOptions>());
       const token = await client.login({ email, rootPassword }, { verificationCode, secondFactor });
       print.result(t`Logged in as ${email} on device ${client.deviceId} (token valid until ${token.expiresAt})`, { email, ...token });
     },
@@ -281,26 +281,41 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     print.result(lines.length ? lines.join('\n') : '(no events)', events);
   });
 
-  command(
+  const changePassword = command(
     'change-password',
     'change the root password (current one: prompt or WALLET_SYNC_PASSWORD; new one: prompt or WALLET_SYNC_NEW_PASSWORD); other devices must log in again',
     async (client, print) => {
     const currentRootPassword = await secret(io, 'WALLET_SYNC_PASSWORD', 'Current root password');
     const newRootPassword = await newSecret(io, 'WALLET_SYNC_NEW_PASSWORD', 'New root password');
     const { scryptCost } = program.opts<GlobalOptions>();
-    await client.changePassword(currentRootPassword, newRootPassword, { keyParams: scryptCost === undefined ? undefined : { n: scryptCost } });
-    print.result(`Password changed; this device is logged in again. Other devices must log in with the new root password.`, {
-      changed: true,
-      sequence: client.status().sequence,
+    await client.changePassword(currentRootPassword, newRootPassword, {
+      keyParams: scryptCost === undefined ? undefined : { n: scryptCost },
+      secondFactor: secondFactorOf(changePassword.opts<SecondFactorOptions>()),
     });
+    const loggedIn = client.status().loggedIn;
+    print.result(
+      loggedIn
+        ? 'Password changed; this device is logged in again. Other devices must log in with the new root password.'
+        : 'Password changed. Every device, this one too, must log in again with the new root password and a new code of the app (each code works once).',
+      { changed: true, loggedIn, sequence: client.status().sequence },
+    );
   });
 
-  command('delete-account', 'delete the account, its wallet and every device\'s login on the server (root password: prompt or WALLET_SYNC_PASSWORD)', async (client, print) => {
+  const deleteAccount = command('delete-account', 'delete the account, its wallet and every device\'s login on the server (root password: prompt or WALLET_SYNC_PASSWORD)', async (client, print) => {
     const email = client.email;
     const rootPassword = await secret(io, 'WALLET_SYNC_PASSWORD', 'Root password');
-    await client.deleteAccount(rootPassword);
+    await client.deleteAccount(rootPassword, { secondFactor: secondFactorOf(deleteAccount.opts<SecondFactorOptions>()) });
     print.result(t`Deleted the account ${email} and its wallet; this device forgot it`, { deleted: true, email });
   });
+  for (const withFactor of [changePassword, deleteAccount]) {
+    withFactor
+      .option('--totp <code>', 'the authenticator app\'s code, for an account with a second factor (or WALLET_SYNC_TOTP)')
+      .option('--recovery-code <code>', 'one of the account\'s recovery codes, instead of a TOTP code');
+  }
+
+  /** The factor from --totp, --recovery-code or WALLET_SYNC_TOTP, else a prompt when the server asks for one. */
+  const secondFactorOf = (options: SecondFactorOptions): SecondFactorSource =>
+    givenSecondFactor(io, options) ?? ((methods: SecondFactorMethod[]) => askForSecondFactor(io, methods));
 
   const twoFactor = program.command('2fa').description('the account\'s second factor (TOTP and recovery codes): status, enable, disable, recovery-codes');
 

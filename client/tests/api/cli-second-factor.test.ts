@@ -77,7 +77,7 @@ describe('the wallet-sync CLI and the second factor', () => {
     expect((await cli('tablet', ['login', email, '--recovery-code', recoveryCodes[0]])).code).toBe(ExitCode.Ok);
     expect((await cli('tablet', ['login', email, '--recovery-code', recoveryCodes[0]])).code).toBe(ExitCode.SecondFactor);
     const typed = await cli('watch', ['login', email], {}, [() => recoveryCodes[1].toLowerCase()]);
-    expect(typed.code).toBe(ExitCode.Ok);
+    expect(typed).toMatchObject({ stderr: '', code: ExitCode.Ok });
     expect(typed.prompts).toEqual(['Enter the code of your authenticator app (or a recovery code): ']);
     expect((await cli('laptop', ['2fa', 'status', '--json'])).json()).toEqual({ enabled: true, totp: true, recoveryCodesLeft: 8 });
 
@@ -97,6 +97,33 @@ describe('the wallet-sync CLI and the second factor', () => {
     const [first, last] = scripted.stdout.trimEnd().split('\n').map((line) => JSON.parse(line));
     expect(first).toMatchObject({ event: 'totp-secret', secret: expect.stringMatching(/^[A-Z2-7]+$/), uri: expect.stringMatching(/^otpauth:\/\/totp\//) });
     expect(last).toEqual({ enabled: true, recoveryCodes: expect.any(Array) });
+  });
+
+  it('when an account with TOTP changes its password or is deleted through the CLI, then the factor is asked for, or taken from --totp and --recovery-code', async () => {
+    const email = uniqueEmail('cli-2fa-change');
+    expect((await cli('owner', ['register', email])).code).toBe(ExitCode.Ok);
+    let secret = '';
+    const enabled = await cli('owner', ['2fa', 'enable', '--json'], {}, [(printed) => codeAt((secret = JSON.parse(printed.split('\n')[0]).secret), 0)]);
+    const { recoveryCodes } = enabled.json() as { recoveryCodes: string[] };
+    const change = { WALLET_SYNC_PASSWORD: ROOT_PASSWORD, WALLET_SYNC_NEW_PASSWORD: 'another root password' };
+
+    expect((await cli('owner', ['change-password'], change)).code).toBe(ExitCode.SecondFactor);
+    // Asked twice: for the change, then for this device's new login, which a code of the same step cannot give.
+    const typed = await cli('owner', ['change-password', '--json'], change, [() => codeAt(secret, 1), () => recoveryCodes[0]]);
+    expect(typed).toMatchObject({ stderr: '', code: ExitCode.Ok });
+    expect(typed.json()).toMatchObject({ changed: true, loggedIn: true });
+    expect(typed.prompts).toEqual(Array(2).fill('Enter the code of your authenticator app (or a recovery code): '));
+
+    // A factor given once is used up by the change: the password is changed and this device must log in again.
+    const back = { WALLET_SYNC_PASSWORD: 'another root password', WALLET_SYNC_NEW_PASSWORD: ROOT_PASSWORD };
+    const given = await cli('owner', ['change-password', '--recovery-code', recoveryCodes[1]], back);
+    expect(given.code).toBe(ExitCode.Ok);
+    expect(given.stdout).toContain('this one too, must log in again');
+    expect((await cli('owner', ['login', email, '--recovery-code', recoveryCodes[2]])).code).toBe(ExitCode.Ok);
+
+    expect((await cli('owner', ['delete-account'])).code).toBe(ExitCode.SecondFactor);
+    expect((await cli('owner', ['delete-account', '--recovery-code', recoveryCodes[3]])).code).toBe(ExitCode.Ok);
+    expect((await cli('someone', ['login', email])).code).toBe(ExitCode.Unauthenticated);
   });
 
   it.each([
