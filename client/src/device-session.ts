@@ -1,6 +1,6 @@
 import { Mutex } from 'async-mutex';
 import { assertEmail, assertRootPassword } from './client-arguments';
-import { ClientErrorCode, SecondFactorRequiredError, ServerErrorCode, WalletSyncError, withSecondFactor, type SecondFactor, type SecondFactorMethod, type SecondFactorSource } from './client.errors';
+import { ClientErrorCode, SecondFactorRequiredError, ServerErrorCode, WalletSyncError, withSecondFactor, type SecondFactor, type SecondFactorSource } from './client.errors';
 
 export interface LoginOptions {
   /**
@@ -9,7 +9,7 @@ export interface LoginOptions {
    * the server answers SECOND_FACTOR_REQUIRED. Without it, login() throws a
    * SecondFactorRequiredError whose retry(factor) finishes the login.
    */
-  secondFactor?: SecondFactor | ((methods: SecondFactorMethod[]) => Promise<SecondFactor>);
+  secondFactor?: SecondFactorSource;
   /**
    * EmailVerify: the code the server mailed at registration, needed on the
    * first login of a pending account (ignored once it is verified); or a
@@ -145,7 +145,7 @@ export class DeviceSession {
       const pending = !result.verified;
       await this.commit({ ...this.state, account: { email, clientSaltSeed, keyParams, ...(pending ? { pending } : {}) }, keys: encodeKeys(keys) });
       this.registeredLoginPassword = { email, loginPassword: keys.loginPassword };
-      return { verified: result.verified, pending: !result.verified };
+      return { verified: result.verified, pending };
     });
   }
 
