@@ -172,7 +172,18 @@ export class DeviceSession {
         keys = { loginPassword: registered.loginPassword };
       }
       const stored = keys.hmacKey && keys.walletKey ? encodeKeys({ hmacKey: keys.hmacKey, walletKey: keys.walletKey }) : this.state.keys;
-      return this.logInWithFactor(keys.loginPassword, { account, keys: stored }, options);
+      try {
+        return await this.logInWithFactor(keys.loginPassword, { account, keys: stored }, options);
+      } catch (error) {
+        // The registration this device keeps may be gone (its code expired, or the email was verified with another
+        // registration): the server cannot say which, but the user needs to know that registering again is the way on.
+        if (!account?.pending || !(error instanceof WalletSyncError) || error.code !== ServerErrorCode.Unauthenticated) throw error;
+        throw new WalletSyncError(
+          error.code,
+          `${error.message}. This device's registration of ${account.email} was waiting for its code: a wrong code or root password, ` +
+            'or the registration expired (codes last 48 hours by default) or was replaced: register again for a new code',
+        );
+      }
     });
   }
 

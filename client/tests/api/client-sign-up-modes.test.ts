@@ -115,7 +115,9 @@ describe('signing up in every account verification mode', () => {
       const resent = await cli('script', ['resend-code', email]);
       expect(resent.code).toBe(ExitCode.Ok);
       const second = await mailedCode(email);
-      expect((await cli('script', ['login', email, '--code', first])).code).toBe(ExitCode.Unauthenticated);
+      const stale = await cli('script', ['login', email, '--code', first]);
+      expect(stale.code).toBe(ExitCode.Unauthenticated);
+      expect(stale.stderr).toContain(`This device's registration of ${email} was waiting for its code: a wrong code or root password, or the registration expired`);
       expect((await cli('script', ['login', email], { WALLET_SYNC_VERIFICATION_CODE: second })).code).toBe(ExitCode.Ok);
       expect((await cli('other', ['login', email, '--json'])).json()).toMatchObject({ email, deviceId: 'other' });
     });
