@@ -7,6 +7,7 @@ import { ExitCode, runCli } from 'wallet-sync-client/cli';
 import { startTestServer, type TestServer } from '../../../tests/helpers/app';
 import { ROOT_PASSWORD, TEST_SCRYPT_COST, openDevice } from '../helpers/devices';
 import { uniqueEmail } from '../../../tests/helpers/operations';
+import { totpCode } from '../../../src/lib/totp';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const CLI = path.join(ROOT, 'client', 'scripts', 'wallet-sync.ts');
@@ -109,5 +110,26 @@ describe('the wallet-sync CLI: several processes on one state file', () => {
     expect(await run([...args('stdin.json'), 'set', 'note', '-'], { input: piped })).toMatchObject({ code: ExitCode.Ok, stderr: '' });
     const got = await run([...args('stdin.json'), '--json', 'get', 'note']);
     expect(JSON.parse(got.stdout)).toEqual({ key: 'note', value: piped });
+  }, 60_000);
+
+  it('when `2fa enable --json` runs without a terminal, then a script answers the code on standard input from the secret printed first', async () => {
+    const io = { env: { WALLET_SYNC_PASSWORD: ROOT_PASSWORD }, stdout: () => undefined, stderr: () => undefined, readSecret: () => Promise.reject(new Error('no terminal')) };
+    expect(await runCli([...args('2fa.json'), 'register', uniqueEmail('procs-2fa')], io)).toBe(ExitCode.Ok);
+    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', CLI, ...args('2fa.json'), '--json', '2fa', 'enable'], {
+      cwd: ROOT,
+      env: { ...process.env, WALLET_SYNC_PASSWORD: ROOT_PASSWORD },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let answered = false;
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (answered || !stdout.includes('\n')) return;
+      answered = true;
+      child.stdin.end(`${totpCode(JSON.parse(stdout.split('\n')[0]).secret, new Date())}\n`);
+    });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(ExitCode.Ok);
+    expect(JSON.parse(stdout.trimEnd().split('\n').at(-1)!)).toEqual({ enabled: true, recoveryCodes: expect.arrayContaining([expect.stringMatching(/^[0-9A-Z-]+$/)]) });
   }, 60_000);
 });
