@@ -42,6 +42,11 @@ export const ClientErrorCode = {
    * password; one above them would exhaust the device's memory). Nothing was derived or sent.
    */
   KeyParamsUnsupported: 'KEY_PARAMS_UNSUPPORTED',
+  /**
+   * history(): the server's answer does not move forward (a page repeats
+   * sequences already read, or goes back), so reading on would never end.
+   */
+  HistoryInvalid: 'WALLET_HISTORY_INVALID',
   /** An argument the app passed is unusable (a preference value that is not a string, an empty root password, a URL without http(s)://). */
   InvalidArgument: 'INVALID_ARGUMENT',
 } as const;
@@ -53,6 +58,11 @@ export const ServerErrorCode = {
   Unauthenticated: 'UNAUTHENTICATED',
   AccountNotVerified: 'ACCOUNT_NOT_VERIFIED',
   RateLimited: 'RATE_LIMITED',
+  /**
+   * The wallet is over the server's limit (serverInfo.maxWalletBytes). The
+   * client checks before uploading and names the largest preference in `key`.
+   */
+  PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
   /** The password was right; the account needs its second factor: `methods` says which it has. Retry with one (SecondFactorRequiredError.retry). */
   SecondFactorRequired: 'SECOND_FACTOR_REQUIRED',
   /** A wrong, used or expired TOTP code or recovery code. */
@@ -61,6 +71,28 @@ export const ServerErrorCode = {
 
 /** A second factor as login(), deleteAccount() and the server take it: exactly one of the fields. */
 export type SecondFactor = { totp: string } | { recoveryCode: string };
+
+/**
+ * A factor given at once, or a callback asked for one, with the account's
+ * methods, only when the server answers SECOND_FACTOR_REQUIRED (the keys are
+ * not derived again).
+ */
+export type SecondFactorSource = SecondFactor | ((methods: SecondFactorMethod[]) => Promise<SecondFactor>);
+
+/**
+ * Runs `request` with the factor `source` gives at once; when the server
+ * answers SECOND_FACTOR_REQUIRED and `source` is a callback, asks it and runs
+ * the request once more with its answer.
+ */
+export async function withSecondFactor<T>(source: SecondFactorSource | undefined, request: (factor?: SecondFactor) => Promise<T>): Promise<T> {
+  if (typeof source !== 'function') return request(source);
+  try {
+    return await request(undefined);
+  } catch (error) {
+    if (!(error instanceof WalletSyncError) || error.code !== ServerErrorCode.SecondFactorRequired) throw error;
+    return request(await source(error.methods ?? []));
+  }
+}
 
 /** The methods an account may have enabled (PROTOCOL.md "Second factor"). */
 export type SecondFactorMethod = 'TOTP' | 'WEBAUTHN' | 'RECOVERY_CODE';

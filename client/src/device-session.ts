@@ -1,6 +1,6 @@
 import { Mutex } from 'async-mutex';
 import { assertEmail, assertRootPassword } from './client-arguments';
-import { ClientErrorCode, SecondFactorRequiredError, ServerErrorCode, WalletSyncError, type SecondFactor, type SecondFactorMethod } from './client.errors';
+import { ClientErrorCode, SecondFactorRequiredError, ServerErrorCode, WalletSyncError, withSecondFactor, type SecondFactor, type SecondFactorSource } from './client.errors';
 
 export interface LoginOptions {
   /**
@@ -9,7 +9,25 @@ export interface LoginOptions {
    * the server answers SECOND_FACTOR_REQUIRED. Without it, login() throws a
    * SecondFactorRequiredError whose retry(factor) finishes the login.
    */
-  secondFactor?: SecondFactor | ((methods: SecondFactorMethod[]) => Promise<SecondFactor>);
+  secondFactor?: SecondFactorSource;
+  /**
+   * EmailVerify: the code the server mailed at registration, needed on the
+   * first login of a pending account (ignored once it is verified); or a
+   * callback asked for it, with the email, only when the server answers
+   * ACCOUNT_NOT_VERIFIED, so the keys are derived once.
+   */
+  verificationCode?: string | ((email: string) => Promise<string>);
+}
+
+/** What register() answers. */
+export interface RegisterResult {
+  /** The account exists and is verified: log in. */
+  verified: boolean;
+  /**
+   * EmailVerify: the registration waits for its code, mailed to the address;
+   * the first login must carry it (LoginOptions.verificationCode).
+   */
+  pending: boolean;
 }
 import { newDeviceState, type DeviceState, type DeviceStateStore } from './device-state.store';
 import { equalBytes, fromHex, randomBytes, toHex } from './encoding';
@@ -115,7 +133,7 @@ export class DeviceSession {
     };
   }
 
-  register(email: string, rootPassword: string): Promise<{ verified: boolean }> {
+  register(email: string, rootPassword: string): Promise<RegisterResult> {
     assertEmail(email);
     assertRootPassword(rootPassword, 'rootPassword');
     return this.exclusive(async () => {
@@ -124,9 +142,10 @@ export class DeviceSession {
       const keyParams = this.deps.keyParams;
       const keys = await this.derive(rootPassword, email, clientSaltSeed, keyParams);
       const result = await this.api.register({ email, password: keys.loginPassword, clientSaltSeed, keyParams });
-      await this.commit({ ...this.state, account: { email, clientSaltSeed, keyParams }, keys: encodeKeys(keys) });
+      const pending = !result.verified;
+      await this.commit({ ...this.state, account: { email, clientSaltSeed, keyParams, ...(pending ? { pending } : {}) }, keys: encodeKeys(keys) });
       this.registeredLoginPassword = { email, loginPassword: keys.loginPassword };
-      return result;
+      return { verified: result.verified, pending };
     });
   }
 
@@ -140,9 +159,11 @@ export class DeviceSession {
       let keys: Pick<WalletKeys, 'loginPassword'> & Partial<WalletKeys>;
       if (credentials) {
         this.assertAccount(credentials.email);
-        const { clientSaltSeed, keyParams } = acceptedKeyParams(await this.api.clientKeyParams(credentials.email));
+        // A registration of this device still waiting for its code: the server would answer a decoy seed for it.
+        const registeredHere = account?.pending ? { clientSaltSeed: account.clientSaltSeed, keyParams: account.keyParams } : null;
+        const { clientSaltSeed, keyParams } = registeredHere ?? acceptedKeyParams(await this.api.clientKeyParams(credentials.email));
         keys = await this.derive(credentials.rootPassword, credentials.email, clientSaltSeed, keyParams);
-        account = { email: credentials.email, clientSaltSeed, keyParams };
+        account = { email: credentials.email, clientSaltSeed, keyParams, ...(registeredHere ? { pending: true as const } : {}) };
       } else {
         const registered = this.registeredLoginPassword;
         if (!account || !this.state.keys || !registered || normalizeEmail(registered.email) !== normalizeEmail(account.email)) {
@@ -151,7 +172,18 @@ export class DeviceSession {
         keys = { loginPassword: registered.loginPassword };
       }
       const stored = keys.hmacKey && keys.walletKey ? encodeKeys({ hmacKey: keys.hmacKey, walletKey: keys.walletKey }) : this.state.keys;
-      return this.logInWithFactor(keys.loginPassword, { account, keys: stored }, options);
+      try {
+        return await this.logInWithFactor(keys.loginPassword, { account, keys: stored }, options);
+      } catch (error) {
+        // The registration this device keeps may be gone (its code expired, or the email was verified with another
+        // registration): the server cannot say which, but the user needs to know that registering again is the way on.
+        if (!account?.pending || !(error instanceof WalletSyncError) || error.code !== ServerErrorCode.Unauthenticated) throw error;
+        throw new WalletSyncError(
+          error.code,
+          `${error.message}. This device's registration of ${account.email} was waiting for its code: a wrong code or root password, ` +
+            'or the registration expired (codes last 48 hours by default) or was replaced: register again for a new code',
+        );
+      }
     });
   }
 
@@ -164,16 +196,30 @@ export class DeviceSession {
   private async logInWithFactor(
     loginPassword: string,
     changes: Partial<Pick<DeviceState, 'account' | 'keys'>>,
-    { secondFactor }: LoginOptions,
+    { secondFactor, verificationCode }: LoginOptions,
   ): Promise<{ deviceId: string; expiresAt: string }> {
     const given = typeof secondFactor === 'function' ? undefined : secondFactor;
+    let code = typeof verificationCode === 'function' ? undefined : verificationCode;
+    const email = (changes.account ?? this.state.account)!.email;
+    // A pending account has no second factor yet: the code is asked for first, and at most once.
+    const attempt = async (factor?: SecondFactor) => {
+      try {
+        return await this.logIn(loginPassword, changes, factor, code);
+      } catch (error) {
+        if (!(error instanceof WalletSyncError) || error.code !== ServerErrorCode.AccountNotVerified || typeof verificationCode !== 'function' || code !== undefined) {
+          throw error;
+        }
+        code = await verificationCode(email);
+        return this.logIn(loginPassword, changes, factor, code);
+      }
+    };
     try {
-      return await this.logIn(loginPassword, changes, given);
+      return await attempt(given);
     } catch (error) {
       if (!(error instanceof WalletSyncError) || error.code !== ServerErrorCode.SecondFactorRequired || given) throw error;
       const methods = error.methods ?? [];
-      if (typeof secondFactor === 'function') return this.logIn(loginPassword, changes, await secondFactor(methods));
-      throw new SecondFactorRequiredError(methods, error.message, (factor) => this.exclusive(() => this.logIn(loginPassword, changes, factor)));
+      if (typeof secondFactor === 'function') return attempt(await secondFactor(methods));
+      throw new SecondFactorRequiredError(methods, error.message, (factor) => this.exclusive(() => attempt(factor)));
     }
   }
 
@@ -186,10 +232,12 @@ export class DeviceSession {
     loginPassword: string,
     changes: Partial<Pick<DeviceState, 'account' | 'keys'>> = {},
     secondFactor?: SecondFactor,
+    verificationCode?: string,
   ): Promise<{ deviceId: string; expiresAt: string }> {
-    const email = (changes.account ?? this.state.account)!.email;
-    const token = await this.api.login({ email, password: loginPassword, deviceId: this.state.deviceId, secondFactor });
-    await this.commit({ ...this.state, ...changes, authToken: { token: token.token, expiresAt: token.expiresAt } });
+    const { pending: _verifiedNow, ...account } = (changes.account ?? this.state.account)!;
+    const token = await this.api.login({ email: account.email, password: loginPassword, deviceId: this.state.deviceId, secondFactor, verificationCode });
+    // A login that succeeds is of a verified account: a pending registration became one with this login.
+    await this.commit({ ...this.state, ...changes, account, authToken: { token: token.token, expiresAt: token.expiresAt } });
     return { deviceId: this.state.deviceId, expiresAt: token.expiresAt };
   }
 
@@ -207,12 +255,12 @@ export class DeviceSession {
     });
   }
 
-  deleteAccount(rootPassword: string, secondFactor?: SecondFactor): Promise<void> {
+  deleteAccount(rootPassword: string, secondFactor?: SecondFactorSource): Promise<void> {
     assertRootPassword(rootPassword, 'rootPassword');
     return this.exclusive(async () => {
       this.keys();
       const keys = await this.rootKeys(rootPassword);
-      await this.api.deleteAccount(keys.loginPassword, secondFactor);
+      await withSecondFactor(secondFactor, (factor) => this.api.deleteAccount(keys.loginPassword, factor));
       this.registeredLoginPassword = null;
       await this.commit(newDeviceState(this.state.deviceId));
     });

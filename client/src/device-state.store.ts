@@ -15,7 +15,17 @@ export interface DeviceState {
   format: 1;
   deviceId: string;
   /** The account as this device last derived its keys: the seed and key parameters the server holds for it. */
-  account: { email: string; clientSaltSeed: string; keyParams: KeyParams } | null;
+  account: {
+    email: string;
+    clientSaltSeed: string;
+    keyParams: KeyParams;
+    /**
+     * EmailVerify: this device registered the account and it waits for its code.
+     * Its seed is known only here (the server hands out a decoy for a pending
+     * registration), so the first login derives with it; cleared by that login.
+     */
+    pending?: true;
+  } | null;
   /** Hex-encoded HMAC and wallet keys; null after logout. */
   keys: { hmacKey: string; walletKey: string } | null;
   authToken: { token: string; expiresAt: string } | null;
@@ -98,13 +108,17 @@ export class KeyValueDeviceStateStore implements DeviceStateStore {
 
 /** Parses a stored device state; `what` names it in the LOCAL_STATE_INVALID error. */
 export function parseDeviceState(text: string, what: string): DeviceState {
+  // The user's way out, since nothing can be read from it: what to do, and what it costs.
+  const recovery =
+    'To recover, move it aside and log in again: this device then starts from the wallet on the server, and edits made ' +
+    'on this device and not yet synced are lost (they may still be read in the moved file)';
   let state: unknown;
   try {
     state = JSON.parse(text);
   } catch (error) {
-    throw new WalletSyncError(ClientErrorCode.LocalState, `${what} is not valid JSON`, { cause: error });
+    throw new WalletSyncError(ClientErrorCode.LocalState, `${what} is not valid JSON (damaged?). ${recovery}`, { cause: error });
   }
-  if (!isDeviceState(state)) throw new WalletSyncError(ClientErrorCode.LocalState, `${what} is not a format-1 device state`);
+  if (!isDeviceState(state)) throw new WalletSyncError(ClientErrorCode.LocalState, `${what} is not a format-1 device state. ${recovery}`);
   return state;
 }
 

@@ -7,12 +7,12 @@
  */
 export { WalletSyncClient } from './wallet-sync.client';
 export type { WalletSyncClientOptions } from './wallet-sync.client';
-export type { DeviceStatus, LoginOptions } from './device-session';
+export type { DeviceStatus, LoginOptions, RegisterResult } from './device-session';
 export type { LostEdit, PullResult, PushResult, SyncOptions, SyncResult, WalletStateInfo } from './sync-engine';
 export type { AccountActivityEvent, RestoreResult, WalletHistoryEntry } from './wallet-history';
 export type { WalletWatch, WatchOptions } from './wallet-watch';
 export { ClientErrorCode, SecondFactorRequiredError, ServerErrorCode, WalletSyncError, isIntegrityError } from './client.errors';
-export type { SecondFactor, SecondFactorMethod } from './client.errors';
+export type { SecondFactor, SecondFactorMethod, SecondFactorSource } from './client.errors';
 export { KeyValueDeviceStateStore, MemoryDeviceStateStore, newDeviceState } from './device-state.store';
 export type { DeviceState, DeviceStateStore, KeyValueStorage } from './device-state.store';
 export { compareEntries, laterWriteWins, mergeDocuments } from './wallet-merge';

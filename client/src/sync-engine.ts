@@ -1,5 +1,6 @@
 import { assertKey, assertRootPassword, describeType, invalidArgument } from './client-arguments';
-import { ClientErrorCode, WalletSyncError } from './client.errors';
+import { ClientErrorCode, ServerErrorCode, WalletSyncError, withSecondFactor, type SecondFactorSource } from './client.errors';
+import { utf8 } from './encoding';
 import type { DeviceState } from './device-state.store';
 import { encodeKeys, type DeviceSession, type StoredKeys } from './device-session';
 import { HISTORY_PAGE, type RemoteWalletState, type WalletStateHeader } from './graphql/sync-server.api';
@@ -198,7 +199,7 @@ export class SyncEngine {
    * the server's latest state under the old keys, sealed under the new ones and
    * swapped in one request, retrying on conflicts like sync().
    */
-  changePassword(currentRootPassword: string, newRootPassword: string, options: { keyParams?: Partial<KeyParams> } = {}): Promise<void> {
+  changePassword(currentRootPassword: string, newRootPassword: string, options: { keyParams?: Partial<KeyParams>; secondFactor?: SecondFactorSource } = {}): Promise<void> {
     assertRootPassword(currentRootPassword, 'currentRootPassword');
     assertRootPassword(newRootPassword, 'newRootPassword');
     const samePassword = currentRootPassword === newRootPassword;
@@ -206,6 +207,7 @@ export class SyncEngine {
     // Checked before anything is derived or sent; completed with the account's own once the session is known.
     if (options.keyParams !== undefined) keyParamsOf(options.keyParams);
     const session = this.session;
+    let secondFactor = options.secondFactor;
     return session.exclusive(async () => {
       session.keys();
       const account = this.state.account!;
@@ -220,14 +222,19 @@ export class SyncEngine {
         // The server takes a wallet exactly when it holds one: at the next sequence, under the new keys.
         const next = this.state.base ? await this.seal(newKeys) : null;
         const wallet = next?.sealed ?? null;
-        const outcome = await session.api.changePassword({
-          email: account.email,
-          oldPassword: oldKeys.loginPassword,
-          newPassword: newKeys.loginPassword,
-          clientSaltSeed,
-          wallet,
-          // Always sent, so the server records exactly what the new keys were derived with.
-          keyParams,
+        const outcome = await withSecondFactor(secondFactor, (factor) => {
+          // Asked once: a conflict's retry sends the same factor.
+          if (factor) secondFactor = factor;
+          return session.api.changePassword({
+            email: account.email,
+            oldPassword: oldKeys.loginPassword,
+            newPassword: newKeys.loginPassword,
+            clientSaltSeed,
+            wallet,
+            // Always sent, so the server records exactly what the new keys were derived with.
+            keyParams,
+            secondFactor: factor,
+          });
         });
         if (outcome.kind === 'conflict') {
           remote = outcome.latest;
@@ -235,7 +242,16 @@ export class SyncEngine {
         }
         const changed: DeviceState = { ...this.state, account: { ...account, clientSaltSeed, keyParams }, keys: encodeKeys(newKeys), authToken: null };
         await session.commit(next ? withBase(changed, next.sealed, next.chain, this.state.local) : changed);
-        await session.logIn(newKeys.loginPassword);
+        // The change revoked every token, this device's too, and a new login of an account with a second factor needs
+        // one again: a code of another step (each works once) or a recovery code. The callback is asked for it; a
+        // factor given once is used up, so the device is left logged out (status().loggedIn), the change made.
+        try {
+          await session.logIn(newKeys.loginPassword);
+        } catch (error) {
+          const source = options.secondFactor;
+          if (!(error instanceof WalletSyncError) || error.code !== ServerErrorCode.SecondFactorRequired) throw error;
+          if (typeof source === 'function') await session.logIn(newKeys.loginPassword, {}, await source(error.methods ?? []));
+        }
         return;
       }
     });
@@ -390,7 +406,31 @@ export class SyncEngine {
     }
     const document: WalletDocument = prev ? { preferences: this.state.local.preferences, prev } : { preferences: this.state.local.preferences };
     const sealed = await sealWalletState(document, (base?.sequence ?? 0) + 1, keys);
+    await this.assertFits(sealed);
     return { sealed, chain: await chainOf(prev?.chain ?? ROOT_CHAIN, sealed.hmac) };
+  }
+
+  /**
+   * Refuses an upload over the server's limit before sending it: the server
+   * would refuse it too, but a body that large can reach it as a reset
+   * connection (NETWORK_ERROR, which apps retry forever) rather than as its
+   * PAYLOAD_TOO_LARGE, and the user needs to know which preference to shrink.
+   */
+  private async assertFits(sealed: SealedWalletState): Promise<void> {
+    const size = utf8(sealed.encryptedWallet).length;
+    const limit = await this.session.api.maxWalletBytes();
+    if (size <= limit) return;
+    const [key, bytes] = Object.entries(this.state.local.preferences)
+      .map(([name, entry]): [string, number] => [name, utf8(name).length + utf8(entry.value ?? '').length])
+      .reduce((largest, candidate) => (candidate[1] > largest[1] ? candidate : largest), ['', 0]);
+    const over = `The wallet would be ${size} bytes encrypted, over this server's limit of ${limit} bytes`;
+    throw new WalletSyncError(
+      ServerErrorCode.PayloadTooLarge,
+      key
+        ? `${over}; its largest preference is ${JSON.stringify(key)} (${bytes} bytes): delete or shorten it, then sync. Nothing was uploaded`
+        : `${over}, with no preferences in it. Nothing was uploaded`,
+      { key: key || undefined },
+    );
   }
 }
 

@@ -96,14 +96,26 @@ export class WalletHistory {
     });
   }
 
-  /** Every header the server holds after `since`, page by page. */
+  /**
+   * Every header the server holds after `since`, page by page. Each header must
+   * come after the one before it: a server that answers the same page again (or
+   * goes back) would otherwise keep this loop asking forever.
+   */
   private async allHeadersAfter(since: number): Promise<WalletStateHeader[]> {
     const headers: WalletStateHeader[] = [];
     for (let last = since; ; ) {
       const page = await this.deps.session.api.walletHistory(last, HISTORY_PAGE);
-      headers.push(...page);
       if (page.length === 0) return headers;
-      last = page[page.length - 1].sequence;
+      for (const header of page) {
+        if (!(header.sequence > last)) {
+          throw new WalletSyncError(
+            ClientErrorCode.HistoryInvalid,
+            `The server's wallet history does not advance: asked for the states after sequence ${last}, it answered sequence ${header.sequence}; check the server URL`,
+          );
+        }
+        headers.push(header);
+        last = header.sequence;
+      }
     }
   }
 }

@@ -30,6 +30,19 @@ export const KEY_PARAMS_BOUNDS = Object.freeze({
   n: Object.freeze({ min: 2 ** 14, max: 2 ** 20 }),
   r: Object.freeze({ min: 1, max: 16 }),
   p: Object.freeze({ min: 1, max: 4 }),
+  /**
+   * scrypt holds 128·N·r bytes at once: the per-parameter bounds alone allow
+   * N=2^20 with r=16 (2 GiB), which kills a phone's app or a small VM. 1 GiB is
+   * what the largest documented parameters (N=2^20, r=8, accounts from before
+   * protocol 2) need.
+   */
+  memoryBytes: 2 ** 30,
+  /**
+   * The work, N·r·p block mixes: p runs them one after another in every
+   * implementation a client uses, so p=4 at the memory bound would take four
+   * times the largest documented derivation (N=2^20, r=8, p=1 = 2^23).
+   */
+  work: 2 ** 23,
 });
 
 const DERIVED_BYTES = 96;
@@ -47,7 +60,16 @@ export function keyParamsProblem(params: unknown): string | null {
   // scrypt) and Python's hashlib refuse N >= 2^16 with r=1: an account with such parameters could not be
   // opened on those platforms, so neither chosen nor accepted here.
   if (16 * r <= 20 && n >= 2 ** (16 * r)) return `scrypt N must be below 2^${16 * r} with r=${r} (RFC 7914: N < 2^(16·r)), not ${n}; raise r`;
+  const { memoryBytes, work } = KEY_PARAMS_BOUNDS;
+  if (128 * n * r > memoryBytes) {
+    return `scrypt N=${n} with r=${r} needs ${mebibytes(128 * n * r)} of memory (128·N·r), above the ${mebibytes(memoryBytes)} bound; lower N or r`;
+  }
+  if (n * r * p > work) return `scrypt N·r·p = ${n}·${r}·${p} = ${n * r * p} is above the work bound 2^23 (${work}); lower N, r or p`;
   return null;
+}
+
+function mebibytes(bytes: number): string {
+  return bytes >= 2 ** 30 ? `${bytes / 2 ** 30} GiB` : `${bytes / 2 ** 20} MiB`;
 }
 
 /** `params` completed with `defaults` (N=2^17, r=8, p=1) and checked against the bounds; INVALID_ARGUMENT outside them. */

@@ -1,6 +1,6 @@
-import { invalidArgument } from './client-arguments';
-import { DeviceSession, type DeviceStatus, type LoginOptions } from './device-session';
-import type { SecondFactor } from './client.errors';
+import { assertEmail, invalidArgument } from './client-arguments';
+import { DeviceSession, type DeviceStatus, type LoginOptions, type RegisterResult } from './device-session';
+import type { SecondFactorSource } from './client.errors';
 import { graphqlEndpoint } from './graphql/sync-server.api';
 import { SyncEngine, type PullResult, type PushResult, type SyncOptions, type SyncResult } from './sync-engine';
 import { WalletHistory, type AccountActivityEvent, type RestoreResult, type WalletHistoryEntry } from './wallet-history';
@@ -110,8 +110,18 @@ export class WalletSyncClient {
    * parameters (WalletSyncClientOptions.keyParams), which the server stores for
    * the other devices. This device keeps the keys, so login() needs no password afterwards.
    */
-  register(email: string, rootPassword: string): Promise<{ verified: boolean }> {
+  register(email: string, rootPassword: string): Promise<RegisterResult> {
     return this.session.register(email, rootPassword);
+  }
+
+  /**
+   * EmailVerify: asks the server to mail a fresh code for the newest pending
+   * registration of `email` (earlier codes of it stop working). The server
+   * answers the same whether or not anything was pending, so nothing is learnt.
+   */
+  resendVerificationEmail(email: string): Promise<void> {
+    assertEmail(email);
+    return this.session.api.resendVerificationEmail(email);
   }
 
   /**
@@ -209,7 +219,7 @@ export class WalletSyncClient {
    * `keyParams` changes the account's key parameters (raise N once phones can
    * afford it); missing ones stay as they are.
    */
-  changePassword(currentRootPassword: string, newRootPassword: string, options: { keyParams?: Partial<KeyParams> } = {}): Promise<void> {
+  changePassword(currentRootPassword: string, newRootPassword: string, options: { keyParams?: Partial<KeyParams>; secondFactor?: SecondFactorSource } = {}): Promise<void> {
     return this.engine.changePassword(currentRootPassword, newRootPassword, options);
   }
 
@@ -247,7 +257,7 @@ export class WalletSyncClient {
    * and forgets everything this device held, keeping only its deviceId. Asks
    * for the root password again: a stolen device state must not be enough.
    */
-  deleteAccount(rootPassword: string, options: { secondFactor?: SecondFactor } = {}): Promise<void> {
+  deleteAccount(rootPassword: string, options: { secondFactor?: SecondFactorSource } = {}): Promise<void> {
     return this.session.deleteAccount(rootPassword, options.secondFactor);
   }
 

@@ -10,6 +10,8 @@ import {
   DisableTotpDocument,
   RegenerateRecoveryCodesDocument,
   SecondFactorStatusDocument,
+  ServerInfoDocument,
+  ResendVerificationEmailDocument,
   ClientKeyParamsDocument,
   DeleteAccountDocument,
   LoginDocument,
@@ -85,6 +87,11 @@ export class SyncServerApi {
     return (await this.send(LoginDocument, { input })).login;
   }
 
+  /** EmailVerify: a fresh code for the newest pending registration of `email`; the server answers the same for every email. */
+  async resendVerificationEmail(email: string): Promise<void> {
+    await this.send(ResendVerificationEmailDocument, { email });
+  }
+
   async logout(): Promise<void> {
     await this.send(LogoutDocument, {});
   }
@@ -154,6 +161,20 @@ export class SyncServerApi {
   /** From now on the sync's reads and writes go over `connection` while it is up (null: HTTP only). */
   useLiveConnection(connection: LiveConnection | null): void {
     this.live = connection;
+  }
+
+  private maxWalletBytesAnswer: Promise<number> | null = null;
+
+  /** serverInfo.maxWalletBytes, asked once per client (a failed ask is asked again): what an upload must fit in. */
+  maxWalletBytes(): Promise<number> {
+    this.maxWalletBytesAnswer ??= this.send(ServerInfoDocument, {}).then(
+      ({ serverInfo }) => serverInfo.maxWalletBytes,
+      (error: unknown) => {
+        this.maxWalletBytesAnswer = null;
+        throw error;
+      },
+    );
+    return this.maxWalletBytesAnswer;
   }
 
   private async send<R, V extends Variables>(document: TypedDocumentNode<R, V>, variables: V): Promise<R> {

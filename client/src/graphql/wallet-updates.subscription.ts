@@ -216,7 +216,8 @@ function toWalletSyncError(error: unknown): WalletSyncError {
   if (Array.isArray(error)) return fromGraphQLErrors(error);
   if (isAuthClose(error)) {
     const reason = (error as { reason?: string }).reason;
-    return new WalletSyncError(ServerErrorCode.Unauthenticated, `The server refused this device's auth token for live updates${reason ? `: ${reason}` : ''}`);
+    // The token is gone for good (revoked, expired, a password change): retrying cannot help, logging in can.
+    return new WalletSyncError(ServerErrorCode.Unauthenticated, `The server refused this device's auth token for live updates${reason ? `: ${reason}` : ''}; log in again`);
   }
   if (typeof error === 'object' && error !== null && 'code' in error && 'reason' in error) {
     const { code, reason } = error as { code: number; reason: string };

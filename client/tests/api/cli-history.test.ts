@@ -109,4 +109,26 @@ describe('the wallet-sync CLI: history, undo and a server that went back', () =>
     expect(after.code).toBe(ExitCode.Ok);
     expect(after.json().preferences).toEqual({ animal: 'cow', colour: 'green' });
   });
+
+  it('when sync finds a diverged history but the merge is what the server holds, then the warning says nothing was uploaded', async () => {
+    await cli('phone', 'sync');
+    // The proxy swallows the phone's upload and answers success: the phone holds a state the server never had.
+    proxy.rule = ({ operationName, variables }) =>
+      operationName === 'UpdateWalletState'
+        ? { answer: { data: { updateWalletState: { __typename: 'WalletStateSuccess', walletState: { ...variables.input, updatedAt: new Date().toISOString() } } } } }
+        : undefined;
+    await cli('phone', 'set', 'fruit', 'apple');
+    expect((await cli('phone', 'sync')).code).toBe(ExitCode.Ok);
+    proxy.rule = null;
+    // The laptop makes the same edit later, so the merge keeps the server's state as it is.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await cli('laptop', 'set', 'fruit', 'apple');
+    expect((await cli('laptop', 'sync')).code).toBe(ExitCode.Ok);
+
+    const run = await cli('phone', 'sync');
+    expect(run.code).toBe(ExitCode.Diverged);
+    expect(run.stdout).toMatch(/^Synced: (got|up to date at) sequence \d+/);
+    expect(run.stderr).toMatch(/warning: the server shows a history that differs .*\(nothing to upload; at sequence \d+\)\n$/);
+    expect(run.stderr).not.toContain('uploaded as');
+  });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ExitCode, runCli } from 'wallet-sync-client/cli';
@@ -28,7 +28,7 @@ describe('the wallet-sync CLI', () => {
     json(): any;
   }
 
-  async function cli(device: string, args: string[], env: Record<string, string> = {}, answers: string[] = []): Promise<Run> {
+  async function cli(device: string, args: string[], env: Record<string, string> = {}, answers: string[] = [], stdin?: Uint8Array): Promise<Run> {
     let stdout = '';
     let stderr = '';
     const code = await runCli(
@@ -41,6 +41,7 @@ describe('the wallet-sync CLI', () => {
           if (answers.length === 0) throw new Error('no terminal');
           return answers.shift()!;
         },
+        readStdin: stdin && (async () => stdin),
       },
     );
     return { code, stdout, stderr, json: () => JSON.parse(stdout) };
@@ -188,10 +189,50 @@ describe('the wallet-sync CLI', () => {
   it.each([
     ['an unknown command', ['fly']],
     ['a missing argument', ['set', 'animal']],
+    ['set with both a value and --file', ['set', 'animal', 'cow', '--file', 'animal.txt']],
+    ['set --file of a file that does not exist', ['set', 'animal', '--file', '/nonexistent/animal.txt']],
+    ['set - with no standard input to read', ['set', 'animal', '-']],
     ['a scrypt cost that is not a power of two', ['--scrypt-cost', '20000', 'status']],
     ['a scrypt cost below the protocol\'s 2^14', ['--scrypt-cost', '8192', 'status']],
     ['a scrypt cost above the protocol\'s 2^20', ['--scrypt-cost', '2^21', 'status']],
   ])('when given %s, then the exit code is 2', async (_what, args) => {
     expect((await cli('laptop', args)).code).toBe(ExitCode.Usage);
+  });
+
+  it('when set is given --file or - (standard input), then the preference is the exact content, and the echo is cut short', async () => {
+    const note = `line 1\nline 2 ✓\n${'x'.repeat(200)}\n`;
+    const file = path.join(dir, 'note.txt');
+    writeFileSync(file, note);
+    const fromFile = await cli('laptop', ['set', 'note', '--file', file]);
+    expect(fromFile.code).toBe(ExitCode.Ok);
+    expect(fromFile.stdout).toBe(`note = line 1\\x0aline 2 ✓\\x0a${'x'.repeat(64)}… (${[...note].length} characters) (not synced yet)\n`);
+    expect((await cli('laptop', ['get', 'note', '--json'])).json()).toEqual({ key: 'note', value: note });
+    expect((await cli('laptop', ['get', 'note'])).stdout).toBe(`${note}\n`);
+
+    const fromStdin = await cli('laptop', ['set', 'piped', '-'], {}, [], new TextEncoder().encode('from a pipe'));
+    expect(fromStdin).toMatchObject({ code: ExitCode.Ok, stdout: 'piped = from a pipe (not synced yet)\n' });
+    expect((await cli('laptop', ['get', 'piped'])).stdout).toBe('from a pipe\n');
+
+    const notText = await cli('laptop', ['set', 'binary', '-'], {}, [], Uint8Array.of(0xff, 0xfe, 0x00));
+    expect(notText.code).toBe(ExitCode.Usage);
+    expect(notText.stderr).toContain('standard input is not UTF-8 text');
+  });
+
+  it.each([
+    ['7 characters', 'short12', ExitCode.Usage, /has 7 characters: it needs at least 8/],
+    ['8 characters', 'eight ch', ExitCode.Ok, /warning: the root password has 8 characters; 12 or more are recommended/],
+    ['11 characters', 'eleven char', ExitCode.Ok, /warning: the root password has 11 characters/],
+  ])('when the root password chosen at register has %s, then the CLI answers %s', async (_what, password, code, stderr) => {
+    const run = await cli(`length-${password.length}`, ['register', uniqueEmail('length')], withPassword(password));
+    expect(run.code).toBe(code);
+    expect(run.stderr).toMatch(stderr);
+  });
+
+  it('when the root password chosen has 12 characters, then register gives no warning, and a short new password at change-password is refused', async () => {
+    const run = await cli('length-12', ['register', uniqueEmail('length')], withPassword('twelve chars'));
+    expect(run).toMatchObject({ code: ExitCode.Ok, stderr: '' });
+    const change = await cli('length-12', ['change-password'], { WALLET_SYNC_PASSWORD: 'twelve chars', WALLET_SYNC_NEW_PASSWORD: 'short' });
+    expect(change.code).toBe(ExitCode.Usage);
+    expect(change.stderr).toContain('new root password has 5 characters: it needs at least 8');
   });
 });

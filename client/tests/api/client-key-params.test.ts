@@ -105,12 +105,14 @@ describe('the client and per-account key parameters', () => {
     ['p of 0', { p: 0 }],
     ['p of 5', { p: 5 }],
     ['N=2^16 with r=1 (RFC 7914: N < 2^(16·r))', { n: 2 ** 16, r: 1 }],
+    ['N=2^20, r=16 (2 GiB of memory)', { n: 2 ** 20, r: 16 }],
+    ['N=2^18, r=16, p=4 (above the work bound)', { n: 2 ** 18, r: 16, p: 4 }],
   ];
 
   it.each(OUT_OF_BOUNDS)('when an app opens a client with %s, then open() refuses with INVALID_ARGUMENT naming the bound', async (_what, keyParams) => {
     await expect(openDevice(server, 'laptop', { keyParams: { ...TEST_KEY_PARAMS, ...keyParams } })).rejects.toMatchObject({
       code: 'INVALID_ARGUMENT',
-      message: expect.stringMatching(/scrypt [Nrp] must be/),
+      message: expect.stringMatching(/scrypt [Nrp] must be|above the (1 GiB|work) bound/),
     });
   });
 
@@ -161,6 +163,8 @@ describe('the client and per-account key parameters', () => {
       ['N=2^4, cheap to brute-force', { algorithm: 'scrypt', n: 2 ** 4, r: 8, p: 1 }],
       ['N=2^30, more memory than a device has', { algorithm: 'scrypt', n: 2 ** 30, r: 8, p: 1 }],
       ['r=64', { algorithm: 'scrypt', n: 2 ** 14, r: 64, p: 1 }],
+      ['N=2^20, r=16, p=4, each within its bound but 2 GiB of memory', { algorithm: 'scrypt', n: 2 ** 20, r: 16, p: 4 }],
+      ['N=2^19, r=16, p=4: 1 GiB, but four times the work of the largest documented parameters', { algorithm: 'scrypt', n: 2 ** 19, r: 16, p: 4 }],
       ['N=2^17 with r=1, which OpenSSL cannot derive', { algorithm: 'scrypt', n: 2 ** 17, r: 1, p: 1 }],
       ['another algorithm', { algorithm: 'argon2id', n: 2 ** 14, r: 8, p: 1 }],
     ])('when it offers %s, then login fails with KEY_PARAMS_UNSUPPORTED before deriving or sending a login', async (_what, offered) => {

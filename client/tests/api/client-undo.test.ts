@@ -1,5 +1,6 @@
 import { startTestServer, type TestServer } from '../../../tests/helpers/app';
-import { ROOT_PASSWORD, twoDevices } from '../helpers/devices';
+import { ROOT_PASSWORD, openDevice, twoDevices } from '../helpers/devices';
+import { startGraphQLProxy } from '../helpers/graphql-proxy';
 
 /** Undo (issue 14): history(), restore(sequence) and activity() against the real server. */
 describe('undoing a change with history() and restore()', () => {
@@ -107,5 +108,31 @@ describe('undoing a change with history() and restore()', () => {
     ]);
     expect(events[1]).toMatchObject({ newDevice: true, ipPrefix: '127.0.0.0/24' });
     await expect(c1.activity({ limit: 1 })).resolves.toHaveLength(1);
+  });
+
+  it.each<[string, (page: { sequence: number }[]) => { sequence: number }[]]>([
+    ['answers the same page forever', (page) => page],
+    ['answers a page whose sequences go back', (page) => page.map((header) => ({ ...header, sequence: 1 }))],
+  ])('when a hostile server %s, then history() fails with WALLET_HISTORY_INVALID instead of asking forever', async (_what, lie) => {
+    const { c1, email } = await twoDevices(server);
+    await c1.setPreference('animal', 'cow');
+    await c1.sync();
+    await c1.setPreference('animal', 'horse');
+    await c1.sync();
+    // A real HTTP server in front of the real one, whose walletHistory never moves past what was asked.
+    const hostile = await startGraphQLProxy(server.url);
+    try {
+      const c3 = await openDevice(server, 'test_wallet_3', { url: hostile.url });
+      await c3.login({ email, rootPassword: ROOT_PASSWORD });
+      const truth = (await c1.history()).reverse();
+      let asked = 0;
+      // Gives up after 50 pages, so a client that keeps asking fails this test instead of hanging it.
+      hostile.rule = ({ operationName }) =>
+        operationName === 'WalletHistory' ? ((asked += 1), { answer: { data: { walletHistory: asked > 50 ? [] : lie(truth) } } }) : undefined;
+      await expect(c3.history()).rejects.toMatchObject({ code: 'WALLET_HISTORY_INVALID', message: expect.stringMatching(/does not advance/) });
+      expect(asked).toBeLessThanOrEqual(2);
+    } finally {
+      await hostile.close();
+    }
   });
 });

@@ -153,14 +153,14 @@ describe('watch(): live updates', () => {
     await live.watch.stop();
   });
 
-  it('when the password changes on another device, then the watch ends with UNAUTHENTICATED', async () => {
+  it('when the password changes on another device, then the watch ends with UNAUTHENTICATED, saying to log in again', async () => {
     const { c1, c2 } = await twoDevices(server);
     await c1.sync();
     const live = watching(c2);
     await live.untilSequence(1);
 
     await c1.changePassword(ROOT_PASSWORD, 'a brand new root password');
-    await expect(live.watch.done).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    await expect(live.watch.done).rejects.toMatchObject({ code: 'UNAUTHENTICATED', message: expect.stringMatching(/Token revoked; log in again$/) });
   });
 
   it('when the device is not logged in, then watch refuses to start', async () => {

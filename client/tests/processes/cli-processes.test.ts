@@ -7,6 +7,7 @@ import { ExitCode, runCli } from 'wallet-sync-client/cli';
 import { startTestServer, type TestServer } from '../../../tests/helpers/app';
 import { ROOT_PASSWORD, TEST_SCRYPT_COST, openDevice } from '../helpers/devices';
 import { uniqueEmail } from '../../../test-support/operations';
+import { totpCode } from '../../../src/lib/totp';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const CLI = path.join(ROOT, 'client', 'scripts', 'wallet-sync.ts');
@@ -86,4 +87,49 @@ describe('the wallet-sync CLI: several processes on one state file', () => {
     expect(await runCli([...args('laptop.json'), '--json', 'get'], { ...io, stdout: (text) => printed.push(text) })).toBe(ExitCode.Ok);
     expect(JSON.parse(printed.join(''))).toEqual(expected);
   }, 240_000);
+
+  /** The CLI as its own process, with `input` on its standard input; `closeStdout` closes the reading end at once (`| head`). */
+  function run(cliArgs: string[], options: { input?: string; closeStdout?: boolean } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', CLI, ...cliArgs], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    if (options.closeStdout) child.stdout.destroy();
+    else child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdin.end(options.input ?? '');
+    return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
+  }
+
+  it('when --json output goes to a reader that already closed (`| head`), then the CLI exits with its own code and no EPIPE crash', async () => {
+    const result = await run([...args('epipe.json'), '--json', 'get'], { closeStdout: true });
+    expect(result).toMatchObject({ code: ExitCode.Ok, stderr: '' });
+  }, 60_000);
+
+  it('when `set KEY -` reads a pipe, then the preference is exactly what was piped', async () => {
+    const piped = 'first line\nsecond line ✓\n';
+    expect(await run([...args('stdin.json'), 'set', 'note', '-'], { input: piped })).toMatchObject({ code: ExitCode.Ok, stderr: '' });
+    const got = await run([...args('stdin.json'), '--json', 'get', 'note']);
+    expect(JSON.parse(got.stdout)).toEqual({ key: 'note', value: piped });
+  }, 60_000);
+
+  it('when `2fa enable --json` runs without a terminal, then a script answers the code on standard input from the secret printed first', async () => {
+    const io = { env: { WALLET_SYNC_PASSWORD: ROOT_PASSWORD }, stdout: () => undefined, stderr: () => undefined, readSecret: () => Promise.reject(new Error('no terminal')) };
+    expect(await runCli([...args('2fa.json'), 'register', uniqueEmail('procs-2fa')], io)).toBe(ExitCode.Ok);
+    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', CLI, ...args('2fa.json'), '--json', '2fa', 'enable'], {
+      cwd: ROOT,
+      env: { ...process.env, WALLET_SYNC_PASSWORD: ROOT_PASSWORD },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let answered = false;
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (answered || !stdout.includes('\n')) return;
+      answered = true;
+      child.stdin.end(`${totpCode(JSON.parse(stdout.split('\n')[0]).secret, new Date())}\n`);
+    });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(ExitCode.Ok);
+    expect(JSON.parse(stdout.trimEnd().split('\n').at(-1)!)).toEqual({ enabled: true, recoveryCodes: expect.arrayContaining([expect.stringMatching(/^[0-9A-Z-]+$/)]) });
+  }, 60_000);
 });

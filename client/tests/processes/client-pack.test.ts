@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { startTestServer, type TestServer } from '../../../tests/helpers/app';
 import { uniqueEmail } from '../../../test-support/operations';
+import { TestSmtpServer, codeMailTo, verificationCode } from '../../../tests/helpers/smtp';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const run = promisify(execFile);
@@ -106,4 +107,54 @@ export const wrong = (client: WalletSyncClient) => client.setPreference('theme',
     expect((await cli('--json', 'status')).stdout).toMatch(/"sequence":1/);
     expect((await cli('get', 'animal')).stdout).toBe('beaver\n');
   }, 90_000);
+
+  describe('on a server that verifies emails (EmailVerify)', () => {
+    const smtp = new TestSmtpServer();
+    let verifying: TestServer;
+    beforeAll(async () => {
+      verifying = await startTestServer({ ACCOUNT_VERIFICATION_MODE: 'EmailVerify', SMTP_URL: await smtp.start(), MAIL_FROM: 'Wallet Sync <noreply@wallet.example.org>', PUBLIC_URL: 'https://wallet.example.org' });
+    });
+    afterAll(async () => {
+      await verifying.close();
+      await smtp.stop();
+    });
+    const mailedCode = async (email: string) => verificationCode(await codeMailTo(smtp, verifying.app, email));
+
+    it('when a plain Node script signs up with the installed package, then it is pending, and logs in with the code from the mail', async () => {
+      const email = uniqueEmail('packed-verify');
+      const codeFile = path.join(app, 'code.txt');
+      writeFileSync(
+        path.join(app, 'sign-up.js'),
+        `const { existsSync, readFileSync } = require('node:fs');
+const { WalletSyncClient, MemoryDeviceStateStore } = require('wallet-sync-client');
+(async () => {
+  const [url, email, codeFile] = process.argv.slice(2);
+  const laptop = await WalletSyncClient.open({ url, deviceId: 'laptop', store: new MemoryDeviceStateStore(), keyParams: { n: 2 ** 14, r: 1, p: 1 } });
+  const { pending } = await laptop.register(email, 'a root password');
+  // The app asks its user for the code; here, a file the test writes once the mail has arrived.
+  const askUser = async () => {
+    while (!existsSync(codeFile)) await new Promise((resolve) => setTimeout(resolve, 50));
+    return readFileSync(codeFile, 'utf8');
+  };
+  await laptop.login(undefined, { verificationCode: askUser });
+  await laptop.setPreference('animal', 'beaver');
+  console.log(JSON.stringify({ pending, ...(await laptop.sync()) }));
+})().catch((error) => { console.error(error); process.exitCode = 1; });
+`,
+      );
+      const signingUp = run(process.execPath, ['sign-up.js', verifying.url, email, codeFile], { cwd: app, timeout: 60_000 });
+      writeFileSync(codeFile, await mailedCode(email));
+      expect(JSON.parse((await signingUp).stdout)).toMatchObject({ pending: true, pushed: true, sequence: 1 });
+    }, 90_000);
+
+    it('when the installed wallet-sync executable registers without a terminal, then login --code with the mailed code finishes the sign-up', async () => {
+      const email = uniqueEmail('packed-verify-cli');
+      const env = { ...process.env, WALLET_SYNC_URL: verifying.url, WALLET_SYNC_PASSWORD: 'another root password', WALLET_SYNC_SCRYPT_COST: '16384' };
+      const cli = (...args: string[]) => run(path.join(app, 'node_modules', '.bin', 'wallet-sync'), ['--state', path.join(app, 'verify.json'), ...args], { cwd: app, env, timeout: 60_000 });
+      expect((await cli('register', email)).stdout).toContain(`Log in with it: wallet-sync login ${email} --code CODE`);
+      await cli('login', email, '--code', await mailedCode(email));
+      await cli('set', 'animal', 'beaver');
+      expect((await cli('--json', 'sync')).stdout).toMatch(/"pushed":true/);
+    }, 90_000);
+  });
 });

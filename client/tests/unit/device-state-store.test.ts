@@ -49,9 +49,12 @@ describe('the device state file', () => {
     ['not JSON', '{"format": 1,'],
     ['another format', JSON.stringify({ format: 2, deviceId: 'x', local: { preferences: {} } })],
     ['not a device state', JSON.stringify({ hello: 'world' })],
-  ])('when the file is %s, then load fails with LOCAL_STATE_INVALID', async (_what, content) => {
+  ])('when the file is %s, then load fails with LOCAL_STATE_INVALID saying how to recover and what that loses', async (_what, content) => {
     const file = path.join(dir, 'device.json');
     writeFileSync(file, content);
-    await expect(new FileDeviceStateStore(file).load()).rejects.toMatchObject({ code: 'LOCAL_STATE_INVALID' });
+    await expect(new FileDeviceStateStore(file).load()).rejects.toMatchObject({
+      code: 'LOCAL_STATE_INVALID',
+      message: expect.stringMatching(new RegExp(`^${file}.*move it aside and log in again.*not yet synced are lost`)),
+    });
   });
 });

@@ -100,6 +100,10 @@ describe('key derivation (PROTOCOL.md "Keys")', () => {
     ['p of 5', { p: 5 }, /p must be an integer from 1 to 4/],
     ['N as a string', { n: '16384' as unknown as number }, /N must be a power of two/],
     ['N=2^16 with r=1 (RFC 7914: N < 2^(16·r); OpenSSL refuses it)', { n: 2 ** 16, r: 1 }, /N must be below 2\^16 with r=1/],
+    ['N=2^20, r=16, p=4 (2 GiB of memory)', { n: 2 ** 20, r: 16, p: 4 }, /needs 2 GiB of memory \(128·N·r\), above the 1 GiB bound/],
+    ['N=2^20, r=9 (just over 1 GiB)', { n: 2 ** 20, r: 9 }, /needs 1\.125 GiB of memory/],
+    ['N=2^20, r=8, p=2 (twice the largest documented work)', { n: 2 ** 20, r: 8, p: 2 }, /N·r·p = .* above the work bound 2\^23/],
+    ['N=2^18, r=16, p=4 (512 MiB, twice the work)', { n: 2 ** 18, r: 16, p: 4 }, /above the work bound 2\^23/],
   ])('when the key parameters have %s, then derivation refuses them with INVALID_ARGUMENT before any scrypt', async (_what, params, message) => {
     const scrypt = jest.fn<ReturnType<ScryptFunction>, Parameters<ScryptFunction>>();
     await expect(deriveWalletKeys(ROOT_PASSWORD, EMAIL, SEED, { ...DEFAULT_KEY_PARAMS, ...params }, scrypt)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(message) });
@@ -108,7 +112,10 @@ describe('key derivation (PROTOCOL.md "Keys")', () => {
 
   it.each<[string, KeyParams]>([
     ['the lowest', { n: 2 ** 14, r: 1, p: 1 }],
-    ['the highest', { n: 2 ** 20, r: 16, p: 4 }],
+    ['the protocol default', { n: 2 ** 17, r: 8, p: 1 }],
+    ['the largest documented (accounts before protocol 2), at the memory and work bounds', { n: 2 ** 20, r: 8, p: 1 }],
+    ['the highest p within the work bound', { n: 2 ** 18, r: 8, p: 4 }],
+    ['the highest r within the work bound', { n: 2 ** 19, r: 16, p: 1 }],
     ['the highest N with r=1', { n: 2 ** 15, r: 1, p: 1 }],
     ['the lowest r with N=2^20', { n: 2 ** 20, r: 2, p: 1 }],
   ])('when the key parameters are %s the bounds allow, then they are accepted', (_what, params) => {
