@@ -9,10 +9,11 @@ import { TEST_ENV, apiAt } from '../helpers/app';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { login, registerAndLogin, upload } from '../helpers/operations';
 import { HistoryDocument, MeDocument, WalletStateDocument } from '../helpers/operations.generated';
-import { describeWith, mariaDbRequirement } from '../helpers/services';
+import { testDialect } from '../helpers/database';
+import { describeWith, databaseServerRequirement } from '../helpers/services';
 
-/** SQLite → MariaDB with the admin command: runs in the MariaDB pass (it needs a MariaDB to copy into). */
-describeWith([mariaDbRequirement()], 'migrate-to: SQLite into MariaDB', () => {
+/** SQLite → the pass's database server with the admin command (it needs a server to copy into). */
+describeWith([databaseServerRequirement()], `migrate-to: SQLite into ${testDialect()}`, () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'wallet-sync-migrate-test-'));
   const sqliteUrl = `sqlite:${path.join(dir, 'source.sqlite')}`;
   let target: TestDatabase;
@@ -25,7 +26,7 @@ describeWith([mariaDbRequirement()], 'migrate-to: SQLite into MariaDB', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('when every table is copied, then counts and checksums match, and a server on MariaDB serves the same accounts, wallets, history and whitelist', async () => {
+  it('when every table is copied, then counts and checksums match, and a server on the target serves the same accounts, wallets, history and whitelist', async () => {
     const source = await createApp(loadConfig({ ...TEST_ENV, DATABASE_URL: sqliteUrl }), { logger: pino({ level: 'silent' }) });
     const url = await source.listen();
     const server = apiAt(url);

@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { transactionSurvived } from '../../src/db/database';
 import { execute } from '../../src/db/repositories/statements';
 import { testDialect } from '../helpers/database';
 import { useTestDatabase } from '../helpers/hooks';
@@ -87,6 +88,29 @@ describe(`Database.transaction on ${testDialect()}`, () => {
       expect(await children()).toEqual([4, 5]);
     },
   );
+
+  it('when work catches a failed statement and goes on, then the transaction commits what it wrote only where the database kept it open, and otherwise fails: never resolves having stored nothing', async () => {
+    let survived: boolean | undefined;
+    const [outcome] = await Promise.allSettled([
+      database.db.transaction(async (m) => {
+        await insertChild(m, 1);
+        await insertChild(m, 1).catch((error: unknown) => (survived = transactionSurvived(m, error)));
+        return 'done';
+      }),
+    ]);
+    expect(survived).toBeDefined();
+    expect(outcome.status).toBe(survived ? 'fulfilled' : 'rejected');
+    expect(await children()).toEqual(survived ? [1] : []);
+  });
+
+  (sqlite ? it.skip : it)('when statements have run, then the pool stats count the open connections, idle ones among them', async () => {
+    await Promise.all(Array.from({ length: 4 }, () => database.db.run((m) => execute(m, 'SELECT id FROM tx_child', []))));
+    const stats = database.db.dialect.poolStats(database.db.dataSource);
+    expect(stats?.total).toBeGreaterThanOrEqual(1);
+    expect(stats?.free).toBeLessThanOrEqual(stats!.total);
+    expect(stats?.free).toBeGreaterThanOrEqual(1);
+    expect(stats?.queued).toBe(0);
+  });
 
   (sqlite ? it.skip : it)('when two transactions deadlock, then the one the database gives up runs again and both commit', async () => {
     await database.db.run((m) => execute(m, 'DELETE FROM tx_parent', []));

@@ -3,15 +3,15 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { PASSWORD, login, newSeed, register, upload, type Device } from '../helpers/operations';
 import { ActivityDocument, ChangePasswordDocument, HistoryDocument, LogoutDocument, VersionDocument } from '../helpers/operations.generated';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process';
-import { assertRedisAnswers, describeWith, mariaDbRequirement, redisRequirement } from '../helpers/services';
+import { assertRedisAnswers, describeWith, databaseServerRequirement, redisRequirement } from '../helpers/services';
 import { subscribedAtSequence1, within, type LiveClient } from '../helpers/subscriptions';
 
 /**
- * Two server processes sharing one MariaDB database and the real Redis, as
+ * Two server processes sharing one database on a server and the real Redis, as
  * behind a load balancer: what happens through one reaches the live
  * connections held by the other.
  */
-describeWith([mariaDbRequirement(), redisRequirement()], 'two server instances on MariaDB and Redis', () => {
+describeWith([databaseServerRequirement(), redisRequirement()], 'two server instances on a database server and Redis', () => {
   let database: TestDatabase;
   let a: ServerProcess;
   let b: ServerProcess;
