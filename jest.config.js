@@ -5,7 +5,7 @@
 //   server-redis      tests/redis: a Redis at REDIS_URL (skipped with a warning when it is unset; a failure with CI=true)
 //   client, client-processes: the client package's own (client/jest.config.js)
 // `npm test` runs the server and client projects (the fast set); `npm run test:all` (CI) runs every project.
-// tests/outage stops MariaDB for the whole machine: only `npm run test:outage` runs it (jest.outage.config.js).
+// tests/outage stops the database server for the whole machine: only `npm run test:outage` runs it (jest.outage.config.js).
 // tests/cluster starts a 3-node Galera cluster of its own: only `npm run test:cluster` runs it (jest.cluster.config.js).
 const client = require('./client/jest.config');
 

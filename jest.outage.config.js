@@ -1,4 +1,4 @@
-// `npm run test:outage` alone: the MariaDB outage test stops the database for everything on the machine (.ci/run runs it last).
+// `npm run test:outage` alone: the outage test stops DATABASE_URL's database server for everything on the machine (.ci/run runs it last).
 const { projects, ...shared } = require('./jest.config');
 
 const server = projects.find((project) => project.displayName === 'server');

@@ -8,6 +8,10 @@
  * left the kept window, and the WALLET_UPDATED event of the security log. It shares the benchmark's
  * database with the real server (they never run at the same time).
  *
+ * On PostgreSQL the statements are rendered as the server's dialect renders
+ * them (named prepared statements, $1… placeholders), and the event goes behind
+ * the savepoint the server puts it behind.
+ *
  * Started by bench/run.ts as its own process: DATABASE_URL as for the server,
  * SQLITE_SYNCHRONOUS to measure the cost of the durability choice,
  * FLOOR_HISTORY=off to measure the cost of the history rows (the write is then
@@ -19,6 +23,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { sqliteDriver } from '../src/db/dialects/sqlite-driver';
 import mysql from 'mysql2/promise';
+import { Pool, type PoolClient } from 'pg';
 
 const Sqlite = sqliteDriver();
 
@@ -218,6 +223,69 @@ function openMysql(url: string): Store {
   };
 }
 
+/** A statement as PostgreSQL takes it (the server's dialect renders it so): $1… placeholders, camelCase aliases quoted. */
+function pgStatement(sql: string): { name: string; text: string } {
+  let n = 0;
+  const text = sql.replace(/\?/g, () => `$${(n += 1)}`).replace(/\bAS ([a-z]+[A-Z]\w*)/g, 'AS "$1"');
+  return { name: `floor_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`, text };
+}
+
+function openPostgres(url: string): Store {
+  // The server's pool: TypeORM's postgres driver over a pg pool of 10, bigints as numbers, sessions in UTC.
+  const pool = new Pool({ connectionString: url, max: 10, options: '-c TimeZone=UTC' });
+  const statements = new Map<string, { name: string; text: string }>();
+  // Named, so each pooled connection parses a statement once and reuses it, as the server's dialect does.
+  const query = async <T = Record<string, unknown>>(on: Pool | PoolClient, sql: string, values: unknown[]) => {
+    let statement = statements.get(sql);
+    if (!statement) statements.set(sql, (statement = pgStatement(sql)));
+    return on.query<T & Record<string, unknown>>({ ...statement, values });
+  };
+  return {
+    async findToken(tokenHash) {
+      return (await query<TokenRow>(pool, TOKEN_SQL, [tokenHash])).rows[0];
+    },
+    async findTokenWithWallet(tokenHash) {
+      const row = (await query(pool, TOKEN_WALLET_SQL, [tokenHash])).rows[0];
+      if (!row) return undefined;
+      const { encryptedWallet, hmac, sequence, updatedAt, ...token } = row as unknown as TokenRow & WalletRow;
+      return { ...token, wallet: sequence === null ? undefined : { encryptedWallet, hmac, sequence, updatedAt } };
+    },
+    async touchToken(id, now) {
+      await query(pool, TOUCH_SQL, [now, new Date(now.getTime() + TOKEN_TTL_MS), id]);
+    },
+    async findWallet(accountId) {
+      return (await query<WalletRow>(pool, WALLET_SQL, [accountId])).rows[0];
+    },
+    async compareAndSet(accountId, write, now) {
+      const connection = await pool.connect();
+      try {
+        await connection.query('BEGIN');
+        const landed =
+          write.sequence === 1
+            ? ((await query(connection, `${INSERT_SQL} ON CONFLICT DO NOTHING`, [accountId, write.encryptedWallet, write.hmac, 1, now])).rowCount ?? 0) === 1
+            : ((await query(connection, UPDATE_SQL, [write.encryptedWallet, write.hmac, write.sequence, now, accountId, write.sequence - 1])).rowCount ?? 0) === 1;
+        if (landed && HISTORY) {
+          const p = historyParameters(accountId, write, now);
+          await query(connection, HEADER_SQL, p.header);
+          if (p.drop[1] >= 1) await query(connection, DROP_CONTENT_SQL, p.drop);
+          // As the server: the event behind a savepoint, so that a log entry that cannot be written leaves the write standing.
+          await connection.query('SAVEPOINT recoverable');
+          await query(connection, EVENT_SQL, p.event);
+          await connection.query('RELEASE SAVEPOINT recoverable');
+        }
+        await connection.query('COMMIT');
+        return landed;
+      } catch (error) {
+        await connection.query('ROLLBACK').catch(() => {});
+        throw error;
+      } finally {
+        connection.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+}
+
 const UNAUTHENTICATED = {
   message: 'This token is unknown, expired or revoked: log in again',
   extensions: { code: 'UNAUTHENTICATED' },
@@ -289,7 +357,9 @@ async function main(): Promise<void> {
   const url = process.env.DATABASE_URL ?? '';
   const store = /^(mysql|mariadb):/.test(url)
     ? openMysql(url.replace(/^mariadb:/, 'mysql:'))
-    : openSqlite(url.replace(/^sqlite:(\/\/)?/, ''), process.env.SQLITE_SYNCHRONOUS ?? 'FULL');
+    : /^postgres(ql)?:/.test(url)
+      ? openPostgres(url)
+      : openSqlite(url.replace(/^sqlite:(\/\/)?/, ''), process.env.SQLITE_SYNCHRONOUS ?? 'FULL');
   const server = createServer((req, res) => {
     handle(store, req, res).catch((error: unknown) => {
       process.stderr.write(`floor: ${error instanceof Error ? error.stack : String(error)}\n`);

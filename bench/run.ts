@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: the real server against its floor, side by side, on embedded
- * SQLite and on MariaDB. See docs/benchmarks.md for what is
+ * SQLite, on MariaDB and on PostgreSQL. See docs/benchmarks.md for what is
  * measured and how to read the table. Everything runs on loopback; every
  * process and database the run creates is gone when it ends, even on failure.
  */
@@ -11,6 +11,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { sqliteDriver } from '../src/db/dialects/sqlite-driver';
 import mysql from 'mysql2/promise';
+import { Client } from 'pg';
 import { defaultArgon2Concurrency } from '../src/config';
 import { operationText, type Operation } from '../test-support/graphql-http';
 import { createTestDatabase, type TestDatabase } from '../test-support/database';
@@ -33,21 +34,25 @@ const USAGE = `npm run bench -- [options]   (each option also as an environment 
   --rounds N              A,B rounds per scenario (default 3)                                   (BENCH_ROUNDS)
   --duration S            measured seconds per run (default 4)                                  (BENCH_DURATION)
   --warmup S              unmeasured seconds before each run (default 1)                        (BENCH_WARMUP)
-  --databases LIST        sqlite,mariadb (default both)                                         (BENCH_DATABASES)
+  --databases LIST        sqlite,mariadb,postgres (default all)                                 (BENCH_DATABASES)
   --scenarios LIST        read,socket,ceiling,logging,write,race,history,login,storm,sync (default all) (BENCH_SCENARIOS)
   --mysql URL             the MariaDB server (default mysql://root@127.0.0.1:3306/)             (BENCH_MYSQL_URL)
+  --postgres URL          the PostgreSQL server (default postgres://postgres@127.0.0.1:5432/postgres) (BENCH_POSTGRES_URL)
   --log-level LEVEL       the server's LOG_LEVEL (default info, as in production: a line per request) (BENCH_LOG_LEVEL)
   --profile               server and floor under --cpu-prof, to bench/results/profiles       (BENCH_PROFILE=1)
   --out DIR               where latest.json and latest.md go (default bench/results)            (BENCH_OUT)
   --render FILE           measure nothing: write the table again from a latest.json`;
 
+type DatabaseKind = 'sqlite' | 'mariadb' | 'postgres';
+
 interface Options {
   rounds: number;
   durationMs: number;
   warmupMs: number;
-  databases: Array<'sqlite' | 'mariadb'>;
+  databases: DatabaseKind[];
   scenarios: Set<string>;
   mysqlUrl: string;
+  postgresUrl: string;
   profile: boolean;
   logLevel: string;
   out: string;
@@ -64,6 +69,7 @@ function parseOptions(): Options {
       databases: { type: 'string' },
       scenarios: { type: 'string' },
       mysql: { type: 'string' },
+      postgres: { type: 'string' },
       profile: { type: 'boolean' },
       'log-level': { type: 'string' },
       out: { type: 'string' },
@@ -91,9 +97,10 @@ function parseOptions(): Options {
     rounds: number(values.rounds ?? env.BENCH_ROUNDS, quick ? 1 : 3, '--rounds'),
     durationMs: 1000 * number(values.duration ?? env.BENCH_DURATION, quick ? 2 : 4, '--duration'),
     warmupMs: 1000 * number(values.warmup ?? env.BENCH_WARMUP, quick ? 0.5 : 1, '--warmup'),
-    databases: list(values.databases ?? env.BENCH_DATABASES, ['sqlite', 'mariadb'], '--databases') as Options['databases'],
+    databases: list(values.databases ?? env.BENCH_DATABASES, ['sqlite', 'mariadb', 'postgres'], '--databases') as Options['databases'],
     scenarios: new Set(list(values.scenarios ?? env.BENCH_SCENARIOS, ['read', 'socket', 'ceiling', 'logging', 'write', 'race', 'history', 'login', 'storm', 'sync'], '--scenarios')),
     mysqlUrl: values.mysql ?? env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/',
+    postgresUrl: values.postgres ?? env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
     profile: values.profile ?? env.BENCH_PROFILE === '1',
     logLevel: values['log-level'] ?? env.BENCH_LOG_LEVEL ?? 'info',
     out: path.resolve(values.out ?? env.BENCH_OUT ?? path.join(ROOT, 'bench', 'results')),
@@ -185,6 +192,17 @@ async function openInspector(database: TestDatabase): Promise<Inspector> {
         new Map(db.prepare<[], { id: number; sequence: number }>('SELECT account_id AS id, sequence FROM wallets').all().map((r) => [r.id, r.sequence])),
       headers: async () => new Map(db.prepare<[], { id: number; n: number }>(HEADERS_SQL).all().map((r) => [r.id, r.n])),
       close: async () => void db.close(),
+    };
+  }
+  if (database.dialect === 'postgres') {
+    const client = new Client({ connectionString: database.url });
+    await client.connect();
+    const rows = async (sql: string) => (await client.query(sql)).rows as Array<Record<string, unknown>>;
+    return {
+      accountIds: async () => new Map((await rows('SELECT email, id FROM accounts')).map((r) => [r.email as string, Number(r.id)])),
+      sequences: async () => new Map((await rows('SELECT account_id AS id, sequence FROM wallets')).map((r) => [Number(r.id), Number(r.sequence)])),
+      headers: async () => new Map((await rows(HEADERS_SQL)).map((r) => [Number(r.id), Number(r.n)])),
+      close: () => client.end(),
     };
   }
   const connection = await mysql.createConnection(database.url);
@@ -332,10 +350,10 @@ function serverEnv(options: Options, databaseUrl: string, argon2: Record<string,
 }
 
 /** Every scenario on one database, on a database created for this run and dropped after it. */
-async function runDatabase(bench: Bench, kind: 'sqlite' | 'mariadb'): Promise<void> {
+async function runDatabase(bench: Bench, kind: DatabaseKind): Promise<void> {
   const { options } = bench;
   const has = (s: string) => options.scenarios.has(s);
-  const database = await createTestDatabase(kind === 'mariadb' ? options.mysqlUrl : undefined);
+  const database = await createTestDatabase({ sqlite: undefined, mariadb: options.mysqlUrl, postgres: options.postgresUrl }[kind]);
   const services: Service[] = [];
   const start = async (name: string, args: string[], env: Record<string, string>) => {
     // A server that logs below info prints no start-up line: it gets a port, and is ready when /healthz answers.

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { createApp } from './app';
 import { ConfigError, loadConfig, type Config } from './config';
+import { DatabaseUnavailableError } from './db/data-source';
 
 /** load config → open database → start server; exit non-zero on failure. */
 async function main(): Promise<void> {
@@ -50,6 +51,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
-  process.stderr.write(`Failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  // An expected failure is told as what it is; a stack is for a bug.
+  if (error instanceof DatabaseUnavailableError) process.stderr.write(`Failed to start: ${error.message}\n`);
+  else process.stderr.write(`Failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });

@@ -9,7 +9,7 @@ import { checkFailed, refused } from './admin.errors';
 export interface TableCopy {
   table: string;
   rows: number;
-  /** SHA-256 over the rows in primary-key order, as each database's entity mapping reads them back. */
+  /** SHA-256 over the table's rows, as each database's entity mapping reads them back, in one canonical form. */
   checksum: string;
 }
 
@@ -118,16 +118,22 @@ function* batches(rows: ObjectLiteral[]): Generator<ObjectLiteral[]> {
   if (batch.length > 0) yield batch;
 }
 
-/** Row count and a checksum over every column of every row, in primary-key order, with values in one canonical form. */
+/**
+ * Row count and a checksum over every column of every row, with values in one
+ * canonical form. The rows' own digests are hashed in sorted order, not in the
+ * order the database returns them: a text key sorts by each database's
+ * collation (bytes on one, language rules on another), which must not make
+ * two equal tables differ.
+ */
 export async function tableDigest(dataSource: DataSource, metadata: EntityMetadata): Promise<{ rows: number; checksum: string }> {
-  const hash = createHash('sha256');
   const columns = metadata.columns.map((column) => column.propertyName).sort();
-  let count = 0;
+  const digests: string[] = [];
   for await (const rows of pages(dataSource.manager, metadata)) {
-    for (const row of rows) hash.update(`${JSON.stringify(columns.map((name) => canonical(row[name])))}\n`);
-    count += rows.length;
+    for (const row of rows) digests.push(createHash('sha256').update(JSON.stringify(columns.map((name) => canonical(row[name])))).digest('hex'));
   }
-  return { rows: count, checksum: hash.digest('hex') };
+  const hash = createHash('sha256');
+  for (const digest of digests.sort()) hash.update(`${digest}\n`);
+  return { rows: digests.length, checksum: hash.digest('hex') };
 }
 
 /** The table's rows in primary-key order, a page at a time (wallets are large: never the whole table in memory). */
@@ -139,8 +145,10 @@ async function* pages(manager: EntityManager, metadata: EntityMetadata): AsyncGe
   }
 }
 
+/** Each database's driver hands back its own types (a date as text or a Date, a boolean as 1 or true): one form for all. */
 function canonical(value: unknown): unknown {
   if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'boolean') return value ? '1' : '0';
   if (typeof value === 'bigint') return value.toString();
   if (typeof value === 'number') return String(value);
   if (typeof value === 'string' && /^-?\d+$/.test(value)) return value;

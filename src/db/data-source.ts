@@ -13,6 +13,17 @@ import { Database } from './database';
 import { dialectNamed, type DatabaseConfig } from './dialects';
 import type { ColumnTypes, ConnectionOverrides } from './dialects/dialect';
 
+/** Where the database is, for a message: a server URL without its credentials, or the file. */
+function where(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.host) return `at ${parsed.host}${parsed.pathname}`;
+  } catch {
+    // A file path.
+  }
+  return `in ${url}`;
+}
+
 export function entitiesFor(columns: ColumnTypes) {
   return [
     accountEntity(columns),
@@ -44,20 +55,32 @@ export function dataSourceOptions(config: DatabaseConfig, overrides: ConnectionO
   } as DataSourceOptions;
 }
 
+/**
+ * The database could not be opened at start-up (it is down, or refuses us): a
+ * message for an operator, naming the database and the driver's reason, without
+ * the password or a stack.
+ */
+export class DatabaseUnavailableError extends Error {}
+
 /** Connects and brings the schema up to date with this dialect's migrations. */
 export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   const dialect = dialectNamed(config.dialect);
-  // Before TypeORM's first read, which would wait on a database that answers but cannot serve.
-  const { unavailableReason, connectOnce } = dialect;
-  const unavailable = unavailableReason && connectOnce ? await connectOnce(config.url, (query) => unavailableReason(query)) : undefined;
-  if (unavailable) throw new Error(`DATABASE_URL: ${unavailable}`);
   const dataSource = createDataSource(config);
-  await dataSource.initialize();
+  try {
+    // Before TypeORM's first read, which would wait on a database that answers but cannot serve.
+    const { unavailableReason, connectOnce } = dialect;
+    const unavailable = unavailableReason && connectOnce ? await connectOnce(config.url, (query) => unavailableReason(query)) : undefined;
+    if (unavailable) throw new Error(unavailable);
+    await dataSource.initialize();
+  } catch (error) {
+    const reason = [(error as { code?: unknown }).code, (error as Error).message].filter((part) => typeof part === 'string' && part !== '').join(': ');
+    throw new DatabaseUnavailableError(`cannot open the ${dialect.title} database ${where(config.url)}: ${reason || String(error)}`);
+  }
   try {
     await dataSource.runMigrations({ transaction: 'each' });
   } catch (error) {
     await dataSource.destroy();
     throw error;
   }
-  return new Database(dataSource, dialectNamed(config.dialect));
+  return new Database(dataSource, dialect);
 }

@@ -1,7 +1,9 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { mysqlDump } from '../../src/db/dialects/mysql-dump';
+import { pgDump } from '../../src/db/dialects/postgres-dump';
 import { admin } from '../helpers/admin';
 import pino from 'pino';
 import { createApp } from '../../src/app';
@@ -9,8 +11,8 @@ import { loadConfig } from '../../src/config';
 import { TEST_ENV } from '../../test-support/test-env';
 import { apiAt } from '../../test-support/graphql-http';
 import { startTestServer, type TestServer } from '../helpers/app';
-import { testDialect } from '../../test-support/database';
-import { registerAndLogin, type Device } from '../../test-support/operations';
+import { createTestDatabase, testDialect } from '../../test-support/database';
+import { registerAndLogin, upload, type Device } from '../../test-support/operations';
 import { HistoryDocument, WalletStateDocument } from '../../test-support/operations.generated';
 
 const sqlite = testDialect() === 'sqlite';
@@ -132,7 +134,7 @@ function emptySqlite(): string {
   return file;
 }
 
-(sqlite ? describe.skip : describe)('backup on MySQL/MariaDB', () => {
+(testDialect() === 'mysql' ? describe : describe.skip)('backup on MySQL/MariaDB', () => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startTestServer();
@@ -159,5 +161,53 @@ function emptySqlite(): string {
     const run = await admin({ DATABASE_URL: server.database.url }, 'restore', path.join(dir, 'dump.sql'), '--yes');
     expect(run.code).toBe(4);
     expect(run.stderr).toMatch(/mysql .* < /);
+  });
+});
+
+(testDialect() === 'postgres' ? describe : describe.skip)('backup on PostgreSQL', () => {
+  let server: TestServer;
+  let device: Device;
+  beforeAll(async () => {
+    server = await startTestServer();
+    device = await registerAndLogin(server);
+    await upload(server, device, 1, 'wallet before the dump');
+  });
+  afterAll(async () => server?.close());
+
+  it('when pg_dump is installed, then backup dumps the database, and the documented psql restore gives a server the same wallet', async () => {
+    const file = path.join(dir, 'dump.sql');
+    const run = await admin({ DATABASE_URL: server.database.url }, 'backup', file, '--json');
+    expect(run.code).toBe(0);
+    expect(run.json.backup).toMatchObject({ file, tool: 'pg_dump' });
+    expect(readFileSync(file, 'utf8')).toContain('CREATE TABLE public.accounts');
+
+    const restored = await createTestDatabase(server.database.url);
+    try {
+      const psql = spawnSync('psql', ['--single-transaction', '-v', 'ON_ERROR_STOP=1', '--quiet', '-d', restored.url, '-f', file], { encoding: 'utf8' });
+      expect(psql.stderr).toBe('');
+      expect(psql.status).toBe(0);
+      const app = await createApp(loadConfig({ ...TEST_ENV, DATABASE_URL: restored.url }), { logger: pino({ level: 'silent' }) });
+      try {
+        const { gql } = apiAt(await app.listen());
+        expect((await gql(WalletStateDocument, {}, device.token)).body.data!.walletState).toMatchObject({ sequence: 1, encryptedWallet: 'wallet before the dump' });
+      } finally {
+        await app.close();
+      }
+    } finally {
+      await restored.drop();
+    }
+  });
+
+  it('when pg_dump is not installed, then backup refuses (exit 4) with the documented recipe', async () => {
+    const attempt = pgDump(server.database.url, path.join(dir, 'never.sql'), 'no-such-dump-tool');
+    await expect(attempt).rejects.toMatchObject({ exitCode: 4, code: 'NO_DUMP_TOOL' });
+    await expect(attempt).rejects.toThrow(/pg_dump --format=plain/);
+    expect(existsSync(path.join(dir, 'never.sql'))).toBe(false);
+  });
+
+  it('when restore is asked for on PostgreSQL, then it refuses (exit 4) and shows how to restore a dump with psql', async () => {
+    const run = await admin({ DATABASE_URL: server.database.url }, 'restore', path.join(dir, 'dump.sql'), '--yes');
+    expect(run.code).toBe(4);
+    expect(run.stderr).toMatch(/psql --single-transaction .* -f /);
   });
 });

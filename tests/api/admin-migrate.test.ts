@@ -7,13 +7,13 @@ import { loadConfig } from '../../src/config';
 import { admin } from '../helpers/admin';
 import { TEST_ENV } from '../../test-support/test-env';
 import { apiAt } from '../../test-support/graphql-http';
-import { createTestDatabase, type TestDatabase } from '../../test-support/database';
+import { createTestDatabase, testDialect, type TestDatabase } from '../../test-support/database';
 import { login, registerAndLogin, upload } from '../../test-support/operations';
 import { HistoryDocument, MeDocument, WalletStateDocument } from '../../test-support/operations.generated';
-import { describeWith, mariaDbRequirement } from '../helpers/required-services';
+import { describeWith, databaseServerRequirement } from '../helpers/required-services';
 
-/** SQLite → MariaDB with the admin command: runs in the MariaDB pass (it needs a MariaDB to copy into). */
-describeWith([mariaDbRequirement()], 'migrate-to: SQLite into MariaDB', () => {
+/** SQLite → the pass's database server with the admin command (it needs a server to copy into). */
+describeWith([databaseServerRequirement()], `migrate-to: SQLite into ${testDialect()}`, () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'wallet-sync-migrate-test-'));
   const sqliteUrl = `sqlite:${path.join(dir, 'source.sqlite')}`;
   let target: TestDatabase;
@@ -26,7 +26,7 @@ describeWith([mariaDbRequirement()], 'migrate-to: SQLite into MariaDB', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('when every table is copied, then counts and checksums match, and a server on MariaDB serves the same accounts, wallets, history and whitelist', async () => {
+  it('when every table is copied, then counts and checksums match, and a server on the target serves the same accounts, wallets, history and whitelist', async () => {
     const source = await createApp(loadConfig({ ...TEST_ENV, DATABASE_URL: sqliteUrl }), { logger: pino({ level: 'silent' }) });
     const url = await source.listen();
     const server = apiAt(url);

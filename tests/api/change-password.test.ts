@@ -1,3 +1,4 @@
+import { queryRows } from '../../test-support/database';
 import { loadConfig } from '../../src/config';
 import { WalletRepository } from '../../src/db/repositories/wallet.repository';
 import { PasswordHasher } from '../../src/lib/password';
@@ -144,7 +145,8 @@ describe('changePassword atomicity', () => {
     const account = await register(server);
     const a = await login(server, account.email, account.password, 'a');
     // The broken repository cannot upload either, so the wallet is written directly.
-    await server.app.db.dataSource.query(
+    await queryRows(
+      server.app.db.dataSource.manager,
       'INSERT INTO wallets (account_id, encrypted_wallet, hmac, sequence, updated_at) SELECT id, ?, ?, 1, ? FROM accounts WHERE email = ?',
       ['old-keys-1', 'old-hmac-1', new Date().toISOString().slice(0, 23).replace('T', ' '), account.email],
     );

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { errorCode, postGraphQL, randomIp, type Operation } from '../../test-support/graphql-http';
 import { startTestServer, type TestServer } from '../helpers/app';
 import { ManualClock } from '../helpers/clock';
-import { testDialect } from '../../test-support/database';
+import { queryRows, testDialect } from '../../test-support/database';
 import { PASSWORD, login, newSeed, uniqueEmail, upload } from '../../test-support/operations';
 import { ChangePasswordDocument, LoginDocument, MeDocument, RegisterDocument, SeedDocument, WalletStateDocument } from '../../test-support/operations.generated';
 import { TestSmtpServer, codeMailTo, isCodeMail, verificationCode } from '../helpers/smtp';
@@ -43,11 +43,11 @@ describe(`EmailVerify mode, over real SMTP (${testDialect()})`, () => {
   const seedOf = async (email: string) => (await server.gql(SeedDocument, { email })).body.data!.clientSaltSeed as string;
   const pendingCount = async (email: string) =>
     Number(
-      (await server.app.db.dataSource.query('SELECT COUNT(*) AS n FROM pending_registrations WHERE email_normalized = ?', [email.normalize('NFC').toLowerCase()]))[0]
+      (await queryRows(server.app.db.dataSource.manager, 'SELECT COUNT(*) AS n FROM pending_registrations WHERE email_normalized = ?', [email.normalize('NFC').toLowerCase()]))[0]
         .n,
     );
   const accountCount = async (email: string) =>
-    Number((await server.app.db.dataSource.query('SELECT COUNT(*) AS n FROM accounts WHERE email_normalized = ?', [email.normalize('NFC').toLowerCase()]))[0].n);
+    Number((await queryRows(server.app.db.dataSource.manager, 'SELECT COUNT(*) AS n FROM accounts WHERE email_normalized = ?', [email.normalize('NFC').toLowerCase()]))[0].n);
 
   it('when a login follows register at once, then it finds the registration (ACCOUNT_NOT_VERIFIED, not UNAUTHENTICATED), though register stores it in the background', async () => {
     for (let round = 0; round < 8; round++) {

@@ -18,7 +18,7 @@ describe(`resendVerificationEmail answers without touching the database (${testD
 
   /**
    * Holds the database until `release` is called: on SQLite the transaction
-   * holds the connection's lock; on MySQL it locks every pending registration,
+   * holds the connection's lock; on a database server it locks every pending registration,
    * which the resend of a pending email would update.
    */
   async function holdDatabase(): Promise<() => Promise<void>> {
@@ -27,7 +27,7 @@ describe(`resendVerificationEmail answers without touching the database (${testD
     let holding!: () => void;
     const held = new Promise<void>((resolve) => (holding = resolve));
     const transaction = server.app.db.transaction(async (m) => {
-      await m.query(`SELECT id FROM pending_registrations${testDialect() === 'mysql' ? ' FOR UPDATE' : ''}`);
+      await m.query(`SELECT id FROM pending_registrations${testDialect() === 'sqlite' ? '' : ' FOR UPDATE'}`);
       holding();
       await released;
     });

@@ -1,3 +1,4 @@
+import { queryRows } from '../../test-support/database';
 import { errorCode, type Operation } from '../../test-support/graphql-http';
 import { type TestServer } from '../helpers/app';
 import { useTestServer } from '../helpers/hooks';
@@ -125,9 +126,9 @@ describe('wallet history over HTTP (WALLET_VERSIONS_KEPT=3)', () => {
     const device = await registerAndLogin(server);
     await upload(server, device, 1);
     await upload(server, device, 2);
-    const [{ id }] = await server.app.db.run((m) => m.query('SELECT id FROM accounts WHERE email = ?', [device.email]));
+    const [{ id }] = await server.app.db.run((m) => queryRows(m, 'SELECT id FROM accounts WHERE email = ?', [device.email]));
     const count = async (table: string) =>
-      Number((await server.app.db.run((m) => m.query(`SELECT COUNT(*) AS n FROM ${table} WHERE account_id = ?`, [id])))[0].n);
+      Number((await server.app.db.run((m) => queryRows(m, `SELECT COUNT(*) AS n FROM ${table} WHERE account_id = ?`, [id])))[0].n);
     for (const table of ['wallet_versions', 'account_events', 'known_devices']) expect(await count(table)).toBeGreaterThan(0);
     expect((await server.gql(DeleteDocument, { password: PASSWORD }, device.token)).body.data!.deleteAccount).toBe(true);
     for (const table of ['wallet_versions', 'account_events', 'known_devices']) expect(await count(table)).toBe(0);

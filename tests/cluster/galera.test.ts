@@ -223,6 +223,6 @@ describeWith([galera, redisRequirement()], 'the server on a 3-node Galera cluste
     expect(device).toMatch(/INTERNAL_SERVER_ERROR/);
 
     const config = loadConfig({ ...TEST_ENV, DATABASE_URL: cluster.nodes[0].url(database) });
-    await expect(createApp(config, { logger: pino({ level: 'silent' }) })).rejects.toThrow(/DATABASE_URL: the Galera node is not in a primary component \(wsrep_cluster_status=non-Primary/);
+    await expect(createApp(config, { logger: pino({ level: 'silent' }) })).rejects.toThrow(/cannot open the MySQL\/MariaDB database .*: the Galera node is not in a primary component \(wsrep_cluster_status=non-Primary/);
   });
 });

@@ -9,9 +9,9 @@ import { testDialect } from '../../test-support/database';
  * - unset in CI (CI=true): they fail. .ci/run passes REDIS_URL to both passes
  *   (the servers of the other tests never read it: they get their environment
  *   from startTestServer), so a missing one is a broken set-up, never a skip.
- * The two-instance test also needs MySQL/MariaDB: it runs in the pass whose
- * DATABASE_URL is mysql:// (CI's second pass) and is skipped in the SQLite pass,
- * whose whole point is the embedded database.
+ * The two-instance test and migrate-to also need a database server: they run
+ * in the passes whose DATABASE_URL is mysql:// or postgres:// and are skipped
+ * in the SQLite pass, whose whole point is the embedded database.
  */
 export interface ServiceRequirement {
   /** Why the tests cannot run here, or undefined when they can. */
@@ -25,8 +25,9 @@ export function redisRequirement(): ServiceRequirement {
   return { missing, mustFail: missing !== undefined && process.env.CI === 'true' };
 }
 
-export function mariaDbRequirement(): ServiceRequirement {
-  const missing = testDialect() === 'mysql' ? undefined : 'DATABASE_URL is not a mysql:// URL (the SQLite pass); it runs in the MariaDB pass';
+export function databaseServerRequirement(): ServiceRequirement {
+  const missing =
+    testDialect() === 'sqlite' ? 'DATABASE_URL names no database server (the SQLite pass); it runs in the MariaDB and PostgreSQL passes' : undefined;
   return { missing, mustFail: false };
 }
 

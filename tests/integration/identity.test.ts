@@ -5,7 +5,7 @@ import { dataSourceOptions, openDatabase } from '../../src/db/data-source';
 import { AccountRepository } from '../../src/db/repositories/account.repository';
 import { AuthTokenRepository } from '../../src/db/repositories/auth-token.repository';
 import { normalizeEmail } from '../../src/lib/email';
-import { createTestDatabase, testDialect, type TestDatabase } from '../../test-support/database';
+import { createTestDatabase, hasMigration, testDialect, type TestDatabase } from '../../test-support/database';
 import { useTestDatabase } from '../helpers/hooks';
 
 /**
@@ -75,6 +75,17 @@ describe(`identity in the database (${testDialect()})`, () => {
     expect((await database.db.run((m) => tokens.listForAccount(m, id))).map((t) => t.deviceId)).toEqual(['laptop']);
   });
 
+  if (testDialect() === 'postgres') {
+    it('when the schema is inspected, then every identifying column has the byte-wise "C" collation', async () => {
+      const rows: Array<{ table: string; column: string; collation: string | null }> = await database.db.dataSource.query(
+        `SELECT table_name AS "table", column_name AS "column", collation_name AS collation FROM information_schema.columns
+         WHERE table_schema = current_schema() AND column_name IN ('email_normalized', 'device_id', 'token_hash', 'code_hash')`,
+      );
+      expect(rows.length).toBeGreaterThanOrEqual(9);
+      for (const row of rows) expect(`${row.table}.${row.column} ${row.collation}`).toBe(`${row.table}.${row.column} C`);
+    });
+  }
+
   if (testDialect() === 'mysql') {
     it('when the schema is inspected, then every identifying column has a binary no-pad collation', async () => {
       const rows: Array<{ table: string; column: string; collation: string }> = await database.db.dataSource.query(
@@ -87,7 +98,7 @@ describe(`identity in the database (${testDialect()})`, () => {
   }
 });
 
-describe(`migrating a protocol-1 database (${testDialect()})`, () => {
+(hasMigration('ExactIdentity') ? describe : describe.skip)(`migrating a protocol-1 database (${testDialect()})`, () => {
   let testDb: TestDatabase;
   beforeEach(async () => {
     testDb = await createTestDatabase();

@@ -2,7 +2,7 @@ import { DataSource } from 'typeorm';
 import { dataSourceOptions, openDatabase } from '../../src/db/data-source';
 import type { Database } from '../../src/db/database';
 import { loadConfig } from '../../src/config';
-import { createTestDatabase, testDialect, type TestDatabase } from '../../test-support/database';
+import { createTestDatabase, hasMigration, testDialect, type TestDatabase } from '../../test-support/database';
 
 describe(`migrations on ${testDialect()}`, () => {
   let testDb: TestDatabase;
@@ -51,7 +51,7 @@ describe(`migrations on ${testDialect()}`, () => {
 
 /**
  * A database as it was before the migration named `name` (its class name without the timestamp): every earlier
- * migration has run. `query` takes MySQL's quoting and adapts it to SQLite's; close it before opening the database.
+ * migration has run. `query` takes MySQL's quoting and adapts it to the others'; close it before opening the database.
  */
 async function databaseBefore(url: string, name: string) {
   const config = loadConfig({ DATABASE_URL: url }).database;
@@ -69,7 +69,7 @@ async function databaseBefore(url: string, name: string) {
   };
 }
 
-describe(`the wallet history migration on ${testDialect()}`, () => {
+(hasMigration('WalletHistory') ? describe : describe.skip)(`the wallet history migration on ${testDialect()}`, () => {
   let testDb: TestDatabase;
 
   beforeAll(async () => {
@@ -99,7 +99,7 @@ describe(`the wallet history migration on ${testDialect()}`, () => {
   });
 });
 
-describe(`the second factor migration on ${testDialect()}`, () => {
+(hasMigration('SecondFactor') ? describe : describe.skip)(`the second factor migration on ${testDialect()}`, () => {
   let testDb: TestDatabase;
 
   beforeAll(async () => {

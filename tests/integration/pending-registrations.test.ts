@@ -5,7 +5,7 @@ import { AccountRepository } from '../../src/db/repositories/account.repository'
 import { PendingRegistrationRepository } from '../../src/db/repositories/pending-registration.repository';
 import { DEFAULT_KEY_PARAMS } from '../../src/lib/key-params';
 import { hashVerificationCode } from '../../src/lib/verification-code';
-import { createTestDatabase, testDialect, type TestDatabase } from '../../test-support/database';
+import { createTestDatabase, hasMigration, testDialect, type TestDatabase } from '../../test-support/database';
 import { useEmailVerifyServer } from '../helpers/hooks';
 import { uniqueEmail } from '../../test-support/operations';
 import { verificationCode } from '../helpers/smtp';
@@ -65,7 +65,7 @@ describe(`pending registrations: service and repository (${testDialect()})`, () 
   });
 });
 
-describe(`migrating protocol 1's unverified accounts (${testDialect()})`, () => {
+(hasMigration('PendingRegistrations') ? describe : describe.skip)(`migrating protocol 1's unverified accounts (${testDialect()})`, () => {
   let testDb: TestDatabase;
   beforeAll(async () => {
     testDb = await createTestDatabase();

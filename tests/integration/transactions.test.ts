@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { transactionSurvived } from '../../src/db/database';
 import { execute } from '../../src/db/repositories/statements';
 import { testDialect } from '../../test-support/database';
 import { useTestDatabase } from '../helpers/hooks';
@@ -87,6 +88,65 @@ describe(`Database.transaction on ${testDialect()}`, () => {
       expect(await children()).toEqual([4, 5]);
     },
   );
+
+  it('when work catches a failed statement and goes on, then the transaction commits what it wrote only where the database kept it open, and otherwise fails: never resolves having stored nothing', async () => {
+    let survived: boolean | undefined;
+    const [outcome] = await Promise.allSettled([
+      database.db.transaction(async (m) => {
+        await insertChild(m, 1);
+        await insertChild(m, 1).catch((error: unknown) => (survived = transactionSurvived(m, error)));
+        return 'done';
+      }),
+    ]);
+    expect(survived).toBeDefined();
+    expect(outcome.status).toBe(survived ? 'fulfilled' : 'rejected');
+    expect(await children()).toEqual(survived ? [1] : []);
+  });
+
+  (testDialect() === 'postgres' ? it : it.skip)('when the server ends the session (PostgreSQL, 57P01), then the failure reads as a lost connection and the pool goes on with a new one', async () => {
+    const ended = await database.db.run((m) => m.query('SELECT pg_terminate_backend(pg_backend_pid())')).catch((error: unknown) => error);
+    expect(database.db.dialect.classify(ended)).toBe('connection');
+    // The ended session may go back to the pool before its socket's close reaches pg, and fail the next
+    // statement (as lost, too); the pool then drops it and opens a new one.
+    let again: unknown;
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      again = await children().catch((error: unknown) => error);
+      if (Array.isArray(again)) break;
+      expect(database.db.dialect.classify(again)).toBe('connection');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(again).toEqual([]);
+  });
+
+  (testDialect() === 'postgres' ? it : it.skip)('when a serializable transaction loses to a concurrent one (PostgreSQL, 40001), then it runs again and both commit', async () => {
+    await database.db.run((m) => execute(m, 'DELETE FROM tx_parent', []));
+    let runs = 0;
+    let bothRead!: () => void;
+    let reads = 0;
+    const read = new Promise<void>((resolve) => (bothRead = resolve));
+    // Each reads the table, then inserts a row the other's read would have seen: under SERIALIZABLE one of them must fail.
+    const writeAfterRead = (id: number) =>
+      database.db.transaction(async (m) => {
+        runs += 1;
+        await m.query('SET TRANSACTION ISOLATION LEVEL SERIALIZABLE');
+        await execute(m, 'SELECT COUNT(*) AS n FROM tx_parent', []);
+        if ((reads += 1) === 2) bothRead();
+        if (runs <= 2) await read;
+        await execute(m, 'INSERT INTO tx_parent (id) VALUES (?)', [id]);
+        return id;
+      });
+    expect(await Promise.all([writeAfterRead(1), writeAfterRead(2)])).toEqual([1, 2]);
+    expect(runs).toBe(3);
+  });
+
+  (sqlite ? it.skip : it)('when statements have run, then the pool stats count the open connections, idle ones among them', async () => {
+    await Promise.all(Array.from({ length: 4 }, () => database.db.run((m) => execute(m, 'SELECT id FROM tx_child', []))));
+    const stats = database.db.dialect.poolStats(database.db.dataSource);
+    expect(stats?.total).toBeGreaterThanOrEqual(1);
+    expect(stats?.free).toBeLessThanOrEqual(stats!.total);
+    expect(stats?.free).toBeGreaterThanOrEqual(1);
+    expect(stats?.queued).toBe(0);
+  });
 
   (sqlite ? it.skip : it)('when two transactions deadlock, then the one the database gives up runs again and both commit', async () => {
     await database.db.run((m) => execute(m, 'DELETE FROM tx_parent', []));

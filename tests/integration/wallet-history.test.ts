@@ -4,7 +4,7 @@ import { loadConfig } from '../../src/config';
 import { KnownDeviceRepository } from '../../src/db/repositories/known-device.repository';
 import { TEST_ENV } from '../../test-support/test-env';
 import { ManualClock } from '../helpers/clock';
-import { createTestDatabase, testDialect, type TestDatabase } from '../../test-support/database';
+import { createTestDatabase, queryRows, testDialect, type TestDatabase } from '../../test-support/database';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -22,7 +22,7 @@ describe(`wallet history and the security log below the API (${testDialect()})`,
   const newAccount = async (app: App) => {
     const email = `u-${Math.random().toString(16).slice(2)}@example.com`;
     await app.services.accounts.register({ email, password: 'a long password', clientSaltSeed: 'ab'.repeat(32) }, '192.0.2.1');
-    return (await app.db.run((m) => m.query('SELECT id FROM accounts WHERE email = ?', [email])))[0].id as number;
+    return (await app.db.run((m) => queryRows(m, 'SELECT id FROM accounts WHERE email = ?', [email])))[0].id as number;
   };
   const put = (app: App, accountId: number, sequence: number, deviceId = 'd1') =>
     app.services.wallets.update({ accountId, deviceId }, { encryptedWallet: `content-${sequence}`, sequence, hmac: `h${sequence}` }, '192.0.2.1');
@@ -61,7 +61,7 @@ describe(`wallet history and the security log below the API (${testDialect()})`,
     const after = await open({ WALLET_VERSIONS_KEPT: '2' });
     await after.runMaintenance();
     expect((await after.services.history.headers(accountId, 0, 10)).map((h) => h.contentKept)).toEqual([false, false, false, true, true]);
-    const stored = await after.db.run((m) => m.query('SELECT COUNT(*) AS n FROM wallet_versions WHERE account_id = ? AND encrypted_wallet IS NOT NULL', [accountId]));
+    const stored = await after.db.run((m) => queryRows(m, 'SELECT COUNT(*) AS n FROM wallet_versions WHERE account_id = ? AND encrypted_wallet IS NOT NULL', [accountId]));
     expect(Number(stored[0].n)).toBe(2);
   });
 

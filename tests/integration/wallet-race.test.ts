@@ -1,3 +1,4 @@
+import { queryRows } from '../../test-support/database';
 import { startTestServer, type TestServer } from '../helpers/app';
 import { PASSWORD, login, newSeed, register, registerAndLogin, upload, type Device } from '../../test-support/operations';
 import { ChangePasswordDocument, HistoryDocument, WalletStateDocument } from '../../test-support/operations.generated';
@@ -37,7 +38,7 @@ describe('concurrent uploads of the same sequence', () => {
     const headers = (await server.gql(HistoryDocument, { sinceSequence: sequence - 1 }, device.token)).body.data!.walletHistory;
     expect(headers).toEqual([expect.objectContaining({ sequence, hmac: winner.hmac, bytes: Buffer.byteLength(winner.encryptedWallet) })]);
     const events = await server.app.db.run((m) =>
-      m.query("SELECT COUNT(*) AS n FROM account_events WHERE kind = 'WALLET_UPDATED' AND sequence = ? AND device_id = ?", [sequence, device.deviceId]),
+      queryRows(m, "SELECT COUNT(*) AS n FROM account_events WHERE kind = 'WALLET_UPDATED' AND sequence = ? AND device_id = ?", [sequence, device.deviceId]),
     );
     expect(Number(events[0].n)).toBe(1);
   }

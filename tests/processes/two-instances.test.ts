@@ -3,15 +3,15 @@ import { createTestDatabase, type TestDatabase } from '../../test-support/databa
 import { PASSWORD, login, newSeed, register, upload, type Device } from '../../test-support/operations';
 import { ActivityDocument, ChangePasswordDocument, HistoryDocument, LogoutDocument, VersionDocument } from '../../test-support/operations.generated';
 import { startServerProcess, type ServerProcess } from '../../test-support/server-process';
-import { assertRedisAnswers, describeWith, mariaDbRequirement, redisRequirement } from '../helpers/required-services';
+import { assertRedisAnswers, describeWith, databaseServerRequirement, redisRequirement } from '../helpers/required-services';
 import { subscribedAtSequence1, within, type LiveClient } from '../../test-support/subscriptions';
 
 /**
- * Two server processes sharing one MariaDB database and the real Redis, as
+ * Two server processes sharing one database on a server and the real Redis, as
  * behind a load balancer: what happens through one reaches the live
  * connections held by the other.
  */
-describeWith([mariaDbRequirement(), redisRequirement()], 'two server instances on MariaDB and Redis', () => {
+describeWith([databaseServerRequirement(), redisRequirement()], 'two server instances on a database server and Redis', () => {
   let database: TestDatabase;
   let a: ServerProcess;
   let b: ServerProcess;

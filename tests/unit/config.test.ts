@@ -38,8 +38,13 @@ describe('loadConfig', () => {
     expect(loadConfig({ ARGON2_MAX_CONCURRENT: '7' }).passwordHashing.maxConcurrent).toBe(7);
   });
 
-  it('when DATABASE_URL is a mysql URL, then the dialect is mysql', () => {
-    expect(loadConfig({ DATABASE_URL: 'mysql://u:p@db:3306/wallets' }).database).toEqual({ dialect: 'mysql', url: 'mysql://u:p@db:3306/wallets' });
+  it.each([
+    ['mysql://u:p@db:3306/wallets', { dialect: 'mysql', url: 'mysql://u:p@db:3306/wallets' }],
+    ['mariadb://u:p@db:3306/wallets', { dialect: 'mysql', url: 'mysql://u:p@db:3306/wallets' }],
+    ['postgres://u:p@db:5432/wallets', { dialect: 'postgres', url: 'postgres://u:p@db:5432/wallets' }],
+    ['postgresql://u:p@db/wallets', { dialect: 'postgres', url: 'postgresql://u:p@db/wallets' }],
+  ])('when DATABASE_URL is %s, then the dialect and URL are %o', (url, database) => {
+    expect(loadConfig({ DATABASE_URL: url }).database).toEqual(database);
   });
 
   it.each([
@@ -72,7 +77,9 @@ describe('loadConfig', () => {
     ['ACTIVITY_RETENTION_DAYS', { ACTIVITY_RETENTION_DAYS: '0' }],
     ['ACTIVITY_RETENTION_DAYS', { ACTIVITY_RETENTION_DAYS: '3651' }],
     ['RATE_LIMITS', { RATE_LIMITS: 'maybe' }],
-    ['DATABASE_URL', { DATABASE_URL: 'postgres://x/y' }],
+    ['DATABASE_URL', { DATABASE_URL: 'ftp://x/y' }],
+    ['DATABASE_URL', { DATABASE_URL: 'postgres://x' }],
+    ['DATABASE_URL', { DATABASE_URL: 'postgresql://root@localhost:5432/' }],
     ['DATABASE_URL', { DATABASE_URL: 'mysql://root@localhost:3306' }],
     ['REDIS_URL', { REDIS_URL: 'http://localhost:6379' }],
     ['SMTP_URL', { SMTP_URL: 'not a url' }],

@@ -74,7 +74,7 @@ export interface Dialect {
 
 export type { PoolStats };
 
-export type DialectName = 'sqlite' | 'mysql';
+export type DialectName = 'sqlite' | 'mysql' | 'postgres';
 
 /** DATABASE_URL as read at start-up. */
 export interface DatabaseConfig {

@@ -2,12 +2,13 @@ import path from 'node:path';
 import type { EntityManager } from 'typeorm';
 import type { DatabaseConfig, Dialect, DialectName } from './dialect';
 import { mysql } from './mysql';
+import { postgres } from './postgres';
 import { sqlite } from './sqlite';
 
 export type { DatabaseConfig, Dialect, DialectName, Failure, PoolStats, StatementResult } from './dialect';
 
 /** Every database the server runs on. A new one is a module implementing Dialect, added here. */
-const DIALECTS: readonly Dialect[] = [sqlite, mysql];
+const DIALECTS: readonly Dialect[] = [sqlite, mysql, postgres];
 
 /** Without DATABASE_URL: the embedded database, in ./data. */
 const DEFAULT_DATABASE: DatabaseConfig = { dialect: sqlite.name, url: path.resolve('data', 'wallet-sync.sqlite') };

@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { dialectOf } from '../dialects';
 import type { AccountEventRow } from '../entities/account-event.entity';
 import { execute, hydrate, toDatabase } from './statements';
 
@@ -7,9 +8,10 @@ export type AccountEventEntry = Omit<AccountEventRow, 'accountId'>;
 
 /** The account's security log: appended to, read newest first, purged by age. */
 export class AccountEventRepository {
+  /** Recoverable (Dialect.recoverable): a log entry that cannot be written must not take the operation's transaction with it. */
   async insert(m: EntityManager, event: NewAccountEvent): Promise<void> {
     const sql = 'INSERT INTO account_events (account_id, at, kind, device_id, new_device, sequence, ip_prefix, login_method, method) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)';
-    await execute(m, sql, [
+    await dialectOf(m).recoverable(m, () => execute(m, sql, [
       event.accountId,
       toDatabase<AccountEventRow>(m, 'AccountEvent', 'at', event.at),
       event.kind,
@@ -19,7 +21,7 @@ export class AccountEventRepository {
       event.ipPrefix,
       event.loginMethod,
       event.method,
-    ]);
+    ]));
   }
 
   /** Newest first; only events strictly older than `before` when it is given. */

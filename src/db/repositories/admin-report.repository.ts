@@ -37,7 +37,11 @@ export class AdminReportRepository {
   async listAccounts(m: EntityManager, options: { pendingOnly: boolean; limit: number }): Promise<AccountSummary[]> {
     const query = m
       .createQueryBuilder(AccountEntity, 'a')
-      .select(['a.id AS id', 'a.email AS email', 'a.verified AS verified', 'a.created_at AS createdAt'])
+      // Aliases as arguments, which the query builder quotes: some databases fold a bare alias to lower case.
+      .select('a.id', 'id')
+      .addSelect('a.email', 'email')
+      .addSelect('a.verified', 'verified')
+      .addSelect('a.created_at', 'createdAt')
       .addSelect('(SELECT COUNT(*) FROM auth_tokens t WHERE t.account_id = a.id)', 'devices')
       .addSelect('(SELECT w.sequence FROM wallets w WHERE w.account_id = a.id)', 'walletSequence')
       .orderBy('a.id', 'DESC')

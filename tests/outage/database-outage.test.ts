@@ -6,23 +6,24 @@ import { registerAndLogin, type Device } from '../../test-support/operations';
 import { UpdateDocument, WalletStateDocument } from '../../test-support/operations.generated';
 
 /**
- * Stops the real MariaDB under a stream of requests and starts it again. It
- * takes the database away from everything on this machine, so it runs on its
- * own (`npm run test:outage`, called by .ci/run after the suites), never inside
- * `npm test`. MARIADB_STOP_CMD and MARIADB_START_CMD say how.
+ * Stops the real database server DATABASE_URL names (MariaDB, PostgreSQL) under
+ * a stream of requests and starts it again. It takes the database away from
+ * everything on this machine, so it runs on its own (`npm run test:outage`,
+ * called by .ci/run after the suites, once per database server), never inside
+ * `npm test`. DATABASE_STOP_CMD and DATABASE_START_CMD say how.
  */
-const stopCommand = process.env.MARIADB_STOP_CMD;
-const startCommand = process.env.MARIADB_START_CMD;
+const stopCommand = process.env.DATABASE_STOP_CMD;
+const startCommand = process.env.DATABASE_START_CMD;
 
-describe('a MariaDB outage under load', () => {
+describe(`a database outage under load (${testDialect()})`, () => {
   let server: TestServer;
   let device: Device;
   const acknowledged: Array<{ sequence: number; encryptedWallet: string }> = [];
   let next = 1;
 
   beforeAll(async () => {
-    if (testDialect() !== 'mysql') throw new Error('the outage test needs DATABASE_URL=mysql://…');
-    if (!stopCommand || !startCommand) throw new Error('set MARIADB_STOP_CMD and MARIADB_START_CMD (see .ci/run)');
+    if (testDialect() === 'sqlite') throw new Error('the outage test needs a database server: DATABASE_URL=mysql://… or postgres://…');
+    if (!stopCommand || !startCommand) throw new Error('set DATABASE_STOP_CMD and DATABASE_START_CMD (see .ci/run)');
     server = await startTestServer();
     device = await registerAndLogin(server);
   });
@@ -70,7 +71,7 @@ describe('a MariaDB outage under load', () => {
       expect(ms).toBeLessThan(3000);
       expect(response.status).toBeLessThan(500);
       expect(errorCode(response)).toBe('INTERNAL_SERVER_ERROR');
-      expect(JSON.stringify(response.body)).not.toMatch(/ECONNREFUSED|PROTOCOL_CONNECTION_LOST|mysql|SELECT |UPDATE |stacktrace|\.[jt]s:\d/);
+      expect(JSON.stringify(response.body)).not.toMatch(/ECONNREFUSED|PROTOCOL_CONNECTION_LOST|mysql|postgres|terminat|SELECT |UPDATE |stacktrace|\.[jt]s:\d/i);
     }
     const readyDown = await fetch(`${server.url}/readyz`);
     expect(readyDown.status).toBe(503);
