@@ -217,7 +217,8 @@ async function withServices(key: string, args: string[], options: Options, conte
   throw usage(`unknown command: ${key}`);
 }
 
-const NO_REDIS = 'REDIS_URL is unset, so running servers were not told: their open subscriptions of these tokens stay open until they reconnect (HTTP requests with them fail at once)';
+const NO_REDIS =
+  'REDIS_URL is unset, so running servers were not told at once: their live connections with these tokens close at their next token check (every WS_TOKEN_RECHECK_SECONDS, 60 s by default); HTTP requests with them fail at once';
 
 function liveConnections(context: AdminContext): string {
   return context.reachesServers ? 'closed on every instance (through Redis)' : NO_REDIS;
