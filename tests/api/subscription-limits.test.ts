@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import { createLogger } from '../../src/lib/logger';
 import { postGraphQL } from '../../test-support/graphql-http';
 import { startTestServer, type TestServer } from '../helpers/app';
-import { registerAndLogin, upload, type Device } from '../../test-support/operations';
+import { login, registerAndLogin, upload, type Device } from '../../test-support/operations';
 import { connectLive, subscribedAtSequence1, within, wsUrl, type LiveClient } from '../../test-support/subscriptions';
 
 /** Limits small enough to reach with the one subscription this schema has (`walletUpdated { sequence }`: depth 2). */
@@ -250,8 +250,8 @@ describe('a WebSocket peer that does not read, or answers pings it was not sent'
   afterAll(() => server.close());
 
   /** A raw graphql-transport-ws connection past connection_ack; `options` go to ws (e.g. autoPong). */
-  async function initialised(token: string, options: WebSocket.ClientOptions = {}) {
-    const socket = new WebSocket(wsUrl(server.url), 'graphql-transport-ws', options);
+  async function initialised(token: string, options: WebSocket.ClientOptions = {}, at: TestServer = server) {
+    const socket = new WebSocket(wsUrl(at.url), 'graphql-transport-ws', options);
     const messages: Array<Record<string, unknown>> = [];
     socket.on('message', (data) => messages.push(JSON.parse(String(data))));
     const closed = new Promise<{ code: number; reason: string }>((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
@@ -268,6 +268,35 @@ describe('a WebSocket peer that does not read, or answers pings it was not sent'
     await within((async () => { while (!messages.some((m) => m.type === 'pong')) await new Promise((r) => setTimeout(r, 20)); })(), 5000, 'pong');
     expect(messages.find((m) => m.type === 'pong')).toEqual({ type: 'pong' });
     socket.close();
+  });
+
+  it('when a subscriber stops reading while its events pile up, then past 256 KiB waiting the server closes it with 4429 and sends no more', async () => {
+    // A server of its own, with the default keep-alive: this describe's 300 ms one would cut the paused peer off first.
+    const own = await startTestServer();
+    try {
+    const writer = await registerAndLogin(own, 'writer');
+    const reader = await login(own, writer.email, writer.password, 'reader');
+    const { socket, messages, closed } = await initialised(reader.token, {}, own);
+    // Eight subscriptions (a connection's most): each event goes out eight times, so the kernel's buffers fill sooner.
+    for (let id = 1; id <= 8; id += 1) {
+      socket.send(JSON.stringify({ id: String(id), type: 'subscribe', payload: { query: 'subscription { walletUpdated { sequence walletState { encryptedWallet } } }' } }));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The reader stops reading from its TCP socket: what the server sends fills the kernel's buffers, then the server's.
+    const tcp = (socket as unknown as { _socket: import('node:net').Socket })._socket;
+    tcp.pause();
+    const wallet = 'w'.repeat(200_000);
+    const uploads = 48;
+    for (let sequence = 1; sequence <= uploads; sequence += 1) await upload(own, writer, sequence, `${sequence}:${wallet}`);
+    tcp.resume();
+    expect(await within(closed, 15_000, 'the non-reading socket closed')).toEqual({ code: 4429, reason: 'Not reading: too much waiting to be sent' });
+    // What reached it is what was already on its way when the server stopped: fewer events than were written.
+    const events = messages.filter((m) => m.type === 'next');
+    expect(events.length).toBeGreaterThan(0);
+    expect(events.length).toBeLessThan(8 * uploads);
+    } finally {
+      await own.close();
+    }
   });
 
   it('when a protocol-level ping carries a payload, then the pong frame carries none', async () => {
