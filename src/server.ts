@@ -151,6 +151,7 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
     maxConnectionsPerAccount: config.wsMaxConnectionsPerAccount,
     // RATE_LIMITS=off lifts it with the per-IP budgets (benchmarks).
     messageBudget: config.rateLimits ? config.wsMessageBudget : undefined,
+    maxPendingPerAddress: config.rateLimits ? config.wsMaxPendingPerAddress : undefined,
     clientIp: clientAddress(trust),
     stillValid: deps.stillValid,
     tokenRecheckMs: config.wsTokenRecheckSeconds * 1000,
