@@ -192,11 +192,6 @@ export class PendingUpgrades {
     if (count <= 0) this.counts.delete(key);
     else this.counts.set(key, count);
   }
-
-  /** How many are pending for `key` (for tests and metrics). */
-  count(key: string): number {
-    return this.counts.get(key) ?? 0;
-  }
 }
 
 export interface SocketBindingOptions {
