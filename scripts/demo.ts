@@ -50,6 +50,8 @@ async function main(): Promise<number> {
       console.log(`Started a wallet sync server at ${url} on a temporary SQLite database.`);
       // What an operator does: `wallet-sync-admin backup FILE` while it serves; to restore, stop it,
       // `wallet-sync-admin restore FILE --yes`, start it again (on the same port, where the devices look for it).
+      // The demo keeps the backup's tokens (`--keep-tokens`) so its devices go on without logging in again;
+      // by default restore revokes them all.
       const database = path.join(workDir, 'demo.sqlite');
       const backup = path.join(workDir, 'backup.sqlite');
       const port = String(new URL(url).port);
@@ -58,7 +60,7 @@ async function main(): Promise<number> {
         restore: async () => {
           await app!.close();
           app = undefined;
-          restoreSqlite(database, backup, new Date());
+          restoreSqlite(database, backup, new Date(), { keepTokens: true });
           await start(loadConfig({ ...env, PORT: port }));
         },
       };

@@ -166,7 +166,10 @@ async function connectRedis(url: string, prefix: string, logger: Logger): Promis
   redis.on('error', (error) => logger.debug({ err: error }, 'redis connection error (commands)'));
   redis.on('ready', () => logger.info('redis connected'));
   // Start with Redis when it is there; start without it (and keep retrying) when it is not.
-  const ready = await Promise.race([once(redis, 'ready').then(() => true), new Promise<false>((r) => setTimeout(r, REDIS_START_WAIT_MS, false))]);
+  let wait: NodeJS.Timeout | undefined;
+  const ready = await Promise.race([once(redis, 'ready').then(() => true), new Promise<false>((r) => (wait = setTimeout(r, REDIS_START_WAIT_MS, false)))]);
+  // Left pending, the wait would hold the process (a test worker, a one-shot admin command) for up to 3 s after a close.
+  clearTimeout(wait);
   if (!ready) logger.warn('redis is not reachable yet: serving with per-instance fallbacks until it is');
   return redis;
 }

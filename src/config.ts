@@ -53,6 +53,8 @@ export interface Config {
   wsMaxConnectionsPerAccount: number;
   /** Messages one WebSocket connection may send per window; beyond, it is closed (4429). */
   wsMessageBudget: Budget;
+  /** WebSocket connections without connection_init one address (IPv4, IPv6 /64) may hold at once; beyond, the upgrade gets 429. */
+  wsMaxPendingPerAddress: number;
   /** How often every open WebSocket's token is checked again: no revoked socket outlives it, even when a revocation's event was lost. */
   wsTokenRecheckSeconds: number;
   accountVerificationMode: AccountVerificationMode;
@@ -140,6 +142,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     wsKeepAliveMs: integer(read, 'WS_KEEPALIVE_MS', 12_000, 100, 10 * 60 * 1000),
     wsMaxConnectionsPerAccount: integer(read, 'WS_MAX_CONNECTIONS_PER_ACCOUNT', 20, 1, 10_000),
     wsMessageBudget: budget(read, 'WS_MESSAGE_BUDGET') ?? { points: 600, durationSeconds: 60 },
+    wsMaxPendingPerAddress: integer(read, 'WS_MAX_PENDING_PER_IP', 50, 1, 100_000),
     wsTokenRecheckSeconds: integer(read, 'WS_TOKEN_RECHECK_SECONDS', 60, 1, 86_400),
     accountVerificationMode,
     accountWhitelist,

@@ -16,7 +16,7 @@ import type { Config } from './config';
 import { createRequestContext, type ContextDeps, type RequestContext } from './context';
 import { ErrorCode } from './errors';
 import { createFormatError, errorHttpStatusPlugin } from './graphql/format-error';
-import { answerClientError, describeHttpError, sendHttpError } from './http/http-errors';
+import { answerClientError, describeHttpError, discardRefusedBody, sendHttpError } from './http/http-errors';
 import { registerGraphQLRoute } from './http/graphql-route';
 import { attachSubscriptionServer, type SubscriptionServer } from './http/subscription-server';
 import { metricsGate } from './http/metrics-gate';
@@ -130,6 +130,8 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
   fastify.setErrorHandler((error: FastifyError, request, reply) => {
     const { status, code, message } = describeHttpError(error, config.bodyLimitBytes);
     if (status === 500) request.log.error({ err: error }, 'unexpected error in the HTTP layer');
+    // The 413 waits for the rest of the body (within a bound), or the client would be reset mid-upload instead of reading it.
+    if (code === ErrorCode.PayloadTooLarge) return discardRefusedBody(request.raw, () => void sendHttpError(reply, status, code, message));
     void sendHttpError(reply, status, code, message);
   });
   fastify.setNotFoundHandler((request, reply) => {
@@ -151,6 +153,7 @@ export async function createHttpServer(deps: ServerDeps): Promise<HttpServer> {
     maxConnectionsPerAccount: config.wsMaxConnectionsPerAccount,
     // RATE_LIMITS=off lifts it with the per-IP budgets (benchmarks).
     messageBudget: config.rateLimits ? config.wsMessageBudget : undefined,
+    maxPendingPerAddress: config.rateLimits ? config.wsMaxPendingPerAddress : undefined,
     clientIp: clientAddress(trust),
     stillValid: deps.stillValid,
     tokenRecheckMs: config.wsTokenRecheckSeconds * 1000,

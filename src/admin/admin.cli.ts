@@ -21,7 +21,8 @@ export const ADMIN_USAGE = `wallet-sync-admin: manage a wallet sync server's dat
   purge                                   removes expired tokens and links now (the server does it hourly)
   stats                                   accounts, devices, wallets, bytes, history rows
   backup FILE                             embedded database: online backup + integrity check; a server: its dump tool, one snapshot
-  restore FILE [--yes]                    embedded database only, server stopped: checks FILE, keeps the replaced database aside
+  restore FILE [--yes] [--keep-tokens]    embedded database only, server stopped: checks FILE, keeps the replaced database aside,
+                                          revokes every auth token of the backup (devices log in again) unless --keep-tokens
   migrate-to URL                          copies every table from the embedded database into an empty server database, verified
 
 Every command takes --json. Exit codes: 0 done, 1 failed, 2 usage or configuration, 3 not found,
@@ -49,6 +50,7 @@ export async function runAdmin(argv: string[], io: AdminIo): Promise<number> {
         pending: { type: 'boolean' },
         limit: { type: 'string' },
         device: { type: 'string' },
+        'keep-tokens': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -83,6 +85,7 @@ export async function runAdmin(argv: string[], io: AdminIo): Promise<number> {
 
 interface Options {
   yes?: boolean;
+  'keep-tokens'?: boolean;
   pending?: boolean;
   limit?: string;
   device?: string;
@@ -236,10 +239,14 @@ async function restore(config: Readonly<Config>, file: string, options: Options,
     throw refused(`restore is for the embedded database; restore ${dialect.title} with its own client:\n${dialect.admin.restoreRecipe(config.database.url, file)}`, 'NOT_EMBEDDED');
   }
   await confirm(`Replace ${config.database.url} with ${file}? (the current file is kept beside it)`, options, io);
-  const result = dialect.admin.restore(config.database.url, file, new Date());
+  const result = dialect.admin.restore(config.database.url, file, new Date(), { keepTokens: Boolean(options['keep-tokens']) });
+  const tokens =
+    result.tokensRevoked === null
+      ? `kept the ${result.tokensInBackup} auth tokens of the backup (--keep-tokens): a token revoked after the backup was taken works again`
+      : `revoked all ${result.tokensRevoked} auth tokens of the backup (some may have been revoked since it was taken): every device logs in again`;
   return {
     data: { restore: result },
-    text: `restored ${result.database} from ${result.restoredFrom}${result.replacedKeptAt ? `; the replaced database is at ${result.replacedKeptAt}` : ''}`,
+    text: `restored ${result.database} from ${result.restoredFrom}${result.replacedKeptAt ? `; the replaced database is at ${result.replacedKeptAt}` : ''}\n${tokens}`,
   };
 }
 

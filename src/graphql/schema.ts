@@ -9,6 +9,7 @@ import type { WalletService } from '../services/wallet.service';
 import type { WalletHistoryService } from '../services/wallet-history.service';
 import type { ActivityLog } from '../services/activity.service';
 import { authChecker } from './auth-checker';
+import { DateTimeISOScalar } from './scalars/date-time.scalar';
 import { AccountResolver } from './resolvers/account.resolver';
 import { SessionResolver } from './resolvers/session.resolver';
 import { WalletResolver } from './resolvers/wallet.resolver';
@@ -47,6 +48,8 @@ export async function createSchema(services?: SchemaServices): Promise<GraphQLSc
   return buildSchema({
     resolvers: [AccountResolver, SessionResolver, WalletResolver, HistoryResolver, SecondFactorResolver],
     validate: { forbidUnknownValues: true },
+    // The same DateTimeISO, which also carries a security-log event's rank within its millisecond (the page cursor).
+    scalarsMap: [{ type: Date, scalar: DateTimeISOScalar }],
     authChecker,
     // type-graphql wants a pub/sub whenever the schema has a subscription. walletUpdated
     // brings its own `subscribe` (the stream in events/), so this one is never published to.

@@ -54,6 +54,8 @@ export class SocketBinding implements GraphqlWsSocket {
   /** When it opened (ms since the epoch), and whether its connection_init came: it has a deadline to send one. */
   readonly openedAt = Date.now();
   initReceived = false;
+  /** The per-IP budget of connections without connection_init this socket counts against, until it sends one or closes. */
+  pending?: { key: string; budget: PendingUpgrades };
   /** Subscriptions accepted whose stream graphql-ws does not hold yet (they count against the per-connection cap meanwhile). */
   subscribing = 0;
   /** Set once connection_init authenticated it. */
@@ -117,6 +119,14 @@ export class SocketBinding implements GraphqlWsSocket {
     this.socket.close(code, reason);
   }
 
+  /** connection_init came (or the socket closed): from now on it no longer counts against its address's pending budget. */
+  settle(): void {
+    this.initReceived = true;
+    if (!this.pending) return;
+    this.pending.budget.release(this.pending.key);
+    this.pending = undefined;
+  }
+
   onMessage(handle: (data: string) => Promise<void>): void {
     this.handle = handle;
   }
@@ -137,12 +147,61 @@ export class SocketBinding implements GraphqlWsSocket {
   }
 }
 
+/**
+ * Upgrades that have not sent connection_init yet, per client (budgetKey: an
+ * IPv4 address, an IPv6 /64). Such a socket costs the server memory and a slot
+ * while it proves nothing; without a cap one address could hold thousands for
+ * 3 s each, over and over. Counted from the upgrade request on, so upgrades
+ * still in their handshake count too.
+ */
+export class PendingUpgrades {
+  private readonly counts = new Map<string, number>();
+  /** The upgrade requests not yet handed to a binding, with what they count against. */
+  private readonly unbound = new WeakMap<object, string>();
+
+  /** `limit`: at most this many at once per key; undefined lifts it (RATE_LIMITS=off). */
+  constructor(private readonly limit: number | undefined) {}
+
+  /** Counts the upgrade on `transport` (its TCP socket) against `key`; false when the key is at its limit. */
+  admit(transport: object, key: string): boolean {
+    const count = this.counts.get(key) ?? 0;
+    if (this.limit !== undefined && count >= this.limit) return false;
+    this.counts.set(key, count + 1);
+    this.unbound.set(transport, key);
+    return true;
+  }
+
+  /** The upgrade became a socket: its binding releases the count (settle()) from now on. */
+  bind(transport: object, binding: SocketBinding): void {
+    const key = this.unbound.get(transport);
+    if (key === undefined) return;
+    this.unbound.delete(transport);
+    binding.pending = { key, budget: this };
+  }
+
+  /** The transport closed: releases its count unless a binding took it over (a handshake that failed, or a peer gone before it). */
+  dropped(transport: object): void {
+    const key = this.unbound.get(transport);
+    if (key === undefined) return;
+    this.unbound.delete(transport);
+    this.release(key);
+  }
+
+  release(key: string): void {
+    const count = (this.counts.get(key) ?? 1) - 1;
+    if (count <= 0) this.counts.delete(key);
+    else this.counts.set(key, count);
+  }
+}
+
 export interface SocketBindingOptions {
   logger: Logger;
   /** Messages one connection may send per window; none when rate limits are off. */
   messageBudget: Budget | undefined;
   /** The client's address, as HTTP reads it. */
   clientIp(request: IncomingMessage): string;
+  /** The per-IP budget of sockets without connection_init; the upgrade already counted the socket. */
+  pendingUpgrades: PendingUpgrades;
   /** Hands a new binding to graphql-ws; returns what tells graphql-ws it closed. */
   opened(binding: SocketBinding): (code?: number, reason?: string) => Promise<void>;
 }
@@ -190,11 +249,14 @@ export function bindSockets(wss: WebSocketServer, options: SocketBindingOptions)
     closeOnError(bindings.get(this)!, error, 'WebSocket error: closing the connection');
   }
   function onSocketClose(this: WebSocket, code: number, reason: Buffer) {
-    void bindings.get(this)!.closed?.(code, String(reason));
+    const binding = bindings.get(this)!;
+    binding.settle();
+    void binding.closed?.(code, String(reason));
   }
   wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
     const binding = new SocketBinding(socket, options.clientIp(request), (connectionsOpened += 1));
     bindings.set(socket, binding);
+    options.pendingUpgrades.bind(request.socket, binding);
     socket.on('message', onSocketMessage);
     socket.on('pong', onSocketPong);
     socket.on('ping', onSocketPing);

@@ -1,4 +1,3 @@
-import { CloseCode } from 'graphql-ws';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import type { Clock } from '../lib/clock';
@@ -7,7 +6,11 @@ import { KEEPALIVE_SLICES, type BindingOf } from './socket-binding';
 
 /** How often every open socket is checked against its deadlines: connection_init, and its token's expiry. */
 const DEADLINE_CHECK_MS = 500;
-/** A socket that has not sent connection_init by then is closed with 4408 (graphql-ws's default wait). */
+/**
+ * A socket that has not sent connection_init by then is dropped (graphql-ws's
+ * default wait). Dropped, not closed: a close waits up to 30 s for the peer's
+ * close frame, so a peer that never answers would hold its slot ten times longer.
+ */
 export const CONNECTION_INIT_WAIT_MS = 3000;
 
 export interface SweepOptions {
@@ -63,7 +66,7 @@ export function startSweep(options: SweepOptions): () => void {
         if (!binding || socket.readyState !== socket.OPEN) continue;
         if (checking) {
           if (!binding.initReceived) {
-            if (now - binding.openedAt >= CONNECTION_INIT_WAIT_MS) socket.close(CloseCode.ConnectionInitialisationTimeout, 'Connection initialisation timeout');
+            if (now - binding.openedAt >= CONNECTION_INIT_WAIT_MS) socket.terminate();
           } else if (binding.connection) {
             connections.expireAt(binding.connection, clockNow);
           }

@@ -11,7 +11,8 @@ import type { Budget } from '../lib/rate-limits';
 import type { ObserveOperation } from '../graphql/plugins/observability.plugin';
 import { heldSubscriptions, isSubscription, socketOperations } from './socket-operations';
 import { LiveConnections, type LiveConnectionsDeps } from './live-connections';
-import { bindSockets, SubscriptionCloseCode, type SocketBinding } from './socket-binding';
+import { budgetKey } from '../lib/client-address';
+import { bindSockets, PendingUpgrades, SubscriptionCloseCode, type SocketBinding } from './socket-binding';
 import { startSweep, type SweepOptions } from './socket-sweep';
 
 /** A connection_init payload and a subscribe message are small; the ws default (100 MiB) would let one socket pin memory. */
@@ -31,6 +32,8 @@ export interface SubscriptionServerDeps
   documentLimits: DocumentLimits;
   /** Messages one connection may send per window; none when rate limits are off. */
   messageBudget: Budget | undefined;
+  /** Connections without connection_init one address (IPv4, IPv6 /64) may hold at once; none when rate limits are off. */
+  maxPendingPerAddress: number | undefined;
   /** The client's address, as HTTP reads it (X-Forwarded-For only from TRUST_PROXY): the per-IP budgets count it. */
   clientIp(request: IncomingMessage): string;
   formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError;
@@ -70,7 +73,7 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
     // The wait for connection_init is the sweep's: graphql-ws's own timer would stay with every socket.
     connectionInitWaitTimeout: Infinity,
     async onConnect(ctx: ConnectionContext) {
-      ctx.extra.initReceived = true;
+      ctx.extra.settle();
       ctx.extra.connection = await connections.admit(ctx.extra.socket, ctx.connectionParams?.authorization);
       return ctx.extra.connection !== undefined;
     },
@@ -112,7 +115,8 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
 
   // autoPong off: ws would echo a ping's payload; the binding answers with an empty pong.
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, handleProtocols, autoPong: false });
-  const bindingOf = bindSockets(wss, { ...deps, opened: (binding) => graphqlWs.opened(binding, binding) });
+  const pendingUpgrades = new PendingUpgrades(deps.maxPendingPerAddress);
+  const bindingOf = bindSockets(wss, { ...deps, pendingUpgrades, opened: (binding) => graphqlWs.opened(binding, binding) });
   const stopSweep = startSweep({ ...deps, sockets: wss.clients, bindingOf, connections });
 
   // The listeners below close over nothing: a listener that shared this scope would keep the upgrade request alive as long as the socket.
@@ -121,8 +125,16 @@ export function attachSubscriptionServer(httpServer: Server, deps: SubscriptionS
     if (closing) return rejectUpgrade(socket, 503, 'Service Unavailable');
     if (new URL(request.url ?? '/', 'http://localhost').pathname !== '/graphql') return rejectUpgrade(socket, 404, 'Not Found');
     if (!deps.acceptsOrigin(request)) return rejectUpgrade(socket, 403, 'Forbidden');
+    if (!pendingUpgrades.admit(socket, budgetKey(deps.clientIp(request)))) {
+      deps.logger.info({ limit: 'pending-upgrades', max: deps.maxPendingPerAddress }, 'too many WebSocket connections without connection_init from one address: upgrade refused');
+      return rejectUpgrade(socket, 429, 'Too Many Requests');
+    }
+    socket.on('close', releaseIfUnbound);
     wss.handleUpgrade(request, socket, head, emitConnection);
   };
+  function releaseIfUnbound(this: Duplex) {
+    pendingUpgrades.dropped(this);
+  }
   function emitConnection(ws: WebSocket, request: IncomingMessage) {
     wss.emit('connection', ws, request);
   }

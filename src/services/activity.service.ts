@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { transactionSurvived, type Database } from '../db/database';
 import type { AccountEventKind, LoginMethod, SecondFactorMethod } from '../db/entities/account-event.entity';
-import type { AccountEventEntry, AccountEventRepository } from '../db/repositories/account-event.repository';
+import type { AccountEventCursor, AccountEventEntry, AccountEventRepository } from '../db/repositories/account-event.repository';
 import { DAY_MS, type Clock } from '../lib/clock';
 import { networkPrefix } from '../lib/network-prefix';
 
@@ -65,7 +65,8 @@ export class ActivityLog {
     void this.record(note);
   }
 
-  async list(accountId: number, before: Date | null, limit: number): Promise<AccountEventData[]> {
+  /** Newest first; `before`: the (at, rank within its millisecond) of the last event of the previous page. */
+  async list(accountId: number, before: AccountEventCursor | null, limit: number): Promise<AccountEventData[]> {
     const { db, accountEvents } = this.deps;
     const rows = await db.run((m) => accountEvents.list(m, accountId, before, limit));
     return rows.map(({ id: _id, ...event }) => event);

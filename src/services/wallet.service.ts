@@ -2,7 +2,7 @@ import type { EntityManager } from 'typeorm';
 import type { Database } from '../db/database';
 import type { WalletRepository } from '../db/repositories/wallet.repository';
 import type { DomainEvents } from '../events/domain-events';
-import { payloadTooLarge } from '../errors';
+import { payloadTooLarge, unauthenticated } from '../errors';
 import type { Clock } from '../lib/clock';
 import type { AuthSession } from './session';
 import type { StateWriter, WalletCommit } from './wallet-commit';
@@ -59,14 +59,20 @@ export class WalletService {
     if (Buffer.byteLength(upload.encryptedWallet, 'utf8') > this.deps.maxWalletBytes) throw payloadTooLarge(this.deps.maxWalletBytes);
   }
 
-  async update(session: Pick<AuthSession, 'accountId' | 'deviceId'>, upload: WalletUpload, ip?: string): Promise<WalletWriteOutcome> {
+  async update(session: Pick<AuthSession, 'accountId' | 'deviceId' | 'tokenId'>, upload: WalletUpload, ip?: string): Promise<WalletWriteOutcome> {
     this.assertWithinSizeLimit(upload);
-    const { accountId, deviceId } = session;
-    const now = this.deps.clock.now();
+    const { accountId, deviceId, tokenId } = session;
+    const { db, wallets, clock, events } = this.deps;
+    const now = clock.now();
     // A concurrent password change (it locks the account, then the wallet) may make the database give this write
     // up: Database.transaction runs it again, and the compare-and-set then answers against the winner's state.
-    const written = await this.deps.db.transaction((m) => this.write(m, { accountId, upload, now, kind: 'upload', writer: { deviceId, ip } }));
-    if (written.result === 'success') this.deps.events.walletUpdated(accountId, upload.sequence);
+    const written = await db.transaction(async (m) => {
+      // The token was checked before this transaction: a password change may have revoked it since, and on an account
+      // with no wallet nothing else would stop a write under the old keys landing after the change.
+      if (!(await wallets.lockForWriter(m, accountId, tokenId))) throw unauthenticated('This token is unknown, expired or revoked: log in again');
+      return this.write(m, { accountId, upload, now, kind: 'upload', writer: { deviceId, ip } });
+    });
+    if (written.result === 'success') events.walletUpdated(accountId, upload.sequence);
     return written;
   }
 

@@ -111,6 +111,42 @@ describe('the account security log over HTTP', () => {
     expect(await activity(server, reader, { before: '2000-01-01T00:00:00.000Z' })).toEqual([]);
   });
 
+  it('when events share a millisecond, then paging with before = the last event\'s at returns every event once, in order (an (at, id) cursor)', async () => {
+    // The clock does not move: registration and seven logins share one millisecond; then three more share the next.
+    const { email, password } = await register(server);
+    for (let i = 0; i < 7; i += 1) await login(server, email, password, `same-ms-${i}`);
+    clock.advance(1);
+    for (let i = 7; i < 10; i += 1) await login(server, email, password, `same-ms-${i}`);
+    const reader = await login(server, email, password, 'same-ms-9');
+    const everything = await activity(server, reader, { limit: 500 });
+    expect(everything.map((e) => e.deviceId)).toEqual(['same-ms-9', ...Array.from({ length: 10 }, (_, i) => `same-ms-${9 - i}`), null]);
+
+    for (const limit of [1, 2, 3, 5]) {
+      const paged: Event[] = [];
+      let before: string | undefined;
+      for (let page = 0; page < 20; page += 1) {
+        const events = await activity(server, reader, { limit, ...(before ? { before } : {}) });
+        expect(events.length).toBeLessThanOrEqual(limit);
+        if (events.length === 0) break;
+        paged.push(...events);
+        before = events[events.length - 1].at;
+      }
+      expect(paged).toEqual(everything);
+    }
+    // Every at still reads as the millisecond it happened in.
+    expect(new Set(everything.map((e) => new Date(e.at).toISOString()))).toEqual(new Set([clock.now().toISOString(), new Date(clock.now().getTime() - 1).toISOString()]));
+  });
+
+  it('when before is a plain millisecond, then only events strictly older than it come (as before the cursor)', async () => {
+    const { email, password } = await register(server);
+    const reader = await login(server, email, password, 'plain');
+    tick();
+    await login(server, email, password, 'later');
+    const older = await activity(server, reader, { limit: 500, before: clock.now().toISOString() });
+    expect(older.map((e) => e.deviceId)).toEqual(['plain', null]);
+    expect(await activity(server, reader, { limit: 500, before: new Date(clock.now().getTime() - 1000).toISOString() })).toEqual([]);
+  });
+
   it('when another account reads its log, then it sees none of this account\'s events (cross-account isolation)', async () => {
     const alice = await registerAndLogin(server, 'alice-phone');
     await upload(server, alice, 1);

@@ -12,7 +12,7 @@ import { TEST_ENV } from '../../test-support/test-env';
 import { apiAt } from '../../test-support/graphql-http';
 import { startTestServer, type TestServer } from '../helpers/app';
 import { createTestDatabase, testDialect } from '../../test-support/database';
-import { registerAndLogin, upload, type Device } from '../../test-support/operations';
+import { login, registerAndLogin, upload, type Device } from '../../test-support/operations';
 import { HistoryDocument, WalletStateDocument } from '../../test-support/operations.generated';
 
 const sqlite = testDialect() === 'sqlite';
@@ -54,9 +54,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
       await Promise.all(writers);
 
       const restoredPath = path.join(dir, 'restored.sqlite');
-      const restore = await admin({ DATABASE_URL: `sqlite:${restoredPath}` }, 'restore', file, '--yes', '--json');
+      // --keep-tokens: the devices read the restored data with the tokens they hold (by default restore revokes them all).
+      const restore = await admin({ DATABASE_URL: `sqlite:${restoredPath}` }, 'restore', file, '--yes', '--keep-tokens', '--json');
       expect(restore.code).toBe(0);
-      expect(restore.json.restore.replacedKeptAt).toBeNull();
+      expect(restore.json.restore).toMatchObject({ replacedKeptAt: null, tokensRevoked: null });
       const freshApp = await createApp(loadConfig({ ...TEST_ENV, DATABASE_URL: `sqlite:${restoredPath}`, WALLET_VERSIONS_KEPT: '1000' }), {
         logger: pino({ level: 'silent' }),
       });
@@ -84,6 +85,39 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
       await server.close();
     }
   }, 120_000);
+
+  it.each<[string, string[], boolean]>([
+    ['by default', [], false],
+    ['with --keep-tokens', ['--keep-tokens'], true],
+  ])('when a backup is restored %s, then the tokens it held are revoked unless kept, and the command says which', async (_case, flags, kept) => {
+    const server = await startTestServer();
+    const device = await registerAndLogin(server, 'phone');
+    await registerAndLogin(server, 'tablet');
+    const file = path.join(dir, `tokens-${kept ? 'kept' : 'revoked'}.sqlite`);
+    expect((await admin({ DATABASE_URL: server.database.url }, 'backup', file)).code).toBe(0);
+    await server.close();
+
+    const restoredPath = path.join(dir, `tokens-${kept ? 'kept' : 'revoked'}-restored.sqlite`);
+    const env = { DATABASE_URL: `sqlite:${restoredPath}` };
+    const text = await admin(env, 'restore', file, '--yes', ...flags);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(kept ? 'kept the 2 auth tokens' : 'revoked all 2 auth tokens');
+    const json = await admin(env, 'restore', file, '--yes', '--json', ...flags);
+    expect(json.json.restore.tokensRevoked).toBe(kept ? null : 2);
+    rmSync(json.json.restore.replacedKeptAt, { force: true });
+
+    const app = await createApp(loadConfig({ ...TEST_ENV, ...env }), { logger: pino({ level: 'silent' }) });
+    try {
+      const restored = apiAt(await app.listen());
+      const answer = await restored.gql(WalletStateDocument, {}, device.token);
+      if (kept) expect(answer.body.data).toEqual({ walletState: null });
+      else expect(answer.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      // Either way the accounts are there: a device logs in again.
+      expect((await login(restored, device.email, device.password, 'phone')).token).toBeTruthy();
+    } finally {
+      await app.close();
+    }
+  }, 60_000);
 
   it('when a server holds the database, then restore refuses (exit 4) and changes nothing; once it is stopped, restore keeps the replaced file aside', async () => {
     const server = await startTestServer();
@@ -157,10 +191,11 @@ function emptySqlite(): string {
     await expect(attempt).rejects.toThrow(/mysqldump --single-transaction/);
   });
 
-  it('when restore is asked for on MySQL, then it refuses (exit 4) and shows how to restore a dump', async () => {
+  it('when restore is asked for on MySQL, then it refuses (exit 4) and shows how to restore a dump and revoke the tokens it brought back', async () => {
     const run = await admin({ DATABASE_URL: server.database.url }, 'restore', path.join(dir, 'dump.sql'), '--yes');
     expect(run.code).toBe(4);
     expect(run.stderr).toMatch(/mysql .* < /);
+    expect(run.stderr).toContain("-e 'DELETE FROM auth_tokens'");
   });
 });
 

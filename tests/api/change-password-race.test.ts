@@ -48,3 +48,40 @@ describe(`changePassword racing an upload returns the winner's state (${testDial
     }
   });
 });
+
+/**
+ * Issue 25, item 11: an upload's token was checked before its transaction, so
+ * on an account with no wallet an upload authenticated just before a password
+ * change could land just after it: a wallet under the old keys, on an account
+ * whose seed (and so whose keys) the change had just replaced, by a device whose
+ * token the change had revoked. Real concurrent requests, round after round.
+ */
+describe(`an upload racing a password change on an account with no wallet (${testDialect()})`, () => {
+  const server = useTestServer({}, { logger: pino({ level: 'error' }, pino.destination(2)) });
+
+  it('when the first upload and a password change race, then never both succeed: the upload lands first (the change conflicts) or is refused UNAUTHENTICATED', async () => {
+    const outcomes = new Map<string, number>();
+    for (let round = 0; round < 40; round += 1) {
+      const account = await register(server);
+      const device = await login(server, account.email, account.password, 'phone');
+      const newPassword = `password of round ${round}`;
+      const changing = server.gql(ChangePasswordDocument, { input: { email: account.email, oldPassword: account.password, newPassword, clientSaltSeed: newSeed() } });
+      // Spread over the change's argon2 checks, so the upload meets the change at every stage.
+      await new Promise((resolve) => setTimeout(resolve, round % 8));
+      const [uploaded, changed] = await Promise.all([server.gql(UpdateDocument, { input: { encryptedWallet: 'old keys', sequence: 1, hmac: 'h' } }, device.token), changing]);
+      const up = uploaded.body.data?.updateWalletState?.__typename ?? uploaded.body.errors?.[0]?.extensions?.code;
+      const cp = changed.body.data?.changePassword?.__typename ?? changed.body.errors?.[0]?.extensions?.code;
+      outcomes.set(`${up} + ${cp}`, (outcomes.get(`${up} + ${cp}`) ?? 0) + 1);
+      expect([
+        ['WalletStateSuccess', 'WalletStateConflict'],
+        ['UNAUTHENTICATED', 'ChangePasswordSuccess'],
+      ]).toContainEqual([up, cp]);
+      if (cp === 'ChangePasswordSuccess') {
+        const after = await login(server, account.email, newPassword, 'phone');
+        expect((await server.gql('{ walletState { sequence } }', {}, after.token)).body.data).toEqual({ walletState: null });
+      }
+    }
+    // Both orders happened: the test did race.
+    expect(outcomes.size).toBe(2);
+  });
+});

@@ -89,6 +89,11 @@ describe(`key parameters per account (${testDialect()})`, () => {
     ['r=1 with N=2^20', { n: 2 ** 20, r: 1, p: 1 }, 'keyParams.r'],
     ['p zero', { n: 2 ** 14, r: 8, p: 0 }, 'keyParams.p'],
     ['p above 4', { n: 2 ** 14, r: 8, p: 5 }, 'keyParams.p'],
+    // Issue 25, item 7: each within its own bounds, together over 1 GiB of memory (128·N·r) or over the work bound (N·r·p ≤ 2^23).
+    ['N=2^20 with r=16 (2 GiB of memory)', { n: 2 ** 20, r: 16, p: 1 }, 'keyParams.r'],
+    ['N=2^19 with r=16 (1 GiB, but p=4: four times the largest documented work)', { n: 2 ** 19, r: 16, p: 4 }, 'keyParams.p'],
+    ['N=2^20, r=8, p=2 (twice the work of the accounts from before protocol 2)', { n: 2 ** 20, r: 8, p: 2 }, 'keyParams.p'],
+    ['N=2^20, r=16, p=4 (the issue\'s 2 GiB example)', { n: 2 ** 20, r: 16, p: 4 }, 'keyParams.r'],
   ];
 
   it.each(OUT_OF_BOUNDS)('when register carries %s, then BAD_USER_INPUT naming the field and no account', async (_case, params, field) => {
@@ -106,8 +111,18 @@ describe(`key parameters per account (${testDialect()})`, () => {
     expect(response.body.errors?.[0].message).toMatch(new RegExp(`^${field}: must be`));
   });
 
-  it('when the bounds themselves are given, then they are accepted', async () => {
-    for (const params of [{ n: 2 ** 14, r: 1, p: 1 }, { n: 2 ** 15, r: 1, p: 1 }, { n: 2 ** 16, r: 2, p: 1 }, { n: 2 ** 20, r: 16, p: 4 }]) {
+  it('when the bounds themselves are given (the defaults, the accounts from before protocol 2: 1 GiB and the largest work), then they are accepted', async () => {
+    const atTheBounds = [
+      { n: 2 ** 14, r: 1, p: 1 },
+      { n: 2 ** 15, r: 1, p: 1 },
+      { n: 2 ** 16, r: 2, p: 1 },
+      { n: 2 ** 17, r: 8, p: 1 },
+      { n: 2 ** 20, r: 8, p: 1 },
+      { n: 2 ** 19, r: 16, p: 1 },
+      { n: 2 ** 17, r: 16, p: 4 },
+      { n: 2 ** 14, r: 16, p: 4 },
+    ];
+    for (const params of atTheBounds) {
       expect(errorCode(await registerWith(params))).toBeUndefined();
     }
   });

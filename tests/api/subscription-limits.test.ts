@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import { Writable } from 'node:stream';
 import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -171,6 +173,22 @@ describe('WebSocket connection limits', () => {
   });
 });
 
+/** A bare TCP client that completes the WebSocket handshake and then neither sends nor answers anything (not even a close frame). */
+function silentUpgrade(url: string, headers: Record<string, string> = {}): Promise<{ status: number; ended: Promise<number> }> {
+  const { hostname, port } = new URL(url);
+  const socket = net.connect(Number(port), hostname);
+  const ended = new Promise<number>((resolve) => socket.on('close', () => resolve(Date.now())));
+  socket.on('error', () => {});
+  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  socket.write(
+    'GET /graphql HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+      `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n${extra}\r\n`,
+  );
+  return new Promise((resolve) => {
+    socket.once('data', (chunk) => resolve({ status: Number(/^HTTP\/1\.1 (\d+)/.exec(chunk.toString())?.[1] ?? 0), ended }));
+  });
+}
+
 describe('a WebSocket connection that never says connection_init', () => {
   let server: TestServer;
   beforeAll(async () => {
@@ -178,7 +196,7 @@ describe('a WebSocket connection that never says connection_init', () => {
   });
   afterAll(() => server.close());
 
-  it('when a connection sends no connection_init, then it is closed with 4408 after 3 s, not before', async () => {
+  it('when a connection sends no connection_init, then it is dropped (1006, no close handshake) after 3 s, not before', async () => {
     const socket = new WebSocket(wsUrl(server.url), 'graphql-transport-ws');
     const opened = await new Promise<number>((resolve) => socket.on('open', () => resolve(Date.now())));
     const closed = await within(
@@ -186,9 +204,71 @@ describe('a WebSocket connection that never says connection_init', () => {
       6000,
       'close',
     );
-    expect(closed).toEqual({ code: 4408, reason: 'Connection initialisation timeout' });
+    expect(closed).toEqual({ code: 1006, reason: '' });
     // Measured from the client's open event, which may come a little after the server counted the socket open.
     expect(Date.now() - opened).toBeGreaterThanOrEqual(2500);
+  });
+
+  it('when a peer that never answers a close frame sends no connection_init, then the server lets go of its TCP connection by 4.5 s (not after the 30 s close wait)', async () => {
+    const started = Date.now();
+    const { status, ended } = await silentUpgrade(server.url);
+    expect(status).toBe(101);
+    const endedAt = await within(ended, 6000, 'the server dropping the connection');
+    expect(endedAt - started).toBeGreaterThanOrEqual(2500);
+    expect(endedAt - started).toBeLessThan(4500);
+  });
+});
+
+describe('connections that have not sent connection_init count against a per-IP budget', () => {
+  let server: TestServer;
+  const open: WebSocket[] = [];
+  beforeAll(async () => {
+    server = await startTestServer({ RATE_LIMITS: 'on', TRUST_PROXY: 'on', ACCOUNT_VERIFICATION_MODE: 'AllowAll' });
+  });
+  afterEach(() => {
+    for (const socket of open.splice(0)) socket.terminate();
+  });
+  afterAll(() => server.close());
+
+  /** An upgrade from `ip` (through the trusted proxy): the status the server answered (101 when it opened). */
+  const upgrade = (ip: string) =>
+    new Promise<number>((resolve) => {
+      const socket = new WebSocket(wsUrl(server.url), 'graphql-transport-ws', { headers: { 'x-forwarded-for': ip } });
+      open.push(socket);
+      socket.on('error', () => {});
+      socket.on('open', () => resolve(101));
+      socket.on('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
+    });
+
+  it('when one address holds 50 connections without connection_init, then its 51st upgrade is refused with 429 while other addresses still connect', async () => {
+    const statuses = await Promise.all(Array.from({ length: 50 }, () => upgrade('10.9.9.9')));
+    expect(statuses.every((status) => status === 101)).toBe(true);
+    expect(await upgrade('10.9.9.9')).toBe(429);
+    expect(await upgrade('10.9.9.10')).toBe(101);
+  });
+
+  it('when an IPv6 /64 holds 50 of them, then another address of that /64 is refused, and one of another /64 is not', async () => {
+    const statuses = await Promise.all(Array.from({ length: 50 }, (_, i) => upgrade(`2001:db8:1:2::${(i + 1).toString(16)}`)));
+    expect(statuses.every((status) => status === 101)).toBe(true);
+    expect(await upgrade('2001:db8:1:2:ffff::1')).toBe(429);
+    expect(await upgrade('2001:db8:1:3::1')).toBe(101);
+  });
+
+  it('when pending connections send connection_init or close, then they no longer count', async () => {
+    const device = await registerAndLogin(server);
+    const ip = '10.9.9.11';
+    await Promise.all(Array.from({ length: 49 }, () => upgrade(ip)));
+    const live = new WebSocket(wsUrl(server.url), 'graphql-transport-ws', { headers: { 'x-forwarded-for': ip } });
+    open.push(live);
+    await new Promise((resolve) => live.on('open', resolve));
+    const acked = new Promise((resolve) => live.on('message', (data) => String(data).includes('connection_ack') && resolve(undefined)));
+    live.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${device.token}` } }));
+    await within(acked, 5000, 'connection_ack');
+    expect(await upgrade(ip)).toBe(101);
+    expect(await upgrade(ip)).toBe(429);
+    open[0].terminate();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await upgrade(ip)).toBe(101);
   });
 });
 

@@ -2,6 +2,7 @@ import pino from 'pino';
 import { createApp, type App } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { KnownDeviceRepository } from '../../src/db/repositories/known-device.repository';
+import type { AuthSession } from '../../src/services/session';
 import { TEST_ENV } from '../../test-support/test-env';
 import { ManualClock } from '../helpers/clock';
 import { createTestDatabase, queryRows, testDialect, type TestDatabase } from '../../test-support/database';
@@ -19,13 +20,26 @@ describe(`wallet history and the security log below the API (${testDialect()})`,
     apps.push(app);
     return app;
   };
+  const emails = new Map<number, string>();
   const newAccount = async (app: App) => {
     const email = `u-${Math.random().toString(16).slice(2)}@example.com`;
     await app.services.accounts.register({ email, password: 'a long password', clientSaltSeed: 'ab'.repeat(32) }, '192.0.2.1');
-    return (await app.db.run((m) => queryRows(m, 'SELECT id FROM accounts WHERE email = ?', [email])))[0].id as number;
+    const id = (await app.db.run((m) => queryRows(m, 'SELECT id FROM accounts WHERE email = ?', [email])))[0].id as number;
+    emails.set(id, email);
+    return id;
   };
-  const put = (app: App, accountId: number, sequence: number, deviceId = 'd1') =>
-    app.services.wallets.update({ accountId, deviceId }, { encryptedWallet: `content-${sequence}`, sequence, hmac: `h${sequence}` }, '192.0.2.1');
+  /** A signed-in device of the account: an upload is written only while its token exists. */
+  const sessions = new Map<string, AuthSession>();
+  const sessionOf = async (app: App, accountId: number, deviceId: string) => {
+    const key = `${accountId}/${deviceId}`;
+    if (!sessions.has(key)) {
+      const { token } = await app.services.sessions.login({ email: emails.get(accountId)!, password: 'a long password', deviceId, ip: '192.0.2.1' });
+      sessions.set(key, await app.services.sessions.authenticate(token));
+    }
+    return sessions.get(key)!;
+  };
+  const put = async (app: App, accountId: number, sequence: number, deviceId = 'd1') =>
+    app.services.wallets.update(await sessionOf(app, accountId, deviceId), { encryptedWallet: `content-${sequence}`, sequence, hmac: `h${sequence}` }, '192.0.2.1');
 
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -40,7 +54,7 @@ describe(`wallet history and the security log below the API (${testDialect()})`,
     const accountId = await newAccount(app);
     expect((await put(app, accountId, 1)).kind).toBe('success');
     expect((await put(app, accountId, 1, 'd2')).kind).toBe('success'); // the same state again: a retry
-    expect((await app.services.wallets.update({ accountId, deviceId: 'd2' }, { encryptedWallet: 'other', sequence: 1, hmac: 'x' })).kind).toBe('conflict');
+    expect((await app.services.wallets.update(await sessionOf(app, accountId, 'd2'), { encryptedWallet: 'other', sequence: 1, hmac: 'x' })).kind).toBe('conflict');
     expect((await put(app, accountId, 2, 'd2')).kind).toBe('success');
     expect((await put(app, accountId, 3)).kind).toBe('success');
     const headers = await app.services.history.headers(accountId, 0, 10);

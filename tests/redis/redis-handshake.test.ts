@@ -1,3 +1,4 @@
+import { createHook } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import { startTestServer, type TestServer } from '../helpers/app';
 import { registerAndLogin, upload } from '../../test-support/operations';
@@ -60,5 +61,34 @@ describeWith([redisRequirement()], 'a server whose Redis answers slowly when a c
     await eventually(() => server.app.transport.health() === 'up', 5000, 'Redis up again');
     await upload(server, device, 2);
     expect(await subscription.next()).toBe(2);
+  });
+});
+
+/**
+ * Issue 25, item 15: a server that found Redis at once left the 3 s start-up
+ * wait for it pending, so a jest worker whose last file started such a server
+ * could not exit ("A worker process has failed to exit gracefully").
+ */
+describeWith([redisRequirement()], 'a server that found its Redis at once', () => {
+  it('when it is closed, then none of the timers it started is left holding the process alive', async () => {
+    await assertRedisAnswers(process.env.REDIS_URL!);
+    // The timers started while the server starts and closes, until each fires or is cleared; unref'd ones hold no process.
+    const pending = new Map<number, { hasRef?: () => boolean }>();
+    let tracking = true;
+    const hook = createHook({
+      init: (id, type, _trigger, resource) => void (tracking && type === 'Timeout' && pending.set(id, resource as { hasRef?: () => boolean })),
+      destroy: (id) => void pending.delete(id),
+    }).enable();
+    try {
+      const server = await startTestServer({ REDIS_URL: process.env.REDIS_URL!, REDIS_CHANNEL_PREFIX: `wst-${randomBytes(4).toString('hex')}:` });
+      await server.close();
+      tracking = false;
+      const holding = () => [...pending.values()].filter((timer) => timer.hasRef?.() !== false).length;
+      // What closing itself schedules (ioredis's disconnection) may take a moment; a jest worker gets 500 ms to exit.
+      await eventually(() => holding() === 0, 400, 'no timer holding the process').catch(() => undefined);
+      expect(holding()).toBe(0);
+    } finally {
+      hook.disable();
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { AccountEventRepository } from '../../src/db/repositories/account-event.repository';
+import { AuthTokenRepository } from '../../src/db/repositories/auth-token.repository';
 import { WalletHistoryRepository } from '../../src/db/repositories/wallet-history.repository';
 import { WalletRepository } from '../../src/db/repositories/wallet.repository';
 import { inProcessTransport } from '../../src/events/transport';
@@ -44,11 +45,37 @@ describe(`WalletService on ${testDialect()}`, () => {
     });
   });
 
-  const newAccount = async () => (await insertAccount(database.db)).id;
-  const phone = (accountId: number) => ({ accountId, deviceId: 'phone' });
+  /** Each account's phone token: an upload is written only while its token still exists. */
+  const phoneTokens = new Map<number, number>();
+  const newAccount = async () => {
+    const { id } = await insertAccount(database.db);
+    phoneTokens.set(id, await insertToken(id, 'phone'));
+    return id;
+  };
+  const insertToken = async (accountId: number, deviceId: string) => {
+    const now = clock.now();
+    const tokens = new AuthTokenRepository();
+    return database.db.run(async (m) => {
+      await tokens.upsertForDevice(m, { accountId, deviceId, tokenHash: `hash-${accountId}-${deviceId}`, createdAt: now, lastUsedAt: now, expiresAt: new Date(now.getTime() + 86_400_000) });
+      return (await tokens.findByHash(m, `hash-${accountId}-${deviceId}`))!.id;
+    });
+  };
+  const phone = (accountId: number) => ({ accountId, deviceId: 'phone', tokenId: phoneTokens.get(accountId)! });
   const upload = (sequence: number, tag = 'a') => ({ encryptedWallet: `w${sequence}${tag}`, sequence, hmac: `h${sequence}${tag}` });
 
   describe('update (an upload)', () => {
+    it.each<[string, (accountId: number) => Promise<unknown>]>([
+      ['its token was deleted (a password change, logout or revocation)', (accountId) => database.db.run((m) => new AuthTokenRepository().deleteAllForAccount(m, accountId))],
+      ['its token was replaced by a new login of the device', (accountId) => database.db.run((m) => new AuthTokenRepository().deleteForDevice(m, accountId, 'phone')).then(() => insertToken(accountId, 'phone'))],
+    ])('when %s after the upload authenticated, then the upload is refused UNAUTHENTICATED inside its transaction and nothing is written', async (_case, revoke) => {
+      const id = await newAccount();
+      const session = phone(id);
+      await revoke(id);
+      await expect(wallets.update(session, upload(1))).rejects.toMatchObject({ code: ErrorCode.Unauthenticated });
+      expect(await wallets.get(id)).toBeNull();
+      expect(events.log).toEqual([]);
+    });
+
     it('when the first state is uploaded, then it is stored stamped with the clock, announced once and counted as a success', async () => {
       const id = await newAccount();
       const outcome = await wallets.update(phone(id), upload(1));

@@ -100,6 +100,7 @@ describe('loadConfig', () => {
     ['WS_MAX_CONNECTIONS_PER_ACCOUNT', { WS_MAX_CONNECTIONS_PER_ACCOUNT: '0' }],
     ['WS_MESSAGE_BUDGET', { WS_MESSAGE_BUDGET: '100' }],
     ['WS_MESSAGE_BUDGET', { WS_MESSAGE_BUDGET: '0/60' }],
+    ['WS_MAX_PENDING_PER_IP', { WS_MAX_PENDING_PER_IP: '0' }],
     ['WS_TOKEN_RECHECK_SECONDS', { WS_TOKEN_RECHECK_SECONDS: '0' }],
     ['CORS_ORIGINS', { CORS_ORIGINS: 'wallet.example.com' }],
     ['CORS_ORIGINS', { CORS_ORIGINS: 'https://wallet.example.com/' }],
@@ -159,9 +160,10 @@ describe('loadConfig', () => {
     expect(loadConfig({}).introspection).toBe(true);
   });
 
-  it("when the WebSocket limits are unset, then 20 connections per account, 600 messages per minute (sized for a device's operations), a token recheck every minute", () => {
+  it("when the WebSocket limits are unset, then 20 connections per account, 50 without connection_init per address, 600 messages per minute (sized for a device's operations), a token recheck every minute", () => {
     expect(loadConfig({})).toMatchObject({
       wsMaxConnectionsPerAccount: 20,
+      wsMaxPendingPerAddress: 50,
       wsMessageBudget: { points: 600, durationSeconds: 60 },
       wsTokenRecheckSeconds: 60,
     });

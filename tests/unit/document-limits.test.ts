@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { buildSchema } from 'graphql';
 import { documentLimits } from '../../src/graphql/document-limits';
 
@@ -43,5 +45,35 @@ describe('documentLimits.check: the limits a document arriving outside Apollo me
   ])('when suggestions are %s, then a misspelt field\'s error says so', (_case, suggestions, expected) => {
     const checked = documentLimits({ maxDepth: 3, maxAliases: 2, maxCost: 2000, maxTokens: 100 }, { suggestions }).check(schema, '{ a { nn } }');
     expect('errors' in checked && checked.errors[0].message).toMatch(expected);
+  });
+});
+
+describe('the cache of documents that passed the limits is bounded by what it holds', () => {
+  /** The heap in use after a full collection: what the process holds, not what it has yet to collect. */
+  const heldBytes = () => {
+    setFlagsFromString('--expose-gc');
+    (runInNewContext('gc') as () => void)();
+    return process.memoryUsage().heapUsed;
+  };
+
+  /** A thousand distinct fields: a document naming each once is cheap to validate and parses to ~2,000 nodes. */
+  const wide = buildSchema(`type Query { ${Array.from({ length: 1000 }, (_, i) => `f${i}: Int`).join(' ')} }`);
+  const widest = (i: number) => `query Q${i} { ${Array.from({ length: 995 }, (_, f) => `f${f}`).join(' ')} }`;
+
+  it('when 200 distinct documents of the most tokens allowed pass, then the heap grows by under 48 MiB (their text is 1 MiB, their parsed form ~100 MiB)', () => {
+    const limits = documentLimits({ maxDepth: 8, maxAliases: 10, maxCost: 2000, maxTokens: 1000 }, { suggestions: false });
+    const before = heldBytes();
+    for (let i = 0; i < 200; i += 1) {
+      const checked = limits.check(wide, widest(i));
+      expect('document' in checked).toBe(true);
+    }
+    expect(heldBytes() - before).toBeLessThan(48 * 1024 * 1024);
+  });
+
+  it('when the same document is checked again, then the parsed form is the one the cache holds', () => {
+    const limits = documentLimits({ maxDepth: 8, maxAliases: 10, maxCost: 2000, maxTokens: 1000 }, { suggestions: false });
+    const first = limits.check(schema, '{ a { n } }');
+    const second = limits.check(schema, '{ a { n } }');
+    expect('document' in first && 'document' in second && first.document === second.document).toBe(true);
   });
 });

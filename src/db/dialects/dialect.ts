@@ -131,7 +131,7 @@ export interface DialectAdmin {
   /** A consistent copy of the live database into `file` (a new file), taken while the server goes on serving. */
   backup(url: string, file: string): Promise<BackupResult>;
   /** Puts a backup in place of the database (server stopped); absent where the database's own client restores. */
-  restore?(url: string, file: string, now: Date): RestoreResult;
+  restore?(url: string, file: string, now: Date, options: RestoreOptions): RestoreResult;
   /** How to restore this database's backups with its own tools. */
   restoreRecipe(url: string, file: string): string;
   /** For migrate-to's source, an embedded database: fails while another process holds it (its later writes would be lost). */
@@ -149,9 +149,22 @@ export interface BackupResult {
   integrity?: 'ok';
 }
 
+export interface RestoreOptions {
+  /**
+   * Keep the auth tokens the backup holds. By default they are all revoked: a
+   * backup holds tokens that were revoked after it was taken (a lost phone's,
+   * every token a password change ended), and restoring them would let them in again.
+   */
+  keepTokens: boolean;
+}
+
 export interface RestoreResult {
   database: string;
   restoredFrom: string;
   /** Where the database that was replaced now lies, or null when there was none. */
   replacedKeptAt: string | null;
+  /** How many auth tokens of the backup were revoked; null when they were kept. */
+  tokensRevoked: number | null;
+  /** How many auth tokens the backup held. */
+  tokensInBackup: number;
 }

@@ -14,6 +14,8 @@ export function mysqlDumpRecipe(url: string, file: string): string {
     `    -h ${host} -P ${port} -u ${user} -p ${database} > ${file}`,
     '(mariadb-dump takes the same options.) Restore it into an empty database with:',
     `  mysql -h ${host} -P ${port} -u ${user} -p ${database} < ${file}`,
+    'then revoke the auth tokens it brought back (some were revoked after the dump was taken; every device logs in again):',
+    `  mysql -h ${host} -P ${port} -u ${user} -p ${database} -e 'DELETE FROM auth_tokens'`,
   ].join('\n');
 }
 

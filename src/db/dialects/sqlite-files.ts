@@ -1,7 +1,7 @@
 import { copyFileSync, existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import type { Database as SqliteConnection } from 'better-sqlite3';
 import { checkFailed, refused } from '../../admin/admin.errors';
-import type { BackupResult, RestoreResult } from './dialect';
+import type { BackupResult, RestoreOptions, RestoreResult } from './dialect';
 import { sqliteDriver } from './sqlite-driver';
 
 /**
@@ -49,10 +49,12 @@ export async function backupSqlite(database: string, file: string): Promise<Back
  * it needs no pid file that a crash could leave stale. The backup is checked
  * before anything is touched, and the database it replaces is kept beside it.
  */
-export function restoreSqlite(database: string, file: string, now: Date): RestoreResult {
+export function restoreSqlite(database: string, file: string, now: Date, options: RestoreOptions): RestoreResult {
   if (!existsSync(file)) throw refused(`there is no file at ${file}`, 'NO_FILE');
   checkBackupFile(file);
   let replacedKeptAt: string | null = null;
+  let tokensInBackup = 0;
+  let tokensRevoked: number | null = null;
   let guard: SqliteConnection | undefined;
   try {
     if (existsSync(database)) {
@@ -64,11 +66,24 @@ export function restoreSqlite(database: string, file: string, now: Date): Restor
     }
     const incoming = `${database}.restoring`;
     copyFileSync(file, incoming);
+    // In the copy, before it takes the database's place: a restore never puts the backup's tokens back, even for a moment.
+    ({ tokensInBackup, tokensRevoked } = revokeTokensOf(incoming, options));
     renameSync(incoming, database);
   } finally {
     guard?.close();
   }
-  return { database, restoredFrom: file, replacedKeptAt };
+  return { database, restoredFrom: file, replacedKeptAt, tokensRevoked, tokensInBackup };
+}
+
+function revokeTokensOf(file: string, { keepTokens }: RestoreOptions): { tokensInBackup: number; tokensRevoked: number | null } {
+  const connection = new (sqliteDriver())(file, { fileMustExist: true });
+  try {
+    const tokensInBackup = (connection.prepare('SELECT COUNT(*) AS n FROM auth_tokens').get() as { n: number }).n;
+    if (keepTokens) return { tokensInBackup, tokensRevoked: null };
+    return { tokensInBackup, tokensRevoked: connection.prepare('DELETE FROM auth_tokens').run().changes };
+  } finally {
+    connection.close();
+  }
 }
 
 /** Refuses (exit 4) while another process has `database` open; otherwise returns a connection that keeps it out meanwhile. */

@@ -91,7 +91,7 @@ export const sqlite: Dialect = {
 
   admin: {
     backup: (file, into) => backupSqlite(file, into),
-    restore: (file, from, now) => restoreSqlite(file, from, now),
+    restore: (file, from, now, options) => restoreSqlite(file, from, now, options),
     restoreRecipe: (file, from) => `wallet-sync-admin restore ${from} (with the server stopped) puts it in place of ${file}`,
     assertAlone: (file) => holdAlone(file).close(),
   },

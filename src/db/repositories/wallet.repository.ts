@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { dialectOf } from '../dialects';
+import { AccountEntity } from '../entities/account.entity';
 import { AuthTokenEntity } from '../entities/auth-token.entity';
 import type { WalletRow } from '../entities/wallet.entity';
 import { TOKEN_COLUMNS, type ActiveToken } from './auth-token.repository';
@@ -38,6 +39,23 @@ export class WalletRepository {
       token: hydrate<ActiveToken>(m, AuthTokenEntity, token),
       wallet: sequence === null ? null : hydrate<WalletRow>(m, 'Wallet', { accountId: token.accountId, encryptedWallet, hmac, sequence, updatedAt }),
     };
+  }
+
+  /**
+   * Whether the writer's token (checked before the transaction) still exists,
+   * with the account's row and then the token's locked until the transaction
+   * ends: a password change (which locks the account first too, then deletes
+   * every token), a logout or a revocation either committed before, and the
+   * token is gone, or waits for this write. So no upload authenticated before a
+   * password change lands after it (on SQLite transactions run one at a time).
+   */
+  async lockForWriter(m: EntityManager, accountId: number, tokenId: number): Promise<boolean> {
+    const { lockRows } = dialectOf(m);
+    await lockRows(m.createQueryBuilder(AccountEntity, 'a').select('a.id', 'id').where('a.id = :accountId', { accountId })).getRawOne();
+    const token = await lockRows(
+      m.createQueryBuilder(AuthTokenEntity, 't').select('t.id', 'id').where('t.id = :tokenId AND t.accountId = :accountId', { tokenId, accountId }),
+    ).getRawOne();
+    return token != null;
   }
 
   /**

@@ -1,4 +1,4 @@
-import { KEY_PARAMS_BOUNDS } from '../../lib/key-params';
+import { KEY_PARAMS_BOUNDS, keyParamsOverBudget } from '../../lib/key-params';
 import { hasControlCharacter, hasSurroundingWhitespace } from '../../lib/printable';
 import { VERIFICATION_CODE_PATTERN } from '../../lib/verification-code';
 import { IsEmail, IsIn, IsInt, Length, Matches, Max, MaxLength, Min, ValidateBy, applyDecorators } from './validators';
@@ -52,5 +52,31 @@ const NBelowTwoToSixteenR = () =>
       defaultMessage: () => 'must be at least 2 when n is 2^16 or more (scrypt requires n < 2^(16·r), RFC 7914)',
     },
   });
-export const ScryptRRule = () => applyDecorators(between(1, KEY_PARAMS_BOUNDS.maxR), NBelowTwoToSixteenR());
-export const ScryptPRule = () => between(1, KEY_PARAMS_BOUNDS.maxP);
+/** n, r and p of the same object when each is within its own bounds (those out of them have their own message already). */
+function withinOwnBounds(object: unknown): { n: number; r: number; p: number } | null {
+  const { n, r, p } = (object ?? {}) as { n?: unknown; r?: unknown; p?: unknown };
+  const int = (value: unknown, max: number): value is number => Number.isInteger(value) && (value as number) >= 1 && (value as number) <= max;
+  return POWERS_OF_TWO_N.includes(n as number) && int(r, KEY_PARAMS_BOUNDS.maxR) && int(p, KEY_PARAMS_BOUNDS.maxP) ? { n: n as number, r, p } : null;
+}
+/**
+ * The memory (128·N·r) and the work (N·r·p) the parameters reach together: each
+ * may be within its own bounds while the whole needs 2 GiB (issue 25). The memory
+ * is reported on r, the work on p.
+ */
+const WithinBudget = (budget: 'memory' | 'work') =>
+  ValidateBy({
+    name: `scryptWithin${budget === 'memory' ? 'Memory' : 'Work'}`,
+    validator: {
+      validate: (_value: unknown, args) => {
+        const params = withinOwnBounds(args?.object);
+        // keyParamsOverBudget names the memory first: parameters over both get the one message, on r.
+        return !params || keyParamsOverBudget(params) !== budget;
+      },
+      defaultMessage: () =>
+        budget === 'memory'
+          ? `must be small enough that scrypt's memory, 128·n·r bytes, stays within 1 GiB (n·r at most 2^23)`
+          : `must be small enough that scrypt's work, n·r·p, stays within 2^23 (that of n=2^20, r=8, p=1)`,
+    },
+  });
+export const ScryptRRule = () => applyDecorators(between(1, KEY_PARAMS_BOUNDS.maxR), NBelowTwoToSixteenR(), WithinBudget('memory'));
+export const ScryptPRule = () => applyDecorators(between(1, KEY_PARAMS_BOUNDS.maxP), WithinBudget('work'));

@@ -4,6 +4,7 @@ import type { ActivityLog } from '../../services/activity.service';
 import type { AuthSession } from '../../services/session';
 import type { WalletHistoryService } from '../../services/wallet-history.service';
 import { CurrentSession } from '../auth-checker';
+import { EventTime } from '../scalars/date-time.scalar';
 import { AccountEvent, WalletStateHeader } from '../types/history.type';
 import { WalletState } from '../types/wallet-state.type';
 
@@ -74,7 +75,9 @@ export class HistoryResolver {
     description: "The account's security log, newest first, at most `limit` (1 to 500),\nolder than `before` when given. Requires a token.",
   })
   async accountActivity(@CurrentSession() session: AuthSession, @Args(() => AccountActivityArgs) args: AccountActivityArgs): Promise<AccountEvent[]> {
-    const events = await this.activity.list(session.accountId, args.before ?? null, args.limit);
+    const { before } = args;
+    const cursor = before ? { at: before, rankInMs: before instanceof EventTime ? before.rankInMs : 0 } : null;
+    const events = await this.activity.list(session.accountId, cursor, args.limit);
     return events.map((event) => AccountEvent.from(event));
   }
 }

@@ -2,6 +2,7 @@ import { Field, Int, ObjectType, registerEnumType } from 'type-graphql';
 import type { AccountEventKind as AccountEventKindName, LoginMethod as LoginMethodName, SecondFactorMethod as SecondFactorMethodName } from '../../db/entities/account-event.entity';
 import type { AccountEventData } from '../../services/activity.service';
 import type { WalletHeader } from '../../db/repositories/wallet-history.repository';
+import { EventTime } from '../scalars/date-time.scalar';
 
 @ObjectType()
 export class WalletStateHeader {
@@ -97,7 +98,8 @@ export class AccountEvent {
 
   static from(event: AccountEventData): AccountEvent {
     return Object.assign(new AccountEvent(), {
-      at: event.at,
+      // Its rank within the millisecond goes out below the millisecond: `before` = this `at` pages exactly.
+      at: new EventTime(event.at.getTime(), event.rankInMs),
       kind: KINDS[event.kind],
       deviceId: event.deviceId,
       newDevice: event.newDevice,
