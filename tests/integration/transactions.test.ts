@@ -170,7 +170,9 @@ describe(`Database.transaction on ${testDialect()}`, () => {
         return first;
       });
     expect(await Promise.all([lockBoth(1, 2), lockBoth(2, 1)])).toEqual([1, 2]);
-    expect(runs).toBe(3);
+    // At least one run more than the two; a rerun that starts before the winner has taken its second row can meet
+    // it again (seen on PostgreSQL), and runs again in turn.
+    expect(runs).toBeGreaterThanOrEqual(3);
     expect(await children()).toEqual([12, 21]);
   });
 });
