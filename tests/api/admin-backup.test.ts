@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -144,6 +144,39 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
     await server.database.drop();
   }, 120_000);
 
+  it('when the umask lets everyone read, then the database, its directory, a backup and a restore are owner-only, and a planted temporary file is not followed', async () => {
+    const previous = process.umask(0o022);
+    const mode = (file: string) => statSync(file).mode & 0o777;
+    try {
+      const data = path.join(dir, 'private', 'data');
+      const database = path.join(data, 'wallet.sqlite');
+      const app = await createApp(loadConfig({ ...TEST_ENV, DATABASE_URL: `sqlite:${database}` }), { logger: pino({ level: 'silent' }) });
+      const server = apiAt(await app.listen());
+      await upload(server, await registerAndLogin(server), 1);
+      expect([mode(data), mode(path.dirname(data)), mode(database), mode(`${database}-wal`)]).toEqual([0o700, 0o700, 0o600, 0o600]);
+
+      // The old backup wrote FILE.partial first: a link planted under that name must not receive the copy.
+      const file = path.join(dir, 'private-backup.sqlite');
+      const victim = path.join(dir, 'victim.txt');
+      writeFileSync(victim, 'not yours');
+      symlinkSync(victim, `${file}.partial`);
+      const backup = await admin({ DATABASE_URL: `sqlite:${database}` }, 'backup', file, '--json');
+      await app.close();
+      expect(backup.code).toBe(0);
+      expect(readFileSync(victim, 'utf8')).toBe('not yours');
+      expect(mode(file)).toBe(0o600);
+      expect(readdirSync(dir).filter((name) => name.startsWith('private-backup.sqlite.') && name !== 'private-backup.sqlite.partial')).toEqual([]);
+
+      // A restore from a backup someone made readable is owner-only again.
+      chmodSync(file, 0o644);
+      const restoredPath = path.join(dir, 'private-restored.sqlite');
+      expect((await admin({ DATABASE_URL: `sqlite:${restoredPath}` }, 'restore', file, '--yes', '--json')).code).toBe(0);
+      expect(mode(restoredPath)).toBe(0o600);
+    } finally {
+      process.umask(previous);
+    }
+  }, 60_000);
+
   it.each([
     ['a file that is not SQLite', () => writeFileSync(path.join(dir, 'garbage.sqlite'), 'not a database at all, just text'), 'garbage.sqlite', 5],
     ['an SQLite file of another application', () => writeFileSync(path.join(dir, 'other.sqlite'), readFileSync(emptySqlite())), 'other.sqlite', 5],
@@ -183,12 +216,15 @@ function emptySqlite(): string {
     const dump = readFileSync(file, 'utf8');
     expect(dump).toContain('CREATE TABLE `accounts`');
     expect(dump).toContain('INSERT INTO `accounts`');
+    // The dump holds every password hash: owner-only, whatever the umask.
+    expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 
   it('when no dump tool is installed, then backup refuses (exit 4) with the documented recipe', async () => {
     const attempt = mysqlDump(server.database.url, path.join(dir, 'never.sql'), ['no-such-dump-tool']);
     await expect(attempt).rejects.toMatchObject({ exitCode: 4, code: 'NO_DUMP_TOOL' });
     await expect(attempt).rejects.toThrow(/mysqldump --single-transaction/);
+    expect(existsSync(path.join(dir, 'never.sql'))).toBe(false);
   });
 
   it('when restore is asked for on MySQL, then it refuses (exit 4) and shows how to restore a dump and revoke the tokens it brought back', async () => {
@@ -215,6 +251,7 @@ function emptySqlite(): string {
     expect(run.code).toBe(0);
     expect(run.json.backup).toMatchObject({ file, tool: 'pg_dump' });
     expect(readFileSync(file, 'utf8')).toContain('CREATE TABLE public.accounts');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
 
     const restored = await createTestDatabase(server.database.url);
     try {

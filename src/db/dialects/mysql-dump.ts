@@ -1,4 +1,5 @@
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createPrivateFile, syncToDisk } from '../../lib/private-files';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AdminFailure, ExitCode, refused } from '../../admin/admin.errors';
@@ -28,6 +29,8 @@ export function mysqlDumpRecipe(url: string, file: string): string {
 export async function mysqlDump(url: string, file: string, tools = ['mysqldump', 'mariadb-dump']): Promise<BackupResult> {
   if (existsSync(file)) throw refused(`${file} exists already: name a new file`, 'FILE_EXISTS');
   const { host, port, user, password, database } = connectionOf(url);
+  // Owner-only before the tool writes into it (it truncates, keeping the mode); exclusive, so nothing planted is followed.
+  createPrivateFile(file);
   const dir = mkdtempSync(path.join(tmpdir(), 'wallet-sync-dump-'));
   const options = path.join(dir, 'client.cnf');
   writeFileSync(options, `[client]\npassword=${JSON.stringify(password)}\n`, { mode: 0o600 });
@@ -50,11 +53,13 @@ export async function mysqlDump(url: string, file: string, tools = ['mysqldump',
         rmSync(file, { force: true });
         throw new AdminFailure(ExitCode.Failed, `${tool} failed (exit ${outcome.code}): ${outcome.stderr.trim().slice(0, 500)}`, 'DUMP_FAILED');
       }
+      syncToDisk(file);
       return { file, bytes: statSync(file).size, tool };
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  rmSync(file, { force: true });
   throw refused(`Neither ${tools.join(' nor ')} is installed here.\n${mysqlDumpRecipe(url, file)}`, 'NO_DUMP_TOOL');
 }
 

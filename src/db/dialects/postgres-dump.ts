@@ -1,4 +1,5 @@
 import { existsSync, rmSync, statSync } from 'node:fs';
+import { createPrivateFile, syncToDisk } from '../../lib/private-files';
 import { AdminFailure, ExitCode, refused } from '../../admin/admin.errors';
 import type { BackupResult } from './dialect';
 import { runTool } from './dump-tool';
@@ -25,12 +26,15 @@ export async function pgDump(url: string, file: string, tool = 'pg_dump'): Promi
   if (existsSync(file)) throw refused(`${file} exists already: name a new file`, 'FILE_EXISTS');
   const { host, port, user, password, database } = connectionOf(url);
   const args = ['--format=plain', '--no-owner', '--no-privileges', `--host=${host}`, `--port=${port}`, `--username=${user}`, '--no-password', `--file=${file}`, database];
+  // Owner-only before pg_dump writes into it (it truncates, keeping the mode); exclusive, so nothing planted is followed.
+  createPrivateFile(file);
   const outcome = await runTool(tool, args, password ? { ...process.env, PGPASSWORD: password } : process.env);
+  if (outcome === 'missing' || outcome.code !== 0) rmSync(file, { force: true });
   if (outcome === 'missing') throw refused(`${tool} is not installed here.\n${pgDumpRecipe(url, file)}`, 'NO_DUMP_TOOL');
   if (outcome.code !== 0) {
-    rmSync(file, { force: true });
     throw new AdminFailure(ExitCode.Failed, `${tool} failed (exit ${outcome.code}): ${outcome.stderr.trim().slice(0, 500)}`, 'DUMP_FAILED');
   }
+  syncToDisk(file);
   return { file, bytes: statSync(file).size, tool };
 }
 

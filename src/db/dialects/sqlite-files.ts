@@ -1,6 +1,7 @@
-import { copyFileSync, existsSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import type { Database as SqliteConnection } from 'better-sqlite3';
 import { checkFailed, refused } from '../../admin/admin.errors';
+import { createPrivateFile, createPrivateTemporary, syncToDisk } from '../../lib/private-files';
 import type { BackupResult, RestoreOptions, RestoreResult } from './dialect';
 import { sqliteDriver } from './sqlite-driver';
 
@@ -16,8 +17,8 @@ import { sqliteDriver } from './sqlite-driver';
 export async function backupSqlite(database: string, file: string): Promise<BackupResult> {
   if (existsSync(file)) throw refused(`${file} exists already: name a new file`, 'FILE_EXISTS');
   if (!existsSync(database)) throw refused(`there is no database at ${database}`, 'NO_DATABASE');
-  const partial = `${file}.partial`;
-  rmSync(partial, { force: true });
+  // Owner-only from its first byte, under a name nobody could have planted (a symlink to elsewhere) beforehand.
+  const partial = createPrivateTemporary(file);
   const Sqlite = sqliteDriver();
   const source = new Sqlite(database, { fileMustExist: true, timeout: 5000 });
   try {
@@ -34,7 +35,9 @@ export async function backupSqlite(database: string, file: string): Promise<Back
     } finally {
       copy.close();
     }
+    syncToDisk(partial);
     renameSync(partial, file);
+    syncToDisk(file);
   } catch (error) {
     rmSync(partial, { force: true });
     throw error;
@@ -64,11 +67,20 @@ export function restoreSqlite(database: string, file: string, now: Date, options
       // Out of WAL mode there should be none; any left would be applied to the restored file, so they go aside too.
       for (const suffix of ['-wal', '-shm']) if (existsSync(database + suffix)) renameSync(database + suffix, replacedKeptAt + suffix);
     }
-    const incoming = `${database}.restoring`;
-    copyFileSync(file, incoming);
-    // In the copy, before it takes the database's place: a restore never puts the backup's tokens back, even for a moment.
-    ({ tokensInBackup, tokensRevoked } = revokeTokensOf(incoming, options));
-    renameSync(incoming, database);
+    const incoming = createPrivateTemporary(database, 'restoring');
+    try {
+      copyFileSync(file, incoming);
+      // The copy takes the backup's mode: the database is owner-only whatever the backup was.
+      chmodSync(incoming, 0o600);
+      // In the copy, before it takes the database's place: a restore never puts the backup's tokens back, even for a moment.
+      ({ tokensInBackup, tokensRevoked } = revokeTokensOf(incoming, options));
+      syncToDisk(incoming);
+      renameSync(incoming, database);
+      syncToDisk(database);
+    } catch (error) {
+      rmSync(incoming, { force: true });
+      throw error;
+    }
   } finally {
     guard?.close();
   }

@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { createPrivateFile, ensurePrivateDirectory } from '../../lib/private-files';
 import path from 'node:path';
 import type { Database as SqliteConnection, Statement } from 'better-sqlite3';
 import { QueryFailedError } from 'typeorm';
@@ -32,7 +33,15 @@ export const sqlite: Dialect = {
   parseUrl: (value) => path.resolve(value.replace(/^sqlite:(\/\/)?/, '')),
 
   connectionOptions(file) {
-    mkdirSync(path.dirname(file), { recursive: true });
+    // Owner-only: the database holds password hashes and token hashes. SQLite gives its -wal and -shm the file's mode.
+    ensurePrivateDirectory(path.dirname(file));
+    if (!existsSync(file)) {
+      try {
+        createPrivateFile(file);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+    }
     return {
       type: 'better-sqlite3',
       driver: sqliteDriver(),
