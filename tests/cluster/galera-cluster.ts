@@ -1,6 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
@@ -12,7 +13,9 @@ import mysql from 'mysql2/promise';
  * first node starts the cluster (`--wsrep-new-cluster`); the others join it
  * with a state transfer (rsync). The nodes run as the `mysql` user: the rsync
  * state transfer's daemon drops to `nobody` when started as root, and fails.
- * Everything is removed by stop(), also after a failed start.
+ * Everything is removed by stop(), also after a failed start, and when the
+ * test process exits or is interrupted without it. A cluster whose test
+ * process was killed outright (SIGKILL) is removed by the next start.
  */
 export interface GaleraNode {
   index: number;
@@ -57,11 +60,12 @@ interface NodeRuntime extends GaleraNode {
 export async function startGaleraCluster(size = 3): Promise<GaleraCluster> {
   const missing = galeraMissing();
   if (missing) throw new Error(missing);
+  removeStaleClusters();
   // Under /tmp (world-passable): every parent of a node's directory must be passable by `mysql`.
-  const root = mkdtempSync('/tmp/wallet-sync-galera-');
+  const root = mkdtempSync(path.join(CLUSTERS_UNDER, CLUSTER_PREFIX));
   chmodSync(root, 0o755);
-  // Per node: its SQL port, then 3 more for Galera: replication (gcomm), incremental state transfer (+1), rsync (+2).
-  const base = 20000 + (process.pid % 400) * 100;
+  writeFileSync(path.join(root, OWNER_FILE), String(process.pid));
+  const base = await freePortBlock(size);
   const nodes: NodeRuntime[] = Array.from({ length: size }, (_, i) => {
     const port = base + i;
     const node: NodeRuntime = {
@@ -71,7 +75,7 @@ export async function startGaleraCluster(size = 3): Promise<GaleraCluster> {
       sstPort: base + 12 + i * 3,
       dir: path.join(root, `node${i}`),
       url: (database: string) => `mysql://root@127.0.0.1:${port}/${database}`,
-      running: () => node.process !== undefined && node.process.exitCode === null,
+      running: () => alive(node.process),
     };
     return node;
   });
@@ -108,6 +112,29 @@ export async function startGaleraCluster(size = 3): Promise<GaleraCluster> {
     ...(first ? ['--wsrep-new-cluster'] : []),
   ];
 
+  // Whatever ends this process before stop() (a hook that timed out, Ctrl-C, a CI timeout) still takes the nodes along:
+  // they are processes of their own and would outlive it, holding their ports and memory.
+  const removeAll = () => {
+    for (const node of nodes) if (node.process && alive(node.process)) node.process.kill('SIGKILL');
+    try {
+      rmSync(root, { recursive: true, force: true, maxRetries: 3 });
+    } catch {
+      // A node still dying may hold it a moment longer: the next start removes it (removeStaleClusters).
+    }
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    forget();
+    removeAll();
+    // Then the signal's own effect, as if nobody had listened.
+    process.kill(process.pid, signal);
+  };
+  const forget = () => {
+    process.off('exit', removeAll);
+    for (const signal of EXIT_SIGNALS) process.off(signal, onSignal);
+  };
+  process.once('exit', removeAll);
+  for (const signal of EXIT_SIGNALS) process.once(signal, onSignal);
+
   const start = async (node: NodeRuntime, first: boolean) => {
     node.process = spawn('/usr/sbin/mariadbd', args(node, first), { stdio: 'ignore' });
     await waitForSynced(node, 120_000);
@@ -127,6 +154,7 @@ export async function startGaleraCluster(size = 3): Promise<GaleraCluster> {
   } catch (error) {
     const logs = nodes.map((n) => `node${n.index}: ${tail(`${n.dir}/error.log`)}`).join('\n');
     await stopAll(nodes);
+    forget();
     rmSync(root, { recursive: true, force: true });
     throw new Error(`the Galera cluster did not start: ${error instanceof Error ? error.message : String(error)}\n${logs}`);
   }
@@ -143,9 +171,95 @@ export async function startGaleraCluster(size = 3): Promise<GaleraCluster> {
     query: <T>(index: number, sql: string) => connectAs(nodes[index], async (c) => (await c.query(sql))[0] as T),
     async stop() {
       await stopAll(nodes);
+      forget();
       rmSync(root, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The first of a block of ports free on loopback for `size` nodes. Per node: its SQL port (base + i), then 3 for Galera
+ * at base + 10 + 3i: replication (gcomm), incremental state transfer (+1), rsync (+2). Below Linux's ephemeral range
+ * (32768 and up), where any outgoing connection may hold one at the moment a node binds it; a block is probed first,
+ * since another program or another run can hold one here too.
+ */
+async function freePortBlock(size: number): Promise<number> {
+  const blocks = 120;
+  for (let tried = 0; tried < blocks; tried += 1) {
+    const base = 20000 + ((process.pid + tried) % blocks) * 100;
+    const ports = Array.from({ length: size }, (_, i) => [base + i, base + 10 + i * 3, base + 11 + i * 3, base + 12 + i * 3]).flat();
+    if ((await Promise.all(ports.map(portFree))).every(Boolean)) return base;
+  }
+  throw new Error('no free block of ports on 127.0.0.1 between 20000 and 32000 for the Galera nodes');
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+const CLUSTERS_UNDER = '/tmp';
+const CLUSTER_PREFIX = 'wallet-sync-galera-';
+/** The pid of the test process that owns a cluster's directory. */
+const OWNER_FILE = 'owner.pid';
+const EXIT_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+/** A directory without an owner file is from a harness that did not write one: stale once no run could still use it. */
+const UNOWNED_STALE_AFTER_MS = 15 * 60 * 1000;
+
+/**
+ * Kills the nodes of clusters whose test process is gone (killed before it could stop them) and removes their
+ * directories, so that they hold no ports, memory or disk. A cluster whose owner still runs (another test run on
+ * this machine) is left alone.
+ */
+export function removeStaleClusters(): void {
+  for (const name of readdirSync(CLUSTERS_UNDER)) {
+    if (!name.startsWith(CLUSTER_PREFIX)) continue;
+    const dir = path.join(CLUSTERS_UNDER, name);
+    try {
+      const owner = readNumber(path.join(dir, OWNER_FILE));
+      if (owner === undefined ? Date.now() - statSync(dir).mtimeMs < UNOWNED_STALE_AFTER_MS : processRuns(owner)) continue;
+      // Found by their command line, not their pid files: a node killed while it started may not have written one.
+      for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+        if (readText(`/proc/${pid}/cmdline`)?.includes(`--datadir=${dir}/`)) killIfRunning(Number(pid));
+      }
+      rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    } catch {
+      // Removed by its owner meanwhile, or not ours to remove: it is left as it is.
+    }
+  }
+}
+
+function readText(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function readNumber(file: string): number | undefined {
+  const value = Number.parseInt(readText(file) ?? '', 10);
+  return Number.isInteger(value) ? value : undefined;
+}
+
+function killIfRunning(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // It ended meanwhile.
+  }
+}
+
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function mysqlUser(): { uid: number; gid: number } {
@@ -171,7 +285,7 @@ async function waitForSynced(node: NodeRuntime, timeoutMs: number): Promise<void
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer';
   while (Date.now() < deadline) {
-    if (node.process?.exitCode !== null && node.process?.exitCode !== undefined) throw new Error(`node${node.index} exited with ${node.process.exitCode}`);
+    if (node.process && !alive(node.process)) throw new Error(`node${node.index} exited with ${node.process.exitCode ?? node.process.signalCode}`);
     try {
       const rows = await connectAs(node, async (c) => (await c.query("SHOW STATUS WHERE Variable_name IN ('wsrep_local_state_comment', 'wsrep_cluster_status', 'wsrep_ready')"))[0] as mysql.RowDataPacket[], true);
       const status = Object.fromEntries(rows.map((r) => [r.Variable_name as string, r.Value as string]));
@@ -185,9 +299,17 @@ async function waitForSynced(node: NodeRuntime, timeoutMs: number): Promise<void
   throw new Error(`node${node.index} was not synced within ${timeoutMs} ms (${last})`);
 }
 
+/**
+ * Whether the node's process has not ended yet. A process killed by a signal keeps `exitCode` null (it has a
+ * `signalCode` instead): waiting for the 'exit' of a node killed earlier would wait forever.
+ */
+function alive(child: ChildProcess | undefined): boolean {
+  return child !== undefined && child.exitCode === null && child.signalCode === null;
+}
+
 async function stopNode(node: NodeRuntime): Promise<void> {
   const child = node.process;
-  if (!child || child.exitCode !== null) return;
+  if (!child || !alive(child)) return;
   const exited = once(child, 'exit');
   child.kill('SIGTERM');
   const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
@@ -199,7 +321,7 @@ async function stopNode(node: NodeRuntime): Promise<void> {
 async function stopAll(nodes: NodeRuntime[]): Promise<void> {
   await Promise.all(
     nodes.map(async ({ process: child }) => {
-      if (!child || child.exitCode !== null) return;
+      if (!child || !alive(child)) return;
       const exited = once(child, 'exit');
       child.kill('SIGKILL');
       await exited;
