@@ -13,9 +13,9 @@ import mysql from 'mysql2/promise';
  * first node starts the cluster (`--wsrep-new-cluster`); the others join it
  * with a state transfer (rsync). The nodes run as the `mysql` user: the rsync
  * state transfer's daemon drops to `nobody` when started as root, and fails.
- * Everything is removed by stop(), also after a failed start, and when the
- * test process exits or is interrupted without it. A cluster whose test
- * process was killed outright (SIGKILL) is removed by the next start.
+ * Everything is removed by stop(), also after a failed start. When the test
+ * process ends without it (killed, interrupted), its nodes die with it and
+ * the next start removes the directory it left.
  */
 export interface GaleraNode {
   index: number;
@@ -45,6 +45,7 @@ export function galeraMissing(): string | undefined {
   if (!existsSync(GALERA_PROVIDER)) return `Galera is not installed (${GALERA_PROVIDER} is missing: apt-get install galera-4)`;
   if (!existsSync('/usr/sbin/mariadbd')) return 'mariadbd is not installed';
   if (!existsSync('/usr/bin/rsync')) return 'rsync (the state transfer) is not installed';
+  if (!existsSync(SETPRIV)) return `setpriv (util-linux) is not installed: ${SETPRIV}`;
   return undefined;
 }
 
@@ -84,7 +85,6 @@ export async function startGaleraCluster(size = 3): Promise<GaleraCluster> {
 
   const args = (node: NodeRuntime, first: boolean) => [
     '--no-defaults',
-    '--user=mysql',
     `--datadir=${node.dir}/data`,
     `--socket=${node.dir}/mysqld.sock`,
     `--pid-file=${node.dir}/mysqld.pid`,
@@ -112,31 +112,8 @@ export async function startGaleraCluster(size = 3): Promise<GaleraCluster> {
     ...(first ? ['--wsrep-new-cluster'] : []),
   ];
 
-  // Whatever ends this process before stop() (a hook that timed out, Ctrl-C, a CI timeout) still takes the nodes along:
-  // they are processes of their own and would outlive it, holding their ports and memory.
-  const removeAll = () => {
-    for (const node of nodes) if (node.process && alive(node.process)) node.process.kill('SIGKILL');
-    try {
-      rmSync(root, { recursive: true, force: true, maxRetries: 3 });
-    } catch {
-      // A node still dying may hold it a moment longer: the next start removes it (removeStaleClusters).
-    }
-  };
-  const onSignal = (signal: NodeJS.Signals) => {
-    forget();
-    removeAll();
-    // Then the signal's own effect, as if nobody had listened.
-    process.kill(process.pid, signal);
-  };
-  const forget = () => {
-    process.off('exit', removeAll);
-    for (const signal of EXIT_SIGNALS) process.off(signal, onSignal);
-  };
-  process.once('exit', removeAll);
-  for (const signal of EXIT_SIGNALS) process.once(signal, onSignal);
-
   const start = async (node: NodeRuntime, first: boolean) => {
-    node.process = spawn('/usr/sbin/mariadbd', args(node, first), { stdio: 'ignore' });
+    node.process = spawn(SETPRIV, [...AS_MYSQL_UNTIL_PARENT_DIES, '/usr/sbin/mariadbd', ...args(node, first)], { stdio: 'ignore' });
     await waitForSynced(node, 120_000);
   };
 
@@ -154,7 +131,6 @@ export async function startGaleraCluster(size = 3): Promise<GaleraCluster> {
   } catch (error) {
     const logs = nodes.map((n) => `node${n.index}: ${tail(`${n.dir}/error.log`)}`).join('\n');
     await stopAll(nodes);
-    forget();
     rmSync(root, { recursive: true, force: true });
     throw new Error(`the Galera cluster did not start: ${error instanceof Error ? error.message : String(error)}\n${logs}`);
   }
@@ -171,7 +147,6 @@ export async function startGaleraCluster(size = 3): Promise<GaleraCluster> {
     query: <T>(index: number, sql: string) => connectAs(nodes[index], async (c) => (await c.query(sql))[0] as T),
     async stop() {
       await stopAll(nodes);
-      forget();
       rmSync(root, { recursive: true, force: true });
     },
   };
@@ -201,11 +176,19 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * A node runs as `mysql` and gets SIGKILL when the test process ends in any way, a SIGKILL or a CI timeout included
+ * (PR_SET_PDEATHSIG): it cannot outlive the run, holding its ports and memory. Listeners on `process` cannot do that:
+ * jest gives a test a copy of `process`, whose listeners the real process never calls. setpriv changes the user
+ * itself, since mariadbd's own --user would clear the parent-death signal.
+ */
+const SETPRIV = '/usr/bin/setpriv';
+const AS_MYSQL_UNTIL_PARENT_DIES = ['--reuid=mysql', '--regid=mysql', '--init-groups', '--pdeathsig=KILL', '--'];
+
 const CLUSTERS_UNDER = '/tmp';
 const CLUSTER_PREFIX = 'wallet-sync-galera-';
 /** The pid of the test process that owns a cluster's directory. */
 const OWNER_FILE = 'owner.pid';
-const EXIT_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 /** A directory without an owner file is from a harness that did not write one: stale once no run could still use it. */
 const UNOWNED_STALE_AFTER_MS = 15 * 60 * 1000;
 
