@@ -1,6 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
@@ -12,7 +13,9 @@ import mysql from 'mysql2/promise';
  * first node starts the cluster (`--wsrep-new-cluster`); the others join it
  * with a state transfer (rsync). The nodes run as the `mysql` user: the rsync
  * state transfer's daemon drops to `nobody` when started as root, and fails.
- * Everything is removed by stop(), also after a failed start.
+ * Everything is removed by stop(), also after a failed start. When the test
+ * process ends without it (killed, interrupted), its nodes die with it and
+ * the next start removes the directory it left.
  */
 export interface GaleraNode {
   index: number;
@@ -42,6 +45,7 @@ export function galeraMissing(): string | undefined {
   if (!existsSync(GALERA_PROVIDER)) return `Galera is not installed (${GALERA_PROVIDER} is missing: apt-get install galera-4)`;
   if (!existsSync('/usr/sbin/mariadbd')) return 'mariadbd is not installed';
   if (!existsSync('/usr/bin/rsync')) return 'rsync (the state transfer) is not installed';
+  if (!existsSync(SETPRIV)) return `setpriv (util-linux) is not installed: ${SETPRIV}`;
   return undefined;
 }
 
@@ -57,11 +61,12 @@ interface NodeRuntime extends GaleraNode {
 export async function startGaleraCluster(size = 3): Promise<GaleraCluster> {
   const missing = galeraMissing();
   if (missing) throw new Error(missing);
+  removeStaleClusters();
   // Under /tmp (world-passable): every parent of a node's directory must be passable by `mysql`.
-  const root = mkdtempSync('/tmp/wallet-sync-galera-');
+  const root = mkdtempSync(path.join(CLUSTERS_UNDER, CLUSTER_PREFIX));
   chmodSync(root, 0o755);
-  // Per node: its SQL port, then 3 more for Galera: replication (gcomm), incremental state transfer (+1), rsync (+2).
-  const base = 20000 + (process.pid % 400) * 100;
+  writeFileSync(path.join(root, OWNER_FILE), String(process.pid));
+  const base = await freePortBlock(size);
   const nodes: NodeRuntime[] = Array.from({ length: size }, (_, i) => {
     const port = base + i;
     const node: NodeRuntime = {
@@ -71,7 +76,7 @@ export async function startGaleraCluster(size = 3): Promise<GaleraCluster> {
       sstPort: base + 12 + i * 3,
       dir: path.join(root, `node${i}`),
       url: (database: string) => `mysql://root@127.0.0.1:${port}/${database}`,
-      running: () => node.process !== undefined && node.process.exitCode === null,
+      running: () => alive(node.process),
     };
     return node;
   });
@@ -80,7 +85,6 @@ export async function startGaleraCluster(size = 3): Promise<GaleraCluster> {
 
   const args = (node: NodeRuntime, first: boolean) => [
     '--no-defaults',
-    '--user=mysql',
     `--datadir=${node.dir}/data`,
     `--socket=${node.dir}/mysqld.sock`,
     `--pid-file=${node.dir}/mysqld.pid`,
@@ -109,7 +113,7 @@ export async function startGaleraCluster(size = 3): Promise<GaleraCluster> {
   ];
 
   const start = async (node: NodeRuntime, first: boolean) => {
-    node.process = spawn('/usr/sbin/mariadbd', args(node, first), { stdio: 'ignore' });
+    node.process = spawn(SETPRIV, [...AS_MYSQL_UNTIL_PARENT_DIES, '/usr/sbin/mariadbd', ...args(node, first)], { stdio: 'ignore' });
     await waitForSynced(node, 120_000);
   };
 
@@ -148,6 +152,99 @@ export async function startGaleraCluster(size = 3): Promise<GaleraCluster> {
   };
 }
 
+/**
+ * The first of a block of ports free on loopback for `size` nodes. Per node: its SQL port (base + i), then 3 for Galera
+ * at base + 10 + 3i: replication (gcomm), incremental state transfer (+1), rsync (+2). Below Linux's ephemeral range
+ * (32768 and up), where any outgoing connection may hold one at the moment a node binds it; a block is probed first,
+ * since another program or another run can hold one here too.
+ */
+async function freePortBlock(size: number): Promise<number> {
+  const blocks = 120;
+  for (let tried = 0; tried < blocks; tried += 1) {
+    const base = 20000 + ((process.pid + tried) % blocks) * 100;
+    const ports = Array.from({ length: size }, (_, i) => [base + i, base + 10 + i * 3, base + 11 + i * 3, base + 12 + i * 3]).flat();
+    if ((await Promise.all(ports.map(portFree))).every(Boolean)) return base;
+  }
+  throw new Error('no free block of ports on 127.0.0.1 between 20000 and 32000 for the Galera nodes');
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A node runs as `mysql` and gets SIGKILL when the test process ends in any way, a SIGKILL or a CI timeout included
+ * (PR_SET_PDEATHSIG): it cannot outlive the run, holding its ports and memory. Listeners on `process` cannot do that:
+ * jest gives a test a copy of `process`, whose listeners the real process never calls. setpriv changes the user
+ * itself, since mariadbd's own --user would clear the parent-death signal.
+ */
+const SETPRIV = '/usr/bin/setpriv';
+const AS_MYSQL_UNTIL_PARENT_DIES = ['--reuid=mysql', '--regid=mysql', '--init-groups', '--pdeathsig=KILL', '--'];
+
+const CLUSTERS_UNDER = '/tmp';
+const CLUSTER_PREFIX = 'wallet-sync-galera-';
+/** The pid of the test process that owns a cluster's directory. */
+const OWNER_FILE = 'owner.pid';
+/** A directory without an owner file is from a harness that did not write one: stale once no run could still use it. */
+const UNOWNED_STALE_AFTER_MS = 15 * 60 * 1000;
+
+/**
+ * Kills the nodes of clusters whose test process is gone (killed before it could stop them) and removes their
+ * directories, so that they hold no ports, memory or disk. A cluster whose owner still runs (another test run on
+ * this machine) is left alone.
+ */
+export function removeStaleClusters(): void {
+  for (const name of readdirSync(CLUSTERS_UNDER)) {
+    if (!name.startsWith(CLUSTER_PREFIX)) continue;
+    const dir = path.join(CLUSTERS_UNDER, name);
+    try {
+      const owner = readNumber(path.join(dir, OWNER_FILE));
+      if (owner === undefined ? Date.now() - statSync(dir).mtimeMs < UNOWNED_STALE_AFTER_MS : processRuns(owner)) continue;
+      // Found by their command line, not their pid files: a node killed while it started may not have written one.
+      for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+        if (readText(`/proc/${pid}/cmdline`)?.includes(`--datadir=${dir}/`)) killIfRunning(Number(pid));
+      }
+      rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    } catch {
+      // Removed by its owner meanwhile, or not ours to remove: it is left as it is.
+    }
+  }
+}
+
+function readText(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function readNumber(file: string): number | undefined {
+  const value = Number.parseInt(readText(file) ?? '', 10);
+  return Number.isInteger(value) ? value : undefined;
+}
+
+function killIfRunning(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // It ended meanwhile.
+  }
+}
+
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 function mysqlUser(): { uid: number; gid: number } {
   const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('mysql:'));
   if (!line) throw new Error('there is no mysql user to run the Galera nodes as');
@@ -171,7 +268,7 @@ async function waitForSynced(node: NodeRuntime, timeoutMs: number): Promise<void
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer';
   while (Date.now() < deadline) {
-    if (node.process?.exitCode !== null && node.process?.exitCode !== undefined) throw new Error(`node${node.index} exited with ${node.process.exitCode}`);
+    if (node.process && !alive(node.process)) throw new Error(`node${node.index} exited with ${node.process.exitCode ?? node.process.signalCode}`);
     try {
       const rows = await connectAs(node, async (c) => (await c.query("SHOW STATUS WHERE Variable_name IN ('wsrep_local_state_comment', 'wsrep_cluster_status', 'wsrep_ready')"))[0] as mysql.RowDataPacket[], true);
       const status = Object.fromEntries(rows.map((r) => [r.Variable_name as string, r.Value as string]));
@@ -185,9 +282,17 @@ async function waitForSynced(node: NodeRuntime, timeoutMs: number): Promise<void
   throw new Error(`node${node.index} was not synced within ${timeoutMs} ms (${last})`);
 }
 
+/**
+ * Whether the node's process has not ended yet. A process killed by a signal keeps `exitCode` null (it has a
+ * `signalCode` instead): waiting for the 'exit' of a node killed earlier would wait forever.
+ */
+function alive(child: ChildProcess | undefined): boolean {
+  return child !== undefined && child.exitCode === null && child.signalCode === null;
+}
+
 async function stopNode(node: NodeRuntime): Promise<void> {
   const child = node.process;
-  if (!child || child.exitCode !== null) return;
+  if (!child || !alive(child)) return;
   const exited = once(child, 'exit');
   child.kill('SIGTERM');
   const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
@@ -199,7 +304,7 @@ async function stopNode(node: NodeRuntime): Promise<void> {
 async function stopAll(nodes: NodeRuntime[]): Promise<void> {
   await Promise.all(
     nodes.map(async ({ process: child }) => {
-      if (!child || child.exitCode !== null) return;
+      if (!child || !alive(child)) return;
       const exited = once(child, 'exit');
       child.kill('SIGKILL');
       await exited;
