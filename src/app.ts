@@ -1,3 +1,5 @@
+import type { EntityManager } from 'typeorm';
+import type { AccountRow } from './db/entities/account.entity';
 import { once } from 'node:events';
 import Redis from 'ioredis';
 import type { Logger } from 'pino';
@@ -38,6 +40,8 @@ import { SessionService } from './services/session.service';
 import { VerificationService } from './services/verification.service';
 import { WalletService } from './services/wallet.service';
 import { SecondFactorRepository } from './db/repositories/second-factor.repository';
+import { PasskeyRepository } from './db/repositories/passkey.repository';
+import { PasskeyService } from './services/passkey.service';
 import { RecoveryCodeHasher } from './lib/recovery-codes';
 import { SecretBox } from './lib/secret-box';
 import { SecondFactorNotices } from './services/second-factor-notices';
@@ -53,6 +57,7 @@ export interface Repositories {
   knownDevices: KnownDeviceRepository;
   whitelist: WhitelistRepository;
   secondFactors: SecondFactorRepository;
+  passkeys: PasskeyRepository;
 }
 
 /** What a test or the entry point may swap: every collaborator that does I/O. */
@@ -79,6 +84,7 @@ export interface App {
     history: WalletHistoryService;
     activity: ActivityLog;
     secondFactors: SecondFactorService;
+    passkeys: PasskeyService;
   };
   /** What every request context reaches, over HTTP and WebSocket alike. */
   context: ContextDeps;
@@ -227,6 +233,7 @@ export async function createServices(
     knownDevices: wiring.repositories?.knownDevices ?? new KnownDeviceRepository(),
     whitelist: wiring.repositories?.whitelist ?? new WhitelistRepository(),
     secondFactors: wiring.repositories?.secondFactors ?? new SecondFactorRepository(),
+    passkeys: wiring.repositories?.passkeys ?? new PasskeyRepository(),
   };
   const limits = new RateLimits(config.rateLimitBudgets, config.rateLimits, redis && { client: redis, prefix: config.redisChannelPrefix });
   const serverSecret = config.serverSecret ?? (await db.run((m) => new ServerSettingRepository().getOrCreate(m, 'server_secret', randomHex(32))));
@@ -246,6 +253,24 @@ export async function createServices(
     activity,
   );
   const credentials = new CredentialsService(db, repositories.accounts, hasher, limits, activity, verification);
+  const securityLog = {
+    recordIn: (m: EntityManager, { accountId, kind, ...details }: SecurityLogNote) => activity.recordIn(m, accountId, kind, details),
+    record: ({ accountId, kind, ...details }: SecurityLogNote) => activity.record(accountId, kind, details),
+  };
+  const secondFactorNotices = new SecondFactorNotices({ mailer, enabled: mailer !== noMailer, reportError });
+  const passkeys: PasskeyService = new PasskeyService({
+    db,
+    accounts: repositories.accounts,
+    passkeys: repositories.passkeys,
+    secondFactors: repositories.secondFactors,
+    confirmPassword: (request): Promise<AccountRow> => secondFactors.confirmPassword(request),
+    limits,
+    clock,
+    activity: securityLog,
+    notices: secondFactorNotices,
+    relyingParty: { ...config.webauthn, name: config.serverName },
+    serverSecret,
+  });
   const secondFactors = new SecondFactorService({
     db,
     accounts: repositories.accounts,
@@ -256,14 +281,12 @@ export async function createServices(
     },
     limits,
     clock,
-    activity: {
-      recordIn: (m, { accountId, kind, ...details }: SecurityLogNote) => activity.recordIn(m, accountId, kind, details),
-      record: ({ accountId, kind, ...details }: SecurityLogNote) => activity.record(accountId, kind, details),
-    },
-    notices: new SecondFactorNotices({ mailer, enabled: mailer !== noMailer, reportError }),
+    activity: securityLog,
+    notices: secondFactorNotices,
     totpSecrets: new SecretBox(serverSecret, 'totp secret'),
     recoveryCodes: new RecoveryCodeHasher(serverSecret),
     issuer: config.serverName,
+    passkeys,
   });
   const wallets = new WalletService(
     db,
@@ -307,7 +330,7 @@ export async function createServices(
     repositories.whitelist,
     secondFactors,
   );
-  return { accounts, sessions, wallets, verification, history, activity, secondFactors, repositories };
+  return { accounts, sessions, wallets, verification, history, activity, secondFactors, passkeys, repositories };
 }
 
 /**

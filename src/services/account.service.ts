@@ -145,8 +145,8 @@ export class AccountService {
   }
 
   /**
-   * New password hash and seed, the wallet re-encrypted under the new keys, and
-   * every token revoked: one transaction, so a failure anywhere leaves the old
+   * New password hash and seed, the wallet re-encrypted under the new keys,
+   * every token revoked and every passkey's wrapped (old) keys dropped: one transaction, so a failure anywhere leaves the old
    * password, seed, wallet and tokens exactly as they were.
    */
   async changePassword(input: ChangePasswordData, ip: string): Promise<WalletWriteOutcome> {
@@ -174,6 +174,7 @@ export class AccountService {
       if (input.wallet) await this.walletHistory.dropContentBefore(m, account.id, input.wallet.sequence);
       await accounts.updateCredentials(m, account.id, passwordHash, input.clientSaltSeed.toLowerCase(), input.keyParams ?? undefined);
       await tokens.deleteAllForAccount(m, account.id);
+      await this.secondFactors.dropPasskeyUnlocks(m, account.id);
       await this.activity.recordIn(m, account.id, 'PASSWORD_CHANGED', { ip });
       return swapped;
     });

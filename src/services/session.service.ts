@@ -12,7 +12,10 @@ import type { ActivityLog } from './activity.service';
 import type { CredentialsService } from './credentials.service';
 import type { NewDeviceNotices } from './notices';
 import type { AuthSession } from './session';
-import type { SecondFactor } from './second-factor';
+import type { AssertionJson, SecondFactor } from './second-factor';
+import type { AccountRow } from '../db/entities/account.entity';
+import type { LoginMethod } from '../db/entities/account-event.entity';
+import type { EntityManager } from 'typeorm';
 import type { SecondFactorService } from './second-factor.service';
 import type { WalletState } from './wallet-state';
 
@@ -39,6 +42,13 @@ export interface IssuedToken {
   token: string;
   deviceId: string;
   expiresAt: Date;
+}
+
+export interface PasskeyLoginData {
+  token: IssuedToken;
+  /** The signed-in account: its email and key parameters go back to the device. */
+  account: AccountRow;
+  wrappedKeys: string | null;
 }
 
 export interface DeviceInfo {
@@ -70,11 +80,33 @@ export class SessionService {
 
   /** `verificationCode`: EmailVerify's code, needed once, at the login that turns a pending registration into the account. */
   async login(email: string, password: string, deviceId: string, ip: string, verificationCode?: string, secondFactor?: SecondFactor): Promise<IssuedToken> {
-    const { db, accounts, tokens } = this;
     await this.limits.consume('loginPerIp', ip);
     const account = await this.credentials.verify(email, password, ip, verificationCode);
     const loginMethod = await this.secondFactors.check({ account, factor: secondFactor, ip, deviceId });
+    return (await this.issue(account, deviceId, ip, loginMethod)).issued;
+  }
 
+  /**
+   * A passkey sign-in: both factors at once (PROTOCOL.md "Passkey sign-in").
+   * The token, and the passkey's wrapped keys as the same transaction sees
+   * them: a password change that committed first has dropped them.
+   */
+  async loginWithPasskey(assertion: AssertionJson, deviceId: string, ip: string): Promise<PasskeyLoginData> {
+    await this.limits.consume('loginPerIp', ip);
+    const { account, passkeyId } = await this.secondFactors.passkeySignIn(assertion);
+    const { issued, within } = await this.issue(account, deviceId, ip, 'PASSKEY', (m) => this.secondFactors.passkeyWrappedKeys(m, account.id, passkeyId));
+    return { token: issued, account, wrappedKeys: within ?? null };
+  }
+
+  /** Writes the device's token, remembers the device and logs the login; `within` reads more in the same transaction. */
+  private async issue<T>(
+    account: AccountRow,
+    deviceId: string,
+    ip: string,
+    loginMethod: LoginMethod,
+    within?: (m: EntityManager) => Promise<T>,
+  ): Promise<{ issued: IssuedToken; within: T | undefined }> {
+    const { db, accounts, tokens } = this;
     const token = newSecretToken();
     const now = this.clock.now();
     const expiresAt = this.expiryAt(now, now);
@@ -86,13 +118,13 @@ export class SessionService {
       await tokens.upsertForDevice(m, { accountId: account.id, deviceId, tokenHash: hashToken(token), createdAt: now, lastUsedAt: now, expiresAt });
       const newDevice = await this.knownDevices.remember(m, account.id, deviceId, now);
       await this.activity.recordIn(m, account.id, 'LOGIN', { deviceId, newDevice, ip, loginMethod });
-      return { newDevice };
+      return { newDevice, within: within ? await within(m) : undefined };
     });
     if (!issued) throw wrongCredentials();
     if (issued.newDevice) this.newDeviceNotices.send(account.email, deviceId, now, ip);
     // The device's previous token, if any, was just replaced and stopped working.
     this.events.tokensRevoked(account.id, deviceId);
-    return { token, deviceId, expiresAt };
+    return { issued: { token, deviceId, expiresAt }, within: issued.within };
   }
 
   /** Bearer token → session; UNAUTHENTICATED for anything unknown, expired or revoked. */

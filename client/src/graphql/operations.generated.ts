@@ -9,6 +9,8 @@ export type AccountEventKind =
   | 'LOGIN'
   | 'LOGIN_FAILED'
   | 'LOGOUT'
+  | 'PASSKEY_ADDED'
+  | 'PASSKEY_REMOVED'
   | 'PASSWORD_CHANGED'
   | 'RECOVERY_CODE_USED'
   | 'REGISTERED'
@@ -63,6 +65,11 @@ export type SecondFactorInput = {
   recoveryCode?: string | null | undefined;
   /** A 6-digit code of the account's authenticator app. */
   totp?: string | null | undefined;
+  /**
+   * The JSON of a WebAuthn assertion (PublicKeyCredential.toJSON()) answering
+   * the challenge in the SECOND_FACTOR_REQUIRED error's extensions.webauthn.
+   */
+  webauthn?: string | null | undefined;
 };
 
 export type WalletStateInput = {
