@@ -44,6 +44,15 @@ export const ClientErrorCode = {
   KeyParamsUnsupported: 'KEY_PARAMS_UNSUPPORTED',
   /** An argument the app passed is unusable (a preference value that is not a string, an empty root password, a URL without http(s)://). */
   InvalidArgument: 'INVALID_ARGUMENT',
+  /**
+   * A passkey signed in but cannot open the wallet here: the browser or
+   * authenticator gives no PRF output, the passkey holds no wrapped keys (none
+   * were made, or a password change dropped them), or they do not open. The
+   * device is signed in; unlock(rootPassword) decrypts with the root password.
+   */
+  PasskeyUnlockFailed: 'PASSKEY_UNLOCK_FAILED',
+  /** No WebAuthn here (navigator.credentials), or the user or authenticator declined the ceremony. */
+  PasskeyUnavailable: 'PASSKEY_UNAVAILABLE',
 } as const;
 
 export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];
