@@ -29,7 +29,7 @@ export async function passkeyWrapKey(prfOutput: Uint8Array): Promise<Uint8Array<
   return new Uint8Array(bits);
 }
 
-async function aesKey(prfOutput: Uint8Array, usage: 'encrypt' | 'decrypt'): Promise<CryptoKey> {
+async function aesKey(prfOutput: Uint8Array, usage: 'encrypt' | 'decrypt') {
   return globalThis.crypto.subtle.importKey('raw', await passkeyWrapKey(prfOutput), 'AES-GCM', false, [usage]);
 }
 
