@@ -69,7 +69,7 @@ export const ServerErrorCode = {
 } as const;
 
 /** A second factor as login(), deleteAccount() and the server take it: exactly one of the fields. */
-export type SecondFactor = { totp: string } | { recoveryCode: string };
+export type SecondFactor = { totp: string } | { recoveryCode: string } | { webauthn: string };
 
 /** The methods an account may have enabled (PROTOCOL.md "Second factor"). */
 export type SecondFactorMethod = 'TOTP' | 'WEBAUTHN' | 'RECOVERY_CODE';
