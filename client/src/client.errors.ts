@@ -82,17 +82,20 @@ export class WalletSyncError extends Error {
   readonly key?: string;
   /** SECOND_FACTOR_REQUIRED: the methods the account has enabled. */
   readonly methods?: SecondFactorMethod[];
+  /** SECOND_FACTOR_REQUIRED with WEBAUTHN among the methods: the request options (JSON) a passkey answers (WalletSyncClient.passkeySecondFactor). */
+  readonly webauthn?: string;
 
   constructor(
     /** A ClientErrorCode, or the server's `extensions.code`. */
     readonly code: string,
     message: string,
-    options: { cause?: unknown; retryAfterSeconds?: number; key?: string; methods?: SecondFactorMethod[] } = {},
+    options: { cause?: unknown; retryAfterSeconds?: number; key?: string; methods?: SecondFactorMethod[]; webauthn?: string } = {},
   ) {
     super(message, { cause: options.cause });
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.key = options.key;
     this.methods = options.methods;
+    this.webauthn = options.webauthn;
   }
 }
 
@@ -100,10 +103,11 @@ export class WalletSyncError extends Error {
 export function fromGraphQLErrors(errors: ReadonlyArray<{ message: string; extensions?: Record<string, unknown> }>): WalletSyncError {
   const first = errors[0];
   const extensions = first?.extensions ?? {};
-  const { code, retryAfterSeconds, methods } = extensions as { code?: unknown; retryAfterSeconds?: unknown; methods?: unknown };
+  const { code, retryAfterSeconds, methods, webauthn } = extensions as { code?: unknown; retryAfterSeconds?: unknown; methods?: unknown; webauthn?: unknown };
   return new WalletSyncError(typeof code === 'string' ? code : 'INTERNAL_SERVER_ERROR', first?.message ?? 'The server answered with an error', {
     retryAfterSeconds: typeof retryAfterSeconds === 'number' ? retryAfterSeconds : undefined,
     methods: Array.isArray(methods) ? (methods.filter((m) => typeof m === 'string') as SecondFactorMethod[]) : undefined,
+    webauthn: typeof webauthn === 'string' ? webauthn : undefined,
   });
 }
 
@@ -117,8 +121,9 @@ export class SecondFactorRequiredError extends WalletSyncError {
     methods: SecondFactorMethod[],
     message: string,
     readonly retry: (factor: SecondFactor) => Promise<{ deviceId: string; expiresAt: string }>,
+    webauthn?: string,
   ) {
-    super(ServerErrorCode.SecondFactorRequired, message, { methods });
+    super(ServerErrorCode.SecondFactorRequired, message, { methods, webauthn });
   }
 }
 

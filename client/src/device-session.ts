@@ -5,11 +5,12 @@ import { ClientErrorCode, SecondFactorRequiredError, ServerErrorCode, WalletSync
 export interface LoginOptions {
   /**
    * For an account with a second factor: the factor itself (e.g. from --totp),
-   * or a callback that is asked for one, with the account's methods, only when
+   * or a callback that is asked for one, with the account's methods (and, with
+   * WEBAUTHN, the request options for WalletSyncClient.passkeySecondFactor), only when
    * the server answers SECOND_FACTOR_REQUIRED. Without it, login() throws a
    * SecondFactorRequiredError whose retry(factor) finishes the login.
    */
-  secondFactor?: SecondFactor | ((methods: SecondFactorMethod[]) => Promise<SecondFactor>);
+  secondFactor?: SecondFactor | ((methods: SecondFactorMethod[], webauthn?: string) => Promise<SecondFactor>);
 }
 import { newDeviceState, type DeviceState, type DeviceStateStore } from './device-state.store';
 import { equalBytes, fromHex, randomBytes, toHex } from './encoding';
@@ -182,8 +183,8 @@ export class DeviceSession {
     } catch (error) {
       if (!(error instanceof WalletSyncError) || error.code !== ServerErrorCode.SecondFactorRequired || given) throw error;
       const methods = error.methods ?? [];
-      if (typeof secondFactor === 'function') return this.logIn(loginPassword, changes, await secondFactor(methods));
-      throw new SecondFactorRequiredError(methods, error.message, (factor) => this.exclusive(() => this.logIn(loginPassword, changes, factor)));
+      if (typeof secondFactor === 'function') return this.logIn(loginPassword, changes, await secondFactor(methods, error.webauthn));
+      throw new SecondFactorRequiredError(methods, error.message, (factor) => this.exclusive(() => this.logIn(loginPassword, changes, factor)), error.webauthn);
     }
   }
 

@@ -213,6 +213,16 @@ export class WalletSyncClient {
     return this.session.loginWithPasskey(assertion);
   }
 
+  /**
+   * A passkey as the second factor of a password login: the assertion
+   * (navigator.credentials.get()) for the request options of
+   * SECOND_FACTOR_REQUIRED (`error.webauthn`, or the login callback's second argument).
+   */
+  async passkeySecondFactor(webauthn: string): Promise<{ webauthn: string }> {
+    const assertion = await getAssertion(this.credentials(), requestOptions(webauthn, await passkeyPrfSalt()));
+    return { webauthn: assertion.json };
+  }
+
   /** After a passkey sign-in that could not unlock: the keys from the root password (refused when it does not fit the account's wallet). */
   unlock(rootPassword: string): Promise<void> {
     return this.session.unlock(rootPassword);

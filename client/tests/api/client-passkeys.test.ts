@@ -1,4 +1,4 @@
-import { WalletSyncError } from 'wallet-sync-client';
+import { SecondFactorRequiredError, WalletSyncError } from 'wallet-sync-client';
 import { ROOT_PASSWORD, openDevice } from '../helpers/devices';
 import { softwareCredentials } from '../helpers/software-credentials';
 import { useTestServer } from '../../../tests/helpers/hooks';
@@ -60,5 +60,32 @@ describe('the client and passkeys', () => {
   it('when there is no WebAuthn on the platform, then the passkey methods say so', async () => {
     const device = await openDevice(server, 'desk');
     await expect(device.loginWithPasskey()).rejects.toMatchObject({ code: 'PASSKEY_UNAVAILABLE' });
+  });
+});
+
+describe('the client and a passkey as the second factor', () => {
+  const server = useTestServer(PASSKEY_ENV);
+
+  it('when a password login meets SECOND_FACTOR_REQUIRED with WEBAUTHN, then the passkey answers it, by callback or by retry', async () => {
+    const credentials = softwareCredentials(new SoftwareAuthenticator(PASSKEY_ORIGIN), 'none');
+    const email = uniqueEmail('passkey-2fa');
+    const phone = await openDevice(server, 'phone', { credentials });
+    await phone.register(email, ROOT_PASSWORD);
+    await phone.login();
+    await phone.addPasskey('Key', ROOT_PASSWORD);
+
+    const laptop = await openDevice(server, 'laptop', { credentials });
+    const asked: unknown[] = [];
+    await laptop.login({ email, rootPassword: ROOT_PASSWORD }, { secondFactor: async (methods, webauthn) => (asked.push(methods), laptop.passkeySecondFactor(webauthn!)) });
+    expect(asked).toEqual([['WEBAUTHN']]);
+    expect(laptop.status().loggedIn).toBe(true);
+
+    const desk = await openDevice(server, 'desk', { credentials });
+    const error = await desk.login({ email, rootPassword: ROOT_PASSWORD }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SecondFactorRequiredError);
+    const required = error as SecondFactorRequiredError;
+    expect(JSON.parse(required.webauthn!).allowCredentials).toHaveLength(1);
+    await required.retry(await desk.passkeySecondFactor(required.webauthn!));
+    expect(desk.status().loggedIn).toBe(true);
   });
 });
