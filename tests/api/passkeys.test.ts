@@ -1,5 +1,7 @@
 import { errorCode, startTestServer, type TestServer } from '../helpers/app';
 import { ManualClock } from '../helpers/clock';
+import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { describeWith, mariaDbRequirement } from '../helpers/services';
 import { login, newSeed, register, type Device } from '../helpers/operations';
 import {
   ActivityDocument,
@@ -276,5 +278,40 @@ describe('passkeys over HTTP', () => {
       expect((await passkeysOf(server, owner.device)).passkeys[0].unlock).toBe(false);
       expect((await passkeysOf(server, other.device)).passkeys[0].unlock).toBe(false);
     });
+  });
+});
+
+/**
+ * Two instances on one MariaDB database, as behind a load balancer: a
+ * ceremony begun on one is finished on the other, because challenges live in
+ * the database, and a replay through the other instance still loses.
+ */
+describeWith([mariaDbRequirement()], 'passkeys across two instances on MariaDB', () => {
+  let database: TestDatabase;
+  let a: TestServer;
+  let b: TestServer;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    a = await startTestServer({ ...PASSKEY_ENV, DATABASE_URL: database.url });
+    b = await startTestServer({ ...PASSKEY_ENV, DATABASE_URL: database.url });
+  });
+  afterAll(async () => {
+    await Promise.all([a?.close(), b?.close()]);
+    await database?.drop();
+  });
+
+  it('when a ceremony begins on A and ends on B, then B finds its challenge, and a sign-in that A accepted loses when replayed through B', async () => {
+    const { email, password } = await register(a);
+    const phone = await login(a, email, password, 'phone');
+    const authenticator = new SoftwareAuthenticator(PASSKEY_ORIGIN);
+    const options = ok(await a.gql(BeginPasskeyRegistrationDocument, { password }, phone.token)).beginPasskeyRegistration;
+    const response = JSON.stringify(authenticator.create(options));
+    expect(ok(await b.gql(FinishPasskeyRegistrationDocument, { input: { response, name: 'Key' } }, phone.token)).finishPasskeyRegistration.name).toBe('Key');
+
+    const signIn = ok(await b.gql(PasskeySignInOptionsDocument, {})).passkeySignInOptions;
+    const assertion = JSON.stringify(authenticator.get(signIn));
+    expect(ok(await a.gql(LoginWithPasskeyDocument, { input: { assertion, deviceId: 'tablet' } })).loginWithPasskey.email).toBe(email);
+    expect(errorCode(await b.gql(LoginWithPasskeyDocument, { input: { assertion, deviceId: 'tablet' } }))).toBe('SECOND_FACTOR_INVALID');
   });
 });
