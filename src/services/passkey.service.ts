@@ -243,9 +243,9 @@ export class PasskeyService {
    * (an unknown credential, another challenge, a bad signature, a counter
    * that did not advance); failures spend the account's second-factor budget.
    */
-  async signIn(assertion: AssertionJson): Promise<PasskeySignIn> {
-    const { db, passkeys, accounts, limits } = this.deps;
-    const challenge = challengeOf(assertion.response.clientDataJSON, 'input.assertion');
+  async signIn(assertion: AssertionJson, ip: string): Promise<PasskeySignIn> {
+    const { db, passkeys, accounts, limits, activity } = this.deps;
+    const challenge = challengeOf(assertion.response.clientDataJSON, 'assertion');
     const passkey = await db.run((m) => passkeys.findByCredentialHash(m, credentialHash(assertion.id)));
     if (!(await this.spend(challenge, 'SIGN_IN', null)) || !passkey) throw secondFactorInvalid();
     const budgetKey = String(passkey.accountId);
@@ -254,12 +254,18 @@ export class PasskeyService {
     const handleMatches = handle === undefined || handle === isoBase64URL.fromBuffer(this.userHandle(passkey.accountId));
     if (!handleMatches || !(await this.verifyAssertion(passkey, assertion, challenge, true))) {
       await limits.recordFailure('secondFactorFailuresPerAccount', budgetKey);
+      await activity.record({ accountId: passkey.accountId, kind: 'SECOND_FACTOR_FAILED', method: 'WEBAUTHN', ip });
       throw secondFactorInvalid();
     }
     await limits.reset('secondFactorFailuresPerAccount', budgetKey);
     const account = await db.run((m) => accounts.findById(m, passkey.accountId));
     if (!account) throw secondFactorInvalid();
     return { account, passkeyId: passkey.id };
+  }
+
+  /** Challenges nobody answered within 5 minutes (the hourly maintenance); how many went. */
+  purgeExpiredChallenges(): Promise<number> {
+    return this.deps.db.run((m) => this.deps.passkeys.purgeExpiredChallenges(m, this.deps.clock.now()));
   }
 
   /** The passkey's wrapped keys as they are now (inside the token's transaction: a password change that committed first has dropped them). */

@@ -62,7 +62,7 @@ export interface PasskeyFactor {
   count(m: EntityManager, accountId: number): Promise<number>;
   secondFactorOptions(accountId: number): Promise<string>;
   verifySecondFactor(accountId: number, assertion: AssertionJson): Promise<boolean>;
-  signIn(assertion: AssertionJson): Promise<PasskeySignIn>;
+  signIn(assertion: AssertionJson, ip: string): Promise<PasskeySignIn>;
   wrappedKeys(m: EntityManager, accountId: number, passkeyId: number): Promise<string | null>;
   dropWrappedKeys(m: EntityManager, accountId: number): Promise<number>;
   removeAll(m: EntityManager, accountId: number): Promise<number>;
@@ -225,9 +225,9 @@ export class SecondFactorService {
    * A passkey sign-in (both factors at once): the account and the passkey, or
    * SECOND_FACTOR_INVALID. Undefined-safe: without passkeys wired nothing signs in.
    */
-  passkeySignIn(assertion: AssertionJson): Promise<PasskeySignIn> {
+  passkeySignIn(assertion: AssertionJson, ip: string): Promise<PasskeySignIn> {
     if (!this.deps.passkeys) throw secondFactorInvalid();
-    return this.deps.passkeys.signIn(assertion);
+    return this.deps.passkeys.signIn(assertion, ip);
   }
 
   /** Inside the token's transaction: the passkey's wrapped keys, null when it has none (or they were dropped). */

@@ -93,7 +93,7 @@ export class SessionService {
    */
   async loginWithPasskey(assertion: AssertionJson, deviceId: string, ip: string): Promise<PasskeyLoginData> {
     await this.limits.consume('loginPerIp', ip);
-    const { account, passkeyId } = await this.secondFactors.passkeySignIn(assertion);
+    const { account, passkeyId } = await this.secondFactors.passkeySignIn(assertion, ip);
     const { issued, within } = await this.issue(account, deviceId, ip, 'PASSKEY', (m) => this.secondFactors.passkeyWrappedKeys(m, account.id, passkeyId));
     return { token: issued, account, wrappedKeys: within ?? null };
   }

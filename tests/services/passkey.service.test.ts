@@ -81,6 +81,22 @@ describe(`passkeys in the services on ${testDialect()}`, () => {
     expect((await t.db.run((m) => repositories.passkeys.findForAccount(m, account.id, passkey.id)))!.signCount).toBe(2 ** 32 - 1);
   });
 
+  it('when a known passkey fails a sign-in, then the security log says so; challenges nobody answered are purged after 5 minutes, not before', async () => {
+    const { account, authenticator } = await accountWithPasskey();
+    const { passkeys } = t.services;
+    await passkeys.purgeExpiredChallenges();
+    const options = await passkeys.signInOptions(ip);
+    const unverified = authenticator.get(options, { userVerified: false });
+    await expect(passkeys.signIn(unverified, ip)).rejects.toMatchObject({ code: 'SECOND_FACTOR_INVALID' });
+    const events = await t.services.activity.list(account.id, null, 10);
+    expect(events.map((e) => [e.kind, e.method])).toContainEqual(['SECOND_FACTOR_FAILED', 'WEBAUTHN']);
+    await passkeys.signInOptions(ip);
+    await secondFactorOptions(account.id);
+    expect(await passkeys.purgeExpiredChallenges()).toBe(0);
+    t.clock.advance(5 * 60 * 1000);
+    expect(await passkeys.purgeExpiredChallenges()).toBe(2);
+  });
+
   it('when the operator turns the second factor off, then every passkey goes with it and the security log says so', async () => {
     const { account } = await accountWithPasskey();
     await t.services.passkeys.beginRegistration({ session: { tokenId: 0, accountId: account.id, deviceId: 'x', expiresAt: t.clock.now() }, password: PASSWORD, ip });

@@ -43,7 +43,7 @@ export class PasskeyResolver {
     @Arg('input', () => PasskeyRegistrationInput) input: PasskeyRegistrationInput,
     @Ctx() { ip }: RequestContext,
   ): Promise<Passkey> {
-    const response = parseRegistration(input.response, 'input.response');
+    const response = parseRegistration(input.response, 'response');
     return Passkey.from(await this.passkeyService.finishRegistration({ session, response, name: input.name, wrappedKeys: input.wrappedKeys ?? null, ip }));
   }
 
@@ -69,7 +69,7 @@ export class PasskeyResolver {
       'Protocol 3. Public. Signs in with a discoverable passkey (user verification\nrequired): both factors at once. The assertion answers the challenge of\npasskeySignInOptions.',
   })
   async loginWithPasskey(@Arg('input', () => PasskeyLoginInput) input: PasskeyLoginInput, @Ctx() { ip }: RequestContext): Promise<PasskeyLogin> {
-    const assertion = parseAssertion(input.assertion, 'input.assertion');
+    const assertion = parseAssertion(input.assertion, 'assertion');
     const { token, account, wrappedKeys } = await this.sessions.loginWithPasskey(assertion, input.deviceId, ip);
     const keyParams = Object.assign(new ClientKeyParams(), {
       clientSaltSeed: account.clientSaltSeed,
