@@ -146,8 +146,9 @@ export class AccountService {
 
   /**
    * New password hash and seed, the wallet re-encrypted under the new keys,
-   * every token revoked and every passkey's wrapped (old) keys dropped: one transaction, so a failure anywhere leaves the old
-   * password, seed, wallet and tokens exactly as they were.
+   * every token revoked and every passkey's wrap (of the old keys) dropped: one
+   * transaction, so a failure anywhere leaves the old password, seed, wallet,
+   * tokens and wraps exactly as they were.
    */
   async changePassword(input: ChangePasswordData, ip: string): Promise<WalletWriteOutcome> {
     if (input.oldPassword === input.newPassword) throw badUserInput('newPassword', 'must differ from oldPassword');

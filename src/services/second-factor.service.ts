@@ -12,11 +12,10 @@ import { matchingTotpStep, newTotpSecret, totpUri } from '../lib/totp';
 import type { EntityManager } from 'typeorm';
 import type { AccountEventKind } from '../db/entities/account-event.entity';
 import type { EventDetails } from './activity.service';
-import type { SecondFactor } from './second-factor';
+import type { AssertionJson, SecondFactor } from './second-factor';
 import type { SecondFactorChange, SecondFactorNotices } from './second-factor-notices';
 import type { AuthSession } from './session';
 import type { PasskeySignIn } from './passkey.service';
-import type { AssertionJson } from './second-factor';
 
 /** How long a beginTotp waits for its confirmTotp: long enough to find the phone, short enough that a forgotten one lapses. */
 export const TOTP_ENROLMENT_TTL_MS = 10 * 60 * 1000;
@@ -223,7 +222,7 @@ export class SecondFactorService {
 
   /**
    * A passkey sign-in (both factors at once): the account and the passkey, or
-   * SECOND_FACTOR_INVALID. Undefined-safe: without passkeys wired nothing signs in.
+   * SECOND_FACTOR_INVALID (always, where no passkeys are wired).
    */
   passkeySignIn(assertion: AssertionJson, ip: string): Promise<PasskeySignIn> {
     if (!this.deps.passkeys) throw secondFactorInvalid();
