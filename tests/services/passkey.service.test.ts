@@ -97,6 +97,19 @@ describe(`passkeys in the services on ${testDialect()}`, () => {
     expect(await passkeys.purgeExpiredChallenges()).toBe(2);
   });
 
+  it('when two registrations race for the 10th place, then exactly one is stored (the account row is locked while it counts)', async () => {
+    const { account, session, authenticator } = await accountWithPasskey();
+    const { passkeys } = t.services;
+    for (let i = 2; i <= 9; i += 1) {
+      await passkeys.finishRegistration({ session, response: authenticator.create(await passkeys.beginRegistration({ session, password: PASSWORD, ip })), name: `Key ${i}`, wrappedKeys: null, ip });
+    }
+    const begun = [await passkeys.beginRegistration({ session, password: PASSWORD, ip }), await passkeys.beginRegistration({ session, password: PASSWORD, ip })];
+    const results = await Promise.allSettled(begun.map((options, i) => passkeys.finishRegistration({ session, response: authenticator.create(options), name: `Race ${i}`, wrappedKeys: null, ip })));
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(results.find((r) => r.status === 'rejected')).toMatchObject({ reason: { code: 'BAD_USER_INPUT' } });
+    expect(await passkeys.list(account.id)).toHaveLength(10);
+  });
+
   it('when the operator turns the second factor off, then every passkey goes with it and the security log says so', async () => {
     const { account } = await accountWithPasskey();
     await t.services.passkeys.beginRegistration({ session: { tokenId: 0, accountId: account.id, deviceId: 'x', expiresAt: t.clock.now() }, password: PASSWORD, ip });
