@@ -213,6 +213,11 @@ describe('passkeys over HTTP', () => {
       ['the response is JSON of another shape', 'BAD_USER_INPUT', async () => ({ response: '{"id": 5, "response": []}', name: 'Key' })],
       ['the response is a JSON array', 'BAD_USER_INPUT', async () => ({ response: '[]', name: 'Key' })],
       ['the clientDataJSON is not base64url JSON', 'BAD_USER_INPUT', async () => ({ response: JSON.stringify({ ...JSON.parse(await created()), response: { clientDataJSON: 'bm90IGpzb24', attestationObject: 'AA' } }), name: 'Key' })],
+      ['the attestation object is not CBOR', 'BAD_USER_INPUT', async () => {
+        const response = JSON.parse(await created());
+        return { response: JSON.stringify({ ...response, response: { ...response.response, attestationObject: 'b3Bhc3NrZXk' } }), name: 'Key' };
+      }],
+      ['the JSON is over 64 KiB', 'BAD_USER_INPUT', async () => ({ response: JSON.stringify({ ...JSON.parse(await created()), padding: 'x'.repeat(70_000) }), name: 'Key' })],
       ['the name is longer than 64 characters', 'BAD_USER_INPUT', async () => ({ response: await created(), name: 'k'.repeat(65) })],
       ['the name is empty', 'BAD_USER_INPUT', async () => ({ response: await created(), name: '' })],
       ['the name has a control character', 'BAD_USER_INPUT', async () => ({ response: await created(), name: 'Key\u0007' })],
@@ -246,6 +251,10 @@ describe('passkeys over HTTP', () => {
       ['answers a sign-in challenge (another purpose)', 'SECOND_FACTOR_INVALID', async () => JSON.stringify(owner.authenticator.get(await signInOptions()))],
       ['comes from an origin that is not listed', 'SECOND_FACTOR_INVALID', async () => answered({ origin: 'https://evil.example' })],
       ['has a signature that does not verify', 'SECOND_FACTOR_INVALID', async () => JSON.stringify({ ...JSON.parse(await answered()), response: { ...JSON.parse(await answered()).response, signature: 'MEUCIQ' } })],
+      ['has authenticator data that is not authenticator data', 'SECOND_FACTOR_INVALID', async () => {
+        const assertion = JSON.parse(await answered());
+        return JSON.stringify({ ...assertion, response: { ...assertion.response, authenticatorData: 'AAAA' } });
+      }],
       ['answers a challenge the server never issued', 'SECOND_FACTOR_INVALID', async () => answered({ challenge: 'bm90LWlzc3VlZC1ieS10aGUtc2VydmVy' })],
     ])('when a login second factor assertion %s, then it answers %s', async (_what, code, assertion) => {
       const response = await loginWith(server, owner.device, { webauthn: await assertion() });
