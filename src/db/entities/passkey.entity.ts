@@ -60,6 +60,9 @@ export type ChallengePurpose = (typeof CHALLENGE_PURPOSES)[number];
  * A WebAuthn challenge handed out and not yet answered. In the database, not in
  * memory, so that the instance answering the second half of a ceremony finds
  * it; spent by one conditional DELETE, so of two answers exactly one counts.
+ * Not in Redis even when it is configured: the server serves on while Redis is
+ * down (per-instance fallbacks), and a challenge must be shared to be single-use;
+ * the database is the one store every request already needs.
  */
 export interface WebauthnChallengeRow {
   /** base64url of 32 random bytes, as in the options the browser got. */
