@@ -81,10 +81,12 @@ export class PasskeyRepository {
    * Records a use whose assertion reported `signCount`. False when the stored
    * counter is no longer below it (a concurrent use of the same assertion, or
    * of a clone, got there first); an authenticator that keeps no counter
-   * reports 0 every time, and then only the use is recorded.
+   * reports 0 every time, and then only the use is recorded. Every parameter
+   * is compared with the column, never with a literal: PostgreSQL types `? = 0`
+   * as integer, and a counter above 2^31-1 would fail the statement.
    */
   async recordUse(m: EntityManager, id: number, signCount: number, now: Date): Promise<boolean> {
-    const result = await execute(m, 'UPDATE passkeys SET sign_count = ?, last_used_at = ? WHERE id = ? AND (sign_count < ? OR (? = 0 AND sign_count = 0))', [
+    const result = await execute(m, 'UPDATE passkeys SET sign_count = ?, last_used_at = ? WHERE id = ? AND (sign_count < ? OR (sign_count = 0 AND sign_count = ?))', [
       signCount,
       passkeyDate(m, 'lastUsedAt', now),
       id,
