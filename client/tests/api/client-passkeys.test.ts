@@ -88,4 +88,21 @@ describe('the client and a passkey as the second factor', () => {
     await required.retry(await desk.passkeySecondFactor(required.webauthn!));
     expect(desk.status().loggedIn).toBe(true);
   });
+
+  it('when deleteAccount meets SECOND_FACTOR_REQUIRED with WEBAUTHN, then the callback gets the request options and the passkey answers them', async () => {
+    const credentials = softwareCredentials(new SoftwareAuthenticator(PASSKEY_ORIGIN), 'none');
+    const email = uniqueEmail('passkey-delete');
+    const phone = await openDevice(server, 'phone', { credentials });
+    await phone.register(email, ROOT_PASSWORD);
+    await phone.login();
+    await phone.addPasskey('Key', ROOT_PASSWORD);
+
+    const asked: unknown[] = [];
+    await phone.deleteAccount(ROOT_PASSWORD, {
+      secondFactor: async (methods, webauthn) => (asked.push(methods, JSON.parse(webauthn!).allowCredentials.length), phone.passkeySecondFactor(webauthn!)),
+    });
+    expect(asked).toEqual([['WEBAUTHN'], 1]);
+    const again = await openDevice(server, 'laptop', { credentials });
+    await expect(again.login({ email, rootPassword: ROOT_PASSWORD })).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+  });
 });
