@@ -107,6 +107,8 @@ export async function createApp(config: Readonly<Config>, overrides: AppOverride
       if (purged > 0) logger.info({ purged }, 'purged expired tokens and pending registrations');
       const events = await activity.purgeExpired();
       if (events > 0) logger.info({ events }, 'purged security log events past ACTIVITY_RETENTION_DAYS');
+      const challenges = await services.passkeys.purgeExpiredChallenges();
+      if (challenges > 0) logger.info({ challenges }, 'purged WebAuthn challenges nobody answered');
       // WALLET_VERSIONS_KEPT changes only with a restart: one pass after start-up is enough.
       if (!windowChecked) {
         const dropped = await history.dropContentOutsideWindow();

@@ -86,13 +86,22 @@ export interface Config {
   /** CORS_ORIGINS: the origins answered with CORS headers, and allowed to open a WebSocket besides the server's own. */
   corsOrigins: WebOrigins;
   serverSecret: string | undefined;
-  /** SERVER_NAME: the issuer in TOTP URIs (what an authenticator app shows beside the code). */
+  /** SERVER_NAME: the issuer in TOTP URIs (what an authenticator app shows beside the code), and the relying party's name in passkey prompts. */
   serverName: string;
+  /** WEBAUTHN_RP_ID, WEBAUTHN_ORIGINS: the relying party passkeys belong to, and the origins whose ceremonies count. */
+  webauthn: WebauthnConfig;
   logLevel: string;
   introspection: boolean;
   /** Apollo's landing page and graphql-js's "Did you mean …?" suggestions: both describe the schema, like introspection. */
   landingPageAndSuggestions: boolean;
   passwordHashing: PasswordHashingConfig;
+}
+
+export interface WebauthnConfig {
+  /** A registrable domain (or localhost): passkeys are bound to it, and to its subdomains' pages. */
+  rpId: string;
+  /** Exact origins a registration or assertion may name (clientDataJSON.origin). */
+  origins: readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -171,6 +180,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     corsOrigins: parseCorsOrigins(read('CORS_ORIGINS')),
     serverSecret: parseServerSecret(read('SERVER_SECRET')),
     serverName: parseServerName(read('SERVER_NAME')),
+    webauthn: parseWebauthn(read, port),
     logLevel: oneOf(read, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     introspection: schemaShown ?? (!exposed && environment !== 'production'),
     landingPageAndSuggestions: schemaShown ?? (!exposed && environment === 'development'),
@@ -325,6 +335,47 @@ function exactOrigin(value: string): string | undefined {
   if (url.host === '' || url.username !== '' || url.password !== '') return undefined;
   // WHATWG URL gives extension schemes (chrome-extension:, moz-extension:) an opaque origin, "null"; browsers send scheme://host for them.
   return url.origin === 'null' ? `${url.protocol}//${url.host}` : url.origin;
+}
+
+const DOMAIN = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+/**
+ * The relying party and its origins (PROTOCOL.md "Configuration"). Browsers
+ * refuse a ceremony whose RP ID is an IP address or not the page's own domain
+ * (or a parent of it), so such a setting would fail in every user's browser:
+ * it stops the start instead. Defaults: PUBLIC_URL's host and origin (a
+ * development server without one: localhost and http://localhost:PORT), plus
+ * the CORS_ORIGINS a browser can use with that RP ID (extensions, and pages
+ * on its domain); WEBAUTHN_ORIGINS set explicitly must all qualify.
+ */
+function parseWebauthn(read: (n: string) => string | undefined, port: number): WebauthnConfig {
+  const publicUrl = read('PUBLIC_URL');
+  const given = read('WEBAUTHN_RP_ID');
+  const rpId = given ?? (publicUrl === undefined ? 'localhost' : new URL(publicUrl).hostname);
+  if (!DOMAIN.test(rpId) || /^[\d.]+$/.test(rpId)) {
+    const source = given === undefined ? `PUBLIC_URL's host "${rpId}" cannot be the default: set WEBAUTHN_RP_ID` : `"${rpId}"`;
+    throw new ConfigError('WEBAUTHN_RP_ID', `${source}: must be a domain name in lower case (e.g. wallet.example.com or localhost), not an IP address, scheme, port or path`);
+  }
+  const belongs = (origin: string) => {
+    const url = new URL(origin);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') return true;
+    return url.hostname === rpId || url.hostname.endsWith(`.${rpId}`);
+  };
+  const listed = read('WEBAUTHN_ORIGINS');
+  if (listed !== undefined) {
+    const origins = listed.split(',');
+    for (const origin of origins) {
+      if (origin !== exactOrigin(origin)) {
+        throw new ConfigError('WEBAUTHN_ORIGINS', `"${origin}" is not an origin as a browser sends it: scheme://host[:port] in lower case, no path, no trailing slash (comma separated, no spaces)`);
+      }
+      if (!belongs(origin)) throw new ConfigError('WEBAUTHN_ORIGINS', `"${origin}" is not on ${rpId} or a subdomain of it (WEBAUTHN_RP_ID): browsers would refuse its passkeys`);
+    }
+    return { rpId, origins };
+  }
+  const own = publicUrl === undefined ? `http://localhost:${port}` : new URL(publicUrl).origin;
+  const cors = read('CORS_ORIGINS');
+  const extra = cors === undefined || cors === '*' ? [] : cors.split(',').filter((origin) => exactOrigin(origin) === origin && belongs(origin));
+  return { rpId, origins: [...new Set([own, ...extra])] };
 }
 
 function parseChannelPrefix(value: string | undefined): string {

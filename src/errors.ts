@@ -18,7 +18,7 @@ export const ErrorCode = {
   PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
   /** The password was right; the account needs its second factor (details.methods). */
   SecondFactorRequired: 'SECOND_FACTOR_REQUIRED',
-  /** A wrong, used or expired TOTP code or recovery code. */
+  /** A wrong, used or expired TOTP code, recovery code or WebAuthn assertion. */
   SecondFactorInvalid: 'SECOND_FACTOR_INVALID',
   InternalServerError: 'INTERNAL_SERVER_ERROR',
   /** A request the transport refuses before any operation runs (bad body, content type, over WebSocket). */
@@ -47,6 +47,8 @@ export interface ErrorDetails {
   maxWalletBytes?: number;
   /** SECOND_FACTOR_REQUIRED: the methods the account has enabled. */
   methods?: string[];
+  /** SECOND_FACTOR_REQUIRED with WEBAUTHN among the methods: the WebAuthn request options, as JSON. */
+  webauthn?: string;
 }
 
 export class DomainError extends Error {
@@ -73,8 +75,11 @@ export const payloadTooLarge = (limit: number) =>
 export const rateLimited = (retryAfterSeconds: number) =>
   new DomainError(ErrorCode.RateLimited, `Too many attempts: retry in ${retryAfterSeconds} s`, { retryAfterSeconds });
 
-export const secondFactorRequired = (methods: string[]) =>
-  new DomainError(ErrorCode.SecondFactorRequired, `This account needs its second factor: send secondFactor with one of ${methods.join(', ')}`, { methods });
+export const secondFactorRequired = (methods: string[], webauthn?: string) =>
+  new DomainError(ErrorCode.SecondFactorRequired, `This account needs its second factor: send secondFactor with one of ${methods.join(', ')}`, {
+    methods,
+    ...(webauthn === undefined ? {} : { webauthn }),
+  });
 export const secondFactorInvalid = () => new DomainError(ErrorCode.SecondFactorInvalid, 'The second factor is wrong, expired or already used');
 
 export const isDomainError = (error: unknown, code?: ErrorCode): error is DomainError =>

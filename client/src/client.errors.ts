@@ -49,6 +49,15 @@ export const ClientErrorCode = {
   HistoryInvalid: 'WALLET_HISTORY_INVALID',
   /** An argument the app passed is unusable (a preference value that is not a string, an empty root password, a URL without http(s)://). */
   InvalidArgument: 'INVALID_ARGUMENT',
+  /**
+   * A passkey signed in but cannot open the wallet here: the browser or
+   * authenticator gives no PRF output, the passkey holds no wrapped keys (none
+   * were made, or a password change dropped them), or they do not open. The
+   * device is signed in; unlock(rootPassword) decrypts with the root password.
+   */
+  PasskeyUnlockFailed: 'PASSKEY_UNLOCK_FAILED',
+  /** No WebAuthn here (navigator.credentials), or the user or authenticator declined the ceremony. */
+  PasskeyUnavailable: 'PASSKEY_UNAVAILABLE',
 } as const;
 
 export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];
@@ -70,14 +79,14 @@ export const ServerErrorCode = {
 } as const;
 
 /** A second factor as login(), deleteAccount() and the server take it: exactly one of the fields. */
-export type SecondFactor = { totp: string } | { recoveryCode: string };
+export type SecondFactor = { totp: string } | { recoveryCode: string } | { webauthn: string };
 
 /**
  * A factor given at once, or a callback asked for one, with the account's
  * methods, only when the server answers SECOND_FACTOR_REQUIRED (the keys are
  * not derived again).
  */
-export type SecondFactorSource = SecondFactor | ((methods: SecondFactorMethod[]) => Promise<SecondFactor>);
+export type SecondFactorSource = SecondFactor | ((methods: SecondFactorMethod[], webauthn?: string) => Promise<SecondFactor>);
 
 /**
  * Runs `request` with the factor `source` gives at once; when the server
@@ -90,7 +99,7 @@ export async function withSecondFactor<T>(source: SecondFactorSource | undefined
     return await request(undefined);
   } catch (error) {
     if (!(error instanceof WalletSyncError) || error.code !== ServerErrorCode.SecondFactorRequired) throw error;
-    return request(await source(error.methods ?? []));
+    return request(await source(error.methods ?? [], error.webauthn));
   }
 }
 
@@ -105,17 +114,20 @@ export class WalletSyncError extends Error {
   readonly key?: string;
   /** SECOND_FACTOR_REQUIRED: the methods the account has enabled. */
   readonly methods?: SecondFactorMethod[];
+  /** SECOND_FACTOR_REQUIRED with WEBAUTHN among the methods: the request options (JSON) a passkey answers (WalletSyncClient.passkeySecondFactor). */
+  readonly webauthn?: string;
 
   constructor(
     /** A ClientErrorCode, or the server's `extensions.code`. */
     readonly code: string,
     message: string,
-    options: { cause?: unknown; retryAfterSeconds?: number; key?: string; methods?: SecondFactorMethod[] } = {},
+    options: { cause?: unknown; retryAfterSeconds?: number; key?: string; methods?: SecondFactorMethod[]; webauthn?: string } = {},
   ) {
     super(message, { cause: options.cause });
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.key = options.key;
     this.methods = options.methods;
+    this.webauthn = options.webauthn;
   }
 }
 
@@ -123,10 +135,11 @@ export class WalletSyncError extends Error {
 export function fromGraphQLErrors(errors: ReadonlyArray<{ message: string; extensions?: Record<string, unknown> }>): WalletSyncError {
   const first = errors[0];
   const extensions = first?.extensions ?? {};
-  const { code, retryAfterSeconds, methods } = extensions as { code?: unknown; retryAfterSeconds?: unknown; methods?: unknown };
+  const { code, retryAfterSeconds, methods, webauthn } = extensions as { code?: unknown; retryAfterSeconds?: unknown; methods?: unknown; webauthn?: unknown };
   return new WalletSyncError(typeof code === 'string' ? code : 'INTERNAL_SERVER_ERROR', first?.message ?? 'The server answered with an error', {
     retryAfterSeconds: typeof retryAfterSeconds === 'number' ? retryAfterSeconds : undefined,
     methods: Array.isArray(methods) ? (methods.filter((m) => typeof m === 'string') as SecondFactorMethod[]) : undefined,
+    webauthn: typeof webauthn === 'string' ? webauthn : undefined,
   });
 }
 
@@ -140,8 +153,9 @@ export class SecondFactorRequiredError extends WalletSyncError {
     methods: SecondFactorMethod[],
     message: string,
     readonly retry: (factor: SecondFactor) => Promise<{ deviceId: string; expiresAt: string }>,
+    webauthn?: string,
   ) {
-    super(ServerErrorCode.SecondFactorRequired, message, { methods });
+    super(ServerErrorCode.SecondFactorRequired, message, { methods, webauthn });
   }
 }
 

@@ -5,7 +5,8 @@ import { ClientErrorCode, SecondFactorRequiredError, ServerErrorCode, WalletSync
 export interface LoginOptions {
   /**
    * For an account with a second factor: the factor itself (e.g. from --totp),
-   * or a callback that is asked for one, with the account's methods, only when
+   * or a callback that is asked for one, with the account's methods (and, with
+   * WEBAUTHN, the request options for WalletSyncClient.passkeySecondFactor), only when
    * the server answers SECOND_FACTOR_REQUIRED. Without it, login() throws a
    * SecondFactorRequiredError whose retry(factor) finishes the login.
    */
@@ -33,8 +34,18 @@ import { newDeviceState, type DeviceState, type DeviceStateStore } from './devic
 import { equalBytes, fromHex, randomBytes, toHex } from './encoding';
 import { SyncServerApi, type RemoteKeyParams } from './graphql/sync-server.api';
 import { EMPTY_DOCUMENT, entryOf, isSameEntry } from './wallet-document';
-import { deriveWalletKeys, keyParamsProblem, newClientSaltSeed, normalizeEmail, type KeyParams, type WalletKeys } from './wallet-keys';
+import { deriveWalletKeys, isWalletStateHmacValid, keyParamsProblem, newClientSaltSeed, normalizeEmail, type KeyParams, type WalletKeys } from './wallet-keys';
 import type { ScryptFunction } from './platform';
+import { unwrapKeys } from './passkey-unlock';
+
+/** loginWithPasskey's outcome: signed in, and unlocked unless `reason` says why not. */
+export interface PasskeySignInResult {
+  deviceId: string;
+  expiresAt: string;
+  /** The device holds the wallet keys: it can sync. False: unlock(rootPassword) first. */
+  unlocked: boolean;
+  reason?: string;
+}
 
 export interface DeviceStatus {
   deviceId: string;
@@ -218,8 +229,8 @@ export class DeviceSession {
     } catch (error) {
       if (!(error instanceof WalletSyncError) || error.code !== ServerErrorCode.SecondFactorRequired || given) throw error;
       const methods = error.methods ?? [];
-      if (typeof secondFactor === 'function') return attempt(await secondFactor(methods));
-      throw new SecondFactorRequiredError(methods, error.message, (factor) => this.exclusive(() => attempt(factor)));
+      if (typeof secondFactor === 'function') return attempt(await secondFactor(methods, error.webauthn));
+      throw new SecondFactorRequiredError(methods, error.message, (factor) => this.exclusive(() => attempt(factor)), error.webauthn);
     }
   }
 
@@ -239,6 +250,57 @@ export class DeviceSession {
     // A login that succeeds is of a verified account: a pending registration became one with this login.
     await this.commit({ ...this.state, ...changes, account, authToken: { token: token.token, expiresAt: token.expiresAt } });
     return { deviceId: this.state.deviceId, expiresAt: token.expiresAt };
+  }
+
+  /**
+   * A passkey sign-in (both factors at once): the token and the account the
+   * server answered, and the keys the passkey's wrap opens with this
+   * ceremony's PRF output. Without them (no PRF here, no wrap on the server, or
+   * one that does not open) the device is signed in but locked, unless it
+   * already holds the keys of the same account and seed; `reason` says why,
+   * and unlock(rootPassword) finishes.
+   */
+  loginWithPasskey(assertion: { json: string; prfOutput: Uint8Array | undefined }): Promise<PasskeySignInResult> {
+    return this.exclusive(async () => {
+      const answer = await this.api.loginWithPasskey({ assertion: assertion.json, deviceId: this.state.deviceId });
+      this.assertAccount(answer.email);
+      const { clientSaltSeed, keyParams } = acceptedKeyParams(answer.keyParams);
+      const account = { email: answer.email, clientSaltSeed, keyParams };
+      let keys: DeviceState['keys'] = null;
+      let reason: string | undefined;
+      if (!answer.wrappedKeys) reason = 'this passkey holds no wrapped keys (none were made, or a password change dropped them)';
+      else if (!assertion.prfOutput) reason = 'this browser or authenticator gave no PRF output, which opens the wrapped keys';
+      else {
+        try {
+          keys = encodeKeys(await unwrapKeys(assertion.prfOutput, answer.wrappedKeys));
+        } catch (error) {
+          if (!(error instanceof WalletSyncError)) throw error;
+          reason = error.message;
+        }
+      }
+      // Keys held for the same account and seed are still the account's keys.
+      const held = this.state.account;
+      if (!keys && held && normalizeEmail(held.email) === normalizeEmail(account.email) && held.clientSaltSeed === clientSaltSeed) keys = this.state.keys;
+      await this.commit({ ...this.state, account, keys, authToken: { token: answer.token.token, expiresAt: answer.token.expiresAt } });
+      return { deviceId: this.state.deviceId, expiresAt: answer.token.expiresAt, unlocked: keys !== null, ...(keys ? {} : { reason }) };
+    });
+  }
+
+  /**
+   * Derives the keys of a signed-in but locked device from the root password.
+   * The server's current wallet state, when there is one, must verify under
+   * them: a wrong password is refused here rather than at the next sync.
+   */
+  unlock(rootPassword: string): Promise<void> {
+    assertRootPassword(rootPassword, 'rootPassword');
+    return this.exclusive(async () => {
+      const { account, authToken } = this.state;
+      if (!account || !authToken) throw notLoggedIn('This device is not signed in: log in first');
+      const keys = await this.derive(rootPassword, account.email, account.clientSaltSeed, account.keyParams);
+      const remote = await this.api.walletState();
+      if (remote && !(await isWalletStateHmacValid(keys.hmacKey, remote))) throw new WalletSyncError(ServerErrorCode.Unauthenticated, 'Wrong root password');
+      await this.commit({ ...this.state, keys: encodeKeys(keys) });
+    });
   }
 
   logout(): Promise<void> {

@@ -19,9 +19,21 @@ export type ScryptFunction = (password: Uint8Array, salt: Uint8Array, params: Sc
 /** A WebSocket constructor as graphql-ws takes it (the browser's, React Native's, or `ws`). */
 export type WebSocketConstructor = unknown;
 
+/**
+ * What passkeys need of the platform: navigator.credentials in a browser, or
+ * a stand-in (a native app's passkey bridge, a test's software authenticator).
+ * Options go in as WebAuthn's binary form (ArrayBuffers); the credential comes
+ * back as a PublicKeyCredential does (see passkey-ceremony.ts).
+ */
+export interface WebAuthnCredentials {
+  create(options: { publicKey: Record<string, unknown> }): Promise<unknown>;
+  get(options: { publicKey: Record<string, unknown> }): Promise<unknown>;
+}
+
 export interface PlatformDefaults {
   scrypt: ScryptFunction;
   webSocket: WebSocketConstructor | undefined;
+  credentials: WebAuthnCredentials | undefined;
 }
 
 /** @noble/hashes' audited scrypt: pure JavaScript, yields to the event loop while it works. */
@@ -31,6 +43,7 @@ export const portableScrypt: ScryptFunction = (password, salt, { n, r, p }, leng
 export const platformDefaults: PlatformDefaults = {
   scrypt: portableScrypt,
   webSocket: (globalThis as { WebSocket?: unknown }).WebSocket,
+  credentials: (globalThis as { navigator?: { credentials?: WebAuthnCredentials } }).navigator?.credentials,
 };
 
 /** Sets the defaults every client created afterwards uses (the Node entry calls it once). */

@@ -7,7 +7,9 @@
  */
 export { WalletSyncClient } from './wallet-sync.client';
 export type { WalletSyncClientOptions } from './wallet-sync.client';
-export type { DeviceStatus, LoginOptions, RegisterResult } from './device-session';
+export type { DeviceStatus, LoginOptions, PasskeySignInResult, RegisterResult } from './device-session';
+export type { PasskeyInfo } from './graphql/sync-server.api';
+export { PASSKEY_PRF_SALT_TEXT, passkeyPrfSalt, passkeyWrapKey, unwrapKeys, wrapKeys } from './passkey-unlock';
 export type { LostEdit, PullResult, PushResult, SyncOptions, SyncResult, WalletStateInfo } from './sync-engine';
 export type { AccountActivityEvent, RestoreResult, WalletHistoryEntry } from './wallet-history';
 export type { WalletWatch, WatchOptions } from './wallet-watch';
@@ -24,7 +26,7 @@ export type { SealedWalletState } from './wallet-cipher';
 export { DEFAULT_KEY_PARAMS, KEY_PARAMS_BOUNDS, clientSalt, deriveWalletKeys, keyParamsOf, newClientSaltSeed, normalizeEmail, walletStateHmac } from './wallet-keys';
 export type { KeyParams, WalletKeys } from './wallet-keys';
 export { configurePlatform, portableScrypt } from './platform';
-export type { PlatformDefaults, ScryptFunction, ScryptParams, WebSocketConstructor } from './platform';
+export type { PlatformDefaults, ScryptFunction, ScryptParams, WebAuthnCredentials, WebSocketConstructor } from './platform';
 export type { ReconnectBackoff } from './graphql/wallet-updates.subscription';
 export { SEEN_STATES_KEPT, chainOf } from './history-chain';
 export type { ChainMark, Divergence, StateLink } from './history-chain';

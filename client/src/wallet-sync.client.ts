@@ -1,6 +1,6 @@
 import { assertEmail, invalidArgument } from './client-arguments';
-import { DeviceSession, type DeviceStatus, type LoginOptions, type RegisterResult } from './device-session';
-import type { SecondFactorSource } from './client.errors';
+import { DeviceSession, type DeviceStatus, type LoginOptions, type PasskeySignInResult, type RegisterResult } from './device-session';
+import type { SecondFactor, SecondFactorSource } from './client.errors';
 import { graphqlEndpoint } from './graphql/sync-server.api';
 import { SyncEngine, type PullResult, type PushResult, type SyncOptions, type SyncResult } from './sync-engine';
 import { WalletHistory, type AccountActivityEvent, type RestoreResult, type WalletHistoryEntry } from './wallet-history';
@@ -9,7 +9,11 @@ import type { DeviceStateStore } from './device-state.store';
 import { preferenceValues, type PreferenceEntry, type WalletDocument } from './wallet-document';
 import { keyParamsOf, type KeyParams } from './wallet-keys';
 import { laterWriteWins, type PreferenceResolver } from './wallet-merge';
-import { platformDefaults, type ScryptFunction, type WebSocketConstructor } from './platform';
+import { platformDefaults, type ScryptFunction, type WebAuthnCredentials, type WebSocketConstructor } from './platform';
+import { ClientErrorCode, WalletSyncError } from './client.errors';
+import type { PasskeyInfo } from './graphql/sync-server.api';
+import { createCredential, creationOptions, getAssertion, requestOptions } from './passkey-ceremony';
+import { passkeyPrfSalt, wrapKeys } from './passkey-unlock';
 
 export interface WalletSyncClientOptions {
   /** The server, e.g. http://127.0.0.1:8090 (the /graphql path is added when missing). */
@@ -39,6 +43,8 @@ export interface WalletSyncClientOptions {
   webSocket?: WebSocketConstructor;
   /** The scrypt implementation. Default: Node's native one through the Node entry, else @noble/hashes'. */
   scrypt?: ScryptFunction;
+  /** WebAuthn for passkeys. Default: the platform's navigator.credentials (none in Node). */
+  credentials?: WebAuthnCredentials;
 }
 
 /**
@@ -166,6 +172,80 @@ export class WalletSyncClient {
   /** Ten new recovery codes, shown once; the earlier ones stop working. */
   async regenerateRecoveryCodes(rootPassword: string): Promise<string[]> {
     return this.session.api.regenerateRecoveryCodes(await this.loginPassword(rootPassword));
+  }
+
+  /**
+   * Adds a passkey (navigator.credentials.create()) named `name` as a second
+   * factor. When the authenticator supports the PRF extension, it also wraps
+   * this device's keys under the passkey (PROTOCOL.md), so the passkey alone
+   * can later sign in and unlock the wallet on a new device; that may ask the
+   * authenticator twice (a browser that gives PRF only at get()). Needs the
+   * root password (the server asks for the login password, derived from it).
+   */
+  async addPasskey(name: string, rootPassword: string): Promise<PasskeyInfo> {
+    const loginPassword = await this.loginPassword(rootPassword);
+    const salt = await passkeyPrfSalt();
+    const options = await this.session.api.beginPasskeyRegistration(loginPassword);
+    const created = await createCredential(this.credentials(), creationOptions(options, salt));
+    const wrappedKeys = created.prfOutput ? await wrapKeys(created.prfOutput, this.session.keys()) : undefined;
+    const passkey = await this.session.api.finishPasskeyRegistration({ response: created.json, name, ...(wrappedKeys ? { wrappedKeys } : {}) });
+    if (!wrappedKeys && created.prfEnabled) return this.enablePasskeyUnlock(passkey.id);
+    return passkey;
+  }
+
+  /**
+   * Wraps this device's keys under a passkey (asked for with
+   * navigator.credentials.get(); pick the one with this id): again after a
+   * password change dropped the wraps, or for a passkey added elsewhere.
+   * PASSKEY_UNLOCK_FAILED when the authenticator gives no PRF output.
+   */
+  async enablePasskeyUnlock(id: string): Promise<PasskeyInfo> {
+    const keys = this.session.keys();
+    const salt = await passkeyPrfSalt();
+    // Only the PRF output is wanted: the challenge is never answered to the server and lapses.
+    const assertion = await getAssertion(this.credentials(), requestOptions(await this.session.api.passkeySignInOptions(), salt));
+    if (!assertion.prfOutput) {
+      throw new WalletSyncError(ClientErrorCode.PasskeyUnlockFailed, 'This browser or authenticator gives no PRF output: the passkey can sign in, but not unlock the wallet');
+    }
+    return this.session.api.setPasskeyUnlock(id, await wrapKeys(assertion.prfOutput, keys));
+  }
+
+  /**
+   * Signs this device in with a passkey alone (navigator.credentials.get()):
+   * no root password, no second factor. The wallet is unlocked when the
+   * passkey holds wrapped keys and the authenticator gives PRF output here;
+   * otherwise `unlocked` is false with the reason, and unlock(rootPassword)
+   * decrypts with the root password.
+   */
+  async loginWithPasskey(): Promise<PasskeySignInResult> {
+    const salt = await passkeyPrfSalt();
+    const assertion = await getAssertion(this.credentials(), requestOptions(await this.session.api.passkeySignInOptions(), salt));
+    return this.session.loginWithPasskey(assertion);
+  }
+
+  /**
+   * A passkey as the second factor of a password login: the assertion
+   * (navigator.credentials.get()) for the request options of
+   * SECOND_FACTOR_REQUIRED (`error.webauthn`, or the login callback's second argument).
+   */
+  async passkeySecondFactor(webauthn: string): Promise<{ webauthn: string }> {
+    const assertion = await getAssertion(this.credentials(), requestOptions(webauthn, await passkeyPrfSalt()));
+    return { webauthn: assertion.json };
+  }
+
+  /** After a passkey sign-in that could not unlock: the keys from the root password (refused when it does not fit the account's wallet). */
+  unlock(rootPassword: string): Promise<void> {
+    return this.session.unlock(rootPassword);
+  }
+
+  /** The account's passkeys. */
+  passkeys(): Promise<PasskeyInfo[]> {
+    this.session.keys();
+    return this.session.api.passkeys();
+  }
+
+  private credentials(): WebAuthnCredentials | undefined {
+    return this.options.credentials ?? platformDefaults.credentials;
   }
 
   /** The login password `rootPassword` derives for this device's account (refused when it is not this account's). */

@@ -9,6 +9,7 @@ import { accountEventEntity } from './entities/account-event.entity';
 import { knownDeviceEntity } from './entities/known-device.entity';
 import { whitelistEntryEntity } from './entities/whitelist-entry.entity';
 import { recoveryCodeEntity, totpEntity } from './entities/second-factor.entity';
+import { passkeyEntity, webauthnChallengeEntity } from './entities/passkey.entity';
 import { Database } from './database';
 import { dialectNamed, type DatabaseConfig } from './dialects';
 import type { ColumnTypes, ConnectionOverrides } from './dialects/dialect';
@@ -37,6 +38,8 @@ export function entitiesFor(columns: ColumnTypes) {
     whitelistEntryEntity(columns),
     totpEntity(columns),
     recoveryCodeEntity(columns),
+    passkeyEntity(columns),
+    webauthnChallengeEntity(columns),
   ];
 }
 

@@ -15,12 +15,15 @@ import { SessionResolver } from './resolvers/session.resolver';
 import { WalletResolver } from './resolvers/wallet.resolver';
 import { HistoryResolver } from './resolvers/history.resolver';
 import { SecondFactorResolver } from './resolvers/second-factor.resolver';
+import { PasskeyResolver } from './resolvers/passkey.resolver';
+import type { PasskeyService } from '../services/passkey.service';
 import type { SecondFactorService } from '../services/second-factor.service';
 
 export interface SchemaServices {
   config: Readonly<Config>;
   accounts: AccountService;
   sessions: SessionService;
+  passkeys: PasskeyService;
   verification: VerificationService;
   wallets: WalletService;
   history: WalletHistoryService;
@@ -42,11 +45,12 @@ export async function createSchema(services?: SchemaServices): Promise<GraphQLSc
           [WalletResolver, new WalletResolver(services.wallets)],
           [HistoryResolver, new HistoryResolver(services.history, services.activity)],
           [SecondFactorResolver, new SecondFactorResolver(services.secondFactors)],
+          [PasskeyResolver, new PasskeyResolver(services.passkeys, services.sessions)],
         ]
       : [],
   );
   return buildSchema({
-    resolvers: [AccountResolver, SessionResolver, WalletResolver, HistoryResolver, SecondFactorResolver],
+    resolvers: [AccountResolver, SessionResolver, WalletResolver, HistoryResolver, SecondFactorResolver, PasskeyResolver],
     validate: { forbidUnknownValues: true },
     // The same DateTimeISO, which also carries a security-log event's rank within its millisecond (the page cursor).
     scalarsMap: [{ type: Date, scalar: DateTimeISOScalar }],

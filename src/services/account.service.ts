@@ -157,9 +157,10 @@ export class AccountService {
   }
 
   /**
-   * New password hash and seed, the wallet re-encrypted under the new keys, and
-   * every token revoked: one transaction, so a failure anywhere leaves the old
-   * password, seed, wallet and tokens exactly as they were.
+   * New password hash and seed, the wallet re-encrypted under the new keys,
+   * every token revoked and every passkey's wrap (of the old keys) dropped: one
+   * transaction, so a failure anywhere leaves the old password, seed, wallet,
+   * tokens and wraps exactly as they were.
    */
   async changePassword(input: ChangePasswordData, ip: string): Promise<WalletWriteOutcome> {
     if (input.oldPassword === input.newPassword) throw badUserInput('newPassword', 'must differ from oldPassword');
@@ -186,6 +187,7 @@ export class AccountService {
       if (input.wallet) await walletHistory.dropContentBefore(m, account.id, input.wallet.sequence);
       await accounts.updateCredentials(m, account.id, passwordHash, input.clientSaltSeed.toLowerCase(), input.keyParams ?? undefined);
       await tokens.deleteAllForAccount(m, account.id);
+      await secondFactors.dropPasskeyUnlocks(m, account.id);
       await activity.recordIn(m, { accountId: account.id, kind: 'PASSWORD_CHANGED', ip });
       return swapped;
     });

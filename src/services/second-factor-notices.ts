@@ -2,11 +2,20 @@ import { escapeHtml, type MailMessage, type Mailer } from '../lib/mailer';
 import { networkPrefix } from '../lib/network-prefix';
 
 /** What changed about an account's second factor, as its owner is told. */
-export type SecondFactorChange = 'TOTP_ENABLED' | 'TOTP_DISABLED' | 'RECOVERY_CODES_REGENERATED' | 'RECOVERY_CODE_USED' | 'DISABLED_BY_OPERATOR';
+export type SecondFactorChange =
+  | 'TOTP_ENABLED'
+  | 'TOTP_DISABLED'
+  | 'PASSKEY_ADDED'
+  | 'PASSKEY_REMOVED'
+  | 'RECOVERY_CODES_REGENERATED'
+  | 'RECOVERY_CODE_USED'
+  | 'DISABLED_BY_OPERATOR';
 
 const WHAT: Record<SecondFactorChange, { subject: string; line: string }> = {
   TOTP_ENABLED: { subject: 'Two-step sign-in turned on', line: 'An authenticator app (TOTP) was set up as the second factor of your wallet sync account.' },
   TOTP_DISABLED: { subject: 'Two-step sign-in turned off', line: 'The authenticator app (TOTP) was removed from your wallet sync account: signing in needs only the password now.' },
+  PASSKEY_ADDED: { subject: 'A passkey was added', line: 'A passkey (or security key) was added to your wallet sync account: it can now sign in.' },
+  PASSKEY_REMOVED: { subject: 'A passkey was removed', line: 'A passkey (or security key) was removed from your wallet sync account: it can no longer sign in.' },
   RECOVERY_CODES_REGENERATED: {
     subject: 'New recovery codes',
     line: 'New recovery codes were made for your wallet sync account; the earlier ones no longer work.',

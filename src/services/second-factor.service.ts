@@ -11,9 +11,10 @@ import type { SecretBox } from '../lib/secret-box';
 import { matchingTotpStep, newTotpSecret, totpUri } from '../lib/totp';
 import type { EntityManager } from 'typeorm';
 import type { SecurityLogNote } from './activity.service';
-import type { SecondFactor } from './second-factor';
+import type { AssertionJson, SecondFactor } from './second-factor';
 import type { SecondFactorChange, SecondFactorNotices } from './second-factor-notices';
 import type { AuthSession } from './session';
+import type { PasskeySignIn } from './passkey.service';
 
 /** How long a beginTotp waits for its confirmTotp: long enough to find the phone, short enough that a forgotten one lapses. */
 export const TOTP_ENROLMENT_TTL_MS = 10 * 60 * 1000;
@@ -51,6 +52,17 @@ export interface PasswordCheck {
   check(attempt: { account: AccountRow; password: string; ip: string }): Promise<AccountRow>;
 }
 
+/** What this service needs of the passkeys (PasskeyService): they are a method of the second factor like TOTP. */
+export interface PasskeyFactor {
+  count(m: EntityManager, accountId: number): Promise<number>;
+  secondFactorOptions(accountId: number): Promise<string>;
+  verifySecondFactor(accountId: number, assertion: AssertionJson): Promise<boolean>;
+  signIn(assertion: AssertionJson, ip: string): Promise<PasskeySignIn>;
+  wrappedKeys(m: EntityManager, accountId: number, passkeyId: number): Promise<string | null>;
+  dropWrappedKeys(m: EntityManager, accountId: number): Promise<number>;
+  removeAll(m: EntityManager, accountId: number): Promise<number>;
+}
+
 export interface SecondFactorServiceDeps {
   db: Database;
   accounts: AccountRepository;
@@ -66,6 +78,8 @@ export interface SecondFactorServiceDeps {
   recoveryCodes: RecoveryCodeHasher;
   /** SERVER_NAME: the issuer an authenticator app shows. */
   issuer: string;
+  /** The account's passkeys; absent where passkeys are not wired (then WEBAUTHN is never a method). */
+  passkeys?: PasskeyFactor;
 }
 
 const noEnrolmentPending = () =>
@@ -89,17 +103,20 @@ export class SecondFactorService {
   constructor(private readonly deps: SecondFactorServiceDeps) {}
 
   async status(accountId: number): Promise<SecondFactorStatusData> {
-    const { db, secondFactors } = this.deps;
-    const [totp, recoveryCodesLeft] = await Promise.all([
+    const { db, secondFactors, passkeys } = this.deps;
+    const [totp, recoveryCodesLeft, passkeyCount] = await Promise.all([
       db.run((m) => secondFactors.findTotp(m, accountId)),
       db.run((m) => secondFactors.countRecoveryCodes(m, accountId)),
+      passkeys ? db.run((m) => passkeys.count(m, accountId)) : 0,
     ]);
     const totpEnabled = totp?.secret != null;
+    const enabled = totpEnabled || passkeyCount > 0;
     const methods: SecondFactorMethod[] = [];
     if (totpEnabled) methods.push('TOTP');
+    if (passkeyCount > 0) methods.push('WEBAUTHN');
     // Recovery codes stand in for a lost factor; they never make a second factor on their own.
-    if (totpEnabled && recoveryCodesLeft > 0) methods.push('RECOVERY_CODE');
-    return { enabled: totpEnabled, totp: totpEnabled, recoveryCodesLeft, methods };
+    if (enabled && recoveryCodesLeft > 0) methods.push('RECOVERY_CODE');
+    return { enabled, totp: totpEnabled, recoveryCodesLeft, methods };
   }
 
   /** A fresh secret and its otpauth:// URI; nothing is enabled until confirmTotp, and an enabled secret keeps working until then. */
@@ -138,7 +155,7 @@ export class SecondFactorService {
     return codes;
   }
 
-  /** False when TOTP was not enabled. TOTP is the last method there is (until passkeys), so its recovery codes go with it. */
+  /** False when TOTP was not enabled. When it was the last method, the recovery codes go with it. */
   async disableTotp(request: PasswordConfirmed): Promise<boolean> {
     const account = await this.confirmPassword(request);
     const disabled = await this.turnOff(account.id, { deviceId: request.session.deviceId, ip: request.ip });
@@ -166,7 +183,7 @@ export class SecondFactorService {
    * False when the account had no second factor.
    */
   async disableByOperator(accountId: number): Promise<boolean> {
-    const disabled = await this.turnOff(accountId, {});
+    const disabled = await this.turnOff(accountId, {}, true);
     if (disabled) await this.notify(accountId, 'DISABLED_BY_OPERATOR');
     return disabled;
   }
@@ -180,10 +197,10 @@ export class SecondFactorService {
    * failures have spent their budget.
    */
   async check({ account, factor, ip, deviceId }: { account: AccountRow; factor?: SecondFactor; ip: string; deviceId?: string }): Promise<LoginMethod> {
-    const { limits, activity } = this.deps;
+    const { limits, activity, passkeys } = this.deps;
     const { methods } = await this.status(account.id);
     if (methods.length === 0) return 'PASSWORD';
-    if (!factor) throw secondFactorRequired(methods);
+    if (!factor) throw secondFactorRequired(methods, methods.includes('WEBAUTHN') && passkeys ? await passkeys.secondFactorOptions(account.id) : undefined);
     const budgetKey = String(account.id);
     await limits.assertNotExhausted('secondFactorFailuresPerAccount', budgetKey);
     if (!(await this.spend(account.id, factor))) {
@@ -193,9 +210,29 @@ export class SecondFactorService {
     }
     await limits.reset('secondFactorFailuresPerAccount', budgetKey);
     if (factor.method === 'TOTP') return 'PASSWORD_AND_TOTP';
+    if (factor.method === 'WEBAUTHN') return 'PASSWORD_AND_WEBAUTHN';
     await activity.record({ accountId: account.id, kind: 'RECOVERY_CODE_USED', method: 'RECOVERY_CODE', deviceId, ip });
     await this.notify(account.id, 'RECOVERY_CODE_USED', ip);
     return 'PASSWORD_AND_RECOVERY_CODE';
+  }
+
+  /**
+   * A passkey sign-in (both factors at once): the account and the passkey, or
+   * SECOND_FACTOR_INVALID (always, where no passkeys are wired).
+   */
+  passkeySignIn(assertion: AssertionJson, ip: string): Promise<PasskeySignIn> {
+    if (!this.deps.passkeys) throw secondFactorInvalid();
+    return this.deps.passkeys.signIn(assertion, ip);
+  }
+
+  /** Inside the token's transaction: the passkey's wrapped keys, null when it has none (or they were dropped). */
+  async passkeyWrappedKeys(m: EntityManager, accountId: number, passkeyId: number): Promise<string | null> {
+    return this.deps.passkeys ? this.deps.passkeys.wrappedKeys(m, accountId, passkeyId) : null;
+  }
+
+  /** Inside changePassword's transaction: wrapped keys hold the old keys, so no passkey unlocks any more (each still signs). */
+  async dropPasskeyUnlocks(m: EntityManager, accountId: number): Promise<void> {
+    if (this.deps.passkeys) await this.deps.passkeys.dropWrappedKeys(m, accountId);
   }
 
   /** Resolves once the owner's notices sent so far have gone. */
@@ -209,25 +246,30 @@ export class SecondFactorService {
     if (factor.method === 'RECOVERY_CODE') {
       return db.run((m) => secondFactors.useRecoveryCode(m, accountId, this.deps.recoveryCodes.hash(accountId, factor.code)));
     }
+    if (factor.method === 'WEBAUTHN') return this.deps.passkeys ? this.deps.passkeys.verifySecondFactor(accountId, factor.assertion) : false;
     const row = await db.run((m) => secondFactors.findTotp(m, accountId));
     if (!row?.secret) return false;
     const step = matchingTotpStep(totpSecrets.open(row.secret, owner(accountId)), factor.code, clock.now());
     return step !== null && (await db.run((m) => secondFactors.useTotpStep(m, accountId, step)));
   }
 
-  private async turnOff(accountId: number, where: { deviceId?: string; ip?: string }): Promise<boolean> {
-    const { db, secondFactors, activity } = this.deps;
+  /** TOTP off; `passkeysToo` (the operator's switch) removes every passkey as well. False when there was nothing to turn off. */
+  private async turnOff(accountId: number, where: { deviceId?: string; ip?: string }, passkeysToo = false): Promise<boolean> {
+    const { db, secondFactors, activity, passkeys } = this.deps;
     return db.transaction(async (m) => {
-      if (!(await secondFactors.disableTotp(m, accountId))) return false;
+      const totpOff = await secondFactors.disableTotp(m, accountId);
+      const passkeysRemoved = passkeysToo && passkeys ? await passkeys.removeAll(m, accountId) : 0;
+      if (!totpOff && passkeysRemoved === 0) return false;
       // Removing the last method turns the second factor off, and recovery codes never stand alone.
-      await secondFactors.deleteRecoveryCodes(m, accountId);
-      await activity.recordIn(m, { accountId, kind: 'SECOND_FACTOR_DISABLED', method: 'TOTP', ...where });
+      if (!passkeys || (await passkeys.count(m, accountId)) === 0) await secondFactors.deleteRecoveryCodes(m, accountId);
+      if (totpOff) await activity.recordIn(m, { accountId, kind: 'SECOND_FACTOR_DISABLED', method: 'TOTP', ...where });
+      if (passkeysRemoved > 0) await activity.recordIn(m, { accountId, kind: 'SECOND_FACTOR_DISABLED', method: 'WEBAUTHN', ...where });
       return true;
     });
   }
 
   /** The account behind the session, once its login password is confirmed (a wrong one counts as a failed login). */
-  private async confirmPassword({ session, password, ip }: PasswordConfirmed): Promise<AccountRow> {
+  async confirmPassword({ session, password, ip }: PasswordConfirmed): Promise<AccountRow> {
     const { db, accounts, credentials } = this.deps;
     const account = await db.run((m) => accounts.findById(m, session.accountId));
     if (!account) throw unauthenticated('This account no longer exists');

@@ -12,7 +12,10 @@ import type { ActivityLog } from './activity.service';
 import type { CredentialsService } from './credentials.service';
 import type { NewDeviceNotices } from './notices';
 import type { AuthSession } from './session';
-import type { SecondFactor } from './second-factor';
+import type { AssertionJson, SecondFactor } from './second-factor';
+import type { AccountRow } from '../db/entities/account.entity';
+import type { LoginMethod } from '../db/entities/account-event.entity';
+import type { EntityManager } from 'typeorm';
 import type { SecondFactorService } from './second-factor.service';
 import type { WalletState } from './wallet-state';
 
@@ -39,6 +42,29 @@ export interface IssuedToken {
   token: string;
   deviceId: string;
   expiresAt: Date;
+}
+
+/** What a passkey sign-in presents: the browser's assertion, the device it is for and the client's address. */
+export interface PasskeyLoginRequest {
+  assertion: AssertionJson;
+  deviceId: string;
+  ip: string;
+}
+
+/** A login whose factors were checked, about to get its token. */
+interface TokenIssue<T> {
+  account: AccountRow;
+  deviceId: string;
+  ip: string;
+  loginMethod: LoginMethod;
+  within?: (m: EntityManager) => Promise<T>;
+}
+
+export interface PasskeyLoginData {
+  token: IssuedToken;
+  /** The signed-in account: its email and key parameters go back to the device. */
+  account: AccountRow;
+  wrappedKeys: string | null;
 }
 
 export interface DeviceInfo {
@@ -83,11 +109,38 @@ export class SessionService {
   constructor(private readonly deps: SessionServiceDeps) {}
 
   async login({ email, password, deviceId, ip, verificationCode, secondFactor }: LoginData): Promise<IssuedToken> {
-    const { db, accounts, tokens, knownDevices, credentials, secondFactors, limits, clock, events, activity, newDeviceNotices } = this.deps;
+    const { credentials, secondFactors, limits } = this.deps;
     await limits.consume('loginPerIp', ip);
     const account = await credentials.verify({ email, password, ip, verificationCode });
     const loginMethod = await secondFactors.check({ account, factor: secondFactor, ip, deviceId });
+    return (await this.issue({ account, deviceId, ip, loginMethod })).issued;
+  }
 
+  /**
+   * A passkey sign-in: both factors at once (PROTOCOL.md "Passkey sign-in").
+   * The token, and the passkey's wrapped keys as the same transaction sees
+   * them: a password change that committed first has dropped them.
+   */
+  async loginWithPasskey({ assertion, deviceId, ip }: PasskeyLoginRequest): Promise<PasskeyLoginData> {
+    const { secondFactors, limits } = this.deps;
+    await limits.consume('loginPerIp', ip);
+    const { account, passkeyId } = await secondFactors.passkeySignIn(assertion, ip);
+    const { issued, within } = await this.issue({
+      account,
+      deviceId,
+      ip,
+      loginMethod: 'PASSKEY',
+      within: (m) => secondFactors.passkeyWrappedKeys(m, account.id, passkeyId),
+    });
+    return { token: issued, account, wrappedKeys: within ?? null };
+  }
+
+  /**
+   * The token issuing both logins share: writes the device's token, remembers
+   * the device and logs the login; `within` reads more in the same transaction.
+   */
+  private async issue<T>({ account, deviceId, ip, loginMethod, within }: TokenIssue<T>): Promise<{ issued: IssuedToken; within: T | undefined }> {
+    const { db, accounts, tokens, knownDevices, clock, events, activity, newDeviceNotices } = this.deps;
     const token = newSecretToken();
     const now = clock.now();
     const expiresAt = this.expiryAt(now, now);
@@ -99,13 +152,13 @@ export class SessionService {
       await tokens.upsertForDevice(m, { accountId: account.id, deviceId, tokenHash: hashToken(token), createdAt: now, lastUsedAt: now, expiresAt });
       const newDevice = await knownDevices.remember(m, account.id, deviceId, now);
       await activity.recordIn(m, { accountId: account.id, kind: 'LOGIN', deviceId, newDevice, ip, loginMethod });
-      return { newDevice };
+      return { newDevice, within: within ? await within(m) : undefined };
     });
     if (!issued) throw wrongCredentials();
     if (issued.newDevice) newDeviceNotices.send({ email: account.email, deviceId, at: now, ip });
     // The device's previous token, if any, was just replaced and stopped working.
     events.tokensRevoked(account.id, deviceId);
-    return { token, deviceId, expiresAt };
+    return { issued: { token, deviceId, expiresAt }, within: issued.within };
   }
 
   /** Bearer token → session; UNAUTHENTICATED for anything unknown, expired or revoked. */

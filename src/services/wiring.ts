@@ -11,6 +11,7 @@ import { AccountEventRepository } from '../db/repositories/account-event.reposit
 import { AccountRepository } from '../db/repositories/account.repository';
 import { AuthTokenRepository } from '../db/repositories/auth-token.repository';
 import { KnownDeviceRepository } from '../db/repositories/known-device.repository';
+import { PasskeyRepository } from '../db/repositories/passkey.repository';
 import { PendingRegistrationRepository } from '../db/repositories/pending-registration.repository';
 import { SecondFactorRepository } from '../db/repositories/second-factor.repository';
 import { ServerSettingRepository } from '../db/repositories/server-setting.repository';
@@ -30,6 +31,7 @@ import { AccountService } from './account.service';
 import { ActivityLog } from './activity.service';
 import { CredentialsService } from './credentials.service';
 import { NewDeviceNotices } from './notices';
+import { PasskeyService } from './passkey.service';
 import { SecondFactorNotices } from './second-factor-notices';
 import { SecondFactorService } from './second-factor.service';
 import { SessionService } from './session.service';
@@ -48,6 +50,7 @@ export interface Repositories {
   knownDevices: KnownDeviceRepository;
   whitelist: WhitelistRepository;
   secondFactors: SecondFactorRepository;
+  passkeys: PasskeyRepository;
 }
 
 /** What the API's resolvers and the admin command reach. */
@@ -59,6 +62,7 @@ export interface Services {
   history: WalletHistoryService;
   activity: ActivityLog;
   secondFactors: SecondFactorService;
+  passkeys: PasskeyService;
 }
 
 export type WiredServices = Services & { repositories: Repositories };
@@ -91,6 +95,7 @@ export async function createServices(config: Readonly<Config>, db: Database, wir
     knownDevices: wiring.repositories?.knownDevices ?? new KnownDeviceRepository(),
     whitelist: wiring.repositories?.whitelist ?? new WhitelistRepository(),
     secondFactors: wiring.repositories?.secondFactors ?? new SecondFactorRepository(),
+    passkeys: wiring.repositories?.passkeys ?? new PasskeyRepository(),
   };
   const limits = new RateLimits(config.rateLimitBudgets, config.rateLimits, redis && { client: redis, prefix: config.redisChannelPrefix });
   const serverSecret = config.serverSecret ?? (await db.run((m) => new ServerSettingRepository().getOrCreate(m, 'server_secret', randomHex(32))));
@@ -121,7 +126,23 @@ export async function createServices(config: Readonly<Config>, db: Database, wir
     activity,
   });
   const credentials = new CredentialsService({ db, accounts: repositories.accounts, hasher, limits, activity, verification });
-  const secondFactors = new SecondFactorService({
+  const secondFactorNotices = new SecondFactorNotices({ mailer, enabled: mailer !== noMailer, reportError });
+  // Each needs the other: a passkey is a method of the second factor, and adding one confirms the login password
+  // the way the second factor's other changes do. The arrow resolves secondFactors only when a request calls it.
+  const passkeys: PasskeyService = new PasskeyService({
+    db,
+    accounts: repositories.accounts,
+    passkeys: repositories.passkeys,
+    secondFactors: repositories.secondFactors,
+    confirmPassword: (request) => secondFactors.confirmPassword(request),
+    limits,
+    clock,
+    activity,
+    notices: secondFactorNotices,
+    relyingParty: { ...config.webauthn, name: config.serverName },
+    serverSecret,
+  });
+  const secondFactors: SecondFactorService = new SecondFactorService({
     db,
     accounts: repositories.accounts,
     secondFactors: repositories.secondFactors,
@@ -129,10 +150,11 @@ export async function createServices(config: Readonly<Config>, db: Database, wir
     limits,
     clock,
     activity,
-    notices: new SecondFactorNotices({ mailer, enabled: mailer !== noMailer, reportError }),
+    notices: secondFactorNotices,
     totpSecrets: new SecretBox(serverSecret, 'totp secret'),
     recoveryCodes: new RecoveryCodeHasher(serverSecret),
     issuer: config.serverName,
+    passkeys,
   });
   const wallets = new WalletService({
     db,
@@ -176,5 +198,5 @@ export async function createServices(config: Readonly<Config>, db: Database, wir
     secondFactors,
     serverSecret,
   });
-  return { accounts, sessions, wallets, verification, history, activity, secondFactors, repositories };
+  return { accounts, sessions, wallets, verification, history, activity, secondFactors, passkeys, repositories };
 }

@@ -3,14 +3,23 @@ import { errorCode, type GraphQLResponse } from '../../test-support/graphql-http
 import { type TestServer } from './app';
 import type { ManualClock } from './clock';
 import { login, register, type Device } from '../../test-support/operations';
-import { BeginTotpDocument, ConfirmTotpDocument, LoginDocument, SecondFactorStatusDocument } from '../../test-support/operations.generated';
+import {
+  BeginPasskeyRegistrationDocument,
+  BeginTotpDocument,
+  ConfirmTotpDocument,
+  FinishPasskeyRegistrationDocument,
+  LoginDocument,
+  PasskeysDocument,
+  SecondFactorStatusDocument,
+} from '../../test-support/operations.generated';
+import type { SoftwareAuthenticator } from './webauthn-authenticator';
 
 /** Steps for the second factor's tests (tests/api/second-factor.test.ts, tests/redis/second-factor-budget.test.ts). */
 export const STEP_MS = 30_000;
 export const START = new Date('2026-06-01T12:00:10.000Z');
 
 export type Api = Pick<TestServer, 'gql'>;
-export type SecondFactor = { totp?: string; recoveryCode?: string };
+export type SecondFactor = { totp?: string; recoveryCode?: string; webauthn?: string };
 
 export const ok = <T>(response: GraphQLResponse<T>): T => {
   if (response.body.errors) throw new Error(JSON.stringify(response.body.errors));
@@ -55,3 +64,20 @@ export function wrongCode(secret: string, clock: ManualClock): string {
     if (!near.has(code)) return code;
   }
 }
+
+/** The relying party the passkey tests configure, and the origin their software authenticator writes. */
+export const PASSKEY_ENV = { WEBAUTHN_RP_ID: 'wallet.example', WEBAUTHN_ORIGINS: 'https://wallet.example,https://app.wallet.example' };
+export const PASSKEY_ORIGIN = 'https://wallet.example';
+
+/** PROTOCOL.md's test vector: base64 of exactly 92 bytes, as a client's wrap is. */
+export const WRAPPED_KEYS_VECTOR = '8PHy8/T19vf4+fr7MmeiyLFXYIa6c3Yli7iDgf0vC3rh8sa1kDuSkEFqNBdyhqqP3cnIBxGlcEs+R8zEvsX5Jw5QNEunKqMzYyo31EzLt4JvoxfB0Ev+/8QF+ck=';
+
+/** Adds a passkey made by `authenticator` to the signed-in device's account: the Passkey as the server answers it. */
+export async function addPasskey(api: Api, device: Device, authenticator: SoftwareAuthenticator, name = 'Laptop', wrappedKeys?: string) {
+  const options = ok(await api.gql(BeginPasskeyRegistrationDocument, { password: device.password }, device.token)).beginPasskeyRegistration;
+  const response = JSON.stringify(authenticator.create(options));
+  return ok(await api.gql(FinishPasskeyRegistrationDocument, { input: { response, name, ...(wrappedKeys ? { wrappedKeys } : {}) } }, device.token))
+    .finishPasskeyRegistration;
+}
+
+export const passkeysOf = async (api: Api, device: Device) => ok(await api.gql(PasskeysDocument, {}, device.token)).me.secondFactor;

@@ -17,6 +17,7 @@ describe('loadConfig', () => {
       rateLimits: true,
       logLevel: 'info',
       serverName: 'Wallet Sync',
+      webauthn: { rpId: 'localhost', origins: ['http://localhost:8090'] },
       passwordHashing: { memoryKib: 19_456, timeCost: 2, parallelism: 1 },
     });
     expect(config.rateLimitBudgets.secondFactorFailuresPerAccount).toEqual({ points: 10, durationSeconds: 900 });
@@ -115,6 +116,15 @@ describe('loadConfig', () => {
     ['CORS_ORIGINS', { CORS_ORIGINS: 'https://user@wallet.example.com' }],
     ['CORS_ORIGINS', { CORS_ORIGINS: 'null' }],
     ['CORS_ORIGINS', { CORS_ORIGINS: 'file:///home/joe/wallet.html' }],
+    ['WEBAUTHN_RP_ID', { WEBAUTHN_RP_ID: 'https://wallet.example.com' }],
+    ['WEBAUTHN_RP_ID', { WEBAUTHN_RP_ID: 'wallet.example.com:8443' }],
+    ['WEBAUTHN_RP_ID', { WEBAUTHN_RP_ID: 'Wallet.Example.com' }],
+    ['WEBAUTHN_RP_ID', { WEBAUTHN_RP_ID: '192.0.2.7' }],
+    ['WEBAUTHN_RP_ID', { PUBLIC_URL: 'https://192.0.2.7' }],
+    ['WEBAUTHN_ORIGINS', { WEBAUTHN_RP_ID: 'wallet.example.com', WEBAUTHN_ORIGINS: 'https://wallet.example.com/' }],
+    ['WEBAUTHN_ORIGINS', { WEBAUTHN_RP_ID: 'wallet.example.com', WEBAUTHN_ORIGINS: 'https://other.example.com' }],
+    ['WEBAUTHN_ORIGINS', { WEBAUTHN_RP_ID: 'wallet.example.com', WEBAUTHN_ORIGINS: 'https://evilwallet.example.com' }],
+    ['WEBAUTHN_ORIGINS', { WEBAUTHN_RP_ID: 'wallet.example.com', WEBAUTHN_ORIGINS: '*' }],
   ])('when %s is missing or invalid, then start-up stops with an error naming it', (variable, env) => {
     let error: unknown;
     try {
@@ -140,6 +150,23 @@ describe('loadConfig', () => {
     ],
   ])('when CORS_ORIGINS is %s, then the web origins are read as given', (_name, value, expected) => {
     expect(loadConfig(value === undefined ? {} : { CORS_ORIGINS: value }).corsOrigins).toEqual(expected);
+  });
+
+  it.each<[string, Record<string, string>, unknown]>([
+    ['nothing is set (a development server)', {}, { rpId: 'localhost', origins: ['http://localhost:8090'] }],
+    ['PUBLIC_URL is set', { PUBLIC_URL: 'https://wallet.example.com/sync/' }, { rpId: 'wallet.example.com', origins: ['https://wallet.example.com'] }],
+    [
+      'PUBLIC_URL and CORS_ORIGINS are set (origins of another domain cannot use its passkeys and are left out)',
+      { PUBLIC_URL: 'https://wallet.example.com', CORS_ORIGINS: 'https://app.wallet.example.com,chrome-extension://abcdefghijklmnop,https://other.example.org' },
+      { rpId: 'wallet.example.com', origins: ['https://wallet.example.com', 'https://app.wallet.example.com', 'chrome-extension://abcdefghijklmnop'] },
+    ],
+    [
+      'WEBAUTHN_RP_ID and WEBAUTHN_ORIGINS are set',
+      { PUBLIC_URL: 'https://sync.example.com', WEBAUTHN_RP_ID: 'example.com', WEBAUTHN_ORIGINS: 'https://example.com,https://wallet.example.com,moz-extension://0b7e4e1c' },
+      { rpId: 'example.com', origins: ['https://example.com', 'https://wallet.example.com', 'moz-extension://0b7e4e1c'] },
+    ],
+  ])('when %s, then the relying party and its origins are the documented ones', (_name, env, expected) => {
+    expect(loadConfig(env).webauthn).toEqual(expected);
   });
 
   it.each([

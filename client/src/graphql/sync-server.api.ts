@@ -5,6 +5,14 @@ import { LiveConnectionLost, type LiveConnection } from './wallet-updates.subscr
 import {
   AccountActivityDocument,
   BeginTotpDocument,
+  BeginPasskeyRegistrationDocument,
+  FinishPasskeyRegistrationDocument,
+  LoginWithPasskeyDocument,
+  PasskeySignInOptionsDocument,
+  PasskeysDocument,
+  SetPasskeyUnlockDocument,
+  type LoginWithPasskeyMutation,
+  type PasskeyFieldsFragment,
   ChangePasswordDocument,
   ConfirmTotpDocument,
   DisableTotpDocument,
@@ -40,6 +48,9 @@ export const HISTORY_PAGE = 1000;
 
 /** An account's client salt seed and key parameters as the server hands them out (a decoy for an unknown email). */
 export type RemoteKeyParams = ClientKeyParamsQuery['clientKeyParams'];
+/** A passkey of the account, as the server lists it. */
+export type PasskeyInfo = Omit<PasskeyFieldsFragment, '__typename'>;
+export type PasskeyLoginResult = LoginWithPasskeyMutation['loginWithPasskey'];
 
 /** The server's answer to an upload: it landed, or a newer state (null: none) was there first. */
 export type UploadOutcome<Stored = RemoteWalletState> =
@@ -158,6 +169,31 @@ export class SyncServerApi {
     return { enabled, totp, recoveryCodesLeft };
   }
 
+  /** WebAuthn creation options (JSON) for a new passkey; needs the login password. */
+  async beginPasskeyRegistration(password: string): Promise<string> {
+    return (await this.send(BeginPasskeyRegistrationDocument, { password })).beginPasskeyRegistration;
+  }
+
+  async finishPasskeyRegistration(input: { response: string; name: string; wrappedKeys?: string }): Promise<PasskeyInfo> {
+    return passkeyInfo((await this.send(FinishPasskeyRegistrationDocument, { input })).finishPasskeyRegistration);
+  }
+
+  async setPasskeyUnlock(id: string, wrappedKeys: string | null): Promise<PasskeyInfo> {
+    return passkeyInfo((await this.send(SetPasskeyUnlockDocument, { id, wrappedKeys })).setPasskeyUnlock);
+  }
+
+  async passkeys(): Promise<PasskeyInfo[]> {
+    return (await this.send(PasskeysDocument, {})).me.secondFactor.passkeys.map(passkeyInfo);
+  }
+
+  async passkeySignInOptions(): Promise<string> {
+    return (await this.send(PasskeySignInOptionsDocument, {})).passkeySignInOptions;
+  }
+
+  async loginWithPasskey(input: { assertion: string; deviceId: string }): Promise<PasskeyLoginResult> {
+    return (await this.send(LoginWithPasskeyDocument, { input })).loginWithPasskey;
+  }
+
   /** From now on the sync's reads and writes go over `connection` while it is up (null: HTTP only). */
   useLiveConnection(connection: LiveConnection | null): void {
     this.live = connection;
@@ -226,3 +262,5 @@ function toWalletSyncError(error: unknown): WalletSyncError {
   const reason = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
   return new WalletSyncError(ClientErrorCode.Network, `Cannot reach the wallet sync server: ${reason}`, { cause: error });
 }
+
+const passkeyInfo = ({ id, name, createdAt, lastUsedAt, unlock }: PasskeyFieldsFragment): PasskeyInfo => ({ id, name, createdAt, lastUsedAt, unlock });

@@ -8,6 +8,7 @@ import { AccountWhitelist1795843101077 } from '../migrations/mysql/1795843101077
 import { PendingRegistrations1795850000001 } from '../migrations/mysql/1795850000001-pending-registrations';
 import { SecondFactor1795900000001 } from '../migrations/mysql/1795900000001-second-factor';
 import { NoPadIdentity1795910000001 } from '../migrations/mysql/1795910000001-no-pad-identity';
+import { Passkeys1795920000001 } from '../migrations/mysql/1795920000001-passkeys';
 import { createConnection } from 'mysql2/promise';
 import type { Dialect, Executor } from './dialect';
 import { mysqlDump, mysqlDumpRecipe } from './mysql-dump';
@@ -56,6 +57,7 @@ export const mysql: Dialect = {
     PendingRegistrations1795850000001,
     SecondFactor1795900000001,
     NoPadIdentity1795910000001,
+    Passkeys1795920000001,
   ],
   columns: {
     // The driver runs with timezone 'Z': stored in UTC.

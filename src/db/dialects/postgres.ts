@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { QueryFailedError, type DataSource, type EntityManager } from 'typeorm';
 import { InitialSchema1796000000000 } from '../migrations/postgres/1796000000000-initial-schema';
+import { Passkeys1796000000001 } from '../migrations/postgres/1796000000001-passkeys';
 import type { Dialect, Executor, StatementResult } from './dialect';
 import { pgDump, pgDumpRecipe } from './postgres-dump';
 
@@ -45,7 +46,7 @@ export const postgres: Dialect = {
     // Date-times are timestamptz and travel as instants; the session's zone only shapes text a person reads or writes.
     extra: { options: '-c TimeZone=UTC' },
   }),
-  migrations: [InitialSchema1796000000000],
+  migrations: [InitialSchema1796000000000, Passkeys1796000000001],
   columns: {
     // timestamptz stores the instant: the value a Date carries, whatever the server's or the client's time zone.
     dateTime: { type: 'timestamptz', precision: 3 },

@@ -11,6 +11,7 @@ import { WalletHistory1795840000000 } from '../migrations/sqlite/1795840000000-w
 import { AccountWhitelist1795843101076 } from '../migrations/sqlite/1795843101076-account-whitelist';
 import { PendingRegistrations1795850000000 } from '../migrations/sqlite/1795850000000-pending-registrations';
 import { SecondFactor1795900000000 } from '../migrations/sqlite/1795900000000-second-factor';
+import { Passkeys1795920000000 } from '../migrations/sqlite/1795920000000-passkeys';
 import type { Dialect, StatementResult } from './dialect';
 import { SerialExecutor, inTransaction } from './sqlite-serial';
 import { sqliteDriver } from './sqlite-driver';
@@ -61,6 +62,7 @@ export const sqlite: Dialect = {
     AccountWhitelist1795843101076,
     PendingRegistrations1795850000000,
     SecondFactor1795900000000,
+    Passkeys1795920000000,
   ],
   // SQLite's TEXT has no length limit, and its default BINARY collation already compares bytes.
   columns: { dateTime: { type: 'datetime', precision: 3 }, longText: 'text', exact: {}, nullable: { nullable: true } },

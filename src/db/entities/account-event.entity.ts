@@ -14,10 +14,12 @@ export const ACCOUNT_EVENT_KINDS = [
   'SECOND_FACTOR_DISABLED',
   'SECOND_FACTOR_FAILED',
   'RECOVERY_CODE_USED',
+  'PASSKEY_ADDED',
+  'PASSKEY_REMOVED',
 ] as const;
 export type AccountEventKind = (typeof ACCOUNT_EVENT_KINDS)[number];
 
-/** How a device signed in (LOGIN events). The passkey methods come with issue 22. */
+/** How a device signed in (LOGIN events). */
 export const LOGIN_METHODS = ['PASSWORD', 'PASSWORD_AND_TOTP', 'PASSWORD_AND_WEBAUTHN', 'PASSWORD_AND_RECOVERY_CODE', 'PASSKEY'] as const;
 export type LoginMethod = (typeof LOGIN_METHODS)[number];
 

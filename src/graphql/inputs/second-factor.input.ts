@@ -4,6 +4,7 @@ import type { SecondFactor } from '../../services/second-factor';
 import { RECOVERY_CODE_PATTERN } from '../../lib/recovery-codes';
 import { TOTP_CODE_PATTERN } from '../../lib/totp';
 import { IsOptional, Matches } from './validators';
+import { WebauthnJsonRule, parseAssertion } from './passkey.input';
 
 const TotpCodeRule = () => Matches(TOTP_CODE_PATTERN, { message: 'must be the 6 digits of the authenticator app, without spaces' });
 
@@ -18,6 +19,15 @@ export class SecondFactorInput {
   @IsOptional()
   @Matches(RECOVERY_CODE_PATTERN, { message: 'must be a recovery code: 10 characters of Crockford base32, optionally split 5-5 by a hyphen' })
   recoveryCode?: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "The JSON of a WebAuthn assertion (PublicKeyCredential.toJSON()) answering\nthe challenge in the SECOND_FACTOR_REQUIRED error's extensions.webauthn.",
+  })
+  @IsOptional()
+  @WebauthnJsonRule()
+  webauthn?: string | null;
 }
 
 /**
@@ -30,7 +40,8 @@ export function secondFactorOf(input: SecondFactorInput | null | undefined): Sec
   const given: SecondFactor[] = [];
   if (input.totp != null) given.push({ method: 'TOTP', code: input.totp });
   if (input.recoveryCode != null) given.push({ method: 'RECOVERY_CODE', code: input.recoveryCode });
-  if (given.length !== 1) throw badUserInput('secondFactor', 'must set exactly one of totp, recoveryCode');
+  if (input.webauthn != null) given.push({ method: 'WEBAUTHN', assertion: parseAssertion(input.webauthn, 'secondFactor.webauthn') });
+  if (given.length !== 1) throw badUserInput('secondFactor', 'must set exactly one of totp, recoveryCode, webauthn');
   return given[0];
 }
 

@@ -35,7 +35,7 @@ export class NoPadIdentity1795910000001 implements MigrationInterface {
 }
 
 /** MariaDB (10.2+) names it utf8mb4_nopad_bin; MySQL 8 has none of that name, and its utf8mb4_0900_bin is NO PAD. */
-async function noPadBinary(queryRunner: QueryRunner): Promise<string> {
+export async function noPadBinary(queryRunner: QueryRunner): Promise<string> {
   const rows: unknown[] = await queryRunner.query("SHOW COLLATION WHERE Collation = 'utf8mb4_nopad_bin'");
   return rows.length > 0 ? 'utf8mb4_nopad_bin' : 'utf8mb4_0900_bin';
 }
