@@ -1,7 +1,7 @@
 import { assertKey, assertRootPassword, describeType, invalidArgument } from './client-arguments';
-import { ClientErrorCode, WalletSyncError } from './client.errors';
+import { ClientErrorCode, ServerErrorCode, WalletSyncError, type SecondFactor } from './client.errors';
 import type { DeviceState } from './device-state.store';
-import { encodeKeys, type DeviceSession, type StoredKeys } from './device-session';
+import { encodeKeys, type DeviceSession, type LoginOptions, type StoredKeys } from './device-session';
 import { HISTORY_PAGE, type RemoteWalletState, type WalletStateHeader } from './graphql/sync-server.api';
 import { ROOT_CHAIN, chainOf, extendChain, hasSeen, rememberStates, type ChainMark, type Divergence, type StateLink } from './history-chain';
 import { openWalletState, salvageWalletState, sealWalletState, type SealedWalletState } from './wallet-cipher';
@@ -196,9 +196,13 @@ export class SyncEngine {
   /**
    * A password change is an upload under new keys: the wallet is merged up to
    * the server's latest state under the old keys, sealed under the new ones and
-   * swapped in one request, retrying on conflicts like sync().
+   * swapped in one request, retrying on conflicts like sync(). With a second
+   * factor on, the server wants one for the change and another for the login
+   * under the new password that ends it: `secondFactor` as a callback answers
+   * both (a factor is single-use); as a value it answers the change, and the
+   * login then fails with a SecondFactorRequiredError whose retry() finishes it.
    */
-  changePassword(currentRootPassword: string, newRootPassword: string, options: { keyParams?: Partial<KeyParams> } = {}): Promise<void> {
+  changePassword(currentRootPassword: string, newRootPassword: string, options: { keyParams?: Partial<KeyParams>; secondFactor?: LoginOptions['secondFactor'] } = {}): Promise<void> {
     assertRootPassword(currentRootPassword, 'currentRootPassword');
     assertRootPassword(newRootPassword, 'newRootPassword');
     const samePassword = currentRootPassword === newRootPassword;
@@ -214,28 +218,41 @@ export class SyncEngine {
       const clientSaltSeed = newClientSaltSeed();
       const newKeys = await session.derive(newRootPassword, account.email, clientSaltSeed, keyParams);
       let remote = await session.api.walletState();
+      const { secondFactor } = options;
+      const ask = typeof secondFactor === 'function' ? secondFactor : undefined;
+      let factor: SecondFactor | undefined = typeof secondFactor === 'function' ? undefined : secondFactor;
       for (let conflicts = 0; ; conflicts += 1) {
         await session.commit((await this.adopt(this.state, remote, oldKeys)).state);
         if (conflicts > this.deps.maxConflictRetries) throw retriesExhausted('changePassword', conflicts);
         // The server takes a wallet exactly when it holds one: at the next sequence, under the new keys.
         const next = this.state.base ? await this.seal(newKeys) : null;
         const wallet = next?.sealed ?? null;
-        const outcome = await session.api.changePassword({
-          email: account.email,
-          oldPassword: oldKeys.loginPassword,
-          newPassword: newKeys.loginPassword,
-          clientSaltSeed,
-          wallet,
-          // Always sent, so the server records exactly what the new keys were derived with.
-          keyParams,
-        });
+        let outcome: Awaited<ReturnType<typeof session.api.changePassword>>;
+        try {
+          outcome = await session.api.changePassword({
+            email: account.email,
+            oldPassword: oldKeys.loginPassword,
+            newPassword: newKeys.loginPassword,
+            clientSaltSeed,
+            wallet,
+            // Always sent, so the server records exactly what the new keys were derived with.
+            keyParams,
+            ...(factor ? { secondFactor: factor } : {}),
+          });
+        } catch (error) {
+          if (!(error instanceof WalletSyncError && error.code === ServerErrorCode.SecondFactorRequired && ask && !factor)) throw error;
+          factor = await ask(error.methods ?? [], error.webauthn);
+          continue;
+        }
         if (outcome.kind === 'conflict') {
           remote = outcome.latest;
+          // The server spent the factor before it saw the conflict: the callback is asked again.
+          if (ask) factor = undefined;
           continue;
         }
         const changed: DeviceState = { ...this.state, account: { ...account, clientSaltSeed, keyParams }, keys: encodeKeys(newKeys), authToken: null };
         await session.commit(next ? withBase(changed, next.sealed, next.chain, this.state.local) : changed);
-        await session.logIn(newKeys.loginPassword);
+        await session.logInWithFactor(newKeys.loginPassword, {}, { secondFactor: ask });
         return;
       }
     });

@@ -287,9 +287,13 @@ export class WalletSyncClient {
    * the others get UNAUTHENTICATED until they log in with the new root password.
    * It asks for the current root password: the device keeps no password.
    * `keyParams` changes the account's key parameters (raise N once phones can
-   * afford it); missing ones stay as they are.
+   * afford it); missing ones stay as they are. With a second factor on, the
+   * server asks for one for the change and again for the login that ends it:
+   * pass `secondFactor` as a callback (as for login()) to answer both; a value
+   * answers the change, and the login then throws a SecondFactorRequiredError
+   * whose retry() finishes it (the password has changed by then).
    */
-  changePassword(currentRootPassword: string, newRootPassword: string, options: { keyParams?: Partial<KeyParams> } = {}): Promise<void> {
+  changePassword(currentRootPassword: string, newRootPassword: string, options: { keyParams?: Partial<KeyParams>; secondFactor?: LoginOptions['secondFactor'] } = {}): Promise<void> {
     return this.engine.changePassword(currentRootPassword, newRootPassword, options);
   }
 
