@@ -204,7 +204,7 @@ export class DeviceSession {
    * SecondFactorRequiredError whose retry() logs in with the factor. Each try
    * reuses `loginPassword`: the root password is derived once.
    */
-  private async logInWithFactor(
+  async logInWithFactor(
     loginPassword: string,
     changes: Partial<Pick<DeviceState, 'account' | 'keys'>>,
     { secondFactor, verificationCode }: LoginOptions,

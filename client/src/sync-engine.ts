@@ -243,15 +243,11 @@ export class SyncEngine {
         const changed: DeviceState = { ...this.state, account: { ...account, clientSaltSeed, keyParams }, keys: encodeKeys(newKeys), authToken: null };
         await session.commit(next ? withBase(changed, next.sealed, next.chain, this.state.local) : changed);
         // The change revoked every token, this device's too, and a new login of an account with a second factor needs
-        // one again: a code of another step (each works once) or a recovery code. The callback is asked for it; a
-        // factor given once is used up, so the device is left logged out (status().loggedIn), the change made.
-        try {
-          await session.logIn(newKeys.loginPassword);
-        } catch (error) {
-          const source = options.secondFactor;
-          if (!(error instanceof WalletSyncError) || error.code !== ServerErrorCode.SecondFactorRequired) throw error;
-          if (typeof source === 'function') await session.logIn(newKeys.loginPassword, {}, await source(error.methods ?? []));
-        }
+        // one again: a code of another step (each works once), a recovery code or the passkey. A callback is asked for
+        // it; a factor given as a value was used up by the change, so the login throws SecondFactorRequiredError,
+        // whose retry(factor) finishes it (the password has changed by then).
+        const source = options.secondFactor;
+        await session.logInWithFactor(newKeys.loginPassword, {}, { secondFactor: typeof source === 'function' ? source : undefined });
         return;
       }
     });

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { read } from 'read';
 import { renderUnicodeCompact } from 'uqr';
-import { ClientErrorCode, ServerErrorCode, WalletSyncError, isIntegrityError, type SecondFactor, type SecondFactorMethod, type SecondFactorSource } from '../client.errors';
+import { ClientErrorCode, SecondFactorRequiredError, ServerErrorCode, WalletSyncError, isIntegrityError, type SecondFactor, type SecondFactorMethod, type SecondFactorSource } from '../client.errors';
 // The Node entry, for its defaults (native scrypt, the ws WebSocket) and the file store.
 import { FileDeviceStateStore, WalletSyncClient, type Divergence, type LostEdit, type SyncResult, type WalletStateInfo } from '../index';
 import { DEFAULT_KEY_PARAMS, keyParamsProblem } from '../wallet-keys';
@@ -288,10 +288,15 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const currentRootPassword = await secret(io, 'WALLET_SYNC_PASSWORD', 'Current root password');
     const newRootPassword = await newSecret(io, 'WALLET_SYNC_NEW_PASSWORD', 'New root password');
     const { scryptCost } = program.opts<GlobalOptions>();
-    await client.changePassword(currentRootPassword, newRootPassword, {
-      keyParams: scryptCost === undefined ? undefined : { n: scryptCost },
-      secondFactor: secondFactorOf(changePassword.opts<SecondFactorOptions>()),
-    });
+    try {
+      await client.changePassword(currentRootPassword, newRootPassword, {
+        keyParams: scryptCost === undefined ? undefined : { n: scryptCost },
+        secondFactor: secondFactorOf(changePassword.opts<SecondFactorOptions>()),
+      });
+    } catch (error) {
+      // A factor given as a value answered the change; the login after it needs another one: changed, logged out.
+      if (!(error instanceof SecondFactorRequiredError) || client.status().loggedIn) throw error;
+    }
     const loggedIn = client.status().loggedIn;
     print.result(
       loggedIn

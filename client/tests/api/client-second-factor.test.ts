@@ -10,6 +10,8 @@ function countingScrypt(): { scrypt: ScryptFunction; count: () => number } {
   return { count: () => calls, scrypt: (password, salt, params, length) => ((calls += 1), nodeScrypt(password, salt, params, length)) };
 }
 
+const NEW_ROOT_PASSWORD = 'a brand new root password';
+
 /** The code of the step after the current one: one step of drift is accepted, and it is never the step a previous code used. */
 const nextCode = (secret: string, steps = 1) => totpCode(secret, new Date(Date.now() + steps * 30_000));
 
@@ -84,5 +86,34 @@ describe('the client and the second factor', () => {
     expect(phone.status().loggedIn).toBe(true);
     await phone.deleteAccount(ROOT_PASSWORD, { secondFactor: { recoveryCode: codes[3] } });
     expect(phone.status().loggedIn).toBe(false);
+  });
+
+  it('when an account with a second factor changes its password with a callback, then it answers both the change and the login that ends it', async () => {
+    const { email, phone, codes } = await enrolled();
+    await phone.setPreference('theme', 'dark');
+    await phone.sync();
+    const asked: SecondFactorMethod[][] = [];
+    let next = 0;
+    await phone.changePassword(ROOT_PASSWORD, NEW_ROOT_PASSWORD, { secondFactor: async (methods) => (asked.push(methods), { recoveryCode: codes[next++] }) });
+    expect(asked).toEqual([
+      ['TOTP', 'RECOVERY_CODE'],
+      ['TOTP', 'RECOVERY_CODE'],
+    ]);
+    expect(phone.status().loggedIn).toBe(true);
+    const laptop = await openDevice(server, 'laptop');
+    await laptop.login({ email, rootPassword: NEW_ROOT_PASSWORD }, { secondFactor: async () => ({ recoveryCode: codes[next++] }) });
+    await laptop.sync();
+    expect(laptop.preferences()).toEqual({ theme: 'dark' });
+  });
+
+  it('when the factor is given as a value, then it answers the change, and the login after it throws a SecondFactorRequiredError whose retry finishes', async () => {
+    const { email, phone, codes } = await enrolled();
+    const error = await phone.changePassword(ROOT_PASSWORD, NEW_ROOT_PASSWORD, { secondFactor: { recoveryCode: codes[0] } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SecondFactorRequiredError);
+    expect(phone.status().loggedIn).toBe(false);
+    await (error as SecondFactorRequiredError).retry({ recoveryCode: codes[1] });
+    expect(phone.status().loggedIn).toBe(true);
+    const laptop = await openDevice(server, 'laptop');
+    await expect(laptop.login({ email, rootPassword: ROOT_PASSWORD }, { secondFactor: { recoveryCode: codes[2] } })).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
   });
 });

@@ -7,9 +7,10 @@ import { KeyValueDeviceStateStore, WalletSyncClient, WalletSyncError, type KeyPa
  * and the portable (@noble/hashes) scrypt. The test calls these functions
  * through Playwright (client/tests/helpers/browser.ts inPage).
  */
-declare const localStorage: { getItem(key: string): string | null; setItem(key: string, value: string): void };
+declare const localStorage: { readonly length: number; getItem(key: string): string | null; setItem(key: string, value: string): void };
 declare const location: { origin: string };
 declare const navigator: { userAgent: string };
+declare const document: { body: { textContent: string | null } };
 declare const WebSocket: new (url: string, protocol: string) => {
   onopen: (() => void) | null;
   onclose: ((event: { code: number }) => void) | null;
@@ -17,6 +18,7 @@ declare const WebSocket: new (url: string, protocol: string) => {
 };
 
 let device: WalletSyncClient | undefined;
+let store: KeyValueDeviceStateStore | undefined;
 const syncs: SyncResult[] = [];
 const waiting: Array<(result: SyncResult) => void> = [];
 
@@ -36,9 +38,11 @@ async function run<T>(work: () => Promise<T> | T): Promise<T> {
 
 export const walletDevice = {
   /** `apiUrl`: the server, when it is not at the page's own origin (a web app on a domain of its own, CORS_ORIGINS). */
+  /** Each device keeps its state under a key of its own: two devices may share an origin's localStorage (pages of one browser context). */
   open: (deviceId: string, keyParams?: KeyParams, apiUrl?: string) =>
     run(async () => {
-      device = await WalletSyncClient.open({ url: apiUrl ?? location.origin, deviceId, store: new KeyValueDeviceStateStore(localStorage), keyParams });
+      store = new KeyValueDeviceStateStore(localStorage, `wallet-sync/device-state/${deviceId}`);
+      device = await WalletSyncClient.open({ url: apiUrl ?? location.origin, deviceId, store, keyParams });
     }),
   register: (email: string, rootPassword: string) =>
     run(async () => {
@@ -78,7 +82,30 @@ export const walletDevice = {
       };
       socket.onclose = (event) => resolve(`closed before opening (${event.code})`);
     }),
-  storedState: () => localStorage.getItem('wallet-sync/device-state'),
+  storedState: () => (store ? localStorage.getItem(store.key) : null),
+  /** How many items the page's origin has in localStorage: 0 for a device that holds nothing yet. */
+  storedItems: () => localStorage.length,
+  /** With the passkey answering the second factor the change asks for, and the one the login under the new password asks for. */
+  changePassword: (currentRootPassword: string, newRootPassword: string) =>
+    run(() => current().changePassword(currentRootPassword, newRootPassword, { secondFactor: async (_methods, webauthn) => current().passkeySecondFactor(webauthn!) })),
+  // Passkeys: navigator.credentials is the browser's own (a virtual authenticator the test adds over the DevTools protocol).
+  addPasskey: (name: string, rootPassword: string) => run(() => current().addPasskey(name, rootPassword)),
+  enablePasskeyUnlock: (id: string) => run(() => current().enablePasskeyUnlock(id)),
+  /** A password login whose SECOND_FACTOR_REQUIRED the passkey answers: the methods the server offered. */
+  loginWithPasskeyAsSecondFactor: (email: string, rootPassword: string) =>
+    run(async () => {
+      const offered: string[] = [];
+      await current().login({ email, rootPassword }, { secondFactor: async (methods, webauthn) => (offered.push(...methods), current().passkeySecondFactor(webauthn!)) });
+      return offered;
+    }),
+  loginWithPasskey: () => run(() => current().loginWithPasskey()),
+  unlock: (rootPassword: string) => run(() => current().unlock(rootPassword)),
+  /** The browser's assertion (as JSON for the server) for request options the test fetched itself: for replays and tampering. */
+  passkeyAssertion: (requestOptions: string) => run(async () => (await current().passkeySecondFactor(requestOptions)).webauthn),
+  /** Writes the step into the page, for the screenshot the test takes next. */
+  show: (text: string) => {
+    document.body.textContent = text;
+  },
   environment: () => ({
     userAgent: navigator.userAgent,
     webCrypto: typeof globalThis.crypto?.subtle?.deriveBits === 'function',

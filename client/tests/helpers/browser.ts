@@ -65,8 +65,9 @@ export interface Front {
  * serves only the pages (a web app on an origin of its own, calling the API at
  * another: CORS_ORIGINS) and answers anything else 404.
  */
-export async function startFront(serverUrl: string | undefined, pages: Record<string, { contentType: string; body: string }>): Promise<Front> {
-  const target = serverUrl === undefined ? undefined : new URL(serverUrl);
+export async function startFront(serverUrl: string | (() => string) | undefined, pages: Record<string, { contentType: string; body: string }>): Promise<Front> {
+  // A function: the server starts after its fronts (its WEBAUTHN_ORIGINS name them).
+  const targetOf = () => (serverUrl === undefined ? undefined : new URL(typeof serverUrl === 'function' ? serverUrl() : serverUrl));
   const sockets = new Set<net.Socket>();
   const track = (socket: net.Socket) => {
     sockets.add(socket);
@@ -74,6 +75,7 @@ export async function startFront(serverUrl: string | undefined, pages: Record<st
     socket.on('error', () => socket.destroy());
   };
   const front = http.createServer((request, response) => {
+    const target = targetOf();
     const page = pages[request.url ?? ''];
     if (page) {
       response.writeHead(200, { 'content-type': page.contentType, 'cache-control': 'no-store' });
@@ -93,6 +95,7 @@ export async function startFront(serverUrl: string | undefined, pages: Record<st
   });
   front.on('connection', track);
   front.on('upgrade', (request: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+    const target = targetOf();
     if (!target) return socket.destroy();
     const upstream = net.connect(Number(target.port), target.hostname, () => {
       const headers = [];
