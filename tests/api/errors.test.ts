@@ -166,7 +166,7 @@ describe('Whitelist mode with a small wallet limit', () => {
 
   it('when serverInfo is asked, then it tells the mode and the limit', async () => {
     const response = await server.gql('{ serverInfo { apiVersion accountVerificationMode maxWalletBytes } }');
-    expect(response.body.data!.serverInfo).toEqual({ apiVersion: '2', accountVerificationMode: 'WHITELIST', maxWalletBytes: 100 });
+    expect(response.body.data!.serverInfo).toEqual({ apiVersion: '3', accountVerificationMode: 'WHITELIST', maxWalletBytes: 100 });
   });
 });
 

@@ -24,7 +24,7 @@ describe('the HTTP surface', () => {
     expect(blocked.status).toBe(400);
     const allowed = await fetch(url, { headers: { 'apollo-require-preflight': 'true' } });
     expect(allowed.status).toBe(200);
-    expect(await allowed.json()).toEqual({ data: { serverInfo: { apiVersion: '2' } } });
+    expect(await allowed.json()).toEqual({ data: { serverInfo: { apiVersion: '3' } } });
   });
 
   it.each<[string, string, Record<string, string>, number, string]>([

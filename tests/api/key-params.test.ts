@@ -128,7 +128,7 @@ describe(`key parameters per account (${testDialect()})`, () => {
   });
 
   it('when serverInfo is asked, then the API version is "2"', async () => {
-    expect((await server.gql('{ serverInfo { apiVersion } }')).body.data!.serverInfo.apiVersion).toBe('2');
+    expect((await server.gql('{ serverInfo { apiVersion } }')).body.data!.serverInfo.apiVersion).toBe('3');
   });
 });
 

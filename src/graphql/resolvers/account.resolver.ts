@@ -20,7 +20,7 @@ const MODES: Record<Config['accountVerificationMode'], AccountVerificationMode> 
 };
 
 /** The protocol version of this API; bumped only for a breaking change. */
-export const API_VERSION = '2';
+export const API_VERSION = '3';
 
 @Resolver()
 export class AccountResolver {

@@ -9,7 +9,7 @@ registerEnumType(AccountVerificationMode, { name: 'AccountVerificationMode' });
 
 @ObjectType()
 export class ServerInfo {
-  @Field({ description: 'The protocol version of this API: "2" for this contract.' })
+  @Field({ description: 'The protocol version of this API: "3" for this contract.' })
   apiVersion!: string;
 
   @Field(() => AccountVerificationMode)
