@@ -55,7 +55,7 @@ describe('web origins, when CORS_ORIGINS lists a web app and an extension', () =
   it.each([[WEB_APP], [EXTENSION]])('when %s posts a query, then the answer names that origin, varies on it and allows no credentials', async (origin) => {
     const response = await post(server.url, origin);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ data: { serverInfo: { apiVersion: '2' } } });
+    expect(await response.json()).toEqual({ data: { serverInfo: { apiVersion: '3' } } });
     expect(corsHeaders(response)).toEqual({ 'access-control-allow-origin': origin });
     expect(response.headers.get('vary')).toMatch(/\borigin\b/i);
   });
