@@ -1,5 +1,5 @@
 /**
- * npm run bench:subscriptions [-- --connections 10000 --updates 2000 --devices 2]
+ * npm run bench:subscriptions [-- --connections 10000 --updates 2000 --devices 2 --events state|sequence]
  *
  * Starts the built server as a process (dist/src/index.js, as `npm start` runs it, on a
  * SQLite file on tmpfs, RATE_LIMITS=off, cheap argon2 as in the tests), opens `connections` graphql-ws subscriptions to
@@ -7,7 +7,8 @@
  * through HTTP, and prints the delivery latency (from sending the mutation to a
  * subscriber receiving the event, over every delivery), the fan-out alone (from the
  * write's answer to the event's arrival) and the server's RSS per
- * 1,000 connections. Loopback only; stops by itself (and kills the server) after
+ * 1,000 connections. Each subscription selects the state with every event
+ * (`--events state`, protocol 3, the default) or the sequence alone. Loopback only; stops by itself (and kills the server) after
  * at most --max-seconds. BENCH_NODE_OPTIONS, when set, is the server's NODE_OPTIONS
  * (e.g. --heapsnapshot-signal=SIGUSR2 to see where a connection's memory goes).
  */
@@ -18,7 +19,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { login, register, upload, type Device } from '../test-support/operations';
 import { startServerProcess, type ServerProcess } from '../test-support/server-process';
-import { connectLive, type LiveClient } from '../test-support/subscriptions';
+import { WALLET_UPDATED, WALLET_UPDATED_WITH_STATE, connectLive, type LiveClient } from '../test-support/subscriptions';
 
 const { values } = parseArgs({
   options: {
@@ -26,8 +27,11 @@ const { values } = parseArgs({
     updates: { type: 'string', default: '2000' },
     devices: { type: 'string', default: '2' },
     'max-seconds': { type: 'string', default: '600' },
+    events: { type: 'string', default: 'state' },
   },
 });
+if (values.events !== 'state' && values.events !== 'sequence') throw new Error(`--events: state or sequence, not "${values.events}"`);
+const EVENT_QUERY = values.events === 'state' ? WALLET_UPDATED_WITH_STATE : WALLET_UPDATED;
 const CONNECTIONS = Number(values.connections);
 const UPDATES = Number(values.updates);
 const DEVICES = Number(values.devices);
@@ -56,7 +60,7 @@ async function main(): Promise<void> {
     // The built server, as `npm start` runs it: its memory is what is measured.
     const nodeOptions: Record<string, string> = process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {};
     server = await startServerProcess({ DATABASE_URL: `sqlite:${path.join(dataDir, 'bench.sqlite')}`, ...nodeOptions }, 60_000, 'built');
-    log(`server pid ${server.pid} at ${server.url}; ${accounts} accounts × ${DEVICES} devices = ${CONNECTIONS} connections`);
+    log(`server pid ${server.pid} at ${server.url}; ${accounts} accounts × ${DEVICES} devices = ${CONNECTIONS} connections; events carry ${values.events === 'state' ? 'the state' : 'the sequence alone'}`);
 
     // Accounts, devices and a first wallet (sequence 1), so each subscription confirms itself with the catch-up event.
     let started = performance.now();
@@ -132,13 +136,17 @@ async function main(): Promise<void> {
 async function subscribe(baseUrl: string, device: Device, accountIndex: number, arrivals: Map<string, number[]>, subscribers: Subscriber[]): Promise<void> {
   const client = connectLive(baseUrl, device.token);
   let confirmed = false;
-  const subscription = client.subscribe(0, (sequence) => {
-    if (!confirmed) return;
-    const key = `${accountIndex}:${sequence}`;
-    const list = arrivals.get(key) ?? [];
-    list.push(performance.now());
-    arrivals.set(key, list);
-  });
+  const subscription = client.subscribe(
+    0,
+    (sequence) => {
+      if (!confirmed) return;
+      const key = `${accountIndex}:${sequence}`;
+      const list = arrivals.get(key) ?? [];
+      list.push(performance.now());
+      arrivals.set(key, list);
+    },
+    EVENT_QUERY,
+  );
   try {
     await subscription.next(60_000);
   } catch (error) {

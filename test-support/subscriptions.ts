@@ -2,6 +2,8 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 
 export const WALLET_UPDATED = `subscription WalletUpdated($since: Int) { walletUpdated(sinceSequence: $since) { sequence } }`;
+/** The same, with the state in every event (protocol 3): what a device that reads nothing after an event selects. */
+export const WALLET_UPDATED_WITH_STATE = `subscription WalletUpdated($since: Int) { walletUpdated(sinceSequence: $since) { sequence walletState { encryptedWallet sequence hmac updatedAt } } }`;
 
 export interface CloseInfo {
   code: number;
@@ -24,8 +26,8 @@ export interface LiveClient {
   connected: Promise<void>;
   /** Resolves with the close code and reason of the socket. */
   closed: Promise<CloseInfo>;
-  /** `onSequence` hears each event as it arrives (the benchmark times deliveries with it). */
-  subscribe(sinceSequence?: number | null, onSequence?: (sequence: number) => void): LiveSubscription;
+  /** `onSequence` hears each event as it arrives (the benchmark times deliveries with it); `query` selects what an event carries. */
+  subscribe(sinceSequence?: number | null, onSequence?: (sequence: number) => void, query?: string): LiveSubscription;
   dispose(): Promise<void>;
 }
 
@@ -64,7 +66,7 @@ export function connectLive(httpUrl: string, token: string | null, extraParams: 
     client,
     connected,
     closed,
-    subscribe(sinceSequence, onSequence) {
+    subscribe(sinceSequence, onSequence, query = WALLET_UPDATED) {
       const received: number[] = [];
       const waiting: Array<{ resolve: (n: number) => void; reject: (e: unknown) => void }> = [];
       let cursor = 0;
@@ -77,7 +79,7 @@ export function connectLive(httpUrl: string, token: string | null, extraParams: 
         for (const w of waiting.splice(0)) w.reject(reason);
       };
       client.subscribe<{ walletUpdated: { sequence: number } }>(
-        { query: WALLET_UPDATED, variables: sinceSequence === undefined ? {} : { since: sinceSequence } },
+        { query, variables: sinceSequence === undefined ? {} : { since: sinceSequence } },
         {
           next: (result) => {
             if (result.errors || !result.data) return fail(result.errors ?? new Error('no data'));
