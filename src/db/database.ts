@@ -4,16 +4,13 @@ import type { Dialect, Executor } from './dialects/dialect';
 
 /**
  * How many times a transaction runs at most when the database keeps giving it
- * up to a concurrent one (Failure 'contention'), and the longest pause before
- * a run again. Each loser waits a random part of the pause, so racers that
- * deadlocked on each other do not meet again in lockstep.
- */
-/**
- * Runs of a transaction that keeps losing to concurrent ones. Measured on a
- * 3-node Galera cluster (tests/cluster): 24 logins of one account at once
- * through two nodes lost certification up to 5 times in a row with 4 runs
- * and a linear pause, and failed; with the pause doubling per run, 8 runs
- * spread them out (about 1 s of pauses at most, on contention only).
+ * up to a concurrent one (Failure 'contention'), and the base of the pause
+ * before a run again, which doubles per run. Each loser waits a random part of
+ * the pause, so racers that deadlocked on each other do not meet again in
+ * lockstep. Measured on a 3-node Galera cluster (tests/cluster): 24 logins of
+ * one account at once through two nodes lost certification up to 5 times in a
+ * row with 4 runs and a linear pause, and failed; 8 runs with the doubling
+ * pause spread them out (about 1 s of pauses at most, on contention only).
  */
 const MAX_ATTEMPTS = 8;
 const RETRY_PAUSE_MS = 8;
