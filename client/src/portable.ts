@@ -2,7 +2,7 @@
  * The portable entry: everything but the Node adapters. It imports nothing
  * from `node:`, so it bundles for browsers and React Native (package.json maps
  * the `browser` and `react-native` conditions here). It needs Web Crypto
- * (`crypto.subtle`, `crypto.getRandomValues`), a WebSocket for watch() (the
+ * (`crypto.subtle`, `crypto.getRandomValues`), a WebSocket for connect() and watch() (the
  * global one, or WalletSyncClientOptions.webSocket) and a DeviceStateStore.
  */
 export { WalletSyncClient } from './wallet-sync.client';
@@ -13,6 +13,7 @@ export { PASSKEY_PRF_SALT_TEXT, passkeyPrfSalt, passkeyWrapKey, unwrapKeys, wrap
 export type { LostEdit, PullResult, PushResult, SyncOptions, SyncResult, WalletStateInfo } from './sync-engine';
 export type { AccountActivityEvent, RestoreResult, WalletHistoryEntry } from './wallet-history';
 export type { WalletWatch, WatchOptions } from './wallet-watch';
+export type { ConnectOptions, WalletConnection } from './device-connection';
 export { ClientErrorCode, SecondFactorRequiredError, ServerErrorCode, WalletSyncError, isIntegrityError } from './client.errors';
 export type { SecondFactor, SecondFactorMethod, SecondFactorSource } from './client.errors';
 export { KeyValueDeviceStateStore, MemoryDeviceStateStore, newDeviceState } from './device-state.store';
@@ -27,6 +28,6 @@ export { DEFAULT_KEY_PARAMS, KEY_PARAMS_BOUNDS, clientSalt, deriveWalletKeys, ke
 export type { KeyParams, WalletKeys } from './wallet-keys';
 export { configurePlatform, portableScrypt } from './platform';
 export type { PlatformDefaults, ScryptFunction, ScryptParams, WebAuthnCredentials, WebSocketConstructor } from './platform';
-export type { ReconnectBackoff } from './graphql/wallet-updates.subscription';
+export type { ReconnectBackoff } from './graphql/live-connection';
 export { SEEN_STATES_KEPT, chainOf } from './history-chain';
 export type { ChainMark, Divergence, StateLink } from './history-chain';

@@ -5,6 +5,7 @@ import { graphqlEndpoint } from './graphql/sync-server.api';
 import { SyncEngine, type PullResult, type PushResult, type SyncOptions, type SyncResult } from './sync-engine';
 import { WalletHistory, type AccountActivityEvent, type RestoreResult, type WalletHistoryEntry } from './wallet-history';
 import { watchWallet, type WalletWatch, type WatchOptions } from './wallet-watch';
+import { DeviceConnection, type ConnectOptions, type WalletConnection } from './device-connection';
 import type { DeviceStateStore } from './device-state.store';
 import { preferenceValues, type PreferenceEntry, type WalletDocument } from './wallet-document';
 import { keyParamsOf, type KeyParams } from './wallet-keys';
@@ -37,7 +38,7 @@ export interface WalletSyncClientOptions {
   /** The clock that stamps preference edits (ms since the epoch). Default Date.now. */
   now?: () => number;
   /**
-   * The WebSocket constructor watch() connects with. Default: the platform's
+   * The WebSocket constructor connect() and watch() connect with. Default: the platform's
    * global WebSocket (browsers, React Native), or `ws` through the Node entry.
    */
   webSocket?: WebSocketConstructor;
@@ -49,17 +50,19 @@ export interface WalletSyncClientOptions {
 
 /**
  * Why it exists: a wallet app's side of the protocol, as one object. It only
- * delegates, to four parts that share one device state and one lock (so a
+ * delegates, to five parts that share one device state and one lock (so a
  * live update can never interleave with a local edit or another sync):
  * - DeviceSession (device-session.ts): the state, the account, the keys and the auth token;
  * - SyncEngine (sync-engine.ts): verify, merge against the history chain, upload, retry;
  * - WalletHistory (wallet-history.ts): past states, restore, the security log;
+ * - DeviceConnection (device-connection.ts): the one live connection that connect() and watch() hold;
  * - watchWallet (wallet-watch.ts): live updates turned into syncs.
  */
 export class WalletSyncClient {
   private readonly session: DeviceSession;
   private readonly engine: SyncEngine;
   private readonly walletHistory: WalletHistory;
+  private readonly connection: DeviceConnection;
 
   private constructor(
     private readonly options: WalletSyncClientOptions,
@@ -69,6 +72,7 @@ export class WalletSyncClient {
     this.session = session;
     this.engine = new SyncEngine({ session, now, resolve: options.resolvePreference ?? laterWriteWins, maxConflictRetries: options.maxConflictRetries ?? 10 });
     this.walletHistory = new WalletHistory({ session, engine: this.engine, now });
+    this.connection = new DeviceConnection({ session, webSocket: options.webSocket });
   }
 
   /** Loads (or starts) this device's state from the store. */
@@ -254,9 +258,14 @@ export class WalletSyncClient {
     return (await this.session.rootKeys(rootPassword)).loginPassword;
   }
 
-  /** Revokes this device's auth token and forgets its keys; the documents stay for the next login. */
-  logout(): Promise<void> {
-    return this.session.logout();
+  /**
+   * Revokes this device's auth token and forgets its keys; the documents stay
+   * for the next login. The live connection closes (connect()'s `done` and
+   * every watch's resolve).
+   */
+  async logout(): Promise<void> {
+    await this.session.logout();
+    await this.connection.end();
   }
 
   /** Sets a preference on this device (sync() uploads it). Keys are 1 to 256 characters, values strings. */
@@ -336,9 +345,33 @@ export class WalletSyncClient {
    * Deletes the account on the server (its wallet and every device's token)
    * and forgets everything this device held, keeping only its deviceId. Asks
    * for the root password again: a stolen device state must not be enough.
+   * The live connection closes, as on logout().
    */
-  deleteAccount(rootPassword: string, options: { secondFactor?: SecondFactorSource } = {}): Promise<void> {
-    return this.session.deleteAccount(rootPassword, options.secondFactor);
+  async deleteAccount(rootPassword: string, options: { secondFactor?: SecondFactorSource } = {}): Promise<void> {
+    await this.session.deleteAccount(rootPassword, options.secondFactor);
+    await this.connection.end();
+  }
+
+  /**
+   * Holds the live connection without watching: one graphql-ws socket,
+   * authenticated with this device's token, over which pull(), push(), sync(),
+   * history(), restore() and activity() go while it is up, and over HTTP while
+   * it is down (an operation in flight when it drops is sent again over HTTP:
+   * an upload is neither lost nor doubled). It reconnects with backoff, follows
+   * a new login or password change on this device to the new token, and closes
+   * on logout() and deleteAccount(); a token refused for good (a password
+   * changed or the device revoked elsewhere) ends it, `done` rejecting with
+   * UNAUTHENTICATED. watch() shares the same socket. Returns at once (the
+   * server may be unreachable); calling it again while connected returns the
+   * same connection. NOT_LOGGED_IN when the device is not logged in.
+   */
+  connect(options: ConnectOptions = {}): WalletConnection {
+    return this.connection.connect(options);
+  }
+
+  /** Ends connect()'s hold: the socket closes, unless a watch still holds it. */
+  disconnect(): Promise<void> {
+    return this.connection.disconnect();
   }
 
   /**
@@ -347,9 +380,10 @@ export class WalletSyncClient {
    * connection drops. A new login on this device (which makes the server close
    * the connection of the replaced token) resubscribes with the new token; a
    * token refused for good (password changed, logged out elsewhere) ends the
-   * watch with UNAUTHENTICATED.
+   * watch with UNAUTHENTICATED; logout() and deleteAccount() end it. It holds
+   * the same live connection as connect(): one socket for both.
    */
   watch(options: WatchOptions = {}): WalletWatch {
-    return watchWallet({ session: this.session, engine: this.engine, webSocket: this.options.webSocket }, options);
+    return watchWallet({ session: this.session, engine: this.engine, connection: this.connection }, options);
   }
 }

@@ -1,21 +1,19 @@
-import { invalidArgument } from './client-arguments';
+import { notify } from './app-callbacks';
 import { ClientErrorCode, ServerErrorCode, WalletSyncError } from './client.errors';
+import type { ConnectOptions, ConnectionHolder, DeviceConnection } from './device-connection';
 import type { DeviceSession } from './device-session';
-import { subscribeToWalletUpdates, webSocketEndpoint, type ReconnectBackoff, type WalletUpdatesSubscription } from './graphql/wallet-updates.subscription';
+import { subscribeToWalletUpdates } from './graphql/wallet-updates.subscription';
 import type { Divergence } from './history-chain';
-import { platformDefaults, type WebSocketConstructor } from './platform';
 import type { SyncEngine, SyncResult } from './sync-engine';
 
-export interface WatchOptions {
+/** connect()'s options (onConnected, reconnect), as a watch holds the same connection, and the watch's own. */
+export interface WatchOptions extends ConnectOptions {
   /** After each sync that an update triggered. */
   onSync?(result: SyncResult): void;
   /** A sync found (and healed) a server history that diverged from what this device saw; onSync follows. */
   onDivergence?(divergence: Divergence): void;
   /** A failed sync or a bad event; watching goes on (the next update retries). */
   onError?(error: WalletSyncError): void;
-  /** The live connection is up; `reconnected` after a drop. */
-  onConnected?(reconnected: boolean): void;
-  reconnect?: ReconnectBackoff;
 }
 
 export interface WalletWatch {
@@ -27,37 +25,35 @@ export interface WalletWatch {
 export interface WalletWatchDependencies {
   session: DeviceSession;
   engine: SyncEngine;
-  /** The WebSocket constructor from the client's options; the platform's by default. */
-  webSocket: WebSocketConstructor | undefined;
+  /** The device's live connection, which the watch holds while it runs (with connect() and other watches). */
+  connection: DeviceConnection;
 }
 
 /**
- * Why it exists: live updates turned into syncs. It subscribes to
- * walletUpdated and queues one sync per update that names a sequence other
- * than the one this device holds, each under the session's lock, so a live
- * update never interleaves with a local edit. It follows a new login on this
- * device to the new token, and ends on a token refused for good.
+ * Why it exists: live updates turned into syncs. It holds the device's live
+ * connection, subscribes to walletUpdated over it and queues one sync per
+ * update that names a sequence other than the one this device holds, each
+ * under the session's lock, so a live update never interleaves with a local
+ * edit. The connection follows a new
+ * login on this device to the new token; the watch ends with it (a token
+ * refused for good, a logout).
  */
 export function watchWallet(deps: WalletWatchDependencies, options: WatchOptions): WalletWatch {
-  const { session, engine } = deps;
+  const { session, engine, connection } = deps;
   session.keys();
-  const webSocket = deps.webSocket ?? platformDefaults.webSocket;
-  if (!webSocket) {
-    throw invalidArgument('No WebSocket on this platform: pass WalletSyncClientOptions.webSocket (in Node, import the package\'s main entry, which uses ws)');
-  }
   let settle: { resolve(): void; reject(error: unknown): void };
   const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
   // Marks the promise handled: an app that never awaits `done` must not crash on a fatal error.
   done.catch(() => undefined);
   let syncs = Promise.resolve();
   let stopped = false;
-  let subscription: WalletUpdatesSubscription;
+  let unsubscribe: () => void = () => undefined;
 
   const end = async (error?: WalletSyncError) => {
     if (stopped) return;
     stopped = true;
-    session.api.useLiveConnection(null);
-    await subscription.dispose();
+    unsubscribe();
+    await connection.leave(holder);
     await syncs;
     if (error) settle.reject(error);
     else settle.resolve();
@@ -87,49 +83,23 @@ export function watchWallet(deps: WalletWatchDependencies, options: WatchOptions
       if (result) notify(options.onSync, result);
     });
   };
-  const onFatal = async (error: WalletSyncError) => {
-    const current = session.state.authToken?.token;
-    if (stopped || error.code !== ServerErrorCode.Unauthenticated || !current || current === subscription.authToken()) return end(error);
-    await subscription.dispose();
-    if (!stopped) start();
-  };
-  const start = () => {
-    subscription = subscribeToWalletUpdates(
-      webSocketEndpoint(session.endpoint),
-      () => session.state.authToken?.token ?? null,
-      session.state.base?.sequence ?? 0,
-      {
+  const holder: ConnectionHolder = {
+    reconnect: options.reconnect,
+    onSocket: (socket) => {
+      unsubscribe();
+      unsubscribe = subscribeToWalletUpdates(socket, session.state.base?.sequence ?? 0, {
         onUpdate: catchUp,
         onError: (error) => notify(options.onError, error),
-        onFatal: (error) => void onFatal(error),
-        onConnected: (reconnected) => {
-          notify(options.onConnected, reconnected);
-          // The subscription only announces a newer sequence; a server that came back older (a restore) says nothing.
-          if (reconnected) catchUp(null);
-        },
-      },
-      options.reconnect ?? {},
-      webSocket,
-    );
-    // While the connection is up, the syncs it triggers (and the app's own) read and write over it.
-    session.api.useLiveConnection(subscription);
+        onFatal: (error) => void end(error),
+      });
+    },
+    onConnected: (reconnected) => {
+      notify(options.onConnected, reconnected);
+      // The subscription only announces a newer sequence; a server that came back older (a restore) says nothing.
+      if (reconnected) catchUp(null);
+    },
+    onEnded: (error) => void end(error),
   };
-  start();
+  connection.join(holder);
   return { done, stop: () => end() };
-}
-
-/**
- * Calls an app's callback. What it throws is rethrown on its own tick, as an
- * EventEmitter listener's would be: it must not break the watch's sync queue
- * or graphql-ws's bookkeeping, nor be swallowed.
- */
-function notify<T>(callback: ((value: T) => void) | undefined, value: T): void {
-  try {
-    callback?.(value);
-  } catch (error) {
-    // A fresh macrotask on every platform (process.nextTick is Node's alone).
-    setTimeout(() => {
-      throw error;
-    });
-  }
 }

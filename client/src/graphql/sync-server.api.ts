@@ -1,7 +1,7 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { ClientError, GraphQLClient, type RequestOptions, type Variables } from 'graphql-request';
 import { ClientErrorCode, WalletSyncError, fromGraphQLErrors, type SecondFactor } from '../client.errors';
-import { LiveConnectionLost, type LiveConnection } from './wallet-updates.subscription';
+import { LiveConnectionLost, type LiveConnection } from './live-connection';
 import {
   AccountActivityDocument,
   BeginTotpDocument,
@@ -70,7 +70,7 @@ export function graphqlEndpoint(serverUrl: string): URL {
  */
 export class SyncServerApi {
   private readonly http: GraphQLClient;
-  /** The device's live connection while it holds one (watch()): the sync's operations go over it. */
+  /** The device's live connection while it holds one (connect(), watch()): the sync's operations go over it. */
   private live: LiveConnection | null = null;
 
   constructor(

@@ -1,228 +1,50 @@
-import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { print, type DocumentNode } from 'graphql';
-import { CloseCode, createClient, type Client, type ExecutionResult } from 'graphql-ws';
-import { ClientErrorCode, ServerErrorCode, WalletSyncError, fromGraphQLErrors } from '../client.errors';
+import { fromGraphQLErrors, type WalletSyncError } from '../client.errors';
+import type { LiveSocket } from './live-connection';
 import { WalletUpdatedDocument, type WalletUpdatedSubscription } from './operations.generated';
-
-export interface ReconnectBackoff {
-  /** Delay before the first reconnection attempt. Default 500 ms. */
-  initialDelayMs?: number;
-  /** The delay doubles per failed attempt up to this. Default 30 s. */
-  maxDelayMs?: number;
-}
 
 export interface WalletUpdatesHandlers {
   /** A wallet update of this account landed on the server at `sequence`. */
   onUpdate(sequence: number): void;
-  /** The subscription ended for good: the server refused the auth token, or the subscription failed. */
+  /** The server refused the subscription: it ended for good. */
   onFatal(error: WalletSyncError): void;
   /** An event arrived with errors instead of data; the subscription goes on. */
   onError(error: WalletSyncError): void;
-  /** The WebSocket is (again) connected and acknowledged. */
-  onConnected?(reconnected: boolean): void;
-}
-
-export interface WalletUpdatesSubscription extends LiveConnection {
-  /** The token the current (or last) connection authenticated with. */
-  authToken(): string | null;
-  dispose(): Promise<void>;
 }
 
 /**
- * A device's authenticated graphql-ws connection, for its queries and
- * mutations (protocol 3, "Operations over the live connection").
+ * walletUpdated over the device's live connection. On every reconnect
+ * graphql-ws re-sends `sinceSequence`, and the server answers with the current
+ * sequence when it is newer, so updates missed while disconnected are not
+ * lost. The connection's own closes are the connection's to report
+ * (LiveSocketHandlers.onClosed). Returns the function that unsubscribes.
  */
-export interface LiveConnection {
-  /**
-   * Runs the operation over the connection as its session, or answers null at
-   * once when the connection is not up or authenticated with another token
-   * than `token`. Rejects with LiveConnectionLost when the connection drops
-   * before the result came (the caller may send it again over HTTP), and with
-   * the server's WalletSyncError for an error result.
-   */
-  execute<R, V>(document: TypedDocumentNode<R, V>, variables: V, token: string): Promise<R> | null;
-}
-
-/** The live connection dropped while an operation was in flight: whether the server ran it is unknown. */
-export class LiveConnectionLost extends Error {
-  constructor(readonly reason: unknown) {
-    super('The live connection dropped before the result came');
-  }
-}
-
-const printedDocuments = new WeakMap<DocumentNode, string>();
-
-/** A document's text, printed once. */
-function printed(document: DocumentNode): string {
-  let text = printedDocuments.get(document);
-  if (text === undefined) printedDocuments.set(document, (text = print(document)));
-  return text;
-}
-
-const WALLET_UPDATED_QUERY = printed(WalletUpdatedDocument);
-const AUTH_CLOSE_CODES: number[] = [CloseCode.Unauthorized, CloseCode.Forbidden];
-
-/** ws:// or wss:// for the GraphQL endpoint's http:// or https://. */
-export function webSocketEndpoint(endpoint: URL): string {
-  const url = new URL(endpoint.toString());
-  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-  return url.toString();
-}
-
-/**
- * walletUpdated over graphql-ws. graphql-ws does the reconnecting (with our
- * capped, jittered backoff instead of its unbounded one); on every reconnect it
- * re-sends `sinceSequence`, and the server answers with the current sequence
- * when it is newer, so updates missed while disconnected are not lost. The auth
- * token is read at every (re)connect, so a fresh login is picked up. A refused
- * token is not retried: only a new login can fix it.
- */
-export function subscribeToWalletUpdates(
-  url: string,
-  authToken: () => string | null,
-  sinceSequence: number,
-  handlers: WalletUpdatesHandlers,
-  backoff: ReconnectBackoff,
-  webSocketImpl: unknown,
-): WalletUpdatesSubscription {
-  const initialDelayMs = backoff.initialDelayMs ?? 500;
-  const maxDelayMs = backoff.maxDelayMs ?? 30_000;
-  const disposed = new AbortController();
+export function subscribeToWalletUpdates(socket: LiveSocket, sinceSequence: number, handlers: WalletUpdatesHandlers): () => void {
+  let ended = false;
   let resubscribes = 0;
-  let connectedWith: string | null = null;
-  /** The token of the connection that is up and acknowledged now; null while there is none. */
-  let liveWith: string | null = null;
-  /**
-   * The operations in flight, each ended when the connection closes: graphql-ws would send them again on the next
-   * connection, however long that takes, while the device can send them over HTTP at once.
-   */
-  const inFlight = new Set<(reason: unknown) => void>();
-
-  const wait = async (retries: number) => {
-    const delay = Math.min(maxDelayMs, initialDelayMs * 2 ** retries);
-    // Jitter spreads the reconnections of many devices after a server restart.
-    await sleep(delay / 2 + Math.random() * (delay / 2), disposed.signal);
-  };
-
-  const client: Client = createClient({
-    url,
-    webSocketImpl,
-    connectionParams: () => {
-      connectedWith = authToken();
-      return { authorization: `Bearer ${connectedWith ?? ''}` };
-    },
-    retryAttempts: Number.POSITIVE_INFINITY,
-    retryWait: wait,
-    shouldRetry: (errorOrClose) => !isAuthClose(errorOrClose),
-    on: {
-      connected: (_socket, _payload, wasRetry) => {
-        liveWith = connectedWith;
-        handlers.onConnected?.(Boolean(wasRetry));
-      },
-      closed: (event) => {
-        liveWith = null;
-        for (const abandon of [...inFlight]) abandon(event);
-      },
-    },
-  });
-
   let unsubscribe: () => void = () => undefined;
   const subscribe = () => {
-    unsubscribe = client.subscribe<WalletUpdatedSubscription>(
-      { query: WALLET_UPDATED_QUERY, variables: { sinceSequence } },
-      {
-        next: (result) => {
-          resubscribes = 0;
-          if (result.errors?.length) handlers.onError(fromGraphQLErrors(result.errors));
-          else if (result.data) handlers.onUpdate(result.data.walletUpdated.sequence);
-        },
-        error: (error) => {
-          if (!disposed.signal.aborted) handlers.onFatal(toWalletSyncError(error));
-        },
-        // The server ended the subscription (not the connection): subscribe again, after a pause.
-        complete: () => {
-          if (disposed.signal.aborted) return;
-          void wait(resubscribes++).then(() => {
-            if (!disposed.signal.aborted) subscribe();
-          });
-        },
+    unsubscribe = socket.subscribe<WalletUpdatedSubscription>(WalletUpdatedDocument, { sinceSequence }, {
+      next: (result) => {
+        resubscribes = 0;
+        if (result.errors?.length) handlers.onError(fromGraphQLErrors(result.errors));
+        else if (result.data) handlers.onUpdate(result.data.walletUpdated.sequence);
       },
-    );
+      // An array is the server's `error` message (the subscription was refused); anything else is the connection's.
+      error: (error) => {
+        if (!ended && Array.isArray(error)) handlers.onFatal(fromGraphQLErrors(error));
+      },
+      // The server ended the subscription (not the connection): subscribe again, after a pause.
+      complete: () => {
+        if (ended) return;
+        void socket.pause(resubscribes++).then(() => {
+          if (!ended) subscribe();
+        });
+      },
+    });
   };
   subscribe();
-
-  return {
-    authToken: () => connectedWith,
-    execute<R, V>(document: TypedDocumentNode<R, V>, variables: V, token: string): Promise<R> | null {
-      if (disposed.signal.aborted || liveWith === null || liveWith !== token) return null;
-      return new Promise<R>((resolve, reject) => {
-        let result: ExecutionResult<R> | undefined;
-        const settle = (outcome: () => void) => {
-          inFlight.delete(abandon);
-          outcome();
-        };
-        const cancel = client.subscribe<R>(
-          { query: printed(document), variables: variables as Record<string, unknown> },
-          {
-            next: (value) => (result = value as ExecutionResult<R>),
-            // An array is the server's `error` message (the operation was refused); anything else is the connection.
-            error: (error) => settle(() => reject(Array.isArray(error) ? fromGraphQLErrors(error) : new LiveConnectionLost(error))),
-            complete: () =>
-              settle(() => {
-                if (result?.errors?.length) reject(fromGraphQLErrors(result.errors));
-                else if (result?.data) resolve(result.data);
-                else reject(new LiveConnectionLost('completed without a result'));
-              }),
-          },
-        );
-        const abandon = (reason: unknown) =>
-          settle(() => {
-            cancel();
-            reject(new LiveConnectionLost(reason));
-          });
-        inFlight.add(abandon);
-      });
-    },
-    async dispose() {
-      disposed.abort();
-      liveWith = null;
-      unsubscribe();
-      // graphql-ws's dispose() awaits the pending connection attempt and rejects when that attempt fails
-      // (server unreachable): there is no socket to close then, and stopping must not fail.
-      await Promise.resolve(client.dispose()).catch(() => undefined);
-    },
+  return () => {
+    ended = true;
+    unsubscribe();
   };
 }
-
-/** Resolves after `ms`, or at once when `signal` aborts (never rejects). */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
-}
-
-function isAuthClose(errorOrClose: unknown): boolean {
-  return typeof errorOrClose === 'object' && errorOrClose !== null && AUTH_CLOSE_CODES.includes((errorOrClose as { code?: number }).code ?? 0);
-}
-
-function toWalletSyncError(error: unknown): WalletSyncError {
-  if (Array.isArray(error)) return fromGraphQLErrors(error);
-  if (isAuthClose(error)) {
-    const reason = (error as { reason?: string }).reason;
-    // The token is gone for good (revoked, expired, a password change): retrying cannot help, logging in can.
-    return new WalletSyncError(ServerErrorCode.Unauthenticated, `The server refused this device's auth token for live updates${reason ? `: ${reason}` : ''}; log in again`);
-  }
-  if (typeof error === 'object' && error !== null && 'code' in error && 'reason' in error) {
-    const { code, reason } = error as { code: number; reason: string };
-    return new WalletSyncError(ClientErrorCode.Network, `The live-update connection closed (${code}${reason ? `: ${reason}` : ''})`);
-  }
-  return new WalletSyncError(ClientErrorCode.Network, `The live-update connection failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-}
-

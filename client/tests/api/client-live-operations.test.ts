@@ -1,26 +1,23 @@
-import WebSocket from 'ws';
-import type { WalletSyncClient, WalletSyncClientOptions, WalletWatch } from 'wallet-sync-client';
+import type { WalletConnection, WalletSyncClient, WalletWatch } from 'wallet-sync-client';
 
 import { useTestServer } from '../../../tests/helpers/hooks';
 import { ROOT_PASSWORD, openDevice, twoDevices } from '../helpers/devices';
+import { controlledWebSockets, served as servedBy, until } from '../helpers/live-sockets';
 
 /**
- * A watching device's sync over its live connection (protocol 3, "Operations
- * over the live connection"): what the server counts per transport tells
- * where each operation went.
+ * A device's sync over its live connection (protocol 3, "Operations over the
+ * live connection"), held by watch() or connect(): what the server counts per
+ * transport tells where each operation went.
  */
 describe('a watching device syncs over its live connection', () => {
   const server = useTestServer();
   const watches: WalletWatch[] = [];
+  const connections: WalletConnection[] = [];
   afterEach(async () => {
-    await Promise.all(watches.splice(0).map((watch) => watch.stop()));
+    await Promise.all([...watches.splice(0).map((watch) => watch.stop()), ...connections.splice(0).map((connection) => connection.disconnect())]);
   });
 
-  /** How many `operation`s the server answered over `transport`. */
-  async function served(operation: string, transport: 'http' | 'websocket'): Promise<number> {
-    const { values } = await server.app.metrics.graphqlRequests.get();
-    return values.filter((v) => v.labels.operation === operation && v.labels.transport === transport).reduce((sum, v) => sum + v.value, 0);
-  }
+  const served = (operation: string, transport: 'http' | 'websocket') => servedBy(server, operation, transport);
 
   async function counts() {
     return {
@@ -68,58 +65,31 @@ describe('a watching device syncs over its live connection', () => {
     expect(after.writesOverHttp).toBe(during.writesOverHttp + 1);
   });
 
-  describe('when the socket drops while a push is in flight', () => {
+  describe.each(['watch()', 'connect()'] as const)('when the socket drops while a push is in flight, held by %s', (holder) => {
     it('then the push lands exactly once, over HTTP, whether the server ran it or not, and both devices agree', async () => {
       const { email, c1, c2 } = await twoDevices(server);
       await c1.setPreference('n', '0');
       await c1.sync();
-      // The device's WebSocket drops at a chosen point of the next upload: before it leaves ('unsent': the server
-      // never runs it), or once the server has answered, with the answer lost ('unanswered': it ran).
-      let dropAt: 'unsent' | 'unanswered' | null = null;
-      let uploadId: string | null = null;
-      class DroppingWebSocket extends WebSocket {
-        override send(data: unknown, ...rest: unknown[]): void {
-          const message = JSON.parse(String(data)) as { id?: string; type: string; payload?: { query?: string } };
-          if (dropAt && message.type === 'subscribe' && message.payload?.query?.includes('updateWalletState')) {
-            if (dropAt === 'unsent') return this.dropped();
-            uploadId = message.id ?? null;
-          }
-          (super.send as (...args: unknown[]) => void)(data, ...rest);
-        }
-        override emit(event: string | symbol, ...args: unknown[]): boolean {
-          if (event === 'message' && uploadId !== null) {
-            const message = JSON.parse(String(args[0])) as { id?: string; type: string };
-            if (message.id === uploadId) {
-              if (message.type === 'complete') this.dropped();
-              return true;
-            }
-          }
-          return super.emit(event, ...args);
-        }
-        private dropped(): void {
-          dropAt = null;
-          uploadId = null;
-          this.terminate();
-        }
-      }
-      const watcher = await openDevice(server, 'test_wallet_3', { webSocket: DroppingWebSocket as unknown as WalletSyncClientOptions['webSocket'] });
-      await watcher.login({ email, rootPassword: ROOT_PASSWORD });
-      await watcher.pull();
-      let connections = 0;
-      const watch = watcher.watch({ reconnect: { initialDelayMs: 20, maxDelayMs: 50 }, onConnected: () => (connections += 1) });
-      watches.push(watch);
+      const sockets = controlledWebSockets();
+      const device = await openDevice(server, 'test_wallet_3', { webSocket: sockets.webSocket });
+      await device.login({ email, rootPassword: ROOT_PASSWORD });
+      await device.pull();
+      let connected = 0;
+      const options = { reconnect: { initialDelayMs: 20, maxDelayMs: 50 }, onConnected: () => (connected += 1) };
+      if (holder === 'watch()') watches.push(device.watch(options));
+      else connections.push(device.connect(options));
 
       const written = async (result: string) => (await server.app.metrics.walletWrites.get()).values.find((v) => v.labels.result === result)?.value ?? 0;
       const uploadsOverHttp = () => served('updateWalletState', 'http');
       for (const [round, drop] of (['unsent', 'unanswered', 'unsent', 'unanswered'] as const).entries()) {
-        await until(() => connections === round + 1, 'the live connection to be up');
-        const before = { sequence: watcher.status().sequence ?? 0, landed: await written('success'), resent: await written('retry'), http: await uploadsOverHttp() };
-        await watcher.setPreference('n', String(round + 1));
-        dropAt = drop;
-        const pushed = await watcher.push();
+        await until(() => connected === round + 1, 'the live connection to be up');
+        const before = { sequence: device.status().sequence ?? 0, landed: await written('success'), resent: await written('retry'), http: await uploadsOverHttp() };
+        await device.setPreference('n', String(round + 1));
+        sockets.dropNextUpload(drop);
+        const pushed = await device.push();
 
         expect(pushed.kind).toBe('success');
-        expect(watcher.status().sequence).toBe(before.sequence + 1);
+        expect(device.status().sequence).toBe(before.sequence + 1);
         // One state landed once; after the drop the device sent it again over HTTP, which the server answered as
         // already current when it had run the first ('retry'), and stored when it had not.
         expect((await written('success')) - before.landed).toBe(1);
@@ -128,14 +98,15 @@ describe('a watching device syncs over its live connection', () => {
         await c2.pull();
         expect([c2.preferences(), c2.status().sequence]).toEqual([{ n: String(round + 1) }, before.sequence + 1]);
       }
+      // The server's history holds each state once: no upload doubled, none lost.
+      expect((await c2.history()).map((entry) => [entry.sequence, entry.deviceId])).toEqual([
+        ...[5, 4, 3, 2].map((sequence) => [sequence, 'test_wallet_3']),
+        [1, 'test_wallet_1'],
+      ]);
+      // One socket at a time: the fifth connection replaced the fourth.
+      await until(() => connected === 5, 'the last reconnection');
+      expect(sockets.opened()).toBe(5);
     });
   });
 });
 
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
