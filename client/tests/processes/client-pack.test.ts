@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -143,7 +143,9 @@ const { WalletSyncClient, MemoryDeviceStateStore } = require('wallet-sync-client
 `,
       );
       const signingUp = run(process.execPath, ['sign-up.js', verifying.url, email, codeFile], { cwd: app, timeout: 60_000 });
-      writeFileSync(codeFile, await mailedCode(email));
+      // Written whole under another name, then renamed into place: the script polls for the file and must never read it half-written.
+      writeFileSync(`${codeFile}.partial`, await mailedCode(email));
+      renameSync(`${codeFile}.partial`, codeFile);
       expect(JSON.parse((await signingUp).stdout)).toMatchObject({ pending: true, pushed: true, sequence: 1 });
     }, 90_000);
 
