@@ -165,6 +165,50 @@ function openSqlite(file: string, synchronous: string): Store {
   };
 }
 
+/** A connection taken from a MariaDB or PostgreSQL pool for one write, and how its dialect says each step. */
+interface PooledConnection {
+  /** The statement that opens a transaction. */
+  begin: string;
+  /** Runs one statement; resolves to the rows it changed. */
+  run(sql: string, values?: unknown[]): Promise<number>;
+  /** The first state's INSERT: false when another write's row was there first. */
+  insertFirst(values: unknown[]): Promise<boolean>;
+  /** Whether the event goes behind a savepoint, as the server puts it on this dialect. */
+  eventSavepoint: boolean;
+  release(): void;
+}
+
+/**
+ * Store.compareAndSet on a pooled connection, as the server writes: one
+ * transaction holding the conditional INSERT (sequence 1) or UPDATE (sequence =
+ * previous) and, when it landed, the history writes; the connection goes back
+ * to its pool whatever happens.
+ */
+async function pooledWrite(accountId: number, write: WalletWrite, now: Date, connection: PooledConnection): Promise<boolean> {
+  try {
+    await connection.run(connection.begin);
+    const landed =
+      write.sequence === 1
+        ? await connection.insertFirst([accountId, write.encryptedWallet, write.hmac, 1, now])
+        : (await connection.run(UPDATE_SQL, [write.encryptedWallet, write.hmac, write.sequence, now, accountId, write.sequence - 1])) === 1;
+    if (landed && HISTORY) {
+      const p = historyParameters(accountId, write, now);
+      await connection.run(HEADER_SQL, p.header);
+      if (p.drop[1] >= 1) await connection.run(DROP_CONTENT_SQL, p.drop);
+      if (connection.eventSavepoint) await connection.run('SAVEPOINT recoverable');
+      await connection.run(EVENT_SQL, p.event);
+      if (connection.eventSavepoint) await connection.run('RELEASE SAVEPOINT recoverable');
+    }
+    await connection.run('COMMIT');
+    return landed;
+  } catch (error) {
+    await connection.run('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    connection.release();
+  }
+}
+
 function openMysql(url: string): Store {
   // The server's pool: TypeORM's mysql driver over a mysql2 pool of 10, in UTC.
   const pool = mysql.createPool({ uri: url, connectionLimit: 10, timezone: 'Z', charset: 'utf8mb4_unicode_ci', supportBigNumbers: true, queueLimit: 1000 });
@@ -189,35 +233,21 @@ function openMysql(url: string): Store {
     },
     async compareAndSet(accountId, write, now) {
       const connection = await pool.getConnection();
-      try {
-        await connection.query('START TRANSACTION');
-        let landed: boolean;
-        if (write.sequence === 1) {
-          try {
-            await connection.query(INSERT_SQL, [accountId, write.encryptedWallet, write.hmac, 1, now]);
-            landed = true;
-          } catch (error) {
-            if ((error as { code?: string }).code !== 'ER_DUP_ENTRY') throw error;
-            landed = false;
-          }
-        } else {
-          const [result] = await connection.query<mysql.ResultSetHeader>(UPDATE_SQL, [write.encryptedWallet, write.hmac, write.sequence, now, accountId, write.sequence - 1]);
-          landed = result.affectedRows === 1;
-        }
-        if (landed && HISTORY) {
-          const p = historyParameters(accountId, write, now);
-          await connection.query(HEADER_SQL, p.header);
-          if (p.drop[1] >= 1) await connection.query(DROP_CONTENT_SQL, p.drop);
-          await connection.query(EVENT_SQL, p.event);
-        }
-        await connection.query('COMMIT');
-        return landed;
-      } catch (error) {
-        await connection.query('ROLLBACK').catch(() => {});
-        throw error;
-      } finally {
-        connection.release();
-      }
+      const run = async (sql: string, values?: unknown[]) => (await connection.query<mysql.ResultSetHeader>(sql, values))[0].affectedRows;
+      return pooledWrite(accountId, write, now, {
+        begin: 'START TRANSACTION',
+        run,
+        insertFirst: (values) =>
+          run(INSERT_SQL, values).then(
+            () => true,
+            (error: { code?: string }) => {
+              if (error.code !== 'ER_DUP_ENTRY') throw error;
+              return false;
+            },
+          ),
+        eventSavepoint: false,
+        release: () => connection.release(),
+      });
     },
     close: () => pool.end(),
   };
@@ -258,29 +288,16 @@ function openPostgres(url: string): Store {
     },
     async compareAndSet(accountId, write, now) {
       const connection = await pool.connect();
-      try {
-        await connection.query('BEGIN');
-        const landed =
-          write.sequence === 1
-            ? ((await query(connection, `${INSERT_SQL} ON CONFLICT DO NOTHING`, [accountId, write.encryptedWallet, write.hmac, 1, now])).rowCount ?? 0) === 1
-            : ((await query(connection, UPDATE_SQL, [write.encryptedWallet, write.hmac, write.sequence, now, accountId, write.sequence - 1])).rowCount ?? 0) === 1;
-        if (landed && HISTORY) {
-          const p = historyParameters(accountId, write, now);
-          await query(connection, HEADER_SQL, p.header);
-          if (p.drop[1] >= 1) await query(connection, DROP_CONTENT_SQL, p.drop);
-          // As the server: the event behind a savepoint, so that a log entry that cannot be written leaves the write standing.
-          await connection.query('SAVEPOINT recoverable');
-          await query(connection, EVENT_SQL, p.event);
-          await connection.query('RELEASE SAVEPOINT recoverable');
-        }
-        await connection.query('COMMIT');
-        return landed;
-      } catch (error) {
-        await connection.query('ROLLBACK').catch(() => {});
-        throw error;
-      } finally {
-        connection.release();
-      }
+      // Statements with values go named, as the server's dialect sends them; BEGIN, COMMIT and the savepoints go as they are.
+      const run = async (sql: string, values?: unknown[]) => (values === undefined ? await connection.query(sql) : await query(connection, sql, values)).rowCount ?? 0;
+      return pooledWrite(accountId, write, now, {
+        begin: 'BEGIN',
+        run,
+        insertFirst: async (values) => (await run(`${INSERT_SQL} ON CONFLICT DO NOTHING`, values)) === 1,
+        // As the server: the event behind a savepoint, so that a log entry that cannot be written leaves the write standing.
+        eventSavepoint: true,
+        release: () => connection.release(),
+      });
     },
     close: () => pool.end(),
   };

@@ -12,8 +12,8 @@ export interface GraphQLResponse<T = any> {
 
 /**
  * What a test sends: a typed document from operations.generated.ts (the
- * operations of operations.graphql), or raw text for a test of what the server
- * does with a malformed or unusual request.
+ * client's operations and the tests' probes), or raw text for a test of what
+ * the server does with a malformed or unusual request.
  */
 export type Operation<TData = any, TVariables = any> = TypedDocumentNode<TData, TVariables> | string;
 

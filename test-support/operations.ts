@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { GraphQLApi } from './graphql-http';
-import { LoginDocument, RegisterDocument, UpdateDocument } from './operations.generated';
+import { LoginDocument, RegisterDocument, UpdateWalletStateDocument } from './operations.generated';
 
-/** The operations themselves are the typed documents of operations.generated.ts (from operations.graphql); these are the steps most tests start with. */
+/** The operations themselves are the typed documents of operations.generated.ts (the client's operations and the tests' probes); these are the steps most tests start with. */
 
 export const newSeed = () => randomBytes(32).toString('hex');
 export const uniqueEmail = (tag = 'user') => `${tag}-${randomBytes(5).toString('hex')}@example.com`;
@@ -33,7 +33,7 @@ export async function registerAndLogin(server: GraphQLApi, deviceId = 'device-1'
 }
 
 export async function upload(server: GraphQLApi, device: Device, sequence: number, encryptedWallet = `wallet-${sequence}`, hmac = `hmac-${sequence}`) {
-  const response = await server.gql(UpdateDocument, { input: { encryptedWallet, sequence, hmac } }, device.token);
+  const response = await server.gql(UpdateWalletStateDocument, { input: { encryptedWallet, sequence, hmac } }, device.token);
   if (response.body.errors) throw new Error(`update failed: ${JSON.stringify(response.body.errors)}`);
   return response.body.data!.updateWalletState;
 }

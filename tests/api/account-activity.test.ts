@@ -3,7 +3,7 @@ import { type TestServer } from '../helpers/app';
 import { useTestServer } from '../helpers/hooks';
 import { ManualClock } from '../helpers/clock';
 import { PASSWORD, login, newSeed, register, registerAndLogin, upload, type Device } from '../../test-support/operations';
-import { ActivityDocument, ChangePasswordDocument, LoginDocument, LogoutDocument, RevokeDocument } from '../../test-support/operations.generated';
+import { AccountActivityDocument, ChangePasswordDocument, LoginDocument, LogoutDocument, RevokeDocument } from '../../test-support/operations.generated';
 
 interface Event {
   at: string;
@@ -22,7 +22,7 @@ const gqlFrom = <TData, TVariables>(server: TestServer, forwardedFor: string, op
   postGraphQL(server.url, operation, variables, token, { 'x-forwarded-for': forwardedFor });
 
 async function activity(server: TestServer, device: Device, variables: Record<string, unknown> = {}): Promise<Event[]> {
-  const response = await server.gql(ActivityDocument, variables, device.token);
+  const response = await server.gql(AccountActivityDocument, variables, device.token);
   if (response.body.errors) throw new Error(JSON.stringify(response.body.errors));
   return response.body.data!.accountActivity;
 }
@@ -187,13 +187,13 @@ describe('the account security log over HTTP', () => {
     ['a before that is not a date-time', 'before', { before: 'yesterday' }],
   ])('when accountActivity gets %s, then BAD_USER_INPUT naming %s (never clamped)', async (_case, field, variables) => {
     const device = await registerAndLogin(server);
-    const response = await server.gql(ActivityDocument, variables, device.token);
+    const response = await server.gql(AccountActivityDocument, variables, device.token);
     expect(errorCode(response)).toBe('BAD_USER_INPUT');
     expect(response.body.errors![0].message).toContain(field);
   });
 
   it('when accountActivity is asked without a token, then UNAUTHENTICATED', async () => {
-    expect(errorCode(await server.gql(ActivityDocument, {}))).toBe('UNAUTHENTICATED');
+    expect(errorCode(await server.gql(AccountActivityDocument, {}))).toBe('UNAUTHENTICATED');
   });
 });
 

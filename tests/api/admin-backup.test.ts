@@ -13,7 +13,7 @@ import { apiAt } from '../../test-support/graphql-http';
 import { startTestServer, type TestServer } from '../helpers/app';
 import { createTestDatabase, testDialect } from '../../test-support/database';
 import { login, registerAndLogin, upload, type Device } from '../../test-support/operations';
-import { HistoryDocument, WalletStateDocument } from '../../test-support/operations.generated';
+import { WalletHistoryDocument, WalletStateDocument } from '../../test-support/operations.generated';
 
 const sqlite = testDialect() === 'sqlite';
 const dir = mkdtempSync(path.join(tmpdir(), 'wallet-sync-backup-test-'));
@@ -70,7 +70,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
           // A write may commit (and so be in the copy) before its answer reaches the writer; none can be past the last one.
           expect(state.sequence).toBeLessThanOrEqual(acknowledged[i]);
           expect(state.encryptedWallet).toBe(`wallet-${i}-${state.sequence}`);
-          const history = (await fresh.gql(HistoryDocument, { limit: 1000 }, device.token)).body.data!.walletHistory;
+          const history = (await fresh.gql(WalletHistoryDocument, { limit: 1000 }, device.token)).body.data!.walletHistory;
           const sequences = history.map((version: { sequence: number }) => version.sequence).sort((a: number, b: number) => a - b);
           // The chain is whole: every version from 1 to the restored one, none missing, none beyond it.
           expect(sequences).toEqual(Array.from({ length: state.sequence }, (_, k) => k + 1));

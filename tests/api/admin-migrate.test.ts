@@ -10,7 +10,7 @@ import { apiAt } from '../../test-support/graphql-http';
 import { createTestDatabase, testDialect, type TestDatabase } from '../../test-support/database';
 import { login, registerAndLogin, upload } from '../../test-support/operations';
 import {
-  HistoryDocument,
+  WalletHistoryDocument,
   LoginWithPasskeyDocument,
   MeDocument,
   PasskeySignInOptionsDocument,
@@ -69,7 +69,7 @@ describeWith([databaseServerRequirement()], `migrate-to: SQLite into ${testDiale
       const { gql } = apiAt(movedUrl);
       expect((await gql(WalletStateDocument, {}, alice.token)).body.data!.walletState).toEqual(before);
       expect((await gql(MeDocument, {}, bob.token)).body.data!.me.email).toBe(bob.email);
-      const history = (await gql(HistoryDocument, { limit: 10 }, alice.token)).body.data!.walletHistory;
+      const history = (await gql(WalletHistoryDocument, { limit: 10 }, alice.token)).body.data!.walletHistory;
       expect(history.map((v: { sequence: number }) => v.sequence).sort()).toEqual([1, 2, 3]);
       // The passkey came along (its key, counter and user handle under the copied server secret): it signs in.
       const signIn = (await gql(PasskeySignInOptionsDocument, {})).body.data!.passkeySignInOptions;

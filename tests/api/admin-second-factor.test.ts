@@ -4,7 +4,7 @@ import { errorCode } from '../../test-support/graphql-http';
 import { startTestServer, type TestServer } from '../helpers/app';
 import { testDialect } from '../../test-support/database';
 import { login, register, registerAndLogin } from '../../test-support/operations';
-import { ActivityDocument, BeginTotpDocument, ConfirmTotpDocument, LoginDocument, SecondFactorStatusDocument } from '../../test-support/operations.generated';
+import { AccountActivityDocument, BeginTotpDocument, ConfirmTotpDocument, LoginDocument, SecondFactorStatusDocument } from '../../test-support/operations.generated';
 import { TestSmtpServer } from '../helpers/smtp';
 
 /** wallet-sync-admin 2fa disable, for an owner who lost every factor: against a real server's database, mailing through a real SMTP server. */
@@ -41,7 +41,7 @@ describe(`wallet-sync-admin 2fa disable on ${testDialect()}`, () => {
     expect(run.stderr).toContain('second factor turned off by the operator');
     expect((await server.gql(SecondFactorStatusDocument, {}, phone.token)).body.data!.me.secondFactor).toEqual({ enabled: false, totp: false, recoveryCodesLeft: 0 });
     expect((await server.gql(LoginDocument, { input: { email, password, deviceId: 'laptop' } })).body.data!.login.deviceId).toBe('laptop');
-    const events = (await server.gql(ActivityDocument, {}, phone.token)).body.data!.accountActivity;
+    const events = (await server.gql(AccountActivityDocument, {}, phone.token)).body.data!.accountActivity;
     expect(events).toContainEqual(expect.objectContaining({ kind: 'SECOND_FACTOR_DISABLED', method: 'TOTP', ipPrefix: null }));
     const mail = await smtp.nextMailTo(email, 5000, (m) => m.subject === 'Two-step sign-in turned off by the server operator');
     expect(mail.text).toContain('signing in needs only the password now');

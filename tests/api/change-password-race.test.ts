@@ -3,7 +3,7 @@ import pino from 'pino';
 import { useTestServer } from '../helpers/hooks';
 import { testDialect } from '../../test-support/database';
 import { login, newSeed, register, upload } from '../../test-support/operations';
-import { ChangePasswordDocument, UpdateDocument } from '../../test-support/operations.generated';
+import { ChangePasswordDocument, UpdateWalletStateDocument } from '../../test-support/operations.generated';
 
 /**
  * Issue 11, item 10: a changePassword that loses to a concurrent upload answers
@@ -27,7 +27,7 @@ describe(`changePassword racing an upload returns the winner's state (${testDial
       const next = sequence + 1;
       const newPassword = `password of round ${round}`;
       const [uploaded, changed] = await Promise.all([
-        server.gql(UpdateDocument, { input: { encryptedWallet: `upload-${next}`, sequence: next, hmac: `u-${next}` } }, device.token),
+        server.gql(UpdateWalletStateDocument, { input: { encryptedWallet: `upload-${next}`, sequence: next, hmac: `u-${next}` } }, device.token),
         server.gql(ChangePasswordDocument, {
           input: { email: account.email, oldPassword: password, newPassword, clientSaltSeed: newSeed(), wallet: { encryptedWallet: `reencrypted-${next}`, sequence: next, hmac: `r-${next}` } },
         }),
@@ -68,7 +68,7 @@ describe(`an upload racing a password change on an account with no wallet (${tes
       const changing = server.gql(ChangePasswordDocument, { input: { email: account.email, oldPassword: account.password, newPassword, clientSaltSeed: newSeed() } });
       // Spread over the change's argon2 checks, so the upload meets the change at every stage.
       await new Promise((resolve) => setTimeout(resolve, round % 8));
-      const [uploaded, changed] = await Promise.all([server.gql(UpdateDocument, { input: { encryptedWallet: 'old keys', sequence: 1, hmac: 'h' } }, device.token), changing]);
+      const [uploaded, changed] = await Promise.all([server.gql(UpdateWalletStateDocument, { input: { encryptedWallet: 'old keys', sequence: 1, hmac: 'h' } }, device.token), changing]);
       const up = uploaded.body.data?.updateWalletState?.__typename ?? uploaded.body.errors?.[0]?.extensions?.code;
       const cp = changed.body.data?.changePassword?.__typename ?? changed.body.errors?.[0]?.extensions?.code;
       outcomes.set(`${up} + ${cp}`, (outcomes.get(`${up} + ${cp}`) ?? 0) + 1);

@@ -39,7 +39,7 @@ describe('changePassword', () => {
     const response = await change(server, account.email, account.password, { encryptedWallet: 'new-keys-2', sequence: 2, hmac: 'new-hmac-2' }, seed);
     expect(response.body.data!.changePassword).toEqual({
       __typename: 'ChangePasswordSuccess',
-      walletState: { encryptedWallet: 'new-keys-2', sequence: 2, hmac: 'new-hmac-2' },
+      walletState: { encryptedWallet: 'new-keys-2', sequence: 2, hmac: 'new-hmac-2', updatedAt: expect.any(String) },
     });
     for (const device of [account.a, account.b]) expect(errorCode(await server.gql(WalletStateDocument, {}, device.token))).toBe('UNAUTHENTICATED');
     expect((await server.gql(SeedDocument, { email: account.email })).body.data!.clientSaltSeed).toBe(seed);

@@ -2,7 +2,7 @@ import { startTestServer, type TestServer } from '../helpers/app';
 import { errorCode, type Operation, unchecked } from '../../test-support/graphql-http';
 import { useTestServer } from '../helpers/hooks';
 import { PASSWORD, newSeed, register, registerAndLogin, uniqueEmail, upload, type Device } from '../../test-support/operations';
-import { ChangePasswordDocument, LoginDocument, RegisterDocument, RevokeDocument, SeedDocument, UpdateDocument, WalletStateDocument } from '../../test-support/operations.generated';
+import { ChangePasswordDocument, LoginDocument, RegisterDocument, RevokeDocument, SeedDocument, UpdateWalletStateDocument, WalletStateDocument } from '../../test-support/operations.generated';
 import { WalletRepository } from '../../src/db/repositories/wallet.repository';
 
 /** Each document with variables its input validation refuses (they still match the variables' GraphQL types). */
@@ -48,11 +48,11 @@ describe('bad input and error codes', () => {
     ['revokeDevice of a deviceId with a trailing space', RevokeDocument, () => ({ deviceId: 'laptop ' }), 'deviceId'],
     ['revokeDevice of a deviceId with an escape', RevokeDocument, () => ({ deviceId: '\u001b]0;pwned\u0007' }), 'deviceId'],
     ['empty login password', LoginDocument, loginWith({ password: '' }), 'password'],
-    ['sequence 0', UpdateDocument, walletWith({ sequence: 0 }), 'sequence'],
-    ['negative sequence', UpdateDocument, walletWith({ sequence: -5 }), 'sequence'],
-    ['empty encryptedWallet', UpdateDocument, walletWith({ encryptedWallet: '' }), 'encryptedWallet'],
-    ['empty hmac', UpdateDocument, walletWith({ hmac: '' }), 'hmac'],
-    ['hmac of 256 characters', UpdateDocument, walletWith({ hmac: 'h'.repeat(256) }), 'hmac'],
+    ['sequence 0', UpdateWalletStateDocument, walletWith({ sequence: 0 }), 'sequence'],
+    ['negative sequence', UpdateWalletStateDocument, walletWith({ sequence: -5 }), 'sequence'],
+    ['empty encryptedWallet', UpdateWalletStateDocument, walletWith({ encryptedWallet: '' }), 'encryptedWallet'],
+    ['empty hmac', UpdateWalletStateDocument, walletWith({ hmac: '' }), 'hmac'],
+    ['hmac of 256 characters', UpdateWalletStateDocument, walletWith({ hmac: 'h'.repeat(256) }), 'hmac'],
     ['newPassword equal to oldPassword', ChangePasswordDocument, (d) => changeWith({ newPassword: d.password })(d), 'newPassword'],
     ['newPassword too short', ChangePasswordDocument, changeWith({ newPassword: 'short' }), 'newPassword'],
     ['bad clientSaltSeed on password change', ChangePasswordDocument, changeWith({ clientSaltSeed: 'xyz' }), 'clientSaltSeed'],
@@ -78,7 +78,7 @@ describe('bad input and error codes', () => {
     ['an unknown input field', { encryptedWallet: 'e', sequence: 1, hmac: 'h', extra: true }],
     ['a missing input field', { encryptedWallet: 'e', sequence: 1 }],
   ])('when a variable has %s, then Apollo rejects it with BAD_USER_INPUT and HTTP 400', async (_name, input) => {
-    const response = await server.gql(unchecked(UpdateDocument), { input }, device.token);
+    const response = await server.gql(unchecked(UpdateWalletStateDocument), { input }, device.token);
     expect(response.status).toBe(400);
     expect(errorCode(response)).toBe('BAD_USER_INPUT');
   });
@@ -157,7 +157,7 @@ describe('Whitelist mode with a small wallet limit', () => {
     const device = { email: allowed, password: PASSWORD, deviceId: 'd', token };
     expect((await upload(server, device, 1, 'x'.repeat(100))).__typename).toBe('WalletStateSuccess');
     // 34 characters, 102 bytes: the limit counts bytes.
-    const tooLarge = await server.gql(UpdateDocument, { input: { encryptedWallet: '€'.repeat(34), sequence: 2, hmac: 'h' } }, token);
+    const tooLarge = await server.gql(UpdateWalletStateDocument, { input: { encryptedWallet: '€'.repeat(34), sequence: 2, hmac: 'h' } }, token);
     expect(errorCode(tooLarge)).toBe('PAYLOAD_TOO_LARGE');
     expect(tooLarge.body.errors![0].extensions!.maxWalletBytes).toBe(100);
     const stored = await server.gql(WalletStateDocument, {}, token);

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { startTestServer, type TestServer } from '../helpers/app';
 import { unchecked, type Operation } from '../../test-support/graphql-http';
 import { registerAndLogin, upload, type Device } from '../../test-support/operations';
-import { ChangePasswordDocument, LoginDocument, RegisterDocument, SeedDocument, UpdateDocument, WalletStateDocument } from '../../test-support/operations.generated';
+import { ChangePasswordDocument, LoginDocument, RegisterDocument, SeedDocument, UpdateWalletStateDocument, WalletStateDocument } from '../../test-support/operations.generated';
 
 /**
  * Arbitrary values thrown at every operation's variables: strings of any
@@ -35,7 +35,7 @@ const shaped = (fields: string[]) =>
 const OPERATIONS: Array<[string, Operation<unknown, Record<string, unknown>>, Record<string, fc.Arbitrary<unknown>>, boolean]> = [
   ['register', unchecked(RegisterDocument), { input: shaped(['email', 'password', 'clientSaltSeed', 'keyParams']) }, false],
   ['login', unchecked(LoginDocument), { input: shaped(['email', 'password', 'deviceId', 'verificationCode']) }, false],
-  ['updateWalletState', unchecked(UpdateDocument), { input: shaped(['encryptedWallet', 'sequence', 'hmac']) }, true],
+  ['updateWalletState', unchecked(UpdateWalletStateDocument), { input: shaped(['encryptedWallet', 'sequence', 'hmac']) }, true],
   ['changePassword', unchecked(ChangePasswordDocument), { input: shaped(['email', 'oldPassword', 'newPassword', 'clientSaltSeed', 'wallet']) }, false],
   ['clientSaltSeed', unchecked(SeedDocument), { email: anything }, false],
   ['resendVerificationEmail', 'mutation($e: String!) { resendVerificationEmail(email: $e) }', { e: anything }, false],

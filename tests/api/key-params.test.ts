@@ -2,7 +2,7 @@ import { errorCode, unchecked } from '../../test-support/graphql-http';
 import { useTestServer } from '../helpers/hooks';
 import { testDialect } from '../../test-support/database';
 import { PASSWORD, login, newSeed, register, uniqueEmail, upload } from '../../test-support/operations';
-import { ChangePasswordDocument, KeyParamsDocument, RegisterDocument, SeedDocument } from '../../test-support/operations.generated';
+import { ChangePasswordDocument, ClientKeyParamsDocument, RegisterDocument, SeedDocument } from '../../test-support/operations.generated';
 
 /** PROTOCOL.md, "Keys": the scrypt parameters belong to the account; the server stores and hands them out. */
 const DEFAULTS = { algorithm: 'scrypt', n: 2 ** 17, r: 8, p: 1 };
@@ -11,7 +11,7 @@ describe(`key parameters per account (${testDialect()})`, () => {
   const server = useTestServer();
 
   const keyParams = async (email: string) => {
-    const response = await server.gql(KeyParamsDocument, { email });
+    const response = await server.gql(ClientKeyParamsDocument, { email });
     expect(response.body.errors).toBeUndefined();
     return response.body.data!.clientKeyParams;
   };

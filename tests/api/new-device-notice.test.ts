@@ -1,7 +1,7 @@
 import { startTestServer, type TestServer } from '../helpers/app';
 import { ManualClock } from '../helpers/clock';
 import { PASSWORD, login, newSeed, register, uniqueEmail } from '../../test-support/operations';
-import { ActivityDocument, LoginDocument, LogoutDocument, RegisterDocument } from '../../test-support/operations.generated';
+import { AccountActivityDocument, LoginDocument, LogoutDocument, RegisterDocument } from '../../test-support/operations.generated';
 import { TestSmtpServer, isCodeMail, verificationCode as readCode } from '../helpers/smtp';
 
 describe('new-device login notices, over real SMTP', () => {
@@ -51,7 +51,7 @@ describe('new-device login notices, over real SMTP', () => {
     expect((await smtp.nextMailTo(email)).text).toContain('Phone');
     const other = await login(server, email, password, 'phone');
     expect((await smtp.nextMailTo(email)).text).toContain('Device: phone');
-    const events = (await server.gql(ActivityDocument, {}, other.token)).body.data!.accountActivity;
+    const events = (await server.gql(AccountActivityDocument, {}, other.token)).body.data!.accountActivity;
     expect(events.filter((e) => e.kind === 'LOGIN').map((e) => e.newDevice)).toEqual([true, true]);
   });
 
@@ -90,7 +90,7 @@ describe('the security log in EmailVerify mode', () => {
     const verificationCode = readCode(await smtp.nextMailTo(email, 5000, isCodeMail));
     const first = await server.gql(LoginDocument, { input: { email, password: PASSWORD, deviceId: 'first', verificationCode } });
     const device = { token: first.body.data!.login.token as string };
-    const events = (await server.gql(ActivityDocument, {}, device.token)).body.data!.accountActivity;
+    const events = (await server.gql(AccountActivityDocument, {}, device.token)).body.data!.accountActivity;
     expect(events.map((e: { kind: string }) => e.kind)).toEqual(['LOGIN', 'VERIFIED', 'REGISTERED']);
   });
 });

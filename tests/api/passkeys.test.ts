@@ -5,7 +5,7 @@ import { createTestDatabase, testDialect, type TestDatabase } from '../../test-s
 import { describeWith, databaseServerRequirement } from '../helpers/required-services';
 import { login, newSeed, register, type Device } from '../../test-support/operations';
 import {
-  ActivityDocument,
+  AccountActivityDocument,
   BeginPasskeyRegistrationDocument,
   ChangePasswordDocument,
   FinishPasskeyRegistrationDocument,
@@ -99,7 +99,7 @@ describe('passkeys over HTTP', () => {
     // The challenge was spent: the same assertion again is refused.
     expect(errorCode(await loginWith(server, device, { webauthn: assertion }))).toBe('SECOND_FACTOR_INVALID');
 
-    const events = ok(await server.gql(ActivityDocument, {}, device.token)).accountActivity;
+    const events = ok(await server.gql(AccountActivityDocument, {}, device.token)).accountActivity;
     expect(events.find((e) => e.kind === 'PASSKEY_ADDED')).toMatchObject({ deviceId: 'phone', method: 'WEBAUTHN' });
     expect(events.find((e) => e.kind === 'LOGIN' && e.deviceId === 'laptop')).toMatchObject({ loginMethod: 'PASSWORD_AND_WEBAUTHN' });
     expect((await passkeysOf(server, device)).passkeys[0].lastUsedAt).not.toBeNull();
@@ -118,7 +118,7 @@ describe('passkeys over HTTP', () => {
     });
     expect(ok(await server.gql(MeDocument, {}, signedIn.token.token)).me.email).toBe(device.email);
     expect(errorCode(await loginWithPasskey(assertion, 'another'))).toBe('SECOND_FACTOR_INVALID');
-    const events = ok(await server.gql(ActivityDocument, {}, device.token)).accountActivity;
+    const events = ok(await server.gql(AccountActivityDocument, {}, device.token)).accountActivity;
     expect(events.find((e) => e.kind === 'LOGIN' && e.deviceId === 'tablet')).toMatchObject({ loginMethod: 'PASSKEY' });
   });
 
@@ -165,7 +165,7 @@ describe('passkeys over HTTP', () => {
     expect(ok(changed).changePassword.__typename).toBe('ChangePasswordSuccess');
     const signedIn = ok(await loginWithPasskey(authenticator.get(await signInOptions()))).loginWithPasskey;
     expect(signedIn.wrappedKeys).toBeNull();
-    expect(ok(await server.gql(SetPasskeyUnlockDocument, { id: passkey.id, wrappedKeys: WRAPPED_KEYS_VECTOR }, signedIn.token.token)).setPasskeyUnlock).toEqual({
+    expect(ok(await server.gql(SetPasskeyUnlockDocument, { id: passkey.id, wrappedKeys: WRAPPED_KEYS_VECTOR }, signedIn.token.token)).setPasskeyUnlock).toMatchObject({
       id: passkey.id,
       unlock: true,
     });

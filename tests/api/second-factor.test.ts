@@ -5,11 +5,11 @@ import { ManualClock } from '../helpers/clock';
 import { useTestServer } from '../helpers/hooks';
 import { login, newSeed, register } from '../../test-support/operations';
 import {
-  ActivityDocument,
+  AccountActivityDocument,
   BeginTotpDocument,
   ChangePasswordDocument,
   ConfirmTotpDocument,
-  DeleteWithSecondFactorDocument,
+  DeleteAccountDocument,
   DisableTotpDocument,
   LoginDocument,
   RegenerateRecoveryCodesDocument,
@@ -96,7 +96,7 @@ describe('the second factor over HTTP', () => {
     expect(await status(server, phone)).toEqual({ enabled: true, totp: true, recoveryCodesLeft: 9 });
     await mailed(email, 'A recovery code was used');
 
-    const events = ok(await server.gql(ActivityDocument, { limit: 20 }, withCode.token)).accountActivity;
+    const events = ok(await server.gql(AccountActivityDocument, { limit: 20 }, withCode.token)).accountActivity;
     const summary = events.map((e) => [e.kind, e.loginMethod ?? e.method ?? null]);
     expect(summary.slice(0, 5)).toEqual([
       ['SECOND_FACTOR_FAILED', 'RECOVERY_CODE'],
@@ -167,8 +167,8 @@ describe('the second factor over HTTP', () => {
 
     const changed = { ...device, password: 'a new password' };
     const phone = ok(await loginWith(server, changed, { recoveryCode: codes[1] }, 'phone')).login;
-    expect(errorCode(await server.gql(DeleteWithSecondFactorDocument, { password: changed.password }, phone.token))).toBe('SECOND_FACTOR_REQUIRED');
-    expect(ok(await server.gql(DeleteWithSecondFactorDocument, { password: changed.password, secondFactor: { recoveryCode: codes[2] } }, phone.token)).deleteAccount).toBe(
+    expect(errorCode(await server.gql(DeleteAccountDocument, { password: changed.password }, phone.token))).toBe('SECOND_FACTOR_REQUIRED');
+    expect(ok(await server.gql(DeleteAccountDocument, { password: changed.password, secondFactor: { recoveryCode: codes[2] } }, phone.token)).deleteAccount).toBe(
       true,
     );
   });

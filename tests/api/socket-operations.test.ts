@@ -2,7 +2,7 @@ import WebSocket from 'ws';
 import { operationText, postGraphQL } from '../../test-support/graphql-http';
 import { startTestServer, type TestServer } from '../helpers/app';
 import { login, registerAndLogin, type Device } from '../../test-support/operations';
-import { DeleteDocument, RevokeDocument } from '../../test-support/operations.generated';
+import { DeleteAccountDocument, RevokeDocument } from '../../test-support/operations.generated';
 import { within, wsUrl } from '../../test-support/subscriptions';
 
 /**
@@ -162,12 +162,12 @@ describe('the per-IP budgets over the live connection', () => {
     const device = await registerAndLogin(server);
     const socket = await RawSocket.open(server.url, device.token);
     try {
-      const attempt = () => socket.operation(operationText(DeleteDocument), { password: 'not the password' });
+      const attempt = () => socket.operation(operationText(DeleteAccountDocument), { password: 'not the password' });
       expect(codes(await attempt())).toEqual(['UNAUTHENTICATED']);
       const limited = await attempt();
       expect(codes(limited)).toEqual(['RATE_LIMITED']);
       // The HTTP path shares the budget of the same address.
-      expect((await server.gql(DeleteDocument, { password: 'not the password' }, device.token)).body.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+      expect((await server.gql(DeleteAccountDocument, { password: 'not the password' }, device.token)).body.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
     } finally {
       socket.close();
     }

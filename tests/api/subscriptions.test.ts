@@ -6,7 +6,7 @@ import { SubscriptionCloseCode } from '../../src/http/socket-binding';
 import { DAY_MS, type Clock } from '../../src/lib/clock';
 import { startTestServer, type TestServer } from '../helpers/app';
 import { PASSWORD, login, newSeed, register, upload, type Device } from '../../test-support/operations';
-import { ChangePasswordDocument, DeleteDocument, LogoutDocument, RevokeDocument } from '../../test-support/operations.generated';
+import { ChangePasswordDocument, DeleteAccountDocument, LogoutDocument, RevokeDocument } from '../../test-support/operations.generated';
 import { connectLive, eventually, subscribedAtSequence1, within, wsUrl, type LiveClient } from '../../test-support/subscriptions';
 
 /** The in-process pub/sub's own EventTarget, recording what it carries: a subscription in effect is one listener added. */
@@ -232,7 +232,7 @@ describe('walletUpdated over graphql-ws', () => {
           }),
         { phone: true, laptop: true },
       ],
-      ['the account is deleted', (phone) => server.gql(DeleteDocument, { password: PASSWORD }, phone.token), { phone: true, laptop: true }],
+      ['the account is deleted', (phone) => server.gql(DeleteAccountDocument, { password: PASSWORD }, phone.token), { phone: true, laptop: true }],
     ];
 
     it.each(cases)('when %s, then exactly the affected connections close with 4401', async (_case, revoke, closes) => {

@@ -3,15 +3,15 @@ import { errorCode, type Operation } from '../../test-support/graphql-http';
 import { type TestServer } from '../helpers/app';
 import { useTestServer } from '../helpers/hooks';
 import { PASSWORD, login, newSeed, register, registerAndLogin, upload, type Device } from '../../test-support/operations';
-import { ChangePasswordDocument, DeleteDocument, HistoryDocument, VersionDocument } from '../../test-support/operations.generated';
+import { ChangePasswordDocument, DeleteAccountDocument, WalletHistoryDocument, WalletVersionDocument } from '../../test-support/operations.generated';
 
 const history = async (server: TestServer, device: Device, variables: Record<string, unknown> = {}) => {
-  const response = await server.gql(HistoryDocument, variables, device.token);
+  const response = await server.gql(WalletHistoryDocument, variables, device.token);
   if (response.body.errors) throw new Error(JSON.stringify(response.body.errors));
   return response.body.data!.walletHistory as Array<{ sequence: number; hmac: string; deviceId: string | null; bytes: number; contentKept: boolean; updatedAt: string }>;
 };
 const version = async (server: TestServer, device: Device, sequence: number) => {
-  const response = await server.gql(VersionDocument, { sequence }, device.token);
+  const response = await server.gql(WalletVersionDocument, { sequence }, device.token);
   if (response.body.errors) throw new Error(JSON.stringify(response.body.errors));
   return response.body.data!.walletVersion as { sequence: number; encryptedWallet: string; hmac: string; updatedAt: string } | null;
 };
@@ -130,13 +130,13 @@ describe('wallet history over HTTP (WALLET_VERSIONS_KEPT=3)', () => {
     const count = async (table: string) =>
       Number((await server.app.db.run((m) => queryRows(m, `SELECT COUNT(*) AS n FROM ${table} WHERE account_id = ?`, [id])))[0].n);
     for (const table of ['wallet_versions', 'account_events', 'known_devices']) expect(await count(table)).toBeGreaterThan(0);
-    expect((await server.gql(DeleteDocument, { password: PASSWORD }, device.token)).body.data!.deleteAccount).toBe(true);
+    expect((await server.gql(DeleteAccountDocument, { password: PASSWORD }, device.token)).body.data!.deleteAccount).toBe(true);
     for (const table of ['wallet_versions', 'account_events', 'known_devices']) expect(await count(table)).toBe(0);
   });
 
   it.each<[string, string, Operation, Record<string, unknown>]>([
-    ['walletHistory is asked without a token', 'UNAUTHENTICATED', HistoryDocument, {}],
-    ['walletVersion is asked without a token', 'UNAUTHENTICATED', VersionDocument, { sequence: 1 }],
+    ['walletHistory is asked without a token', 'UNAUTHENTICATED', WalletHistoryDocument, {}],
+    ['walletVersion is asked without a token', 'UNAUTHENTICATED', WalletVersionDocument, { sequence: 1 }],
   ])('when %s, then %s', async (_case, code, query, variables) => {
     expect(errorCode(await server.gql(query, variables))).toBe(code);
   });
@@ -148,7 +148,7 @@ describe('wallet history over HTTP (WALLET_VERSIONS_KEPT=3)', () => {
     ['sinceSequence -1', 'sinceSequence', { sinceSequence: -1 }],
   ])('when walletHistory gets %s, then BAD_USER_INPUT naming %s (never clamped)', async (_case, field, variables) => {
     const device = await registerAndLogin(server);
-    const response = await server.gql(HistoryDocument, variables, device.token);
+    const response = await server.gql(WalletHistoryDocument, variables, device.token);
     expect(errorCode(response)).toBe('BAD_USER_INPUT');
     expect(response.body.errors![0].message).toContain(field);
     expect(response.body.data ?? null).toBeNull();
@@ -156,7 +156,7 @@ describe('wallet history over HTTP (WALLET_VERSIONS_KEPT=3)', () => {
 
   it.each([[0], [-1]])('when walletVersion gets sequence %d, then BAD_USER_INPUT', async (sequence) => {
     const device = await registerAndLogin(server);
-    expect(errorCode(await server.gql(VersionDocument, { sequence }, device.token))).toBe('BAD_USER_INPUT');
+    expect(errorCode(await server.gql(WalletVersionDocument, { sequence }, device.token))).toBe('BAD_USER_INPUT');
   });
 
   it('when serverInfo is asked, then it tells how many versions keep their content', async () => {

@@ -4,7 +4,7 @@ import { createApp, type App } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { apiAt, errorCode, type GraphQLResponse } from '../../test-support/graphql-http';
 import { PASSWORD, login, newSeed, register, upload, type Device } from '../../test-support/operations';
-import { ChangePasswordDocument, HistoryDocument, UpdateDocument, WalletStateDocument } from '../../test-support/operations.generated';
+import { ChangePasswordDocument, WalletHistoryDocument, UpdateWalletStateDocument, WalletStateDocument } from '../../test-support/operations.generated';
 import { subscribedAtSequence1, type LiveClient } from '../../test-support/subscriptions';
 import { TEST_ENV } from '../../test-support/test-env';
 import { assertRedisAnswers, describeWith, redisRequirement, type ServiceRequirement } from '../helpers/required-services';
@@ -89,7 +89,7 @@ describeWith([galera, redisRequirement()], 'the server on a 3-node Galera cluste
     for (let sequence = 1; sequence <= rounds; sequence += 1) {
       const answers = await Promise.all(
         devices.map((device, i) =>
-          (i % 2 ? b : a).gql(UpdateDocument, { input: { encryptedWallet: `w${sequence}-${i}`, sequence, hmac: `h${sequence}-${i}` } }, device.token),
+          (i % 2 ? b : a).gql(UpdateWalletStateDocument, { input: { encryptedWallet: `w${sequence}-${i}`, sequence, hmac: `h${sequence}-${i}` } }, device.token),
         ),
       );
       const results = answers.map(resultOf);
@@ -103,7 +103,7 @@ describeWith([galera, redisRequirement()], 'the server on a 3-node Galera cluste
     // Both nodes hold the same state and one history header per accepted sequence.
     for (const instance of [a, b]) {
       expect((await instance.gql(WalletStateDocument, {}, devices[0].token)).body.data!.walletState!.sequence).toBe(rounds);
-      const history = (await instance.gql(HistoryDocument, { sinceSequence: 0, limit: 100 }, devices[1].token)).body.data!.walletHistory;
+      const history = (await instance.gql(WalletHistoryDocument, { sinceSequence: 0, limit: 100 }, devices[1].token)).body.data!.walletHistory;
       expect(history.map((h: { sequence: number }) => h.sequence)).toEqual([1, 2, 3, 4, 5, 6]);
     }
   });
@@ -115,7 +115,7 @@ describeWith([galera, redisRequirement()], 'the server on a 3-node Galera cluste
       const change = a.gql(ChangePasswordDocument, {
         input: { email: devices[0].email, oldPassword: PASSWORD, newPassword: 'the new password', clientSaltSeed: newSeed(), wallet: { encryptedWallet: 'changed', sequence: 2, hmac: 'hc' } },
       });
-      const uploads = devices.slice(1).map((device, i) => b.gql(UpdateDocument, { input: { encryptedWallet: `u${i}`, sequence: 2, hmac: `h${i}` } }, device.token));
+      const uploads = devices.slice(1).map((device, i) => b.gql(UpdateWalletStateDocument, { input: { encryptedWallet: `u${i}`, sequence: 2, hmac: `h${i}` } }, device.token));
       const changed = await change;
       const uploaded = await Promise.all(uploads);
       expect(changed.body.errors).toBeUndefined();
@@ -133,7 +133,7 @@ describeWith([galera, redisRequirement()], 'the server on a 3-node Galera cluste
       } else {
         expect(uploadWins).toHaveLength(1);
         const winner = (uploadWins[0].body.data!.updateWalletState as { walletState: { encryptedWallet: string; hmac: string } }).walletState;
-        expect(changed.body.data!.changePassword).toEqual({ __typename: 'WalletStateConflict', latest: { encryptedWallet: winner.encryptedWallet, sequence: 2, hmac: winner.hmac } });
+        expect(changed.body.data!.changePassword).toEqual({ __typename: 'WalletStateConflict', latest: { encryptedWallet: winner.encryptedWallet, sequence: 2, hmac: winner.hmac, updatedAt: expect.any(String) } });
         expect(stored.body.data!.walletState).toMatchObject({ sequence: 2, encryptedWallet: winner.encryptedWallet });
       }
     }
@@ -158,7 +158,7 @@ describeWith([galera, redisRequirement()], 'the server on a 3-node Galera cluste
       let sequence = 1;
       while (writing) {
         const sent = Date.now();
-        const response = await instance.gql(UpdateDocument, { input: { encryptedWallet: `w${sequence}`, sequence, hmac: `h${sequence}` } }, device.token).catch((error: Error) => error);
+        const response = await instance.gql(UpdateWalletStateDocument, { input: { encryptedWallet: `w${sequence}`, sequence, hmac: `h${sequence}` } }, device.token).catch((error: Error) => error);
         if (response instanceof Error || response.body.errors) {
           failures[name].push(response instanceof Error ? response.message : (errorCode(response) ?? 'no code'));
           slowestFailureMs = Math.max(slowestFailureMs, Date.now() - sent);

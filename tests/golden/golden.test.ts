@@ -6,11 +6,9 @@ import { ManualClock } from '../helpers/clock';
 import {
   BeginTotpDocument,
   ChangePasswordDocument,
+  ClientKeyParamsDocument,
   ConfirmTotpDocument,
-  DeleteDocument,
-  DeleteWithSecondFactorDocument,
-  HistoryDocument,
-  KeyParamsDocument,
+  DeleteAccountDocument,
   LoginDocument,
   LogoutDocument,
   MeDocument,
@@ -19,7 +17,8 @@ import {
   RevokeDocument,
   SecondFactorStatusDocument,
   SeedDocument,
-  UpdateDocument,
+  UpdateWalletStateDocument,
+  WalletHistoryDocument,
   WalletStateDocument,
 } from '../../test-support/operations.generated';
 import { totpCode } from '../../src/lib/totp';
@@ -73,7 +72,7 @@ async function loginAs(rec: GoldenRecorder, title: string, email: string, passwo
 }
 
 const update = (rec: GoldenRecorder, title: string, token: string | undefined, input: Record<string, unknown>): Promise<GoldenResponse> =>
-  rec.graphql(title, unchecked(UpdateDocument), { input }, token);
+  rec.graphql(title, unchecked(UpdateWalletStateDocument), { input }, token);
 
 /** A phone of a new account with sequence 1 uploaded, and its socket past connection_init (the first frame read). */
 async function phoneWithSocket(rec: GoldenRecorder, serverUrl: string, email: string): Promise<{ phone: string; socket: RecordedSocket }> {
@@ -113,9 +112,9 @@ describe('golden responses: what clients receive, byte for byte', () => {
       await rec.graphql('register: key parameters out of bounds (BAD_USER_INPUT)', RegisterDocument, {
         input: { email: 'dave@example.com', password: PASSWORD, clientSaltSeed: SEED, keyParams: { n: 1000, r: 0, p: 5 } },
       });
-      await rec.graphql('clientKeyParams: an account registered without key parameters (the defaults)', KeyParamsDocument, { email: 'alice@example.com' });
-      await rec.graphql('clientKeyParams: an account registered with key parameters', KeyParamsDocument, { email: 'Carol@Example.com' });
-      await rec.graphql('clientKeyParams: an unknown email (the decoy with the defaults)', KeyParamsDocument, { email: 'nobody@example.com' });
+      await rec.graphql('clientKeyParams: an account registered without key parameters (the defaults)', ClientKeyParamsDocument, { email: 'alice@example.com' });
+      await rec.graphql('clientKeyParams: an account registered with key parameters', ClientKeyParamsDocument, { email: 'Carol@Example.com' });
+      await rec.graphql('clientKeyParams: an unknown email (the decoy with the defaults)', ClientKeyParamsDocument, { email: 'nobody@example.com' });
       await rec.graphql('resendVerificationEmail: AllowAll mode', RESEND, { email });
       await rec.graphql('resendVerificationEmail: not an email', RESEND, { email: 'nope' });
 
@@ -194,7 +193,7 @@ describe('golden responses: what clients receive, byte for byte', () => {
       ]) {
         await update(rec, `updateWalletState: variable with ${title} (coercion error)`, phone, input);
       }
-      await rec.graphql('updateWalletState: no input variable at all (coercion error)', unchecked(UpdateDocument), {}, phone);
+      await rec.graphql('updateWalletState: no input variable at all (coercion error)', unchecked(UpdateWalletStateDocument), {}, phone);
       await update(rec, 'updateWalletState: without a token (UNAUTHENTICATED)', undefined, { encryptedWallet: 'e', sequence: 4, hmac: 'h' });
       await rec.graphql('walletState: unchanged by all of the above', WalletStateDocument, undefined, laptop);
       rec.check();
@@ -228,9 +227,9 @@ describe('golden responses: what clients receive, byte for byte', () => {
       const renewed = await loginAs(rec, 'login: the new password', email, 'a new password', 'phone');
       await rec.graphql('walletState: after the change', WalletStateDocument, undefined, renewed);
       await rec.graphql('clientSaltSeed: the new seed', SeedDocument, { email });
-      await rec.graphql('deleteAccount: without a token (UNAUTHENTICATED)', DeleteDocument, { password: 'a new password' });
-      await rec.graphql('deleteAccount: wrong password (UNAUTHENTICATED)', DeleteDocument, { password: 'not the password' }, renewed);
-      await rec.graphql('deleteAccount: success', DeleteDocument, { password: 'a new password' }, renewed);
+      await rec.graphql('deleteAccount: without a token (UNAUTHENTICATED)', DeleteAccountDocument, { password: 'a new password' });
+      await rec.graphql('deleteAccount: wrong password (UNAUTHENTICATED)', DeleteAccountDocument, { password: 'not the password' }, renewed);
+      await rec.graphql('deleteAccount: success', DeleteAccountDocument, { password: 'a new password' }, renewed);
       await rec.graphql('walletState: the deleted account\'s token (UNAUTHENTICATED)', WalletStateDocument, undefined, renewed);
       await rec.graphql('clientSaltSeed: the deleted email answers its decoy', SeedDocument, { email });
 
@@ -438,8 +437,8 @@ describe('golden responses: what clients receive, byte for byte', () => {
       await rec.graphql('changePassword: no second factor (SECOND_FACTOR_REQUIRED)', ChangePasswordDocument, {
         input: { email, oldPassword: PASSWORD, newPassword: 'a new password', clientSaltSeed: NEW_SEED },
       });
-      await rec.graphql('deleteAccount: no second factor (SECOND_FACTOR_REQUIRED)', DeleteDocument, { password: PASSWORD }, token);
-      await rec.graphql('deleteAccount: a wrong recovery code (SECOND_FACTOR_INVALID)', DeleteWithSecondFactorDocument, { password: PASSWORD, secondFactor: { recoveryCode: '00000-00000' } }, token);
+      await rec.graphql('deleteAccount: no second factor (SECOND_FACTOR_REQUIRED)', DeleteAccountDocument, { password: PASSWORD }, token);
+      await rec.graphql('deleteAccount: a wrong recovery code (SECOND_FACTOR_INVALID)', DeleteAccountDocument, { password: PASSWORD, secondFactor: { recoveryCode: '00000-00000' } }, token);
       rec.check();
     } finally {
       await server.close();
@@ -486,13 +485,13 @@ describe('golden responses: what clients receive, byte for byte', () => {
       const cases: Array<[title: string, query: string, variables?: Record<string, unknown>]> = [
         ['walletState', operationText(WalletStateDocument)],
         ['me', operationText(MeDocument)],
-        ['walletHistory', operationText(HistoryDocument), { sinceSequence: 0, limit: 10 }],
-        ['updateWalletState: sequence 2', operationText(unchecked(UpdateDocument)), { input: { encryptedWallet: 'wallet-2', sequence: 2, hmac: 'hmac-2' } }],
-        ['updateWalletState: sequence 2 again, the same state (a safe retry)', operationText(unchecked(UpdateDocument)), { input: { encryptedWallet: 'wallet-2', sequence: 2, hmac: 'hmac-2' } }],
-        ['updateWalletState: sequence 2, another state (conflict)', operationText(unchecked(UpdateDocument)), { input: { encryptedWallet: 'other', sequence: 2, hmac: 'other' } }],
-        ['updateWalletState: sequence 0 (BAD_USER_INPUT)', operationText(unchecked(UpdateDocument)), { input: { encryptedWallet: 'w', sequence: 0, hmac: 'h' } }],
-        ['updateWalletState: a sequence that is not a number (BAD_USER_INPUT)', operationText(unchecked(UpdateDocument)), { input: { encryptedWallet: 'w', sequence: 'three', hmac: 'h' } }],
-        ['updateWalletState: a wallet over MAX_WALLET_BYTES (PAYLOAD_TOO_LARGE)', operationText(unchecked(UpdateDocument)), { input: { encryptedWallet: 'x'.repeat(101), sequence: 3, hmac: 'h' } }],
+        ['walletHistory', operationText(WalletHistoryDocument), { sinceSequence: 0, limit: 10 }],
+        ['updateWalletState: sequence 2', operationText(unchecked(UpdateWalletStateDocument)), { input: { encryptedWallet: 'wallet-2', sequence: 2, hmac: 'hmac-2' } }],
+        ['updateWalletState: sequence 2 again, the same state (a safe retry)', operationText(unchecked(UpdateWalletStateDocument)), { input: { encryptedWallet: 'wallet-2', sequence: 2, hmac: 'hmac-2' } }],
+        ['updateWalletState: sequence 2, another state (conflict)', operationText(unchecked(UpdateWalletStateDocument)), { input: { encryptedWallet: 'other', sequence: 2, hmac: 'other' } }],
+        ['updateWalletState: sequence 0 (BAD_USER_INPUT)', operationText(unchecked(UpdateWalletStateDocument)), { input: { encryptedWallet: 'w', sequence: 0, hmac: 'h' } }],
+        ['updateWalletState: a sequence that is not a number (BAD_USER_INPUT)', operationText(unchecked(UpdateWalletStateDocument)), { input: { encryptedWallet: 'w', sequence: 'three', hmac: 'h' } }],
+        ['updateWalletState: a wallet over MAX_WALLET_BYTES (PAYLOAD_TOO_LARGE)', operationText(unchecked(UpdateWalletStateDocument)), { input: { encryptedWallet: 'x'.repeat(101), sequence: 3, hmac: 'h' } }],
         ['login takes no token (BAD_REQUEST)', operationText(LoginDocument), { input: { email, password: PASSWORD, deviceId: 'tablet' } }],
         ['serverInfo takes no token (BAD_REQUEST)', SERVER_INFO],
       ];

@@ -25,7 +25,7 @@ export interface OperationResult<TData> {
 export interface ResolverTestServer {
   server: ApolloServer<RequestContext>;
   app: App;
-  /** Runs a typed document (test-support/operations.graphql) as the holder of `token`, or anonymously. */
+  /** Runs a typed document (test-support/operations.generated.ts) as the holder of `token`, or anonymously. */
   execute<TData, TVariables extends Record<string, unknown>>(
     document: TypedDocumentNode<TData, TVariables>,
     variables: TVariables,

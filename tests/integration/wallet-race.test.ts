@@ -1,7 +1,7 @@
 import { queryRows } from '../../test-support/database';
 import { startTestServer, type TestServer } from '../helpers/app';
 import { PASSWORD, login, newSeed, register, registerAndLogin, upload, type Device } from '../../test-support/operations';
-import { ChangePasswordDocument, HistoryDocument, WalletStateDocument } from '../../test-support/operations.generated';
+import { ChangePasswordDocument, WalletHistoryDocument, WalletStateDocument } from '../../test-support/operations.generated';
 
 /**
  * Real concurrent requests against the real database: the sequence check and
@@ -35,7 +35,7 @@ describe('concurrent uploads of the same sequence', () => {
     }
     const stored = (await server.gql(WalletStateDocument, {}, device.token)).body.data!.walletState;
     expect(stored).toMatchObject({ sequence, encryptedWallet: winner.encryptedWallet, hmac: winner.hmac });
-    const headers = (await server.gql(HistoryDocument, { sinceSequence: sequence - 1 }, device.token)).body.data!.walletHistory;
+    const headers = (await server.gql(WalletHistoryDocument, { sinceSequence: sequence - 1 }, device.token)).body.data!.walletHistory;
     expect(headers).toEqual([expect.objectContaining({ sequence, hmac: winner.hmac, bytes: Buffer.byteLength(winner.encryptedWallet) })]);
     const events = await server.app.db.run((m) =>
       queryRows(m, "SELECT COUNT(*) AS n FROM account_events WHERE kind = 'WALLET_UPDATED' AND sequence = ? AND device_id = ?", [sequence, device.deviceId]),
@@ -79,7 +79,7 @@ describe('concurrent uploads of the same sequence', () => {
     if (changed.body.data!.changePassword.__typename === 'ChangePasswordSuccess') acknowledged.push('h-rekeyed');
     expect(acknowledged).toHaveLength(2);
     const reader = await login(server, email, changed.body.data!.changePassword.__typename === 'ChangePasswordSuccess' ? 'the new password' : PASSWORD, 'reader');
-    const headers = (await server.gql(HistoryDocument, {}, reader.token)).body.data!.walletHistory;
+    const headers = (await server.gql(WalletHistoryDocument, {}, reader.token)).body.data!.walletHistory;
     expect(headers.map((h: { sequence: number; hmac: string }) => [h.sequence, h.hmac])).toEqual(acknowledged.map((hmac, i) => [i + 1, hmac]));
   });
 });

@@ -3,7 +3,7 @@ import { errorCode } from '../../test-support/graphql-http';
 import { startTestServer, type TestServer } from '../helpers/app';
 import { testDialect } from '../../test-support/database';
 import { registerAndLogin, type Device } from '../../test-support/operations';
-import { UpdateDocument, WalletStateDocument } from '../../test-support/operations.generated';
+import { UpdateWalletStateDocument, WalletStateDocument } from '../../test-support/operations.generated';
 
 /**
  * Stops the real database server DATABASE_URL names (MariaDB, PostgreSQL) under
@@ -40,7 +40,7 @@ describe(`a database outage under load (${testDialect()})`, () => {
   async function uploadNext() {
     const encryptedWallet = `wallet-${next}-${Date.now()}`;
     const started = Date.now();
-    const response = await server.gql(UpdateDocument, { input: { encryptedWallet, sequence: next, hmac: `h-${next}` } }, device.token);
+    const response = await server.gql(UpdateWalletStateDocument, { input: { encryptedWallet, sequence: next, hmac: `h-${next}` } }, device.token);
     const result = response.body.data?.updateWalletState;
     if (result?.__typename === 'WalletStateSuccess') {
       acknowledged.push({ sequence: next, encryptedWallet });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createTestDatabase, type TestDatabase } from '../../test-support/database';
 import { PASSWORD, login, newSeed, register, upload, type Device } from '../../test-support/operations';
-import { ActivityDocument, ChangePasswordDocument, HistoryDocument, LogoutDocument, VersionDocument } from '../../test-support/operations.generated';
+import { AccountActivityDocument, ChangePasswordDocument, WalletHistoryDocument, LogoutDocument, WalletVersionDocument } from '../../test-support/operations.generated';
 import { startServerProcess, type ServerProcess } from '../../test-support/server-process';
 import { assertRedisAnswers, describeWith, databaseServerRequirement, redisRequirement } from '../helpers/required-services';
 import { subscribedAtSequence1, within, type LiveClient } from '../../test-support/subscriptions';
@@ -83,13 +83,13 @@ describeWith([databaseServerRequirement(), redisRequirement()], 'two server inst
     const [phone, laptop] = await accountOn(a, ['phone', 'laptop']);
     await upload(a, phone, 1, 'first');
     await upload(a, laptop, 2, 'second');
-    const history = (await b.gql(HistoryDocument, {}, laptop.token)).body.data!.walletHistory;
+    const history = (await b.gql(WalletHistoryDocument, {}, laptop.token)).body.data!.walletHistory;
     expect(history.map((h) => [h.sequence, h.deviceId])).toEqual([
       [1, 'phone'],
       [2, 'laptop'],
     ]);
-    expect((await b.gql(VersionDocument, { sequence: 1 }, phone.token)).body.data!.walletVersion!.encryptedWallet).toBe('first');
-    const events = (await b.gql(ActivityDocument, {}, phone.token)).body.data!.accountActivity;
+    expect((await b.gql(WalletVersionDocument, { sequence: 1 }, phone.token)).body.data!.walletVersion!.encryptedWallet).toBe('first');
+    const events = (await b.gql(AccountActivityDocument, {}, phone.token)).body.data!.accountActivity;
     expect(events.map((e: { kind: string; deviceId: string | null; newDevice: boolean | null }) => [e.kind, e.deviceId, e.newDevice])).toEqual([
       ['WALLET_UPDATED', 'laptop', null],
       ['WALLET_UPDATED', 'phone', null],
@@ -99,7 +99,7 @@ describeWith([databaseServerRequirement(), redisRequirement()], 'two server inst
     ]);
     // A device known through A is known to B as well.
     await login(b, phone.email, phone.password, 'phone');
-    const after = (await b.gql(ActivityDocument, { limit: 1 }, laptop.token)).body.data!.accountActivity;
+    const after = (await b.gql(AccountActivityDocument, { limit: 1 }, laptop.token)).body.data!.accountActivity;
     expect(after).toEqual([expect.objectContaining({ kind: 'LOGIN', deviceId: 'phone', newDevice: false })]);
   });
 });

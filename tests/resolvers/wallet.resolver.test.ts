@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { ErrorCode } from '../../src/errors';
 import { ManualClock } from '../helpers/clock';
-import { LoginDocument, MeDocument, RegisterDocument, ServerInfoDocument, UpdateDocument, WalletStateDocument } from '../../test-support/operations.generated';
+import { LoginDocument, MeDocument, RegisterDocument, ServerInfoDocument, UpdateWalletStateDocument, WalletStateDocument } from '../../test-support/operations.generated';
 import { startResolverTestServer, type ResolverTestServer } from '../helpers/resolvers';
 
 /**
  * The resolvers through Apollo's executeOperation over the real schema and
  * services: typed documents in, typed results out. Adding a resolver means
- * adding its operation to test-support/operations.graphql and a test here.
+ * adding its operation to the client's client/src/graphql/operations.graphql
+ * (a probe no client sends: test-support/operations.graphql) and a test here.
  */
 describe('wallet and account resolvers (executeOperation)', () => {
   let api: ResolverTestServer;
@@ -36,7 +37,7 @@ describe('wallet and account resolvers (executeOperation)', () => {
 
   it('when the next sequence is uploaded, then WalletStateSuccess stamped by the clock, and walletState returns it', async () => {
     const { token } = await signedIn();
-    const result = await api.execute(UpdateDocument, { input: wallet(1) }, { token });
+    const result = await api.execute(UpdateWalletStateDocument, { input: wallet(1) }, { token });
     expect(result.data?.updateWalletState).toEqual({
       __typename: 'WalletStateSuccess',
       walletState: { ...wallet(1), updatedAt: clock.now().toISOString() },
@@ -46,8 +47,8 @@ describe('wallet and account resolvers (executeOperation)', () => {
 
   it('when a stale sequence is uploaded, then WalletStateConflict carries the latest state', async () => {
     const { token } = await signedIn();
-    await api.execute(UpdateDocument, { input: wallet(1) }, { token });
-    const result = await api.execute(UpdateDocument, { input: wallet(1, '-stale') }, { token });
+    await api.execute(UpdateWalletStateDocument, { input: wallet(1) }, { token });
+    const result = await api.execute(UpdateWalletStateDocument, { input: wallet(1, '-stale') }, { token });
     expect(result.data?.updateWalletState).toMatchObject({ __typename: 'WalletStateConflict', latest: wallet(1) });
   });
 
@@ -55,7 +56,7 @@ describe('wallet and account resolvers (executeOperation)', () => {
     ['walletState is asked without a token', ErrorCode.Unauthenticated, () => api.execute(WalletStateDocument, {})],
     ['walletState is asked with an unknown token', ErrorCode.Unauthenticated, () => api.execute(WalletStateDocument, {}, { token: 'not-a-token' })],
     ['me is asked without a token', ErrorCode.Unauthenticated, () => api.execute(MeDocument, {})],
-    ['a wallet is uploaded without a token', ErrorCode.Unauthenticated, () => api.execute(UpdateDocument, { input: wallet(1) })],
+    ['a wallet is uploaded without a token', ErrorCode.Unauthenticated, () => api.execute(UpdateWalletStateDocument, { input: wallet(1) })],
   ])('when %s, then %s', async (_name, code, run) => {
     const result = await run();
     expect(result.errors?.map((e) => e.extensions?.code)).toEqual([code]);
@@ -67,7 +68,7 @@ describe('wallet and account resolvers (executeOperation)', () => {
     ['a wallet over MAX_WALLET_BYTES', ErrorCode.PayloadTooLarge, { ...wallet(1), encryptedWallet: 'x'.repeat(101) }, undefined],
   ])('when an upload has %s, then %s and nothing is stored', async (_name, code, input, fields) => {
     const { token } = await signedIn();
-    const result = await api.execute(UpdateDocument, { input }, { token });
+    const result = await api.execute(UpdateWalletStateDocument, { input }, { token });
     expect(result.errors?.[0]?.extensions).toMatchObject({ code, ...(fields ? { fields } : {}) });
     expect((await api.execute(WalletStateDocument, {}, { token })).data?.walletState).toBeNull();
   });

@@ -6,7 +6,7 @@ import { startTestServer, type TestServer } from '../../../tests/helpers/app';
 import { TEST_SCRYPT_COST } from '../helpers/devices';
 import { startGraphQLProxy, type GraphQLProxy } from '../helpers/graphql-proxy';
 import { uniqueEmail } from '../../../test-support/operations';
-import { VersionDocument } from '../../../test-support/operations.generated';
+import { WalletVersionDocument } from '../../../test-support/operations.generated';
 
 /** `wallet-sync history`, `restore`, `activity`, and the warning and exit code of a diverged server, in-process against a real server. */
 describe('the wallet-sync CLI: history, undo and a server that went back', () => {
@@ -96,7 +96,7 @@ describe('the wallet-sync CLI: history, undo and a server that went back', () =>
     let old: unknown = null;
     proxy.rule = async ({ operationName, token }) => {
       if (operationName !== 'WalletState' || old) return undefined;
-      old = (await server.gql(VersionDocument, { sequence: 2 }, token)).body.data!.walletVersion;
+      old = (await server.gql(WalletVersionDocument, { sequence: 2 }, token)).body.data!.walletVersion;
       return { answer: { data: { walletState: old } } };
     };
     await cli('phone', 'set', 'colour', 'green');

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { ExitCode, runCli } from 'wallet-sync-client/cli';
 import { startTestServer, type TestServer } from '../../../tests/helpers/app';
 import { uniqueEmail } from '../../../test-support/operations';
-import { KeyParamsDocument, UpdateDocument } from '../../../test-support/operations.generated';
+import { ClientKeyParamsDocument, UpdateWalletStateDocument } from '../../../test-support/operations.generated';
 
 /** The CLI in-process (real arguments, real state files, a real server), one device per state file. */
 describe('the wallet-sync CLI', () => {
@@ -156,7 +156,7 @@ describe('the wallet-sync CLI', () => {
   // Last: nothing can sync past a forged state, by design.
   it('when the server hands out a wallet state whose hmac does not verify, then pull exits 6 and the device keeps its state', async () => {
     const state = JSON.parse(readFileSync(path.join(dir, 'laptop.json'), 'utf8'));
-    const forged = await server.gql(UpdateDocument, { input: { sequence: 6, encryptedWallet: 'v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', hmac: 'ab'.repeat(32) } }, state.authToken.token);
+    const forged = await server.gql(UpdateWalletStateDocument, { input: { sequence: 6, encryptedWallet: 'v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', hmac: 'ab'.repeat(32) } }, state.authToken.token);
     expect(forged.body.data!.updateWalletState.__typename).toBe('WalletStateSuccess');
     const run = await cli('laptop', ['pull']);
     expect(run.code).toBe(ExitCode.Integrity);
@@ -175,7 +175,7 @@ describe('the wallet-sync CLI', () => {
 
   it('when a device registers with --scrypt-cost and changes the password with a higher one, then the account holds each and another device logs in with it', async () => {
     const account = uniqueEmail('clicost');
-    const keyParams = async () => (await server.gql(KeyParamsDocument, { email: account })).body.data!.clientKeyParams;
+    const keyParams = async () => (await server.gql(ClientKeyParamsDocument, { email: account })).body.data!.clientKeyParams;
     // The helper passes --scrypt-cost 16384 first; the one after the command overrides it.
     expect((await cli('cost1', ['register', account, '--scrypt-cost', '2^15'], withPassword('cost password 1'))).code).toBe(ExitCode.Ok);
     expect(await keyParams()).toMatchObject({ n: 2 ** 15, r: 8, p: 1 });

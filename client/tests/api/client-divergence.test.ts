@@ -3,7 +3,7 @@ import { startTestServer, type TestServer } from '../../../tests/helpers/app';
 import { ROOT_PASSWORD, openDevice } from '../helpers/devices';
 import { startGraphQLProxy, type GraphQLProxy } from '../helpers/graphql-proxy';
 import { uniqueEmail } from '../../../test-support/operations';
-import { UpdateDocument, VersionDocument } from '../../../test-support/operations.generated';
+import { UpdateWalletStateDocument, WalletVersionDocument } from '../../../test-support/operations.generated';
 
 /**
  * PROTOCOL.md "The history chain", black-box: a proxy in front of the real
@@ -85,7 +85,7 @@ describe('a device shown a server history that does not extend the one it saw', 
     const { c1, c2, c1Store } = await devices();
     await advance(c1, 1);
     const token = (await c1Store.load())!.authToken!.token;
-    const old = (await server.gql(VersionDocument, { sequence: 2 }, token)).body.data!.walletVersion!;
+    const old = (await server.gql(WalletVersionDocument, { sequence: 2 }, token)).body.data!.walletVersion!;
     await advance(c1, 2);
     await c2.sync();
     await c2.setPreference('colour', 'green');
@@ -199,7 +199,7 @@ describe('a device shown a server history that does not extend the one it saw', 
       const keys = { hmacKey: Buffer.from(state.keys!.hmacKey, 'hex'), walletKey: Buffer.from(state.keys!.walletKey, 'hex') };
       const document = { preferences: { ...c1.document().preferences, car: { value: 'old client', updatedAt: Date.now(), deviceId: 'old-app' } } };
       const sealed = await sealWalletState(document, 2, keys);
-      const response = await server.gql(UpdateDocument, { input: sealed }, state.authToken!.token);
+      const response = await server.gql(UpdateWalletStateDocument, { input: sealed }, state.authToken!.token);
       expect(response.body.data!.updateWalletState.__typename).toBe('WalletStateSuccess');
 
       await expect(c2.sync()).resolves.toMatchObject({ pulled: true, sequence: 2, divergence: null });

@@ -15,7 +15,7 @@ import { type TestServer } from '../../../tests/helpers/app';
 import { useTestServer } from '../../../tests/helpers/hooks';
 import { ROOT_PASSWORD, TEST_SCRYPT_COST, openDevice, twoDevices } from '../helpers/devices';
 import { uniqueEmail } from '../../../test-support/operations';
-import { UpdateDocument } from '../../../test-support/operations.generated';
+import { UpdateWalletStateDocument } from '../../../test-support/operations.generated';
 
 async function stored(store: DeviceStateStore): Promise<DeviceState> {
   return (await store.load())!;
@@ -28,7 +28,7 @@ async function uploadRaw(server: TestServer, store: DeviceStateStore, document: 
   const current = await server.gql('{ walletState { sequence } }', {}, state.authToken!.token);
   const sequence = (current.body.data!.walletState?.sequence ?? 0) + 1;
   const sealed = await sealWalletState(document as WalletDocument, sequence, keys);
-  const response = await server.gql(UpdateDocument, { input: sealed }, state.authToken!.token);
+  const response = await server.gql(UpdateWalletStateDocument, { input: sealed }, state.authToken!.token);
   expect(response.body.data!.updateWalletState.__typename).toBe('WalletStateSuccess');
   return sequence;
 }

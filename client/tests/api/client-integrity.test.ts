@@ -3,7 +3,7 @@ import { MemoryDeviceStateStore, encryptWallet, walletStateHmac, type DeviceStat
 
 import { useTestServer } from '../../../tests/helpers/hooks';
 import { ROOT_PASSWORD, openDevice, twoDevices } from '../helpers/devices';
-import { UpdateDocument } from '../../../test-support/operations.generated';
+import { UpdateWalletStateDocument } from '../../../test-support/operations.generated';
 
 /**
  * What a device does with a wallet state it must not trust: one that is forged
@@ -20,7 +20,7 @@ describe('downloaded wallet states the client refuses', () => {
 
   /** Uploads a state as the server (or anyone holding a token) could, bypassing the client. */
   async function uploadRaw(token: string, input: { sequence: number; encryptedWallet: string; hmac: string }) {
-    const response = await server.gql(UpdateDocument, { input }, token);
+    const response = await server.gql(UpdateWalletStateDocument, { input }, token);
     expect(response.body.data!.updateWalletState.__typename).toBe('WalletStateSuccess');
   }
 

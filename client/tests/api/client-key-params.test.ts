@@ -5,7 +5,7 @@ import { MemoryDeviceStateStore, WalletSyncClient, nodeScrypt, type KeyParams, t
 import { useTestServer } from '../../../tests/helpers/hooks';
 import { ROOT_PASSWORD, TEST_KEY_PARAMS, openDevice } from '../helpers/devices';
 import { uniqueEmail } from '../../../test-support/operations';
-import { KeyParamsDocument } from '../../../test-support/operations.generated';
+import { ClientKeyParamsDocument } from '../../../test-support/operations.generated';
 
 const NEW_ROOT_PASSWORD = 'a brand new root password';
 
@@ -26,7 +26,7 @@ describe('the client and per-account key parameters', () => {
   const server = useTestServer();
 
   const serverKeyParams = async (email: string): Promise<KeyParams & { algorithm: string }> => {
-    const { algorithm, n, r, p } = (await server.gql(KeyParamsDocument, { email })).body.data!.clientKeyParams;
+    const { algorithm, n, r, p } = (await server.gql(ClientKeyParamsDocument, { email })).body.data!.clientKeyParams;
     return { algorithm, n, r, p };
   };
 
@@ -121,10 +121,10 @@ describe('the client and per-account key parameters', () => {
     const laptop = await openDevice(server, 'laptop');
     await laptop.register(email, ROOT_PASSWORD);
     await laptop.login();
-    const before = await (await server.gql(KeyParamsDocument, { email })).body.data!.clientKeyParams;
+    const before = await (await server.gql(ClientKeyParamsDocument, { email })).body.data!.clientKeyParams;
     // Refused as the other unusable arguments are: thrown at the call, before anything is derived or sent.
     expect(() => laptop.changePassword(ROOT_PASSWORD, NEW_ROOT_PASSWORD, { keyParams })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
-    expect((await server.gql(KeyParamsDocument, { email })).body.data!.clientKeyParams).toEqual(before);
+    expect((await server.gql(ClientKeyParamsDocument, { email })).body.data!.clientKeyParams).toEqual(before);
     // Nothing was revoked: the device's token still works.
     await expect(laptop.sync()).resolves.toMatchObject({ sequence: 1 });
   });

@@ -5,7 +5,8 @@ import { nodeScrypt, type ScryptFunction } from 'wallet-sync-client';
 import { ExitCode, runCli } from 'wallet-sync-client/cli';
 import { startTestServer, type TestServer } from '../../../tests/helpers/app';
 import { uniqueEmail } from '../../../test-support/operations';
-import { TestSmtpServer, codeMailTo, verificationCode } from '../../../tests/helpers/smtp';
+import { useEmailVerifyServer } from '../../../tests/helpers/hooks';
+import { verificationCode } from '../../../tests/helpers/smtp';
 import { ROOT_PASSWORD, openDevice } from '../helpers/devices';
 
 /** Node's scrypt, counting derivations: asking for the verification code must not derive the keys again. */
@@ -44,16 +45,8 @@ describe('signing up in every account verification mode', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   describe('EmailVerify', () => {
-    const smtp = new TestSmtpServer();
-    let server: TestServer;
-    beforeAll(async () => {
-      server = await startTestServer({ ACCOUNT_VERIFICATION_MODE: 'EmailVerify', SMTP_URL: await smtp.start(), MAIL_FROM: 'Wallet Sync <noreply@wallet.example.org>', PUBLIC_URL: 'https://wallet.example.org' });
-    });
-    afterAll(async () => {
-      await server.close();
-      await smtp.stop();
-    });
-    const mailedCode = async (email: string) => verificationCode(await codeMailTo(smtp, server.app, email));
+    const { server, mailed } = useEmailVerifyServer();
+    const mailedCode = async (email: string) => verificationCode(await mailed(email));
     const cli = (device: string, args: string[], env?: Record<string, string>) => cliAt(server, dir, device, args, env);
 
     it('when a device registers, then it is pending; login without the code is ACCOUNT_NOT_VERIFIED, and with the mailed one it logs in, derived once', async () => {

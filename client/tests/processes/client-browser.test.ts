@@ -4,7 +4,7 @@ import { startTestServer, type TestServer } from '../../../tests/helpers/app';
 import { bundleForBrowser, chromiumRequirement, expectLiveEdit, inPage, launchChromium, startFront, type Front } from '../helpers/browser';
 import { ROOT_PASSWORD, TEST_KEY_PARAMS } from '../helpers/devices';
 import { uniqueEmail } from '../../../test-support/operations';
-import { KeyParamsDocument } from '../../../test-support/operations.generated';
+import { ClientKeyParamsDocument } from '../../../test-support/operations.generated';
 import { describeWith } from '../../../tests/helpers/required-services';
 
 const PAGE = '<!doctype html><meta charset="utf-8"><title>wallet device</title><script src="/device.js"></script>';
@@ -56,7 +56,7 @@ describeWith([chromiumRequirement()], 'the client in a real browser (headless Ch
     await inPage(laptop, 'register', email, ROOT_PASSWORD);
     await inPage(laptop, 'set', 'animal', 'beaver');
     await expect(inPage(laptop, 'sync')).resolves.toMatchObject({ sequence: 1, pushed: true });
-    expect((await server.gql(KeyParamsDocument, { email })).body.data!.clientKeyParams).toMatchObject(TEST_KEY_PARAMS);
+    expect((await server.gql(ClientKeyParamsDocument, { email })).body.data!.clientKeyParams).toMatchObject(TEST_KEY_PARAMS);
 
     // Opened without key parameters (the default N=2^17), it derives with the account's.
     await inPage(phone, 'open', 'phone');

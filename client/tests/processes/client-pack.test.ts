@@ -5,7 +5,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { startTestServer, type TestServer } from '../../../tests/helpers/app';
 import { uniqueEmail } from '../../../test-support/operations';
-import { TestSmtpServer, codeMailTo, verificationCode } from '../../../tests/helpers/smtp';
+import { useEmailVerifyServer } from '../../../tests/helpers/hooks';
+import { verificationCode } from '../../../tests/helpers/smtp';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const run = promisify(execFile);
@@ -109,16 +110,8 @@ export const wrong = (client: WalletSyncClient) => client.setPreference('theme',
   }, 90_000);
 
   describe('on a server that verifies emails (EmailVerify)', () => {
-    const smtp = new TestSmtpServer();
-    let verifying: TestServer;
-    beforeAll(async () => {
-      verifying = await startTestServer({ ACCOUNT_VERIFICATION_MODE: 'EmailVerify', SMTP_URL: await smtp.start(), MAIL_FROM: 'Wallet Sync <noreply@wallet.example.org>', PUBLIC_URL: 'https://wallet.example.org' });
-    });
-    afterAll(async () => {
-      await verifying.close();
-      await smtp.stop();
-    });
-    const mailedCode = async (email: string) => verificationCode(await codeMailTo(smtp, verifying.app, email));
+    const { server: verifying, mailed } = useEmailVerifyServer();
+    const mailedCode = async (email: string) => verificationCode(await mailed(email));
 
     it('when a plain Node script signs up with the installed package, then it is pending, and logs in with the code from the mail', async () => {
       const email = uniqueEmail('packed-verify');
