@@ -231,8 +231,9 @@ function pgStatement(sql: string): { name: string; text: string } {
 }
 
 function openPostgres(url: string): Store {
-  // The server's pool: TypeORM's postgres driver over a pg pool of 10, bigints as numbers, sessions in UTC.
-  const pool = new Pool({ connectionString: url, max: 10, options: '-c TimeZone=UTC' });
+  // The server's pool: TypeORM's postgres driver over a pg pool of 10, sessions in UTC, and its connect timeout
+  // (connectTimeoutMS), which pg-pool also arms on every checkout of a pooled connection: a timer per statement.
+  const pool = new Pool({ connectionString: url, max: 10, options: '-c TimeZone=UTC', connectionTimeoutMillis: 5000 });
   const statements = new Map<string, { name: string; text: string }>();
   // Named, so each pooled connection parses a statement once and reuses it, as the server's dialect does.
   const query = async <T = Record<string, unknown>>(on: Pool | PoolClient, sql: string, values: unknown[]) => {
