@@ -3,7 +3,8 @@
  * server doing the server's work for walletState and updateWalletState with the
  * same drivers, the same SQL and the same SQLite pragmas, answering the same
  * JSON, with no GraphQL and no ORM in between. Its write is the server's whole
- * write: one transaction holding the wallet's compare-and-set and, when it
+ * write: one transaction holding the lock of the account's row and then of the
+ * writer's token (which must still exist), the wallet's compare-and-set and, when it
  * landed, the state's header with its content, the drop of the content that
  * left the kept window, and the WALLET_UPDATED event of the security log. It shares the benchmark's
  * database with the real server (they never run at the same time).
@@ -59,10 +60,11 @@ interface Store {
   touchToken(id: number, now: Date): Promise<void>;
   findWallet(accountId: number): Promise<WalletRow | undefined>;
   /**
-   * In one transaction: the conditional INSERT (sequence 1) or UPDATE (sequence =
-   * previous) and, when it landed, the history writes. True when it landed.
+   * In one transaction: the account's row and the writer's token locked (Unauthenticated when the token is gone), the
+   * conditional INSERT (sequence 1) or UPDATE (sequence = previous) and, when it landed, the history writes. True when
+   * it landed.
    */
-  compareAndSet(accountId: number, write: WalletWrite, now: Date): Promise<boolean>;
+  compareAndSet(accountId: number, tokenId: number, write: WalletWrite, now: Date): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -83,6 +85,11 @@ const UPDATE_SQL = 'UPDATE wallets SET encrypted_wallet = ?, hmac = ?, sequence 
 const HEADER_SQL = 'INSERT INTO wallet_versions (account_id, sequence, hmac, device_id, updated_at, bytes, encrypted_wallet) VALUES (?, ?, ?, ?, ?, ?, ?)';
 const DROP_CONTENT_SQL = 'UPDATE wallet_versions SET encrypted_wallet = NULL WHERE account_id = ? AND sequence = ? AND encrypted_wallet IS NOT NULL';
 const EVENT_SQL = 'INSERT INTO account_events (account_id, at, kind, device_id, new_device, sequence, ip_prefix) VALUES (?, ?, ?, ?, ?, ?, ?)';
+// As the server (WalletRepository.lockForWriter): the account's row, then the writer's token, locked where the database
+// has concurrent writers (SQLite runs one transaction at a time: no clause).
+const LOCK_ACCOUNT_SQL = 'SELECT a.id FROM accounts a WHERE a.id = ?';
+const LOCK_TOKEN_SQL = 'SELECT t.id FROM auth_tokens t WHERE t.id = ? AND t.account_id = ?';
+const FOR_UPDATE = ' FOR UPDATE';
 /** The server's default WALLET_VERSIONS_KEPT. */
 const VERSIONS_KEPT = 10;
 const HISTORY = process.env.FLOOR_HISTORY !== 'off';
@@ -106,6 +113,8 @@ function openSqlite(file: string, synchronous: string): Store {
   type SqliteWallet = { encryptedWallet: string; hmac: string; sequence: number; updatedAt: string };
   const wallet = db.prepare<[number], SqliteWallet>(WALLET_SQL);
   const tokenWallet = db.prepare<[string], { id: number; accountId: number; expiresAt: string; lastUsedAt: string } & SqliteWallet>(TOKEN_WALLET_SQL);
+  const lockAccount = db.prepare(LOCK_ACCOUNT_SQL);
+  const lockToken = db.prepare(LOCK_TOKEN_SQL);
   const insert = db.prepare(INSERT_SQL);
   const update = db.prepare(UPDATE_SQL);
   const header = db.prepare(HEADER_SQL);
@@ -124,7 +133,9 @@ function openSqlite(file: string, synchronous: string): Store {
     return update.run(write.encryptedWallet, write.hmac, write.sequence, at, accountId, write.sequence - 1).changes === 1;
   };
   // better-sqlite3 is synchronous: the transaction runs whole within one turn of the event loop.
-  const write = db.transaction((accountId: number, input: WalletWrite, at: string): boolean => {
+  const write = db.transaction((accountId: number, tokenId: number, input: WalletWrite, at: string): boolean => {
+    lockAccount.get(accountId);
+    if (!lockToken.get(tokenId, accountId)) throw new Unauthenticated();
     if (!casLanded(accountId, input, at)) return false;
     if (!HISTORY) return true;
     const p = historyParameters(accountId, input, at);
@@ -156,8 +167,8 @@ function openSqlite(file: string, synchronous: string): Store {
       const row = wallet.get(accountId);
       return row && { ...row, updatedAt: fromSqliteTime(row.updatedAt) };
     },
-    async compareAndSet(accountId, input, now) {
-      return write(accountId, input, toSqliteTime(now));
+    async compareAndSet(accountId, tokenId, input, now) {
+      return write(accountId, tokenId, input, toSqliteTime(now));
     },
     async close() {
       db.close();
@@ -171,6 +182,8 @@ interface PooledConnection {
   begin: string;
   /** Runs one statement; resolves to the rows it changed. */
   run(sql: string, values?: unknown[]): Promise<number>;
+  /** Runs a locking SELECT (prepared, as the server's lockForWriter sends it); resolves to the rows it found. */
+  lock(sql: string, values: number[]): Promise<number>;
   /** The first state's INSERT: false when another write's row was there first. */
   insertFirst(values: unknown[]): Promise<boolean>;
   /** Whether the event goes behind a savepoint, as the server puts it on this dialect. */
@@ -184,9 +197,12 @@ interface PooledConnection {
  * previous) and, when it landed, the history writes; the connection goes back
  * to its pool whatever happens.
  */
-async function pooledWrite(accountId: number, write: WalletWrite, now: Date, connection: PooledConnection): Promise<boolean> {
+async function pooledWrite(accountId: number, tokenId: number, write: WalletWrite, now: Date, connection: PooledConnection): Promise<boolean> {
   try {
     await connection.run(connection.begin);
+    // As the server's WalletRepository.lockForWriter: the account's row, then the writer's token, which must still exist.
+    await connection.lock(LOCK_ACCOUNT_SQL + FOR_UPDATE, [accountId]);
+    if ((await connection.lock(LOCK_TOKEN_SQL + FOR_UPDATE, [tokenId, accountId])) === 0) throw new Unauthenticated();
     const landed =
       write.sequence === 1
         ? await connection.insertFirst([accountId, write.encryptedWallet, write.hmac, 1, now])
@@ -231,12 +247,13 @@ function openMysql(url: string): Store {
       const [rows] = await pool.query<mysql.RowDataPacket[]>(WALLET_SQL, [accountId]);
       return rows[0] as WalletRow | undefined;
     },
-    async compareAndSet(accountId, write, now) {
+    async compareAndSet(accountId, tokenId, write, now) {
       const connection = await pool.getConnection();
       const run = async (sql: string, values?: unknown[]) => (await connection.query<mysql.ResultSetHeader>(sql, values))[0].affectedRows;
-      return pooledWrite(accountId, write, now, {
+      return pooledWrite(accountId, tokenId, write, now, {
         begin: 'START TRANSACTION',
         run,
+        lock: async (sql, values) => (await connection.execute<mysql.RowDataPacket[]>(sql, values))[0].length,
         insertFirst: (values) =>
           run(INSERT_SQL, values).then(
             () => true,
@@ -261,8 +278,9 @@ function pgStatement(sql: string): { name: string; text: string } {
 }
 
 function openPostgres(url: string): Store {
-  // The server's pool: TypeORM's postgres driver over a pg pool of 10, bigints as numbers, sessions in UTC.
-  const pool = new Pool({ connectionString: url, max: 10, options: '-c TimeZone=UTC' });
+  // The server's pool: TypeORM's postgres driver over a pg pool of 10, sessions in UTC, and its connect timeout
+  // (connectTimeoutMS), which pg-pool also arms on every checkout of a pooled connection: a timer per statement.
+  const pool = new Pool({ connectionString: url, max: 10, options: '-c TimeZone=UTC', connectionTimeoutMillis: 5000 });
   const statements = new Map<string, { name: string; text: string }>();
   // Named, so each pooled connection parses a statement once and reuses it, as the server's dialect does.
   const query = async <T = Record<string, unknown>>(on: Pool | PoolClient, sql: string, values: unknown[]) => {
@@ -286,13 +304,14 @@ function openPostgres(url: string): Store {
     async findWallet(accountId) {
       return (await query<WalletRow>(pool, WALLET_SQL, [accountId])).rows[0];
     },
-    async compareAndSet(accountId, write, now) {
+    async compareAndSet(accountId, tokenId, write, now) {
       const connection = await pool.connect();
       // Statements with values go named, as the server's dialect sends them; BEGIN, COMMIT and the savepoints go as they are.
       const run = async (sql: string, values?: unknown[]) => (values === undefined ? await connection.query(sql) : await query(connection, sql, values)).rowCount ?? 0;
-      return pooledWrite(accountId, write, now, {
+      return pooledWrite(accountId, tokenId, write, now, {
         begin: 'BEGIN',
         run,
+        lock: async (sql, values) => (await query(connection, sql, values)).rowCount ?? 0,
         insertFirst: async (values) => (await run(`${INSERT_SQL} ON CONFLICT DO NOTHING`, values)) === 1,
         // As the server: the event behind a savepoint, so that a log entry that cannot be written leaves the write standing.
         eventSavepoint: true,
@@ -313,8 +332,8 @@ class Unauthenticated extends Error {}
 /** The server's rule (src/context.ts), restated so the floor loads no GraphQL module. */
 const BEARER = /^Bearer[ \t]+([A-Za-z0-9._~+/=-]+)[ \t]*$/i;
 
-async function authenticate(store: Store, authorization: string | undefined): Promise<number> {
-  return (await checkToken(store, await store.findToken(tokenHashOf(authorization)))).accountId;
+async function authenticate(store: Store, authorization: string | undefined): Promise<TokenRow> {
+  return checkToken(store, await store.findToken(tokenHashOf(authorization)));
 }
 
 function tokenHashOf(authorization: string | undefined): string {
@@ -338,8 +357,8 @@ async function walletState(store: Store, authorization: string | undefined) {
 }
 
 async function updateWalletState(store: Store, authorization: string | undefined, input: WalletWrite) {
-  const accountId = await authenticate(store, authorization);
-  if (await store.compareAndSet(accountId, input, new Date())) {
+  const { accountId, id: tokenId } = await authenticate(store, authorization);
+  if (await store.compareAndSet(accountId, tokenId, input, new Date())) {
     return { updateWalletState: { __typename: 'WalletStateSuccess', walletState: { sequence: input.sequence } } };
   }
   const latest = await store.findWallet(accountId);

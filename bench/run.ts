@@ -17,7 +17,7 @@ import { operationText, type Operation } from '../test-support/graphql-http';
 import { createTestDatabase, type TestDatabase } from '../test-support/database';
 import { LoginDocument, RegisterDocument, WalletStateDocument } from '../test-support/operations.generated';
 import { runLoad, runSocketLoad, type Connection, type LoadResult, type SocketConnection } from './lib/load';
-import { freePort, runJson, startService, type Service } from './lib/processes';
+import { freePort, postgresBackendsCpuSeconds, runJson, startService, type Service } from './lib/processes';
 import { startWatchers } from './lib/watchers';
 import { markdownTable, summarize, type Comparison, type Measurement } from './lib/report';
 
@@ -287,6 +287,8 @@ function loginConnection(account: Account): Connection {
 
 class Bench {
   readonly comparisons: Comparison[] = [];
+  /** The database's own CPU seconds so far, where they can be told apart (PostgreSQL: the run's database's backends). */
+  databaseCpuSeconds: (() => number) | undefined;
 
   constructor(readonly options: Options) {}
 
@@ -305,13 +307,24 @@ class Bench {
     const { warmupMs, durationMs } = this.options;
     let rssMib = service.rssMib();
     const sampler = setInterval(() => (rssMib = Math.max(rssMib, service.rssMib())), 250);
-    const cpu = { from: NaN, to: NaN };
-    const marks = [setTimeout(() => (cpu.from = service.cpuSeconds()), warmupMs), setTimeout(() => (cpu.to = service.cpuSeconds()), warmupMs + durationMs)];
+    const database = this.databaseCpuSeconds;
+    const cpu = { from: NaN, to: NaN, databaseFrom: NaN, databaseTo: NaN };
+    const mark = (end: 'from' | 'to') => {
+      cpu[end] = service.cpuSeconds();
+      if (database) cpu[end === 'from' ? 'databaseFrom' : 'databaseTo'] = database();
+    };
+    const marks = [setTimeout(() => mark('from'), warmupMs), setTimeout(() => mark('to'), warmupMs + durationMs)];
     try {
       const result = await load({ warmupMs, durationMs });
       // The last requests end just after the window: the mark may not have fired yet.
-      if (Number.isNaN(cpu.to)) cpu.to = service.cpuSeconds();
-      return { ...result, rssMib: Math.max(rssMib, service.rssMib()), cpuUsPerOp: ((cpu.to - cpu.from) * 1e6) / result.requests };
+      if (Number.isNaN(cpu.to)) mark('to');
+      const perOp = (seconds: number) => (seconds * 1e6) / result.requests;
+      return {
+        ...result,
+        rssMib: Math.max(rssMib, service.rssMib()),
+        cpuUsPerOp: perOp(cpu.to - cpu.from),
+        ...(database ? { databaseCpuUsPerOp: perOp(cpu.databaseTo - cpu.databaseFrom) } : {}),
+      };
     } finally {
       clearInterval(sampler);
       marks.forEach(clearTimeout);
@@ -334,7 +347,9 @@ class Bench {
 
 function describe(m: Measurement): string {
   const errors = m.non2xx + m.graphqlErrors + m.networkErrors;
-  return `${Math.round(m.rps)} req/s p99 ${m.p99Ms} ms${m.conflicts ? ` ${m.conflicts} conflicts` : ''}${errors ? ` ${errors} errors` : ''}${m.lostUpdates ? ` ${m.lostUpdates} LOST` : ''}`;
+  return `${Math.round(m.rps)} req/s p99 ${m.p99Ms} ms${m.conflicts ? ` ${m.conflicts} conflicts` : ''}${errors ? ` ${errors} errors` : ''}${m.lostUpdates ? ` ${m.lostUpdates} LOST` : ''}, CPU ${Math.round(m.cpuUsPerOp ?? NaN)} µs/op${
+    m.databaseCpuUsPerOp === undefined ? '' : ` (database ${Math.round(m.databaseCpuUsPerOp)})`
+  }`;
 }
 
 /** `entry`'s node arguments: under --profile, with --cpu-prof writing `label`-….cpuprofile to bench/results/profiles. */
@@ -364,6 +379,9 @@ async function runDatabase(bench: Bench, kind: DatabaseKind): Promise<void> {
     return service;
   };
   let inspector: Inspector | undefined;
+  // Only PostgreSQL's work can be told apart: one backend process per connection, titled with its database.
+  const databaseName = kind === 'postgres' ? new URL(database.url).pathname.slice(1) : undefined;
+  bench.databaseCpuSeconds = databaseName ? () => postgresBackendsCpuSeconds(databaseName) : undefined;
   try {
     log(`${kind}: starting the server and the floor on a fresh database`);
     let server = await start('server', nodeArgs(options, SERVER_ENTRY, `${kind}-server`), serverEnv(options, database.url, CHEAP_ARGON2));
@@ -589,6 +607,7 @@ async function runDatabase(bench: Bench, kind: DatabaseKind): Promise<void> {
       }
     }
   } finally {
+    bench.databaseCpuSeconds = undefined;
     for (const service of services.reverse()) await service.stop().catch(() => undefined);
     await inspector?.close().catch(() => undefined);
     await database.drop().catch((error: unknown) => log(`could not drop the ${kind} database: ${String(error)}`));

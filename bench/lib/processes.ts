@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { killStartedProcesses, startProcess, trackProcess } from '../../test-support/server-process';
@@ -68,6 +68,26 @@ export function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/**
+ * utime + stime of the PostgreSQL backends connected to `database` now: every backend's process title names its
+ * database (`postgres: [cluster: ]user database host(port) state`), so the benchmark's own database sets its
+ * backends apart from any other client of the same server. A backend that ended since is no longer counted: call it
+ * around a window in which the pools stay open.
+ */
+export function postgresBackendsCpuSeconds(database: string): number {
+  const title = new RegExp(`^postgres: (?:\\S+: )?\\S+ ${database.replace(/\W/g, '\\$&')} `);
+  let seconds = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (title.test(readFileSync(`/proc/${entry}/cmdline`, 'utf8'))) seconds += cpuSeconds(Number(entry));
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return seconds;
 }
 
 /** pino's trace, debug and info lines: the server logs one per request, which nobody reads here. */

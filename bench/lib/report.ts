@@ -8,6 +8,11 @@ export interface Measurement extends LoadResult {
   lostUpdates?: number;
   /** The target process's CPU time (user + system) over the measured window, per request served, in µs. */
   cpuUsPerOp?: number;
+  /**
+   * PostgreSQL only: the CPU time of the database's backends serving the target over the same window, per request,
+   * in µs (the database's own work, which the target's figure leaves out).
+   */
+  databaseCpuUsPerOp?: number;
 }
 
 /** A scenario on one database: the real server (A) against its floor (B), round by round. */
@@ -63,6 +68,8 @@ export interface Summary {
   rssB: Spread;
   cpuA: Spread;
   cpuB: Spread;
+  databaseCpuA: Spread;
+  databaseCpuB: Spread;
   verdict: string;
   note?: string;
 }
@@ -104,6 +111,8 @@ export function summarize(c: Comparison): Summary {
     rssB: spread(bs.map((m) => m.rssMib ?? NaN)),
     cpuA: spread(as.map((m) => m.cpuUsPerOp ?? NaN)),
     cpuB: spread(bs.map((m) => m.cpuUsPerOp ?? NaN)),
+    databaseCpuA: spread(as.map((m) => m.databaseCpuUsPerOp ?? NaN)),
+    databaseCpuB: spread(bs.map((m) => m.databaseCpuUsPerOp ?? NaN)),
     verdict: '',
     note: c.note,
   };
@@ -161,7 +170,8 @@ export function markdownTable(summaries: Summary[]): string {
     errs(s.errorsA) + (s.errorsA.status5xx ? ` (${s.errorsA.status5xx} 5xx)` : ''),
     `${s.conflictsA} / ${s.conflictsB}`,
     `${int(s.rssA.max)} / ${int(s.rssB.max)}`,
-    `${range(s.cpuA, int)} / ${range(s.cpuB, int)}`,
+    `${range(s.cpuA, int)} / ${range(s.cpuB, int)}` +
+      (Number.isFinite(s.databaseCpuA.median) ? `; database ${range(s.databaseCpuA, int)} / ${range(s.databaseCpuB, int)}` : ''),
     s.verdict + (s.lostUpdates ? ` (${s.lostUpdates} lost)` : ''),
   ]);
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;

@@ -56,6 +56,8 @@ export interface Dialect {
   recoverable<T>(m: EntityManager, work: () => Promise<T>): Promise<T>;
   /** The rows `query` reads, locked for the rest of the transaction where the database needs it (it has concurrent writers). */
   lockRows<T extends ObjectLiteral>(query: SelectQueryBuilder<T>): SelectQueryBuilder<T>;
+  /** lockRows for a statement run through `execute`: what the SELECT ends with (' FOR UPDATE', or '' where nothing is needed). */
+  readonly lockClause: string;
   /** SQL for the size in bytes of a text column's UTF-8 value. */
   octetLength(column: string): string;
   /**

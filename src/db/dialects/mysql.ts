@@ -126,6 +126,7 @@ export const mysql: Dialect = {
   },
   recoverable: (_m, work) => work(),
   lockRows: (query) => query.setLock('pessimistic_write'),
+  lockClause: ' FOR UPDATE',
   octetLength: (column) => `LENGTH(${column})`,
   async unavailableReason(query) {
     // Status variables answer at once even on a node that refuses statements (where a SELECT of data waits for the

@@ -123,6 +123,7 @@ export const postgres: Dialect = {
     }
   },
   lockRows: (query) => query.setLock('pessimistic_write'),
+  lockClause: ' FOR UPDATE',
   octetLength: (column) => `OCTET_LENGTH(${column})`,
 
   admin: {

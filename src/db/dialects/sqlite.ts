@@ -98,6 +98,7 @@ export const sqlite: Dialect = {
   recoverable: (_m, work) => work(),
   // Transactions run one at a time: nobody else can change the rows meanwhile.
   lockRows: (query) => query,
+  lockClause: '',
   octetLength: (column) => `LENGTH(CAST(${column} AS BLOB))`,
 
   admin: {

@@ -1,6 +1,5 @@
 import type { EntityManager } from 'typeorm';
 import { dialectOf } from '../dialects';
-import { AccountEntity } from '../entities/account.entity';
 import { AuthTokenEntity } from '../entities/auth-token.entity';
 import type { WalletRow } from '../entities/wallet.entity';
 import { TOKEN_COLUMNS, type ActiveToken } from './auth-token.repository';
@@ -50,12 +49,11 @@ export class WalletRepository {
    * password change lands after it (on SQLite transactions run one at a time).
    */
   async lockForWriter(m: EntityManager, accountId: number, tokenId: number): Promise<boolean> {
-    const { lockRows } = dialectOf(m);
-    await lockRows(m.createQueryBuilder(AccountEntity, 'a').select('a.id', 'id').where('a.id = :accountId', { accountId })).getRawOne();
-    const token = await lockRows(
-      m.createQueryBuilder(AuthTokenEntity, 't').select('t.id', 'id').where('t.id = :tokenId AND t.accountId = :accountId', { tokenId, accountId }),
-    ).getRawOne();
-    return token != null;
+    // Prepared statements, as every upload runs them (TypeORM's query builder cost more than the statements).
+    const { lockClause } = dialectOf(m);
+    await execute(m, `SELECT a.id FROM accounts a WHERE a.id = ?${lockClause}`, [accountId]);
+    const token = await execute(m, `SELECT t.id FROM auth_tokens t WHERE t.id = ? AND t.account_id = ?${lockClause}`, [tokenId, accountId]);
+    return token.records.length > 0;
   }
 
   /**
