@@ -61,13 +61,20 @@ describe(`an upload racing a password change on an account with no wallet (${tes
 
   it('when the first upload and a password change race, then never both succeed: the upload lands first (the change conflicts) or is refused UNAUTHENTICATED', async () => {
     const outcomes = new Map<string, number>();
-    for (let round = 0; round < 40; round += 1) {
+    // How long a change takes here (argon2 twice, the transaction): the upload's start is spread over that span, so
+    // it meets the change at every stage however fast or loaded the machine is.
+    const timed = await register(server);
+    const started = Date.now();
+    await server.gql(ChangePasswordDocument, { input: { email: timed.email, oldPassword: timed.password, newPassword: 'a timed new password', clientSaltSeed: newSeed() } });
+    const changeMs = Math.max(8, Date.now() - started);
+    // At least 24 rounds, and on until both orders happened (at most 80).
+    for (let round = 0; round < 80 && (round < 24 || outcomes.size < 2); round += 1) {
       const account = await register(server);
       const device = await login(server, account.email, account.password, 'phone');
       const newPassword = `password of round ${round}`;
       const changing = server.gql(ChangePasswordDocument, { input: { email: account.email, oldPassword: account.password, newPassword, clientSaltSeed: newSeed() } });
       // Spread over the change's argon2 checks, so the upload meets the change at every stage.
-      await new Promise((resolve) => setTimeout(resolve, round % 8));
+      await new Promise((resolve) => setTimeout(resolve, Math.round(((round % 8) / 8) * changeMs * 1.25)));
       const [uploaded, changed] = await Promise.all([server.gql(UpdateWalletStateDocument, { input: { encryptedWallet: 'old keys', sequence: 1, hmac: 'h' } }, device.token), changing]);
       const up = uploaded.body.data?.updateWalletState?.__typename ?? uploaded.body.errors?.[0]?.extensions?.code;
       const cp = changed.body.data?.changePassword?.__typename ?? changed.body.errors?.[0]?.extensions?.code;
