@@ -59,6 +59,28 @@ export class WalletRepository {
   }
 
   /**
+   * Whether the account has no wallet, with that absence claimed until the
+   * transaction ends: a placeholder row (sequence 0) is inserted and at once
+   * deleted again, so no other transaction ever sees it. A read of "no row"
+   * cannot stop a concurrent first upload: on a Galera cluster a locking read
+   * is local to its node and certification compares only the rows each
+   * transaction wrote, so both would commit (write skew). The claim writes the
+   * wallet's key, which the first upload writes too: one of the two waits for
+   * or loses to the other, on one database or across nodes.
+   */
+  async claimAbsence(m: EntityManager, accountId: number): Promise<boolean> {
+    const absent = await dialectOf(m).insertIfAbsent(m, 'wallets', {
+      account_id: accountId,
+      encrypted_wallet: '',
+      hmac: '',
+      sequence: 0,
+      updated_at: toDatabase<WalletRow>(m, 'Wallet', 'updatedAt', new Date(0)),
+    });
+    if (absent) await execute(m, 'DELETE FROM wallets WHERE account_id = ? AND sequence = 0', [accountId]);
+    return absent;
+  }
+
+  /**
    * Writes `wallet` only if the stored sequence is exactly wallet.sequence - 1 (or,
    * for sequence 1, if no wallet exists yet). True when this call's write landed.
    */
