@@ -17,10 +17,22 @@ import { startGaleraCluster, type GaleraCluster, type GaleraNode } from '../test
  * tests, two instances, a session's writes next to a password change) meet as they do behind a load balancer
  * that spreads connections: on different nodes, settled by certification rather than by row locks.
  */
+/**
+ * One sequence of AUTO_INCREMENT ids for the cluster, as on one server (1, 2, 3, …), instead of Galera's default of
+ * one interleaved sequence per node (node i hands out i, i + 3, …): a test may rely on the first account of a fresh
+ * database being the first id (tests/redis/redis-prefix: two instances on databases of their own whose first
+ * accounts share an id, so that a shared channel prefix mixes their events; with per-node sequences the two ids
+ * differed whenever the two inserts went through different nodes, and the control case heard only its own event).
+ * Two nodes that hand out the same id at once then conflict at certification, and the loser runs again (a
+ * transaction, or one statement: Database.transaction, againOnContention, and the server's own retry of an
+ * autocommit statement, wsrep_retry_autocommit) with a fresh id. A deployment keeps the default.
+ */
+const ONE_ID_SEQUENCE = ['--wsrep-auto-increment-control=OFF', '--auto-increment-increment=1', '--auto-increment-offset=1'];
+
 async function main(argv: string[]): Promise<number> {
   if (argv.length === 0) throw new Error('usage: with-galera-cluster <command> [args…]');
   const startedAt = Date.now();
-  const cluster = await startGaleraCluster(3);
+  const cluster = await startGaleraCluster(3, ONE_ID_SEQUENCE);
   let balancer: net.Server | undefined;
   let child: ChildProcess | undefined;
   let signalled: NodeJS.Signals | undefined;
@@ -78,7 +90,12 @@ async function startRoundRobin(nodes: GaleraNode[]): Promise<net.Server> {
   });
 }
 
-/** A function that resolves once `node` has applied every write set committed in the cluster before the call. */
+/**
+ * A function that resolves once `node` has applied every write set committed in the cluster before the call. Callers
+ * that arrive while a causal read is under way share the next one (issued once it ends, so it still started after
+ * they arrived): a pool opening ten connections at once waits for two reads, not for ten in a row, each of which may
+ * wait behind another test file's DDL (its migrations, its DROP DATABASE), which every node applies in total order.
+ */
 async function causalReader(node: GaleraNode): Promise<() => Promise<void>> {
   let connection: Promise<mysql.Connection> | undefined;
   const connect = () => mysql.createConnection({ host: '127.0.0.1', port: node.port, user: 'root' }).then(async (c) => {
@@ -86,10 +103,24 @@ async function causalReader(node: GaleraNode): Promise<() => Promise<void>> {
     await c.query('SET SESSION wsrep_sync_wait = 1');
     return c;
   });
-  await (connection = connect());
-  return async () => {
+  const read = async () => {
     connection ??= connect();
     await (await connection).query('SELECT 1 FROM information_schema.SCHEMATA LIMIT 1');
+  };
+  await (connection = connect());
+  let running: Promise<void> | undefined;
+  let next: Promise<void> | undefined;
+  return () => {
+    if (!running) {
+      running = read().finally(() => (running = undefined));
+      return running;
+    }
+    next ??= running.catch(() => undefined).then(() => {
+      next = undefined;
+      running = read().finally(() => (running = undefined));
+      return running;
+    });
+    return next;
   };
 }
 

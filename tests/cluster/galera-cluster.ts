@@ -58,7 +58,8 @@ interface NodeRuntime extends GaleraNode {
   process?: ChildProcess;
 }
 
-export async function startGaleraCluster(size = 3): Promise<GaleraCluster> {
+/** `extraOptions`: more mariadbd options for every node (after the ones below, so they win). */
+export async function startGaleraCluster(size = 3, extraOptions: readonly string[] = []): Promise<GaleraCluster> {
   const missing = galeraMissing();
   if (missing) throw new Error(missing);
   removeStaleClusters();
@@ -112,6 +113,7 @@ export async function startGaleraCluster(size = 3): Promise<GaleraCluster> {
     `--wsrep-sst-receive-address=127.0.0.1:${node.sstPort}`,
     // Reads see every write the cluster committed before them, on whichever node (docs/scaling.md says why).
     '--wsrep-sync-wait=1',
+    ...extraOptions,
     ...(first ? ['--wsrep-new-cluster'] : []),
   ];
 
