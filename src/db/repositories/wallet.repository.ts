@@ -51,11 +51,34 @@ export class WalletRepository {
    */
   async lockForWriter(m: EntityManager, accountId: number, tokenId: number): Promise<boolean> {
     const { lockRows } = dialectOf(m);
-    await lockRows(m.createQueryBuilder(AccountEntity, 'a').select('a.id', 'id').where('a.id = :accountId', { accountId })).getRawOne();
+    await this.lockAccount(m, accountId);
     const token = await lockRows(
       m.createQueryBuilder(AuthTokenEntity, 't').select('t.id', 'id').where('t.id = :tokenId AND t.accountId = :accountId', { tokenId, accountId }),
     ).getRawOne();
     return token != null;
+  }
+
+  /** Locks the account's row until the transaction ends: every writer of the wallet or the tokens takes it first. */
+  async lockAccount(m: EntityManager, accountId: number): Promise<void> {
+    await dialectOf(m).lockRows(m.createQueryBuilder(AccountEntity, 'a').select('a.id', 'id').where('a.id = :accountId', { accountId })).getRawOne();
+  }
+
+  /**
+   * Claims the account's wallet row, or its absence, until the transaction
+   * ends, without changing it: `sequence` is negated and at once restored
+   * (no other transaction ever sees it), or, with no wallet yet, claimAbsence.
+   * Every upload writes that row (or inserts it), so on a Galera cluster a
+   * revocation that claims it meets any upload at certification: the one
+   * certified second runs again, and an upload then finds its token gone. A
+   * locking read of the token would not do: it is local to its node.
+   */
+  async claim(m: EntityManager, accountId: number): Promise<void> {
+    const negated = await execute(m, 'UPDATE wallets SET sequence = -sequence WHERE account_id = ?', [accountId]);
+    if (negated.affected === 0) {
+      await this.claimAbsence(m, accountId);
+      return;
+    }
+    await execute(m, 'UPDATE wallets SET sequence = -sequence WHERE account_id = ?', [accountId]);
   }
 
   /**
