@@ -51,14 +51,14 @@ export class WalletRepository {
    */
   async lockForWriter(m: EntityManager, accountId: number, tokenId: number): Promise<boolean> {
     const { lockRows } = dialectOf(m);
-    await this.lockAccount(m, accountId);
+    await lockRows(m.createQueryBuilder(AccountEntity, 'a').select('a.id', 'id').where('a.id = :accountId', { accountId })).getRawOne();
     const token = await lockRows(
       m.createQueryBuilder(AuthTokenEntity, 't').select('t.id', 'id').where('t.id = :tokenId AND t.accountId = :accountId', { tokenId, accountId }),
     ).getRawOne();
     return token != null;
   }
 
-  /** Locks the account's row until the transaction ends: every writer of the wallet or the tokens takes it first. */
+  /** Locks the account's row until the transaction ends, as lockForWriter and a password change take it first. */
   async lockAccount(m: EntityManager, accountId: number): Promise<void> {
     await dialectOf(m).lockRows(m.createQueryBuilder(AccountEntity, 'a').select('a.id', 'id').where('a.id = :accountId', { accountId })).getRawOne();
   }
