@@ -215,7 +215,7 @@ export class SessionService {
   }
 
   async logout(session: AuthSession, ip?: string): Promise<boolean> {
-    const revoked = await this.deps.db.run((m) => this.deps.tokens.deleteById(m, session.tokenId));
+    const revoked = await this.revokeToken(session.accountId, (m) => this.deps.tokens.deleteById(m, session.tokenId));
     if (revoked) {
       this.deps.events.tokensRevoked(session.accountId, session.deviceId);
       await this.deps.activity.record({ accountId: session.accountId, kind: 'LOGOUT', deviceId: session.deviceId, ip });
@@ -238,12 +238,31 @@ export class SessionService {
 
   /** The token goes, every instance closes the device's live connections, and the security log says so. */
   private async revokeOne(accountId: number, deviceId: string, ip?: string): Promise<boolean> {
-    const revoked = await this.deps.db.run((m) => this.deps.tokens.deleteForDevice(m, accountId, deviceId));
+    const revoked = await this.revokeToken(accountId, (m) => this.deps.tokens.deleteForDevice(m, accountId, deviceId));
     if (revoked) {
       this.deps.events.tokensRevoked(accountId, deviceId);
       await this.deps.activity.record({ accountId, kind: 'DEVICE_REVOKED', deviceId, ip });
     }
     return revoked;
+  }
+
+  /**
+   * Deletes a token (`remove`: whether there was one) in a transaction that
+   * also claims the account's wallet (WalletRepository.claim), which every
+   * upload writes: an upload whose token this revokes lands before it or not
+   * at all, also on a Galera cluster, where the upload's locking read of its
+   * token is local to its node and a delete through another node would not
+   * meet it. The account row first, as uploads and password changes take it:
+   * on one server the three never deadlock.
+   */
+  private revokeToken(accountId: number, remove: (m: EntityManager) => Promise<boolean>): Promise<boolean> {
+    const { db, wallets } = this.deps;
+    return db.transaction(async (m) => {
+      await wallets.lockAccount(m, accountId);
+      if (!(await remove(m))) return false;
+      await wallets.claim(m, accountId);
+      return true;
+    });
   }
 
   async devices(accountId: number): Promise<DeviceInfo[]> {

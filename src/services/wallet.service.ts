@@ -106,10 +106,15 @@ export class WalletService {
     return { kind: 'conflict', latest, result: 'conflict' };
   }
 
-  /** A password change that carries no wallet: right only while the account has none (else the client has not seen it). */
+  /**
+   * A password change that carries no wallet: right only while the account has
+   * none (else the client has not seen it). The absence is claimed, not just
+   * read, so that a first upload racing the change through another Galera node
+   * cannot land beside it (WalletRepository.claimAbsence).
+   */
   async expectNone(m: EntityManager, accountId: number): Promise<WalletWriteOutcome> {
-    const current = await this.deps.wallets.find(m, accountId);
-    return current ? { kind: 'conflict', latest: current } : { kind: 'success', wallet: null };
+    if (await this.deps.wallets.claimAbsence(m, accountId)) return { kind: 'success', wallet: null };
+    return { kind: 'conflict', latest: await this.deps.wallets.find(m, accountId) };
   }
 }
 

@@ -92,3 +92,41 @@ describe(`an upload racing a password change on an account with no wallet (${tes
     expect(outcomes.size).toBe(2);
   });
 });
+
+/**
+ * Issue 24, item 4: a revocation and an upload of the device it revokes are
+ * ordered: an upload that succeeded landed before the revocation, so a read
+ * made after the revocation answered sees it. On one server the row locks
+ * give that order; on a Galera cluster the upload's locking read of its token
+ * is local to its node and the revocation's delete wrote nothing the upload
+ * writes, so only the wallet row that both now write orders them
+ * (WalletRepository.claim). Real concurrent requests, round after round.
+ */
+describe(`an upload racing the revocation of its device (${testDialect()})`, () => {
+  // The operations as text (only the fields this test reads), as the race above reads walletState.
+  const UPLOAD = 'mutation ($input: WalletStateInput!) { updateWalletState(input: $input) { __typename } }';
+  const REVOKE = 'mutation ($deviceId: String!) { revokeDevice(deviceId: $deviceId) }';
+  const SEQUENCE = '{ walletState { sequence } }';
+  const server = useTestServer({}, { logger: pino({ level: 'error' }, pino.destination(2)) });
+
+  it('when a device uploads while another device revokes it, then the upload lands before the revocation (a read after it sees the upload) or is refused UNAUTHENTICATED', async () => {
+    const account = await register(server);
+    const keeper = await login(server, account.email, account.password, 'laptop');
+    let sequence = 0;
+    for (let round = 0; round < 24; round += 1) {
+      const revoked = await login(server, account.email, account.password, `phone-${round}`);
+      const next = sequence + 1;
+      const uploading = server.gql(UPLOAD, { input: { encryptedWallet: `upload-${next}`, sequence: next, hmac: `u-${next}` } }, revoked.token);
+      // Spread over the upload's stages, so the revocation meets it before, during and after its transaction.
+      await new Promise((resolve) => setTimeout(resolve, round % 6));
+      const revocation = await server.gql(REVOKE, { deviceId: revoked.deviceId }, keeper.token);
+      expect(revocation.body.data).toEqual({ revokeDevice: true });
+      const seen = (await server.gql(SEQUENCE, {}, keeper.token)).body.data?.walletState?.sequence ?? 0;
+      const uploaded = await uploading;
+      const up = uploaded.body.data?.updateWalletState?.__typename ?? uploaded.body.errors?.[0]?.extensions?.code;
+      expect(['WalletStateSuccess', 'UNAUTHENTICATED']).toContain(up);
+      expect(seen).toBe(up === 'WalletStateSuccess' ? next : sequence);
+      sequence = seen;
+    }
+  });
+});

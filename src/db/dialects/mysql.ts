@@ -10,7 +10,8 @@ import { SecondFactor1795900000001 } from '../migrations/mysql/1795900000001-sec
 import { NoPadIdentity1795910000001 } from '../migrations/mysql/1795910000001-no-pad-identity';
 import { Passkeys1795920000001 } from '../migrations/mysql/1795920000001-passkeys';
 import { createConnection } from 'mysql2/promise';
-import type { Dialect, Executor } from './dialect';
+import { againOnContention } from '../contention';
+import type { Dialect, Executor, StatementResult } from './dialect';
 import { mysqlDump, mysqlDumpRecipe } from './mysql-dump';
 
 /** MySQL error numbers the server reacts to. */
@@ -88,18 +89,17 @@ export const mysql: Dialect = {
    * `execute`, i.e. a server-side prepared statement that mysql2 caches per
    * pooled connection; on the transaction's connection when there is one, else
    * on any pooled connection (one statement is atomic). `affected` counts the
-   * rows matched (TypeORM connects with FOUND_ROWS).
+   * rows matched (TypeORM connects with FOUND_ROWS). Outside a transaction a
+   * statement that lost to a concurrent write (a deadlock's victim; on Galera,
+   * a DELETE of the row another node deleted first loses certification) had no
+   * effect, so it runs again, as Database.transaction runs a transaction again:
+   * then it answers as on one server (0 rows), not with an error.
    */
   execute(m, sql, parameters) {
-    const connection =
-      (m.queryRunner as unknown as { databaseConnection?: MysqlExecutor } | undefined)?.databaseConnection ??
-      (m.connection.driver as unknown as { pool: MysqlExecutor }).pool;
-    return new Promise((resolve, reject) => {
-      connection.execute(sql, parameters, (error, result) => {
-        if (error) return reject(new QueryFailedError(sql, parameters, error));
-        resolve(Array.isArray(result) ? { records: result as Array<Record<string, unknown>>, affected: 0 } : { records: [], affected: result.affectedRows });
-      });
-    });
+    const transactional = (m.queryRunner as unknown as { databaseConnection?: MysqlExecutor } | undefined)?.databaseConnection;
+    if (transactional) return executeOn(transactional, sql, parameters);
+    const { pool } = m.connection.driver as unknown as { pool: MysqlExecutor };
+    return againOnContention(() => executeOn(pool, sql, parameters), (error) => mysql.classify(error) === 'contention');
   },
   classify(error) {
     const errno = errnoOf(error);
@@ -153,6 +153,15 @@ export const mysql: Dialect = {
     restoreRecipe: mysqlDumpRecipe,
   },
 };
+
+function executeOn(connection: MysqlExecutor, sql: string, parameters: unknown[]): Promise<StatementResult> {
+  return new Promise((resolve, reject) => {
+    connection.execute(sql, parameters, (error, result) => {
+      if (error) return reject(new QueryFailedError(sql, parameters, error));
+      resolve(Array.isArray(result) ? { records: result as Array<Record<string, unknown>>, affected: 0 } : { records: [], affected: result.affectedRows });
+    });
+  });
+}
 
 interface MysqlExecutor {
   execute(sql: string, values: unknown[], callback: (error: Error | null, result: unknown[] | { affectedRows: number }) => void): void;

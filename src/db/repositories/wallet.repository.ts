@@ -56,6 +56,51 @@ export class WalletRepository {
     return token.records.length > 0;
   }
 
+  /** Locks the account's row until the transaction ends, as lockForWriter and a password change take it first. */
+  async lockAccount(m: EntityManager, accountId: number): Promise<void> {
+    await dialectOf(m).lockRows(m.createQueryBuilder(AccountEntity, 'a').select('a.id', 'id').where('a.id = :accountId', { accountId })).getRawOne();
+  }
+
+  /**
+   * Claims the account's wallet row, or its absence, until the transaction
+   * ends, without changing it: `sequence` is negated and at once restored
+   * (no other transaction ever sees it), or, with no wallet yet, claimAbsence.
+   * Every upload writes that row (or inserts it), so on a Galera cluster a
+   * revocation that claims it meets any upload at certification: the one
+   * certified second runs again, and an upload then finds its token gone. A
+   * locking read of the token would not do: it is local to its node.
+   */
+  async claim(m: EntityManager, accountId: number): Promise<void> {
+    const negated = await execute(m, 'UPDATE wallets SET sequence = -sequence WHERE account_id = ?', [accountId]);
+    if (negated.affected === 0) {
+      await this.claimAbsence(m, accountId);
+      return;
+    }
+    await execute(m, 'UPDATE wallets SET sequence = -sequence WHERE account_id = ?', [accountId]);
+  }
+
+  /**
+   * Whether the account has no wallet, with that absence claimed until the
+   * transaction ends: a placeholder row (sequence 0) is inserted and at once
+   * deleted again, so no other transaction ever sees it. A read of "no row"
+   * cannot stop a concurrent first upload: on a Galera cluster a locking read
+   * is local to its node and certification compares only the rows each
+   * transaction wrote, so both would commit (write skew). The claim writes the
+   * wallet's key, which the first upload writes too: one of the two waits for
+   * or loses to the other, on one database or across nodes.
+   */
+  async claimAbsence(m: EntityManager, accountId: number): Promise<boolean> {
+    const absent = await dialectOf(m).insertIfAbsent(m, 'wallets', {
+      account_id: accountId,
+      encrypted_wallet: '',
+      hmac: '',
+      sequence: 0,
+      updated_at: toDatabase<WalletRow>(m, 'Wallet', 'updatedAt', new Date(0)),
+    });
+    if (absent) await execute(m, 'DELETE FROM wallets WHERE account_id = ? AND sequence = 0', [accountId]);
+    return absent;
+  }
+
   /**
    * Writes `wallet` only if the stored sequence is exactly wallet.sequence - 1 (or,
    * for sequence 1, if no wallet exists yet). True when this call's write landed.
