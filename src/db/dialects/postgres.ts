@@ -89,7 +89,14 @@ export const postgres: Dialect = {
     return connection.query({ name: statement.name, text: statement.text, values: parameters }).then(
       (result): StatementResult =>
         result.command === 'SELECT' ? { records: result.rows, affected: 0 } : { records: result.rows, affected: result.rowCount ?? 0 },
-      (error: Error) => Promise.reject(new QueryFailedError(statement.text, parameters, error)),
+      async (error: Error) => {
+        // pg rejects on the error message, which may come before the ReadyForQuery that reports the transaction
+        // aborted: until that arrives the connection still says "in a transaction", and transactionSurvived (or the
+        // check before COMMIT) would believe it. pg sends the next statement only after that ReadyForQuery, so
+        // one more round trip on the same connection makes the status true. Only on a failure inside a transaction.
+        if (m.queryRunner?.isTransactionActive && postgres.classify(error) !== 'connection') await connection.query('SELECT 1').catch(() => undefined);
+        throw new QueryFailedError(statement.text, parameters, error);
+      },
     );
   },
   classify(error) {
@@ -157,7 +164,7 @@ interface PgResult {
 }
 
 interface PgExecutor {
-  query(config: { name: string; text: string; values: unknown[] }): Promise<PgResult>;
+  query(config: { name: string; text: string; values: unknown[] } | string): Promise<PgResult>;
 }
 
 interface RenderedStatement {

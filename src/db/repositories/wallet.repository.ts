@@ -50,15 +50,14 @@ export class WalletRepository {
    */
   async lockForWriter(m: EntityManager, accountId: number, tokenId: number): Promise<boolean> {
     // Prepared statements, as every upload runs them (TypeORM's query builder cost more than the statements).
-    const { lockClause } = dialectOf(m);
-    await execute(m, `SELECT a.id FROM accounts a WHERE a.id = ?${lockClause}`, [accountId]);
-    const token = await execute(m, `SELECT t.id FROM auth_tokens t WHERE t.id = ? AND t.account_id = ?${lockClause}`, [tokenId, accountId]);
+    await this.lockAccount(m, accountId);
+    const token = await execute(m, `SELECT t.id FROM auth_tokens t WHERE t.id = ? AND t.account_id = ?${dialectOf(m).lockClause}`, [tokenId, accountId]);
     return token.records.length > 0;
   }
 
   /** Locks the account's row until the transaction ends, as lockForWriter and a password change take it first. */
   async lockAccount(m: EntityManager, accountId: number): Promise<void> {
-    await dialectOf(m).lockRows(m.createQueryBuilder(AccountEntity, 'a').select('a.id', 'id').where('a.id = :accountId', { accountId })).getRawOne();
+    await execute(m, `SELECT a.id FROM accounts a WHERE a.id = ?${dialectOf(m).lockClause}`, [accountId]);
   }
 
   /**
