@@ -2,7 +2,7 @@ import type { EntityManager } from 'typeorm';
 import type { KeyParams } from '../../lib/key-params';
 import { dialectOf } from '../dialects';
 import { AccountEntity, type AccountRow } from '../entities/account.entity';
-import { execute } from './statements';
+import { claimRows } from './statements';
 
 export type NewAccount = Omit<AccountRow, 'id'>;
 
@@ -28,19 +28,13 @@ export class AccountRepository {
   }
 
   /**
-   * Claims the account row for the rest of the transaction and answers whether its password hash is still
-   * `expected`: a password change that committed meanwhile makes it false. The claim is a write, not a locking read:
-   * on a Galera cluster a `SELECT … FOR UPDATE` is local to its node and certification compares only the rows each
-   * transaction wrote, so a login that read the old hash through one node and a password change through another
-   * both committed, and the login's token outlived the change (write skew). key_n is negated and at once restored
-   * (a statement that leaves the row as it was writes nothing a cluster would compare); no other transaction ever
-   * sees the negated value, and one of two claimants waits for or loses to the other, on one database or across nodes.
+   * Claims the account row for the rest of the transaction (claimRows, on key_n) and answers whether its password
+   * hash is still `expected`: a password change that committed meanwhile makes it false. A locking read would not do:
+   * a login that read the old hash through one Galera node and a password change through another both committed, and
+   * the login's token outlived the change.
    */
-  async lockIfPasswordHash(m: EntityManager, id: number, expected: string): Promise<boolean> {
-    const claimed = await execute(m, 'UPDATE accounts SET key_n = -key_n WHERE id = ? AND password_hash = ?', [id, expected]);
-    if (claimed.affected === 0) return false;
-    await execute(m, 'UPDATE accounts SET key_n = -key_n WHERE id = ?', [id]);
-    return true;
+  lockIfPasswordHash(m: EntityManager, id: number, expected: string): Promise<boolean> {
+    return claimRows(m, 'accounts', 'key_n', 'id = ? AND password_hash = ?', [id, expected]);
   }
 
   /** New password hash and seed; the key parameters only when given (omitted = unchanged). */

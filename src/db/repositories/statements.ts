@@ -20,6 +20,21 @@ export function execute(m: EntityManager, sql: string, parameters: unknown[]): P
   return dialectOf(m).execute(m, sql, parameters);
 }
 
+/**
+ * Claims the rows of `table` that `where` selects until the transaction ends, without changing them, and answers
+ * whether there was one: `column` (a number) is negated and at once restored, so no other transaction ever sees the
+ * negated value. The claim is a write, not a locking read: on a Galera cluster a `SELECT … FOR UPDATE` is local to
+ * its node and certification compares only the rows each transaction wrote, so two transactions that only read a row
+ * through different nodes both commit (write skew). Of two claimants of one row, one waits for or loses to the other,
+ * on one database or across nodes.
+ */
+export async function claimRows(m: EntityManager, table: string, column: string, where: string, parameters: unknown[]): Promise<boolean> {
+  const negate = `UPDATE ${table} SET ${column} = -${column} WHERE ${where}`;
+  if ((await execute(m, negate, parameters)).affected === 0) return false;
+  await execute(m, negate, parameters);
+  return true;
+}
+
 /** A database value for `property` of `target`, converted as TypeORM converts it (e.g. a date-time stored as text). */
 export function toDatabase<T extends ObjectLiteral>(m: EntityManager, target: EntityTarget<T>, property: keyof T & string, value: unknown): unknown {
   const column = m.connection.getMetadata(target).findColumnWithPropertyName(property);

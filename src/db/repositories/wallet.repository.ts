@@ -3,7 +3,7 @@ import { dialectOf } from '../dialects';
 import { AuthTokenEntity } from '../entities/auth-token.entity';
 import type { WalletRow } from '../entities/wallet.entity';
 import { TOKEN_COLUMNS, type ActiveToken } from './auth-token.repository';
-import { execute, firstRow, hydrate, toDatabase } from './statements';
+import { claimRows, execute, firstRow, hydrate, toDatabase } from './statements';
 
 /**
  * The wallet's compare-and-set lives here. Each write is one conditional
@@ -61,21 +61,13 @@ export class WalletRepository {
   }
 
   /**
-   * Claims the account's wallet row, or its absence, until the transaction
-   * ends, without changing it: `sequence` is negated and at once restored
-   * (no other transaction ever sees it), or, with no wallet yet, claimAbsence.
-   * Every upload writes that row (or inserts it), so on a Galera cluster a
-   * revocation that claims it meets any upload at certification: the one
-   * certified second runs again, and an upload then finds its token gone. A
-   * locking read of the token would not do: it is local to its node.
+   * Claims the account's wallet row (claimRows, on sequence), or its absence (claimAbsence), until the transaction
+   * ends, without changing it. Every upload writes that row (or inserts it), so on a Galera cluster a revocation that
+   * claims it meets any upload at certification: the one certified second runs again, and an upload then finds its
+   * token gone. A locking read of the token would not do: it is local to its node.
    */
   async claim(m: EntityManager, accountId: number): Promise<void> {
-    const negated = await execute(m, 'UPDATE wallets SET sequence = -sequence WHERE account_id = ?', [accountId]);
-    if (negated.affected === 0) {
-      await this.claimAbsence(m, accountId);
-      return;
-    }
-    await execute(m, 'UPDATE wallets SET sequence = -sequence WHERE account_id = ?', [accountId]);
+    if (!(await claimRows(m, 'wallets', 'sequence', 'account_id = ?', [accountId]))) await this.claimAbsence(m, accountId);
   }
 
   /**
