@@ -226,30 +226,33 @@ async function pooledWrite(accountId: number, tokenId: number, write: WalletWrit
 }
 
 function openMysql(url: string): Store {
-  // The server's pool: TypeORM's mysql driver over a mysql2 pool of 10, in UTC.
+  // The server's pool: TypeORM's mysql driver over a mysql2 pool of 10, in UTC; statements prepared (execute), as the
+  // server's dialect runs them.
   const pool = mysql.createPool({ uri: url, connectionLimit: 10, timezone: 'Z', charset: 'utf8mb4_unicode_ci', supportBigNumbers: true, queueLimit: 1000 });
   return {
     async findToken(tokenHash) {
-      const [rows] = await pool.query<mysql.RowDataPacket[]>(TOKEN_SQL, [tokenHash]);
+      const [rows] = await pool.execute<mysql.RowDataPacket[]>(TOKEN_SQL, [tokenHash]);
       return rows[0] as TokenRow | undefined;
     },
     async findTokenWithWallet(tokenHash) {
-      const [rows] = await pool.query<mysql.RowDataPacket[]>(TOKEN_WALLET_SQL, [tokenHash]);
+      const [rows] = await pool.execute<mysql.RowDataPacket[]>(TOKEN_WALLET_SQL, [tokenHash]);
       const row = rows[0];
       if (!row) return undefined;
       const { encryptedWallet, hmac, sequence, updatedAt, ...token } = row;
       return { ...(token as TokenRow), wallet: sequence === null ? undefined : { encryptedWallet, hmac, sequence, updatedAt } };
     },
     async touchToken(id, now) {
-      await pool.query(TOUCH_SQL, [now, new Date(now.getTime() + TOKEN_TTL_MS), id]);
+      await pool.execute(TOUCH_SQL, [now, new Date(now.getTime() + TOKEN_TTL_MS), id]);
     },
     async findWallet(accountId) {
-      const [rows] = await pool.query<mysql.RowDataPacket[]>(WALLET_SQL, [accountId]);
+      const [rows] = await pool.execute<mysql.RowDataPacket[]>(WALLET_SQL, [accountId]);
       return rows[0] as WalletRow | undefined;
     },
     async compareAndSet(accountId, tokenId, write, now) {
       const connection = await pool.getConnection();
-      const run = async (sql: string, values?: unknown[]) => (await connection.query<mysql.ResultSetHeader>(sql, values))[0].affectedRows;
+      // Statements with values as the server's dialect runs them (prepared, mysql2's execute); BEGIN/COMMIT as TypeORM sends them.
+      const run = async (sql: string, values?: unknown[]) =>
+        (values === undefined ? await connection.query<mysql.ResultSetHeader>(sql) : await connection.execute<mysql.ResultSetHeader>(sql, values as mysql.ExecuteValues[]))[0].affectedRows;
       return pooledWrite(accountId, tokenId, write, now, {
         begin: 'START TRANSACTION',
         run,
