@@ -17,7 +17,7 @@ import { operationText, type Operation } from '../test-support/graphql-http';
 import { createTestDatabase, type TestDatabase } from '../test-support/database';
 import { LoginDocument, RegisterDocument, WalletStateDocument } from '../test-support/operations.generated';
 import { runLoad, runSocketLoad, type Connection, type LoadResult, type SocketConnection } from './lib/load';
-import { freePort, postgresBackendsCpuSeconds, runJson, startService, type Service } from './lib/processes';
+import { backendsCpuSpent, freePort, postgresBackendsCpuSeconds, runJson, startService, type Service } from './lib/processes';
 import { startWatchers } from './lib/watchers';
 import { markdownTable, summarize, type Comparison, type Measurement } from './lib/report';
 
@@ -287,8 +287,8 @@ function loginConnection(account: Account): Connection {
 
 class Bench {
   readonly comparisons: Comparison[] = [];
-  /** The database's own CPU seconds so far, where they can be told apart (PostgreSQL: the run's database's backends). */
-  databaseCpuSeconds: (() => number) | undefined;
+  /** The database's own CPU seconds so far per process, where they can be told apart (PostgreSQL: the run's database's backends). */
+  databaseCpuSeconds: (() => Map<number, number>) | undefined;
 
   constructor(readonly options: Options) {}
 
@@ -308,7 +308,7 @@ class Bench {
     let rssMib = service.rssMib();
     const sampler = setInterval(() => (rssMib = Math.max(rssMib, service.rssMib())), 250);
     const database = this.databaseCpuSeconds;
-    const cpu = { from: NaN, to: NaN, databaseFrom: NaN, databaseTo: NaN };
+    const cpu = { from: NaN, to: NaN, databaseFrom: new Map<number, number>(), databaseTo: new Map<number, number>() };
     const mark = (end: 'from' | 'to') => {
       cpu[end] = service.cpuSeconds();
       if (database) cpu[end === 'from' ? 'databaseFrom' : 'databaseTo'] = database();
@@ -323,7 +323,7 @@ class Bench {
         ...result,
         rssMib: Math.max(rssMib, service.rssMib()),
         cpuUsPerOp: perOp(cpu.to - cpu.from),
-        ...(database ? { databaseCpuUsPerOp: perOp(cpu.databaseTo - cpu.databaseFrom) } : {}),
+        ...(database ? { databaseCpuUsPerOp: perOp(backendsCpuSpent(cpu.databaseFrom, cpu.databaseTo)) } : {}),
       };
     } finally {
       clearInterval(sampler);

@@ -71,22 +71,33 @@ export function cpuSeconds(pid: number): number {
 }
 
 /**
- * utime + stime of the PostgreSQL backends connected to `database` now: every backend's process title names its
- * database (`postgres: [cluster: ]user database host(port) state`), so the benchmark's own database sets its
- * backends apart from any other client of the same server. A backend that ended since is no longer counted: call it
- * around a window in which the pools stay open.
+ * utime + stime of each PostgreSQL backend connected to `database` now, by process id: every backend's process title
+ * names its database (`postgres: [cluster: ]user database host(port) state`), so the benchmark's own database sets its
+ * backends apart from any other client of the same server.
  */
-export function postgresBackendsCpuSeconds(database: string): number {
+export function postgresBackendsCpuSeconds(database: string): Map<number, number> {
   const title = new RegExp(`^postgres: (?:\\S+: )?\\S+ ${database.replace(/\W/g, '\\$&')} `);
-  let seconds = 0;
+  const seconds = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (title.test(readFileSync(`/proc/${entry}/cmdline`, 'utf8'))) seconds += cpuSeconds(Number(entry));
+      if (title.test(readFileSync(`/proc/${entry}/cmdline`, 'utf8'))) seconds.set(Number(entry), cpuSeconds(Number(entry)));
     } catch {
       // The process ended meanwhile.
     }
   }
+  return seconds;
+}
+
+/**
+ * The CPU seconds the backends spent between two readings: each backend alive at the second reading counts what it
+ * spent since the first (all of it when it started in between). A backend that ended in between took its time with
+ * it, so the figure can be low, never negative: subtracting two sums counted an ended backend's whole life against
+ * the window (PostgreSQL rows printed ranges such as "-827–79").
+ */
+export function backendsCpuSpent(from: Map<number, number>, to: Map<number, number>): number {
+  let seconds = 0;
+  for (const [pid, total] of to) seconds += Math.max(0, total - (from.get(pid) ?? 0));
   return seconds;
 }
 
